@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Paradice: the two commands of the README, and the steps they are made of.
+#   make demo    run the appliance end to end in the emulated machine
+#   make check   run every test; ends with "N passed, N failed"
+# Both install the Debian packages they need (scripts/debian-packages.txt).
+
+BUILD     := build
+MESON_DIR := $(BUILD)/meson
+SAN_DIR   := $(BUILD)/meson-san
+
+.PHONY: all deps build userspace kernel check unit vmtest demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps userspace kernel
+
+# Programs that go into the emulated machines: built without sanitizers,
+# since the machines do not carry the sanitizer runtimes.
+userspace:
+	@test -f $(MESON_DIR)/build.ninja || meson setup $(MESON_DIR) --buildtype=debugoptimized >/dev/null
+	ninja -C $(MESON_DIR)
+
+# Unit tests run under AddressSanitizer and UndefinedBehaviorSanitizer.
+$(SAN_DIR)/build.ninja:
+	CC=clang meson setup $(SAN_DIR) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+
+kernel:
+	$(MAKE) -C kernel
+
+check: build $(SAN_DIR)/build.ninja
+	@tests/run-all
+
+unit: $(SAN_DIR)/build.ninja
+	@tests/run-all --only unit
+
+vmtest: build
+	@tests/run-all --only vm
+
+demo: build
+	@tests/vm/demo
+
+clean:
+	rm -rf $(BUILD)
+	$(MAKE) -C kernel clean

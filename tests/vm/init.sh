@@ -1,0 +1,129 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# /init of every emulated machine. The kernel command line says which one:
+#   pd.role=plain   one Linux VM with the real drivers (loop transport tests)
+#   pd.role=dom0    Xen's driver domain: drivers + Xen toolstack; starts
+#                   pd.guests=N guests (guest1..guestN)
+#   pd.role=guest   a Xen PV guest; pd.name=NAME
+# It prints "PD-READY <name>" on the console once the test agent serves.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm /run/lock /var/log /tmp
+mount -t devpts -o gid=5,mode=620 devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mkdir -p /run/lock
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+
+arg() {
+	sed -n "s/.*\\<$1=\\([^ ]*\\).*/\\1/p" /proc/cmdline
+}
+role=$(arg pd.role)
+name=$(arg pd.name)
+[ -n "$name" ] || name=$role
+hostname "$name"
+echo "pd-init: $name starting (role $role, kernel $(uname -r))" >/dev/console
+
+# The real drivers whose device files Paradice forwards, and what the
+# emulated machine itself needs.
+load() {
+	for m in "$@"; do
+		modprobe "$m" >/dev/null 2>&1 || echo "pd-init: modprobe $m failed" >/dev/console
+	done
+}
+
+start_udev() {
+	[ -x /usr/lib/systemd/systemd-udevd ] || return 0
+	/usr/lib/systemd/systemd-udevd --daemon --resolve-names=never
+	udevadm trigger --action=add --type=subsystems
+	udevadm trigger --action=add --type=devices
+	udevadm settle --timeout=30
+}
+
+agent_port() {
+	for d in /sys/class/virtio-ports/*; do
+		[ "$(cat "$d/name" 2>/dev/null)" = org.paradice.agent ] && {
+			echo "/dev/${d##*/}"
+			return
+		}
+	done
+}
+
+serve_port() {
+	load virtio_pci virtio_console
+	t=0
+	while [ -z "$(agent_port)" ] && [ $t -lt 100 ]; do
+		sleep 0.1
+		t=$((t + 1))
+	done
+	port=$(agent_port)
+	if [ -z "$port" ]; then
+		echo "pd-init: no virtio port org.paradice.agent" >/dev/console
+		return 1
+	fi
+	(while true; do pd-vmagent serve-port "$port"; sleep 1; done) \
+		>>/var/log/pd-vmagent.log 2>&1 &
+}
+
+drivers="bochs vgem vivid snd-dummy snd-aloop uinput evdev"
+xen_mods="xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd"
+
+start_xen_toolstack() {
+	mount -t xenfs xenfs /proc/xen
+	mkdir -p /var/run/xen /var/lib/xen /var/log/xen/console /run/xenstored
+	/usr/lib/xen-4.17/bin/xenstored --pid-file /run/xenstored.pid
+	/usr/lib/xen-4.17/bin/xen-init-dom0 >/var/log/xen/init-dom0.log 2>&1
+	/usr/lib/xen-4.17/bin/xenconsoled --pid-file=/run/xenconsoled.pid \
+		--log=guest --log-dir=/var/log/xen/console
+}
+
+# Guests are created one after the other in the background: the test side
+# waits for each one's agent with its own deadline.
+start_guests() {
+	n=$1
+	i=1
+	while [ "$i" -le "$n" ]; do
+		g=guest$i
+		sed -e "s/@NAME@/$g/g" /etc/xen/pd-test-guest.cfg >/etc/xen/$g.cfg
+		echo "pd-init: xl create $g" >/dev/console
+		xl create /etc/xen/$g.cfg >/var/log/xen/create-$g.log 2>&1 ||
+			echo "pd-init: xl create $g failed: $(tail -n 3 /var/log/xen/create-$g.log)" >/dev/console
+		i=$((i + 1))
+	done
+}
+
+case "$role" in
+plain)
+	load $drivers
+	start_udev
+	serve_port
+	;;
+dom0)
+	load $drivers $xen_mods
+	start_xen_toolstack
+	start_udev
+	serve_port
+	guests=$(arg pd.guests)
+	[ -n "$guests" ] && (start_guests "$guests" &)
+	;;
+guest)
+	load xen-evtchn xen-gntdev xen-gntalloc evdev uinput
+	start_udev
+	(while true; do pd-vmagent serve-vchan; sleep 1; done) \
+		>>/var/log/pd-vmagent.log 2>&1 &
+	;;
+*)
+	echo "pd-init: unknown role '$role'" >/dev/console
+	;;
+esac
+
+echo "PD-READY $name" >/dev/console
+while true; do
+	wait
+	sleep 60
+done
