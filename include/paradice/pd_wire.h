@@ -1,16 +1,629 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /*
- * Paradice wire ABI: the one interface between a guest frontend and its
- * backend in the driver domain. Included by the kernel module and by
- * userspace alike.
+ * Paradice wire ABI: the one interface between a guest frontend (kernel/)
+ * and its backend in the driver domain (hostd/backend/). Included by the
+ * kernel module and by userspace alike; nothing else crosses this boundary.
  *
- * Version history
- *   0.1  placeholder: the module and the build exist; messages follow.
+ * ===========================================================================
+ *                               Version history
+ * ===========================================================================
+ *
+ *   0.1  placeholder: the module and the build exist, no messages.
+ *   1.0  first protocol: connect with feature negotiation, export list,
+ *        open/release/flush/read/write/llseek, poll registration with
+ *        asynchronous readiness events, fasync, ioctl with nested buffers
+ *        described by the shared descriptor tables (common/pd_ioctl.h),
+ *        new-file records for ioctls that return a file descriptor,
+ *        mmap/fault/munmap, cancel.
+ *
+ * Compatibility rule: a change of PD_WIRE_VERSION_MAJOR breaks the layout of
+ * something below; peers with different majors refuse to connect. A minor
+ * bump only adds opcodes, feature bits or fields carved out of "reserved"
+ * (which senders set to zero and receivers ignore). Anything optional is
+ * behind a feature bit, so that a newer peer talks to an older one.
+ *
+ * ===========================================================================
+ *                               Principles
+ * ===========================================================================
+ *
+ *  o Every message is a struct pd_wire_hdr followed by hdr.len bytes of
+ *    body. All integers are little endian (both ends are x86-64 today; a
+ *    big-endian port converts at the transport). All structs have explicit
+ *    padding and fixed-width fields; sizes are checked at compile time at
+ *    the end of this file.
+ *  o Requests carry an id chosen by the frontend, unique among its requests
+ *    in flight. Replies echo it. Replies may come in any order: a blocking
+ *    read on one file never holds up an ioctl on another.
+ *  o Files are named by handles the backend assigns at OPEN (or when an
+ *    ioctl creates a file). A handle is scoped to one guest: the backend
+ *    keeps one table per guest and a guest cannot name anything else. No
+ *    host pointer, host address or host file descriptor number ever appears
+ *    in a message; guest addresses are zeroed before they are sent, too.
+ *  o Errors are negative errno values (Linux numbering) in hdr.result.
+ *  o The guest is hostile: the backend checks every length, count, offset
+ *    and handle before use. The frontend checks replies too: a broken
+ *    backend must not corrupt the guest kernel.
+ *  o Every bound lives in the "Limits" section below.
+ *
+ * ===========================================================================
+ *                        Feature and version negotiation
+ * ===========================================================================
+ *
+ * The first request on a new connection is PD_OP_CONNECT. The frontend
+ * sends its version and the features it can use; the backend answers with
+ * its version and the intersection of the offered features with its own.
+ * Until CONNECT succeeds the backend answers every other request with
+ * -ENOTCONN. A major mismatch gets -EPROTO and the connection closes.
+ *
+ * ===========================================================================
+ *                    Transports and framing of messages
+ * ===========================================================================
+ *
+ * loop: the backend reads whole requests from a character device of the
+ *   frontend module and writes whole replies (one message per read(2) or
+ *   write(2), as /dev/fuse does). Message size is bounded by PD_WIRE_MAX_MSG.
+ *
+ * xen: two rings in granted pages, in the style of the other split drivers:
+ *   a request ring (requests down, replies up) and an event ring (events up
+ *   only). A ring slot is a struct pd_wire_xen_slot that names a message by
+ *   offset and length inside the data area: pages the frontend grants once,
+ *   at connect, and never unmaps while connected (persistent grants). The
+ *   frontend allocates the space of a request and of its reply in the data
+ *   area; the backend copies a request out of shared memory once, before it
+ *   looks at it, and writes its reply only inside the space it was given.
+ *
+ * ===========================================================================
+ *                     XenStore layout (xen transport)
+ * ===========================================================================
+ *
+ * Device type: "paradice". All values are strings, numbers in decimal
+ * unless marked hex. <be> is the backend domain, <fe> the guest, <dev> the
+ * device index (one device per guest carries every forwarded file).
+ *
+ * Backend nodes, /local/domain/<be>/backend/paradice/<fe>/<dev>/
+ *   frontend-id        <uint16>  the guest's domain id
+ *   frontend           path of the frontend directory
+ *   state              XenbusState, see the diagram below
+ *   versions           comma separated majors the backend speaks, "1"
+ *   features           hex u64, the PD_WIRE_FEAT_* the backend offers
+ *   max-requests       requests the backend serves in parallel
+ *   exports/<n>/class  PD_WIRE_CLASS_* of the n-th exported file (n from 0,
+ *                      contiguous)
+ *   exports/<n>/driver PD_WIRE_DRIVER_* for DRM, 0 otherwise
+ *   exports/<n>/name   node name the guest creates, e.g. "card0",
+ *                      "renderD128", "event2", "video0", "controlC0",
+ *                      "pcmC0D0p", "timer"
+ *   exports/<n>/mode   octal permission bits for the guest node, e.g. "0660"
+ *
+ * Frontend nodes, /local/domain/<fe>/device/paradice/<dev>/
+ *   backend-id         <uint16>  the driver domain's id
+ *   backend            path of the backend directory
+ *   state              XenbusState
+ *   version            the major the frontend chose from "versions"
+ *   req-ring-ref       grant reference of the request ring page
+ *   req-event-channel  event channel of the request ring
+ *   evt-ring-ref       grant reference of the event ring page
+ *   evt-event-channel  event channel of the event ring
+ *   data-dir-ref       grant reference of the first page of the data area
+ *                      directory: a page of grant references (u32), the
+ *                      last of which chains to the next directory page, 0
+ *                      ending the chain
+ *   data-pages         number of pages in the data area
+ *
+ * Worked example: guest domain 3 is given the host's card0, its keyboard
+ * event device and its first capture device, through backend domain 0.
+ *
+ *   /local/domain/0/backend/paradice/3/0/frontend-id       = "3"
+ *   /local/domain/0/backend/paradice/3/0/frontend          = "/local/domain/3/device/paradice/0"
+ *   /local/domain/0/backend/paradice/3/0/state             = "4"
+ *   /local/domain/0/backend/paradice/3/0/versions          = "1"
+ *   /local/domain/0/backend/paradice/3/0/features          = "3f"
+ *   /local/domain/0/backend/paradice/3/0/max-requests      = "32"
+ *   /local/domain/0/backend/paradice/3/0/exports/0/class   = "1"
+ *   /local/domain/0/backend/paradice/3/0/exports/0/driver  = "1"
+ *   /local/domain/0/backend/paradice/3/0/exports/0/name    = "card0"
+ *   /local/domain/0/backend/paradice/3/0/exports/0/mode    = "0660"
+ *   /local/domain/0/backend/paradice/3/0/exports/1/class   = "2"
+ *   /local/domain/0/backend/paradice/3/0/exports/1/driver  = "0"
+ *   /local/domain/0/backend/paradice/3/0/exports/1/name    = "event0"
+ *   /local/domain/0/backend/paradice/3/0/exports/1/mode    = "0660"
+ *   /local/domain/0/backend/paradice/3/0/exports/2/class   = "3"
+ *   /local/domain/0/backend/paradice/3/0/exports/2/driver  = "0"
+ *   /local/domain/0/backend/paradice/3/0/exports/2/name    = "video0"
+ *   /local/domain/0/backend/paradice/3/0/exports/2/mode    = "0660"
+ *
+ *   /local/domain/3/device/paradice/0/backend-id           = "0"
+ *   /local/domain/3/device/paradice/0/backend              = "/local/domain/0/backend/paradice/3/0"
+ *   /local/domain/3/device/paradice/0/state                = "4"
+ *   /local/domain/3/device/paradice/0/version              = "1"
+ *   /local/domain/3/device/paradice/0/req-ring-ref         = "8"
+ *   /local/domain/3/device/paradice/0/req-event-channel    = "21"
+ *   /local/domain/3/device/paradice/0/evt-ring-ref         = "9"
+ *   /local/domain/3/device/paradice/0/evt-event-channel    = "22"
+ *   /local/domain/3/device/paradice/0/data-dir-ref         = "10"
+ *   /local/domain/3/device/paradice/0/data-pages           = "1024"
+ *
+ * Features are negotiated again by PD_OP_CONNECT on the ring, so that the
+ * loop transport, which has no XenStore, follows the same path.
+ *
+ * ===========================================================================
+ *                          State of a connection
+ * ===========================================================================
+ *
+ *   Frontend                              Backend
+ *   --------                              -------
+ *   Initialising                          Initialising
+ *                                         o open the files to export,
+ *                                           publish exports/ and features
+ *                                                    |
+ *                                                    v
+ *                                         InitWait
+ *   o read exports/, allocate rings,
+ *     data area, event channels;
+ *     publish them
+ *              |
+ *              v
+ *   Initialised
+ *                                         o map rings and data area,
+ *                                           bind event channels
+ *                                                    |
+ *                                                    v
+ *                                         Connected
+ *   o send PD_OP_CONNECT, check the
+ *     version, keep the agreed features;
+ *     create the guest device nodes
+ *              |
+ *              v
+ *   Connected   <---- requests, replies, events flow ---->
+ *
+ *   Closing (either side): the frontend fails new opens with -ENODEV and
+ *   completes every request in flight with -EIO; open guest files stay
+ *   valid objects returning -EIO until released. The backend closes every
+ *   real file of that guest. Both sides then go to Closed; a frontend whose
+ *   guest files are still open waits in Reconfiguring until they are
+ *   released, then goes back to Initialising for a new connection.
+ *
+ * The loop transport has the same life without XenStore: opening its
+ * character device is Initialised, the CONNECT reply is Connected, closing
+ * the character device is Closing.
  */
 #ifndef PARADICE_PD_WIRE_H
 #define PARADICE_PD_WIRE_H
 
-#define PD_WIRE_VERSION_MAJOR 0
-#define PD_WIRE_VERSION_MINOR 1
+/*
+ * Compat section: the only system header is <linux/types.h>, which exists
+ * with the same name and the same fixed-width types (__u8 ... __s64) in the
+ * kernel and in userspace (linux-libc-dev).
+ */
+#include <linux/types.h>
+
+#define PD_WIRE_VERSION_MAJOR 1
+#define PD_WIRE_VERSION_MINOR 0
+
+#define PD_WIRE_XENBUS_DEVICE_TYPE "paradice"
+
+/*
+ * ===========================================================================
+ *                                  Limits
+ * ===========================================================================
+ * Both ends enforce these; a message beyond them gets -E2BIG or -EINVAL.
+ */
+/* Largest message, header included, in either direction. */
+#define PD_WIRE_MAX_MSG			(4u * 1024 * 1024 + 64 * 1024)
+/* Bytes of one READ or WRITE; larger guest requests are shortened. */
+#define PD_WIRE_MAX_IO			(1u * 1024 * 1024)
+/* Buffers (argument, arrays, nested buffers) of one ioctl. */
+#define PD_WIRE_IOCTL_MAX_BUFS		1040u
+/* Bytes of one buffer of an ioctl. */
+#define PD_WIRE_IOCTL_MAX_BUF		(1u * 1024 * 1024)
+/* Bytes of all buffers of one ioctl together. */
+#define PD_WIRE_IOCTL_MAX_DATA		(4u * 1024 * 1024)
+/* File descriptors one ioctl may return. */
+#define PD_WIRE_IOCTL_MAX_NEWFDS	8u
+/* Exported files per guest. */
+#define PD_WIRE_MAX_EXPORTS		256u
+/* Length of an export's node name, NUL included. */
+#define PD_WIRE_NAME_LEN		32u
+
+/* The handle that names no file. */
+#define PD_WIRE_HANDLE_NONE		0xffffffffu
+
+/*
+ * ===========================================================================
+ *                               Feature bits
+ * ===========================================================================
+ */
+/* The backend sends PD_EV_POLL after a PD_OP_POLL registration. */
+#define PD_WIRE_FEAT_POLL_EVENTS	(1ull << 0)
+/* PD_OP_FASYNC and PD_EV_SIGIO. */
+#define PD_WIRE_FEAT_FASYNC		(1ull << 1)
+/* PD_OP_MMAP, PD_OP_FAULT, PD_OP_MUNMAP. */
+#define PD_WIRE_FEAT_MMAP		(1ull << 2)
+/* Ioctl replies may carry new-file records (PRIME, EXPBUF, fences). */
+#define PD_WIRE_FEAT_NEWFD		(1ull << 3)
+/* PD_OP_CANCEL interrupts a blocked request. */
+#define PD_WIRE_FEAT_CANCEL		(1ull << 4)
+/* PD_EV_REVOKE: the backend may take a file away (device unplugged). */
+#define PD_WIRE_FEAT_REVOKE		(1ull << 5)
+#define PD_WIRE_FEAT_ALL		((1ull << 6) - 1)
+
+/*
+ * ===========================================================================
+ *                       Device classes of exported files
+ * ===========================================================================
+ * The class selects the ioctl descriptor tables on both sides; for DRM the
+ * driver selects the driver-private table on top of the DRM core one.
+ */
+#define PD_WIRE_CLASS_NONE		0
+#define PD_WIRE_CLASS_DRM		1
+#define PD_WIRE_CLASS_EVDEV		2
+#define PD_WIRE_CLASS_V4L2		3
+#define PD_WIRE_CLASS_SND_CTL		4
+#define PD_WIRE_CLASS_SND_PCM		5
+#define PD_WIRE_CLASS_SND_TIMER		6
+#define PD_WIRE_CLASS_COUNT		7
+
+#define PD_WIRE_DRIVER_NONE		0
+#define PD_WIRE_DRIVER_DRM_GENERIC	1	/* KMS only: bochs, simpledrm */
+#define PD_WIRE_DRIVER_DRM_VGEM		2
+#define PD_WIRE_DRIVER_DRM_VIRTGPU	3
+#define PD_WIRE_DRIVER_DRM_RADEON	4
+#define PD_WIRE_DRIVER_COUNT		5
+
+/*
+ * ===========================================================================
+ *                                 Opcodes
+ * ===========================================================================
+ * Requests go from frontend to backend and each gets exactly one reply with
+ * the same op and id and PD_WIRE_F_REPLY set. Events go from backend to
+ * frontend, have id 0 and get no reply. Opcodes 0 and 0x80 are never used.
+ */
+enum pd_wire_op {
+	PD_OP_CONNECT		= 0x01,	/* version + features */
+	PD_OP_EXPORT_INFO	= 0x02,	/* describe the n-th exported file */
+	PD_OP_OPEN		= 0x03,	/* open an exported file: new handle */
+	PD_OP_RELEASE		= 0x04,	/* last close of a handle */
+	PD_OP_FLUSH		= 0x05,	/* close(2) of one guest fd */
+	PD_OP_READ		= 0x06,
+	PD_OP_WRITE		= 0x07,
+	PD_OP_LLSEEK		= 0x08,
+	PD_OP_POLL		= 0x09,	/* (re)register poll interest */
+	PD_OP_IOCTL		= 0x0a,
+	PD_OP_MMAP		= 0x0b,	/* set up a mapping of the real file */
+	PD_OP_FAULT		= 0x0c,	/* resolve pages of such a mapping */
+	PD_OP_MUNMAP		= 0x0d,
+	PD_OP_FASYNC		= 0x0e,
+	PD_OP_CANCEL		= 0x0f,	/* interrupt a request in flight */
+
+	PD_EV_POLL		= 0x81,	/* readiness changed on a handle */
+	PD_EV_SIGIO		= 0x82,	/* fasync notification */
+	PD_EV_REVOKE		= 0x83,	/* the real file is gone */
+};
+
+/* pd_wire_hdr.flags */
+#define PD_WIRE_F_REPLY		(1u << 0)	/* this is a reply */
+#define PD_WIRE_F_EVENT		(1u << 1)	/* this is an event */
+#define PD_WIRE_F_NONBLOCK	(1u << 2)	/* the guest file is O_NONBLOCK now */
+
+/*
+ * The header of every message.
+ *
+ *   id       requests: chosen by the frontend, unique while in flight, never
+ *            0; replies: the request's; events: 0.
+ *   op       enum pd_wire_op.
+ *   flags    PD_WIRE_F_*.
+ *   handle   the file the request is about, PD_WIRE_HANDLE_NONE if none
+ *            (CONNECT, EXPORT_INFO, OPEN, CANCEL).
+ *   len      bytes of body after the header.
+ *   result   replies only: >= 0 on success (bytes moved, new offset, the
+ *            ioctl's return value, poll mask), else a negative errno.
+ *            Zero in requests and events.
+ */
+struct pd_wire_hdr {
+	__u64 id;
+	__u16 op;
+	__u16 flags;
+	__u32 handle;
+	__u32 len;
+	__u32 reserved;
+	__s64 result;
+};
+
+/* Xen ring slot: where a message lives in the persistently granted area. */
+struct pd_wire_xen_slot {
+	__u64 id;
+	__u32 offset;		/* from the start of the data area */
+	__u32 len;		/* header + body */
+};
+
+/*
+ * ---------------------------------------------------------------------------
+ * PD_OP_CONNECT: request and reply body are the same struct. The frontend
+ * fills its own values; the backend answers with its version, the features
+ * both sides have, its message limit and the number of exports.
+ */
+struct pd_wire_connect {
+	__u16 major;
+	__u16 minor;
+	__u32 max_msg;		/* largest message this side accepts */
+	__u64 features;
+	__u32 nexports;		/* reply only */
+	__u32 max_inflight;	/* requests the sender serves at once */
+};
+
+/* PD_OP_EXPORT_INFO request: which export. */
+struct pd_wire_export_req {
+	__u32 index;
+	__u32 reserved;
+};
+
+/* PD_OP_EXPORT_INFO reply: what it is and how the guest should name it. */
+struct pd_wire_export {
+	__u16 class;		/* PD_WIRE_CLASS_* */
+	__u16 driver;		/* PD_WIRE_DRIVER_* */
+	__u32 mode;		/* permission bits for the guest node */
+	char name[PD_WIRE_NAME_LEN];	/* NUL terminated */
+};
+
+/* Open flags, independent of any one OS's numbering. */
+#define PD_WIRE_O_RDONLY	0u
+#define PD_WIRE_O_WRONLY	1u
+#define PD_WIRE_O_RDWR		2u
+#define PD_WIRE_O_ACCMODE	3u
+#define PD_WIRE_O_NONBLOCK	(1u << 4)
+#define PD_WIRE_O_CLOEXEC	(1u << 5)	/* new files only */
+
+/* PD_OP_OPEN request. */
+struct pd_wire_open_req {
+	__u32 index;		/* export to open */
+	__u32 flags;		/* PD_WIRE_O_* */
+};
+
+/* PD_OP_OPEN reply (when result == 0). */
+struct pd_wire_open_rsp {
+	__u32 handle;
+	__u16 class;
+	__u16 driver;
+};
+
+/* PD_OP_RELEASE, PD_OP_FLUSH, PD_OP_MUNMAP-less ops: no body. */
+
+/* PD_OP_READ request; the reply body is the data, result its length. */
+struct pd_wire_read_req {
+	__s64 pos;		/* file position for positioned files */
+	__u32 count;		/* <= PD_WIRE_MAX_IO */
+	__u32 reserved;
+};
+
+/* PD_OP_WRITE request, followed by count bytes; the reply has the pos. */
+struct pd_wire_write_req {
+	__s64 pos;
+	__u32 count;
+	__u32 reserved;
+};
+
+/* PD_OP_READ and PD_OP_WRITE reply body, before any data. */
+struct pd_wire_io_rsp {
+	__s64 pos;		/* file position after the operation */
+};
+
+/* PD_OP_LLSEEK request; result is the new offset. */
+struct pd_wire_llseek_req {
+	__s64 offset;
+	__u32 whence;		/* SEEK_SET 0, SEEK_CUR 1, SEEK_END 2, ... */
+	__u32 reserved;
+};
+
+/*
+ * PD_OP_POLL request. The frontend registers the union of what its pollers
+ * wait for; result is the current mask. While events != 0 the backend sends
+ * PD_EV_POLL whenever one of them becomes ready (level: it sends again after
+ * every new registration while the condition holds). events == 0 cancels.
+ * Mask bits use the Linux POLL* numbering (POLLIN 0x1, POLLOUT 0x4 ...).
+ */
+struct pd_wire_poll_req {
+	__u32 events;
+	__u32 reserved;
+};
+
+/* PD_EV_POLL body. seq grows by one per event of that handle. */
+struct pd_wire_poll_ev {
+	__u32 revents;
+	__u32 seq;
+};
+
+/* PD_OP_FASYNC request: turn SIGIO delivery for the handle on or off. */
+struct pd_wire_fasync_req {
+	__u32 on;
+	__u32 reserved;
+};
+
+/* PD_EV_SIGIO body: the band (POLL_IN 1, POLL_OUT 2 ...) of the signal. */
+struct pd_wire_sigio_ev {
+	__s32 band;
+	__u32 reserved;
+};
+
+/* PD_EV_REVOKE body: why the file is gone (negative errno, e.g. -ENODEV). */
+struct pd_wire_revoke_ev {
+	__s32 reason;
+	__u32 reserved;
+};
+
+/* PD_OP_CANCEL request: the target gets its own reply (-EINTR if it was
+ * interrupted), the CANCEL reply says 0 or -ENOENT (already done). */
+struct pd_wire_cancel_req {
+	__u64 target;
+};
+
+/*
+ * ---------------------------------------------------------------------------
+ * PD_OP_MMAP: map [pgoff, pgoff + npages) of the real file.
+ */
+#define PD_WIRE_PROT_READ	(1u << 0)
+#define PD_WIRE_PROT_WRITE	(1u << 1)
+#define PD_WIRE_MAP_SHARED	(1u << 0)
+
+struct pd_wire_mmap_req {
+	__u64 pgoff;
+	__u32 npages;
+	__u32 prot;		/* PD_WIRE_PROT_* */
+	__u32 flags;		/* PD_WIRE_MAP_* */
+	__u32 reserved;
+};
+
+/* The pages of the mapping are device memory (map uncached, no struct page). */
+#define PD_WIRE_MAPPING_IOMEM	(1u << 0)
+
+struct pd_wire_mmap_rsp {
+	__u64 map_id;		/* backend's name for the mapping, per guest */
+	__u32 npages;
+	__u32 flags;		/* PD_WIRE_MAPPING_* */
+};
+
+/* PD_OP_FAULT: the frontend needs pages [pgoff, pgoff + npages). */
+struct pd_wire_fault_req {
+	__u64 map_id;
+	__u64 pgoff;		/* relative to the mapping */
+	__u32 npages;
+	__u32 write;
+};
+
+/*
+ * PD_OP_FAULT reply body: npages entries. xen: a grant reference per page
+ * (the pages the real driver handed out, granted to the guest). loop: the
+ * real file serves the mapping itself and FAULT is not used.
+ */
+struct pd_wire_fault_page {
+	__u32 ref;
+	__u32 flags;		/* PD_WIRE_MAPPING_* for this page */
+};
+
+/* PD_OP_MUNMAP request. */
+struct pd_wire_munmap_req {
+	__u64 map_id;
+};
+
+/*
+ * ---------------------------------------------------------------------------
+ * PD_OP_IOCTL
+ *
+ * The descriptor tables (common/pd_ioctl.h) say, for every supported command
+ * of a class, which buffers the ioctl touches: buffer 0 is the argument
+ * itself (its size and direction come from the command's _IOC bits and the
+ * table), the others are the arrays and nested buffers reached through
+ * pointers in earlier buffers, in the order in which the tables walk them.
+ * Both sides walk the same table over the same bytes and so agree on the
+ * list; the backend rejects a request whose list differs from its own walk.
+ *
+ * Request body:
+ *
+ *   struct pd_wire_ioctl_req
+ *   data area: data_len bytes (the IN bytes of the buffers)
+ *   padding to 8 bytes
+ *   nbufs x struct pd_wire_buf
+ *
+ * In the data, every pointer field that the tables describe holds 0: the
+ * backend writes its own addresses there. Every file descriptor field that
+ * the tables mark as an input holds a handle (PD_WIRE_HANDLE_NONE for a
+ * negative descriptor) instead of a guest descriptor number.
+ *
+ * Reply body (result is the ioctl's return value or -errno):
+ *
+ *   struct pd_wire_ioctl_rsp
+ *   data area: data_len bytes (the OUT bytes the guest must receive)
+ *   padding to 8 bytes
+ *   nbufs x struct pd_wire_buf, the same buffers as in the request; flag
+ *     PD_WIRE_BUF_OUT set where bytes are returned, len the number of
+ *     bytes to copy to the start of that guest buffer
+ *   nfds x struct pd_wire_newfd
+ *
+ * In the reply, pointer fields and descriptor fields hold 0 and -1: the
+ * frontend puts back the guest's own values and the guest descriptors of
+ * new files.
+ *
+ * New-file records ride in the reply rather than in a separate event: the
+ * descriptor must exist, and be written into the argument, before the
+ * caller's ioctl returns. A frontend that cannot install a new file (out of
+ * descriptors, caller gone) sends PD_OP_RELEASE for its handle.
+ */
+struct pd_wire_ioctl_req {
+	__u32 cmd;		/* the guest's ioctl command number */
+	__u32 nbufs;		/* >= 1 unless the argument is a value */
+	__u64 arg;		/* value argument (tables say when), else 0 */
+	__u32 data_len;
+	__u32 reserved;
+};
+
+struct pd_wire_ioctl_rsp {
+	__u32 nbufs;
+	__u32 nfds;
+	__u32 data_len;
+	__u32 reserved;
+};
+
+/* pd_wire_buf.flags */
+#define PD_WIRE_BUF_IN		(1u << 0)	/* bytes in this message */
+#define PD_WIRE_BUF_OUT		(1u << 1)	/* request: may come back;
+						 * reply: bytes in this message */
+#define PD_WIRE_BUF_NULL	(1u << 2)	/* the guest pointer was NULL */
+#define PD_WIRE_BUF_ALL		(PD_WIRE_BUF_IN | PD_WIRE_BUF_OUT | PD_WIRE_BUF_NULL)
+
+struct pd_wire_buf {
+	__u32 offset;		/* of the bytes in the data area */
+	__u32 len;		/* request: size of the guest buffer;
+				 * reply: bytes returned */
+	__u32 flags;		/* PD_WIRE_BUF_* */
+	__u32 reserved;
+};
+
+/* A file created by the ioctl: put a guest fd for handle at buf/offset. */
+struct pd_wire_newfd {
+	__u32 handle;
+	__u32 buf;		/* index into the buffer list */
+	__u32 offset;		/* of the 32-bit descriptor field in it */
+	__u32 flags;		/* PD_WIRE_O_* of the new file */
+};
+
+/*
+ * ===========================================================================
+ *                          Compile-time size checks
+ * ===========================================================================
+ */
+#define PD_WIRE_ASSERT_SIZE(type, size) \
+	_Static_assert(sizeof(struct type) == (size), \
+		       "wire ABI: struct " #type " must be " #size " bytes")
+
+PD_WIRE_ASSERT_SIZE(pd_wire_hdr, 32);
+PD_WIRE_ASSERT_SIZE(pd_wire_xen_slot, 16);
+PD_WIRE_ASSERT_SIZE(pd_wire_connect, 24);
+PD_WIRE_ASSERT_SIZE(pd_wire_export_req, 8);
+PD_WIRE_ASSERT_SIZE(pd_wire_export, 40);
+PD_WIRE_ASSERT_SIZE(pd_wire_open_req, 8);
+PD_WIRE_ASSERT_SIZE(pd_wire_open_rsp, 8);
+PD_WIRE_ASSERT_SIZE(pd_wire_read_req, 16);
+PD_WIRE_ASSERT_SIZE(pd_wire_write_req, 16);
+PD_WIRE_ASSERT_SIZE(pd_wire_io_rsp, 8);
+PD_WIRE_ASSERT_SIZE(pd_wire_llseek_req, 16);
+PD_WIRE_ASSERT_SIZE(pd_wire_poll_req, 8);
+PD_WIRE_ASSERT_SIZE(pd_wire_poll_ev, 8);
+PD_WIRE_ASSERT_SIZE(pd_wire_fasync_req, 8);
+PD_WIRE_ASSERT_SIZE(pd_wire_sigio_ev, 8);
+PD_WIRE_ASSERT_SIZE(pd_wire_revoke_ev, 8);
+PD_WIRE_ASSERT_SIZE(pd_wire_cancel_req, 8);
+PD_WIRE_ASSERT_SIZE(pd_wire_mmap_req, 24);
+PD_WIRE_ASSERT_SIZE(pd_wire_mmap_rsp, 16);
+PD_WIRE_ASSERT_SIZE(pd_wire_fault_req, 24);
+PD_WIRE_ASSERT_SIZE(pd_wire_fault_page, 8);
+PD_WIRE_ASSERT_SIZE(pd_wire_munmap_req, 8);
+PD_WIRE_ASSERT_SIZE(pd_wire_ioctl_req, 24);
+PD_WIRE_ASSERT_SIZE(pd_wire_ioctl_rsp, 16);
+PD_WIRE_ASSERT_SIZE(pd_wire_buf, 16);
+PD_WIRE_ASSERT_SIZE(pd_wire_newfd, 16);
+
+_Static_assert(PD_WIRE_IOCTL_MAX_DATA + 64 * 1024 <= PD_WIRE_MAX_MSG,
+	       "wire ABI: an ioctl of maximal size must fit in a message");
+_Static_assert(PD_WIRE_IOCTL_MAX_BUF <= PD_WIRE_IOCTL_MAX_DATA,
+	       "wire ABI: one buffer never exceeds the ioctl total");
 
 #endif /* PARADICE_PD_WIRE_H */

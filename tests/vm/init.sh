@@ -6,7 +6,7 @@
 #                   pd.guests=N guests (guest1..guestN)
 #   pd.role=guest   a Xen PV guest; pd.name=NAME
 # It prints "PD-READY <name>" on the console once the test agent serves.
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
 export HOME=/root
 
 mount -t proc proc /proc
@@ -31,18 +31,31 @@ echo "pd-init: $name starting (role $role, kernel $(uname -r))" >/dev/console
 
 # The real drivers whose device files Paradice forwards, and what the
 # emulated machine itself needs.
+# Progress on the console, with the kernel's uptime, to see where boot time goes.
+mark() {
+	read -r up _ </proc/uptime
+	echo "pd-init: [$up] $*" >/dev/console
+}
+
 load() {
 	for m in "$@"; do
 		modprobe "$m" >/dev/null 2>&1 || echo "pd-init: modprobe $m failed" >/dev/console
 	done
 }
 
+# udev gives devices the properties libinput and friends look for. It takes
+# 10-20 s to settle under TCG, so it runs beside the agent: a test that needs
+# it runs `udevadm settle` (or waits for /run/pd-udev-settled).
 start_udev() {
 	[ -x /usr/lib/systemd/systemd-udevd ] || return 0
-	/usr/lib/systemd/systemd-udevd --daemon --resolve-names=never
-	udevadm trigger --action=add --type=subsystems
-	udevadm trigger --action=add --type=devices
-	udevadm settle --timeout=30
+	(
+		/usr/lib/systemd/systemd-udevd --daemon --resolve-names=never
+		udevadm trigger --action=add --type=subsystems
+		udevadm trigger --action=add --type=devices
+		udevadm settle --timeout=60
+		touch /run/pd-udev-settled
+		mark "udev settled"
+	) &
 }
 
 agent_port() {
@@ -89,10 +102,14 @@ start_guests() {
 	i=1
 	while [ "$i" -le "$n" ]; do
 		g=guest$i
-		sed -e "s/@NAME@/$g/g" /etc/xen/pd-test-guest.cfg >/etc/xen/$g.cfg
-		echo "pd-init: xl create $g" >/dev/console
+		extra=""
+		case ",$(arg pd.break)," in *",$g,"*) extra="pd.break=1" ;; esac
+		sed -e "s/@NAME@/$g/g" -e "s/@EXTRA@/$extra/" \
+			/etc/xen/pd-test-guest.cfg >/etc/xen/$g.cfg
+		mark "xl create $g"
 		xl create /etc/xen/$g.cfg >/var/log/xen/create-$g.log 2>&1 ||
 			echo "pd-init: xl create $g failed: $(tail -n 3 /var/log/xen/create-$g.log)" >/dev/console
+		mark "xl create $g done"
 		i=$((i + 1))
 	done
 }
@@ -100,19 +117,28 @@ start_guests() {
 case "$role" in
 plain)
 	load $drivers
+	mark "drivers loaded"
 	start_udev
 	serve_port
 	;;
 dom0)
 	load $drivers $xen_mods
+	mark "drivers loaded"
 	start_xen_toolstack
-	start_udev
-	serve_port
+	mark "xen toolstack up"
 	guests=$(arg pd.guests)
 	[ -n "$guests" ] && (start_guests "$guests" &)
+	serve_port
+	start_udev
 	;;
 guest)
+	if [ "$(arg pd.break)" = 1 ]; then
+		# For the harness's own test: a guest that never becomes ready.
+		echo "pd-init: $name broken on purpose, no agent" >/dev/console
+		while true; do sleep 3600; done
+	fi
 	load xen-evtchn xen-gntdev xen-gntalloc evdev uinput
+	mark "modules loaded"
 	start_udev
 	(while true; do pd-vmagent serve-vchan; sleep 1; done) \
 		>>/var/log/pd-vmagent.log 2>&1 &
@@ -122,6 +148,7 @@ guest)
 	;;
 esac
 
+mark "ready"
 echo "PD-READY $name" >/dev/console
 while true; do
 	wait

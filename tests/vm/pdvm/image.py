@@ -288,6 +288,31 @@ def build_base(profile_name, cache_dir, kver=None, log=print):
     return out
 
 
+def vmlinux(kver, cache_dir):
+    """The guest kernel as a plain ELF, unpacked once from Debian's bzImage.
+
+    libxc in dom0 would otherwise unpack the xz payload at every `xl create`
+    under TCG: measured 36 s per guest, against 6 s for the plain ELF."""
+    import lzma
+    src = "/boot/vmlinuz-%s" % kver
+    out = os.path.join(cache_dir, "vmlinux-%s" % kver)
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(src):
+        return out
+    with open(src, "rb") as f:
+        data = f.read()
+    start = data.find(b"\xfd7zXZ\x00")
+    if start < 0:
+        raise ImageError("%s: no xz payload found" % src)
+    elf = lzma.LZMADecompressor().decompress(data[start:])
+    if elf[:4] != b"\x7fELF":
+        raise ImageError("%s: payload is not an ELF kernel" % src)
+    os.makedirs(cache_dir, exist_ok=True)
+    with open(out + ".tmp", "wb") as f:
+        f.write(elf)
+    os.replace(out + ".tmp", out)
+    return out
+
+
 def concat(out_path, layers):
     tmp = out_path + ".tmp"
     with open(tmp, "wb") as out:

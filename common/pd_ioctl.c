@@ -1,0 +1,1048 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The ioctl descriptor engine: table lookup, the walk that turns a command
+ * and its argument bytes into the list of buffers the call touches, the
+ * lengths that go back after the call, per-file state, and the self-check
+ * of the tables. Shared by the guest kernel module and the backend.
+ */
+#include "pd_ioctl.h"
+
+/* ------------------------------------------------------------------------ */
+/* Tables of each class                                                      */
+
+static const struct pd_ioc_table *const drm_generic_tables[] = {
+	&pd_ioc_drm_core, NULL,
+};
+static const struct pd_ioc_table *const drm_vgem_tables[] = {
+	&pd_ioc_drm_core, &pd_ioc_drm_vgem, NULL,
+};
+static const struct pd_ioc_table *const drm_virtgpu_tables[] = {
+	&pd_ioc_drm_core, &pd_ioc_drm_virtgpu, NULL,
+};
+static const struct pd_ioc_table *const drm_radeon_tables[] = {
+	&pd_ioc_drm_core, &pd_ioc_drm_radeon, NULL,
+};
+static const struct pd_ioc_table *const evdev_tables[] = {
+	&pd_ioc_evdev, NULL,
+};
+static const struct pd_ioc_table *const v4l2_tables[] = {
+	&pd_ioc_v4l2, NULL,
+};
+static const struct pd_ioc_table *const snd_ctl_tables[] = {
+	&pd_ioc_snd_ctl, NULL,
+};
+static const struct pd_ioc_table *const snd_pcm_tables[] = {
+	&pd_ioc_snd_pcm, NULL,
+};
+static const struct pd_ioc_table *const snd_timer_tables[] = {
+	&pd_ioc_snd_timer, NULL,
+};
+
+/*
+ * The tables that apply to a file of a class (and, for DRM, of a driver):
+ * a NULL-terminated list, or NULL for a class this build does not know.
+ */
+const struct pd_ioc_table *const *pd_ioc_tables(unsigned int dev_class,
+						unsigned int driver)
+{
+	switch (dev_class) {
+	case PD_WIRE_CLASS_DRM:
+		switch (driver) {
+		case PD_WIRE_DRIVER_DRM_GENERIC:
+			return drm_generic_tables;
+		case PD_WIRE_DRIVER_DRM_VGEM:
+			return drm_vgem_tables;
+		case PD_WIRE_DRIVER_DRM_VIRTGPU:
+			return drm_virtgpu_tables;
+		case PD_WIRE_DRIVER_DRM_RADEON:
+			return drm_radeon_tables;
+		default:
+			return NULL;
+		}
+	case PD_WIRE_CLASS_EVDEV:
+		return evdev_tables;
+	case PD_WIRE_CLASS_V4L2:
+		return v4l2_tables;
+	case PD_WIRE_CLASS_SND_CTL:
+		return snd_ctl_tables;
+	case PD_WIRE_CLASS_SND_PCM:
+		return snd_pcm_tables;
+	case PD_WIRE_CLASS_SND_TIMER:
+		return snd_timer_tables;
+	default:
+		return NULL;
+	}
+}
+
+static bool entry_matches(const struct pd_ioc_entry *e, __u32 cmd)
+{
+	unsigned int nr = _IOC_NR(cmd);
+
+	if (!(e->flags & PD_IOC_F_VARSIZE))
+		return e->cmd == cmd;
+	return _IOC_DIR(cmd) == _IOC_DIR(e->cmd) &&
+	       _IOC_TYPE(cmd) == _IOC_TYPE(e->cmd) &&
+	       nr >= _IOC_NR(e->cmd) && nr <= e->nr_last &&
+	       _IOC_SIZE(cmd) <= e->max_size;
+}
+
+/*
+ * Find the descriptor of a command for a file of the given class. Returns
+ * NULL for a command in no table: the caller refuses it with -ENOTTY and
+ * logs it once. *flags gets the entry's flags merged with its table's.
+ */
+const struct pd_ioc_entry *pd_ioc_lookup(unsigned int dev_class,
+					 unsigned int driver, __u32 cmd,
+					 unsigned int *flags)
+{
+	const struct pd_ioc_table *const *t = pd_ioc_tables(dev_class, driver);
+	unsigned int i;
+
+	for (; t && *t; t++) {
+		for (i = 0; i < (*t)->count; i++) {
+			const struct pd_ioc_entry *e = &(*t)->entries[i];
+
+			if (entry_matches(e, cmd)) {
+				if (flags)
+					*flags = e->flags | (*t)->flags;
+				return e;
+			}
+		}
+	}
+	return NULL;
+}
+
+unsigned int pd_ioc_count_entries(unsigned int dev_class, unsigned int driver)
+{
+	const struct pd_ioc_table *const *t = pd_ioc_tables(dev_class, driver);
+	unsigned int n = 0;
+
+	for (; t && *t; t++)
+		n += (*t)->count;
+	return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Field access                                                              */
+
+__u64 pd_ioc_get(const __u8 *p, unsigned int width)
+{
+	__u8 v8;
+	__u16 v16;
+	__u32 v32;
+	__u64 v64;
+
+	switch (width) {
+	case 1:
+		pd_memcpy(&v8, p, 1);
+		return v8;
+	case 2:
+		pd_memcpy(&v16, p, 2);
+		return v16;
+	case 4:
+		pd_memcpy(&v32, p, 4);
+		return v32;
+	case 8:
+		pd_memcpy(&v64, p, 8);
+		return v64;
+	default:
+		return 0;
+	}
+}
+
+void pd_ioc_put(__u8 *p, unsigned int width, __u64 v)
+{
+	__u8 v8 = (__u8)v;
+	__u16 v16 = (__u16)v;
+	__u32 v32 = (__u32)v;
+
+	switch (width) {
+	case 1:
+		pd_memcpy(p, &v8, 1);
+		break;
+	case 2:
+		pd_memcpy(p, &v16, 2);
+		break;
+	case 4:
+		pd_memcpy(p, &v32, 4);
+		break;
+	case 8:
+		pd_memcpy(p, &v, 8);
+		break;
+	}
+}
+
+static __s64 get_signed(const __u8 *p, unsigned int width)
+{
+	__u64 v = pd_ioc_get(p, width);
+
+	switch (width) {
+	case 1:
+		return (__s8)v;
+	case 2:
+		return (__s16)v;
+	case 4:
+		return (__s32)v;
+	default:
+		return (__s64)v;
+	}
+}
+
+static bool valid_width(unsigned int w)
+{
+	return w == 1 || w == 2 || w == 4 || w == 8;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The argument                                                              */
+
+__u32 pd_ioc_arg_size(const struct pd_ioc_entry *e, unsigned int flags,
+		      __u32 cmd)
+{
+	if (flags & PD_IOC_F_ARG_VALUE)
+		return 0;
+	if (_IOC_DIR(cmd) == _IOC_NONE &&
+	    !(flags & (PD_IOC_F_ARG_IN | PD_IOC_F_ARG_OUT)))
+		return 0;
+	return _IOC_SIZE(cmd);
+}
+
+/*
+ * Direction of the argument buffer: _IOC_WRITE means the program writes
+ * it (the driver reads: IN). Some drivers read _IOR arguments or write
+ * _IOW ones; their tables say so with ARG_IN and ARG_OUT.
+ */
+unsigned int pd_ioc_arg_dir(const struct pd_ioc_entry *e, unsigned int flags,
+			    __u32 cmd)
+{
+	unsigned int dir = 0;
+
+	if (flags & PD_IOC_F_ARG_VALUE)
+		return 0;
+	if (_IOC_DIR(cmd) == _IOC_NONE &&
+	    !(flags & (PD_IOC_F_ARG_IN | PD_IOC_F_ARG_OUT)))
+		return 0;
+	if ((_IOC_DIR(cmd) & _IOC_WRITE) || (flags & PD_IOC_F_ARG_IN))
+		dir |= PD_IOC_IN;
+	if ((_IOC_DIR(cmd) & _IOC_READ) || (flags & PD_IOC_F_ARG_OUT))
+		dir |= PD_IOC_OUT;
+	return dir;
+}
+
+static __u16 dir_to_wire(unsigned int dir)
+{
+	return ((dir & PD_IOC_IN) ? PD_WIRE_BUF_IN : 0) |
+	       ((dir & PD_IOC_OUT) ? PD_WIRE_BUF_OUT : 0);
+}
+
+/*
+ * Start a call: buffer 0 is the argument unless the command passes a value
+ * or nothing. The walk (pd_ioc_walk) then adds the nested buffers.
+ */
+int pd_ioc_call_init(struct pd_ioc_call *call, const struct pd_ioc_entry *e,
+		     unsigned int flags, __u32 cmd, __u64 arg)
+{
+	unsigned int dir = pd_ioc_arg_dir(e, flags, cmd);
+	struct pd_ioc_buf *b;
+
+	call->entry = e;
+	call->cmd = cmd;
+	call->flags = flags;
+	call->arg = 0;
+	call->nbufs = 0;
+	call->nfix = 0;
+	call->total = 0;
+	call->in_total = 0;
+	if (e->ndesc > PD_IOC_MAX_DESC)
+		return -EINVAL;
+	if (flags & PD_IOC_F_ARG_VALUE) {
+		call->arg = arg;
+		return 0;
+	}
+	if (!dir)
+		return 0;
+	b = &call->buf[0];
+	pd_memset(b, 0, sizeof(*b));
+	b->uaddr = arg;
+	b->len = pd_ioc_arg_size(e, flags, cmd);
+	b->parent = PD_IOC_NO_BUF;
+	b->desc = PD_IOC_ARG_DESC;
+	b->flags = dir_to_wire(dir);
+	call->nbufs = 1;
+	call->total = b->len;
+	if (dir & PD_IOC_IN)
+		call->in_total = b->len;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The walk                                                                  */
+
+struct walk {
+	struct pd_ioc_call *call;
+	const struct pd_ioc_state *st;
+	const struct pd_ioc_walk_ops *ops;
+	void *ctx;
+};
+
+/* Bytes of buffer `b`, or NULL when it has none to read. */
+static __u8 *buf_bytes(struct walk *w, const struct pd_ioc_buf *b)
+{
+	if (!(b->flags & PD_WIRE_BUF_IN) || (b->flags & PD_WIRE_BUF_NULL))
+		return NULL;
+	return w->ops->base(w->ctx) + b->off;
+}
+
+/* A field of the argument: NULL if the argument is absent or too short. */
+static __u8 *arg_field(struct walk *w, unsigned int off, unsigned int width)
+{
+	const struct pd_ioc_buf *a = &w->call->buf[0];
+	__u8 *p;
+
+	if (!w->call->nbufs || a->desc != PD_IOC_ARG_DESC)
+		return NULL;
+	if (off + width > a->len)
+		return NULL;
+	p = buf_bytes(w, a);
+	return p ? p + off : NULL;
+}
+
+static int cond_holds(struct walk *w, const struct pd_ioc_cond *c, bool *holds)
+{
+	const __u8 *p;
+	__u64 v;
+
+	if (c->op == PD_IOC_C_NONE) {
+		*holds = true;
+		return 0;
+	}
+	if (!valid_width(c->width))
+		return -EINVAL;
+	p = arg_field(w, c->off, c->width);
+	if (!p)
+		return -EINVAL;
+	v = pd_ioc_get(p, c->width);
+	switch (c->op) {
+	case PD_IOC_C_EQ:
+		*holds = v == c->val;
+		return 0;
+	case PD_IOC_C_NE:
+		*holds = v != c->val;
+		return 0;
+	case PD_IOC_C_ANY:
+		*holds = (v & c->val) != 0;
+		return 0;
+	case PD_IOC_C_IN:
+		*holds = v < 64 && ((c->val >> v) & 1);
+		return 0;
+	case PD_IOC_C_NOT_IN:
+		*holds = !(v < 64 && ((c->val >> v) & 1));
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int conds_hold(struct walk *w, const struct pd_ioc_desc *d,
+		      bool *holds)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < PD_ARRAY_SIZE(d->cond); i++) {
+		ret = cond_holds(w, &d->cond[i], holds);
+		if (ret || !*holds)
+			return ret;
+	}
+	return 0;
+}
+
+static int add_fix(struct pd_ioc_call *call, unsigned int buf,
+		   unsigned int off, unsigned int kind, unsigned int width,
+		   unsigned int desc, __s64 orig)
+{
+	struct pd_ioc_fix *f;
+
+	if (call->nfix >= PD_IOC_MAX_FIX)
+		return -E2BIG;
+	f = &call->fix[call->nfix++];
+	f->buf = buf;
+	f->off = off;
+	f->kind = kind;
+	f->width = width;
+	f->desc = desc;
+	f->guest = 0;
+	f->orig = orig;
+	return 0;
+}
+
+/* Sum of the u32 arrays that descriptor `src` produced (DRM ATOMIC). */
+static int sum_u32(struct walk *w, unsigned int src, __u64 *sum)
+{
+	struct pd_ioc_call *call = w->call;
+	unsigned int i, j;
+
+	*sum = 0;
+	for (i = call->first[src]; i < call->end[src]; i++) {
+		const struct pd_ioc_buf *b = &call->buf[i];
+		const __u8 *p = buf_bytes(w, b);
+
+		if (!p) {
+			if (b->len)
+				return -EINVAL;
+			continue;
+		}
+		for (j = 0; j + 4 <= b->len; j += 4) {
+			*sum += pd_ioc_get(p + j, 4);
+			if (*sum > 0xffffffffu)
+				return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Bits per element for a frame- or sample-scaled buffer; 0 if unknown. */
+static __u32 state_bits(const struct pd_ioc_state *st, unsigned int scale)
+{
+	if (!st)
+		return 0;
+	return scale == PD_IOC_S_FRAME ? st->frame_bits : st->sample_bits;
+}
+
+/*
+ * The length of the buffer a PTR or TAIL descriptor names in one element of
+ * its parent (the element's bytes are at `el`, `esz` long). Applies the
+ * bound of the descriptor and of the wire, or lowers the count when the
+ * descriptor allows it (recording the guest's count to put back).
+ */
+static int buf_length(struct walk *w, unsigned int di, unsigned int pb,
+		      __u32 eo, __u32 esz, __u32 *len)
+{
+	const struct pd_ioc_desc *d = &w->call->entry->desc[di];
+	const struct pd_ioc_state *st = w->st;
+	unsigned int cbuf = pb, coff = eo + d->count_off, i;
+	__u8 *cnt = NULL, *el;
+	__u64 count, bytes, max = d->max, limit;
+	__u32 bits = 0;
+	int ret;
+
+	switch (d->count) {
+	case PD_IOC_N_ONE:
+		count = 1;
+		break;
+	case PD_IOC_N_FIELD:
+		el = buf_bytes(w, &w->call->buf[pb]);
+		if (!el || !valid_width(d->count_width) ||
+		    d->count_off + d->count_width > esz)
+			return -EINVAL;
+		cnt = el + eo + d->count_off;
+		count = pd_ioc_get(cnt, d->count_width);
+		break;
+	case PD_IOC_N_ARG:
+		cbuf = 0;
+		coff = d->count_off;
+		if (!valid_width(d->count_width))
+			return -EINVAL;
+		cnt = arg_field(w, d->count_off, d->count_width);
+		if (!cnt)
+			return -EINVAL;
+		count = pd_ioc_get(cnt, d->count_width);
+		break;
+	case PD_IOC_N_SUM:
+		if (d->count_off >= di ||
+		    w->call->entry->desc[d->count_off].kind != PD_IOC_D_PTR)
+			return -EINVAL;
+		ret = sum_u32(w, d->count_off, &count);
+		if (ret)
+			return ret;
+		break;
+	case PD_IOC_N_CHANNELS:
+		if (!st || !st->channels)
+			return -EBADFD;
+		count = st->channels;
+		break;
+	case PD_IOC_N_SELECT:
+		cnt = arg_field(w, d->count_off, d->count_width);
+		if (!cnt || !valid_width(d->count_width))
+			return -EINVAL;
+		count = pd_ioc_get(cnt, d->count_width);
+		*len = d->elem;
+		for (i = 0; i < d->nselect; i++)
+			if (d->select[i].value == count)
+				*len = d->select[i].bytes;
+		return *len > PD_WIRE_IOCTL_MAX_BUF ? -EINVAL : 0;
+	default:
+		return -EINVAL;
+	}
+
+	if (d->scale != PD_IOC_S_ELEM) {
+		bits = state_bits(st, d->scale);
+		if (!bits)
+			return -EBADFD;
+		/* lowering keeps all channels of a frame within one buffer */
+		limit = (__u64)PD_WIRE_IOCTL_MAX_BUF * 8 /
+			(st->frame_bits ? st->frame_bits : bits);
+	} else {
+		if (!d->elem)
+			return -EINVAL;
+		limit = PD_WIRE_IOCTL_MAX_BUF / d->elem;
+	}
+	if (limit < max)
+		max = limit;
+	if (count > max) {
+		if (!(d->flags & PD_IOC_DF_CLAMP) || !cnt)
+			return -EINVAL;
+		ret = add_fix(w->call, cbuf, coff, PD_IOC_FIX_CLAMP,
+			      d->count_width, di, (__s64)count);
+		if (ret)
+			return ret;
+		count = max;
+		pd_ioc_put(cnt, d->count_width, count);
+	}
+	if (d->scale == PD_IOC_S_ELEM)
+		bytes = count * d->elem;
+	else
+		bytes = (count * bits + 7) / 8;
+	if (bytes > PD_WIRE_IOCTL_MAX_BUF)
+		return -EINVAL;
+	*len = (__u32)bytes;
+	return 0;
+}
+
+/* A PTR or TAIL descriptor met in one element: add its buffer. */
+static int visit_buffer(struct walk *w, unsigned int di, unsigned int pb,
+			__u32 eo, __u32 esz)
+{
+	const struct pd_ioc_desc *d = &w->call->entry->desc[di];
+	struct pd_ioc_call *call = w->call;
+	struct pd_ioc_buf *b, *p;
+	__u8 *el;
+	__u32 len;
+	int ret;
+
+	ret = buf_length(w, di, pb, eo, esz, &len);
+	if (ret)
+		return ret;
+	if (!len && (d->flags & PD_IOC_DF_VALUE_IF_EMPTY))
+		return 0;
+	if (call->nbufs >= PD_WIRE_IOCTL_MAX_BUFS)
+		return -E2BIG;
+	if (call->total + (__u64)len > PD_WIRE_IOCTL_MAX_DATA)
+		return -E2BIG;
+
+	p = &call->buf[pb];
+	b = &call->buf[call->nbufs];
+	pd_memset(b, 0, sizeof(*b));
+	b->len = len;
+	b->parent = pb;
+	b->desc = di;
+	b->flags = dir_to_wire(d->dir);
+	if (d->scale == PD_IOC_S_ELEM && d->count != PD_IOC_N_SELECT)
+		b->elem = d->elem;
+	else if (d->scale != PD_IOC_S_ELEM)
+		b->bits = state_bits(w->st, d->scale);
+	if (d->kind == PD_IOC_D_TAIL) {
+		if (pb != 0 || eo != 0 ||
+		    pd_add_overflow(p->uaddr, (__u64)p->len, &b->uaddr))
+			return -EINVAL;
+		b->field = p->len;
+	} else {
+		el = buf_bytes(w, p);
+		if (!el || d->off + 8 > esz)
+			return -EINVAL;
+		b->field = eo + d->off;
+		b->uaddr = pd_ioc_get(el + b->field, 8);
+	}
+	call->nbufs++;
+	call->total += len;
+	if (b->flags & PD_WIRE_BUF_IN)
+		call->in_total += len;
+	return w->ops->take(w->ctx, call, call->nbufs - 1);
+}
+
+/* One descriptor in one element of one parent buffer. */
+static int visit(struct walk *w, unsigned int di, unsigned int pb, __u32 eo,
+		 __u32 esz)
+{
+	const struct pd_ioc_desc *d = &w->call->entry->desc[di];
+	const struct pd_ioc_buf *p = &w->call->buf[pb];
+
+	switch (d->kind) {
+	case PD_IOC_D_PTR:
+	case PD_IOC_D_TAIL:
+		return visit_buffer(w, di, pb, eo, esz);
+	case PD_IOC_D_FD_IN:
+	case PD_IOC_D_FD_NEW:
+	case PD_IOC_D_SCRUB:
+		if (!valid_width(d->width) || d->off + d->width > esz ||
+		    eo + d->off + d->width > p->len)
+			return -EINVAL;
+		if (d->kind == PD_IOC_D_FD_IN && !buf_bytes(w, p))
+			return -EINVAL;
+		return add_fix(w->call, pb, eo + d->off, d->kind, d->width, di,
+			       0);
+	case PD_IOC_D_REJECT:
+		return d->val > 0 ? -d->val : -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * Walk the descriptors of the call's entry over the bytes of its buffers,
+ * adding every nested buffer (and handing it to ops->take so its bytes are
+ * there for the descriptors after it) and recording every descriptor or
+ * scrub field. Descriptors only look at earlier buffers, so one pass in
+ * table order suffices. Every read is bounds-checked here even though the
+ * self-check already vets the tables: in the backend the counts are
+ * hostile.
+ */
+int pd_ioc_walk(struct pd_ioc_call *call, const struct pd_ioc_state *st,
+		const struct pd_ioc_walk_ops *ops, void *ctx)
+{
+	const struct pd_ioc_entry *e = call->entry;
+	struct walk w = { .call = call, .st = st, .ops = ops, .ctx = ctx };
+	unsigned int di, pb, pb_end, n, i;
+	bool holds;
+	int ret;
+
+	if (call->nbufs) {
+		ret = ops->take(ctx, call, 0);
+		if (ret)
+			return ret;
+	}
+	for (di = 0; di < e->ndesc; di++) {
+		const struct pd_ioc_desc *d = &e->desc[di];
+
+		call->first[di] = call->end[di] = call->nbufs;
+		ret = conds_hold(&w, d, &holds);
+		if (ret)
+			return ret;
+		if (!holds)
+			continue;
+		if (d->parent == PD_IOC_PARENT_ARG) {
+			if (!call->nbufs)
+				return -EINVAL;
+			pb = 0;
+			pb_end = 1;
+		} else {
+			if (d->parent >= di ||
+			    e->desc[d->parent].kind != PD_IOC_D_PTR)
+				return -EINVAL;
+			pb = call->first[d->parent];
+			pb_end = call->end[d->parent];
+		}
+		for (; pb < pb_end; pb++) {
+			const struct pd_ioc_buf *p = &call->buf[pb];
+			__u32 esz = d->parent == PD_IOC_PARENT_ARG ?
+				    p->len : p->elem;
+
+			if (!esz || (p->flags & PD_WIRE_BUF_NULL))
+				continue;
+			n = p->len / esz;
+			for (i = 0; i < n; i++) {
+				ret = visit(&w, di, pb, i * esz, esz);
+				if (ret)
+					return ret;
+			}
+		}
+		call->end[di] = call->nbufs;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* After the call                                                            */
+
+/*
+ * How many bytes of each buffer go back to the guest, from the buffers as
+ * the real driver left them (`base` is the backend's storage) and the
+ * call's result. A failed call returns nothing unless the entry says the
+ * driver writes back on failure too.
+ */
+int pd_ioc_out_lengths(struct pd_ioc_call *call, const __u8 *base,
+		       __s64 result)
+{
+	unsigned int i;
+
+	for (i = 0; i < call->nbufs; i++) {
+		struct pd_ioc_buf *b = &call->buf[i];
+		const struct pd_ioc_desc *d;
+		const __u8 *src;
+		__s64 n;
+		__u64 bytes;
+		__u32 eo;
+		unsigned int w;
+
+		b->out_len = 0;
+		if (!(b->flags & PD_WIRE_BUF_OUT) ||
+		    (b->flags & PD_WIRE_BUF_NULL))
+			continue;
+		if (result < 0 && !(call->flags & PD_IOC_F_ALL_ON_ERR) &&
+		    !(i == 0 && (call->flags & PD_IOC_F_ARG_ON_ERR)))
+			continue;
+		if (b->desc == PD_IOC_ARG_DESC) {
+			b->out_len = b->len;
+			if (call->flags & PD_IOC_F_ARG_RET)
+				b->out_len = result < 0 ? 0 :
+					     result < b->len ? (__u32)result :
+					     b->len;
+			continue;
+		}
+		d = &call->entry->desc[b->desc];
+		switch (d->out) {
+		case PD_IOC_O_FULL:
+			b->out_len = b->len;
+			continue;
+		case PD_IOC_O_RET:
+			b->out_len = result < 0 ? 0 :
+				     result < b->len ? (__u32)result : b->len;
+			continue;
+		case PD_IOC_O_FIELD:
+			if (d->kind == PD_IOC_D_TAIL)
+				eo = 0;
+			else
+				eo = b->field - d->off;
+			src = base + call->buf[b->parent].off + eo;
+			if (eo + d->out_off + d->count_width >
+			    call->buf[b->parent].len)
+				return -EINVAL;
+			break;
+		case PD_IOC_O_ARG:
+			if (!call->nbufs ||
+			    d->out_off + d->count_width > call->buf[0].len)
+				return -EINVAL;
+			src = base + call->buf[0].off;
+			break;
+		default:
+			return -EINVAL;
+		}
+		w = d->count_width;
+		if (!valid_width(w))
+			return -EINVAL;
+		n = (d->flags & PD_IOC_DF_SIGNED) ?
+		    get_signed(src + d->out_off, w) :
+		    (__s64)pd_ioc_get(src + d->out_off, w);
+		if (n <= 0) {
+			b->out_len = 0;
+			continue;
+		}
+		if (d->scale == PD_IOC_S_ELEM) {
+			if (pd_mul_overflow((__u64)n, (__u64)d->elem, &bytes))
+				bytes = b->len;
+		} else if (!b->bits || (__u64)n > 0xffffffffull) {
+			bytes = b->len;	/* the min() below picks len */
+		} else {
+			bytes = ((__u64)n * b->bits + 7) / 8;
+		}
+		b->out_len = bytes < b->len ? (__u32)bytes : b->len;
+	}
+	return 0;
+}
+
+/*
+ * Per-file state: HW_PARAMS teaches the frame geometry, HW_FREE and a
+ * failed HW_PARAMS forget it (the kernel leaves the stream unconfigured
+ * after a failed HW_PARAMS). Both ends call this with the argument as the
+ * call returned it; the backend's copy comes from the real driver.
+ */
+void pd_ioc_learn(const struct pd_ioc_call *call, struct pd_ioc_state *st,
+		  const __u8 *arg, __u32 arg_len, __s64 result)
+{
+	if (!st)
+		return;
+	if (call->flags & PD_IOC_F_FORGET) {
+		if (result == 0)
+			pd_memset(st, 0, sizeof(*st));
+		return;
+	}
+	if (!(call->flags & PD_IOC_F_LEARN))
+		return;
+	pd_memset(st, 0, sizeof(*st));
+	if (result == 0 && arg)
+		pd_ioc_snd_learn(st, arg, arg_len);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Self-check of the tables                                                  */
+
+struct why {
+	char *p;
+	unsigned int len, used;
+};
+
+static void why_str(struct why *y, const char *s)
+{
+	while (s && *s && y->used + 1 < y->len)
+		y->p[y->used++] = *s++;
+	if (y->len)
+		y->p[y->used] = 0;
+}
+
+static int fail(char *why, unsigned int why_len, const struct pd_ioc_table *t,
+		const struct pd_ioc_entry *e, const char *msg)
+{
+	struct why y = { .p = why, .len = why_len };
+
+	if (why && why_len) {
+		why_str(&y, t->name);
+		why_str(&y, ": ");
+		why_str(&y, e ? e->name : "(table)");
+		why_str(&y, ": ");
+		why_str(&y, msg);
+	}
+	return -EINVAL;
+}
+
+/* Does the element a descriptor's fields live in have this many bytes? */
+static bool fits_parent(const struct pd_ioc_entry *e, unsigned int flags,
+			const struct pd_ioc_desc *d, unsigned int end)
+{
+	if (d->parent == PD_IOC_PARENT_ARG) {
+		if (flags & PD_IOC_F_VARSIZE)
+			return end <= _IOC_SIZE(e->cmd) || end <= e->max_size;
+		return end <= pd_ioc_arg_size(e, flags, e->cmd);
+	}
+	return end <= e->desc[d->parent].elem;
+}
+
+static unsigned int parent_dir(const struct pd_ioc_entry *e,
+			       unsigned int flags, const struct pd_ioc_desc *d)
+{
+	if (d->parent == PD_IOC_PARENT_ARG)
+		return pd_ioc_arg_dir(e, flags, e->cmd);
+	return e->desc[d->parent].dir;
+}
+
+static const char *check_desc(const struct pd_ioc_entry *e,
+			      unsigned int flags, unsigned int di,
+			      bool *stateful)
+{
+	const struct pd_ioc_desc *d = &e->desc[di];
+	unsigned int argdir = pd_ioc_arg_dir(e, flags, e->cmd);
+	unsigned int pdir, i;
+
+	for (i = 0; i < PD_ARRAY_SIZE(d->cond); i++) {
+		const struct pd_ioc_cond *c = &d->cond[i];
+
+		if (c->op == PD_IOC_C_NONE)
+			continue;
+		if (c->op > PD_IOC_C_NOT_IN || !valid_width(c->width))
+			return "bad condition";
+		if (!(argdir & PD_IOC_IN))
+			return "condition on an argument never read";
+		if (c->off + c->width > pd_ioc_arg_size(e, flags, e->cmd))
+			return "condition outside the argument";
+	}
+	if (d->parent != PD_IOC_PARENT_ARG) {
+		const struct pd_ioc_desc *p;
+
+		if (d->parent >= di)
+			return "parent is not an earlier descriptor";
+		p = &e->desc[d->parent];
+		if (p->kind != PD_IOC_D_PTR || p->scale != PD_IOC_S_ELEM ||
+		    p->count == PD_IOC_N_SELECT || !p->elem)
+			return "parent is not an array of elements";
+	}
+	pdir = parent_dir(e, flags, d);
+
+	switch (d->kind) {
+	case PD_IOC_D_TAIL:
+		if (di != 0 || d->parent != PD_IOC_PARENT_ARG)
+			return "a tail must be the first descriptor";
+		fallthrough;
+	case PD_IOC_D_PTR:
+		if (!(pdir & PD_IOC_IN))
+			return "pointer in a buffer never read";
+		if (!d->dir || (d->dir & ~PD_IOC_INOUT))
+			return "buffer without direction";
+		if (d->kind == PD_IOC_D_PTR &&
+		    (d->width != 8 || !fits_parent(e, flags, d, d->off + 8)))
+			return "pointer field outside its parent";
+		if (d->scale == PD_IOC_S_ELEM && !d->elem)
+			return "zero element size";
+		if (d->scale > PD_IOC_S_SAMPLE)
+			return "bad scale";
+		if (d->scale != PD_IOC_S_ELEM || d->count == PD_IOC_N_CHANNELS)
+			*stateful = true;
+		if (d->alloc_min > PD_WIRE_IOCTL_MAX_BUF)
+			return "alloc_min over the buffer bound";
+		switch (d->count) {
+		case PD_IOC_N_ONE:
+			if (d->elem > PD_WIRE_IOCTL_MAX_BUF)
+				return "fixed size over the buffer bound";
+			break;
+		case PD_IOC_N_FIELD:
+			if (!valid_width(d->count_width) ||
+			    !fits_parent(e, flags, d,
+					 d->count_off + d->count_width))
+				return "count field outside its parent";
+			break;
+		case PD_IOC_N_ARG:
+		case PD_IOC_N_SELECT:
+			if (!valid_width(d->count_width) ||
+			    d->count_off + d->count_width >
+			    pd_ioc_arg_size(e, flags, e->cmd) ||
+			    !(argdir & PD_IOC_IN))
+				return "count field outside the argument";
+			if (d->count == PD_IOC_N_SELECT &&
+			    (!d->select || !d->nselect))
+				return "selector without choices";
+			break;
+		case PD_IOC_N_SUM: {
+			const struct pd_ioc_desc *s;
+
+			if (d->count_off >= di)
+				return "sum of a later descriptor";
+			s = &e->desc[d->count_off];
+			if (s->kind != PD_IOC_D_PTR || s->elem != 4 ||
+			    s->scale != PD_IOC_S_ELEM ||
+			    s->parent != PD_IOC_PARENT_ARG ||
+			    !(s->dir & PD_IOC_IN))
+				return "sum of something not a u32 array";
+			break;
+		}
+		case PD_IOC_N_CHANNELS:
+			*stateful = true;
+			break;
+		default:
+			return "bad count rule";
+		}
+		if (d->count != PD_IOC_N_ONE && d->count != PD_IOC_N_SELECT &&
+		    !d->max)
+			return "unbounded count";
+		if ((d->flags & PD_IOC_DF_CLAMP) &&
+		    d->count != PD_IOC_N_FIELD && d->count != PD_IOC_N_ARG)
+			return "clamp of a count that is no field";
+		if ((d->flags & PD_IOC_DF_VALUE_IF_EMPTY) &&
+		    d->kind != PD_IOC_D_PTR)
+			return "value-if-empty on a non-pointer";
+		switch (d->out) {
+		case PD_IOC_O_FULL:
+		case PD_IOC_O_RET:
+			break;
+		case PD_IOC_O_FIELD:
+			if (!(pdir & PD_IOC_OUT) || !valid_width(d->count_width) ||
+			    !fits_parent(e, flags, d,
+					 d->out_off + d->count_width))
+				return "out count outside its parent";
+			break;
+		case PD_IOC_O_ARG:
+			if (!(argdir & PD_IOC_OUT) ||
+			    !valid_width(d->count_width) ||
+			    d->out_off + d->count_width >
+			    pd_ioc_arg_size(e, flags, e->cmd))
+				return "out count outside the argument";
+			break;
+		default:
+			return "bad out rule";
+		}
+		if (d->out != PD_IOC_O_FULL && !(d->dir & PD_IOC_OUT))
+			return "out rule on a buffer never written";
+		return NULL;
+	case PD_IOC_D_FD_IN:
+		if (!(pdir & PD_IOC_IN))
+			return "fd in a buffer never read";
+		fallthrough;
+	case PD_IOC_D_FD_NEW:
+		if (d->width != 4)
+			return "fd field is not 32 bits";
+		fallthrough;
+	case PD_IOC_D_SCRUB:
+		if (!valid_width(d->width) ||
+		    !fits_parent(e, flags, d, d->off + d->width))
+			return "field outside its parent";
+		if (d->kind != PD_IOC_D_FD_IN && !(pdir & PD_IOC_OUT))
+			return "returned field in a buffer never written";
+		return NULL;
+	case PD_IOC_D_REJECT:
+		if (d->val <= 0)
+			return "reject without an errno";
+		if (d->cond[0].op == PD_IOC_C_NONE)
+			return "reject without a condition";
+		return NULL;
+	default:
+		return "bad kind";
+	}
+}
+
+/*
+ * Check one table against the rules the walk relies on: parents before
+ * children, every field inside what holds it, every count bounded, no
+ * command matched twice. The walk checks bounds again at run time; this
+ * catches table mistakes at test time and at module load.
+ */
+int pd_ioc_check_table(const struct pd_ioc_table *t, char *why,
+		       unsigned int why_len)
+{
+	unsigned int i, j, di;
+
+	if (!t || !t->name || !t->entries)
+		return fail(why, why_len, t, NULL, "empty table");
+	for (i = 0; i < t->count; i++) {
+		const struct pd_ioc_entry *e = &t->entries[i];
+		unsigned int flags = e->flags | t->flags;
+		bool stateful = false;
+		const char *msg;
+
+		if (!e->name)
+			return fail(why, why_len, t, e, "no name");
+		if (e->ndesc > PD_IOC_MAX_DESC || (!e->desc != !e->ndesc))
+			return fail(why, why_len, t, e, "bad descriptor list");
+		if (flags & PD_IOC_F_VARSIZE) {
+			if (e->nr_last < _IOC_NR(e->cmd) ||
+			    e->max_size > _IOC_SIZEMASK ||
+			    (flags & PD_IOC_F_ARG_VALUE))
+				return fail(why, why_len, t, e, "bad range");
+		} else if (e->nr_last || e->max_size) {
+			return fail(why, why_len, t, e, "range on a fixed command");
+		}
+		if ((flags & PD_IOC_F_ARG_FD) && !(flags & PD_IOC_F_ARG_VALUE))
+			return fail(why, why_len, t, e, "fd argument not a value");
+		if ((flags & PD_IOC_F_ARG_VALUE) && e->ndesc)
+			return fail(why, why_len, t, e, "value with descriptors");
+		if ((flags & PD_IOC_F_ARG_VALUE) && _IOC_DIR(e->cmd) != _IOC_NONE &&
+		    _IOC_SIZE(e->cmd) > 8)
+			return fail(why, why_len, t, e, "value wider than 64 bits");
+		for (di = 0; di < e->ndesc; di++) {
+			msg = check_desc(e, flags, di, &stateful);
+			if (msg)
+				return fail(why, why_len, t, e, msg);
+		}
+		if (stateful != !!(flags & PD_IOC_F_USES_STATE))
+			return fail(why, why_len, t, e,
+				    "USES_STATE does not match the descriptors");
+		for (j = 0; j < t->count; j++) {
+			const struct pd_ioc_entry *o = &t->entries[j];
+
+			if (j == i)
+				continue;
+			if (entry_matches(o, e->cmd) ||
+			    ((flags & PD_IOC_F_VARSIZE) &&
+			     !((o->flags | t->flags) & PD_IOC_F_VARSIZE) &&
+			     entry_matches(e, o->cmd)))
+				return fail(why, why_len, t, e,
+					    "command matched by two entries");
+		}
+	}
+	return 0;
+}
+
+/* Check every table of every class; 0 or -EINVAL with the reason. */
+int pd_ioc_check_tables(char *why, unsigned int why_len)
+{
+	static const struct pd_ioc_table *const all[] = {
+		&pd_ioc_drm_core, &pd_ioc_drm_vgem, &pd_ioc_drm_virtgpu,
+		&pd_ioc_drm_radeon, &pd_ioc_evdev, &pd_ioc_v4l2,
+		&pd_ioc_snd_ctl, &pd_ioc_snd_pcm, &pd_ioc_snd_timer,
+	};
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < PD_ARRAY_SIZE(all); i++) {
+		ret = pd_ioc_check_table(all[i], why, why_len);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

@@ -1,0 +1,439 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The emulated appliance: QEMU (TCG) running either one Linux VM (`plain`)
+or Xen 4.17 with a PV dom0 and N PV guests (`xen`).
+
+State of the running appliance lives in build/vm/state/: QEMU's pid, the QMP
+and agent sockets, the serial console log, and info.json (mode, guests).
+Every wait is bounded by wall-clock time and fails with the tail of the log
+that explains it.
+"""
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import time
+import zlib
+import struct
+
+from . import image
+from .channels import Agent, ChannelError, Qmp
+
+TOP = image.TOP
+BUILD = os.path.join(TOP, "build")
+VMBUILD = os.path.join(BUILD, "vm")
+STATE = os.path.join(VMBUILD, "state")
+CACHE = os.path.join(VMBUILD, "cache")
+
+# Under Xen, dom0 is the driver domain: it owns the screen and the devices.
+DOM0_MEM_MB = 1024
+GUEST_TIMEOUT = 100     # from dom0 ready to one guest's agent answering
+BOOT_TIMEOUT = 150      # from QEMU start to the first agent answer
+LOG_PATTERNS = ("Oops", "BUG:", "WARNING:", "Kernel panic",
+                "general protection fault", "Call Trace:", "UBSAN:",
+                "KASAN:", "(XEN) ****")
+
+
+class VmError(Exception):
+    pass
+
+
+def log_tail(text, n=25):
+    lines = text.splitlines()[-n:]
+    return "\n".join("    | " + line for line in lines)
+
+
+def now():
+    return time.monotonic()
+
+
+class Appliance:
+    def __init__(self, quiet=False):
+        self.quiet = quiet
+        self.agent = Agent(os.path.join(STATE, "agent.sock"),
+                           os.path.join(STATE, "agent.lock"))
+
+    def say(self, msg):
+        if not self.quiet:
+            print("appliance: " + msg, flush=True)
+
+    # -- state ---------------------------------------------------------------
+    def info(self):
+        try:
+            with open(os.path.join(STATE, "info.json")) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            raise VmError("the appliance is not up (tests/vm/appliance up)")
+
+    def pid(self):
+        try:
+            with open(os.path.join(STATE, "qemu.pid")) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, 0)
+            return pid
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return None
+
+    def console_log(self):
+        try:
+            with open(os.path.join(STATE, "console.log"), "rb") as f:
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def vms(self):
+        info = self.info()
+        if info["mode"] == "plain":
+            return ["plain"]
+        return ["dom0"] + ["guest%d" % i for i in range(1, info["guests"] + 1)]
+
+    # -- images --------------------------------------------------------------
+    def _project_layer(self, role, kver, guest_image=None):
+        """/init and the project's build outputs, for one role."""
+        c = image.Cpio()
+        c.file("init", os.path.join(image.VMDIR, "init.sh"), 0o755)
+        agent = os.path.join(BUILD, "meson", "tests", "vm", "agent",
+                             "pd-vmagent")
+        if not os.path.exists(agent):
+            raise VmError("%s is missing: run `make build` first" % agent)
+        libs = image.BaseBuilder(None, kver)
+        libs.add_binary(agent, "pd-vmagent")
+        del libs.files[os.path.realpath(agent)]
+        for p in libs.files:
+            c.file(p, p, 0o755)
+        for p, t in libs.links.items():
+            c.symlink(p, t)
+        c.file("usr/bin/pd-vmagent", agent, 0o755)
+        kdir = os.path.join(TOP, "kernel")
+        for n in sorted(os.listdir(kdir)):
+            if n.endswith(".ko"):
+                c.file("usr/lib/modules/extra/" + n, os.path.join(kdir, n))
+        if role == "host":
+            c.file("etc/xen/pd-test-guest.cfg",
+                   os.path.join(TOP, "xen-config", "pd-test-guest.cfg"))
+            c.file("boot/vmlinux", image.vmlinux(kver, CACHE))
+            c.file("images/guest.cpio", guest_image)
+        return c
+
+    def build_images(self):
+        kver = image.kernel_version()
+        os.makedirs(VMBUILD, exist_ok=True)
+        guest = os.path.join(VMBUILD, "guest.cpio")
+        host = os.path.join(VMBUILD, "host.cpio")
+        t0 = now()
+        image.concat(guest, [image.build_base("guest", CACHE, kver, self.say),
+                             self._project_layer("guest", kver)])
+        image.concat(host, [image.build_base("host", CACHE, kver, self.say),
+                            self._project_layer("host", kver, guest)])
+        self.say("images ready in %.1fs (host %d MiB, guest %d MiB)" % (
+            now() - t0, os.path.getsize(host) >> 20,
+            os.path.getsize(guest) >> 20))
+        return kver, host
+
+    def xen_elf(self):
+        out = os.path.join(VMBUILD, "xen.elf")
+        src = "/boot/xen-4.17-amd64.gz"
+        if not os.path.exists(src):
+            raise VmError("%s missing: install xen-hypervisor-4.17-amd64" % src)
+        if not os.path.exists(out) or \
+                os.path.getmtime(out) < os.path.getmtime(src):
+            with open(src, "rb") as f:
+                data = zlib.decompress(f.read(), 16 + zlib.MAX_WBITS)
+            with open(out + ".tmp", "wb") as f:
+                f.write(data)
+            os.replace(out + ".tmp", out)
+        return out
+
+    # -- up / down -----------------------------------------------------------
+    def up(self, mode="xen", guests=2, broken=(), timeout=BOOT_TIMEOUT):
+        if self.pid():
+            raise VmError("the appliance is already up (tests/vm/appliance down)")
+        if mode not in ("plain", "xen"):
+            raise VmError("unknown mode %r (plain or xen)" % mode)
+        kver, host = self.build_images()
+        os.makedirs(STATE, exist_ok=True)
+        for f in os.listdir(STATE):
+            os.unlink(os.path.join(STATE, f))
+        vmlinuz = "/boot/vmlinuz-%s" % kver
+        qemu = ["qemu-system-x86_64", "-accel", "tcg,thread=multi",
+                "-cpu", "qemu64", "-smp", "2", "-vga", "std",
+                "-display", "none", "-nic", "none", "-no-reboot",
+                "-chardev", "file,id=con,path=%s/console.log" % STATE,
+                "-serial", "chardev:con",
+                "-qmp", "unix:%s/qmp.sock,server=on,wait=off" % STATE,
+                "-device", "virtio-serial-pci,id=vser",
+                "-chardev", "socket,id=agent,path=%s/agent.sock,server=on,wait=off" % STATE,
+                "-device", "virtserialport,bus=vser.0,chardev=agent,name=org.paradice.agent",
+                "-pidfile", "%s/qemu.pid" % STATE, "-daemonize"]
+        linux_args = "loglevel=6 panic=-1 oops=panic" \
+            if os.environ.get("PD_VM_PANIC_ON_OOPS") else "loglevel=6"
+        if mode == "plain":
+            qemu += ["-m", "2048", "-kernel", vmlinuz, "-initrd", host,
+                     "-append", "console=ttyS0 pd.role=plain " + linux_args]
+        else:
+            extra = " pd.guests=%d" % guests
+            if broken:
+                extra += " pd.break=" + ",".join(broken)
+            # Room for every guest, one spare (tests create extra guests),
+            # and Xen itself. QEMU only backs what is touched.
+            mem = DOM0_MEM_MB + 400 * (guests + 1) + 256
+            qemu += ["-m", str(mem), "-kernel", self.xen_elf(),
+                     "-append", "dom0_mem=%dM,max:%dM console=com1 "
+                     "com1=115200,8n1 bootscrub=0 loglvl=all guest_loglvl=all"
+                     % (DOM0_MEM_MB, DOM0_MEM_MB),
+                     "-initrd", "%s console=hvc0 pd.role=dom0 %s%s,%s" % (
+                         vmlinuz, linux_args, extra, host)]
+        with open(os.path.join(STATE, "info.json"), "w") as f:
+            json.dump({"mode": mode, "guests": guests if mode == "xen" else 0,
+                       "started": time.time()}, f)
+        with open(os.path.join(STATE, "qemu.cmdline"), "w") as f:
+            f.write(" ".join(shlex.quote(a) for a in qemu) + "\n")
+        t0 = now()
+        r = subprocess.run(qemu, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise VmError("QEMU did not start: %s" % r.stderr.strip())
+        first = "plain" if mode == "plain" else "dom0"
+        self.wait_agent(first, t0 + timeout)
+        self.say("%s ready after %.1fs" % (first, now() - t0))
+        if mode == "xen":
+            t1 = now()
+            for i in range(1, guests + 1):
+                g = "guest%d" % i
+                self.wait_guest(g, t1 + GUEST_TIMEOUT * i)
+                self.say("%s ready after %.1fs" % (g, now() - t0))
+        return now() - t0
+
+    def wait_agent(self, vm, deadline):
+        """Wait until the agent of the plain VM or dom0 answers."""
+        while True:
+            if not self.pid():
+                raise VmError("QEMU exited while %s was booting; console:\n%s"
+                              % (vm, log_tail(self.console_log())))
+            try:
+                if self.agent.ping(timeout=3):
+                    return
+            except ChannelError:
+                pass
+            if now() > deadline:
+                raise VmError("%s: its agent did not answer in time; "
+                              "console:\n%s" % (vm, log_tail(self.console_log())))
+            time.sleep(0.5)
+
+    def wait_guest(self, g, deadline):
+        """Wait until guest g's domain exists and its agent answers over vchan."""
+        while True:
+            left = deadline - now()
+            code, out, _ = self.agent.exec(
+                "d=$(xl domid %s 2>/dev/null) && pd-vmagent client $d -t 5 ping"
+                % g, timeout=20)
+            if code == 0:
+                return
+            if left <= 0:
+                raise VmError("%s did not come up in %ds: no answer from its "
+                              "agent (no PD-READY marker).\n%s" %
+                              (g, GUEST_TIMEOUT, self.guest_diagnosis(g)))
+            time.sleep(1)
+
+    def guest_diagnosis(self, g):
+        _, out, _ = self.agent.exec(
+            "echo '--- xl list'; xl list; echo '--- xl create %s'; "
+            "tail -n 15 /var/log/xen/create-%s.log; "
+            "echo '--- console of %s'; tail -n 25 /var/log/xen/console/guest-%s.log"
+            % (g, g, g, g), timeout=20)
+        return log_tail(out.decode(errors="replace"), 60)
+
+    def down(self, timeout=20):
+        pid = self.pid()
+        if not pid:
+            self.say("not running")
+            return
+        try:
+            if self.info()["mode"] == "xen":
+                self.agent.exec("xl shutdown -a -w >/dev/null 2>&1 & "
+                                "sleep 3; sync; poweroff -f", timeout=8)
+            else:
+                self.agent.exec("sync; poweroff -f", timeout=5)
+        except (ChannelError, VmError):
+            pass
+        deadline = now() + timeout
+        while self.pid() and now() < deadline:
+            time.sleep(0.2)
+        if self.pid():
+            try:
+                q = Qmp(os.path.join(STATE, "qmp.sock"))
+                q.cmd("quit")
+                q.close()
+            except (OSError, ChannelError):
+                pass
+            time.sleep(1)
+        pid = self.pid()
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+        self.say("down")
+
+    # -- commands into the machines ----------------------------------------
+    def run(self, vm, cmd, timeout=60, out=None, err=None):
+        """Run a shell command in vm; returns (code, stdout, stderr).
+        Exit code 125 means the channel itself failed."""
+        mode = self.info()["mode"]
+        if vm == "plain" and mode != "plain" or vm != "plain" and mode == "plain":
+            raise VmError("no VM %r in %s mode (have: %s)" %
+                          (vm, mode, ", ".join(self.vms())))
+        if vm in ("plain", "dom0"):
+            return self.agent.exec(cmd, timeout, out, err)
+        self._check_guest(vm)
+        wrapped = "pd-vmagent client $(xl domid %s) -t %d exec %s" % (
+            vm, timeout, shlex.quote(cmd))
+        return self.agent.exec(wrapped, timeout + 10, out, err)
+
+    def _check_guest(self, vm):
+        if vm not in self.vms():
+            raise VmError("no VM %r (have: %s)" % (vm, ", ".join(self.vms())))
+
+    def copy_in(self, vm, data, dest, mode=0o644):
+        if vm in ("plain", "dom0"):
+            return self.agent.put(data, dest, mode)
+        self._check_guest(vm)
+        tmp = "/tmp/pd-copy-%d" % os.getpid()
+        self.agent.put(data, tmp, mode)
+        code, out, err = self.agent.exec(
+            "pd-vmagent client $(xl domid %s) put %s %s %o; r=$?; rm -f %s; "
+            "exit $r" % (vm, tmp, shlex.quote(dest), mode, tmp), timeout=120)
+        if code != 0:
+            raise VmError("copy to %s:%s failed: %s" % (vm, dest,
+                                                        err.decode().strip()))
+        return True
+
+    def copy_out(self, vm, src):
+        if vm in ("plain", "dom0"):
+            return self.agent.get(src)
+        self._check_guest(vm)
+        tmp = "/tmp/pd-copy-%d" % os.getpid()
+        code, _, err = self.agent.exec(
+            "pd-vmagent client $(xl domid %s) get %s %s" %
+            (vm, shlex.quote(src), tmp), timeout=120)
+        if code != 0:
+            raise VmError("copy from %s:%s failed: %s" %
+                          (vm, src, err.decode().strip()))
+        data = self.agent.get(tmp)
+        self.agent.exec("rm -f " + tmp, timeout=10)
+        return data
+
+    def log(self, vm):
+        """The console of a VM: the serial log for plain and dom0 (with
+        Xen's own lines), xenconsoled's log for a guest."""
+        if vm in ("plain", "dom0", "xen"):
+            return self.console_log()
+        self._check_guest(vm)
+        _, out, _ = self.agent.exec(
+            "cat /var/log/xen/console/guest-%s.log" % vm, timeout=20)
+        return out.decode(errors="replace")
+
+    def log_problems(self, vm, since=0):
+        """Lines from vm's console after offset `since` that show a kernel
+        or hypervisor fault; returns (lines, new offset)."""
+        text = self.log(vm)
+        found = [line for line in text[since:].splitlines()
+                 if any(p in line for p in LOG_PATTERNS)]
+        return found, len(text)
+
+    # -- screen and input ----------------------------------------------------
+    def qmp(self):
+        if not self.pid():
+            raise VmError("the appliance is not up")
+        return Qmp(os.path.join(STATE, "qmp.sock"))
+
+    def screendump(self, png_path):
+        """Save what the emulated screen shows; returns (width, height,
+        rgb bytes)."""
+        ppm = os.path.join(STATE, "screen.ppm")
+        q = self.qmp()
+        try:
+            q.cmd("screendump", filename=ppm)
+        finally:
+            q.close()
+        w, h, rgb = read_ppm(ppm)
+        if png_path:
+            write_png(png_path, w, h, rgb)
+        return w, h, rgb
+
+    def keys(self, combos, hold_ms=50):
+        """Press key combinations such as 'ctrl-alt-f2' or 'a', one after
+        the other: every key of a combination goes down in order and up in
+        reverse order."""
+        q = self.qmp()
+        try:
+            for combo in combos:
+                names = [qcode(k) for k in combo.split("-")] \
+                    if combo != "-" else ["minus"]
+                ev = [{"type": "key", "data": {"down": True, "key": {
+                    "type": "qcode", "data": n}}} for n in names]
+                q.cmd("input-send-event", events=ev)
+                time.sleep(hold_ms / 1000)
+                for e in ev:
+                    e["data"]["down"] = False
+                q.cmd("input-send-event", events=list(reversed(ev)))
+        finally:
+            q.close()
+
+    def mouse(self, dx=0, dy=0, buttons=()):
+        q = self.qmp()
+        try:
+            ev = []
+            if dx:
+                ev.append({"type": "rel", "data": {"axis": "x", "value": dx}})
+            if dy:
+                ev.append({"type": "rel", "data": {"axis": "y", "value": dy}})
+            if ev:
+                q.cmd("input-send-event", events=ev)
+            for b in buttons:
+                for down in (True, False):
+                    q.cmd("input-send-event", events=[{
+                        "type": "btn", "data": {"down": down, "button": b}}])
+        finally:
+            q.close()
+
+
+QCODE_ALIASES = {"control": "ctrl", "return": "ret", "enter": "ret",
+                 "escape": "esc", "del": "delete", "super": "meta_l",
+                 "win": "meta_l", "space": "spc", "pgup": "pgup"}
+
+
+def qcode(name):
+    n = name.lower()
+    return QCODE_ALIASES.get(n, n)
+
+
+def read_ppm(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    fields, pos = [], 0
+    while len(fields) < 4:
+        while data[pos:pos + 1].isspace():
+            pos += 1
+        if data[pos:pos + 1] == b"#":
+            pos = data.index(b"\n", pos) + 1
+            continue
+        end = pos
+        while not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[pos:end])
+        pos = end
+    if fields[0] != b"P6" or fields[3] != b"255":
+        raise VmError("%s: not a P6 PPM with 8-bit samples" % path)
+    w, h = int(fields[1]), int(fields[2])
+    return w, h, data[pos + 1:pos + 1 + w * h * 3]
+
+
+def write_png(path, w, h, rgb):
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + \
+            struct.pack(">I", zlib.crc32(kind + body) & 0xffffffff)
+
+    rows = b"".join(b"\0" + rgb[y * w * 3:(y + 1) * w * 3] for y in range(h))
+    png = b"\x89PNG\r\n\x1a\n" + \
+        chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + \
+        chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b"")
+    with open(path, "wb") as f:
+        f.write(png)

@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Helpers for the tests that run in the emulated appliance.
+
+A test module (tests/**/test_*.py) sets MODE = "plain" or "xen" (and GUESTS
+for xen) and defines functions test_NAME(app); each one's docstring says
+what it proves. tests/run-all boots the appliance once per mode and runs
+them in file order."""
+
+import os
+
+from .machine import VmError
+
+
+class TestFailure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def run_ok(app, vm, cmd, timeout=60):
+    """Run cmd in vm; fail with its output unless it exits 0. Returns
+    stdout as text."""
+    code, out, err = app.run(vm, cmd, timeout)
+    if code != 0:
+        raise TestFailure("%s: `%s` exited %d\n%s%s" % (
+            vm, cmd, code, indent(out), indent(err)))
+    return out.decode(errors="replace")
+
+
+def indent(data):
+    if isinstance(data, bytes):
+        data = data.decode(errors="replace")
+    return "".join("    | %s\n" % line for line in data.splitlines()[-30:])
+
+
+# modetest's default pattern: the top two thirds are seven vertical bars
+# of 75% gray, yellow, cyan, green, magenta, red and blue.
+SMPTE_BARS = [(192, 192, 192), (192, 192, 0), (0, 192, 192), (0, 192, 0),
+              (192, 0, 192), (192, 0, 0), (0, 0, 192)]
+
+
+def pixel(shot, x, y):
+    w, _, rgb = shot
+    o = (y * w + x) * 3
+    return tuple(rgb[o:o + 3])
+
+
+def missing_color_bars(shot, width=None, height=None):
+    """The bars of modetest's pattern that a screendump lacks, in a mode of
+    width x height drawn at the top left (the whole screen by default)."""
+    w, h, _ = shot
+    width, height = width or w, height or h
+    missing = []
+    for i, want in enumerate(SMPTE_BARS):
+        x, y = int((i + 0.5) * width / 7), height // 4
+        if x >= w or y >= h:
+            missing.append((i, want, None))
+            continue
+        got = pixel(shot, x, y)
+        if any(abs(a - b) > 8 for a, b in zip(got, want)):
+            missing.append((i, want, got))
+    return missing
+
+
+def artifact(name):
+    """Path under build/test-artifacts/ for files a test leaves to look at."""
+    d = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__))))), "build",
+        "test-artifacts")
+    os.makedirs(d, exist_ok=True)
+    return os.path.join(d, name)
+
+
+__all__ = ["TestFailure", "VmError", "check", "run_ok", "indent",
+           "missing_color_bars", "pixel", "artifact"]
