@@ -19,6 +19,29 @@
 #include "pd_ioctl.h"
 #include <sound/asound.h>
 
+/*
+ * The kernel's view of asound.h hides struct snd_pcm_status and struct
+ * snd_timer_status (it handles the 32- and 64-bit time layouts itself), so
+ * the commands a 64-bit program sends are spelled out here by size, and
+ * checked against the userspace header where it is visible.
+ */
+#define PD_SND_PCM_STATUS_SIZE		152
+#define PD_SND_TIMER_STATUS_SIZE	96
+#define PD_SNDRV_PCM_IOCTL_STATUS \
+	_IOC(_IOC_READ, 'A', 0x20, PD_SND_PCM_STATUS_SIZE)
+#define PD_SNDRV_PCM_IOCTL_STATUS_EXT \
+	_IOC(_IOC_READ | _IOC_WRITE, 'A', 0x24, PD_SND_PCM_STATUS_SIZE)
+#define PD_SNDRV_TIMER_IOCTL_STATUS \
+	_IOC(_IOC_READ, 'T', 0x14, PD_SND_TIMER_STATUS_SIZE)
+#ifndef __KERNEL__
+_Static_assert(PD_SNDRV_PCM_IOCTL_STATUS == SNDRV_PCM_IOCTL_STATUS,
+	       "PCM STATUS command as userspace sends it");
+_Static_assert(PD_SNDRV_PCM_IOCTL_STATUS_EXT == SNDRV_PCM_IOCTL_STATUS_EXT,
+	       "PCM STATUS_EXT command as userspace sends it");
+_Static_assert(PD_SNDRV_TIMER_IOCTL_STATUS == SNDRV_TIMER_IOCTL_STATUS,
+	       "timer STATUS command as userspace sends it");
+#endif
+
 PD_ASSERT_SIZE(struct snd_xferi, 24);
 PD_ASSERT_SIZE(struct snd_xfern, 24);
 PD_ASSERT_SIZE(struct snd_ctl_elem_list, 80);
@@ -26,7 +49,6 @@ PD_ASSERT_SIZE(struct snd_ctl_elem_id, 64);
 PD_ASSERT_SIZE(struct snd_ctl_tlv, 8);
 PD_ASSERT_SIZE(struct snd_pcm_hw_params, 608);
 PD_ASSERT_SIZE(struct snd_pcm_sync_ptr, 136);
-PD_ASSERT_SIZE(struct snd_pcm_status, 152);
 PD_ASSERT_SIZE(struct snd_interval, 12);
 
 /* ------------------------------------------------------------------------ */
@@ -142,8 +164,8 @@ static const struct pd_ioc_entry snd_pcm_entries[] = {
 	PD_IOC0(SNDRV_PCM_IOCTL_HW_PARAMS, PD_IOC_F_LEARN),
 	PD_IOC0(SNDRV_PCM_IOCTL_HW_FREE, PD_IOC_F_FORGET),
 	PD_IOC0(SNDRV_PCM_IOCTL_SW_PARAMS, 0),
-	PD_IOC0(SNDRV_PCM_IOCTL_STATUS, 0),
-	PD_IOC0(SNDRV_PCM_IOCTL_STATUS_EXT, 0),
+	PD_IOC0(PD_SNDRV_PCM_IOCTL_STATUS, 0),
+	PD_IOC0(PD_SNDRV_PCM_IOCTL_STATUS_EXT, 0),
 	PD_IOC0(SNDRV_PCM_IOCTL_DELAY, 0),
 	PD_IOC0(SNDRV_PCM_IOCTL_HWSYNC, 0),
 	PD_IOC0(SNDRV_PCM_IOCTL_SYNC_PTR, 0),
@@ -223,7 +245,7 @@ static const struct pd_ioc_entry snd_timer_entries[] = {
 	PD_IOC0(SNDRV_TIMER_IOCTL_SELECT, 0),
 	PD_IOC0(SNDRV_TIMER_IOCTL_INFO, 0),
 	PD_IOC0(SNDRV_TIMER_IOCTL_PARAMS, 0),
-	PD_IOC0(SNDRV_TIMER_IOCTL_STATUS, 0),
+	PD_IOC0(PD_SNDRV_TIMER_IOCTL_STATUS, 0),
 	PD_IOC0(SNDRV_TIMER_IOCTL_START, 0),
 	PD_IOC0(SNDRV_TIMER_IOCTL_STOP, 0),
 	PD_IOC0(SNDRV_TIMER_IOCTL_CONTINUE, 0),

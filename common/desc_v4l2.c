@@ -51,11 +51,11 @@ PD_ASSERT_SIZE(struct v4l2_framebuffer, 48);
 	  .cond = { BUF_COND(type, PD_IOC_C_IN, MPLANE_TYPES) } }
 
 /* A DMABUF descriptor in the single-planar m.fd or in each plane. */
-#define BUF_FD(kind, planes_desc) \
-	{ PD_FD(kind, struct v4l2_buffer, m.fd), \
+#define BUF_FD(k, planes_desc) \
+	{ PD_FD(k, struct v4l2_buffer, m.fd), \
 	  .cond = { BUF_COND(memory, PD_IOC_C_EQ, V4L2_MEMORY_DMABUF), \
 		    BUF_COND(type, PD_IOC_C_NOT_IN, MPLANE_TYPES) } }, \
-	{ .kind = (kind), .parent = (planes_desc), \
+	{ .kind = (k), .parent = (planes_desc), \
 	  .off = offsetof(struct v4l2_plane, m.fd), .width = 4, \
 	  .cond = { BUF_COND(memory, PD_IOC_C_EQ, V4L2_MEMORY_DMABUF) } }
 
