@@ -23,7 +23,9 @@ from .channels import Agent, ChannelError, Qmp
 TOP = image.TOP
 BUILD = os.path.join(TOP, "build")
 VMBUILD = os.path.join(BUILD, "vm")
-STATE = os.path.join(VMBUILD, "state")
+# PD_VM_STATE names another state directory, so that two appliances can
+# run side by side (two people, or a helper and a test run).
+STATE = os.environ.get("PD_VM_STATE") or os.path.join(VMBUILD, "state")
 CACHE = os.path.join(VMBUILD, "cache")
 
 # Under Xen, dom0 is the driver domain: it owns the screen and the devices.
