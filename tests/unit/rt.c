@@ -154,8 +154,10 @@ void rt_finish(struct rt *rt)
 {
 	pd_dec_destroy(rt->dc);
 	free(rt->req);
+	free(rt->rsp);
 	rt->dc = NULL;
 	rt->req = NULL;
+	rt->rsp = NULL;
 }
 
 static struct pd_ioc_call *front_call;
@@ -193,6 +195,29 @@ int rt_decode(struct rt *rt, const void *body, size_t len)
 			    body, len, &rt_dec_ops, rt, rt->dec_flags);
 }
 
+int rt_reply_leaks(const struct rt *rt)
+{
+	uintptr_t base = (uintptr_t)rt->dc->arena;
+	size_t i;
+	__u64 v;
+	__s32 fd;
+
+	/* fields are naturally aligned and every buffer starts 8-aligned */
+	for (i = 0; rt->rsp && i + 4 <= rt->rsp_len; i += 4) {
+		if (!(i & 7) && i + 8 <= rt->rsp_len) {
+			memcpy(&v, rt->rsp + i, 8);
+			if (v >= base && v < base + rt->dc->arena_cap)
+				return 1;
+		}
+		memcpy(&fd, rt->rsp + i, 4);
+		if (fd > RT_BACK_FD0 && fd <= RT_BACK_FD0 + 64)
+			return 1;
+		if (fd >= RT_NEW_FD0 && fd < RT_NEW_FD0 + 64)
+			return 1;
+	}
+	return 0;
+}
+
 int rt_backend_owns(const void *p, size_t len)
 {
 	uintptr_t a = (uintptr_t)p, base;
@@ -223,6 +248,10 @@ long rt_ioctl(struct rt *rt, __u32 cmd, unsigned long arg, rt_driver_fn drv)
 		free(rsp);
 		return rt->ret = -ENOMEM;
 	}
+	free(rt->rsp);
+	rt->rsp = malloc(rsp_len);
+	memcpy(rt->rsp, rsp, rsp_len);
+	rt->rsp_len = rsp_len;
 	ret = pd_ioc_complete(front_call, &rt->front_st, rt->after_ret, rsp,
 			      (__u32)rsp_len, &rt_front_ops, rt);
 	free(rsp);

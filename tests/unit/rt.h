@@ -36,9 +36,11 @@ struct rt {
 	unsigned int installed, discarded, adopted, released;
 	__u32 last_handle;
 	struct pd_dec_call *dc;
-	/* the request body of the last encode */
+	/* the request body of the last encode, the last reply body */
 	unsigned char *req;
 	size_t req_len;
+	unsigned char *rsp;
+	size_t rsp_len;
 	int fail_adopt;
 };
 
@@ -55,6 +57,10 @@ int rt_encode(struct rt *rt, __u32 cmd, unsigned long arg);
 
 /* Decode a body as the backend would; returns pd_dec_ioctl's result. */
 int rt_decode(struct rt *rt, const void *body, size_t len);
+
+/* Does the last reply hold an address of the backend's buffers, or one of
+ * the backend's descriptor numbers? Neither may leave the backend. */
+int rt_reply_leaks(const struct rt *rt);
 
 /* Inside the fake driver: is [p, p+len) inside the backend's buffers? */
 int rt_backend_owns(const void *p, size_t len);
