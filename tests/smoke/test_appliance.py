@@ -97,3 +97,39 @@ def test_a_broken_guest_is_reported_not_waited_for(app):
     check("guest9 did not come up" in msg and "xl list" in msg,
           "unclear failure message: %s" % msg)
     check(took < 120, "took %.0fs to give up" % took)
+
+
+def _evdev_with_name(app, vm, name):
+    out = run_ok(app, vm, "for d in /sys/class/input/event*; do "
+                 "echo \"${d##*/} $(cat $d/device/name)\"; done")
+    for line in out.splitlines():
+        node, _, dev = line.partition(" ")
+        if name in dev:
+            return "/dev/input/" + node
+    raise TestFailure("no input device named %r in %s:\n%s" % (name, vm, out))
+
+
+def test_keys_and_pointer_reach_dom0_devices(app):
+    """Keys and pointer motion sent through QMP arrive at dom0's real
+    keyboard and mouse event devices, in order."""
+    kbd = _evdev_with_name(app, "dom0", "keyboard")
+    mouse = _evdev_with_name(app, "dom0", "Mouse")
+    run_ok(app, "dom0", "(evtest %s >/tmp/kbd.log 2>&1 &); "
+           "(evtest %s >/tmp/mouse.log 2>&1 &); sleep 1" % (kbd, mouse))
+    app.keys(["h", "i", "shift-a"])
+    app.mouse(dx=40, dy=-20, buttons=["left"])
+    deadline = time.monotonic() + 20
+    while True:
+        kbd_log = run_ok(app, "dom0", "cat /tmp/kbd.log")
+        mouse_log = run_ok(app, "dom0", "cat /tmp/mouse.log")
+        pressed = re.findall(r"code \d+ \((KEY_\w+)\), value 1", kbd_log)
+        if (pressed == ["KEY_H", "KEY_I", "KEY_LEFTSHIFT", "KEY_A"] and
+                "BTN_LEFT" in mouse_log and "REL_X" in mouse_log) or \
+                time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    run_ok(app, "dom0", "pkill evtest; true")
+    check(pressed == ["KEY_H", "KEY_I", "KEY_LEFTSHIFT", "KEY_A"],
+          "keys pressed in dom0: %r" % pressed)
+    check("REL_X" in mouse_log and "REL_Y" in mouse_log and
+          "BTN_LEFT" in mouse_log, "pointer events missing:\n%s" % mouse_log)

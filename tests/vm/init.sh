@@ -83,7 +83,7 @@ serve_port() {
 		>>/var/log/pd-vmagent.log 2>&1 &
 }
 
-drivers="bochs vgem vivid snd-dummy snd-aloop uinput evdev"
+drivers="bochs vgem vivid snd-dummy snd-aloop uinput evdev psmouse"
 xen_mods="xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd"
 
 start_xen_toolstack() {
