@@ -68,14 +68,19 @@ static const struct pd_ioc_desc qbuf_desc[] = {
 	BUF_FD(PD_IOC_D_FD_IN, 2),
 };
 
-/* QUERYBUF, DQBUF: descriptor numbers come back; hide them. */
+/*
+ * QUERYBUF, DQBUF: descriptor numbers come back; hide them. The driver
+ * reports the queue's memory type whatever the program passed, so the
+ * decision is taken on the returned argument.
+ */
 static const struct pd_ioc_desc dqbuf_desc[] = {
 	NO_USERPTR,
 	PLANES,
 	{ PD_FD(PD_IOC_D_SCRUB, struct v4l2_buffer, m.fd), .val = -1,
+	  .flags = PD_IOC_DF_POST_COND,
 	  .cond = { BUF_COND(memory, PD_IOC_C_EQ, V4L2_MEMORY_DMABUF),
 		    BUF_COND(type, PD_IOC_C_NOT_IN, MPLANE_TYPES) } },
-	{ .kind = PD_IOC_D_SCRUB, .parent = 1,
+	{ .kind = PD_IOC_D_SCRUB, .parent = 1, .flags = PD_IOC_DF_POST_COND,
 	  .off = offsetof(struct v4l2_plane, m.fd), .width = 4, .val = -1,
 	  .cond = { BUF_COND(memory, PD_IOC_C_EQ, V4L2_MEMORY_DMABUF) } },
 };

@@ -307,21 +307,18 @@ static __u8 *arg_field(struct walk *w, unsigned int off, unsigned int width)
 	return p ? p + off : NULL;
 }
 
-static int cond_holds(struct walk *w, const struct pd_ioc_cond *c, bool *holds)
+static int cond_holds(const struct pd_ioc_cond *c, const __u8 *arg,
+		      __u32 arg_len, bool *holds)
 {
-	const __u8 *p;
 	__u64 v;
 
 	if (c->op == PD_IOC_C_NONE) {
 		*holds = true;
 		return 0;
 	}
-	if (!valid_width(c->width))
+	if (!valid_width(c->width) || !arg || c->off + c->width > arg_len)
 		return -EINVAL;
-	p = arg_field(w, c->off, c->width);
-	if (!p)
-		return -EINVAL;
-	v = pd_ioc_get(p, c->width);
+	v = pd_ioc_get(arg + c->off, c->width);
 	switch (c->op) {
 	case PD_IOC_C_EQ:
 		*holds = v == c->val;
@@ -343,18 +340,38 @@ static int cond_holds(struct walk *w, const struct pd_ioc_cond *c, bool *holds)
 	}
 }
 
-static int conds_hold(struct walk *w, const struct pd_ioc_desc *d,
-		      bool *holds)
+/*
+ * Do a descriptor's conditions hold for this argument? Both must; a
+ * condition on a field the argument does not have is an error.
+ */
+int pd_ioc_conds_hold(const struct pd_ioc_desc *d, const __u8 *arg,
+		      __u32 arg_len, bool *holds)
 {
 	unsigned int i;
 	int ret;
 
 	for (i = 0; i < PD_ARRAY_SIZE(d->cond); i++) {
-		ret = cond_holds(w, &d->cond[i], holds);
+		ret = cond_holds(&d->cond[i], arg, arg_len, holds);
 		if (ret || !*holds)
 			return ret;
 	}
 	return 0;
+}
+
+static int conds_hold(struct walk *w, const struct pd_ioc_desc *d,
+		      bool *holds)
+{
+	const struct pd_ioc_buf *a = &w->call->buf[0];
+	const __u8 *arg = NULL;
+
+	/* decided after the call, on what the driver returned */
+	if (d->flags & PD_IOC_DF_POST_COND) {
+		*holds = true;
+		return 0;
+	}
+	if (w->call->nbufs && a->desc == PD_IOC_ARG_DESC)
+		arg = buf_bytes(w, a);
+	return pd_ioc_conds_hold(d, arg, arg ? a->len : 0, holds);
 }
 
 static int add_fix(struct pd_ioc_call *call, unsigned int buf,
@@ -548,7 +565,7 @@ static int visit_buffer(struct walk *w, unsigned int di, unsigned int pb,
 		b->field = p->len;
 	} else {
 		el = buf_bytes(w, p);
-		if (!el || d->off + 8 > esz)
+		if (!el || d->off + 8u > esz)
 			return -EINVAL;
 		b->field = eo + d->off;
 		b->uaddr = pd_ioc_get(el + b->field, 8);
@@ -846,6 +863,10 @@ static const char *check_desc(const struct pd_ioc_entry *e,
 	}
 	pdir = parent_dir(e, flags, d);
 
+	if ((d->flags & PD_IOC_DF_POST_COND) &&
+	    (d->kind != PD_IOC_D_SCRUB || !(argdir & PD_IOC_OUT)))
+		return "only scrubs of a returned argument decide after the call";
+
 	switch (d->kind) {
 	case PD_IOC_D_TAIL:
 		if (di != 0 || d->parent != PD_IOC_PARENT_ARG)
@@ -956,6 +977,8 @@ static const char *check_desc(const struct pd_ioc_entry *e,
 			return "returned field in a buffer never written";
 		return NULL;
 	case PD_IOC_D_REJECT:
+		if (d->flags & PD_IOC_DF_POST_COND)
+			return "reject decided after the call";
 		if (d->val <= 0)
 			return "reject without an errno";
 		if (d->cond[0].op == PD_IOC_C_NONE)

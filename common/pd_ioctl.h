@@ -52,7 +52,9 @@
  * Any descriptor may carry up to two conditions on fields of the argument
  * (equal, not equal, any bit of a mask, value in a set): V4L2 m.planes only
  * exists for multi-planar buffer types, the virtio-gpu fence descriptor only
- * when a flag asks for it.
+ * when a flag asks for it. A SCRUB may instead be decided on the argument
+ * as the driver returned it (POST_COND: V4L2 QUERYBUF reports the queue's
+ * memory type, whatever the program passed).
  *
  * Pointers inside array elements are PTR descriptors whose parent is the
  * PTR descriptor of the array: V4L2 EXT_CTRLS payloads, ALSA WRITEN channel
@@ -166,6 +168,8 @@ enum pd_ioc_cond_op {
 #define PD_IOC_DF_VALUE_IF_EMPTY (1u << 0)	/* count 0: the field is a value */
 #define PD_IOC_DF_CLAMP		(1u << 1)	/* lower a count over the bound */
 #define PD_IOC_DF_SIGNED	(1u << 2)	/* the O_* count is signed */
+#define PD_IOC_DF_POST_COND	(1u << 3)	/* SCRUB: conditions are checked
+						 * on the returned argument */
 
 /* pd_ioc_desc.parent for descriptors of the argument itself. */
 #define PD_IOC_PARENT_ARG	0xffu
@@ -343,6 +347,8 @@ void pd_ioc_learn(const struct pd_ioc_call *call, struct pd_ioc_state *st,
 /* ALSA: frame geometry from the argument of a successful HW_PARAMS. */
 void pd_ioc_snd_learn(struct pd_ioc_state *st, const __u8 *arg, __u32 len);
 
+int pd_ioc_conds_hold(const struct pd_ioc_desc *d, const __u8 *arg,
+		      __u32 arg_len, bool *holds);
 __u64 pd_ioc_get(const __u8 *p, unsigned int width);
 void pd_ioc_put(__u8 *p, unsigned int width, __u64 v);
 

@@ -364,10 +364,20 @@ __s64 pd_dec_after(struct pd_dec_call *dc, struct pd_ioc_state *st,
 			dc->newfd[dc->nnewfd].flags = fl;
 			dc->nnewfd++;
 			break;
-		case PD_IOC_D_SCRUB:
-			put_scrub(field, f->width,
-				  call->entry->desc[f->desc].val);
+		case PD_IOC_D_SCRUB: {
+			const struct pd_ioc_desc *d = &call->entry->desc[f->desc];
+			bool holds = true;
+
+			/* on the argument as the driver returned it */
+			if ((d->flags & PD_IOC_DF_POST_COND) &&
+			    (!in_arena(&call->buf[0]) ||
+			     pd_ioc_conds_hold(d, dc->arena + call->buf[0].off,
+					       call->buf[0].len, &holds)))
+				holds = true;	/* cannot tell: hide it */
+			if (holds)
+				put_scrub(field, f->width, d->val);
 			break;
+		}
 		default:
 			break;
 		}

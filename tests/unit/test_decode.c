@@ -86,7 +86,9 @@ static const void *req_end(struct req *r)
 
 static int decode(struct req *r)
 {
-	return rt_decode(&rt, req_end(r), r->len);
+	const void *body = req_end(r);	/* sets r->len */
+
+	return rt_decode(&rt, body, r->len);
 }
 
 #define IN PD_WIRE_BUF_IN

@@ -803,6 +803,10 @@ static long drv_v4l2_buf(__u32 cmd, unsigned long arg)
 		}
 	} else if (b->memory == V4L2_MEMORY_DMABUF && cmd == VIDIOC_QBUF) {
 		CHECK_EQ(b->m.fd, RT_BACK_FD0 + 4);
+	} else if (cmd == VIDIOC_QUERYBUF) {
+		/* vb2 reports the queue's memory and the fd it holds */
+		b->memory = V4L2_MEMORY_DMABUF;
+		b->m.fd = RT_BACK_FD0 + 4;
 	}
 	b->flags |= V4L2_BUF_FLAG_QUEUED;
 	if (cmd == VIDIOC_DQBUF)
@@ -868,6 +872,13 @@ static void test_v4l2_single_plane_and_refusals(void)
 	CHECK_EQ(rt_ioctl(&rt, VIDIOC_QBUF, (unsigned long)&b, drv_v4l2_buf),
 		 0);
 	CHECK_EQ(b.m.fd, RT_GUEST_FD0 + 3);
+	/* whatever memory type the program passed, the backend's descriptor
+	 * number the driver reports does not come back */
+	b.memory = V4L2_MEMORY_MMAP;
+	CHECK_EQ(rt_ioctl(&rt, VIDIOC_QUERYBUF, (unsigned long)&b,
+			  drv_v4l2_buf), 0);
+	CHECK_EQ(b.memory, V4L2_MEMORY_DMABUF);
+	CHECK_EQ(b.m.fd, -1);
 	/* USERPTR: refused before the driver, as a driver without it does */
 	CHECK_EQ(rt_ioctl(&rt, VIDIOC_REQBUFS, (unsigned long)&rb,
 			  drv_v4l2_buf), -EINVAL);
@@ -880,7 +891,7 @@ static void test_v4l2_single_plane_and_refusals(void)
 	b.request_fd = 5;
 	CHECK_EQ(rt_ioctl(&rt, VIDIOC_QBUF, (unsigned long)&b, drv_v4l2_buf),
 		 -EINVAL);
-	CHECK_EQ(called, 1);
+	CHECK_EQ(called, 2);
 }
 
 static long drv_ext_ctrls(__u32 cmd, unsigned long arg)
