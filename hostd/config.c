@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Parser of the appliance configuration. The format is documented in
+ * xen-config/paradice.conf. Every error names the file and line and says
+ * what is wrong; a config that fails leaves nothing allocated.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libevdev/libevdev.h>
+#include <linux/input-event-codes.h>
+
+#include "config.h"
+
+#define LINE_MAX_LEN 4096
+#define FILE_MAX_LEN (1 << 20)
+
+struct parser {
+	struct hostd_config *cfg;
+	const char *path;
+	unsigned int line;
+	char *err;
+	size_t errlen;
+	/* the section being read: NULL guest means [switch] */
+	bool in_switch;
+	struct hostd_guest_config *guest;
+	unsigned int seen; /* bit per key already set in this section */
+};
+
+static int fail(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(p->err, p->errlen, "%s:%u: ", p->path, p->line);
+
+	if (n < 0 || (size_t)n >= p->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static const struct {
+	const char *name;
+	unsigned int code;
+} modifier_aliases[] = {
+	{ "ctrl", KEY_LEFTCTRL },   { "control", KEY_LEFTCTRL },
+	{ "alt", KEY_LEFTALT },	    { "shift", KEY_LEFTSHIFT },
+	{ "meta", KEY_LEFTMETA },   { "super", KEY_LEFTMETA },
+	{ "altgr", KEY_RIGHTALT },
+};
+
+static bool is_modifier(unsigned int code)
+{
+	switch (code) {
+	case KEY_LEFTCTRL:
+	case KEY_RIGHTCTRL:
+	case KEY_LEFTALT:
+	case KEY_RIGHTALT:
+	case KEY_LEFTSHIFT:
+	case KEY_RIGHTSHIFT:
+	case KEY_LEFTMETA:
+	case KEY_RIGHTMETA:
+		return true;
+	}
+	return false;
+}
+
+static int key_code(const char *name, size_t len)
+{
+	char buf[64] = "KEY_";
+
+	if (len == 0 || len > sizeof(buf) - 5)
+		return -1;
+	for (size_t i = 0; i < sizeof(modifier_aliases) / sizeof(modifier_aliases[0]); i++)
+		if (strlen(modifier_aliases[i].name) == len &&
+		    strncasecmp(modifier_aliases[i].name, name, len) == 0)
+			return (int)modifier_aliases[i].code;
+	for (size_t i = 0; i < len; i++)
+		buf[4 + i] = (char)toupper((unsigned char)name[i]);
+	buf[4 + len] = '\0';
+	return libevdev_event_code_from_name(EV_KEY, buf);
+}
+
+int hostd_hotkey_parse(struct hostd_hotkey *hk, const char *text, char *err,
+		       size_t errlen)
+{
+	const char *s = text;
+	unsigned int plain = 0;
+
+	memset(hk, 0, sizeof(*hk));
+	for (;;) {
+		const char *plus = strchr(s, '+');
+		size_t len = plus ? (size_t)(plus - s) : strlen(s);
+		int code = key_code(s, len);
+
+		if (code < 0) {
+			snprintf(err, errlen, "unknown key '%.*s' in hotkey '%s'",
+				 (int)len, s, text);
+			return -1;
+		}
+		for (unsigned int i = 0; i < hk->nkeys; i++)
+			if (hk->keys[i] == (unsigned int)code) {
+				snprintf(err, errlen, "key '%.*s' twice in hotkey '%s'",
+					 (int)len, s, text);
+				return -1;
+			}
+		if (hk->nkeys == HOSTD_MAX_HOTKEY_KEYS) {
+			snprintf(err, errlen, "hotkey '%s' has more than %d keys",
+				 text, HOSTD_MAX_HOTKEY_KEYS);
+			return -1;
+		}
+		hk->keys[hk->nkeys++] = (unsigned int)code;
+		if (!is_modifier((unsigned int)code))
+			plain++;
+		if (!plus)
+			break;
+		s = plus + 1;
+	}
+	if (plain != 1 || hk->nkeys < 2) {
+		snprintf(err, errlen,
+			 "hotkey '%s' must be one or more modifiers and one key",
+			 text);
+		return -1;
+	}
+	return 0;
+}
+
+static bool same_hotkey(const struct hostd_hotkey *a,
+			const struct hostd_hotkey *b)
+{
+	if (!a->nkeys || a->nkeys != b->nkeys)
+		return false;
+	for (unsigned int i = 0; i < a->nkeys; i++) {
+		bool found = false;
+
+		for (unsigned int j = 0; j < b->nkeys; j++)
+			found |= a->keys[i] == b->keys[j];
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static int set_hotkey(struct parser *p, struct hostd_hotkey *hk,
+		      const char *value)
+{
+	char why[256];
+
+	if (hostd_hotkey_parse(hk, value, why, sizeof(why)) < 0)
+		return fail(p, "%s", why);
+	return 0;
+}
+
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= HOSTD_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return false;
+	return true;
+}
+
+static int add_devices(struct parser *p, char *value)
+{
+	struct hostd_guest_config *g = p->guest;
+
+	for (char *save = NULL, *w = strtok_r(value, " \t", &save); w;
+	     w = strtok_r(NULL, " \t", &save)) {
+		if (strncmp(w, "/dev/", 5) != 0 || strstr(w, "/..") ||
+		    strstr(w, "//") || w[strlen(w) - 1] == '/')
+			return fail(p, "device '%s' is not a path under /dev/", w);
+		for (unsigned int i = 0; i < g->ndevices; i++)
+			if (strcmp(g->devices[i], w) == 0)
+				return fail(p, "device '%s' listed twice", w);
+		if (g->ndevices == HOSTD_MAX_DEVICES)
+			return fail(p, "more than %d devices for guest '%s'",
+				    HOSTD_MAX_DEVICES, g->name);
+		g->devices[g->ndevices] = strdup(w);
+		if (!g->devices[g->ndevices])
+			return fail(p, "out of memory");
+		g->ndevices++;
+	}
+	if (g->ndevices == 0)
+		return fail(p, "'devices' names no device");
+	return 0;
+}
+
+static int section(struct parser *p, char *s)
+{
+	struct hostd_config *cfg = p->cfg;
+	char *end = strchr(s, ']');
+	char *name;
+
+	if (!end || *trim(end + 1))
+		return fail(p, "malformed section header");
+	*end = '\0';
+	s = trim(s + 1);
+	p->seen = 0;
+	p->guest = NULL;
+	p->in_switch = false;
+	if (strcmp(s, "switch") == 0) {
+		p->in_switch = true;
+		return 0;
+	}
+	if (strncmp(s, "guest", 5) != 0 || !isspace((unsigned char)s[5]))
+		return fail(p, "unknown section [%s] (want [switch] or [guest NAME])", s);
+	name = trim(s + 5);
+	if (!valid_name(name))
+		return fail(p, "bad guest name '%s' (letters, digits, '_', '.', '-'; under %d)",
+			    name, HOSTD_NAME_MAX);
+	if (hostd_config_guest(cfg, name))
+		return fail(p, "guest '%s' defined twice", name);
+	if (cfg->nguests == HOSTD_MAX_GUESTS)
+		return fail(p, "more than %d guests", HOSTD_MAX_GUESTS);
+	p->guest = &cfg->guests[cfg->nguests++];
+	snprintf(p->guest->name, sizeof(p->guest->name), "%s", name);
+	p->guest->line = p->line;
+	return 0;
+}
+
+static int assignment(struct parser *p, char *s)
+{
+	static const char *const switch_keys[] = { "next", "previous" };
+	static const char *const guest_keys[] = { "devices", "hotkey" };
+	char *eq = strchr(s, '=');
+	const char *const *keys;
+	char *key, *value;
+	unsigned int which = 0, nkeys;
+
+	if (!eq)
+		return fail(p, "expected 'key = value'");
+	*eq = '\0';
+	key = trim(s);
+	value = trim(eq + 1);
+	if (!p->in_switch && !p->guest)
+		return fail(p, "'%s' outside any section", key);
+	keys = p->in_switch ? switch_keys : guest_keys;
+	nkeys = 2;
+	while (which < nkeys && strcmp(keys[which], key) != 0)
+		which++;
+	if (which == nkeys)
+		return fail(p, "unknown key '%s' in [%s]", key,
+			    p->in_switch ? "switch" : "guest");
+	if (p->seen & (1u << which))
+		return fail(p, "'%s' set twice in this section", key);
+	p->seen |= 1u << which;
+	if (!*value)
+		return fail(p, "'%s' has no value", key);
+	if (p->in_switch)
+		return set_hotkey(p, which == 0 ? &p->cfg->next : &p->cfg->previous,
+				  value);
+	if (which == 0)
+		return add_devices(p, value);
+	return set_hotkey(p, &p->guest->hotkey, value);
+}
+
+/* Every hotkey must be unique, or a press would mean two things. */
+static int check_hotkeys(struct parser *p)
+{
+	struct hostd_config *cfg = p->cfg;
+	const struct hostd_hotkey *all[HOSTD_MAX_GUESTS + 2];
+	const char *names[HOSTD_MAX_GUESTS + 2];
+	unsigned int n = 0;
+
+	all[n] = &cfg->next;
+	names[n++] = "[switch] next";
+	all[n] = &cfg->previous;
+	names[n++] = "[switch] previous";
+	for (unsigned int i = 0; i < cfg->nguests; i++) {
+		all[n] = &cfg->guests[i].hotkey;
+		names[n++] = cfg->guests[i].name;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		for (unsigned int j = i + 1; j < n; j++)
+			if (same_hotkey(all[i], all[j]))
+				return fail(p, "the hotkeys of %s and %s are the same",
+					    names[i], names[j]);
+	return 0;
+}
+
+int hostd_config_parse(struct hostd_config *cfg, const char *path,
+		       const char *text, char *err, size_t errlen)
+{
+	struct parser p = { .cfg = cfg, .path = path, .err = err,
+			    .errlen = errlen };
+	const char *s = text;
+	char line[LINE_MAX_LEN + 2];
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->path = strdup(path);
+	if (!cfg->path) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl ? (size_t)(nl - s) : strlen(s);
+		char *l, *hash;
+
+		p.line++;
+		if (len > LINE_MAX_LEN) {
+			fail(&p, "line longer than %d bytes", LINE_MAX_LEN);
+			goto bad;
+		}
+		memcpy(line, s, len);
+		line[len] = '\0';
+		if (memchr(line, '\0', len)) {
+			fail(&p, "NUL byte in the file");
+			goto bad;
+		}
+		s += len + (nl ? 1 : 0);
+		hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		l = trim(line);
+		if (!*l)
+			continue;
+		if ((*l == '[' ? section(&p, l) : assignment(&p, l)) < 0)
+			goto bad;
+	}
+	p.line++;
+	if (cfg->nguests == 0) {
+		fail(&p, "no [guest NAME] section: nothing to run");
+		goto bad;
+	}
+	if (check_hotkeys(&p) < 0)
+		goto bad;
+	return 0;
+bad:
+	hostd_config_finish(cfg);
+	return -1;
+}
+
+int hostd_config_load(struct hostd_config *cfg, const char *path, char *err,
+		      size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *text;
+	size_t n;
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	text = malloc(FILE_MAX_LEN + 1);
+	if (!text) {
+		fclose(f);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	n = fread(text, 1, FILE_MAX_LEN + 1, f);
+	if (ferror(f) || n > FILE_MAX_LEN) {
+		snprintf(err, errlen, "%s: %s", path,
+			 ferror(f) ? "read error" : "larger than 1 MiB");
+		fclose(f);
+		free(text);
+		return -1;
+	}
+	fclose(f);
+	text[n] = '\0';
+	if (strlen(text) != n) {
+		snprintf(err, errlen, "%s: NUL byte in the file", path);
+		free(text);
+		return -1;
+	}
+	r = hostd_config_parse(cfg, path, text, err, errlen);
+	free(text);
+	return r;
+}
+
+void hostd_config_finish(struct hostd_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (unsigned int i = 0; i < cfg->nguests; i++)
+		for (unsigned int j = 0; j < cfg->guests[i].ndevices; j++)
+			free(cfg->guests[i].devices[j]);
+	free(cfg->path);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const struct hostd_guest_config *
+hostd_config_guest(const struct hostd_config *cfg, const char *name)
+{
+	for (unsigned int i = 0; i < cfg->nguests; i++)
+		if (strcmp(cfg->guests[i].name, name) == 0)
+			return &cfg->guests[i];
+	return NULL;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The appliance configuration (/etc/paradice/paradice.conf; a documented
+ * sample is xen-config/paradice.conf): which guests, which dom0 device files
+ * each may open, and the hotkeys. Read by hostd and by each guest's backend.
+ */
+#ifndef HOSTD_CONFIG_H
+#define HOSTD_CONFIG_H
+
+#include <stddef.h>
+
+#define HOSTD_MAX_GUESTS 32
+#define HOSTD_MAX_DEVICES 32
+#define HOSTD_MAX_HOTKEY_KEYS 6
+#define HOSTD_NAME_MAX 64
+
+/* Modifiers and one key, as evdev key codes; matched on release. */
+struct hostd_hotkey {
+	unsigned int nkeys; /* 0: no hotkey */
+	unsigned int keys[HOSTD_MAX_HOTKEY_KEYS];
+};
+
+struct hostd_guest_config {
+	char name[HOSTD_NAME_MAX];
+	unsigned int ndevices;
+	char *devices[HOSTD_MAX_DEVICES];
+	struct hostd_hotkey hotkey;
+	unsigned int line; /* where its section starts, for messages */
+};
+
+struct hostd_config {
+	char *path;
+	struct hostd_hotkey next, previous;
+	unsigned int nguests;
+	struct hostd_guest_config guests[HOSTD_MAX_GUESTS];
+};
+
+/*
+ * Parse the file at path into cfg (caller-owned, zeroed by this call).
+ * Returns 0, or -1 with "FILE:LINE: reason" in err (and nothing to free).
+ */
+int hostd_config_load(struct hostd_config *cfg, const char *path, char *err,
+		      size_t errlen);
+
+/* Same, from text in memory; path only names it in messages. */
+int hostd_config_parse(struct hostd_config *cfg, const char *path,
+		       const char *text, char *err, size_t errlen);
+
+void hostd_config_finish(struct hostd_config *cfg);
+
+/* The guest of that name, or NULL. */
+const struct hostd_guest_config *
+hostd_config_guest(const struct hostd_config *cfg, const char *name);
+
+/* Parse "ctrl+alt+f1"; returns 0 or -1 with a reason in err. */
+int hostd_hotkey_parse(struct hostd_hotkey *hk, const char *text, char *err,
+		       size_t errlen);
+
+#endif /* HOSTD_CONFIG_H */
