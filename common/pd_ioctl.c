@@ -285,6 +285,14 @@ struct walk {
 	void *ctx;
 };
 
+/* Fail with err, keeping the first reason for the caller's log line. */
+static int walk_fail(struct walk *w, int err, const char *reason)
+{
+	if (!w->call->why)
+		w->call->why = reason;
+	return err;
+}
+
 /* Bytes of buffer `b`, or NULL when it has none to read. */
 static __u8 *buf_bytes(struct walk *w, const struct pd_ioc_buf *b)
 {
@@ -406,13 +414,13 @@ static int sum_u32(struct walk *w, unsigned int src, __u64 *sum)
 
 		if (!p) {
 			if (b->len)
-				return -EINVAL;
+				return walk_fail(w, -EINVAL, "sum of an unread array");
 			continue;
 		}
 		for (j = 0; j + 4 <= b->len; j += 4) {
 			*sum += pd_ioc_get(p + j, 4);
 			if (*sum > 0xffffffffu)
-				return -EINVAL;
+				return walk_fail(w, -EINVAL, "sum of counts too large");
 		}
 	}
 	return 0;
@@ -451,7 +459,7 @@ static int buf_length(struct walk *w, unsigned int di, unsigned int pb,
 		el = buf_bytes(w, &w->call->buf[pb]);
 		if (!el || !valid_width(d->count_width) ||
 		    d->count_off + d->count_width > esz)
-			return -EINVAL;
+			return walk_fail(w, -EINVAL, "count outside its element");
 		cnt = el + eo + d->count_off;
 		count = pd_ioc_get(cnt, d->count_width);
 		break;
@@ -462,7 +470,7 @@ static int buf_length(struct walk *w, unsigned int di, unsigned int pb,
 			return -EINVAL;
 		cnt = arg_field(w, d->count_off, d->count_width);
 		if (!cnt)
-			return -EINVAL;
+			return walk_fail(w, -EINVAL, "count outside the argument");
 		count = pd_ioc_get(cnt, d->count_width);
 		break;
 	case PD_IOC_N_SUM:
@@ -475,7 +483,7 @@ static int buf_length(struct walk *w, unsigned int di, unsigned int pb,
 		break;
 	case PD_IOC_N_CHANNELS:
 		if (!st || !st->channels)
-			return -EBADFD;
+			return walk_fail(w, -EBADFD, "no channel count (no HW_PARAMS)");
 		count = st->channels;
 		break;
 	case PD_IOC_N_SELECT:
@@ -495,7 +503,7 @@ static int buf_length(struct walk *w, unsigned int di, unsigned int pb,
 	if (d->scale != PD_IOC_S_ELEM) {
 		bits = state_bits(st, d->scale);
 		if (!bits)
-			return -EBADFD;
+			return walk_fail(w, -EBADFD, "no frame size (no HW_PARAMS)");
 		/* lowering keeps all channels of a frame within one buffer */
 		limit = (__u64)PD_WIRE_IOCTL_MAX_BUF * 8 /
 			(st->frame_bits ? st->frame_bits : bits);
@@ -508,7 +516,7 @@ static int buf_length(struct walk *w, unsigned int di, unsigned int pb,
 		max = limit;
 	if (count > max) {
 		if (!(d->flags & PD_IOC_DF_CLAMP) || !cnt)
-			return -EINVAL;
+			return walk_fail(w, -EINVAL, "count over its bound");
 		ret = add_fix(w->call, cbuf, coff, PD_IOC_FIX_CLAMP,
 			      d->count_width, di, (__s64)count);
 		if (ret)
@@ -521,7 +529,7 @@ static int buf_length(struct walk *w, unsigned int di, unsigned int pb,
 	else
 		bytes = (count * bits + 7) / 8;
 	if (bytes > PD_WIRE_IOCTL_MAX_BUF)
-		return -EINVAL;
+		return walk_fail(w, -EINVAL, "buffer over the wire limit");
 	*len = (__u32)bytes;
 	return 0;
 }
@@ -543,9 +551,9 @@ static int visit_buffer(struct walk *w, unsigned int di, unsigned int pb,
 	if (!len && (d->flags & PD_IOC_DF_VALUE_IF_EMPTY))
 		return 0;
 	if (call->nbufs >= PD_WIRE_IOCTL_MAX_BUFS)
-		return -E2BIG;
+		return walk_fail(w, -E2BIG, "too many buffers");
 	if (call->total + (__u64)len > PD_WIRE_IOCTL_MAX_DATA)
-		return -E2BIG;
+		return walk_fail(w, -E2BIG, "ioctl data over the wire limit");
 
 	p = &call->buf[pb];
 	b = &call->buf[call->nbufs];
@@ -599,7 +607,8 @@ static int visit(struct walk *w, unsigned int di, unsigned int pb, __u32 eo,
 		return add_fix(w->call, pb, eo + d->off, d->kind, d->width, di,
 			       0);
 	case PD_IOC_D_REJECT:
-		return d->val > 0 ? -d->val : -EINVAL;
+		return walk_fail(w, d->val > 0 ? -d->val : -EINVAL,
+				 "value refused by the table");
 	default:
 		return -EINVAL;
 	}
@@ -623,6 +632,8 @@ int pd_ioc_walk(struct pd_ioc_call *call, const struct pd_ioc_state *st,
 	bool holds;
 	int ret;
 
+	call->why = NULL;
+	call->why_desc = PD_IOC_ARG_DESC;
 	if (call->nbufs) {
 		ret = ops->take(ctx, call, 0);
 		if (ret)
@@ -631,10 +642,11 @@ int pd_ioc_walk(struct pd_ioc_call *call, const struct pd_ioc_state *st,
 	for (di = 0; di < e->ndesc; di++) {
 		const struct pd_ioc_desc *d = &e->desc[di];
 
+		call->why_desc = di;
 		call->first[di] = call->end[di] = call->nbufs;
 		ret = conds_hold(&w, d, &holds);
 		if (ret)
-			return ret;
+			return walk_fail(&w, ret, "condition on a missing field");
 		if (!holds)
 			continue;
 		if (d->parent == PD_IOC_PARENT_ARG) {
@@ -660,7 +672,7 @@ int pd_ioc_walk(struct pd_ioc_call *call, const struct pd_ioc_state *st,
 			for (i = 0; i < n; i++) {
 				ret = visit(&w, di, pb, i * esz, esz);
 				if (ret)
-					return ret;
+					return walk_fail(&w, ret, "bad field");
 			}
 		}
 		call->end[di] = call->nbufs;

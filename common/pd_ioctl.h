@@ -206,6 +206,7 @@ struct pd_ioc_desc {
 	__u32 alloc_min;	/* the backend allocates at least this much */
 	__s32 val;		/* REJECT: errno; SCRUB: the replacement */
 	const struct pd_ioc_select *select;
+	const char *name;	/* of the field, for log lines */
 	struct pd_ioc_cond cond[2];
 };
 
@@ -296,6 +297,8 @@ struct pd_ioc_call {
 	__u32 nfix;
 	__u32 total;		/* bytes of all buffers */
 	__u32 in_total;		/* bytes of IN buffers */
+	const char *why;	/* a failed walk: the first reason, */
+	__u32 why_desc;		/* in this descriptor (for the log) */
 	__u32 first[PD_IOC_MAX_DESC];	/* buffers of each descriptor: */
 	__u32 end[PD_IOC_MAX_DESC];	/* [first, end) */
 	struct pd_ioc_fix fix[PD_IOC_MAX_FIX];
@@ -429,6 +432,7 @@ extern const struct pd_ioc_table pd_ioc_snd_timer;
 /* A pointer in the argument to `cnt` elements of size `esz`. */
 #define PD_PTR_N(T, ptr, cnt, esz, mx, d, o) \
 	.kind = PD_IOC_D_PTR, .parent = PD_IOC_PARENT_ARG, .dir = (d), \
+	.name = #ptr, \
 	.off = offsetof(T, ptr), .width = 8, .count = PD_IOC_N_FIELD, \
 	.count_off = offsetof(T, cnt), .count_width = PD_FIELD_SIZE(T, cnt), \
 	.elem = (esz), .max = (mx), .out = (o), .out_off = offsetof(T, cnt)
@@ -436,11 +440,13 @@ extern const struct pd_ioc_table pd_ioc_snd_timer;
 /* A pointer in the argument to one object of `sz` bytes. */
 #define PD_PTR_1(T, ptr, sz, d) \
 	.kind = PD_IOC_D_PTR, .parent = PD_IOC_PARENT_ARG, .dir = (d), \
+	.name = #ptr, \
 	.off = offsetof(T, ptr), .width = 8, .count = PD_IOC_N_ONE, \
 	.elem = (sz), .max = 1
 
 #define PD_FD(k, T, f) \
 	.kind = (k), .parent = PD_IOC_PARENT_ARG, .off = offsetof(T, f), \
+	.name = #f, \
 	.width = PD_FIELD_SIZE(T, f)
 
 #endif /* PARADICE_PD_IOCTL_H */

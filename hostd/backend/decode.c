@@ -73,7 +73,9 @@ static int arena_reserve(struct pd_dec_call *dc, __u32 start, __u32 size)
  * request once, into dc, and checks every field of them. dec_take() then
  * compares every buffer the table walk finds (from bytes already copied
  * into the arena) with the guest's entry for it, and copies the guest's
- * bytes once. Nothing else reads untrusted memory.
+ * bytes once. Nothing else reads untrusted memory. The values inside the
+ * copied bytes (counts, selectors, conditions) are bounded by the walk in
+ * common/pd_ioctl.c, the same code that bounds them in the guest.
  */
 static int check_request(struct pd_dec_call *dc, const __u8 *untrusted_body,
 			 size_t untrusted_len, struct pd_wire_ioctl_req *req)
@@ -224,6 +226,7 @@ int pd_dec_ioctl(struct pd_dec_call *dc, unsigned int dev_class,
 
 	dc->why = NULL;
 	dc->name = NULL;
+	dc->field = NULL;
 	dc->ops = ops;
 	dc->ctx = ctx;
 	dc->arena_used = 0;
@@ -248,8 +251,12 @@ int pd_dec_ioctl(struct pd_dec_call *dc, unsigned int dev_class,
 	if (ret)
 		return refuse(dc, ret, "bad table entry");
 	ret = pd_ioc_walk(call, st, &dec_walk_ops, dc);
-	if (ret)
-		return dc->why ? ret : refuse(dc, ret, "walk of the tables failed");
+	if (ret) {
+		if (call->why_desc < e->ndesc)
+			dc->field = e->desc[call->why_desc].name;
+		return dc->why ? ret : refuse(dc, ret, call->why ? call->why :
+					      "walk of the tables failed");
+	}
 	if (call->nbufs != dc->wire_nbufs)
 		return refuse(dc, -EINVAL, "fewer buffers than the request has");
 

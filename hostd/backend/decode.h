@@ -17,7 +17,8 @@
  *		n = pd_dec_reply_len(dc);
  *		pd_dec_reply_write(dc, buf, n);  // reply body; hdr.result = r
  *	}
- *	// on r < 0 before the call: reply with r and no body; log dc->why
+ *	// on r < 0 before the call: reply with r and no body, and log
+ *	// once: guest, dc->name, dc->field, dc->why
  *	pd_dec_destroy(dc);
  *
  * Locking: when dc->flags has PD_IOC_F_USES_STATE, LEARN or FORGET, the
@@ -52,6 +53,7 @@ struct pd_dec_call {
 	unsigned int flags;	/* PD_IOC_F_* of the command */
 	const char *why;	/* what check failed, for the log */
 	const char *name;	/* the command's name, once known */
+	const char *field;	/* the field at fault, when known */
 	__s64 result;
 
 	/* private */

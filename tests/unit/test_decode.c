@@ -246,8 +246,14 @@ static void test_oversized_counts(void)
 	start(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_DRM_GENERIC);
 	req_begin(&r, DRM_IOCTL_MODE_GETCONNECTOR, 0);
 	req_buf(&r, &c, sizeof(c), INOUT);
-	req_buf(&r, NULL, 2000 * sizeof(struct drm_mode_modeinfo), OUT);
+	req_buf(&r, NULL, 0, INOUT | PD_WIRE_BUF_NULL);	/* encoders */
+	req_buf(&r, NULL, 0, INOUT | PD_WIRE_BUF_NULL);	/* modes */
 	CHECK_EQ(decode(&r), -EINVAL);
+	/* the log line can name the command, the field and the reason */
+	CHECK(rt.dc->name && !strcmp(rt.dc->name,
+				     "DRM_IOCTL_MODE_GETCONNECTOR"));
+	CHECK(rt.dc->field && !strcmp(rt.dc->field, "modes_ptr"));
+	CHECK(rt.dc->why && !strcmp(rt.dc->why, "count over its bound"));
 
 	start(PD_WIRE_CLASS_V4L2, 0);
 	memset(planes, 0, sizeof(planes));
