@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hostd's keyboard router: only the foreground guest gets keys, the hotkey
+ * reaches no guest, the switch waits for the hotkey's release, and no guest
+ * is ever left with a key down (200 random switches while typing).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "router.h"
+#include "tap.h"
+
+#define NG 3
+
+struct sink {
+	int down[NG][HOSTD_ROUTER_KEYS]; /* what each guest believes */
+	unsigned int events[NG];
+	int bad; /* release or repeat of a key the guest did not have down */
+	unsigned int activations, last_from, last_to;
+	unsigned int hotkey_keys_seen[NG][HOSTD_ROUTER_KEYS];
+};
+
+static void on_key(void *data, unsigned int g, unsigned int code, int value)
+{
+	struct sink *s = data;
+
+	s->events[g]++;
+	s->hotkey_keys_seen[g][code]++;
+	if (value == 1) {
+		if (s->down[g][code])
+			s->bad++;
+		s->down[g][code] = 1;
+	} else {
+		if (!s->down[g][code])
+			s->bad++;
+		if (value == 0)
+			s->down[g][code] = 0;
+	}
+}
+
+static void on_sync(void *data, unsigned int g)
+{
+	(void)data;
+	(void)g;
+}
+
+static void on_activate(void *data, unsigned int from, unsigned int to)
+{
+	struct sink *s = data;
+
+	s->activations++;
+	s->last_from = from;
+	s->last_to = to;
+}
+
+static const struct hostd_router_ops ops = { on_key, on_sync, on_activate };
+
+static struct hostd_config cfg;
+static struct hostd_router r;
+static struct sink s;
+
+static void setup(void)
+{
+	char err[256];
+
+	memset(&s, 0, sizeof(s));
+	memset(&cfg, 0, sizeof(cfg));
+	hostd_hotkey_parse(&cfg.next, "ctrl+alt+right", err, sizeof(err));
+	hostd_hotkey_parse(&cfg.previous, "ctrl+alt+left", err, sizeof(err));
+	cfg.nguests = NG;
+	for (int g = 0; g < NG; g++) {
+		char hk[32];
+
+		snprintf(cfg.guests[g].name, sizeof(cfg.guests[g].name), "g%d", g);
+		snprintf(hk, sizeof(hk), "ctrl+alt+f%d", g + 1);
+		hostd_hotkey_parse(&cfg.guests[g].hotkey, hk, err, sizeof(err));
+	}
+	hostd_router_init(&r, &cfg, NG, &ops, &s);
+}
+
+static void tap_key(unsigned int code)
+{
+	hostd_router_key(&r, code, 1);
+	hostd_router_key(&r, code, 0);
+}
+
+static int any_down(int g)
+{
+	for (int k = 0; k < HOSTD_ROUTER_KEYS; k++)
+		if (s.down[g][k])
+			return 1;
+	return 0;
+}
+
+static void test_keys_go_to_the_foreground_guest_only(void)
+{
+	setup();
+	tap_key(KEY_A);
+	hostd_router_key(&r, KEY_B, 1);
+	hostd_router_key(&r, KEY_B, 2);
+	hostd_router_key(&r, KEY_B, 0);
+	CHECK_EQ(s.events[0], 5);
+	CHECK_EQ(s.events[1] + s.events[2], 0);
+	CHECK_EQ(s.bad, 0);
+}
+
+static void test_hotkey_switches_on_release_and_is_never_seen(void)
+{
+	setup();
+	hostd_router_key(&r, KEY_LEFTCTRL, 1);
+	hostd_router_key(&r, KEY_LEFTALT, 1);
+	hostd_router_key(&r, KEY_RIGHT, 1);
+	CHECK_EQ(s.activations, 0); /* not before the release */
+	hostd_router_key(&r, KEY_RIGHT, 2);
+	hostd_router_key(&r, KEY_RIGHT, 0);
+	CHECK_EQ(s.activations, 0); /* modifiers still down */
+	hostd_router_key(&r, KEY_LEFTALT, 0);
+	hostd_router_key(&r, KEY_LEFTCTRL, 0);
+	CHECK_EQ(s.activations, 1);
+	CHECK_EQ(s.last_to, 1);
+	CHECK_EQ(r.active, 1);
+	for (int g = 0; g < NG; g++)
+		CHECK_EQ(s.hotkey_keys_seen[g][KEY_RIGHT], 0);
+	CHECK(!any_down(0));
+	CHECK_EQ(s.events[1], 0); /* the incoming guest saw no release */
+	CHECK_EQ(s.bad, 0);
+}
+
+static void test_right_ctrl_counts_and_extra_keys_do_not(void)
+{
+	setup();
+	hostd_router_key(&r, KEY_RIGHTCTRL, 1);
+	hostd_router_key(&r, KEY_LEFTALT, 1);
+	hostd_router_key(&r, KEY_F3, 1);
+	hostd_router_key(&r, KEY_F3, 0);
+	hostd_router_key(&r, KEY_LEFTALT, 0);
+	hostd_router_key(&r, KEY_RIGHTCTRL, 0);
+	CHECK_EQ(r.active, 2);
+	/* ctrl+alt+shift+right is not ctrl+alt+right: it reaches the guest */
+	hostd_router_key(&r, KEY_LEFTCTRL, 1);
+	hostd_router_key(&r, KEY_LEFTALT, 1);
+	hostd_router_key(&r, KEY_LEFTSHIFT, 1);
+	tap_key(KEY_RIGHT);
+	hostd_router_key(&r, KEY_LEFTSHIFT, 0);
+	hostd_router_key(&r, KEY_LEFTALT, 0);
+	hostd_router_key(&r, KEY_LEFTCTRL, 0);
+	CHECK_EQ(r.active, 2);
+	CHECK_EQ(s.hotkey_keys_seen[2][KEY_RIGHT], 2);
+	CHECK_EQ(s.bad, 0);
+}
+
+static void test_held_key_is_released_in_the_outgoing_guest(void)
+{
+	setup();
+	hostd_router_key(&r, KEY_W, 1); /* walking forward in a game */
+	CHECK(s.down[0][KEY_W]);
+	CHECK(hostd_router_switch(&r, 1)); /* D-Bus switch */
+	CHECK(!s.down[0][KEY_W]);
+	hostd_router_key(&r, KEY_W, 2);
+	hostd_router_key(&r, KEY_W, 0);
+	CHECK_EQ(s.events[1], 0); /* neither repeat nor release reach g1 */
+	CHECK(!hostd_router_switch(&r, NG));
+	CHECK_EQ(s.bad, 0);
+}
+
+static void test_previous_and_self_hotkeys(void)
+{
+	setup();
+	hostd_router_key(&r, KEY_LEFTCTRL, 1);
+	hostd_router_key(&r, KEY_LEFTALT, 1);
+	tap_key(KEY_LEFT);
+	hostd_router_key(&r, KEY_LEFTALT, 0);
+	hostd_router_key(&r, KEY_LEFTCTRL, 0);
+	CHECK_EQ(r.active, NG - 1);
+	hostd_router_key(&r, KEY_LEFTCTRL, 1);
+	hostd_router_key(&r, KEY_LEFTALT, 1);
+	tap_key(KEY_F3); /* the guest already in front: no switch */
+	hostd_router_key(&r, KEY_LEFTALT, 0);
+	hostd_router_key(&r, KEY_LEFTCTRL, 0);
+	CHECK_EQ(s.activations, 1);
+	CHECK_EQ(s.bad, 0);
+}
+
+/* 200 switches by hotkey and by D-Bus amid random typing: no stuck key. */
+static void test_random_typing_and_switches_leave_no_key_down(void)
+{
+	static const unsigned int pool[] = { KEY_A, KEY_S, KEY_D, KEY_W,
+		KEY_SPACE, KEY_LEFTSHIFT, KEY_RIGHTCTRL, KEY_ENTER, KEY_1 };
+	unsigned int held[HOSTD_ROUTER_KEYS] = { 0 };
+	unsigned long seed = 12345;
+
+	setup();
+	while (r.switches < 200) {
+		unsigned int k;
+
+		seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+		k = pool[(seed >> 33) % (sizeof(pool) / sizeof(pool[0]))];
+		if ((seed >> 20) % 5 == 0) {
+			if ((seed >> 40) % 2) {
+				hostd_router_switch(&r, (unsigned int)(seed >> 45) % NG);
+			} else {
+				/* hotkey over whatever is held */
+				hostd_router_key(&r, KEY_LEFTCTRL, 1);
+				hostd_router_key(&r, KEY_LEFTALT, 1);
+				tap_key(KEY_RIGHT);
+				hostd_router_key(&r, KEY_LEFTALT, 0);
+				hostd_router_key(&r, KEY_LEFTCTRL, 0);
+			}
+			continue;
+		}
+		if (held[k]) {
+			hostd_router_key(&r, k, (seed >> 50) % 3 ? 0 : 2);
+			held[k] = (seed >> 50) % 3 ? 0 : 1;
+		} else {
+			hostd_router_key(&r, k, 1);
+			held[k] = 1;
+		}
+	}
+	for (unsigned int k = 0; k < HOSTD_ROUTER_KEYS; k++)
+		if (held[k])
+			hostd_router_key(&r, k, 0);
+	for (int g = 0; g < NG; g++)
+		CHECK(!any_down(g));
+	CHECK_EQ(s.bad, 0);
+	CHECK(r.switches >= 200);
+}
+
+int main(void)
+{
+	RUN(test_keys_go_to_the_foreground_guest_only);
+	RUN(test_hotkey_switches_on_release_and_is_never_seen);
+	RUN(test_right_ctrl_counts_and_extra_keys_do_not);
+	RUN(test_held_key_is_released_in_the_outgoing_guest);
+	RUN(test_previous_and_self_hotkeys);
+	RUN(test_random_typing_and_switches_leave_no_key_down);
+	return tap_done();
+}
