@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Paradice guest frontend: what the files of the module share.
+ *
+ *   front_main.c    module init/exit, the registry of forwarded nodes
+ *   front_req.c     requests: ids, many in flight, out-of-order replies,
+ *                   waits, cancel, failing everything when a connection dies
+ *   front_conn.c    a connection's life: CONNECT, export list, nodes
+ *   front_loop.c    the loop transport (/dev/paradice-loop)
+ *   front_fops.c    the class-agnostic forwarding file operations
+ *   front_ioctl.c   ioctl marshaling with the shared descriptor tables
+ *   front_drm.c, front_v4l2.c, front_snd.c, front_evdev.c
+ *                   how each class's node looks to the guest's programs
+ *
+ * Lifetimes: a pd_conn is reference counted; its transport, each open
+ * forwarded file and the setup work hold references. Exports live inside
+ * their connection. A class's node objects are torn down when the
+ * connection closes, while files opened on them may still be open: such
+ * files only ever touch their pd_file and the connection, never the node.
+ */
+#ifndef PD_FRONT_H
+#define PD_FRONT_H
+
+#include <linux/completion.h>
+#include <linux/fs.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+#include <paradice/pd_wire.h>
+#include "pd_ioctl.h"
+
+#define PD_FRONT_NAME "paradice"
+
+struct pd_conn;
+struct pd_req;
+struct pd_export;
+struct pd_file;
+struct platform_device;
+
+/*
+ * The transport boundary. A transport moves whole messages; it knows
+ * nothing of file operations. The loop transport implements it with a
+ * character device, a Xen transport will with rings and grants.
+ */
+struct pd_transport_ops {
+	const char *name;
+	/* Features this transport can carry (PD_WIRE_FEAT_*). */
+	u64 features;
+	/* Hand a request to the backend; the message stays valid until the
+	 * request is completed. 0 or -EIO when the connection is closing. */
+	int (*send)(struct pd_conn *conn, struct pd_req *req);
+	/* Take back a request the backend has not seen yet; true if it was
+	 * still queued (it will then never be seen). */
+	bool (*unsend)(struct pd_conn *conn, struct pd_req *req);
+	/* Optional (loop): the real file behind a new handle, with a
+	 * reference the caller now owns, or NULL. */
+	struct file *(*take_real_file)(struct pd_conn *conn, u32 handle);
+};
+
+/* ------------------------------------------------------------------ */
+/* Requests (front_req.c)                                              */
+
+struct pd_req {
+	struct list_head queue;		/* transport's send queue */
+	refcount_t ref;
+	u64 id;
+	bool orphan;			/* nobody waits: free on reply */
+	struct completion done;
+	struct pd_wire_hdr *msg;	/* header + body, kvmalloc */
+	u32 msg_len;
+	void *rsp;			/* whole reply message, kvmalloc */
+	u32 rsp_len;			/* bytes of body after the header */
+	s64 result;
+};
+
+struct pd_req *pd_req_alloc(u16 op, u32 handle, u32 body_len);
+struct pd_req *pd_req_from_msg(void *msg, u32 len, u16 op, u32 handle);
+void pd_req_put(struct pd_req *req);
+static inline void *pd_req_body(struct pd_req *req)
+{
+	return req->msg + 1;
+}
+static inline void *pd_rsp_body(struct pd_req *req)
+{
+	return (u8 *)req->rsp + sizeof(struct pd_wire_hdr);
+}
+
+/* pd_req_run() wait modes */
+#define PD_WAIT_INTR	0	/* a signal cancels (syscalls) */
+#define PD_WAIT_UNINTR	1	/* must finish (release, setup) */
+
+int pd_req_run(struct pd_conn *conn, struct pd_req *req, int mode);
+void pd_conn_complete(struct pd_conn *conn, void *msg, u32 len);
+void pd_conn_fail_all(struct pd_conn *conn);
+
+/* ------------------------------------------------------------------ */
+/* Connections and exports (front_conn.c)                              */
+
+struct pd_class_ops {
+	/* Create the guest node of an export; fills exp->path, exp->devt. */
+	int (*create)(struct pd_export *exp);
+	/* Remove it (the connection is closing). */
+	void (*destroy)(struct pd_export *exp);
+	/* Adjust what an ioctl returned to what the guest must see (ALSA
+	 * card numbers). Optional. */
+	void (*ioctl_fixup)(struct pd_file *pf, unsigned int cmd,
+			    unsigned long arg, long ret);
+};
+
+struct pd_export {
+	struct pd_conn *conn;
+	unsigned int index;
+	struct pd_wire_export info;	/* checked copy of EXPORT_INFO */
+	const struct pd_class_ops *cls;
+	void *cls_priv;			/* the class's node object */
+	bool created;
+	dev_t devt;			/* of the guest node */
+	char path[64];			/* e.g. "/dev/dri/card1" */
+	int snd_card_number;		/* ALSA: the guest card's number */
+};
+
+struct pd_conn {
+	struct kref ref;
+	unsigned int id;		/* names the parent device */
+	const struct pd_transport_ops *tp;
+	void *tp_priv;
+
+	/* Requests in flight by id; the xarray's lock also orders
+	 * completion against a waiter giving up. */
+	struct xarray reqs;
+	u64 next_id;			/* under reqs' lock */
+	bool dead;			/* under reqs' lock */
+
+	/* Open forwarded files by handle, for events. */
+	struct xarray files;
+
+	/* Negotiated at CONNECT. */
+	u64 features;
+	u32 max_msg;
+	u32 nexports;
+	struct pd_export *exports;
+
+	/* Setup: CONNECT, export list, nodes; then done. */
+	struct work_struct setup_work;
+	bool setup_done;
+	int setup_status;
+	wait_queue_head_t setup_wq;
+	struct mutex nodes_lock;	/* nodes created/destroyed */
+	bool nodes_gone;
+
+	struct platform_device *pdev;	/* parent of the nodes */
+	struct list_head snd_cards;	/* front_snd.c, under nodes_lock */
+};
+
+struct pd_conn *pd_conn_create(const struct pd_transport_ops *tp,
+			       void *tp_priv);
+void pd_conn_start(struct pd_conn *conn);
+void pd_conn_close(struct pd_conn *conn);
+void pd_conn_put(struct pd_conn *conn);
+static inline void pd_conn_get(struct pd_conn *conn)
+{
+	kref_get(&conn->ref);
+}
+bool pd_conn_is_dead(struct pd_conn *conn);
+
+/* Node registry by device number (front_main.c). */
+int pd_node_register(dev_t devt, struct pd_export *exp);
+void pd_node_unregister(dev_t devt);
+struct pd_export *pd_node_get(dev_t devt);	/* takes a conn reference */
+
+/* ------------------------------------------------------------------ */
+/* Forwarded files (front_fops.c, front_ioctl.c)                       */
+
+struct pd_file {
+	struct pd_conn *conn;		/* reference */
+	struct pd_export *exp;		/* NULL for files made by an ioctl */
+	u16 dev_class;
+	u16 driver;
+	u32 handle;
+	struct file *real;		/* loop: the real file, for mmap */
+	bool kernel;			/* opened by the module itself */
+
+	struct mutex state_lock;	/* serialises stateful ioctls */
+	struct pd_ioc_state st;
+
+	wait_queue_head_t poll_wq;	/* woken by PD_EV_POLL */
+	struct fasync_struct *fasync;
+	bool revoked;
+};
+
+extern const struct file_operations pd_fops;
+
+struct pd_file *pd_file_open(struct pd_export *exp, unsigned int f_flags,
+			     int *err);
+struct pd_file *pd_file_adopt(struct pd_conn *conn, u32 handle, int *err);
+void pd_file_close(struct pd_file *pf);
+void pd_file_forget(struct pd_file *pf);
+int pd_fops_open_export(struct pd_export *exp, struct file *file);
+
+ssize_t pd_fop_read(struct file *file, char __user *buf, size_t count,
+		    loff_t *ppos);
+ssize_t pd_fop_write(struct file *file, const char __user *buf, size_t count,
+		     loff_t *ppos);
+__poll_t pd_fop_poll(struct file *file, struct poll_table_struct *wait);
+long pd_fop_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+int pd_fop_mmap(struct file *file, struct vm_area_struct *vma);
+int pd_fop_release(struct inode *inode, struct file *file);
+
+void pd_conn_event(struct pd_conn *conn, const struct pd_wire_hdr *hdr,
+		   const void *body);
+
+long pd_ioctl_forward(struct pd_file *pf, unsigned int cmd, u64 arg,
+		      bool kernel, bool nonblock);
+static inline long pd_ioctl_kernel(struct pd_file *pf, unsigned int cmd,
+				   void *arg)
+{
+	return pd_ioctl_forward(pf, cmd, (u64)(unsigned long)arg, true, false);
+}
+
+/* ------------------------------------------------------------------ */
+/* Classes                                                             */
+
+extern const struct pd_class_ops pd_drm_class;
+extern const struct pd_class_ops pd_v4l2_class;
+extern const struct pd_class_ops pd_snd_class;
+extern const struct pd_class_ops pd_evdev_class;
+
+void pd_snd_conn_closed(struct pd_conn *conn);
+
+/* Transport */
+int pd_loop_init(void);
+void pd_loop_exit(void);
+
+#endif /* PD_FRONT_H */

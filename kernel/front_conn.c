@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A connection's life, the same for every transport (see the state
+ * diagram in pd_wire.h): CONNECT with version and feature negotiation,
+ * the export list, the guest nodes, and their removal when the
+ * connection closes.
+ */
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+#include <linux/slab.h>
+
+#include "front.h"
+
+static DEFINE_IDA(conn_ida);
+
+struct pd_conn *pd_conn_create(const struct pd_transport_ops *tp,
+			       void *tp_priv)
+{
+	struct pd_conn *conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+	int id;
+
+	if (!conn)
+		return NULL;
+	id = ida_alloc(&conn_ida, GFP_KERNEL);
+	if (id < 0) {
+		kfree(conn);
+		return NULL;
+	}
+	conn->id = id;
+	kref_init(&conn->ref);
+	conn->tp = tp;
+	conn->tp_priv = tp_priv;
+	xa_init(&conn->reqs);
+	xa_init(&conn->files);
+	init_waitqueue_head(&conn->setup_wq);
+	mutex_init(&conn->nodes_lock);
+	INIT_LIST_HEAD(&conn->snd_cards);
+	return conn;
+}
+
+static void pd_conn_free(struct kref *ref)
+{
+	struct pd_conn *conn = container_of(ref, struct pd_conn, ref);
+
+	WARN_ON(!xa_empty(&conn->reqs));
+	xa_destroy(&conn->reqs);
+	xa_destroy(&conn->files);
+	kfree(conn->exports);
+	ida_free(&conn_ida, conn->id);
+	kfree(conn);
+	module_put(THIS_MODULE);
+}
+
+void pd_conn_put(struct pd_conn *conn)
+{
+	if (conn)
+		kref_put(&conn->ref, pd_conn_free);
+}
+
+bool pd_conn_is_dead(struct pd_conn *conn)
+{
+	return READ_ONCE(conn->dead);
+}
+
+/* Send a small request with a fixed body and wait; the reply's body must
+ * be exactly rsp_size bytes when the result is not an error. */
+static int pd_conn_call(struct pd_conn *conn, u16 op, const void *body,
+			u32 body_len, void *rsp, u32 rsp_size)
+{
+	struct pd_req *req = pd_req_alloc(op, PD_WIRE_HANDLE_NONE, body_len);
+	int ret;
+
+	if (!req)
+		return -ENOMEM;
+	memcpy(pd_req_body(req), body, body_len);
+	ret = pd_req_run(conn, req, PD_WAIT_UNINTR);
+	if (!ret && req->result < 0)
+		ret = req->result < -MAX_ERRNO ? -EIO : (int)req->result;
+	if (!ret && req->rsp_len != rsp_size)
+		ret = -EIO;
+	if (!ret)
+		memcpy(rsp, pd_rsp_body(req), rsp_size);
+	pd_req_put(req);
+	return ret;
+}
+
+static const struct pd_class_ops *pd_class_of(u16 dev_class)
+{
+	switch (dev_class) {
+	case PD_WIRE_CLASS_DRM:
+		return &pd_drm_class;
+	case PD_WIRE_CLASS_EVDEV:
+		return &pd_evdev_class;
+	case PD_WIRE_CLASS_V4L2:
+		return &pd_v4l2_class;
+	case PD_WIRE_CLASS_SND_CTL:
+	case PD_WIRE_CLASS_SND_PCM:
+		return &pd_snd_class;
+	default:
+		return NULL;
+	}
+}
+
+/* Check one export's description from the backend. */
+static int pd_export_check(const struct pd_wire_export *e)
+{
+	if (e->class == PD_WIRE_CLASS_NONE || e->class >= PD_WIRE_CLASS_COUNT)
+		return -EINVAL;
+	if (e->driver >= PD_WIRE_DRIVER_COUNT)
+		return -EINVAL;
+	if (e->class == PD_WIRE_CLASS_DRM && e->driver == PD_WIRE_DRIVER_NONE)
+		return -EINVAL;
+	if (!memchr(e->name, 0, sizeof(e->name)) || !e->name[0])
+		return -EINVAL;
+	if (e->mode & ~0777u)
+		return -EINVAL;
+	return 0;
+}
+
+static int pd_conn_handshake(struct pd_conn *conn)
+{
+	struct pd_wire_connect c = {
+		.major = PD_WIRE_VERSION_MAJOR,
+		.minor = PD_WIRE_VERSION_MINOR,
+		.max_msg = PD_WIRE_MAX_MSG,
+		.features = conn->tp->features,
+		.max_inflight = 1024,
+	}, r;
+	struct pd_wire_export_req er = { 0 };
+	unsigned int i;
+	int ret;
+
+	ret = pd_conn_call(conn, PD_OP_CONNECT, &c, sizeof(c), &r, sizeof(r));
+	if (ret)
+		return ret;
+	if (r.major != PD_WIRE_VERSION_MAJOR) {
+		pr_err("paradice: backend speaks wire ABI %u, we speak %u\n",
+		       r.major, PD_WIRE_VERSION_MAJOR);
+		return -EPROTO;
+	}
+	if (r.nexports > PD_WIRE_MAX_EXPORTS || r.max_msg < 4096)
+		return -EPROTO;
+	conn->features = r.features & conn->tp->features;
+	conn->max_msg = min_t(u32, r.max_msg, PD_WIRE_MAX_MSG);
+	conn->exports = kcalloc(r.nexports ?: 1, sizeof(*conn->exports),
+				GFP_KERNEL);
+	if (!conn->exports)
+		return -ENOMEM;
+	for (i = 0; i < r.nexports; i++) {
+		struct pd_export *exp = &conn->exports[i];
+
+		exp->conn = conn;
+		exp->index = i;
+		er.index = i;
+		ret = pd_conn_call(conn, PD_OP_EXPORT_INFO, &er, sizeof(er),
+				   &exp->info, sizeof(exp->info));
+		if (!ret)
+			ret = pd_export_check(&exp->info);
+		if (ret) {
+			pr_err("paradice: conn %u: export %u: bad description (%d)\n",
+			       conn->id, i, ret);
+			return ret;
+		}
+	}
+	/* only now may anyone look at the list */
+	smp_store_release(&conn->nexports, r.nexports);
+	return 0;
+}
+
+/*
+ * The setup of a connection, in a work item: the backend only starts
+ * reading requests after its open() of the transport returned. Nodes of
+ * the exports are created one by one; one that fails is logged and
+ * left out, the others still appear.
+ */
+static void pd_conn_setup(struct work_struct *work)
+{
+	struct pd_conn *conn = container_of(work, struct pd_conn, setup_work);
+	unsigned int i;
+	int ret;
+
+	ret = pd_conn_handshake(conn);
+	if (ret)
+		goto out;
+
+	mutex_lock(&conn->nodes_lock);
+	if (conn->nodes_gone) {
+		mutex_unlock(&conn->nodes_lock);
+		ret = -EIO;
+		goto out;
+	}
+	conn->pdev = platform_device_register_simple(PD_FRONT_NAME, conn->id,
+						     NULL, 0);
+	if (IS_ERR(conn->pdev)) {
+		ret = PTR_ERR(conn->pdev);
+		conn->pdev = NULL;
+		mutex_unlock(&conn->nodes_lock);
+		goto out;
+	}
+	for (i = 0; i < conn->nexports; i++) {
+		struct pd_export *exp = &conn->exports[i];
+		int err;
+
+		exp->cls = pd_class_of(exp->info.class);
+		err = exp->cls ? exp->cls->create(exp) : -EOPNOTSUPP;
+		if (err) {
+			pr_warn("paradice: conn %u: no node for export %u (%s, class %u): %d\n",
+				conn->id, i, exp->info.name, exp->info.class,
+				err);
+			continue;
+		}
+		exp->created = true;
+		pr_info("paradice: conn %u: %s forwards export %u (%s)\n",
+			conn->id, exp->path, i, exp->info.name);
+	}
+	mutex_unlock(&conn->nodes_lock);
+out:
+	if (ret)
+		pr_err("paradice: conn %u: setup failed: %d\n", conn->id, ret);
+	conn->setup_status = ret;
+	smp_store_release(&conn->setup_done, true);
+	wake_up_all(&conn->setup_wq);
+	pd_conn_put(conn);
+}
+
+/* The transport is ready to carry messages: start the setup. */
+void pd_conn_start(struct pd_conn *conn)
+{
+	__module_get(THIS_MODULE);	/* dropped in pd_conn_free */
+	INIT_WORK(&conn->setup_work, pd_conn_setup);
+	pd_conn_get(conn);
+	schedule_work(&conn->setup_work);
+}
+
+/*
+ * The transport is closing: fail every request (the setup work, if it
+ * still waits for replies, then finishes), remove the nodes. Open files
+ * stay valid and get -EIO. After this returns the connection never calls
+ * its transport again.
+ */
+void pd_conn_close(struct pd_conn *conn)
+{
+	unsigned int i;
+
+	pd_conn_fail_all(conn);
+	flush_work(&conn->setup_work);
+
+	mutex_lock(&conn->nodes_lock);
+	conn->nodes_gone = true;
+	for (i = 0; i < conn->nexports; i++) {
+		struct pd_export *exp = &conn->exports[i];
+
+		if (!exp->created)
+			continue;
+		exp->cls->destroy(exp);
+		exp->created = false;
+	}
+	pd_snd_conn_closed(conn);
+	if (conn->pdev)
+		platform_device_unregister(conn->pdev);
+	conn->pdev = NULL;
+	mutex_unlock(&conn->nodes_lock);
+}

@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The class-agnostic forwarding file operations. Every operation on a
+ * forwarded file becomes one request to the backend, which runs it on the
+ * real file; the calling thread sleeps on its own request only, so
+ * operations of other threads and files go on meanwhile.
+ *
+ * The DRM and ALSA cores install pd_fops on the files of their nodes (it
+ * is the drm_driver's fops and the snd_minor's f_ops), evdev nodes are
+ * our cdevs with pd_fops, and V4L2 nodes call the pd_fop_* functions from
+ * their v4l2_file_operations. Files that an ioctl creates (PRIME, EXPBUF)
+ * are anonymous files with pd_fops.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "front.h"
+
+static u32 wire_open_flags(unsigned int f_flags)
+{
+	u32 fl;
+
+	switch (f_flags & O_ACCMODE) {
+	case O_WRONLY:
+		fl = PD_WIRE_O_WRONLY;
+		break;
+	case O_RDWR:
+		fl = PD_WIRE_O_RDWR;
+		break;
+	default:
+		fl = PD_WIRE_O_RDONLY;
+		break;
+	}
+	if (f_flags & O_NONBLOCK)
+		fl |= PD_WIRE_O_NONBLOCK;
+	return fl;
+}
+
+static u16 wire_req_flags(struct file *file)
+{
+	return (file->f_flags & O_NONBLOCK) ? PD_WIRE_F_NONBLOCK : 0;
+}
+
+static struct pd_file *pd_file_new(struct pd_conn *conn, u32 handle,
+				   u16 dev_class, u16 driver)
+{
+	struct pd_file *pf = kzalloc(sizeof(*pf), GFP_KERNEL);
+
+	if (!pf)
+		return NULL;
+	pf->conn = conn;
+	pf->handle = handle;
+	pf->dev_class = dev_class;
+	pf->driver = driver;
+	mutex_init(&pf->state_lock);
+	init_waitqueue_head(&pf->poll_wq);
+	return pf;
+}
+
+/* Send a body-less request about a file and wait for its result. */
+static int pd_file_simple(struct pd_file *pf, u16 op)
+{
+	struct pd_req *req = pd_req_alloc(op, pf->handle, 0);
+	int ret;
+
+	if (!req)
+		return -ENOMEM;
+	ret = pd_req_run(pf->conn, req, PD_WAIT_UNINTR);
+	if (!ret)
+		ret = req->result < 0 ? (int)max_t(s64, req->result, -EIO) : 0;
+	pd_req_put(req);
+	return ret;
+}
+
+/*
+ * Make pf known under its handle (for events) and give it the real file
+ * the transport may hold for the handle. On failure the handle is
+ * released and pf freed; the caller's connection reference is dropped.
+ */
+static int pd_file_publish(struct pd_file *pf)
+{
+	int ret;
+
+	if (pf->conn->tp->take_real_file)
+		pf->real = pf->conn->tp->take_real_file(pf->conn, pf->handle);
+	ret = xa_insert(&pf->conn->files, pf->handle, pf, GFP_KERNEL);
+	if (ret) {
+		pr_warn_ratelimited("paradice: conn %u: handle %u given twice\n",
+				    pf->conn->id, pf->handle);
+		pd_file_forget(pf);
+	}
+	return ret;
+}
+
+/*
+ * Open export `exp` on the backend. The caller gives a reference on the
+ * connection, which the new file keeps (or which is dropped on failure).
+ */
+struct pd_file *pd_file_open(struct pd_export *exp, unsigned int f_flags,
+			     int *err)
+{
+	struct pd_conn *conn = exp->conn;
+	struct pd_wire_open_req *body;
+	struct pd_wire_open_rsp rsp;
+	struct pd_file *pf;
+	struct pd_req *req;
+	int ret;
+
+	req = pd_req_alloc(PD_OP_OPEN, PD_WIRE_HANDLE_NONE, sizeof(*body));
+	if (!req) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	body = pd_req_body(req);
+	body->index = exp->index;
+	body->flags = wire_open_flags(f_flags);
+	ret = pd_req_run(conn, req, PD_WAIT_INTR);
+	if (!ret && req->result < 0)
+		ret = (int)max_t(s64, req->result, -EIO);
+	if (!ret && req->rsp_len != sizeof(rsp))
+		ret = -EIO;
+	if (ret) {
+		pd_req_put(req);
+		goto fail;
+	}
+	memcpy(&rsp, pd_rsp_body(req), sizeof(rsp));
+	pd_req_put(req);
+	if (rsp.class != exp->info.class || rsp.driver != exp->info.driver ||
+	    rsp.handle == PD_WIRE_HANDLE_NONE) {
+		ret = -EIO;
+		goto fail;
+	}
+	pf = pd_file_new(conn, rsp.handle, rsp.class, rsp.driver);
+	if (!pf) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	pf->exp = exp;
+	ret = pd_file_publish(pf);
+	if (ret) {
+		*err = ret;
+		return NULL;
+	}
+	return pf;
+fail:
+	pd_conn_put(conn);
+	*err = ret;
+	return NULL;
+}
+
+/* A file the backend created in an ioctl reply (PRIME, EXPBUF). */
+struct pd_file *pd_file_adopt(struct pd_conn *conn, u32 handle, int *err)
+{
+	struct pd_file *pf;
+
+	pd_conn_get(conn);
+	pf = pd_file_new(conn, handle, PD_WIRE_CLASS_NONE, PD_WIRE_DRIVER_NONE);
+	if (!pf) {
+		pd_conn_put(conn);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = pd_file_publish(pf);
+	return *err ? NULL : pf;
+}
+
+/* Free pf without telling the backend (who owns the handle decides). */
+void pd_file_forget(struct pd_file *pf)
+{
+	struct pd_conn *conn = pf->conn;
+
+	xa_cmpxchg(&conn->files, pf->handle, pf, NULL, GFP_KERNEL);
+	if (pf->real)
+		fput(pf->real);
+	pd_conn_put(conn);
+	kfree(pf);
+}
+
+/* Release the handle on the backend and free pf. */
+void pd_file_close(struct pd_file *pf)
+{
+	struct pd_conn *conn = pf->conn;
+
+	xa_cmpxchg(&conn->files, pf->handle, pf, NULL, GFP_KERNEL);
+	if (!pd_conn_is_dead(conn))
+		pd_file_simple(pf, PD_OP_RELEASE);
+	if (pf->real)
+		fput(pf->real);
+	pd_conn_put(conn);
+	kfree(pf);
+}
+
+int pd_fops_open_export(struct pd_export *exp, struct file *file)
+{
+	struct pd_file *pf;
+	int ret;
+
+	pf = pd_file_open(exp, file->f_flags, &ret);
+	if (!pf)
+		return ret;
+	file->private_data = pf;
+	return 0;
+}
+
+static int pd_fop_open(struct inode *inode, struct file *file)
+{
+	struct pd_export *exp = pd_node_get(inode->i_rdev);
+
+	if (!exp)
+		return -ENODEV;
+	return pd_fops_open_export(exp, file);
+}
+
+int pd_fop_release(struct inode *inode, struct file *file)
+{
+	struct pd_file *pf = file->private_data;
+
+	fasync_helper(-1, file, 0, &pf->fasync);
+	pd_file_close(pf);
+	return 0;
+}
+
+static int pd_fop_flush(struct file *file, fl_owner_t id)
+{
+	struct pd_file *pf = file->private_data;
+	int ret;
+
+	if (pd_conn_is_dead(pf->conn))
+		return 0;
+	ret = pd_file_simple(pf, PD_OP_FLUSH);
+	return ret == -EIO ? 0 : ret;
+}
+
+ssize_t pd_fop_read(struct file *file, char __user *buf, size_t count,
+		    loff_t *ppos)
+{
+	struct pd_file *pf = file->private_data;
+	struct pd_wire_read_req *body;
+	struct pd_wire_io_rsp io;
+	struct pd_req *req;
+	ssize_t ret;
+
+	if (!count)
+		return 0;
+	count = min_t(size_t, count, PD_WIRE_MAX_IO);
+	req = pd_req_alloc(PD_OP_READ, pf->handle, sizeof(*body));
+	if (!req)
+		return -ENOMEM;
+	req->msg->flags = wire_req_flags(file);
+	body = pd_req_body(req);
+	body->pos = ppos ? *ppos : 0;
+	body->count = count;
+	ret = pd_req_run(pf->conn, req, PD_WAIT_INTR);
+	if (ret)
+		goto out;
+	ret = req->result;
+	if (ret < 0) {
+		ret = max_t(s64, ret, -EIO);
+		goto out;
+	}
+	if (ret > count || req->rsp_len != sizeof(io) + ret) {
+		ret = -EIO;
+		goto out;
+	}
+	memcpy(&io, pd_rsp_body(req), sizeof(io));
+	if (copy_to_user(buf, pd_rsp_body(req) + sizeof(io), ret)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	if (ppos)
+		*ppos = io.pos;
+out:
+	pd_req_put(req);
+	return ret;
+}
+
+ssize_t pd_fop_write(struct file *file, const char __user *buf, size_t count,
+		     loff_t *ppos)
+{
+	struct pd_file *pf = file->private_data;
+	struct pd_wire_write_req *body;
+	struct pd_wire_io_rsp io;
+	struct pd_req *req;
+	ssize_t ret;
+
+	if (!count)
+		return 0;
+	count = min_t(size_t, count, PD_WIRE_MAX_IO);
+	req = pd_req_alloc(PD_OP_WRITE, pf->handle, sizeof(*body) + count);
+	if (!req)
+		return -ENOMEM;
+	req->msg->flags = wire_req_flags(file);
+	body = pd_req_body(req);
+	body->pos = ppos ? *ppos : 0;
+	body->count = count;
+	if (copy_from_user(body + 1, buf, count)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	ret = pd_req_run(pf->conn, req, PD_WAIT_INTR);
+	if (ret)
+		goto out;
+	ret = req->result;
+	if (ret < 0) {
+		ret = max_t(s64, ret, -EIO);
+		goto out;
+	}
+	if (ret > count || req->rsp_len != sizeof(io)) {
+		ret = -EIO;
+		goto out;
+	}
+	memcpy(&io, pd_rsp_body(req), sizeof(io));
+	if (ppos)
+		*ppos = io.pos;
+out:
+	pd_req_put(req);
+	return ret;
+}
+
+static loff_t pd_fop_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct pd_file *pf = file->private_data;
+	struct pd_wire_llseek_req *body;
+	struct pd_req *req;
+	loff_t ret;
+
+	req = pd_req_alloc(PD_OP_LLSEEK, pf->handle, sizeof(*body));
+	if (!req)
+		return -ENOMEM;
+	body = pd_req_body(req);
+	body->offset = offset;
+	body->whence = whence;
+	ret = pd_req_run(pf->conn, req, PD_WAIT_INTR);
+	if (!ret) {
+		ret = req->result;
+		if (ret >= 0)
+			file->f_pos = ret;
+		else
+			ret = max_t(s64, ret, -EIO);
+	}
+	pd_req_put(req);
+	return ret;
+}
+
+#define PD_POLL_BITS (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP | \
+		      EPOLLRDNORM | EPOLLRDBAND | EPOLLWRNORM | EPOLLWRBAND | \
+		      EPOLLMSG | EPOLLRDHUP)
+
+/*
+ * poll/select/epoll: every call (re)registers the caller's interest with
+ * the backend and returns the real file's mask at that moment, as FUSE
+ * does. When one of those events becomes ready later, the backend sends
+ * PD_EV_POLL and pd_conn_event() wakes poll_wq, after which the kernel
+ * calls us again.
+ */
+__poll_t pd_fop_poll(struct file *file, struct poll_table_struct *wait)
+{
+	struct pd_file *pf = file->private_data;
+	struct pd_wire_poll_req *body;
+	struct pd_req *req;
+	__poll_t mask;
+	int ret;
+
+	poll_wait(file, &pf->poll_wq, wait);
+	if (READ_ONCE(pf->revoked) || pd_conn_is_dead(pf->conn))
+		return EPOLLERR | EPOLLHUP;
+	if (!(pf->conn->features & PD_WIRE_FEAT_POLL_EVENTS))
+		return DEFAULT_POLLMASK;
+	req = pd_req_alloc(PD_OP_POLL, pf->handle, sizeof(*body));
+	if (!req)
+		return EPOLLERR;
+	body = pd_req_body(req);
+	body->events = (__force u32)(poll_requested_events(wait) &
+				     PD_POLL_BITS & ~(EPOLLERR | EPOLLHUP));
+	ret = pd_req_run(pf->conn, req, PD_WAIT_UNINTR);
+	if (ret || req->result < 0)
+		mask = EPOLLERR | EPOLLHUP;
+	else
+		mask = (__force __poll_t)(u32)req->result & PD_POLL_BITS;
+	pd_req_put(req);
+	return mask;
+}
+
+long pd_fop_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct pd_file *pf = file->private_data;
+
+	return pd_ioctl_forward(pf, cmd, arg, false,
+				!!(file->f_flags & O_NONBLOCK));
+}
+
+/*
+ * mmap, zero copy. loop: the real file serves the mapping itself, as
+ * overlayfs does it: the VMA is handed over to the real file (which the
+ * backend named with PD_LOOP_IOC_ATTACH) and its driver's mmap sets it up,
+ * so faults are the real driver's. The offset means what it means on the
+ * real file (DRM fake offsets came from ioctls forwarded to that file).
+ */
+int pd_fop_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct pd_file *pf = file->private_data;
+
+	if (pd_conn_is_dead(pf->conn))
+		return -EIO;
+	if (!pf->real || !pf->real->f_op->mmap)
+		return -ENODEV;
+	if (WARN_ON(vma->vm_file != file))
+		return -EIO;
+	vma_set_file(vma, pf->real);
+	return call_mmap(vma->vm_file, vma);
+}
+
+static int pd_fop_fasync(int fd, struct file *file, int on)
+{
+	struct pd_file *pf = file->private_data;
+	struct pd_wire_fasync_req *body;
+	struct pd_req *req;
+	int ret;
+
+	ret = fasync_helper(fd, file, on, &pf->fasync);
+	if (ret < 0)
+		return ret;
+	if (!(pf->conn->features & PD_WIRE_FEAT_FASYNC))
+		return on ? -EOPNOTSUPP : 0;
+	req = pd_req_alloc(PD_OP_FASYNC, pf->handle, sizeof(*body));
+	if (!req)
+		return -ENOMEM;
+	body = pd_req_body(req);
+	body->on = !!READ_ONCE(pf->fasync);
+	ret = pd_req_run(pf->conn, req, PD_WAIT_UNINTR);
+	if (!ret && req->result < 0)
+		ret = (int)max_t(s64, req->result, -EIO);
+	pd_req_put(req);
+	return ret;
+}
+
+const struct file_operations pd_fops = {
+	.owner = THIS_MODULE,
+	.open = pd_fop_open,
+	.release = pd_fop_release,
+	.flush = pd_fop_flush,
+	.read = pd_fop_read,
+	.write = pd_fop_write,
+	.llseek = pd_fop_llseek,
+	.poll = pd_fop_poll,
+	.unlocked_ioctl = pd_fop_ioctl,
+	.mmap = pd_fop_mmap,
+	.fasync = pd_fop_fasync,
+};
+
+/*
+ * An event from the backend (the transport checked the header). Bodies
+ * are checked here. Events for handles we do not know are dropped: a
+ * file may have just been released.
+ */
+void pd_conn_event(struct pd_conn *conn, const struct pd_wire_hdr *hdr,
+		   const void *body)
+{
+	struct pd_file *pf;
+
+	xa_lock(&conn->files);
+	pf = xa_load(&conn->files, hdr->handle);
+	if (!pf)
+		goto out;
+	switch (hdr->op) {
+	case PD_EV_POLL: {
+		struct pd_wire_poll_ev ev;
+
+		if (hdr->len != sizeof(ev))
+			break;
+		memcpy(&ev, body, sizeof(ev));
+		wake_up_poll(&pf->poll_wq,
+			     (__force __poll_t)ev.revents & PD_POLL_BITS);
+		break;
+	}
+	case PD_EV_SIGIO: {
+		struct pd_wire_sigio_ev ev;
+
+		if (hdr->len != sizeof(ev))
+			break;
+		memcpy(&ev, body, sizeof(ev));
+		if (ev.band >= POLL_IN && ev.band <= POLL_HUP)
+			kill_fasync(&pf->fasync, SIGIO, ev.band);
+		break;
+	}
+	case PD_EV_REVOKE:
+		WRITE_ONCE(pf->revoked, true);
+		wake_up_poll(&pf->poll_wq, EPOLLERR | EPOLLHUP);
+		break;
+	default:
+		break;
+	}
+out:
+	xa_unlock(&conn->files);
+}

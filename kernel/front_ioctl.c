@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Ioctls: the shared descriptor engine (common/pd_ioctl.h) walks the
+ * command's tables over the program's memory and builds the request; the
+ * reply is checked against the same walk and copied back. This file only
+ * gives the engine its ways into the guest: user copies (or kernel copies
+ * for the module's own identity queries), descriptors to handles, and new
+ * files for the handles the backend creates.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "front.h"
+
+struct pd_front_ctx {
+	struct pd_file *pf;
+	bool kernel;			/* arg and buffers are kernel memory */
+};
+
+static int ctx_copy_from(void *c, void *dst, __u64 uaddr, __u32 len)
+{
+	struct pd_front_ctx *ctx = c;
+
+	if (ctx->kernel) {
+		memcpy(dst, (const void *)(unsigned long)uaddr, len);
+		return 0;
+	}
+	return copy_from_user(dst, u64_to_user_ptr(uaddr), len) ? -EFAULT : 0;
+}
+
+static int ctx_copy_to(void *c, __u64 uaddr, const void *src, __u32 len)
+{
+	struct pd_front_ctx *ctx = c;
+
+	if (ctx->kernel) {
+		memcpy((void *)(unsigned long)uaddr, src, len);
+		return 0;
+	}
+	return copy_to_user(u64_to_user_ptr(uaddr), src, len) ? -EFAULT : 0;
+}
+
+/* A descriptor the program passes must be a forwarded file of the same
+ * connection; its handle goes on the wire. */
+static int ctx_fd_to_handle(void *c, __s32 fd, __u32 *handle)
+{
+	struct pd_front_ctx *ctx = c;
+	struct file *f = fget(fd);
+	int ret = 0;
+
+	if (!f)
+		return -EBADF;
+	if (f->f_op != &pd_fops ||
+	    ((struct pd_file *)f->private_data)->conn != ctx->pf->conn)
+		ret = -EINVAL;
+	else
+		*handle = ((struct pd_file *)f->private_data)->handle;
+	fput(f);
+	return ret;
+}
+
+static int ctx_install(void *c, __u32 handle, __u32 flags, __s32 *fdp)
+{
+	struct pd_front_ctx *ctx = c;
+	struct pd_file *pf;
+	struct file *f;
+	int fd, err;
+
+	if (ctx->kernel)
+		return -EINVAL;
+	pf = pd_file_adopt(ctx->pf->conn, handle, &err);
+	if (!pf)
+		return err;
+	fd = get_unused_fd_flags((flags & PD_WIRE_O_CLOEXEC) ? O_CLOEXEC : 0);
+	if (fd < 0) {
+		pd_file_forget(pf);
+		return fd;
+	}
+	f = anon_inode_getfile("[paradice]", &pd_fops, pf,
+			       O_RDWR | ((flags & PD_WIRE_O_NONBLOCK) ?
+					 O_NONBLOCK : 0));
+	if (IS_ERR(f)) {
+		put_unused_fd(fd);
+		pd_file_forget(pf);
+		return PTR_ERR(f);
+	}
+	fd_install(fd, f);
+	*fdp = fd;
+	return 0;
+}
+
+/* A new file the engine could not install (or did not expect): the
+ * backend closes it. A failed install has forgotten its pd_file without
+ * releasing the handle, so the release happens here, once. */
+static void ctx_discard(void *c, __u32 handle)
+{
+	struct pd_front_ctx *ctx = c;
+	struct pd_conn *conn = ctx->pf->conn;
+	struct pd_req *req;
+	struct file *real;
+
+	if (xa_load(&conn->files, handle))
+		return;		/* installed and owned by a file */
+	if (conn->tp->take_real_file) {
+		real = conn->tp->take_real_file(conn, handle);
+		if (real)
+			fput(real);
+	}
+	req = pd_req_alloc(PD_OP_RELEASE, handle, 0);
+	if (!req)
+		return;
+	pd_req_run(conn, req, PD_WAIT_UNINTR);
+	pd_req_put(req);
+}
+
+static int ctx_grow(void *c, struct pd_ioc_msg *msg, __u32 need)
+{
+	__u32 cap = msg->cap ?: 4096;
+	void *p;
+
+	while (cap < need)
+		cap = cap > PD_WIRE_MAX_MSG / 2 ? PD_WIRE_MAX_MSG : cap * 2;
+	if (cap < need)
+		return -E2BIG;
+	p = kvrealloc(msg->buf, msg->cap, cap, GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	msg->buf = p;
+	msg->cap = cap;
+	return 0;
+}
+
+static const struct pd_ioc_front_ops front_ops = {
+	.copy_from_user = ctx_copy_from,
+	.copy_to_user = ctx_copy_to,
+	.fd_to_handle = ctx_fd_to_handle,
+	.install = ctx_install,
+	.discard = ctx_discard,
+	.grow = ctx_grow,
+};
+
+/*
+ * Forward one ioctl. A command in no table of the file's class is
+ * refused with -ENOTTY and logged once per command. Stateful commands
+ * (ALSA transfers sized by the stream's geometry) hold the file's state
+ * lock from encoding to completion, so both ends size buffers alike.
+ */
+long pd_ioctl_forward(struct pd_file *pf, unsigned int cmd, u64 arg,
+		      bool kernel, bool nonblock)
+{
+	static DEFINE_XARRAY(logged);
+	struct pd_front_ctx ctx = { .pf = pf, .kernel = kernel };
+	struct pd_ioc_msg msg = { 0 };
+	const struct pd_ioc_entry *e;
+	struct pd_ioc_call *call;
+	struct pd_wire_hdr *hdr;
+	struct pd_req *req = NULL;
+	unsigned int flags;
+	bool locked = false;
+	long ret;
+
+	if (READ_ONCE(pf->revoked))
+		return -ENODEV;
+	e = pd_ioc_lookup(pf->dev_class, pf->driver, cmd, &flags);
+	if (!e) {
+		if (!xa_load(&logged, cmd) &&
+		    !xa_is_err(xa_store(&logged, cmd, xa_mk_value(1),
+					GFP_KERNEL)))
+			pr_info("paradice: ioctl 0x%08x of class %u refused: in no table\n",
+				cmd, pf->dev_class);
+		return -ENOTTY;
+	}
+	call = kvmalloc(sizeof(*call), GFP_KERNEL);
+	if (!call)
+		return -ENOMEM;
+	msg.len = sizeof(*hdr);
+	ret = ctx_grow(&ctx, &msg, 4096);
+	if (ret)
+		goto out;
+	if (flags & (PD_IOC_F_USES_STATE | PD_IOC_F_LEARN | PD_IOC_F_FORGET)) {
+		mutex_lock(&pf->state_lock);
+		locked = true;
+	}
+	ret = pd_ioc_encode(call, e, flags, cmd, arg, &pf->st, &front_ops,
+			    &ctx, &msg);
+	if (ret)
+		goto out;
+	req = pd_req_from_msg(msg.buf, msg.len, PD_OP_IOCTL, pf->handle);
+	if (!req) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	msg.buf = NULL;		/* the request owns it now */
+	if (nonblock)
+		req->msg->flags |= PD_WIRE_F_NONBLOCK;
+	ret = pd_req_run(pf->conn, req, kernel ? PD_WAIT_UNINTR : PD_WAIT_INTR);
+	if (ret)
+		goto out;
+	if (!req->rsp_len) {
+		/* refused before the call: no body */
+		ret = req->result < 0 ? max_t(s64, req->result, -EIO) : -EIO;
+		goto out;
+	}
+	ret = pd_ioc_complete(call, &pf->st, req->result, pd_rsp_body(req),
+			      req->rsp_len, &front_ops, &ctx);
+	if (pf->exp && pf->exp->cls && pf->exp->cls->ioctl_fixup && !kernel)
+		pf->exp->cls->ioctl_fixup(pf, cmd, arg, ret);
+out:
+	if (locked)
+		mutex_unlock(&pf->state_lock);
+	pd_req_put(req);
+	kvfree(msg.buf);
+	kvfree(call);
+	return ret;
+}

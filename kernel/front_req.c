@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Requests: ids, many in flight, replies in any order, waits that a signal
+ * interrupts cleanly, and failing everything when a connection dies.
+ *
+ * Every request in flight is in conn->reqs under its id. Three parties
+ * race for a request: the completer (a reply arrived), the waiter giving
+ * up (fatal signal) and the connection dying. Whoever erases the request
+ * from conn->reqs, under the xarray's lock, owns its completion; the others
+ * find nothing there. The waiter frees a request only after it has either
+ * seen the completion or erased the request itself, so a completer never
+ * touches freed memory. The transport holds its own reference while it
+ * copies a message out.
+ */
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+
+#include "front.h"
+
+struct pd_req *pd_req_from_msg(void *msg, u32 len, u16 op, u32 handle)
+{
+	struct pd_req *req = kzalloc(sizeof(*req), GFP_KERNEL);
+	struct pd_wire_hdr *hdr = msg;
+
+	if (!req)
+		return NULL;
+	INIT_LIST_HEAD(&req->queue);
+	refcount_set(&req->ref, 1);
+	init_completion(&req->done);
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->op = op;
+	hdr->handle = handle;
+	hdr->len = len - sizeof(*hdr);
+	req->msg = hdr;
+	req->msg_len = len;
+	return req;
+}
+
+/* A request with room for body_len bytes of body after its header. */
+struct pd_req *pd_req_alloc(u16 op, u32 handle, u32 body_len)
+{
+	u32 len = sizeof(struct pd_wire_hdr) + body_len;
+	void *msg = kvzalloc(len, GFP_KERNEL);
+	struct pd_req *req;
+
+	if (!msg)
+		return NULL;
+	req = pd_req_from_msg(msg, len, op, handle);
+	if (!req)
+		kvfree(msg);
+	return req;
+}
+
+void pd_req_put(struct pd_req *req)
+{
+	if (!req || !refcount_dec_and_test(&req->ref))
+		return;
+	kvfree(req->msg);
+	kvfree(req->rsp);
+	kfree(req);
+}
+
+/* Give a request its id and put it in the table; -EIO if dead. */
+static int pd_req_enter(struct pd_conn *conn, struct pd_req *req)
+{
+	int ret;
+
+	xa_lock(&conn->reqs);
+	if (conn->dead) {
+		xa_unlock(&conn->reqs);
+		return -EIO;
+	}
+	req->id = ++conn->next_id;
+	req->msg->id = req->id;
+	ret = xa_err(__xa_store(&conn->reqs, req->id, req, GFP_ATOMIC));
+	xa_unlock(&conn->reqs);
+	return ret;
+}
+
+/* Take a request out of the table; true if it was still there. */
+static bool pd_req_leave(struct pd_conn *conn, struct pd_req *req)
+{
+	return xa_erase(&conn->reqs, req->id) == req;
+}
+
+/* A CANCEL for a request the backend may be blocked in. Nobody waits for
+ * its reply: the completer frees it. */
+static void pd_req_send_cancel(struct pd_conn *conn, u64 target)
+{
+	struct pd_wire_cancel_req *body;
+	struct pd_req *req;
+
+	if (!(conn->features & PD_WIRE_FEAT_CANCEL))
+		return;
+	req = pd_req_alloc(PD_OP_CANCEL, PD_WIRE_HANDLE_NONE, sizeof(*body));
+	if (!req)
+		return;
+	body = pd_req_body(req);
+	body->target = target;
+	req->orphan = true;
+	if (pd_req_enter(conn, req)) {
+		pd_req_put(req);
+		return;
+	}
+	if (conn->tp->send(conn, req) && pd_req_leave(conn, req))
+		pd_req_put(req);
+}
+
+/*
+ * Send a request and wait for its reply. Returns 0 when the reply is in
+ * req->rsp/req->result, -EIO when the connection died, -ERESTARTSYS when a
+ * signal interrupted the wait (the request never reached the backend, or
+ * the backend cancelled it), -EINTR when a fatal signal made us give up.
+ *
+ * A signal during PD_WAIT_INTR takes back a request still queued; one the
+ * backend already has gets a PD_OP_CANCEL, and we wait (killable) for its
+ * reply: a request that finished anyway keeps its result, so no data a
+ * read consumed is lost.
+ */
+int pd_req_run(struct pd_conn *conn, struct pd_req *req, int mode)
+{
+	int ret;
+
+	ret = pd_req_enter(conn, req);
+	if (ret)
+		return ret;
+	ret = conn->tp->send(conn, req);
+	if (ret) {
+		if (pd_req_leave(conn, req))
+			return ret;
+		wait_for_completion(&req->done);
+		return req->rsp ? 0 : -EIO;
+	}
+	if (mode == PD_WAIT_UNINTR) {
+		wait_for_completion(&req->done);
+		return req->rsp ? 0 : -EIO;
+	}
+	if (!wait_for_completion_interruptible(&req->done))
+		return req->rsp ? 0 : -EIO;
+
+	if (conn->tp->unsend(conn, req) && pd_req_leave(conn, req))
+		return -ERESTARTSYS;
+	pd_req_send_cancel(conn, req->id);
+	if (wait_for_completion_killable(&req->done)) {
+		if (pd_req_leave(conn, req))
+			return -EINTR;
+		/* completed meanwhile: the reply is ours after all */
+		wait_for_completion(&req->done);
+	}
+	if (!req->rsp)
+		return -EIO;
+	if (req->result == -EINTR)
+		return -ERESTARTSYS;
+	return 0;
+}
+
+/*
+ * A reply arrived from the transport: msg is the whole message (header
+ * checked by the transport: a reply, len matching), now ours to keep or
+ * free. A reply nobody waits for any more is dropped.
+ */
+void pd_conn_complete(struct pd_conn *conn, void *msg, u32 len)
+{
+	const struct pd_wire_hdr *hdr = msg;
+	struct pd_req *req;
+
+	xa_lock(&conn->reqs);
+	req = __xa_erase(&conn->reqs, hdr->id);
+	if (req && req->msg->op != hdr->op) {
+		/* a reply to another operation: the backend is broken */
+		pr_warn_ratelimited("paradice: reply op %u for request op %u\n",
+				    hdr->op, req->msg->op);
+		req->result = -EIO;
+		complete(&req->done);
+		xa_unlock(&conn->reqs);
+		kvfree(msg);
+		if (req->orphan)
+			pd_req_put(req);
+		return;
+	}
+	if (req) {
+		req->rsp = msg;
+		req->rsp_len = len - sizeof(*hdr);
+		req->result = hdr->result;
+		complete(&req->done);
+		msg = NULL;
+	}
+	xa_unlock(&conn->reqs);
+	kvfree(msg);
+	if (req && req->orphan)
+		pd_req_put(req);
+}
+
+/* The connection is dying: every request in flight completes with -EIO
+ * (no reply message), and no new request enters. */
+void pd_conn_fail_all(struct pd_conn *conn)
+{
+	struct pd_req *req;
+	unsigned long id;
+
+	xa_lock(&conn->reqs);
+	conn->dead = true;
+	xa_for_each(&conn->reqs, id, req) {
+		__xa_erase(&conn->reqs, id);
+		req->result = -EIO;
+		complete(&req->done);
+		/* an orphan's reference is the table's */
+		if (req->orphan && refcount_dec_and_test(&req->ref)) {
+			kvfree(req->msg);
+			kvfree(req->rsp);
+			kfree(req);
+		}
+	}
+	xa_unlock(&conn->reqs);
+}
