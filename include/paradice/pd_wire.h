@@ -386,7 +386,7 @@ struct pd_wire_open_rsp {
 	__u16 driver;
 };
 
-/* PD_OP_RELEASE, PD_OP_FLUSH, PD_OP_MUNMAP-less ops: no body. */
+/* PD_OP_RELEASE and PD_OP_FLUSH have no body. */
 
 /* PD_OP_READ request; the reply body is the data, result its length. */
 struct pd_wire_read_req {
@@ -549,7 +549,8 @@ struct pd_wire_munmap_req {
  */
 struct pd_wire_ioctl_req {
 	__u32 cmd;		/* the guest's ioctl command number */
-	__u32 nbufs;		/* >= 1 unless the argument is a value */
+	__u32 nbufs;		/* 0 when the command passes a value or
+				 * nothing, else 1 + nested buffers */
 	__u64 arg;		/* value argument (tables say when), else 0 */
 	__u32 data_len;
 	__u32 reserved;
