@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What the backend says without being asked, from one thread:
+ *   - poll readiness: PD_OP_POLL arms the real descriptor in an epoll set
+ *     with EPOLLONESHOT for the events the guest waits for; when one comes
+ *     the guest gets PD_EV_POLL, and the next PD_OP_POLL (the guest's
+ *     poll() calls again once woken) arms it again;
+ *   - SIGIO of files in fasync mode (F_SETSIG with BE_SIG_IO, read from
+ *     a signalfd): PD_EV_SIGIO for the file's handle;
+ *   - cancels: a worker blocked in the real driver for a cancelled request
+ *     gets BE_SIG_CANCEL (no SA_RESTART: the call returns EINTR); the
+ *     signal is repeated every 20 ms until the worker is out, since it may
+ *     have arrived just before the worker entered the call.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "backend.h"
+
+#define TAG_WAKE	((uint64_t)1 << 40)
+#define TAG_SIG		((uint64_t)1 << 41)
+
+int be_poll_arm(struct be *be, struct be_handle *h, uint32_t events)
+{
+	struct epoll_event ev = {
+		.events = events | EPOLLONESHOT,
+		.data.u64 = h->handle,
+	};
+
+	if (epoll_ctl(be->epfd, EPOLL_CTL_MOD, h->fd, &ev) && errno == ENOENT)
+		return epoll_ctl(be->epfd, EPOLL_CTL_ADD, h->fd, &ev);
+	return 0;
+}
+
+/* Signal the workers of every cancelled request still running; true if
+ * one still is. */
+static bool kick_cancelled(struct be *be)
+{
+	struct be_job *j;
+	bool any = false;
+
+	pthread_mutex_lock(&be->lock);
+	for (j = be->running; j; j = j->next)
+		if (atomic_load(&j->cancel) && atomic_load(&j->running)) {
+			pthread_kill(j->thread, BE_SIG_CANCEL);
+			any = true;
+		}
+	pthread_mutex_unlock(&be->lock);
+	return any;
+}
+
+void be_cancel(struct be *be, uint64_t target, int64_t *result)
+{
+	struct be_job *j;
+	uint64_t one = 1;
+
+	*result = -ENOENT;
+	pthread_mutex_lock(&be->lock);
+	for (j = be->running; j; j = j->next)
+		if (j->hdr.id == target && atomic_load(&j->running)) {
+			atomic_store(&j->cancel, true);
+			pthread_kill(j->thread, BE_SIG_CANCEL);
+			*result = 0;
+		}
+	pthread_mutex_unlock(&be->lock);
+	if (!*result && write(be->wakefd, &one, sizeof(one)) < 0)
+		be_log(be, "cannot wake the event thread: %s", strerror(errno));
+}
+
+static void on_sigio(struct be *be)
+{
+	struct signalfd_siginfo si;
+	struct pd_wire_sigio_ev ev = { 0 };
+	struct be_handle *h;
+
+	while (read(be->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		h = be_handle_by_fd(be, si.ssi_fd);
+		if (!h)
+			continue;
+		ev.band = si.ssi_code;	/* POLL_IN, POLL_OUT ... */
+		be_send_event(be, PD_EV_SIGIO, h->handle, &ev, sizeof(ev));
+		be_handle_put(be, h);
+	}
+}
+
+static void *event_thread(void *arg)
+{
+	struct be *be = arg;
+	struct epoll_event evs[32];
+	bool kicking = false;
+	uint64_t v;
+
+	for (;;) {
+		int n = epoll_wait(be->epfd, evs, 32, kicking ? 20 : -1);
+
+		if (n < 0 && errno != EINTR) {
+			be_log(be, "epoll_wait: %s", strerror(errno));
+			return NULL;
+		}
+		for (int i = 0; i < n; i++) {
+			struct pd_wire_poll_ev pe = { 0 };
+			struct be_handle *h;
+
+			if (evs[i].data.u64 == TAG_WAKE) {
+				if (read(be->wakefd, &v, sizeof(v)) < 0)
+					continue;
+				continue;
+			}
+			if (evs[i].data.u64 == TAG_SIG) {
+				on_sigio(be);
+				continue;
+			}
+			h = be_handle_get(be, (uint32_t)evs[i].data.u64);
+			if (!h)
+				continue;
+			pe.revents = evs[i].events & ~(uint32_t)EPOLLONESHOT;
+			pe.seq = ++h->poll_seq;
+			be_send_event(be, PD_EV_POLL, h->handle, &pe, sizeof(pe));
+			be_handle_put(be, h);
+		}
+		kicking = kick_cancelled(be);
+	}
+}
+
+static void on_cancel_signal(int sig)
+{
+	(void)sig;	/* only interrupts the worker's system call */
+}
+
+/* Before any other thread exists: the SIGIO signal is blocked in every
+ * thread and read from a signalfd; the cancel signal interrupts calls. */
+int be_events_start(struct be *be)
+{
+	struct sigaction sa;
+	struct epoll_event ev;
+	sigset_t set;
+	pthread_t t;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_cancel_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;	/* no SA_RESTART */
+	if (sigaction(BE_SIG_CANCEL, &sa, NULL))
+		return -1;
+	sigemptyset(&set);
+	sigaddset(&set, BE_SIG_IO);
+	sigaddset(&set, SIGIO);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -1;
+	be->epfd = epoll_create1(EPOLL_CLOEXEC);
+	be->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	be->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (be->epfd < 0 || be->wakefd < 0 || be->sigfd < 0)
+		return -1;
+	ev.events = EPOLLIN;
+	ev.data.u64 = TAG_WAKE;
+	if (epoll_ctl(be->epfd, EPOLL_CTL_ADD, be->wakefd, &ev))
+		return -1;
+	ev.data.u64 = TAG_SIG;
+	if (epoll_ctl(be->epfd, EPOLL_CTL_ADD, be->sigfd, &ev))
+		return -1;
+	if (pthread_create(&t, NULL, event_thread, be))
+		return -1;
+	pthread_detach(t);
+	return 0;
+}

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pd-backend: serve one guest from the device files named on the command
+ * line.
+ *
+ *   pd-backend [-v] [--loop DEV] [--name NAME] [--ready-fd FD]
+ *              [--state FILE] PATH...
+ *
+ * It opens the loop transport (a connection of its own: one "guest" whose
+ * exports are PATH...), answers the frontend's requests until the
+ * transport closes or the process is killed, and exits. When the
+ * frontend has created the forwarded nodes it writes one line per export,
+ * "PATH NODE", to the ready descriptor (then closes it) and to the state
+ * file; pdctl uses both.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <paradice/pd_loop.h>
+#include "backend.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: pd-backend [-v] [--loop DEV] [--name NAME] "
+		   "[--ready-fd FD] [--state FILE] PATH...\n");
+}
+
+struct announce {
+	struct be *be;
+	int ready_fd;
+	const char *state;
+};
+
+/* Tell pdctl (or whoever started us) where the forwarded nodes are. */
+static void *announce_nodes(void *arg)
+{
+	struct announce *a = arg;
+	struct be *be = a->be;
+	struct pd_loop_node *nodes = calloc(be->nexports, sizeof(*nodes));
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int n, status = 0;
+
+	if (!nodes)
+		return NULL;
+	n = be_loop_nodes(be->tp, nodes, be->nexports, &status);
+	f = open_memstream(&text, &len);
+	if (n < 0 || !f) {
+		be_log(be, "no node list: %s", strerror(errno));
+	} else {
+		if (status)
+			be_log(be, "frontend setup failed: %s", strerror(-status));
+		fprintf(f, "pid %d\n", (int)getpid());
+		for (int i = 0; i < n && i < (int)be->nexports; i++) {
+			fprintf(f, "%s %s\n", be->exports[i].path,
+				nodes[i].path[0] ? nodes[i].path : "-");
+			be_log(be, "%s forwarded as %s", be->exports[i].path,
+			       nodes[i].path[0] ? nodes[i].path : "(nothing)");
+		}
+		fclose(f);
+		if (a->state) {
+			FILE *s = fopen(a->state, "w");
+
+			if (s) {
+				fputs(text, s);
+				fclose(s);
+			}
+		}
+		if (a->ready_fd >= 0 &&
+		    write(a->ready_fd, text, len) != (ssize_t)len)
+			be_log(be, "cannot write the node list");
+	}
+	if (a->ready_fd >= 0)
+		close(a->ready_fd);
+	free(text);
+	free(nodes);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "loop", required_argument, NULL, 'l' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "ready-fd", required_argument, NULL, 'r' },
+		{ "state", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct be be = { .name = "loop", .epfd = -1, .wakefd = -1, .sigfd = -1 };
+	struct announce an = { .be = &be, .ready_fd = -1 };
+	const char *loop = PD_LOOP_DEVICE;
+	pthread_t t;
+	uint8_t *buf;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			loop = optarg;
+			break;
+		case 'n':
+			be.name = optarg;
+			break;
+		case 'r':
+			an.ready_fd = atoi(optarg);
+			break;
+		case 's':
+			an.state = optarg;
+			break;
+		case 'v':
+			be.verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc || argc - optind > (int)PD_WIRE_MAX_EXPORTS) {
+		usage(stderr);
+		return 2;
+	}
+	pthread_mutex_init(&be.lock, NULL);
+	be.nexports = (uint32_t)(argc - optind);
+	be.exports = calloc(be.nexports, sizeof(*be.exports));
+	if (!be.exports)
+		return 1;
+	for (uint32_t i = 0; i < be.nexports; i++) {
+		if (be_export_describe(argv[optind + i], &be.exports[i])) {
+			be_log(&be, "%s: cannot forward: %s", argv[optind + i],
+			       strerror(errno));
+			return 1;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (be_events_start(&be)) {
+		be_log(&be, "event thread: %s", strerror(errno));
+		return 1;
+	}
+	be.tp = be_loop_create(loop);
+	if (!be.tp) {
+		be_log(&be, "%s: %s (is pdfront loaded?)", loop,
+		       strerror(errno));
+		return 1;
+	}
+	if (be_pool_start(&be)) {
+		be_log(&be, "worker threads: %s", strerror(errno));
+		return 1;
+	}
+	if (pthread_create(&t, NULL, announce_nodes, &an) == 0)
+		pthread_detach(t);
+	buf = malloc(PD_WIRE_MAX_MSG);
+	if (!buf)
+		return 1;
+
+	/* The reader: one request at a time off the transport, each to a
+	 * worker; CANCEL is answered here, it only signals a worker. */
+	for (;;) {
+		struct pd_wire_hdr hdr;
+		struct be_job *job;
+		ssize_t n = be.tp->impl->recv(be.tp, buf, PD_WIRE_MAX_MSG);
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			be_log(&be, "transport: %s", strerror(errno));
+			break;
+		}
+		if ((size_t)n < sizeof(hdr)) {
+			be_log(&be, "short message (%zd bytes) dropped", n);
+			continue;
+		}
+		memcpy(&hdr, buf, sizeof(hdr));
+		if (hdr.len != (size_t)n - sizeof(hdr) || !hdr.id ||
+		    hdr.flags & ~(uint16_t)PD_WIRE_F_NONBLOCK || hdr.result ||
+		    hdr.reserved) {
+			be_log(&be, "malformed request header (op %u)", hdr.op);
+			if (hdr.id)
+				be_reply(&be, &hdr, -EINVAL, NULL, 0);
+			continue;
+		}
+		if (hdr.op == PD_OP_CANCEL) {
+			struct pd_wire_cancel_req cr;
+			int64_t r = -EINVAL;
+
+			if (hdr.len == sizeof(cr)) {
+				memcpy(&cr, buf + sizeof(hdr), sizeof(cr));
+				be_cancel(&be, cr.target, &r);
+			}
+			be_reply(&be, &hdr, r, NULL, 0);
+			continue;
+		}
+		job = calloc(1, sizeof(*job));
+		if (!job || !(job->body = malloc(hdr.len ? hdr.len : 1))) {
+			free(job);
+			be_reply(&be, &hdr, -ENOMEM, NULL, 0);
+			continue;
+		}
+		job->hdr = hdr;
+		memcpy(job->body, buf + sizeof(hdr), hdr.len);
+		be_pool_submit(&be, job);
+	}
+	if (an.state)
+		unlink(an.state);
+	return 0;
+}

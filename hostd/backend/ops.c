@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * One function per request. The job's header was read by main.c; its body
+ * is untrusted_body until the checks at the top of each function passed
+ * (fixed bodies: exact length, reserved fields zero, every value in
+ * range; ioctl bodies: decode.c). A bad request gets an errno in its
+ * reply and a log line naming the guest, never more.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "decode.h"
+
+void be_log(struct be *be, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "pd-backend[%s]: %s\n", be->name, line);
+}
+
+static int be_send(struct be *be, struct pd_wire_hdr *hdr, const void *body,
+		   size_t len)
+{
+	uint8_t small[256];
+	uint8_t *msg = small;
+	int ret;
+
+	if (sizeof(*hdr) + len > sizeof(small)) {
+		msg = malloc(sizeof(*hdr) + len);
+		if (!msg)
+			return -1;
+	}
+	hdr->len = (uint32_t)len;
+	memcpy(msg, hdr, sizeof(*hdr));
+	if (len)
+		memcpy(msg + sizeof(*hdr), body, len);
+	ret = be->tp->impl->send(be->tp, msg, sizeof(*hdr) + len);
+	if (ret)
+		be_log(be, "cannot send op %u: %s", hdr->op, strerror(errno));
+	if (msg != small)
+		free(msg);
+	return ret;
+}
+
+int be_reply(struct be *be, const struct pd_wire_hdr *req, int64_t result,
+	     const void *body, size_t len)
+{
+	struct pd_wire_hdr hdr = {
+		.id = req->id,
+		.op = req->op,
+		.flags = PD_WIRE_F_REPLY,
+		.handle = req->handle,
+		.result = result,
+	};
+
+	return be_send(be, &hdr, body, len);
+}
+
+int be_send_event(struct be *be, uint16_t op, uint32_t handle,
+		  const void *body, size_t len)
+{
+	struct pd_wire_hdr hdr = {
+		.op = op,
+		.flags = PD_WIRE_F_EVENT,
+		.handle = handle,
+	};
+
+	return be_send(be, &hdr, body, len);
+}
+
+/* Copy a fixed body of exactly `size` bytes out of the request. */
+static int take_body(struct be_job *job, void *out, size_t size)
+{
+	if (job->hdr.len != size)
+		return -EINVAL;
+	memcpy(out, job->body, size);
+	return 0;
+}
+
+/* The file's O_NONBLOCK follows the guest file's, request by request:
+ * the real descriptor is shared by all of the guest's requests on it. */
+static void set_nonblock(struct be_handle *h, bool nonblock)
+{
+	int fl;
+
+	if (h->nonblock == nonblock)
+		return;
+	fl = fcntl(h->fd, F_GETFL);
+	if (fl < 0)
+		return;
+	fl = nonblock ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+	if (!fcntl(h->fd, F_SETFL, fl))
+		h->nonblock = nonblock;
+}
+
+static void prepare_io(struct be_handle *h, const struct be_job *job)
+{
+	pthread_mutex_lock(&h->lock);
+	set_nonblock(h, job->hdr.flags & PD_WIRE_F_NONBLOCK);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int64_t neg_errno(void)
+{
+	return errno ? -(int64_t)errno : -EIO;
+}
+
+static void op_connect(struct be *be, struct be_job *job)
+{
+	struct pd_wire_connect c;
+
+	if (take_body(job, &c, sizeof(c))) {
+		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
+		return;
+	}
+	if (c.major != PD_WIRE_VERSION_MAJOR) {
+		be_log(be, "guest speaks wire ABI %u, we speak %u", c.major,
+		       PD_WIRE_VERSION_MAJOR);
+		be_reply(be, &job->hdr, -EPROTO, NULL, 0);
+		return;
+	}
+	be->features = c.features & be->tp->impl->features;
+	c.major = PD_WIRE_VERSION_MAJOR;
+	c.minor = PD_WIRE_VERSION_MINOR;
+	c.max_msg = PD_WIRE_MAX_MSG;
+	c.features = be->features;
+	c.nexports = be->nexports;
+	c.max_inflight = 256;
+	atomic_store(&be->connected, true);
+	be_reply(be, &job->hdr, 0, &c, sizeof(c));
+}
+
+static void op_export_info(struct be *be, struct be_job *job)
+{
+	struct pd_wire_export_req r;
+
+	if (take_body(job, &r, sizeof(r)) || r.reserved ||
+	    r.index >= be->nexports) {
+		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
+		return;
+	}
+	be_reply(be, &job->hdr, 0, &be->exports[r.index].info,
+		 sizeof(be->exports[r.index].info));
+}
+
+static void op_open(struct be *be, struct be_job *job)
+{
+	struct pd_wire_open_req r;
+	struct pd_wire_open_rsp rsp;
+	const struct be_export *e;
+	struct be_handle *h;
+	int fl, fd;
+
+	if (take_body(job, &r, sizeof(r)) || r.index >= be->nexports ||
+	    (r.flags & ~(PD_WIRE_O_ACCMODE | PD_WIRE_O_NONBLOCK)) ||
+	    (r.flags & PD_WIRE_O_ACCMODE) == 3) {
+		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
+		return;
+	}
+	e = &be->exports[r.index];
+	fl = O_CLOEXEC | O_NOCTTY;
+	fl |= (r.flags & PD_WIRE_O_ACCMODE) == PD_WIRE_O_WRONLY ? O_WRONLY :
+	      (r.flags & PD_WIRE_O_ACCMODE) == PD_WIRE_O_RDWR ? O_RDWR :
+								  O_RDONLY;
+	if (r.flags & PD_WIRE_O_NONBLOCK)
+		fl |= O_NONBLOCK;
+	fd = open(e->path, fl);
+	if (fd < 0) {
+		be_reply(be, &job->hdr, neg_errno(), NULL, 0);
+		return;
+	}
+	h = be_handle_new(be, fd, e->info.class, e->info.driver);
+	if (!h) {
+		close(fd);
+		be_reply(be, &job->hdr, -EMFILE, NULL, 0);
+		return;
+	}
+	h->nonblock = fl & O_NONBLOCK;
+	if (be->tp->impl->attach && be->tp->impl->attach(be->tp, h->handle, fd))
+		be_log(be, "attach of %s failed: %s (no mmap)", e->path,
+		       strerror(errno));
+	rsp.handle = h->handle;
+	rsp.class = e->info.class;
+	rsp.driver = e->info.driver;
+	be_handle_put(be, h);
+	be_reply(be, &job->hdr, 0, &rsp, sizeof(rsp));
+}
+
+static void op_release(struct be *be, struct be_job *job)
+{
+	if (job->hdr.len) {
+		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
+		return;
+	}
+	be_reply(be, &job->hdr, be_handle_release(be, job->hdr.handle), NULL,
+		 0);
+}
+
+/* close(2) of one guest descriptor: the real file's ->flush runs when a
+ * descriptor of it is closed, so close a duplicate. */
+static void op_flush(struct be *be, struct be_handle *h, struct be_job *job)
+{
+	int fd, ret = 0;
+
+	if (job->hdr.len) {
+		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
+		return;
+	}
+	fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0 || close(fd))
+		ret = -errno;
+	be_reply(be, &job->hdr, ret, NULL, 0);
+}
+
+static void op_read(struct be *be, struct be_handle *h, struct be_job *job)
+{
+	struct pd_wire_read_req r;
+	struct pd_wire_io_rsp *io;
+	uint8_t *buf;
+	ssize_t n;
+
+	if (take_body(job, &r, sizeof(r)) || r.reserved ||
+	    r.count > PD_WIRE_MAX_IO) {
+		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
+		return;
+	}
+	buf = malloc(sizeof(*io) + r.count);
+	if (!buf) {
+		be_reply(be, &job->hdr, -ENOMEM, NULL, 0);
+		return;
+	}
+	prepare_io(h, job);
+	n = read(h->fd, buf + sizeof(*io), r.count);
+	if (n < 0) {
+		be_reply(be, &job->hdr, neg_errno(), NULL, 0);
+	} else {
+		io = (struct pd_wire_io_rsp *)buf;
+		io->pos = r.pos + n;
+		be_reply(be, &job->hdr, n, buf, sizeof(*io) + n);
+	}
+	free(buf);
+}
+
+static void op_write(struct be *be, struct be_handle *h, struct be_job *job)
+{
+	struct pd_wire_write_req r;
+	struct pd_wire_io_rsp io;
+	ssize_t n;
+
+	if (job->hdr.len < sizeof(r)) {
+		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
+		return;
+	}
+	memcpy(&r, job->body, sizeof(r));
+	if (r.reserved || r.count > PD_WIRE_MAX_IO ||
+	    job->hdr.len != sizeof(r) + r.count) {
+		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
+		return;
+	}
+	prepare_io(h, job);
+	n = write(h->fd, job->body + sizeof(r), r.count);
+	if (n < 0) {
+		be_reply(be, &job->hdr, neg_errno(), NULL, 0);
+		return;
+	}
+	io.pos = r.pos + n;
+	be_reply(be, &job->hdr, n, &io, sizeof(io));
+}
+
+static void op_llseek(struct be *be, struct be_handle *h, struct be_job *job)
+{
+	struct pd_wire_llseek_req r;
+	off_t off;
+
+	if (take_body(job, &r, sizeof(r)) || r.reserved || r.whence > 4) {
+		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
+		return;
+	}
+	off = lseek(h->fd, r.offset, (int)r.whence);
+	be_reply(be, &job->hdr, off < 0 ? neg_errno() : off, NULL, 0);
+}
+
+#define BE_POLL_BITS (POLLIN | POLLPRI | POLLOUT | POLLERR | POLLHUP | \
+		      POLLRDNORM | POLLRDBAND | POLLWRNORM | POLLWRBAND | \
+		      POLLMSG | POLLRDHUP)
+
+static void op_poll(struct be *be, struct be_handle *h, struct be_job *job)
+{
+	struct pd_wire_poll_req r;
+	struct pollfd p;
+	int n;
+
+	if (take_body(job, &r, sizeof(r)) || r.reserved ||
+	    (r.events & ~(uint32_t)BE_POLL_BITS)) {
+		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
+		return;
+	}
+	p.fd = h->fd;
+	p.events = (short)r.events;
+	p.revents = 0;
+	n = poll(&p, 1, 0);
+	if (n < 0) {
+		be_reply(be, &job->hdr, neg_errno(), NULL, 0);
+		return;
+	}
+	/* armed before the reply: a change after our look is not missed */
+	if (r.events && (be->features & PD_WIRE_FEAT_POLL_EVENTS))
+		be_poll_arm(be, h, r.events);
+	be_reply(be, &job->hdr, (uint16_t)p.revents, NULL, 0);
+}
+
+static void op_fasync(struct be *be, struct be_handle *h, struct be_job *job)
+{
+	struct pd_wire_fasync_req r;
+	int fl, ret = 0;
+
+	if (take_body(job, &r, sizeof(r)) || r.reserved || r.on > 1 ||
+	    !(be->features & PD_WIRE_FEAT_FASYNC)) {
+		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	fl = fcntl(h->fd, F_GETFL);
+	if (fl < 0 ||
+	    (r.on && (fcntl(h->fd, F_SETOWN, getpid()) ||
+		      fcntl(h->fd, F_SETSIG, BE_SIG_IO))) ||
+	    fcntl(h->fd, F_SETFL, r.on ? fl | O_ASYNC : fl & ~O_ASYNC))
+		ret = -errno;
+	pthread_mutex_unlock(&h->lock);
+	be_reply(be, &job->hdr, ret, NULL, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* ioctl                                                               */
+
+struct ioctl_ctx {
+	struct be *be;
+	struct be_handle *held[PD_IOC_MAX_FIX];
+	unsigned int nheld;
+};
+
+static int ctx_handle_to_fd(void *c, __u32 handle, int *fd)
+{
+	struct ioctl_ctx *ctx = c;
+	struct be_handle *h;
+
+	if (ctx->nheld >= PD_IOC_MAX_FIX)
+		return -EINVAL;
+	h = be_handle_get(ctx->be, handle);
+	if (!h)
+		return -EBADF;
+	ctx->held[ctx->nheld++] = h;
+	*fd = h->fd;
+	return 0;
+}
+
+static int ctx_adopt(void *c, int fd, __u32 *handle, __u32 *flags)
+{
+	struct ioctl_ctx *ctx = c;
+	struct be *be = ctx->be;
+	struct be_handle *h;
+	int fl, fdfl;
+
+	fl = fcntl(fd, F_GETFL);
+	fdfl = fcntl(fd, F_GETFD);
+	h = be_handle_new(be, fd, PD_WIRE_CLASS_NONE, PD_WIRE_DRIVER_NONE);
+	if (!h) {
+		close(fd);
+		return -EMFILE;
+	}
+	h->nonblock = fl >= 0 && (fl & O_NONBLOCK);
+	if (be->tp->impl->attach && be->tp->impl->attach(be->tp, h->handle, fd))
+		be_log(be, "attach of a new file failed: %s (no mmap)",
+		       strerror(errno));
+	*handle = h->handle;
+	*flags = 0;
+	if (fl >= 0)
+		*flags |= (fl & O_ACCMODE) == O_RDWR ? PD_WIRE_O_RDWR :
+			  (fl & O_ACCMODE) == O_WRONLY ? PD_WIRE_O_WRONLY :
+							 PD_WIRE_O_RDONLY;
+	if (h->nonblock)
+		*flags |= PD_WIRE_O_NONBLOCK;
+	if (fdfl >= 0 && (fdfl & FD_CLOEXEC))
+		*flags |= PD_WIRE_O_CLOEXEC;
+	be_handle_put(be, h);
+	return 0;
+}
+
+static void ctx_release(void *c, __u32 handle)
+{
+	struct ioctl_ctx *ctx = c;
+
+	be_handle_release(ctx->be, handle);
+}
+
+static const struct pd_dec_ops dec_ops = {
+	.handle_to_fd = ctx_handle_to_fd,
+	.adopt = ctx_adopt,
+	.release = ctx_release,
+};
+
+static _Thread_local struct pd_dec_call *thread_dc;
+
+static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
+{
+	struct ioctl_ctx ctx = { .be = be };
+	struct pd_dec_call *dc = thread_dc;
+	bool stateful;
+	int64_t r;
+	size_t n;
+	uint8_t *out;
+	int ret;
+
+	if (!dc)
+		dc = thread_dc = pd_dec_create();
+	if (!dc) {
+		be_reply(be, &job->hdr, -ENOMEM, NULL, 0);
+		return;
+	}
+	/* the state lock also fixes the descriptor's O_NONBLOCK for the call */
+	pthread_mutex_lock(&h->lock);
+	ret = pd_dec_ioctl(dc, h->dev_class, h->driver, &h->st, job->body,
+			   job->hdr.len, &dec_ops, &ctx, 0);
+	stateful = dc->flags & (PD_IOC_F_USES_STATE | PD_IOC_F_LEARN |
+				PD_IOC_F_FORGET);
+	if (ret) {
+		pthread_mutex_unlock(&h->lock);
+		be_log(be, "ioctl 0x%08x (%s) refused: %s", dc->cmd,
+		       dc->name ? dc->name : "?", dc->why ? dc->why : "?");
+		r = ret;
+		goto reply_err;
+	}
+	set_nonblock(h, job->hdr.flags & PD_WIRE_F_NONBLOCK);
+	if (!stateful)
+		pthread_mutex_unlock(&h->lock);
+	errno = 0;
+	ret = ioctl(h->fd, dc->cmd, dc->arg);
+	r = pd_dec_after(dc, &h->st, ret < 0 ? neg_errno() : ret);
+	if (stateful)
+		pthread_mutex_unlock(&h->lock);
+	n = pd_dec_reply_len(dc);
+	out = malloc(n);
+	if (!out || pd_dec_reply_write(dc, out, n)) {
+		free(out);
+		r = -ENOMEM;
+		goto reply_err;
+	}
+	be_reply(be, &job->hdr, r, out, n);
+	free(out);
+	goto out;
+reply_err:
+	be_reply(be, &job->hdr, r, NULL, 0);
+out:
+	for (unsigned int i = 0; i < ctx.nheld; i++)
+		be_handle_put(be, ctx.held[i]);
+}
+
+/*
+ * Run one request (in a worker thread). CONNECT comes first; until then
+ * everything else gets -ENOTCONN.
+ */
+void be_run_job(struct be *be, struct be_job *job)
+{
+	struct be_handle *h;
+
+	if (job->hdr.op == PD_OP_CONNECT) {
+		op_connect(be, job);
+		return;
+	}
+	if (!atomic_load(&be->connected)) {
+		be_reply(be, &job->hdr, -ENOTCONN, NULL, 0);
+		return;
+	}
+	switch (job->hdr.op) {
+	case PD_OP_EXPORT_INFO:
+		op_export_info(be, job);
+		return;
+	case PD_OP_OPEN:
+		op_open(be, job);
+		return;
+	case PD_OP_RELEASE:
+		op_release(be, job);
+		return;
+	default:
+		break;
+	}
+	h = be_handle_get(be, job->hdr.handle);
+	if (!h) {
+		be_reply(be, &job->hdr, -EBADF, NULL, 0);
+		return;
+	}
+	switch (job->hdr.op) {
+	case PD_OP_FLUSH:
+		op_flush(be, h, job);
+		break;
+	case PD_OP_READ:
+		op_read(be, h, job);
+		break;
+	case PD_OP_WRITE:
+		op_write(be, h, job);
+		break;
+	case PD_OP_LLSEEK:
+		op_llseek(be, h, job);
+		break;
+	case PD_OP_POLL:
+		op_poll(be, h, job);
+		break;
+	case PD_OP_IOCTL:
+		op_ioctl(be, h, job);
+		break;
+	case PD_OP_FASYNC:
+		op_fasync(be, h, job);
+		break;
+	default:
+		/* MMAP/FAULT/MUNMAP: the loop transport maps the real file */
+		be_reply(be, &job->hdr, -EOPNOTSUPP, NULL, 0);
+		break;
+	}
+	be_handle_put(be, h);
+}

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Worker threads. A request may block in the real driver for as long as
+ * the guest's program would have (a read of an evdev file waits for a key):
+ * so a request never waits for a busy worker. Idle workers take queued
+ * requests; when none is idle a new worker starts, up to BE_POOL_MAX, and
+ * workers idle for a while exit again down to BE_POOL_KEEP.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend.h"
+
+#define BE_POOL_MAX	512
+#define BE_POOL_KEEP	8
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
+static struct be_job *queue_head, *queue_tail;
+static unsigned int nthreads, nidle;
+static struct be *pool_be;
+
+void be_job_free(struct be_job *job)
+{
+	if (!job)
+		return;
+	free(job->body);
+	free(job);
+}
+
+static void running_add(struct be *be, struct be_job *job)
+{
+	pthread_mutex_lock(&be->lock);
+	job->thread = pthread_self();
+	job->next = be->running;
+	be->running = job;
+	atomic_store(&job->running, true);
+	pthread_mutex_unlock(&be->lock);
+}
+
+static void running_del(struct be *be, struct be_job *job)
+{
+	struct be_job **p;
+
+	pthread_mutex_lock(&be->lock);
+	atomic_store(&job->running, false);
+	for (p = &be->running; *p; p = &(*p)->next)
+		if (*p == job) {
+			*p = job->next;
+			break;
+		}
+	pthread_mutex_unlock(&be->lock);
+}
+
+static void *worker(void *arg)
+{
+	struct be *be = arg;
+	struct be_job *job;
+	struct timespec ts;
+
+	pthread_mutex_lock(&pool_lock);
+	for (;;) {
+		while (!queue_head) {
+			int ret;
+
+			nidle++;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 10;
+			ret = pthread_cond_timedwait(&pool_cond, &pool_lock, &ts);
+			nidle--;
+			if (ret == ETIMEDOUT && !queue_head &&
+			    nthreads > BE_POOL_KEEP) {
+				nthreads--;
+				pthread_mutex_unlock(&pool_lock);
+				return NULL;
+			}
+		}
+		job = queue_head;
+		queue_head = job->next;
+		if (!queue_head)
+			queue_tail = NULL;
+		pthread_mutex_unlock(&pool_lock);
+
+		job->next = NULL;
+		running_add(be, job);
+		be_run_job(be, job);
+		running_del(be, job);
+		be_job_free(job);
+
+		pthread_mutex_lock(&pool_lock);
+	}
+}
+
+static int spawn(struct be *be)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int ret;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	ret = pthread_create(&t, &attr, worker, be);
+	pthread_attr_destroy(&attr);
+	if (!ret)
+		nthreads++;
+	return ret;
+}
+
+int be_pool_start(struct be *be)
+{
+	int ret = 0;
+
+	pool_be = be;
+	pthread_mutex_lock(&pool_lock);
+	for (unsigned int i = 0; i < BE_POOL_KEEP && !ret; i++)
+		ret = spawn(be);
+	pthread_mutex_unlock(&pool_lock);
+	return ret;
+}
+
+void be_pool_submit(struct be *be, struct be_job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&pool_lock);
+	if (queue_tail)
+		queue_tail->next = job;
+	else
+		queue_head = job;
+	queue_tail = job;
+	if (!nidle && nthreads < BE_POOL_MAX && spawn(be))
+		be_log(be, "cannot start a worker: %s", strerror(errno));
+	pthread_cond_signal(&pool_cond);
+	pthread_mutex_unlock(&pool_lock);
+}
