@@ -288,9 +288,13 @@ long pd_ioc_complete(struct pd_ioc_call *call, struct pd_ioc_state *st,
 		const struct pd_ioc_buf *b = &call->buf[i];
 		const struct pd_ioc_buf *p = &call->buf[b->parent];
 
+		__u8 *field = data + p->off + b->field;
+
 		if (call->entry->desc[b->desc].kind == PD_IOC_D_PTR &&
 		    b->field + 8 <= p->out_len)
-			pd_ioc_put(data + p->off + b->field, 8, b->uaddr);
+			pd_ioc_put(field, 8,
+				   pd_ioc_get(field, 8) == PD_WIRE_PTR_CLEARED ?
+				   0 : b->uaddr);
 	}
 	for (i = 0; i < call->nfix; i++) {
 		const struct pd_ioc_fix *f = &call->fix[i];

@@ -401,14 +401,17 @@ __s64 pd_dec_after(struct pd_dec_call *dc, struct pd_ioc_state *st,
 			dc->ops->release(dc->ctx, dc->newfd[i].handle);
 		dc->nnewfd = 0;
 	}
-	/* no backend address goes back */
+	/* no backend address goes back; a pointer the driver cleared is
+	 * marked so that the guest sees NULL there too */
 	for (i = 1; i < call->nbufs; i++) {
 		const struct pd_ioc_buf *b = &call->buf[i];
 		const struct pd_ioc_buf *p = &call->buf[b->parent];
+		__u8 *field = dc->arena + p->off + b->field;
 
 		if (call->entry->desc[b->desc].kind == PD_IOC_D_PTR &&
 		    in_arena(p))
-			pd_ioc_put(dc->arena + p->off + b->field, 8, 0);
+			pd_ioc_put(field, 8, in_arena(b) && !pd_ioc_get(field, 8) ?
+				   PD_WIRE_PTR_CLEARED : 0);
 	}
 	if (call->nbufs && in_arena(&call->buf[0]))
 		pd_ioc_learn(call, st, dc->arena + call->buf[0].off,

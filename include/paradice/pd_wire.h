@@ -540,13 +540,18 @@ struct pd_wire_munmap_req {
  *
  * In the reply, pointer fields and descriptor fields hold 0 and -1: the
  * frontend puts back the guest's own values and the guest descriptors of
- * new files.
+ * new files. A pointer field the driver itself set to NULL holds
+ * PD_WIRE_PTR_CLEARED instead, and the guest gets NULL there (V4L2
+ * G_FMT clears v4l2_window.bitmap).
  *
  * New-file records ride in the reply rather than in a separate event: the
  * descriptor must exist, and be written into the argument, before the
  * caller's ioctl returns. A frontend that cannot install a new file (out of
  * descriptors, caller gone) sends PD_OP_RELEASE for its handle.
  */
+/* Reply only: the driver wrote NULL into this pointer field. */
+#define PD_WIRE_PTR_CLEARED	0xffffffffffffffffull
+
 struct pd_wire_ioctl_req {
 	__u32 cmd;		/* the guest's ioctl command number */
 	__u32 nbufs;		/* 0 when the command passes a value or
