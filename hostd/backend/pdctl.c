@@ -156,6 +156,24 @@ static int cmd_export(int argc, char **argv)
 	return ok ? 0 : 1;
 }
 
+/* Does pid still run? A zombie has finished: its files are closed. */
+static int alive(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return kill(pid, 0) == 0 || errno != ESRCH;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
 /* Call fn for every state file of a running backend. */
 static int for_each_state(int (*fn)(pid_t, FILE *, void *), void *arg)
 {
@@ -174,7 +192,7 @@ static int for_each_state(int (*fn)(pid_t, FILE *, void *), void *arg)
 		    !strstr(de->d_name, ".state"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", state_dir(), de->d_name);
-		if (kill(pid, 0) && errno == ESRCH) {
+		if (!alive(pid)) {
 			unlink(path);	/* its backend is gone */
 			continue;
 		}
@@ -246,9 +264,8 @@ static int cmd_unexport(int argc, char **argv)
 		do {
 			usleep(20000);
 			clock_gettime(CLOCK_MONOTONIC, &t);
-		} while (!(kill(fd.pid, 0) && errno == ESRCH) &&
-			 t.tv_sec - t0.tv_sec < 10);
-		if (!(kill(fd.pid, 0) && errno == ESRCH)) {
+		} while (alive(fd.pid) && t.tv_sec - t0.tv_sec < 10);
+		if (alive(fd.pid)) {
 			fprintf(stderr, "pdctl: backend %d does not exit\n",
 				(int)fd.pid);
 			ret = 1;
