@@ -92,17 +92,30 @@ void hostd_router_init(struct hostd_router *r, const struct hostd_config *cfg,
 	r->data = data;
 }
 
+static bool usable(const struct hostd_router *r, unsigned int g)
+{
+	return !r->ops->usable || r->ops->usable(r->data, g);
+}
+
+/* Next and previous skip the guests that cannot take the foreground. */
 unsigned int hostd_router_target(const struct hostd_router *r,
 				 enum hostd_hotkey_action action,
 				 unsigned int guest)
 {
+	unsigned int step;
+
 	switch (action) {
 	case HOSTD_HOTKEY_NEXT:
-		return (r->active + 1) % r->nguests;
 	case HOSTD_HOTKEY_PREVIOUS:
-		return (r->active + r->nguests - 1) % r->nguests;
+		step = action == HOSTD_HOTKEY_NEXT ? 1 : r->nguests - 1;
+		for (unsigned int n = 1, g = r->active; n < r->nguests; n++) {
+			g = (g + step) % r->nguests;
+			if (usable(r, g))
+				return g;
+		}
+		return r->active;
 	case HOSTD_HOTKEY_GUEST:
-		return guest < r->nguests ? guest : r->active;
+		return guest < r->nguests && usable(r, guest) ? guest : r->active;
 	default:
 		return r->active;
 	}
@@ -127,7 +140,7 @@ bool hostd_router_switch(struct hostd_router *r, unsigned int to)
 {
 	unsigned int from = r->active;
 
-	if (to >= r->nguests)
+	if (to >= r->nguests || !usable(r, to))
 		return false;
 	/*
 	 * Keys still physically down belong to nobody until pressed again:
@@ -167,7 +180,7 @@ match_hotkey(struct hostd_router *r, unsigned int code, unsigned int *target)
 	}
 	for (unsigned int g = 0; g < cfg->nguests && g < r->nguests; g++)
 		if (completes(r, &cfg->guests[g].hotkey, code)) {
-			*target = g;
+			*target = hostd_router_target(r, HOSTD_HOTKEY_GUEST, g);
 			return &cfg->guests[g].hotkey;
 		}
 	return NULL;

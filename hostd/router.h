@@ -37,6 +37,8 @@ struct hostd_router_ops {
 	void (*sync)(void *data, unsigned int g);
 	/* the switch is due: make guest `to` the foreground one */
 	void (*activate)(void *data, unsigned int from, unsigned int to);
+	/* optional: may guest g take the foreground now (is it running)? */
+	bool (*usable)(void *data, unsigned int g);
 };
 
 enum hostd_hotkey_action {

@@ -53,7 +53,16 @@ static void on_activate(void *data, unsigned int from, unsigned int to)
 	s->last_to = to;
 }
 
-static const struct hostd_router_ops ops = { on_key, on_sync, on_activate };
+static int unusable = -1; /* a guest that is not running */
+
+static bool on_usable(void *data, unsigned int g)
+{
+	(void)data;
+	return (int)g != unusable;
+}
+
+static const struct hostd_router_ops ops = { on_key, on_sync, on_activate,
+					     on_usable };
 
 static struct hostd_config cfg;
 static struct hostd_router r;
@@ -65,6 +74,7 @@ static void setup(void)
 
 	memset(&s, 0, sizeof(s));
 	memset(&cfg, 0, sizeof(cfg));
+	unusable = -1;
 	hostd_hotkey_parse(&cfg.next, "ctrl+alt+right", err, sizeof(err));
 	hostd_hotkey_parse(&cfg.previous, "ctrl+alt+left", err, sizeof(err));
 	cfg.nguests = NG;
@@ -181,6 +191,21 @@ static void test_previous_and_self_hotkeys(void)
 	CHECK_EQ(s.bad, 0);
 }
 
+static void test_guests_not_running_are_skipped(void)
+{
+	setup();
+	unusable = 1;
+	hostd_router_key(&r, KEY_LEFTCTRL, 1);
+	hostd_router_key(&r, KEY_LEFTALT, 1);
+	tap_key(KEY_RIGHT);
+	tap_key(KEY_F2); /* straight to the stopped guest: refused */
+	hostd_router_key(&r, KEY_LEFTALT, 0);
+	hostd_router_key(&r, KEY_LEFTCTRL, 0);
+	CHECK_EQ(r.active, 2); /* next skipped guest 1 */
+	CHECK(!hostd_router_switch(&r, 1));
+	CHECK_EQ(s.bad, 0);
+}
+
 /* 200 switches by hotkey and by D-Bus amid random typing: no stuck key. */
 static void test_random_typing_and_switches_leave_no_key_down(void)
 {
@@ -232,6 +257,7 @@ int main(void)
 	RUN(test_right_ctrl_counts_and_extra_keys_do_not);
 	RUN(test_held_key_is_released_in_the_outgoing_guest);
 	RUN(test_previous_and_self_hotkeys);
+	RUN(test_guests_not_running_are_skipped);
 	RUN(test_random_typing_and_switches_leave_no_key_down);
 	return tap_done();
 }

@@ -83,6 +83,15 @@ serve_port() {
 		>>/var/log/pd-vmagent.log 2>&1 &
 }
 
+# The system bus, for hostd's D-Bus service (tests/vm/system-bus.conf).
+start_dbus() {
+	[ -x /usr/bin/dbus-daemon ] || return 0
+	mkdir -p /run/dbus
+	[ -s /etc/machine-id ] || echo 5044706172616469636500000000000a >/etc/machine-id
+	dbus-daemon --config-file=/etc/pd-system-bus.conf --fork --nopidfile ||
+		echo "pd-init: dbus-daemon failed" >/dev/console
+}
+
 drivers="bochs vgem vivid snd-dummy snd-aloop uinput evdev psmouse"
 xen_mods="xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd"
 
@@ -118,6 +127,7 @@ case "$role" in
 plain)
 	load $drivers
 	mark "drivers loaded"
+	start_dbus
 	start_udev
 	serve_port
 	;;
@@ -128,6 +138,7 @@ dom0)
 	mark "xen toolstack up"
 	guests=$(arg pd.guests)
 	[ -n "$guests" ] && (start_guests "$guests" &)
+	start_dbus
 	serve_port
 	start_udev
 	;;

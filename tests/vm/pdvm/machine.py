@@ -32,6 +32,22 @@ CACHE = os.path.join(VMBUILD, "cache")
 DOM0_MEM_MB = 1024
 GUEST_TIMEOUT = 100     # from dom0 ready to one guest's agent answering
 BOOT_TIMEOUT = 150      # from QEMU start to the first agent answer
+# The project's programs put in every image at /usr/bin (paths under
+# build/meson), with the libraries they need; optional ones are skipped
+# when the build did not make them.
+PROJECT_PROGRAMS = [
+    ("tests/vm/agent/pd-vmagent", True),
+    ("hostd/hostd", False),
+    ("hostd/backend/pd-backend", False),
+    ("hostd/backend/pdctl", False),
+    ("tests/forwarding/pd-fwdtest", False),
+]
+# Project files put in every image: (source, path in the image).
+PROJECT_FILES = [
+    ("dbus/org.paradice.Switcher1.conf",
+     "usr/share/dbus-1/system.d/org.paradice.Switcher1.conf"),
+    ("tests/vm/system-bus.conf", "etc/pd-system-bus.conf"),
+]
 LOG_PATTERNS = ("Oops", "BUG:", "WARNING:", "Kernel panic",
                 "general protection fault", "Call Trace:", "UBSAN:",
                 "KASAN:", "(XEN) ****")
@@ -95,18 +111,23 @@ class Appliance:
         """/init and the project's build outputs, for one role."""
         c = image.Cpio()
         c.file("init", os.path.join(image.VMDIR, "init.sh"), 0o755)
-        agent = os.path.join(BUILD, "meson", "tests", "vm", "agent",
-                             "pd-vmagent")
-        if not os.path.exists(agent):
-            raise VmError("%s is missing: run `make build` first" % agent)
         libs = image.BaseBuilder(None, kver)
-        libs.add_binary(agent, "pd-vmagent")
-        del libs.files[os.path.realpath(agent)]
+        for rel, required in PROJECT_PROGRAMS:
+            prog = os.path.join(BUILD, "meson", rel)
+            if not os.path.exists(prog):
+                if required:
+                    raise VmError("%s is missing: run `make build` first"
+                                  % prog)
+                continue
+            libs.add_binary(prog, rel)
+            del libs.files[os.path.realpath(prog)]
+            c.file("usr/bin/" + os.path.basename(rel), prog, 0o755)
         for p in libs.files:
             c.file(p, p, 0o755)
         for p, t in libs.links.items():
             c.symlink(p, t)
-        c.file("usr/bin/pd-vmagent", agent, 0o755)
+        for src, dest in PROJECT_FILES:
+            c.file(dest, os.path.join(TOP, src))
         kdir = os.path.join(TOP, "kernel")
         for n in sorted(os.listdir(kdir)):
             if n.endswith(".ko"):

@@ -1,0 +1,555 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hostd's D-Bus service, with libdbus. The interface is defined by
+ * dbus/org.paradice.Switcher1.xml; hostd serves the same XML (compiled in
+ * by dbus/gen-introspect.py) so the two cannot drift apart.
+ *
+ * Who may switch: root always; anyone else when polkit grants the action
+ * org.paradice.switcher.switch. Without polkit on the bus, non-root callers
+ * are refused (org.paradice.Switcher1.Error.Refused), never let through.
+ */
+#include <dbus/dbus.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hostd.h"
+#include "introspect.h"
+
+#define BUS_NAME "org.paradice.Switcher1"
+#define ROOT_PATH "/org/paradice/Switcher1"
+#define VM_PATH_PREFIX ROOT_PATH "/vm/"
+#define ERR_UNKNOWN_VM BUS_NAME ".Error.UnknownVm"
+#define ERR_REFUSED BUS_NAME ".Error.Refused"
+#define ERR_BUSY BUS_NAME ".Error.Busy"
+#define POLKIT_ACTION "org.paradice.switcher.switch"
+#define INTERFACE_VERSION 1u
+
+struct hostd_bus {
+	struct hostd *h;
+	DBusConnection *conn;
+};
+
+static void vm_path(const struct hostd_vm *vm, char *buf, size_t len)
+{
+	snprintf(buf, len, VM_PATH_PREFIX "%d", vm->domid);
+}
+
+static struct hostd_vm *vm_from_path(struct hostd *h, const char *path)
+{
+	char buf[96];
+
+	for (unsigned int i = 0; i < h->nvms; i++) {
+		if (h->vms[i].state == HOSTD_VM_ABSENT)
+			continue;
+		vm_path(&h->vms[i], buf, sizeof(buf));
+		if (strcmp(buf, path) == 0)
+			return &h->vms[i];
+	}
+	return NULL;
+}
+
+static struct hostd_vm *vm_from_name(struct hostd *h, const char *name)
+{
+	for (unsigned int i = 0; i < h->nvms; i++)
+		if (h->vms[i].state != HOSTD_VM_ABSENT &&
+		    strcmp(h->vms[i].cfg->name, name) == 0)
+			return &h->vms[i];
+	return NULL;
+}
+
+static void active_path(struct hostd *h, char *buf, size_t len)
+{
+	struct hostd_vm *vm = &h->vms[h->router.active];
+
+	if (h->nvms && vm->state != HOSTD_VM_ABSENT)
+		vm_path(vm, buf, len);
+	else
+		snprintf(buf, len, "/");
+}
+
+/* -- properties ------------------------------------------------------------ */
+
+static bool append_variant(DBusMessageIter *it, int type, const char *sig,
+			   const void *value)
+{
+	DBusMessageIter v;
+
+	return dbus_message_iter_open_container(it, DBUS_TYPE_VARIANT, sig, &v) &&
+	       dbus_message_iter_append_basic(&v, type, value) &&
+	       dbus_message_iter_close_container(it, &v);
+}
+
+static bool append_vms(struct hostd *h, DBusMessageIter *it)
+{
+	DBusMessageIter v, a;
+	char buf[96];
+
+	if (!dbus_message_iter_open_container(it, DBUS_TYPE_VARIANT, "ao", &v) ||
+	    !dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "o", &a))
+		return false;
+	for (unsigned int i = 0; i < h->nvms; i++) {
+		const char *p = buf;
+
+		if (h->vms[i].state == HOSTD_VM_ABSENT)
+			continue;
+		vm_path(&h->vms[i], buf, sizeof(buf));
+		if (!dbus_message_iter_append_basic(&a, DBUS_TYPE_OBJECT_PATH, &p))
+			return false;
+	}
+	return dbus_message_iter_close_container(&v, &a) &&
+	       dbus_message_iter_close_container(it, &v);
+}
+
+/* Append property `name` of the object as a variant; false if unknown. */
+static bool append_property(struct hostd *h, struct hostd_vm *vm,
+			    const char *name, DBusMessageIter *it)
+{
+	char buf[96];
+	const char *s = buf;
+
+	if (!vm) {
+		if (strcmp(name, "ActiveVm") == 0) {
+			active_path(h, buf, sizeof(buf));
+			return append_variant(it, DBUS_TYPE_OBJECT_PATH, "o", &s);
+		}
+		if (strcmp(name, "Vms") == 0)
+			return append_vms(h, it);
+		if (strcmp(name, "Version") == 0) {
+			dbus_uint32_t v = INTERFACE_VERSION;
+
+			return append_variant(it, DBUS_TYPE_UINT32, "u", &v);
+		}
+		return false;
+	}
+	if (strcmp(name, "Name") == 0) {
+		s = vm->cfg->name;
+		return append_variant(it, DBUS_TYPE_STRING, "s", &s);
+	}
+	if (strcmp(name, "DomainId") == 0) {
+		dbus_uint32_t v = (dbus_uint32_t)vm->domid;
+
+		return append_variant(it, DBUS_TYPE_UINT32, "u", &v);
+	}
+	if (strcmp(name, "State") == 0) {
+		s = hostd_vm_state_name(vm->state);
+		return append_variant(it, DBUS_TYPE_STRING, "s", &s);
+	}
+	if (strcmp(name, "Active") == 0) {
+		dbus_bool_t b = vm->index == h->router.active;
+
+		return append_variant(it, DBUS_TYPE_BOOLEAN, "b", &b);
+	}
+	return false;
+}
+
+static const char *const manager_props[] = { "ActiveVm", "Vms", "Version", NULL };
+static const char *const vm_props[] = { "Name", "DomainId", "State", "Active", NULL };
+
+static DBusMessage *get_all(struct hostd *h, struct hostd_vm *vm, DBusMessage *msg)
+{
+	DBusMessage *r = dbus_message_new_method_return(msg);
+	DBusMessageIter it, dict, entry;
+	const char *const *names = vm ? vm_props : manager_props;
+
+	if (!r)
+		return NULL;
+	dbus_message_iter_init_append(r, &it);
+	dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{sv}", &dict);
+	for (; *names; names++) {
+		dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL,
+						 &entry);
+		dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, names);
+		append_property(h, vm, *names, &entry);
+		dbus_message_iter_close_container(&dict, &entry);
+	}
+	dbus_message_iter_close_container(&it, &dict);
+	return r;
+}
+
+static void emit_changed(struct hostd_bus *b, const char *path,
+			 const char *iface, struct hostd_vm *vm,
+			 const char *const *names)
+{
+	DBusMessage *sig = dbus_message_new_signal(
+		path, DBUS_INTERFACE_PROPERTIES, "PropertiesChanged");
+	DBusMessageIter it, dict, entry, inv;
+
+	if (!sig)
+		return;
+	dbus_message_iter_init_append(sig, &it);
+	dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &iface);
+	dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{sv}", &dict);
+	for (; *names; names++) {
+		dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL,
+						 &entry);
+		dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, names);
+		append_property(b->h, vm, *names, &entry);
+		dbus_message_iter_close_container(&dict, &entry);
+	}
+	dbus_message_iter_close_container(&it, &dict);
+	dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "s", &inv);
+	dbus_message_iter_close_container(&it, &inv);
+	dbus_connection_send(b->conn, sig, NULL);
+	dbus_message_unref(sig);
+}
+
+void hostd_bus_vms_changed(struct hostd_bus *b)
+{
+	static const char *const names[] = { "Vms", "ActiveVm", NULL };
+
+	if (b)
+		emit_changed(b, ROOT_PATH, HOSTD_XML_MANAGER_NAME, NULL, names);
+}
+
+void hostd_bus_switched(struct hostd_bus *b, unsigned int from,
+			unsigned int to, uint64_t took_us)
+{
+	static const char *const mgr[] = { "ActiveVm", NULL };
+	static const char *const act[] = { "Active", NULL };
+	struct hostd *h;
+	char buf[96];
+	const char *p = buf;
+	dbus_uint64_t us = took_us;
+	DBusMessage *sig;
+
+	if (!b)
+		return;
+	h = b->h;
+	emit_changed(b, ROOT_PATH, HOSTD_XML_MANAGER_NAME, NULL, mgr);
+	for (unsigned int i = 0; i < 2; i++) {
+		struct hostd_vm *vm = &h->vms[i ? to : from];
+
+		if (vm->state == HOSTD_VM_ABSENT || (i && from == to))
+			continue;
+		vm_path(vm, buf, sizeof(buf));
+		emit_changed(b, buf, HOSTD_XML_VM_NAME, vm, act);
+	}
+	active_path(h, buf, sizeof(buf));
+	sig = dbus_message_new_signal(ROOT_PATH, HOSTD_XML_MANAGER_NAME, "Switched");
+	if (!sig)
+		return;
+	dbus_message_append_args(sig, DBUS_TYPE_OBJECT_PATH, &p,
+				 DBUS_TYPE_UINT64, &us, DBUS_TYPE_INVALID);
+	dbus_connection_send(b->conn, sig, NULL);
+	dbus_message_unref(sig);
+}
+
+/* -- authorization ----------------------------------------------------- */
+
+/* 0 if the sender may switch, else a reason for the Refused error. */
+static const char *authorize(struct hostd_bus *b, DBusMessage *msg)
+{
+	const char *sender = dbus_message_get_sender(msg);
+	const char *action = POLKIT_ACTION, *kind = "system-bus-name";
+	const char *key = "name", *empty = "";
+	DBusMessage *q, *r;
+	DBusMessageIter it, subj, dict, entry, v, details;
+	DBusError err;
+	dbus_bool_t authorized = FALSE;
+	unsigned long uid;
+	dbus_uint32_t flags = 0;
+
+	dbus_error_init(&err);
+	uid = dbus_bus_get_unix_user(b->conn, sender, &err);
+	if (dbus_error_is_set(&err)) {
+		dbus_error_free(&err);
+		return "cannot tell who the caller is";
+	}
+	if (uid == 0)
+		return NULL;
+	q = dbus_message_new_method_call("org.freedesktop.PolicyKit1",
+					 "/org/freedesktop/PolicyKit1/Authority",
+					 "org.freedesktop.PolicyKit1.Authority",
+					 "CheckAuthorization");
+	if (!q)
+		return "out of memory";
+	dbus_message_iter_init_append(q, &it);
+	dbus_message_iter_open_container(&it, DBUS_TYPE_STRUCT, NULL, &subj);
+	dbus_message_iter_append_basic(&subj, DBUS_TYPE_STRING, &kind);
+	dbus_message_iter_open_container(&subj, DBUS_TYPE_ARRAY, "{sv}", &dict);
+	dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL, &entry);
+	dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &key);
+	dbus_message_iter_open_container(&entry, DBUS_TYPE_VARIANT, "s", &v);
+	dbus_message_iter_append_basic(&v, DBUS_TYPE_STRING, &sender);
+	dbus_message_iter_close_container(&entry, &v);
+	dbus_message_iter_close_container(&dict, &entry);
+	dbus_message_iter_close_container(&subj, &dict);
+	dbus_message_iter_close_container(&it, &subj);
+	dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &action);
+	dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{ss}", &details);
+	dbus_message_iter_close_container(&it, &details);
+	dbus_message_iter_append_basic(&it, DBUS_TYPE_UINT32, &flags);
+	dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &empty);
+	r = dbus_connection_send_with_reply_and_block(b->conn, q, 5000, &err);
+	dbus_message_unref(q);
+	if (!r) {
+		hostd_log("bus: polkit: %s", err.message);
+		dbus_error_free(&err);
+		return "polkit is not available to authorize a non-root caller";
+	}
+	if (dbus_message_iter_init(r, &it) &&
+	    dbus_message_iter_get_arg_type(&it) == DBUS_TYPE_STRUCT) {
+		dbus_message_iter_recurse(&it, &subj);
+		if (dbus_message_iter_get_arg_type(&subj) == DBUS_TYPE_BOOLEAN)
+			dbus_message_iter_get_basic(&subj, &authorized);
+	}
+	dbus_message_unref(r);
+	return authorized ? NULL : "not authorized by polkit";
+}
+
+/* -- methods --------------------------------------------------------------- */
+
+static DBusMessage *error(DBusMessage *msg, const char *name, const char *fmt,
+			  const char *arg)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text), fmt, arg);
+	return dbus_message_new_error(msg, name, text);
+}
+
+static DBusMessage *do_switch(struct hostd_bus *b, DBusMessage *msg,
+			      struct hostd_vm *vm, const char *what)
+{
+	const char *why;
+	int r;
+
+	if (!vm)
+		return error(msg, ERR_UNKNOWN_VM, "no VM %s", what);
+	why = authorize(b, msg);
+	if (why)
+		return error(msg, ERR_REFUSED, "%s", why);
+	r = hostd_switch_to(b->h, vm->index);
+	if (r == -EAGAIN)
+		return error(msg, ERR_REFUSED, "VM %s cannot take the screen now",
+			     vm->cfg->name);
+	if (r < 0)
+		return error(msg, ERR_UNKNOWN_VM, "no VM %s", what);
+	return dbus_message_new_method_return(msg);
+}
+
+/* The next (step 1) or previous (step -1) running VM in config order. */
+static struct hostd_vm *step_vm(struct hostd *h, int step)
+{
+	for (unsigned int n = 1; n <= h->nvms; n++) {
+		unsigned int i = (h->router.active + h->nvms +
+				  (unsigned int)(step * (int)n)) % h->nvms;
+
+		if (h->vms[i].state == HOSTD_VM_RUNNING)
+			return &h->vms[i];
+	}
+	return NULL;
+}
+
+static DBusMessage *manager_call(struct hostd_bus *b, DBusMessage *msg)
+{
+	const char *member = dbus_message_get_member(msg);
+	const char *arg = NULL;
+	DBusError err;
+
+	dbus_error_init(&err);
+	if (strcmp(member, "SwitchTo") == 0 || strcmp(member, "SwitchToPath") == 0) {
+		bool by_name = member[8] == '\0';
+
+		if (!dbus_message_get_args(msg, &err,
+					   by_name ? DBUS_TYPE_STRING : DBUS_TYPE_OBJECT_PATH,
+					   &arg, DBUS_TYPE_INVALID)) {
+			DBusMessage *r = dbus_message_new_error(msg, err.name, err.message);
+
+			dbus_error_free(&err);
+			return r;
+		}
+		return do_switch(b, msg, by_name ? vm_from_name(b->h, arg) :
+						   vm_from_path(b->h, arg), arg);
+	}
+	if (strcmp(member, "SwitchNext") == 0)
+		return do_switch(b, msg, step_vm(b->h, 1), "to switch to");
+	if (strcmp(member, "SwitchPrevious") == 0)
+		return do_switch(b, msg, step_vm(b->h, -1), "to switch to");
+	return NULL;
+}
+
+static DBusMessage *introspect(struct hostd_bus *b, const char *path,
+			       struct hostd_vm *vm, DBusMessage *msg)
+{
+	static const char head[] = DBUS_INTROSPECT_1_0_XML_DOCTYPE_DECL_NODE
+		"<node>\n"
+		"  <interface name=\"org.freedesktop.DBus.Introspectable\">\n"
+		"    <method name=\"Introspect\"><arg name=\"xml\" type=\"s\" direction=\"out\"/></method>\n"
+		"  </interface>\n"
+		"  <interface name=\"org.freedesktop.DBus.Properties\">\n"
+		"    <method name=\"Get\"><arg type=\"s\" direction=\"in\"/><arg type=\"s\" direction=\"in\"/><arg type=\"v\" direction=\"out\"/></method>\n"
+		"    <method name=\"GetAll\"><arg type=\"s\" direction=\"in\"/><arg type=\"a{sv}\" direction=\"out\"/></method>\n"
+		"    <signal name=\"PropertiesChanged\"><arg type=\"s\"/><arg type=\"a{sv}\"/><arg type=\"as\"/></signal>\n"
+		"  </interface>\n";
+	char *xml;
+	size_t cap = sizeof(head) + sizeof(HOSTD_XML_MANAGER) + 64 * (b->h->nvms + 2);
+	DBusMessage *r;
+	size_t n;
+
+	xml = malloc(cap);
+	if (!xml)
+		return NULL;
+	n = (size_t)snprintf(xml, cap, "%s", head);
+	if (vm)
+		n += (size_t)snprintf(xml + n, cap - n, "%s", HOSTD_XML_VM);
+	else if (strcmp(path, ROOT_PATH) == 0)
+		n += (size_t)snprintf(xml + n, cap - n, "%s  <node name=\"vm\"/>\n",
+				      HOSTD_XML_MANAGER);
+	else if (strcmp(path, ROOT_PATH "/vm") == 0)
+		for (unsigned int i = 0; i < b->h->nvms; i++)
+			if (b->h->vms[i].state != HOSTD_VM_ABSENT)
+				n += (size_t)snprintf(xml + n, cap - n,
+						      "  <node name=\"%d\"/>\n",
+						      b->h->vms[i].domid);
+	snprintf(xml + n, cap - n, "</node>\n");
+	r = dbus_message_new_method_return(msg);
+	if (r)
+		dbus_message_append_args(r, DBUS_TYPE_STRING, &xml, DBUS_TYPE_INVALID);
+	free(xml);
+	return r;
+}
+
+static DBusHandlerResult on_message(DBusConnection *conn, DBusMessage *msg,
+				    void *data)
+{
+	struct hostd_bus *b = data;
+	const char *path = dbus_message_get_path(msg);
+	const char *iface = dbus_message_get_interface(msg);
+	struct hostd_vm *vm = NULL;
+	bool is_root = strcmp(path, ROOT_PATH) == 0;
+	DBusMessage *r = NULL;
+
+	if (dbus_message_get_type(msg) != DBUS_MESSAGE_TYPE_METHOD_CALL)
+		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+	if (!is_root && strcmp(path, ROOT_PATH "/vm") != 0) {
+		vm = vm_from_path(b->h, path);
+		if (!vm) {
+			r = error(msg, ERR_UNKNOWN_VM, "no VM object %s", path);
+			goto reply;
+		}
+	}
+	if (iface && strcmp(iface, DBUS_INTERFACE_INTROSPECTABLE) == 0) {
+		r = introspect(b, path, vm, msg);
+	} else if (iface && strcmp(iface, DBUS_INTERFACE_PROPERTIES) == 0) {
+		const char *in = NULL, *name = NULL;
+		const char *member = dbus_message_get_member(msg);
+
+		if (strcmp(member, "GetAll") == 0 &&
+		    dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &in,
+					  DBUS_TYPE_INVALID)) {
+			r = get_all(b->h, vm, msg);
+		} else if (strcmp(member, "Get") == 0 &&
+			   dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &in,
+						 DBUS_TYPE_STRING, &name,
+						 DBUS_TYPE_INVALID)) {
+			DBusMessageIter it;
+
+			r = dbus_message_new_method_return(msg);
+			dbus_message_iter_init_append(r, &it);
+			if (!append_property(b->h, vm, name, &it)) {
+				dbus_message_unref(r);
+				r = error(msg, DBUS_ERROR_UNKNOWN_PROPERTY,
+					  "no property %s", name);
+			}
+		} else if (strcmp(member, "Set") == 0) {
+			r = error(msg, DBUS_ERROR_PROPERTY_READ_ONLY, "%s",
+				  "the properties are read-only");
+		} else {
+			r = error(msg, DBUS_ERROR_INVALID_ARGS, "%s", "bad arguments");
+		}
+	} else if (is_root && (!iface || strcmp(iface, HOSTD_XML_MANAGER_NAME) == 0)) {
+		r = manager_call(b, msg);
+	} else if (vm && (!iface || strcmp(iface, HOSTD_XML_VM_NAME) == 0) &&
+		   strcmp(dbus_message_get_member(msg), "Activate") == 0) {
+		r = do_switch(b, msg, vm, path);
+	}
+	if (!r)
+		r = error(msg, DBUS_ERROR_UNKNOWN_METHOD, "no method %s",
+			  dbus_message_get_member(msg));
+reply:
+	if (r) {
+		dbus_connection_send(conn, r, NULL);
+		dbus_message_unref(r);
+	}
+	return DBUS_HANDLER_RESULT_HANDLED;
+}
+
+static const DBusObjectPathVTable vtable = { .message_function = on_message };
+
+struct hostd_bus *hostd_bus_create(struct hostd *h, const char *address)
+{
+	struct hostd_bus *b = calloc(1, sizeof(*b));
+	DBusError err;
+	int r;
+
+	if (!b)
+		return NULL;
+	b->h = h;
+	dbus_error_init(&err);
+	if (!address || strcmp(address, "system") == 0) {
+		b->conn = dbus_bus_get_private(DBUS_BUS_SYSTEM, &err);
+	} else if (strcmp(address, "session") == 0) {
+		b->conn = dbus_bus_get_private(DBUS_BUS_SESSION, &err);
+	} else {
+		b->conn = dbus_connection_open_private(address, &err);
+		if (b->conn && !dbus_bus_register(b->conn, &err)) {
+			dbus_connection_close(b->conn);
+			dbus_connection_unref(b->conn);
+			b->conn = NULL;
+		}
+	}
+	if (!b->conn)
+		goto fail;
+	dbus_connection_set_exit_on_disconnect(b->conn, FALSE);
+	r = dbus_bus_request_name(b->conn, BUS_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE,
+				  &err);
+	if (r != DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER) {
+		if (!dbus_error_is_set(&err))
+			dbus_set_error(&err, DBUS_ERROR_FAILED,
+				       "the name %s is taken", BUS_NAME);
+		goto fail;
+	}
+	if (!dbus_connection_register_fallback(b->conn, ROOT_PATH, &vtable, b))
+		goto fail;
+	hostd_log("bus: serving %s", BUS_NAME);
+	return b;
+fail:
+	hostd_log("bus: %s", dbus_error_is_set(&err) ? err.message : "out of memory");
+	dbus_error_free(&err);
+	hostd_bus_destroy(b);
+	return NULL;
+}
+
+void hostd_bus_destroy(struct hostd_bus *b)
+{
+	if (!b)
+		return;
+	if (b->conn) {
+		dbus_connection_close(b->conn);
+		dbus_connection_unref(b->conn);
+	}
+	free(b);
+}
+
+int hostd_bus_fd(struct hostd_bus *b)
+{
+	int fd = -1;
+
+	dbus_connection_get_unix_fd(b->conn, &fd);
+	return fd;
+}
+
+void hostd_bus_dispatch(struct hostd_bus *b)
+{
+	dbus_connection_read_write(b->conn, 0);
+	while (dbus_connection_dispatch(b->conn) == DBUS_DISPATCH_DATA_REMAINS)
+		;
+	dbus_connection_flush(b->conn);
+	if (!dbus_connection_get_is_connected(b->conn)) {
+		hostd_log("bus: disconnected from the bus");
+		b->h->quit = true;
+	}
+}

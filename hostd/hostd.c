@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hostd: the appliance's daemon in dom0.
+ *
+ *   hostd [--config FILE] [--bus system|session|ADDRESS|none] [--no-grab]
+ *         [--no-xen]
+ *
+ * It reads the configuration, follows which of its guests Xen runs
+ * (XenStore watches on @introduceDomain/@releaseDomain), gives each guest a
+ * virtual keyboard and pointer, routes the physical ones to the foreground
+ * guest, and switches on a hotkey or a D-Bus call. --no-xen takes every
+ * configured guest as running (domain ids 1, 2, ... in config order), for
+ * tests without Xen; --no-grab leaves the physical devices alone.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xenstore.h>
+
+#include "hostd.h"
+
+#define DEFAULT_CONFIG "/etc/paradice/paradice.conf"
+#define MAX_FDS 80
+
+static volatile sig_atomic_t got_signal;
+
+void hostd_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("hostd: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+uint64_t hostd_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+const char *hostd_vm_state_name(enum hostd_vm_state s)
+{
+	switch (s) {
+	case HOSTD_VM_RUNNING:
+		return "running";
+	case HOSTD_VM_PAUSED:
+		return "paused";
+	case HOSTD_VM_SHUTDOWN:
+		return "shutdown";
+	case HOSTD_VM_CRASHED:
+		return "crashed";
+	default:
+		return "absent";
+	}
+}
+
+/* -- the router's view of hostd ------------------------------------------- */
+
+static void router_key(void *data, unsigned int g, unsigned int code, int value)
+{
+	struct hostd *h = data;
+
+	hostd_input_key(h->input, g, code, value);
+}
+
+static void router_sync(void *data, unsigned int g)
+{
+	struct hostd *h = data;
+
+	hostd_input_sync(h->input, g);
+}
+
+/*
+ * The router has released the outgoing guest's keys and made `to` the
+ * foreground guest; finish the switch: pointer buttons and LEDs, then tell
+ * the bus. (The display part of a switch comes with hostd's KMS output.)
+ */
+static void router_activate(void *data, unsigned int from, unsigned int to)
+{
+	struct hostd *h = data;
+	uint64_t t0 = h->switch_started_us ? h->switch_started_us : hostd_now_us();
+	uint64_t took;
+
+	hostd_input_switched(h->input, from, to);
+	took = hostd_now_us() - t0;
+	h->switch_started_us = 0;
+	hostd_log("switched from %s to %s in %llu us", h->vms[from].cfg->name,
+		  h->vms[to].cfg->name, (unsigned long long)took);
+	hostd_bus_switched(h->bus, from, to, took);
+}
+
+static bool router_usable(void *data, unsigned int g)
+{
+	struct hostd *h = data;
+
+	return g < h->nvms && h->vms[g].state == HOSTD_VM_RUNNING;
+}
+
+static const struct hostd_router_ops router_ops = {
+	.key = router_key,
+	.sync = router_sync,
+	.activate = router_activate,
+	.usable = router_usable,
+};
+
+int hostd_switch_to(struct hostd *h, unsigned int index)
+{
+	if (index >= h->nvms)
+		return -ENOENT;
+	if (h->vms[index].state != HOSTD_VM_RUNNING)
+		return -EAGAIN;
+	if (index == h->router.active)
+		return 0;
+	h->switch_started_us = hostd_now_us();
+	return hostd_router_switch(&h->router, index) ? 0 : -EAGAIN;
+}
+
+/* -- the VM list follows Xen ------------------------------------------------ */
+
+/* Read which configured guests have a domain now; true if anything changed. */
+static bool scan_domains(struct hostd *h)
+{
+	unsigned int n = 0;
+	char **ids = h->xs ? xs_directory(h->xs, XBT_NULL, "/local/domain", &n) : NULL;
+	bool changed = false;
+
+	for (unsigned int i = 0; i < h->nvms; i++) {
+		struct hostd_vm *vm = &h->vms[i];
+		int domid = h->xs ? -1 : (int)i + 1;
+
+		for (unsigned int j = 0; ids && j < n && domid < 0; j++) {
+			char path[64], *name;
+			unsigned int len;
+
+			snprintf(path, sizeof(path), "/local/domain/%s/name", ids[j]);
+			name = xs_read(h->xs, XBT_NULL, path, &len);
+			if (name && strcmp(name, vm->cfg->name) == 0 && atoi(ids[j]) > 0)
+				domid = atoi(ids[j]);
+			free(name);
+		}
+		if (domid != vm->domid) {
+			hostd_log("%s: %s", vm->cfg->name,
+				  domid < 0 ? "domain gone" : "domain running");
+			vm->domid = domid;
+			vm->state = domid < 0 ? HOSTD_VM_ABSENT : HOSTD_VM_RUNNING;
+			changed = true;
+		}
+	}
+	free(ids);
+	return changed;
+}
+
+static void domains_changed(struct hostd *h)
+{
+	unsigned int a = h->router.active;
+
+	if (!scan_domains(h))
+		return;
+	/* The foreground guest went away: hand the screen to another. */
+	if (h->vms[a].state != HOSTD_VM_RUNNING) {
+		for (unsigned int i = 0; i < h->nvms; i++)
+			if (h->vms[i].state == HOSTD_VM_RUNNING) {
+				hostd_switch_to(h, i);
+				break;
+			}
+	}
+	hostd_bus_vms_changed(h->bus);
+}
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: hostd [--config FILE] [--bus system|session|ADDRESS|none]"
+			" [--no-grab] [--no-xen]\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "bus", required_argument, NULL, 'b' },
+		{ "no-grab", no_argument, NULL, 'g' },
+		{ "no-xen", no_argument, NULL, 'x' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct hostd h;
+	const char *config = DEFAULT_CONFIG, *bus = "system";
+	bool grab = true, xen = true;
+	char err[512];
+	int c, status = 1;
+
+	while ((c = getopt_long(argc, argv, "c:b:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'b':
+			bus = optarg;
+			break;
+		case 'g':
+			grab = false;
+			break;
+		case 'x':
+			xen = false;
+			break;
+		default:
+			return usage();
+		}
+	}
+	if (hostd_config_load(&h.cfg, config, err, sizeof(err)) < 0) {
+		hostd_log("%s", err);
+		return 1;
+	}
+	h.nvms = h.cfg.nguests;
+	for (unsigned int i = 0; i < h.nvms; i++) {
+		h.vms[i].cfg = &h.cfg.guests[i];
+		h.vms[i].index = i;
+		h.vms[i].domid = -1;
+	}
+	if (xen) {
+		h.xs = xs_open(0);
+		if (!h.xs) {
+			hostd_log("cannot open XenStore (%s); --no-xen runs without Xen",
+				  strerror(errno));
+			goto out;
+		}
+		if (!xs_watch(h.xs, "@introduceDomain", "domains") ||
+		    !xs_watch(h.xs, "@releaseDomain", "domains")) {
+			hostd_log("cannot watch domains: %s", strerror(errno));
+			goto out;
+		}
+	}
+	scan_domains(&h);
+	hostd_router_init(&h.router, &h.cfg, h.nvms, &router_ops, &h);
+	for (unsigned int i = 0; i < h.nvms; i++)
+		if (h.vms[i].state == HOSTD_VM_RUNNING) {
+			h.router.active = i;
+			break;
+		}
+	h.input = hostd_input_create(&h, grab);
+	if (!h.input)
+		goto out;
+	if (strcmp(bus, "none") != 0) {
+		h.bus = hostd_bus_create(&h, bus);
+		if (!h.bus)
+			goto out;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	hostd_log("ready: %u guests, %s in front", h.nvms,
+		  h.vms[h.router.active].cfg->name);
+
+	while (!h.quit && !got_signal) {
+		struct pollfd pfd[MAX_FDS];
+		int fds[MAX_FDS];
+		unsigned int n = hostd_input_fds(h.input, fds, MAX_FDS - 2);
+
+		for (unsigned int i = 0; i < n; i++)
+			pfd[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+		if (h.bus)
+			pfd[n++] = (struct pollfd){ .fd = hostd_bus_fd(h.bus), .events = POLLIN };
+		if (h.xs)
+			pfd[n++] = (struct pollfd){ .fd = xs_fileno(h.xs), .events = POLLIN };
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			hostd_log("poll: %s", strerror(errno));
+			break;
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			if (!pfd[i].revents)
+				continue;
+			if (h.xs && pfd[i].fd == xs_fileno(h.xs)) {
+				unsigned int nw;
+				char **w = xs_read_watch(h.xs, &nw);
+
+				free(w);
+				domains_changed(&h);
+			} else if (h.bus && pfd[i].fd == hostd_bus_fd(h.bus)) {
+				hostd_bus_dispatch(h.bus);
+			} else {
+				hostd_input_dispatch(h.input, pfd[i].fd);
+			}
+		}
+	}
+	status = got_signal ? 0 : 1;
+	hostd_log("exiting%s", got_signal ? " on a signal" : "");
+out:
+	hostd_bus_destroy(h.bus);
+	hostd_input_destroy(h.input);
+	if (h.xs)
+		xs_close(h.xs);
+	hostd_config_finish(&h.cfg);
+	return status;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * hostd: the appliance's daemon in dom0. What its files share.
+ *
+ *   hostd.c    main loop, the VM list (config guests that Xen runs)
+ *   config.c   /etc/paradice/paradice.conf
+ *   router.c   which guest gets a key; hotkeys; no stuck keys
+ *   input.c    physical devices (libinput, grabbed), each guest's virtual
+ *              keyboard and pointer (uinput in dom0, forwarded to the guest
+ *              through Paradice like any evdev file), LEDs
+ *   bus.c      the D-Bus service (dbus/org.paradice.Switcher1.xml)
+ */
+#ifndef HOSTD_H
+#define HOSTD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "router.h"
+
+struct hostd_input;
+struct hostd_bus;
+struct xs_handle;
+
+enum hostd_vm_state {
+	HOSTD_VM_ABSENT,	/* in the config, no domain */
+	HOSTD_VM_RUNNING,
+	HOSTD_VM_PAUSED,
+	HOSTD_VM_SHUTDOWN,
+	HOSTD_VM_CRASHED,
+};
+
+struct hostd_vm {
+	const struct hostd_guest_config *cfg;
+	unsigned int index;	/* in the config, = router guest index */
+	int domid;		/* -1 while absent */
+	enum hostd_vm_state state;
+};
+
+struct hostd {
+	struct hostd_config cfg;
+	struct hostd_vm vms[HOSTD_MAX_GUESTS];
+	unsigned int nvms;
+	struct hostd_router router;
+	struct hostd_input *input;
+	struct hostd_bus *bus;
+	struct xs_handle *xs;	/* NULL with --no-xen */
+	bool quit;
+	uint64_t switch_started_us;
+};
+
+const char *hostd_vm_state_name(enum hostd_vm_state s);
+
+/*
+ * Make vm the foreground guest (from D-Bus or a hotkey). Returns 0,
+ * -ENOENT for no such VM, -EAGAIN when it cannot take the screen now.
+ */
+int hostd_switch_to(struct hostd *h, unsigned int index);
+
+/* Monotonic microseconds. */
+uint64_t hostd_now_us(void);
+
+void hostd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* input.c */
+struct hostd_input *hostd_input_create(struct hostd *h, bool grab_physical);
+void hostd_input_destroy(struct hostd_input *in);
+/* Fills fds (at most max) with what to poll; returns how many. */
+unsigned int hostd_input_fds(struct hostd_input *in, int *fds, unsigned int max);
+/* One of those fds is readable. */
+void hostd_input_dispatch(struct hostd_input *in, int fd);
+/* Key events the router sends to guest g's virtual keyboard. */
+void hostd_input_key(struct hostd_input *in, unsigned int g, unsigned int code,
+		     int value);
+void hostd_input_sync(struct hostd_input *in, unsigned int g);
+/* Release held buttons in `from`, show `to`'s LEDs. */
+void hostd_input_switched(struct hostd_input *in, unsigned int from,
+			  unsigned int to);
+/* Each guest's virtual devices in dom0, e.g. /dev/input/event7. */
+const char *hostd_input_guest_node(struct hostd_input *in, unsigned int g,
+				   bool pointer);
+
+/* bus.c */
+struct hostd_bus *hostd_bus_create(struct hostd *h, const char *address);
+void hostd_bus_destroy(struct hostd_bus *b);
+int hostd_bus_fd(struct hostd_bus *b);
+void hostd_bus_dispatch(struct hostd_bus *b);
+void hostd_bus_vms_changed(struct hostd_bus *b);
+void hostd_bus_switched(struct hostd_bus *b, unsigned int from,
+			unsigned int to, uint64_t took_us);
+
+#endif /* HOSTD_H */

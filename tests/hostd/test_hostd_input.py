@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""hostd in dom0 with two running guests: it grabs the physical keyboard and
+mouse, gives each guest a virtual keyboard and pointer, routes input to the
+foreground guest only, switches on a hotkey (which no guest sees) and on
+D-Bus calls, and follows Xen's domain list.
+
+Each guest's virtual devices are read here in dom0, where hostd makes them;
+reaching the guests themselves is the Xen transport's work."""
+
+import re
+import time
+
+from pdvm.testlib import TestFailure, check, run_ok
+
+MODE = "xen"
+GUESTS = 2
+
+CONF = """\
+[switch]
+next = ctrl+alt+right
+previous = ctrl+alt+left
+
+[guest guest1]
+hotkey = ctrl+alt+f1
+
+[guest guest2]
+hotkey = ctrl+alt+f2
+
+[guest guest3]
+"""
+
+GDBUS = ("gdbus call --system --dest org.paradice.Switcher1 "
+         "--object-path /org/paradice/Switcher1 ")
+MANAGER = "org.paradice.Switcher1.Manager"
+
+
+def _node(app, name):
+    out = run_ok(app, "dom0", "for d in /sys/class/input/event*; do "
+                 "echo \"${d##*/} $(cat $d/device/name)\"; done")
+    for line in out.splitlines():
+        node, _, dev = line.partition(" ")
+        if dev == name:
+            return "/dev/input/" + node
+    raise TestFailure("no input device %r in dom0:\n%s" % (name, out))
+
+
+def _pressed(app, log):
+    return re.findall(r"\((KEY_\w+)\), value 1",
+                      run_ok(app, "dom0", "cat %s 2>/dev/null; true" % log))
+
+
+def _wait(cond, what, timeout=20):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(1)
+
+
+def _active(app):
+    out = run_ok(app, "dom0", GDBUS + "--method org.freedesktop.DBus.Properties"
+                 ".Get %s ActiveVm" % MANAGER)
+    m = re.search(r"objectpath '([^']+)'", out)
+    check(m, "ActiveVm reply: %s" % out)
+    name = run_ok(app, "dom0", "gdbus call --system --dest org.paradice.Switcher1"
+                  " --object-path %s --method org.freedesktop.DBus.Properties"
+                  ".Get org.paradice.Switcher1.Vm Name" % m.group(1))
+    return re.search(r"'(\w+)'", name).group(1)
+
+
+def test_hostd_refuses_a_bad_config_with_file_and_line(app):
+    """A config with a bad line stops hostd with the file, line and reason."""
+    code, out, err = app.run("dom0", "mkdir -p /etc/paradice; printf "
+                             "'[guest a]\\nhotkey = ctrl+nokey\\n' >/tmp/bad.conf;"
+                             " hostd --config /tmp/bad.conf --no-grab --bus none")
+    check(code == 1, "hostd exited %d" % code)
+    check(b"/tmp/bad.conf:2: unknown key 'nokey'" in err, err.decode())
+
+
+def test_hostd_routes_keys_to_the_foreground_guest_and_switches(app):
+    """Keys reach only the foreground guest's virtual keyboard; the hotkey
+    switches on release and reaches no guest; the outgoing guest got every
+    key-up; D-Bus switches back and reports the active VM."""
+    app.copy_in("dom0", CONF.encode(), "/etc/paradice/paradice.conf")
+    run_ok(app, "dom0", "t=0; while [ ! -e /run/pd-udev-settled ] && "
+           "[ $t -lt 90 ]; do sleep 1; t=$((t+1)); done; "
+           "(hostd >/var/log/hostd.log 2>&1 &); sleep 2; cat /var/log/hostd.log",
+           timeout=120)
+    _wait(lambda: "ready:" in run_ok(app, "dom0", "cat /var/log/hostd.log"),
+          "hostd ready", timeout=90)
+    log = run_ok(app, "dom0", "cat /var/log/hostd.log")
+    check("ready: 3 guests, guest1 in front" in log,
+          "hostd did not start:\n%s" % log)
+    check("grabbed" in log and "AT Translated Set 2 keyboard" in log,
+          "hostd did not grab the keyboard:\n%s" % log)
+    k1 = _node(app, "Paradice guest1 keyboard")
+    k2 = _node(app, "Paradice guest2 keyboard")
+    run_ok(app, "dom0", "(evtest %s >/tmp/k1.log 2>&1 &); (evtest %s "
+           ">/tmp/k2.log 2>&1 &); sleep 1" % (k1, k2))
+
+    app.keys(["a", "b"])
+    check(_wait(lambda: _pressed(app, "/tmp/k1.log") == ["KEY_A", "KEY_B"],
+                "keys"), "guest1 got %r" % _pressed(app, "/tmp/k1.log"))
+    app.keys(["ctrl-alt-right"])
+    time.sleep(2)
+    app.keys(["c"])
+    check(_wait(lambda: _pressed(app, "/tmp/k2.log") == ["KEY_C"], "c"),
+          "guest2 got %r after the hotkey" % _pressed(app, "/tmp/k2.log"))
+    k1_log = run_ok(app, "dom0", "cat /tmp/k1.log")
+    right = re.compile(r"EV_KEY\), code \d+ \(KEY_RIGHT\)")
+    check(not right.search(k1_log), "the hotkey's key reached guest1")
+    check(not right.search(run_ok(app, "dom0", "cat /tmp/k2.log")),
+          "the hotkey's key reached guest2")
+    for key in ("KEY_LEFTCTRL", "KEY_LEFTALT"):
+        check(re.search(r"\(%s\), value 0" % key, k1_log),
+              "guest1 never got %s up:\n%s" % (key, k1_log))
+    check(_active(app) == "guest2", "ActiveVm is not guest2")
+
+    run_ok(app, "dom0", GDBUS + "--method %s.SwitchTo guest1" % MANAGER)
+    check(_active(app) == "guest1", "D-Bus SwitchTo guest1 did not take")
+    app.keys(["d"])
+    check(_wait(lambda: "KEY_D" in _pressed(app, "/tmp/k1.log"), "d"),
+          "guest1 did not get d after switching back")
+    check("KEY_D" not in _pressed(app, "/tmp/k2.log"), "guest2 got d")
+    log = run_ok(app, "dom0", "cat /var/log/hostd.log")
+    times = re.findall(r"switched from \w+ to \w+ in (\d+) us", log)
+    check(len(times) == 2, "switches logged: %r\n%s" % (times, log))
+    print("    switch times (us, input only): %s" % ", ".join(times))
+
+
+def test_dbus_errors_are_named(app):
+    """An unknown VM and a VM with no domain get named D-Bus errors."""
+    code, _, err = app.run("dom0", GDBUS + "--method %s.SwitchTo nosuchvm"
+                           % MANAGER)
+    check(code != 0 and b"org.paradice.Switcher1.Error.UnknownVm" in err,
+          "unknown VM: %d %s" % (code, err.decode()))
+    code, _, err = app.run("dom0", GDBUS + "--method %s.SwitchTo guest3"
+                           % MANAGER)
+    check(code != 0 and b"org.paradice.Switcher1.Error.UnknownVm" in err,
+          "guest3 has no domain yet: %d %s" % (code, err.decode()))
+
+
+def test_vm_list_follows_xen(app):
+    """A domain named in the config appears on the bus when Xen starts it
+    and disappears when it is destroyed."""
+    run_ok(app, "dom0", "sed -e 's/guest1/guest3/g' -e 's/^memory.*/memory = "
+           "192/' /etc/xen/guest1.cfg > /etc/xen/guest3.cfg && "
+           "xl create -p /etc/xen/guest3.cfg", timeout=120)
+
+    def vms():
+        return run_ok(app, "dom0", GDBUS + "--method org.freedesktop.DBus."
+                      "Properties.Get %s Vms" % MANAGER)
+    try:
+        domid = run_ok(app, "dom0", "xl domid guest3").strip()
+        check(_wait(lambda: "/vm/%s'" % domid in vms(), "guest3 appears"),
+              "guest3 (domain %s) not listed: %s" % (domid, vms()))
+    finally:
+        run_ok(app, "dom0", "xl destroy guest3", timeout=60)
+    check(_wait(lambda: "/vm/%s'" % domid not in vms(), "guest3 gone"),
+          "guest3 still listed after destroy: %s" % vms())
+    run_ok(app, "dom0", "pkill hostd; pkill evtest; true")
