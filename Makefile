@@ -42,6 +42,9 @@ vmtest: build
 demo: build
 	@tests/vm/demo
 
+bench: build
+	@bench/run
+
 clean:
 	rm -rf $(BUILD)
 	$(MAKE) -C kernel clean

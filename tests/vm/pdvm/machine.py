@@ -38,6 +38,7 @@ BOOT_TIMEOUT = 150      # from QEMU start to the first agent answer
 PROJECT_PROGRAMS = [
     ("tests/vm/agent/pd-vmagent", True),
     ("hostd/hostd", False),
+    ("bench/pd-bench", False),
     ("hostd/backend/pd-backend", False),
     ("hostd/backend/pdctl", False),
     ("tests/forwarding/pd-fwdtest", False),

@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pd-bench: the measuring half of `make bench`. Each command measures one
+ * thing on one device file and prints "RESULT <name> <value> <unit>" lines;
+ * bench/run runs it on the native file and on the forwarded one in the
+ * same machine and reports ratios. No pass/fail here: numbers only.
+ *
+ *   pd-bench rtt DEV [-n N]             small ioctl round trip, ns per call
+ *   pd-bench write DEV SIZE [-t SEC]    bulk write throughput, MB/s (evdev)
+ *   pd-bench mmap DEV [-s BYTES]        touch every byte of a dumb buffer
+ *   pd-bench conc DEV PROCS [-t SEC]    PROCS processes doing rtt, calls/s
+ *   pd-bench uinput NAME                create a uinput keyboard, print its
+ *                                       event node, live until stdin closes
+ *   pd-bench evlat UINPUT_NODE DEV [-n N]  write an event to the uinput
+ *                                       device, time until DEV reads it
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/input.h>
+#include <linux/uinput.h>
+#include <linux/videodev2.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <drm.h>
+#include <drm_mode.h>
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int die(const char *what)
+{
+	fprintf(stderr, "pd-bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static int open_dev(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		die(path);
+	return fd;
+}
+
+enum kind { K_DRM, K_EVDEV, K_V4L2, K_OTHER };
+
+/* What sort of device file: by the char major as seen in sysfs names. */
+static enum kind kind_of(const char *path)
+{
+	if (strstr(path, "/dri/"))
+		return K_DRM;
+	if (strstr(path, "/input/"))
+		return K_EVDEV;
+	if (strstr(path, "/video"))
+		return K_V4L2;
+	return K_OTHER;
+}
+
+/* One cheap ioctl of the device's class that every driver answers. */
+static int small_ioctl(int fd, enum kind k)
+{
+	switch (k) {
+	case K_DRM: {
+		struct drm_version v;
+
+		memset(&v, 0, sizeof(v));
+		return ioctl(fd, DRM_IOCTL_VERSION, &v);
+	}
+	case K_EVDEV: {
+		int version;
+
+		return ioctl(fd, EVIOCGVERSION, &version);
+	}
+	case K_V4L2: {
+		struct v4l2_capability cap;
+
+		return ioctl(fd, VIDIOC_QUERYCAP, &cap);
+	}
+	default:
+		errno = ENOTTY;
+		return -1;
+	}
+}
+
+static int cmd_rtt(const char *dev, long n)
+{
+	int fd = open_dev(dev);
+	enum kind k = kind_of(dev);
+	double t0;
+
+	for (int i = 0; i < 100; i++) /* warm up */
+		if (small_ioctl(fd, k) < 0)
+			die("ioctl");
+	t0 = now_s();
+	for (long i = 0; i < n; i++)
+		small_ioctl(fd, k);
+	printf("RESULT rtt %.0f ns\n", (now_s() - t0) * 1e9 / (double)n);
+	close(fd);
+	return 0;
+}
+
+static int cmd_conc(const char *dev, int procs, double secs)
+{
+	int pipes[64][2];
+	long total = 0;
+	enum kind k = kind_of(dev);
+
+	if (procs < 1 || procs > 64)
+		return fprintf(stderr, "pd-bench: 1..64 processes\n"), 2;
+	for (int p = 0; p < procs; p++) {
+		if (pipe(pipes[p]) < 0)
+			die("pipe");
+		if (fork() == 0) {
+			int fd = open_dev(dev);
+			double end = now_s() + secs;
+			long calls = 0;
+
+			while (now_s() < end) {
+				for (int i = 0; i < 64; i++)
+					small_ioctl(fd, k);
+				calls += 64;
+			}
+			if (write(pipes[p][1], &calls, sizeof(calls)) < 0)
+				_exit(1);
+			_exit(0);
+		}
+		close(pipes[p][1]);
+	}
+	for (int p = 0; p < procs; p++) {
+		long calls = 0;
+
+		if (read(pipes[p][0], &calls, sizeof(calls)) == sizeof(calls))
+			total += calls;
+		close(pipes[p][0]);
+	}
+	while (wait(NULL) > 0)
+		;
+	printf("RESULT conc%d %.0f calls/s\n", procs, (double)total / secs);
+	return 0;
+}
+
+/* evdev write: input_event records (EV_MSC/MSC_SCAN), injected as input. */
+static int cmd_write(const char *dev, size_t size, double secs)
+{
+	int fd = open_dev(dev);
+	size_t n = size / sizeof(struct input_event);
+	struct input_event *ev;
+	double t0, t;
+	long long bytes = 0;
+
+	if (n == 0)
+		n = 1;
+	ev = calloc(n, sizeof(*ev));
+	if (!ev)
+		die("calloc");
+	for (size_t i = 0; i < n; i++) {
+		ev[i].type = EV_MSC;
+		ev[i].code = MSC_SCAN;
+		ev[i].value = (int)i;
+	}
+	t0 = now_s();
+	do {
+		ssize_t w = write(fd, ev, n * sizeof(*ev));
+
+		if (w < 0)
+			die("write");
+		bytes += w;
+		t = now_s();
+	} while (t - t0 < secs);
+	printf("RESULT write%zu %.3f MB/s\n", size, (double)bytes / (t - t0) / 1e6);
+	free(ev);
+	close(fd);
+	return 0;
+}
+
+/* A dumb buffer of `size` bytes, mapped; touch every byte twice. */
+static int cmd_mmap(const char *dev, size_t size)
+{
+	int fd = open_dev(dev);
+	struct drm_mode_create_dumb c = { .width = 1024, .bpp = 32 };
+	struct drm_mode_map_dumb m = { 0 };
+	struct drm_mode_destroy_dumb d = { 0 };
+	volatile uint8_t *p;
+	double t0, t1, t2;
+	unsigned long sum = 0;
+
+	c.height = (uint32_t)(size / (1024 * 4));
+	if (ioctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &c) < 0)
+		die("CREATE_DUMB");
+	m.handle = c.handle;
+	if (ioctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &m) < 0)
+		die("MAP_DUMB");
+	p = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 (off_t)m.offset);
+	if (p == MAP_FAILED)
+		die("mmap");
+	t0 = now_s();
+	for (size_t i = 0; i < c.size; i++) /* first touch: faults */
+		p[i] = (uint8_t)i;
+	t1 = now_s();
+	for (size_t i = 0; i < c.size; i++) /* mapped: memory speed */
+		sum += p[i];
+	t2 = now_s();
+	printf("RESULT mmap_first_touch %.3f ms\n", (t1 - t0) * 1e3);
+	printf("RESULT mmap_touch %.3f ms\n", (t2 - t1) * 1e3);
+	if (sum == 1)
+		printf("#\n"); /* keep the loop */
+	munmap((void *)p, c.size);
+	d.handle = c.handle;
+	ioctl(fd, DRM_IOCTL_MODE_DESTROY_DUMB, &d);
+	close(fd);
+	return 0;
+}
+
+static int cmd_uinput(const char *name)
+{
+	struct uinput_setup us = { .id = { .bustype = BUS_VIRTUAL,
+					   .vendor = 0x5044, .product = 0x42 } };
+	int fd = open_dev("/dev/uinput");
+	char sys[64], buf[1];
+
+	ioctl(fd, UI_SET_EVBIT, EV_KEY);
+	ioctl(fd, UI_SET_EVBIT, EV_MSC);
+	ioctl(fd, UI_SET_MSCBIT, MSC_SCAN);
+	for (int k = KEY_ESC; k <= KEY_MICMUTE; k++)
+		ioctl(fd, UI_SET_KEYBIT, k);
+	snprintf(us.name, sizeof(us.name), "%s", name);
+	if (ioctl(fd, UI_DEV_SETUP, &us) < 0 || ioctl(fd, UI_DEV_CREATE) < 0)
+		die("uinput");
+	if (ioctl(fd, UI_GET_SYSNAME(sizeof(sys)), sys) < 0)
+		die("UI_GET_SYSNAME");
+	/* the event node under /sys/devices/virtual/input/<sys>/ */
+	for (int i = 0; i < 50; i++) {
+		char path[128];
+
+		for (int e = 0; e < 64; e++) {
+			snprintf(path, sizeof(path),
+				 "/sys/devices/virtual/input/%s/event%d", sys, e);
+			if (access(path, F_OK) == 0) {
+				printf("/dev/input/event%d\n", e);
+				fflush(stdout);
+				while (read(0, buf, 1) > 0)
+					;
+				close(fd);
+				return 0;
+			}
+		}
+		usleep(100000);
+	}
+	fprintf(stderr, "pd-bench: no event node for %s\n", sys);
+	return 1;
+}
+
+/* Latency from a uinput write to the read of the same event on dev. */
+static int cmd_evlat(const char *uinput_node, const char *dev, long n)
+{
+	int in = open_dev(uinput_node), out = open_dev(dev);
+	double total = 0, worst = 0;
+
+	for (long i = 0; i < n; i++) {
+		struct input_event ev[2] = {
+			{ .type = EV_MSC, .code = MSC_SCAN, .value = (int)i + 1 },
+			{ .type = EV_SYN, .code = SYN_REPORT },
+		};
+		struct input_event got;
+		struct pollfd pfd = { .fd = out, .events = POLLIN };
+		double t0 = now_s(), dt;
+
+		if (write(in, ev, sizeof(ev)) != sizeof(ev))
+			die("write");
+		for (;;) {
+			if (poll(&pfd, 1, 2000) <= 0)
+				die("no event came");
+			if (read(out, &got, sizeof(got)) != sizeof(got))
+				die("read");
+			if (got.type == EV_MSC && got.value == (int)i + 1)
+				break;
+		}
+		dt = now_s() - t0;
+		total += dt;
+		if (dt > worst)
+			worst = dt;
+	}
+	printf("RESULT evlat %.1f us\n", total / (double)n * 1e6);
+	printf("RESULT evlat_worst %.1f us\n", worst * 1e6);
+	return 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: pd-bench rtt DEV [-n N]\n"
+		"       pd-bench write DEV SIZE [-t SEC]\n"
+		"       pd-bench mmap DEV [-s BYTES]\n"
+		"       pd-bench conc DEV PROCS [-t SEC]\n"
+		"       pd-bench uinput NAME\n"
+		"       pd-bench evlat UINPUT_NODE DEV [-n N]\n");
+	return 2;
+}
+
+/* The value after flag, or def. */
+static double opt(int argc, char **argv, const char *flag, double def)
+{
+	for (int i = 0; i + 1 < argc; i++)
+		if (strcmp(argv[i], flag) == 0)
+			return atof(argv[i + 1]);
+	return def;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 3)
+		return usage();
+	if (strcmp(argv[1], "rtt") == 0)
+		return cmd_rtt(argv[2], (long)opt(argc, argv, "-n", 20000));
+	if (strcmp(argv[1], "write") == 0 && argc >= 4)
+		return cmd_write(argv[2], (size_t)atol(argv[3]),
+				 opt(argc, argv, "-t", 1));
+	if (strcmp(argv[1], "mmap") == 0)
+		return cmd_mmap(argv[2], (size_t)opt(argc, argv, "-s", 8 << 20));
+	if (strcmp(argv[1], "conc") == 0 && argc >= 4)
+		return cmd_conc(argv[2], atoi(argv[3]), opt(argc, argv, "-t", 2));
+	if (strcmp(argv[1], "uinput") == 0)
+		return cmd_uinput(argv[2]);
+	if (strcmp(argv[1], "evlat") == 0 && argc >= 4)
+		return cmd_evlat(argv[2], argv[3], (long)opt(argc, argv, "-n", 500));
+	return usage();
+}
