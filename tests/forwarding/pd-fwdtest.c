@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pd-fwdtest: small programs the forwarding tests run in the plain VM on a
+ * native device file and on its forwarded twin, printing what they saw so
+ * that the test can compare the two.
+ *
+ *   uinput NAME GO_FILE HOLD_S       create a uinput keyboard called NAME,
+ *                                    print its event node, wait until
+ *                                    GO_FILE exists, write the known
+ *                                    sequence, stay HOLD_S seconds
+ *   evdev-ids PATH                   EVIOCGNAME/ID/PHYS/PROP and every
+ *                                    EVIOCGBIT, one line each
+ *   evdev-read PATH N                block in read() until N events came;
+ *                                    print "type code value" per event
+ *   drm-ioctls PATH N                N DRM_IOCTL_VERSION + GET_CAP calls;
+ *                                    print how many succeeded and the time
+ *   dumb-prime PATH                  dumb buffer: create, map, write a
+ *                                    pattern, export a PRIME fd, map that
+ *                                    and read the pattern back
+ *   poll3 TIMEOUT_MS PATH...         poll all PATHs for POLLIN; print the
+ *                                    index of each ready one
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/input.h>
+#include <linux/uinput.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pd_compat.h"	/* __user for the raw uapi headers */
+#include <drm/drm.h>
+#include <drm/drm_mode.h>
+
+static int die(const char *what)
+{
+	fprintf(stderr, "pd-fwdtest: %s: %s\n", what, strerror(errno));
+	return 1;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The known sequence: "paradice" typed, with SYN after every event. */
+static const unsigned short seq_keys[] = {
+	KEY_P, KEY_A, KEY_R, KEY_A, KEY_D, KEY_I, KEY_C, KEY_E,
+};
+
+static void emit(int fd, unsigned short type, unsigned short code, int value)
+{
+	struct input_event ev = { .type = type, .code = code, .value = value };
+
+	if (write(fd, &ev, sizeof(ev)) != sizeof(ev))
+		die("uinput write");
+}
+
+static int cmd_uinput(const char *name, const char *go, int hold)
+{
+	struct uinput_setup us = { 0 };
+	char sys[64], path[300];
+	struct stat st;
+	double t0;
+	int fd;
+
+	fd = open("/dev/uinput", O_WRONLY | O_NONBLOCK);
+	if (fd < 0)
+		return die("/dev/uinput");
+	if (ioctl(fd, UI_SET_EVBIT, EV_KEY) || ioctl(fd, UI_SET_EVBIT, EV_SYN) ||
+	    ioctl(fd, UI_SET_EVBIT, EV_REP) || ioctl(fd, UI_SET_EVBIT, EV_LED) ||
+	    ioctl(fd, UI_SET_LEDBIT, LED_CAPSL) ||
+	    ioctl(fd, UI_SET_LEDBIT, LED_NUML))
+		return die("UI_SET_EVBIT");
+	for (int k = KEY_ESC; k <= KEY_KPDOT; k++)
+		if (ioctl(fd, UI_SET_KEYBIT, k))
+			return die("UI_SET_KEYBIT");
+	us.id.bustype = BUS_VIRTUAL;
+	us.id.vendor = 0x1d6b;
+	us.id.product = 0x0104;
+	us.id.version = 3;
+	snprintf(us.name, sizeof(us.name), "%s", name);
+	if (ioctl(fd, UI_DEV_SETUP, &us) || ioctl(fd, UI_DEV_CREATE))
+		return die("UI_DEV_CREATE");
+	if (ioctl(fd, UI_GET_SYSNAME(sizeof(sys)), sys) < 0)
+		return die("UI_GET_SYSNAME");
+	/* the eventN below /sys/devices/virtual/input/<sys> */
+	for (int i = 0; i < 1024; i++) {
+		snprintf(path, sizeof(path),
+			 "/sys/devices/virtual/input/%s/event%d", sys, i);
+		if (!stat(path, &st)) {
+			printf("/dev/input/event%d\n", i);
+			break;
+		}
+	}
+	fflush(stdout);
+	t0 = now();
+	while (stat(go, &st) && now() - t0 < hold)
+		usleep(20000);
+	for (size_t i = 0; i < sizeof(seq_keys) / sizeof(seq_keys[0]); i++) {
+		emit(fd, EV_KEY, seq_keys[i], 1);
+		emit(fd, EV_SYN, SYN_REPORT, 0);
+		emit(fd, EV_KEY, seq_keys[i], 0);
+		emit(fd, EV_SYN, SYN_REPORT, 0);
+	}
+	while (now() - t0 < hold)
+		usleep(50000);
+	ioctl(fd, UI_DEV_DESTROY);
+	return 0;
+}
+
+static void print_hex(const char *what, const unsigned char *b, int n)
+{
+	printf("%s %d:", what, n);
+	for (int i = 0; i < n; i++)
+		printf("%02x", b[i]);
+	printf("\n");
+}
+
+static int cmd_evdev_ids(const char *path)
+{
+	unsigned char bits[KEY_MAX / 8 + 1];
+	struct input_id id;
+	char str[256];
+	int fd, n, version;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK);
+	if (fd < 0)
+		return die(path);
+	if (ioctl(fd, EVIOCGVERSION, &version) < 0)
+		return die("EVIOCGVERSION");
+	printf("version %x\n", version);
+	n = ioctl(fd, EVIOCGNAME(sizeof(str)), str);
+	printf("name %d %.*s\n", n, n > 0 ? n : 0, str);
+	if (ioctl(fd, EVIOCGID, &id) < 0)
+		return die("EVIOCGID");
+	printf("id %04x %04x %04x %04x\n", id.bustype, id.vendor, id.product,
+	       id.version);
+	n = ioctl(fd, EVIOCGPHYS(sizeof(str)), str);
+	printf("phys %d %s\n", n, n > 0 ? str : "");
+	memset(bits, 0, sizeof(bits));
+	n = ioctl(fd, EVIOCGPROP(sizeof(bits)), bits);
+	print_hex("prop", bits, n);
+	for (int ev = 0; ev < EV_CNT; ev++) {
+		char what[16];
+
+		memset(bits, 0, sizeof(bits));
+		n = ioctl(fd, EVIOCGBIT(ev, sizeof(bits)), bits);
+		snprintf(what, sizeof(what), "bit%02x", ev);
+		if (n < 0)
+			printf("%s err %d\n", what, errno);
+		else
+			print_hex(what, bits, n);
+	}
+	memset(bits, 0, sizeof(bits));
+	n = ioctl(fd, EVIOCGKEY(sizeof(bits)), bits);
+	print_hex("key", bits, n);
+	close(fd);
+	return 0;
+}
+
+static int cmd_evdev_read(const char *path, int count)
+{
+	struct input_event ev;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return die(path);
+	for (int i = 0; i < count; i++) {
+		ssize_t n = read(fd, &ev, sizeof(ev));
+
+		if (n != sizeof(ev))
+			return die("read");
+		printf("%u %u %d\n", ev.type, ev.code, ev.value);
+		fflush(stdout);
+	}
+	close(fd);
+	return 0;
+}
+
+static int cmd_drm_ioctls(const char *path, int count)
+{
+	char name[64];
+	struct drm_version v;
+	struct drm_get_cap cap;
+	int fd = open(path, O_RDWR), ok = 0;
+	double t0;
+
+	if (fd < 0)
+		return die(path);
+	t0 = now();
+	for (int i = 0; i < count; i++) {
+		memset(&v, 0, sizeof(v));
+		v.name = name;
+		v.name_len = sizeof(name);
+		cap.capability = DRM_CAP_DUMB_BUFFER;
+		cap.value = 0;
+		if (i % 2 ? !ioctl(fd, DRM_IOCTL_GET_CAP, &cap) && cap.value :
+			    !ioctl(fd, DRM_IOCTL_VERSION, &v))
+			ok++;
+	}
+	printf("ok %d of %d in %.3f s\n", ok, count, now() - t0);
+	close(fd);
+	return ok == count ? 0 : 1;
+}
+
+static int cmd_dumb_prime(const char *path)
+{
+	struct drm_mode_create_dumb c = { .width = 256, .height = 64, .bpp = 32 };
+	struct drm_mode_map_dumb m = { 0 };
+	struct drm_prime_handle p = { 0 };
+	uint32_t *a, *b;
+	int fd = open(path, O_RDWR), bad = 0;
+
+	if (fd < 0)
+		return die(path);
+	if (ioctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &c))
+		return die("CREATE_DUMB");
+	m.handle = c.handle;
+	if (ioctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &m))
+		return die("MAP_DUMB");
+	a = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, m.offset);
+	if (a == MAP_FAILED)
+		return die("mmap of the dumb buffer");
+	for (uint64_t i = 0; i < c.size / 4; i++)
+		a[i] = 0x5a000000u | (uint32_t)i;
+	p.handle = c.handle;
+	p.flags = DRM_CLOEXEC | DRM_RDWR;
+	if (ioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &p))
+		return die("PRIME_HANDLE_TO_FD");
+	b = mmap(NULL, c.size, PROT_READ, MAP_SHARED, p.fd, 0);
+	if (b == MAP_FAILED)
+		return die("mmap of the PRIME fd");
+	for (uint64_t i = 0; i < c.size / 4; i++)
+		if (b[i] != (0x5a000000u | (uint32_t)i))
+			bad++;
+	printf("size %llu pitch %u prime-fd %d mismatches %d\n",
+	       (unsigned long long)c.size, c.pitch, p.fd >= 0, bad);
+	return bad ? 1 : 0;
+}
+
+static int cmd_poll(int timeout, int n, char **paths)
+{
+	struct pollfd p[8];
+	int r;
+
+	if (n > 8)
+		n = 8;
+	for (int i = 0; i < n; i++) {
+		p[i].fd = open(paths[i], O_RDWR | O_NONBLOCK);
+		if (p[i].fd < 0)
+			p[i].fd = open(paths[i], O_RDONLY | O_NONBLOCK);
+		if (p[i].fd < 0)
+			return die(paths[i]);
+		p[i].events = POLLIN;
+	}
+	printf("polling\n");
+	fflush(stdout);
+	r = poll(p, (nfds_t)n, timeout);
+	if (r < 0)
+		return die("poll");
+	for (int i = 0; i < n; i++)
+		if (p[i].revents)
+			printf("ready %d %x\n", i, p[i].revents);
+	printf("done %d\n", r);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 5 && !strcmp(argv[1], "uinput"))
+		return cmd_uinput(argv[2], argv[3], atoi(argv[4]));
+	if (argc == 3 && !strcmp(argv[1], "evdev-ids"))
+		return cmd_evdev_ids(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "evdev-read"))
+		return cmd_evdev_read(argv[2], atoi(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "drm-ioctls"))
+		return cmd_drm_ioctls(argv[2], atoi(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "dumb-prime"))
+		return cmd_dumb_prime(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "poll3"))
+		return cmd_poll(atoi(argv[2]), argc - 3, argv + 3);
+	fprintf(stderr, "usage: see the comment at the top of pd-fwdtest.c\n");
+	return 2;
+}

@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Many requests in flight: a blocked request on one forwarded file never
+holds up another file or process."""
+
+import re
+import time
+
+from pdvm import fwd
+from pdvm.testlib import TestFailure, check, run_ok
+
+MODE = "plain"
+
+
+def start_keyboard(app):
+    run_ok(app, "plain", "rm -f /tmp/fwd-go /tmp/fwd-uinput.txt; "
+           "(pd-fwdtest uinput 'PD busy kbd' /tmp/fwd-go 90 "
+           ">/tmp/fwd-uinput.txt &)")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        out = run_ok(app, "plain", "cat /tmp/fwd-uinput.txt").strip()
+        if out.startswith("/dev/input/event"):
+            return out
+        time.sleep(0.5)
+    raise TestFailure("the uinput keyboard did not appear")
+
+
+def test_blocking_read_does_not_delay_ioctls(app):
+    """One process blocks in read() on a forwarded evdev file (no key is
+    pressed) while another makes 1000 ioctls on the forwarded DRM card:
+    all of them finish while the read still waits, and the read completes
+    with the right event once a key is pressed."""
+    try:
+        kbd = start_keyboard(app)
+        ev, card = fwd.export(app, kbd, "/dev/dri/card0")
+        run_ok(app, "plain", "(pd-fwdtest evdev-read %s 1 >/tmp/fwd-blk.txt "
+               "2>&1 &)" % ev)
+        time.sleep(2)
+        out = run_ok(app, "plain", "pd-fwdtest drm-ioctls %s 1000" % card,
+                     timeout=300)
+        m = re.search(r"ok (\d+) of 1000 in ([\d.]+) s", out)
+        check(m and m.group(1) == "1000", out)
+        blocked = run_ok(app, "plain", "cat /tmp/fwd-blk.txt; "
+                         "ps | grep -c '[e]vdev-read'")
+        check(blocked.strip() == "1", "the reader is not blocked any more "
+              "(or gone): %r" % blocked)
+        run_ok(app, "plain", "touch /tmp/fwd-go")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            got = run_ok(app, "plain", "cat /tmp/fwd-blk.txt")
+            if got.strip():
+                break
+            time.sleep(0.5)
+        check(got.strip() == "1 25 1", "the blocked read returned %r" % got)
+        print("    1000 DRM ioctls in %s s beside a blocked read" % m.group(2))
+    finally:
+        fwd.teardown(app, kill=("pd-fwdtest",))
+
+
+def test_poll_over_three_classes_wakes_on_the_right_one(app):
+    """poll() over a forwarded DRM card, a forwarded ALSA control and a
+    forwarded evdev keyboard, all for POLLIN: it sleeps while none is
+    ready and wakes reporting only the keyboard when a key is pressed
+    (readiness comes back from the backend as a PD_EV_POLL event)."""
+    try:
+        kbd = start_keyboard(app)
+        cards = run_ok(app, "plain", "cat /proc/asound/cards")
+        real = [int(l.split()[0]) for l in cards.splitlines()
+                if "[Loopback" in l][0]
+        card, ctl, ev = fwd.export(app, "/dev/dri/card0",
+                                   "/dev/snd/controlC%d" % real, kbd)
+        run_ok(app, "plain", "(pd-fwdtest poll3 30000 %s %s %s "
+               ">/tmp/fwd-poll.txt 2>&1 &); sleep 3" % (card, ctl, ev))
+        early = run_ok(app, "plain", "cat /tmp/fwd-poll.txt")
+        check(early.strip() == "polling", "poll returned before any key: %r"
+              % early)
+        run_ok(app, "plain", "touch /tmp/fwd-go")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            out = run_ok(app, "plain", "cat /tmp/fwd-poll.txt")
+            if "done" in out:
+                break
+            time.sleep(0.5)
+        check(re.search(r"ready 2 \d+\ndone 1", out) and "ready 0" not in out
+              and "ready 1" not in out, "poll reported:\n%s" % out)
+    finally:
+        fwd.teardown(app, kill=("pd-fwdtest",))
