@@ -7,6 +7,7 @@
  *                   waits, cancel, failing everything when a connection dies
  *   front_conn.c    a connection's life: CONNECT, export list, nodes
  *   front_loop.c    the loop transport (/dev/paradice-loop)
+ *   front_xen.c     the Xen transport (xenbus device "paradice")
  *   front_fops.c    the class-agnostic forwarding file operations
  *   front_ioctl.c   ioctl marshaling with the shared descriptor tables
  *   front_drm.c, front_v4l2.c, front_snd.c, front_evdev.c
@@ -232,8 +233,10 @@ extern const struct pd_class_ops pd_evdev_class;
 
 void pd_snd_conn_closed(struct pd_conn *conn);
 
-/* Transport */
+/* Transports */
 int pd_loop_init(void);
 void pd_loop_exit(void);
+int pd_xen_init(void);		/* front_xen.c; nothing outside Xen */
+void pd_xen_exit(void);
 
 #endif /* PD_FRONT_H */

@@ -61,6 +61,11 @@ static int __init pd_front_init(void)
 	ret = pd_loop_init();
 	if (ret)
 		return ret;
+	ret = pd_xen_init();
+	if (ret) {
+		pd_loop_exit();
+		return ret;
+	}
 	pr_info("paradice: frontend loaded, wire ABI %u.%u\n",
 		PD_WIRE_VERSION_MAJOR, PD_WIRE_VERSION_MINOR);
 	return 0;
@@ -68,6 +73,7 @@ static int __init pd_front_init(void)
 
 static void __exit pd_front_exit(void)
 {
+	pd_xen_exit();
 	pd_loop_exit();
 	pr_info("paradice: frontend unloaded\n");
 }

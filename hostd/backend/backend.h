@@ -11,6 +11,7 @@
  *   pool.c        worker threads: a blocking request never delays another
  *   events.c      poll readiness and SIGIO as events, cancel delivery
  *   transport_loop.c  the loop transport (/dev/paradice-loop)
+ *   transport_xen.c   the Xen transport (rings, grants, XenStore)
  */
 #ifndef PD_BACKEND_H
 #define PD_BACKEND_H
@@ -30,6 +31,7 @@
 /* Transports: a small table chosen by name.                         */
 
 struct be_transport;
+struct be;
 
 struct be_transport_impl {
 	const char *name;
@@ -51,6 +53,9 @@ struct be_transport {
 };
 
 struct be_transport *be_loop_create(const char *path);
+/* transport_xen.c: forks a monitor; returns in the server process. */
+struct be_transport *be_xen_create(struct be *be, const char *domain,
+				   const char *config_path);
 struct pd_loop_node;
 int be_loop_nodes(struct be_transport *t, struct pd_loop_node *nodes,
 		  unsigned int count, int *status);

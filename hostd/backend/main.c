@@ -5,6 +5,10 @@
  *
  *   pd-backend [-v] [--loop DEV] [--name NAME] [--ready-fd FD]
  *              [--state FILE] PATH...
+ *   pd-backend [-v] --xen GUEST [--config FILE]
+ *
+ * With --xen it serves the Xen guest GUEST (a domain name or id) with the
+ * device files the configuration gives it (transport_xen.c).
  *
  * It opens the loop transport (a connection of its own: one "guest" whose
  * exports are PATH...), answers the frontend's requests until the
@@ -27,7 +31,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pd-backend [-v] [--loop DEV] [--name NAME] "
-		   "[--ready-fd FD] [--state FILE] PATH...\n");
+		   "[--ready-fd FD] [--state FILE] PATH...\n"
+		   "       pd-backend [-v] --xen GUEST [--config FILE]\n");
 }
 
 struct announce {
@@ -90,6 +95,8 @@ int main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "ready-fd", required_argument, NULL, 'r' },
 		{ "state", required_argument, NULL, 's' },
+		{ "xen", required_argument, NULL, 'x' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -97,6 +104,7 @@ int main(int argc, char **argv)
 	struct be be = { .name = "loop", .epfd = -1, .wakefd = -1, .sigfd = -1 };
 	struct announce an = { .be = &be, .ready_fd = -1 };
 	const char *loop = PD_LOOP_DEVICE;
+	const char *xen = NULL, *config = "/etc/paradice/paradice.conf";
 	pthread_t t;
 	uint8_t *buf;
 	int c;
@@ -115,6 +123,12 @@ int main(int argc, char **argv)
 		case 's':
 			an.state = optarg;
 			break;
+		case 'x':
+			xen = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
 		case 'v':
 			be.verbose++;
 			break;
@@ -126,11 +140,24 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	pthread_mutex_init(&be.lock, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (xen) {
+		if (optind != argc) {
+			usage(stderr);
+			return 2;
+		}
+		/* forks: the monitor stays in there, the server comes back
+		 * (before any thread exists) */
+		be.tp = be_xen_create(&be, xen, config);
+		if (!be.tp)
+			return 1;
+		goto serve;
+	}
 	if (optind >= argc || argc - optind > (int)PD_WIRE_MAX_EXPORTS) {
 		usage(stderr);
 		return 2;
 	}
-	pthread_mutex_init(&be.lock, NULL);
 	be.nexports = (uint32_t)(argc - optind);
 	be.exports = calloc(be.nexports, sizeof(*be.exports));
 	if (!be.exports)
@@ -142,7 +169,6 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	signal(SIGPIPE, SIG_IGN);
 	if (be_events_start(&be)) {
 		be_log(&be, "event thread: %s", strerror(errno));
 		return 1;
@@ -153,11 +179,16 @@ int main(int argc, char **argv)
 		       strerror(errno));
 		return 1;
 	}
+serve:
+	if (xen && be_events_start(&be)) {
+		be_log(&be, "event thread: %s", strerror(errno));
+		return 1;
+	}
 	if (be_pool_start(&be)) {
 		be_log(&be, "worker threads: %s", strerror(errno));
 		return 1;
 	}
-	if (pthread_create(&t, NULL, announce_nodes, &an) == 0)
+	if (!xen && pthread_create(&t, NULL, announce_nodes, &an) == 0)
 		pthread_detach(t);
 	buf = malloc(PD_WIRE_MAX_MSG);
 	if (!buf)

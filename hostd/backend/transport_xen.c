@@ -1,0 +1,958 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The Xen transport, backend side: one guest's "paradice" device, served
+ * from dom0 userspace with libxenstore, libxenevtchn and libxengnttab (see
+ * the XenStore layout and the state diagram in pd_wire.h, and
+ * kernel/front_xen.c for the other end).
+ *
+ *   pd-backend --xen GUEST [--config FILE]
+ *
+ * Two processes. The first (the monitor) resolves the guest, reads which
+ * device files the configuration gives it, and runs the second (the
+ * server), which publishes the backend's nodes, maps the guest's rings and
+ * data area once, and serves requests until the connection ends. When a
+ * server dies, however it dies, the monitor tells the frontend (state
+ * Closing), so that the guest's programs get -EIO at once, and starts a
+ * new server, to which the frontend reconnects. When the guest's domain is
+ * gone the monitor removes the nodes and exits.
+ *
+ * Memory shared with the guest is hostile. Each request is copied out of
+ * the data area once, bounds checked, before main.c looks at it; each
+ * reply is written only inside the run of pages the frontend gave its
+ * request. Ring indices the guest writes are checked against the ring's
+ * size before use.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xenevtchn.h>
+#include <xengnttab.h>
+#include <xenstore.h>
+
+#include "backend.h"
+#include "config.h"
+
+#include <xen/io/ring.h>
+/* The ring macros want the barriers of the build's architecture; with the
+ * interface version the headers pick they would name the kernel's. */
+#undef xen_mb
+#undef xen_rmb
+#undef xen_wmb
+#define xen_mb()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define xen_rmb()	__atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define xen_wmb()	__atomic_thread_fence(__ATOMIC_RELEASE)
+
+DEFINE_RING_TYPES(pdx, struct pd_wire_xen_slot, struct pd_wire_xen_slot);
+
+#define PAGE		4096u
+#define RING_SLOTS	__CONST_RING_SIZE(pdx, PAGE)
+#define MAX_DATA_PAGES	16384u		/* 64 MiB: more is refused */
+#define DIR_REFS	(PAGE / sizeof(uint32_t) - 1)
+
+/* XenbusState */
+enum {
+	XB_UNKNOWN, XB_INITIALISING, XB_INITWAIT, XB_INITIALISED,
+	XB_CONNECTED, XB_CLOSING, XB_CLOSED, XB_RECONFIGURING,
+	XB_RECONFIGURED,
+};
+
+struct inflight {
+	uint64_t id;			/* 0: free */
+	uint32_t offset;		/* of the run the frontend gave */
+	uint32_t cap;			/* its bytes */
+};
+
+struct xen_tp {
+	struct be_transport base;
+	struct be *be;
+	unsigned int domid;
+	char be_path[128];		/* our directory */
+	char fe_path[128];		/* the frontend's directory */
+
+	struct xs_handle *xs;
+	xenevtchn_handle *xce;
+	xengnttab_handle *xgt;
+	bool connected;			/* rings mapped, channels bound */
+	bool ended;
+
+	struct pdx_back_ring req;
+	struct pdx_back_ring evt;
+	void *req_page, *evt_page;
+	uint8_t *data;			/* the data area, mapped once */
+	uint32_t data_pages;
+	size_t data_len;
+	evtchn_port_t req_port, evt_port;	/* local ports */
+
+	/* Protects the request ring's responses, the in-flight table, and
+	 * wakes the reader when a full table gets room. */
+	pthread_mutex_t lock;
+	struct inflight inflight[RING_SLOTS];
+	unsigned int ninflight;
+	int roomfd;			/* eventfd: a slot freed */
+	/* Protects the event ring. */
+	pthread_mutex_t evt_lock;
+};
+
+#define XT(t) ((struct xen_tp *)(t))
+
+static const char *state_name(int s)
+{
+	static const char *const n[] = {
+		"Unknown", "Initialising", "InitWait", "Initialised",
+		"Connected", "Closing", "Closed", "Reconfiguring",
+		"Reconfigured",
+	};
+
+	return s >= 0 && s <= XB_RECONFIGURED ? n[s] : "?";
+}
+
+static int xs_read_int(struct xs_handle *xs, const char *dir,
+		       const char *node, long long *out)
+{
+	char path[256], *val, *end;
+	unsigned int len;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, node);
+	val = xs_read(xs, XBT_NULL, path, &len);
+	if (!val)
+		return -1;
+	errno = 0;
+	*out = strtoll(val, &end, 10);
+	if (errno || end == val || *end) {
+		free(val);
+		errno = EINVAL;
+		return -1;
+	}
+	free(val);
+	return 0;
+}
+
+static int read_state(struct xs_handle *xs, const char *dir)
+{
+	long long s;
+
+	if (xs_read_int(xs, dir, "state", &s) || s < 0 || s > XB_RECONFIGURED)
+		return XB_UNKNOWN;
+	return (int)s;
+}
+
+static bool xs_printf_node(struct xs_handle *xs, xs_transaction_t t,
+			   const char *dir, const char *node,
+			   const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static bool xs_printf_node(struct xs_handle *xs, xs_transaction_t t,
+			   const char *dir, const char *node,
+			   const char *fmt, ...)
+{
+	char path[256], val[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof(path), "%s/%s", dir, node);
+	return xs_write(xs, t, path, val, strlen(val));
+}
+
+static void set_state(struct xs_handle *xs, const char *dir, int state)
+{
+	xs_printf_node(xs, XBT_NULL, dir, "state", "%d", state);
+}
+
+/* ------------------------------------------------------------------ */
+/* Naming the guest                                                     */
+
+/* domain (a name or an id) -> domid and name; -1 if no such domain. */
+static int resolve_domain(struct xs_handle *xs, const char *domain,
+			  unsigned int *domid, char *name, size_t len)
+{
+	char path[64], *end, **ids, *n;
+	unsigned int count, l;
+	long v;
+
+	errno = 0;
+	v = strtol(domain, &end, 10);
+	if (!errno && end != domain && !*end && v > 0 && v < 0x7ff0) {
+		snprintf(path, sizeof(path), "/local/domain/%ld/name", v);
+		n = xs_read(xs, XBT_NULL, path, &l);
+		if (!n)
+			return -1;
+		snprintf(name, len, "%s", n);
+		free(n);
+		*domid = (unsigned int)v;
+		return 0;
+	}
+	ids = xs_directory(xs, XBT_NULL, "/local/domain", &count);
+	for (unsigned int i = 0; ids && i < count; i++) {
+		snprintf(path, sizeof(path), "/local/domain/%s/name", ids[i]);
+		n = xs_read(xs, XBT_NULL, path, &l);
+		if (n && !strcmp(n, domain) && strcmp(ids[i], "0")) {
+			*domid = (unsigned int)strtoul(ids[i], NULL, 10);
+			snprintf(name, len, "%s", n);
+			free(n);
+			free(ids);
+			return 0;
+		}
+		free(n);
+	}
+	free(ids);
+	errno = ENOENT;
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Publishing                                                           */
+
+/*
+ * Write our directory from scratch (exports/, features, state
+ * Initialising) and create the frontend's directory if it does not exist
+ * yet. Permissions are written after the domain exists (we only get here
+ * for a running domain): xenstored drops, without a word, an entry naming
+ * a domain it does not know (XSA-322).
+ */
+static int publish(struct xen_tp *x)
+{
+	struct xs_permissions be_perms[2] = {
+		{ .id = 0, .perms = XS_PERM_NONE },
+		{ .id = x->domid, .perms = XS_PERM_READ },
+	};
+	struct xs_permissions fe_perms[2] = {
+		{ .id = x->domid, .perms = XS_PERM_NONE },
+		{ .id = 0, .perms = XS_PERM_READ },
+	};
+	struct be *be = x->be;
+	xs_transaction_t t;
+	char dir[256];
+	bool ok;
+
+again:
+	t = xs_transaction_start(x->xs);
+	if (t == XBT_NULL)
+		return -1;
+	xs_rm(x->xs, t, x->be_path);
+	ok = xs_mkdir(x->xs, t, x->be_path) &&
+	     xs_set_permissions(x->xs, t, x->be_path, be_perms, 2) &&
+	     xs_printf_node(x->xs, t, x->be_path, "frontend-id", "%u", x->domid) &&
+	     xs_printf_node(x->xs, t, x->be_path, "frontend", "%s", x->fe_path) &&
+	     xs_printf_node(x->xs, t, x->be_path, "versions", "%u",
+			    PD_WIRE_VERSION_MAJOR) &&
+	     xs_printf_node(x->xs, t, x->be_path, "features", "%" PRIx64,
+			    x->base.impl->features) &&
+	     xs_printf_node(x->xs, t, x->be_path, "max-requests", "%u",
+			    (unsigned int)RING_SLOTS) &&
+	     xs_printf_node(x->xs, t, x->be_path, "state", "%d",
+			    XB_INITIALISING);
+	for (uint32_t i = 0; ok && i < be->nexports; i++) {
+		const struct pd_wire_export *e = &be->exports[i].info;
+
+		snprintf(dir, sizeof(dir), "%s/exports/%u", x->be_path, i);
+		ok = xs_printf_node(x->xs, t, dir, "class", "%u", e->class) &&
+		     xs_printf_node(x->xs, t, dir, "driver", "%u", e->driver) &&
+		     xs_printf_node(x->xs, t, dir, "name", "%s", e->name) &&
+		     xs_printf_node(x->xs, t, dir, "mode", "%04o", e->mode);
+	}
+	if (ok && read_state(x->xs, x->fe_path) == XB_UNKNOWN) {
+		/* first time: the frontend's directory, owned by the guest */
+		xs_rm(x->xs, t, x->fe_path);
+		ok = xs_mkdir(x->xs, t, x->fe_path) &&
+		     xs_set_permissions(x->xs, t, x->fe_path, fe_perms, 2) &&
+		     xs_printf_node(x->xs, t, x->fe_path, "backend-id", "0") &&
+		     xs_printf_node(x->xs, t, x->fe_path, "backend", "%s",
+				    x->be_path) &&
+		     xs_printf_node(x->xs, t, x->fe_path, "state", "%d",
+				    XB_INITIALISING);
+	}
+	if (!ok) {
+		int e = errno;
+
+		xs_transaction_end(x->xs, t, true);
+		errno = e;
+		return -1;
+	}
+	if (!xs_transaction_end(x->xs, t, false)) {
+		if (errno == EAGAIN)
+			goto again;
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Mapping the guest's rings and data area                              */
+
+static void unmap_all(struct xen_tp *x)
+{
+	if (x->req_port)
+		xenevtchn_unbind(x->xce, x->req_port);
+	if (x->evt_port)
+		xenevtchn_unbind(x->xce, x->evt_port);
+	x->req_port = x->evt_port = 0;
+	if (x->req_page)
+		xengnttab_unmap(x->xgt, x->req_page, 1);
+	if (x->evt_page)
+		xengnttab_unmap(x->xgt, x->evt_page, 1);
+	if (x->data)
+		xengnttab_unmap(x->xgt, x->data, x->data_pages);
+	x->req_page = x->evt_page = NULL;
+	x->data = NULL;
+	x->connected = false;
+}
+
+/* Read the data area's grant references through its directory. */
+static int read_data_refs(struct xen_tp *x, uint32_t first_dir,
+			  uint32_t *refs, uint32_t n)
+{
+	uint32_t ref = first_dir, got = 0;
+
+	while (got < n) {
+		uint32_t *untrusted_dir, k;
+
+		if (!ref) {
+			errno = EINVAL;
+			return -1;
+		}
+		untrusted_dir = xengnttab_map_grant_ref(x->xgt, x->domid, ref,
+							PROT_READ);
+		if (!untrusted_dir)
+			return -1;
+		for (k = 0; k < DIR_REFS && got < n; k++)
+			refs[got++] = untrusted_dir[k];
+		ref = untrusted_dir[DIR_REFS];
+		xengnttab_unmap(x->xgt, untrusted_dir, 1);
+	}
+	return 0;
+}
+
+/*
+ * The frontend is Initialised: map its two rings and its data area once,
+ * bind both event channels, go Connected. Everything read from its
+ * directory is checked before use.
+ */
+static int map_frontend(struct xen_tp *x)
+{
+	long long version, req_ref, evt_ref, req_ch, evt_ch, dir_ref, pages;
+	struct be *be = x->be;
+	uint32_t *refs;
+	xenevtchn_port_or_error_t p;
+
+	if (xs_read_int(x->xs, x->fe_path, "version", &version) ||
+	    xs_read_int(x->xs, x->fe_path, "req-ring-ref", &req_ref) ||
+	    xs_read_int(x->xs, x->fe_path, "evt-ring-ref", &evt_ref) ||
+	    xs_read_int(x->xs, x->fe_path, "req-event-channel", &req_ch) ||
+	    xs_read_int(x->xs, x->fe_path, "evt-event-channel", &evt_ch) ||
+	    xs_read_int(x->xs, x->fe_path, "data-dir-ref", &dir_ref) ||
+	    xs_read_int(x->xs, x->fe_path, "data-pages", &pages)) {
+		be_log(be, "frontend directory incomplete: %s", strerror(errno));
+		return -1;
+	}
+	if (version != PD_WIRE_VERSION_MAJOR) {
+		be_log(be, "frontend chose version %lld", version);
+		return -1;
+	}
+	if (req_ref < 0 || req_ref > UINT32_MAX || evt_ref < 0 ||
+	    evt_ref > UINT32_MAX || dir_ref <= 0 || dir_ref > UINT32_MAX ||
+	    req_ch <= 0 || req_ch > UINT32_MAX || evt_ch <= 0 ||
+	    evt_ch > UINT32_MAX || pages < 1 || pages > MAX_DATA_PAGES) {
+		be_log(be, "frontend directory out of range");
+		return -1;
+	}
+	x->req_page = xengnttab_map_grant_ref(x->xgt, x->domid,
+					      (uint32_t)req_ref,
+					      PROT_READ | PROT_WRITE);
+	x->evt_page = xengnttab_map_grant_ref(x->xgt, x->domid,
+					      (uint32_t)evt_ref,
+					      PROT_READ | PROT_WRITE);
+	if (!x->req_page || !x->evt_page) {
+		be_log(be, "cannot map the rings: %s", strerror(errno));
+		goto fail;
+	}
+	refs = calloc((size_t)pages, sizeof(*refs));
+	if (!refs || read_data_refs(x, (uint32_t)dir_ref, refs,
+				    (uint32_t)pages)) {
+		be_log(be, "cannot read the data directory: %s",
+		       strerror(errno));
+		free(refs);
+		goto fail;
+	}
+	x->data = xengnttab_map_domain_grant_refs(x->xgt, (uint32_t)pages,
+						  x->domid, refs,
+						  PROT_READ | PROT_WRITE);
+	free(refs);
+	if (!x->data) {
+		be_log(be, "cannot map the data area: %s", strerror(errno));
+		goto fail;
+	}
+	x->data_pages = (uint32_t)pages;
+	x->data_len = (size_t)pages * PAGE;
+	BACK_RING_INIT(&x->req, (struct pdx_sring *)x->req_page, PAGE);
+	BACK_RING_INIT(&x->evt, (struct pdx_sring *)x->evt_page, PAGE);
+
+	p = xenevtchn_bind_interdomain(x->xce, x->domid, (evtchn_port_t)req_ch);
+	if (p < 0)
+		goto fail_evtchn;
+	x->req_port = (evtchn_port_t)p;
+	p = xenevtchn_bind_interdomain(x->xce, x->domid, (evtchn_port_t)evt_ch);
+	if (p < 0)
+		goto fail_evtchn;
+	x->evt_port = (evtchn_port_t)p;
+	x->connected = true;
+	set_state(x->xs, x->be_path, XB_CONNECTED);
+	be_log(be, "connected to domain %u: %u data pages", x->domid,
+	       x->data_pages);
+	return 0;
+
+fail_evtchn:
+	be_log(be, "cannot bind the event channels: %s", strerror(errno));
+fail:
+	unmap_all(x);
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The transport operations                                             */
+
+/* The frontend's state or its domain changed: go on, connect, or end. */
+static void check_frontend(struct xen_tp *x)
+{
+	int st = read_state(x->xs, x->fe_path);
+
+	if (!xs_is_domain_introduced(x->xs, x->domid)) {
+		be_log(x->be, "domain %u is gone", x->domid);
+		x->ended = true;
+		return;
+	}
+	if (x->be->verbose)
+		be_log(x->be, "frontend %s", state_name(st));
+	switch (st) {
+	case XB_INITIALISED:
+	case XB_CONNECTED:
+		if (!x->connected && map_frontend(x)) {
+			set_state(x->xs, x->be_path, XB_CLOSING);
+			x->ended = true;
+		}
+		break;
+	case XB_CLOSING:
+	case XB_CLOSED:
+	case XB_UNKNOWN:
+		/* a frontend that already closed before we connected is
+		 * waiting for a new backend: that is us, not an end */
+		if (x->connected || st == XB_CLOSING)
+			x->ended = true;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Drain watch events; true if any fired. */
+static bool drain_watches(struct xen_tp *x)
+{
+	bool any = false;
+	char **w;
+
+	while ((w = xs_check_watch(x->xs))) {
+		free(w);
+		any = true;
+	}
+	return any;
+}
+
+/* Take the next request off the ring into buf, if there is one. Returns
+ * its length, 0 if none, -1 if the frontend broke the ring. */
+static ssize_t take_request(struct xen_tp *x, uint8_t *buf, size_t cap)
+{
+	struct pd_wire_xen_slot untrusted_slot;
+	struct pd_wire_hdr hdr;
+	RING_IDX rp = x->req.sring->req_prod;
+	size_t len, n;
+	unsigned int i;
+
+	xen_rmb();	/* the slots after the producer index */
+	if (RING_REQUEST_PROD_OVERFLOW(&x->req, rp)) {
+		be_log(x->be, "frontend overran the request ring (%u, %u)",
+		       rp, x->req.req_cons);
+		return -1;
+	}
+	if (x->req.req_cons == rp)
+		return 0;
+	memcpy(&untrusted_slot, RING_GET_REQUEST(&x->req, x->req.req_cons),
+	       sizeof(untrusted_slot));
+	x->req.req_cons++;
+
+	/* the one place a slot is checked: everything below uses copies */
+	len = untrusted_slot.len;
+	if (untrusted_slot.offset > x->data_len ||
+	    len > x->data_len - untrusted_slot.offset ||
+	    len < sizeof(hdr) || !untrusted_slot.id) {
+		be_log(x->be, "bad slot (id %llu, offset %u, len %u) dropped",
+		       (unsigned long long)untrusted_slot.id, untrusted_slot.offset,
+		       untrusted_slot.len);
+		return -2;
+	}
+	n = len < cap ? len : cap;
+	memcpy(buf, x->data + untrusted_slot.offset, n);
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (hdr.id != untrusted_slot.id) {
+		be_log(x->be, "slot %llu holds request %llu: dropped",
+		       (unsigned long long)untrusted_slot.id,
+		       (unsigned long long)hdr.id);
+		return -2;
+	}
+	pthread_mutex_lock(&x->lock);
+	for (i = 0; i < RING_SLOTS; i++)
+		if (x->inflight[i].id == hdr.id)
+			break;
+	if (i < RING_SLOTS) {
+		pthread_mutex_unlock(&x->lock);
+		be_log(x->be, "request id %llu reused: dropped",
+		       (unsigned long long)hdr.id);
+		return -2;
+	}
+	for (i = 0; i < RING_SLOTS; i++)
+		if (!x->inflight[i].id)
+			break;
+	/* take_request only runs with a free entry (recv checks) */
+	x->inflight[i] = (struct inflight){
+		.id = hdr.id, .offset = untrusted_slot.offset, .cap = (uint32_t)len,
+	};
+	x->ninflight++;
+	pthread_mutex_unlock(&x->lock);
+	/* the header's own length, if it fits in the run; else main.c sees
+	 * the mismatch and refuses the request */
+	if (hdr.len <= n - sizeof(hdr))
+		return (ssize_t)(sizeof(hdr) + hdr.len);
+	return (ssize_t)n;
+}
+
+/*
+ * One request into buf. The first call waits for the frontend to connect.
+ * Returns 0 when the connection ends: the frontend closes, its domain goes
+ * away, or it breaks the protocol.
+ */
+static ssize_t xen_recv(struct be_transport *t, void *buf, size_t cap)
+{
+	struct xen_tp *x = XT(t);
+
+	for (;;) {
+		struct pollfd pfd[3];
+		bool full;
+		int more, n;
+
+		if (x->ended)
+			return 0;
+		if (x->connected) {
+			pthread_mutex_lock(&x->lock);
+			full = x->ninflight >= RING_SLOTS;
+			pthread_mutex_unlock(&x->lock);
+			if (!full) {
+				ssize_t r = take_request(x, buf, cap);
+
+				if (r > 0)
+					return r;
+				if (r == -1) {
+					set_state(x->xs, x->be_path, XB_CLOSING);
+					x->ended = true;
+					return 0;
+				}
+				if (r == -2)
+					continue;
+				RING_FINAL_CHECK_FOR_REQUESTS(&x->req, more);
+				if (more)
+					continue;
+			}
+		}
+		pfd[0] = (struct pollfd){ .fd = xs_fileno(x->xs), .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = xenevtchn_fd(x->xce), .events = POLLIN };
+		pfd[2] = (struct pollfd){ .fd = x->roomfd, .events = POLLIN };
+		n = poll(pfd, 3, 2000);
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (pfd[1].revents & POLLIN) {
+			xenevtchn_port_or_error_t p = xenevtchn_pending(x->xce);
+
+			if (p >= 0)
+				xenevtchn_unmask(x->xce, (evtchn_port_t)p);
+		}
+		if (pfd[2].revents & POLLIN) {
+			uint64_t v;
+
+			if (read(x->roomfd, &v, sizeof(v)) < 0)
+				v = 0;
+		}
+		if ((pfd[0].revents & POLLIN) && drain_watches(x))
+			check_frontend(x);
+		else if (n == 0)
+			check_frontend(x);	/* belt and braces */
+	}
+}
+
+/* An event into the next buffer the frontend posted; waits a little for
+ * one when all are in use (the frontend reposts them as it reads). */
+static int send_event(struct xen_tp *x, const void *msg, size_t len)
+{
+	for (int tries = 0; tries < 2000; tries++) {
+		struct pd_wire_xen_slot untrusted_buf;
+		struct pd_wire_xen_slot *rsp;
+		int notify;
+
+		pthread_mutex_lock(&x->evt_lock);
+		if (!x->connected || x->ended) {
+			pthread_mutex_unlock(&x->evt_lock);
+			errno = EPIPE;
+			return -1;
+		}
+		if (!RING_HAS_UNCONSUMED_REQUESTS(&x->evt)) {
+			pthread_mutex_unlock(&x->evt_lock);
+			nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+			continue;
+		}
+		memcpy(&untrusted_buf, RING_GET_REQUEST(&x->evt, x->evt.req_cons),
+		       sizeof(untrusted_buf));
+		x->evt.req_cons++;
+		if (untrusted_buf.offset > x->data_len ||
+		    untrusted_buf.len > x->data_len - untrusted_buf.offset ||
+		    untrusted_buf.len < len) {
+			pthread_mutex_unlock(&x->evt_lock);
+			be_log(x->be, "bad event buffer (offset %u, len %u)",
+			       untrusted_buf.offset, untrusted_buf.len);
+			continue;
+		}
+		memcpy(x->data + untrusted_buf.offset, msg, len);
+		rsp = RING_GET_RESPONSE(&x->evt, x->evt.rsp_prod_pvt);
+		rsp->id = untrusted_buf.id;
+		rsp->offset = untrusted_buf.offset;
+		rsp->len = (uint32_t)len;
+		x->evt.rsp_prod_pvt++;
+		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&x->evt, notify);
+		if (notify)
+			xenevtchn_notify(x->xce, x->evt_port);
+		pthread_mutex_unlock(&x->evt_lock);
+		return 0;
+	}
+	errno = ENOBUFS;
+	return -1;
+}
+
+/*
+ * A reply goes into the run of pages its request came in, never beyond:
+ * one that would not fit becomes a bare header with -EOVERFLOW.
+ */
+static int xen_send(struct be_transport *t, const void *msg, size_t len)
+{
+	struct xen_tp *x = XT(t);
+	struct pd_wire_hdr hdr;
+	struct pd_wire_xen_slot *rsp;
+	unsigned int i;
+	int notify;
+
+	memcpy(&hdr, msg, sizeof(hdr));
+	if (hdr.flags & PD_WIRE_F_EVENT)
+		return send_event(x, msg, len);
+
+	pthread_mutex_lock(&x->lock);
+	for (i = 0; i < RING_SLOTS; i++)
+		if (x->inflight[i].id && x->inflight[i].id == hdr.id)
+			break;
+	if (i == RING_SLOTS || !x->connected) {
+		pthread_mutex_unlock(&x->lock);
+		errno = x->connected ? ENOENT : EPIPE;
+		return -1;
+	}
+	if (len > x->inflight[i].cap) {
+		be_log(x->be, "reply to %llu (op %u): %zu bytes, room for %u",
+		       (unsigned long long)hdr.id, hdr.op, len, x->inflight[i].cap);
+		hdr.len = 0;
+		hdr.result = -EOVERFLOW;
+		msg = &hdr;
+		len = sizeof(hdr);
+	}
+	memcpy(x->data + x->inflight[i].offset, msg, len);
+	rsp = RING_GET_RESPONSE(&x->req, x->req.rsp_prod_pvt);
+	rsp->id = hdr.id;
+	rsp->offset = x->inflight[i].offset;
+	rsp->len = (uint32_t)len;
+	x->req.rsp_prod_pvt++;
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&x->req, notify);
+	if (notify)
+		xenevtchn_notify(x->xce, x->req_port);
+	if (x->ninflight-- == RING_SLOTS) {
+		uint64_t one = 1;
+
+		if (write(x->roomfd, &one, sizeof(one)) < 0)
+			be_log(x->be, "cannot wake the reader");
+	}
+	x->inflight[i].id = 0;
+	pthread_mutex_unlock(&x->lock);
+	return 0;
+}
+
+static void xen_destroy(struct be_transport *t)
+{
+	struct xen_tp *x = XT(t);
+
+	if (!t)
+		return;
+	unmap_all(x);
+	if (x->xgt)
+		xengnttab_close(x->xgt);
+	if (x->xce)
+		xenevtchn_close(x->xce);
+	if (x->xs)
+		xs_close(x->xs);
+	if (x->roomfd >= 0)
+		close(x->roomfd);
+	free(x);
+}
+
+static const struct be_transport_impl xen_impl = {
+	.name = "xen",
+	.features = PD_WIRE_FEAT_POLL_EVENTS | PD_WIRE_FEAT_FASYNC |
+		    PD_WIRE_FEAT_NEWFD | PD_WIRE_FEAT_CANCEL,
+	.recv = xen_recv,
+	.send = xen_send,
+	.destroy = xen_destroy,
+};
+
+/* ------------------------------------------------------------------ */
+/* The server: one connection                                            */
+
+static struct be_transport *server_create(struct be *be, unsigned int domid)
+{
+	struct xen_tp *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return NULL;
+	x->base.impl = &xen_impl;
+	x->base.fd = -1;
+	x->be = be;
+	x->domid = domid;
+	x->roomfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pthread_mutex_init(&x->lock, NULL);
+	pthread_mutex_init(&x->evt_lock, NULL);
+	snprintf(x->be_path, sizeof(x->be_path),
+		 "/local/domain/0/backend/%s/%u/0", PD_WIRE_XENBUS_DEVICE_TYPE,
+		 domid);
+	snprintf(x->fe_path, sizeof(x->fe_path),
+		 "/local/domain/%u/device/%s/0", domid,
+		 PD_WIRE_XENBUS_DEVICE_TYPE);
+	x->xs = xs_open(0);
+	x->xce = xenevtchn_open(NULL, 0);
+	x->xgt = xengnttab_open(NULL, 0);
+	if (!x->xs || !x->xce || !x->xgt || x->roomfd < 0) {
+		be_log(be, "cannot open Xen's interfaces: %s", strerror(errno));
+		goto fail;
+	}
+	/* a single mapping of the data area can be large */
+	xengnttab_set_max_grants(x->xgt, MAX_DATA_PAGES + 8);
+	if (publish(x)) {
+		be_log(be, "cannot publish %s: %s", x->be_path, strerror(errno));
+		goto fail;
+	}
+	if (!xs_watch(x->xs, x->fe_path, "fe") ||
+	    !xs_watch(x->xs, "@releaseDomain", "rd")) {
+		be_log(be, "cannot watch %s: %s", x->fe_path, strerror(errno));
+		goto fail;
+	}
+	set_state(x->xs, x->be_path, XB_INITWAIT);
+	be_log(be, "waiting for domain %u (%s)", domid, x->fe_path);
+	return &x->base;
+fail:
+	xen_destroy(&x->base);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* The monitor                                                           */
+
+static volatile sig_atomic_t monitor_stop;
+
+static void on_term(int sig)
+{
+	monitor_stop = 1;
+}
+
+/* Wait until the frontend is Closed (or gone), at most ms. */
+static void wait_frontend_closed(struct xs_handle *xs, const char *fe_path,
+				 int ms)
+{
+	for (int waited = 0; waited < ms; waited += 50) {
+		int st = read_state(xs, fe_path);
+
+		if (st == XB_CLOSED || st == XB_UNKNOWN ||
+		    st == XB_INITIALISING)
+			return;
+		nanosleep(&(struct timespec){ .tv_nsec = 50000000 }, NULL);
+	}
+}
+
+static void write_pid(const char *dir, const char *name, const char *what,
+		      pid_t pid)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/backend-%s.%s", dir, name, what);
+	f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%d\n", (int)pid);
+		fclose(f);
+	}
+}
+
+/*
+ * Runs servers one after another for as long as the guest exists. Returns
+ * in the child (the server) only; the monitor itself exits.
+ */
+static void monitor(struct be *be, unsigned int domid, const char *name)
+{
+	const char *run = "/run/paradice";
+	char be_path[128], fe_path[128];
+	struct xs_handle *xs;
+	int quick_deaths = 0;
+
+	snprintf(be_path, sizeof(be_path), "/local/domain/0/backend/%s/%u/0",
+		 PD_WIRE_XENBUS_DEVICE_TYPE, domid);
+	snprintf(fe_path, sizeof(fe_path), "/local/domain/%u/device/%s/0",
+		 domid, PD_WIRE_XENBUS_DEVICE_TYPE);
+	mkdir(run, 0755);
+	write_pid(run, name, "monitor", getpid());
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+
+	for (;;) {
+		struct timespec t0, t1;
+		pid_t pid, w;
+		int status;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		pid = fork();
+		if (pid < 0) {
+			be_log(be, "fork: %s", strerror(errno));
+			exit(1);
+		}
+		if (pid == 0) {
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGINT, SIG_DFL);
+			write_pid(run, name, "pid", getpid());
+			return;
+		}
+		do {
+			w = waitpid(pid, &status, 0);
+			if (w < 0 && errno == EINTR && monitor_stop)
+				kill(pid, SIGTERM);
+		} while (w < 0 && errno == EINTR);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+
+		xs = xs_open(0);
+		if (!xs) {
+			be_log(be, "monitor: xenstore: %s", strerror(errno));
+			exit(1);
+		}
+		if (WIFSIGNALED(status))
+			be_log(be, "server %d killed by signal %d", (int)pid,
+			       WTERMSIG(status));
+		else
+			be_log(be, "server %d exited (%d)", (int)pid,
+			       WEXITSTATUS(status));
+		/* whatever happened, the frontend must stop using it */
+		if (read_state(xs, be_path) != XB_UNKNOWN)
+			set_state(xs, be_path, XB_CLOSING);
+		if (monitor_stop || !xs_is_domain_introduced(xs, domid)) {
+			wait_frontend_closed(xs, fe_path, 3000);
+			set_state(xs, be_path, XB_CLOSED);
+			if (!xs_is_domain_introduced(xs, domid)) {
+				xs_rm(xs, XBT_NULL, be_path);
+				be_log(be, "domain %u is gone: monitor ends",
+				       domid);
+			}
+			xs_close(xs);
+			exit(0);
+		}
+		wait_frontend_closed(xs, fe_path, 5000);
+		set_state(xs, be_path, XB_CLOSED);
+		xs_close(xs);
+		if (t1.tv_sec - t0.tv_sec < 3) {
+			if (++quick_deaths >= 5) {
+				be_log(be, "server keeps dying: monitor ends");
+				exit(1);
+			}
+			sleep(1);
+		} else {
+			quick_deaths = 0;
+		}
+	}
+}
+
+/*
+ * --xen: serve the guest named domain (a name or a domain id) with the
+ * device files its section of the configuration lists, nothing else.
+ */
+struct be_transport *be_xen_create(struct be *be, const char *domain,
+				   const char *config_path)
+{
+	const struct hostd_guest_config *g;
+	static char guest_name[HOSTD_NAME_MAX];
+	struct hostd_config cfg;
+	struct xs_handle *xs;
+	unsigned int domid;
+	char err[512];
+
+	xs = xs_open(0);
+	if (!xs) {
+		be_log(be, "cannot open xenstore: %s", strerror(errno));
+		return NULL;
+	}
+	if (resolve_domain(xs, domain, &domid, guest_name,
+			   sizeof(guest_name))) {
+		be_log(be, "no domain %s", domain);
+		xs_close(xs);
+		return NULL;
+	}
+	xs_close(xs);
+	be->name = guest_name;
+	if (hostd_config_load(&cfg, config_path, err, sizeof(err))) {
+		be_log(be, "%s", err);
+		return NULL;
+	}
+	g = hostd_config_guest(&cfg, guest_name);
+	if (!g) {
+		be_log(be, "%s: no [guest %s] section", config_path, guest_name);
+		hostd_config_finish(&cfg);
+		return NULL;
+	}
+	be->nexports = g->ndevices;
+	be->exports = calloc(g->ndevices ? g->ndevices : 1,
+			     sizeof(*be->exports));
+	if (!be->exports) {
+		hostd_config_finish(&cfg);
+		return NULL;
+	}
+	for (unsigned int i = 0; i < g->ndevices; i++) {
+		if (be_export_describe(g->devices[i], &be->exports[i])) {
+			be_log(be, "%s (%s:%u): cannot forward: %s",
+			       g->devices[i], config_path, g->line,
+			       strerror(errno));
+			hostd_config_finish(&cfg);
+			return NULL;
+		}
+	}
+	hostd_config_finish(&cfg);
+
+	monitor(be, domid, guest_name);
+	/* the server, in a process of its own */
+	return server_create(be, domid);
+}

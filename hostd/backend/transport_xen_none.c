@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Built without Xen's userspace libraries: --xen is refused. */
+#include <errno.h>
+
+#include "backend.h"
+
+struct be_transport *be_xen_create(struct be *be, const char *domain,
+				   const char *config_path)
+{
+	be_log(be, "built without the Xen transport (libxen-dev)");
+	errno = ENOTSUP;
+	return NULL;
+}
