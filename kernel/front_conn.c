@@ -8,6 +8,7 @@
 #include <linux/idr.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
+#include <linux/poll.h>
 #include <linux/slab.h>
 
 #include "front.h"
@@ -241,9 +242,19 @@ void pd_conn_start(struct pd_conn *conn)
  */
 void pd_conn_close(struct pd_conn *conn)
 {
+	struct pd_file *pf;
+	unsigned long h;
 	unsigned int i;
 
 	pd_conn_fail_all(conn);
+	/* programs asleep in poll/select on an open file learn it now (the
+	 * xarray's lock keeps pf alive: files leave it before being freed) */
+	xa_lock(&conn->files);
+	xa_for_each(&conn->files, h, pf) {
+		wake_up_poll(&pf->poll_wq, EPOLLERR | EPOLLHUP);
+		kill_fasync(&pf->fasync, SIGIO, POLL_HUP);
+	}
+	xa_unlock(&conn->files);
 	flush_work(&conn->setup_work);
 
 	mutex_lock(&conn->nodes_lock);

@@ -439,7 +439,6 @@ static void check_frontend(struct xen_tp *x)
 		be_log(x->be, "frontend %s", state_name(st));
 	switch (st) {
 	case XB_INITIALISED:
-	case XB_CONNECTED:
 		if (!x->connected && map_frontend(x)) {
 			set_state(x->xs, x->be_path, XB_CLOSING);
 			x->ended = true;
@@ -730,6 +729,9 @@ static const struct be_transport_impl xen_impl = {
 /* ------------------------------------------------------------------ */
 /* The server: one connection                                            */
 
+static void wait_frontend_closed(struct xs_handle *xs, const char *fe_path,
+				 int ms);
+
 static struct be_transport *server_create(struct be *be, unsigned int domid)
 {
 	struct xen_tp *x = calloc(1, sizeof(*x));
@@ -758,6 +760,20 @@ static struct be_transport *server_create(struct be *be, unsigned int domid)
 	}
 	/* a single mapping of the data area can be large */
 	xengnttab_set_max_grants(x->xgt, MAX_DATA_PAGES + 8);
+	/* a frontend still attached to an earlier backend (its references
+	 * are stale) must close first: tell it, and give it a moment */
+	switch (read_state(x->xs, x->fe_path)) {
+	case XB_INITIALISED:
+	case XB_CONNECTED:
+	case XB_CLOSING:
+		be_log(be, "frontend still attached to an earlier backend: "
+		       "closing it");
+		set_state(x->xs, x->be_path, XB_CLOSING);
+		wait_frontend_closed(x->xs, x->fe_path, 10000);
+		break;
+	default:
+		break;
+	}
 	if (publish(x)) {
 		be_log(be, "cannot publish %s: %s", x->be_path, strerror(errno));
 		goto fail;
