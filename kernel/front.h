@@ -23,6 +23,7 @@
 #define PD_FRONT_H
 
 #include <linux/completion.h>
+#include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/list.h>
@@ -89,6 +90,13 @@ static inline void *pd_req_body(struct pd_req *req)
 static inline void *pd_rsp_body(struct pd_req *req)
 {
 	return (u8 *)req->rsp + sizeof(struct pd_wire_hdr);
+}
+
+/* A negative result from the backend as an errno the kernel may return:
+ * values outside the errno range (a broken backend) become -EIO. */
+static inline long pd_errno(s64 result)
+{
+	return result < 0 && result >= -MAX_ERRNO ? (long)result : -EIO;
 }
 
 /* pd_req_run() wait modes */

@@ -72,7 +72,7 @@ static int pd_file_simple(struct pd_file *pf, u16 op)
 		return -ENOMEM;
 	ret = pd_req_run(pf->conn, req, PD_WAIT_UNINTR);
 	if (!ret)
-		ret = req->result < 0 ? (int)max_t(s64, req->result, -EIO) : 0;
+		ret = req->result < 0 ? (int)pd_errno(req->result) : 0;
 	pd_req_put(req);
 	return ret;
 }
@@ -121,7 +121,7 @@ struct pd_file *pd_file_open(struct pd_export *exp, unsigned int f_flags,
 	body->flags = wire_open_flags(f_flags);
 	ret = pd_req_run(conn, req, PD_WAIT_INTR);
 	if (!ret && req->result < 0)
-		ret = (int)max_t(s64, req->result, -EIO);
+		ret = (int)pd_errno(req->result);
 	if (!ret && req->rsp_len != sizeof(rsp))
 		ret = -EIO;
 	if (ret) {
@@ -260,7 +260,7 @@ ssize_t pd_fop_read(struct file *file, char __user *buf, size_t count,
 		goto out;
 	ret = req->result;
 	if (ret < 0) {
-		ret = max_t(s64, ret, -EIO);
+		ret = pd_errno(ret);
 		goto out;
 	}
 	if (ret > count || req->rsp_len != sizeof(io) + ret) {
@@ -307,7 +307,7 @@ ssize_t pd_fop_write(struct file *file, const char __user *buf, size_t count,
 		goto out;
 	ret = req->result;
 	if (ret < 0) {
-		ret = max_t(s64, ret, -EIO);
+		ret = pd_errno(ret);
 		goto out;
 	}
 	if (ret > count || req->rsp_len != sizeof(io)) {
@@ -341,7 +341,7 @@ static loff_t pd_fop_llseek(struct file *file, loff_t offset, int whence)
 		if (ret >= 0)
 			file->f_pos = ret;
 		else
-			ret = max_t(s64, ret, -EIO);
+			ret = pd_errno(ret);
 	}
 	pd_req_put(req);
 	return ret;
@@ -434,7 +434,7 @@ static int pd_fop_fasync(int fd, struct file *file, int on)
 	body->on = !!READ_ONCE(pf->fasync);
 	ret = pd_req_run(pf->conn, req, PD_WAIT_UNINTR);
 	if (!ret && req->result < 0)
-		ret = (int)max_t(s64, req->result, -EIO);
+		ret = (int)pd_errno(req->result);
 	pd_req_put(req);
 	return ret;
 }

@@ -200,11 +200,13 @@ long pd_ioctl_forward(struct pd_file *pf, unsigned int cmd, u64 arg,
 		goto out;
 	if (!req->rsp_len) {
 		/* refused before the call: no body */
-		ret = req->result < 0 ? max_t(s64, req->result, -EIO) : -EIO;
+		ret = req->result < 0 ? pd_errno(req->result) : -EIO;
 		goto out;
 	}
 	ret = pd_ioc_complete(call, &pf->st, req->result, pd_rsp_body(req),
 			      req->rsp_len, &front_ops, &ctx);
+	if (ret < 0)
+		ret = pd_errno(ret);
 	if (pf->exp && pf->exp->cls && pf->exp->cls->ioctl_fixup && !kernel)
 		pf->exp->cls->ioctl_fixup(pf, cmd, arg, ret);
 out:

@@ -19,8 +19,17 @@
  *                                    and read the pattern back
  *   poll3 TIMEOUT_MS PATH...         poll all PATHs for POLLIN; print the
  *                                    index of each ready one
+ *   evdev-intr PATH                  O_NONBLOCK read (EAGAIN), a blocking
+ *                                    read a signal interrupts (EINTR),
+ *                                    then one blocking read that must get
+ *                                    the next event
+ *   read-err PATH                    one blocking read; print its errno
+ *   v4l2-expbuf PATH                 one MMAP capture buffer: write it
+ *                                    through its mapping, EXPBUF, map the
+ *                                    dma-buf and read the bytes back
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <linux/input.h>
 #include <linux/uinput.h>
@@ -38,6 +47,7 @@
 #include "pd_compat.h"	/* __user for the raw uapi headers */
 #include <drm/drm.h>
 #include <drm/drm_mode.h>
+#include <linux/videodev2.h>
 
 static int die(const char *what)
 {
@@ -276,6 +286,93 @@ static int cmd_poll(int timeout, int n, char **paths)
 	return 0;
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static int cmd_evdev_intr(const char *path)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct input_event ev;
+	double t0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NONBLOCK);
+
+	if (fd < 0)
+		return die(path);
+	n = read(fd, &ev, sizeof(ev));
+	printf("nonblock %s\n", n < 0 && errno == EAGAIN ? "EAGAIN" : "WRONG");
+	if (fcntl(fd, F_SETFL, 0))
+		return die("F_SETFL");
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART */
+	t0 = now();
+	alarm(1);
+	n = read(fd, &ev, sizeof(ev));
+	printf("interrupted %s after %.1f s\n",
+	       n < 0 && errno == EINTR ? "EINTR" : "WRONG", now() - t0);
+	fflush(stdout);
+	n = read(fd, &ev, sizeof(ev));
+	if (n != sizeof(ev))
+		return die("read");
+	printf("%u %u %d\n", ev.type, ev.code, ev.value);
+	return 0;
+}
+
+static int cmd_read_err(const char *path)
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return die(path);
+	printf("reading\n");
+	fflush(stdout);
+	n = read(fd, buf, sizeof(buf));
+	printf("read %zd errno %d\n", n, n < 0 ? errno : 0);
+	return 0;
+}
+
+static int cmd_v4l2_expbuf(const char *path)
+{
+	struct v4l2_requestbuffers rb = {
+		.count = 1, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+		.memory = V4L2_MEMORY_MMAP,
+	};
+	struct v4l2_buffer b = {
+		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP,
+	};
+	struct v4l2_exportbuffer eb = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+	uint8_t *a, *d;
+	int fd = open(path, O_RDWR), bad = 0;
+
+	if (fd < 0)
+		return die(path);
+	if (ioctl(fd, VIDIOC_REQBUFS, &rb) || rb.count < 1)
+		return die("REQBUFS");
+	if (ioctl(fd, VIDIOC_QUERYBUF, &b))
+		return die("QUERYBUF");
+	a = mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 b.m.offset);
+	if (a == MAP_FAILED)
+		return die("mmap of the buffer");
+	for (uint32_t i = 0; i < b.length; i++)
+		a[i] = (uint8_t)(i * 7 + 3);
+	if (ioctl(fd, VIDIOC_EXPBUF, &eb))
+		return die("EXPBUF");
+	d = mmap(NULL, b.length, PROT_READ, MAP_SHARED, eb.fd, 0);
+	if (d == MAP_FAILED)
+		return die("mmap of the dma-buf");
+	for (uint32_t i = 0; i < b.length; i++)
+		if (d[i] != (uint8_t)(i * 7 + 3))
+			bad++;
+	printf("length %u expbuf-fd %d mismatches %d\n", b.length, eb.fd >= 0,
+	       bad);
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 5 && !strcmp(argv[1], "uinput"))
@@ -290,6 +387,12 @@ int main(int argc, char **argv)
 		return cmd_dumb_prime(argv[2]);
 	if (argc >= 4 && !strcmp(argv[1], "poll3"))
 		return cmd_poll(atoi(argv[2]), argc - 3, argv + 3);
+	if (argc == 3 && !strcmp(argv[1], "evdev-intr"))
+		return cmd_evdev_intr(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "read-err"))
+		return cmd_read_err(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "v4l2-expbuf"))
+		return cmd_v4l2_expbuf(argv[2]);
 	fprintf(stderr, "usage: see the comment at the top of pd-fwdtest.c\n");
 	return 2;
 }

@@ -62,11 +62,20 @@ def play_through(app, device, extra=""):
     data, payload = wav()
     app.copy_in("plain", data, "/tmp/fwd-test.wav")
     real = loopback_card(app)
-    run_ok(app, "plain", "rm -f /tmp/fwd-cap.wav; (arecord -D hw:%d,1,0 "
-           "-f S16_LE -c 1 -r %d --buffer-time=2000000 -d 5 /tmp/fwd-cap.wav "
-           ">/tmp/fwd-arecord.log 2>&1 &); sleep 1; aplay -D %s %s "
-           "--buffer-time=2000000 /tmp/fwd-test.wav; sleep 5"
-           % (real, RATE, device, extra), timeout=120)
+    # aplay in the background with a bounded wait, so that a hang shows
+    # where it is stuck instead of a channel timeout
+    out = run_ok(app, "plain", "rm -f /tmp/fwd-cap.wav; (arecord -D hw:%d,1,0 "
+                 "-f S16_LE -c 1 -r %d --buffer-time=2000000 -d 5 "
+                 "/tmp/fwd-cap.wav >/tmp/fwd-arecord.log 2>&1 &); sleep 1; "
+                 "aplay -D %s %s --buffer-time=2000000 /tmp/fwd-test.wav "
+                 ">/tmp/fwd-aplay.log 2>&1 & p=$!; i=0; "
+                 "while kill -0 $p 2>/dev/null && [ $i -lt 60 ]; do sleep 1; "
+                 "i=$((i+1)); done; if kill -0 $p 2>/dev/null; then "
+                 "echo HUNG; cat /proc/$p/stack; for t in $(pidof pd-backend);"
+                 " do for s in /proc/$t/task/*/stack; do cat $s; done; done; "
+                 "kill $p; fi; cat /tmp/fwd-aplay.log; sleep 5"
+                 % (real, RATE, device, extra), timeout=120)
+    check("HUNG" not in out, "aplay -D %s %s hung:\n%s" % (device, extra, out))
     cap = app.copy_out("plain", "/tmp/fwd-cap.wav")[44:]
     return cap.find(payload) >= 0, len(cap)
 

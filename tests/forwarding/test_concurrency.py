@@ -84,3 +84,55 @@ def test_poll_over_three_classes_wakes_on_the_right_one(app):
               and "ready 1" not in out, "poll reported:\n%s" % out)
     finally:
         fwd.teardown(app, kill=("pd-fwdtest",))
+
+
+def test_signal_interrupts_a_blocked_read_without_losing_data(app):
+    """On a forwarded evdev file: an O_NONBLOCK read with nothing queued
+    gives EAGAIN; a blocking read that a signal (without SA_RESTART)
+    interrupts returns EINTR after the signal, which also cancelled the
+    backend's read of the real file: the next read gets the first event
+    typed afterwards, not the one after it."""
+    try:
+        kbd = start_keyboard(app)
+        ev, = fwd.export(app, kbd)
+        run_ok(app, "plain", "(pd-fwdtest evdev-intr %s >/tmp/fwd-intr.txt "
+               "2>&1 &); sleep 4" % ev)
+        early = run_ok(app, "plain", "cat /tmp/fwd-intr.txt")
+        check("nonblock EAGAIN\n" in early, early)
+        check(re.search(r"interrupted EINTR after 1\.\d s", early), early)
+        run_ok(app, "plain", "touch /tmp/fwd-go")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            out = run_ok(app, "plain", "cat /tmp/fwd-intr.txt")
+            if out.count("\n") >= 3:
+                break
+            time.sleep(0.5)
+        check(out.splitlines()[-1] == "1 25 1",
+              "the read after the interrupted one got:\n%s" % out)
+    finally:
+        fwd.teardown(app, kill=("pd-fwdtest",))
+
+
+def test_backend_death_fails_requests_with_eio(app):
+    """When the backend dies (SIGKILL) while a program is blocked in a read
+    of a forwarded file, the read fails with EIO, the forwarded node
+    disappears, and once the program is gone the module unloads: nothing
+    leaks and nothing hangs."""
+    try:
+        kbd = start_keyboard(app)
+        ev, = fwd.export(app, kbd)
+        run_ok(app, "plain", "(pd-fwdtest read-err %s >/tmp/fwd-eio.txt "
+               "2>&1 &); sleep 2" % ev)
+        pid = run_ok(app, "plain", "pdctl list").split()[0]
+        run_ok(app, "plain", "kill -9 %s" % pid)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            out = run_ok(app, "plain", "cat /tmp/fwd-eio.txt")
+            if "errno" in out:
+                break
+            time.sleep(0.5)
+        check("read -1 errno 5" in out, "the blocked read gave:\n%s" % out)
+        gone = run_ok(app, "plain", "sleep 1; ls %s 2>&1; true" % ev)
+        check("No such file" in gone, "%s still exists: %s" % (ev, gone))
+    finally:
+        fwd.teardown(app, kill=("pd-fwdtest",))

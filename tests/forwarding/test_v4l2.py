@@ -77,3 +77,15 @@ def test_stream_mmap_captures_frames(app):
                                                   size))
     finally:
         fwd.teardown(app, kill=("v4l2-ctl",))
+
+
+def test_expbuf_gives_a_usable_dmabuf(app):
+    """VIDIOC_EXPBUF on the forwarded node returns a new forwarded file
+    for the buffer's dma-buf; its mapping (handed to the real dma-buf)
+    shows the bytes written through the buffer's own mapping."""
+    try:
+        node, = fwd.export(app, "/dev/video0")
+        out = run_ok(app, "plain", "pd-fwdtest v4l2-expbuf %s" % node)
+        check("expbuf-fd 1 mismatches 0" in out, out)
+    finally:
+        fwd.teardown(app)
