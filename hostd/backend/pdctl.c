@@ -274,6 +274,9 @@ static int cmd_unexport(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/%d.state", state_dir(),
 			 (int)fd.pid);
 		unlink(path);
+		snprintf(path, sizeof(path), "%s/%d.log", state_dir(),
+			 (int)fd.pid);
+		unlink(path);
 	}
 	return ret;
 }

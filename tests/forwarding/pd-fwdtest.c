@@ -24,6 +24,8 @@
  *                                    then one blocking read that must get
  *                                    the next event
  *   read-err PATH                    one blocking read; print its errno
+ *   fasync PATH TIMEOUT_S            O_ASYNC on PATH: print "sigio" when
+ *                                    SIGIO comes, then the event
  *   v4l2-expbuf PATH                 one MMAP capture buffer: write it
  *                                    through its mapping, EXPBUF, map the
  *                                    dma-buf and read the bytes back
@@ -320,6 +322,43 @@ static int cmd_evdev_intr(const char *path)
 	return 0;
 }
 
+static volatile sig_atomic_t got_sigio;
+
+static void on_sigio(int sig)
+{
+	(void)sig;
+	got_sigio = 1;
+}
+
+static int cmd_fasync(const char *path, int timeout)
+{
+	struct sigaction sa = { .sa_handler = on_sigio };
+	struct input_event ev;
+	int fd = open(path, O_RDONLY | O_NONBLOCK);
+	double t0 = now();
+
+	if (fd < 0)
+		return die(path);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGIO, &sa, NULL);
+	if (fcntl(fd, F_SETOWN, getpid()) ||
+	    fcntl(fd, F_SETFL, O_NONBLOCK | O_ASYNC))
+		return die("O_ASYNC");
+	printf("armed\n");
+	fflush(stdout);
+	while (!got_sigio && now() - t0 < timeout)
+		usleep(20000);
+	if (!got_sigio) {
+		printf("no sigio\n");
+		return 1;
+	}
+	printf("sigio\n");
+	if (read(fd, &ev, sizeof(ev)) != sizeof(ev))
+		return die("read");
+	printf("%u %u %d\n", ev.type, ev.code, ev.value);
+	return 0;
+}
+
 static int cmd_read_err(const char *path)
 {
 	char buf[64];
@@ -389,6 +428,8 @@ int main(int argc, char **argv)
 		return cmd_poll(atoi(argv[2]), argc - 3, argv + 3);
 	if (argc == 3 && !strcmp(argv[1], "evdev-intr"))
 		return cmd_evdev_intr(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "fasync"))
+		return cmd_fasync(argv[2], atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "read-err"))
 		return cmd_read_err(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "v4l2-expbuf"))

@@ -77,3 +77,26 @@ def test_libinput_sees_a_keyboard(app):
               "libinput's view of %s:\n%s" % (node, mine[0]))
     finally:
         fwd.teardown(app, kill=("pd-fwdtest",))
+
+
+def test_fasync_delivers_sigio(app):
+    """O_ASYNC on a forwarded evdev file (fasync forwarded, the backend's
+    SIGIO of the real file coming back as PD_EV_SIGIO): the program gets
+    SIGIO when a key is pressed, and reads the key."""
+    try:
+        native = start_keyboard(app, "PD fasync kbd")
+        node, = fwd.export(app, native)
+        run_ok(app, "plain", "(pd-fwdtest fasync %s 30 >/tmp/fwd-fasync.txt "
+               "2>&1 &); sleep 2" % node)
+        early = run_ok(app, "plain", "cat /tmp/fwd-fasync.txt")
+        check(early.strip() == "armed", "before any key: %r" % early)
+        run_ok(app, "plain", "touch /tmp/fwd-go")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            out = run_ok(app, "plain", "cat /tmp/fwd-fasync.txt")
+            if out.count("\n") >= 3 or "no sigio" in out:
+                break
+            time.sleep(0.5)
+        check(out == "armed\nsigio\n1 25 1\n", "got:\n%s" % out)
+    finally:
+        fwd.teardown(app, kill=("pd-fwdtest",))
