@@ -62,6 +62,10 @@ struct pd_transport_ops {
 	/* Optional (loop): the real file behind a new handle, with a
 	 * reference the caller now owns, or NULL. */
 	struct file *(*take_real_file)(struct pd_conn *conn, u32 handle);
+	/* Free the transport's state: the connection's last reference is
+	 * gone. Until then every operation above stays callable, also after
+	 * the transport closed (it then fails or finds nothing). */
+	void (*destroy)(struct pd_conn *conn);
 };
 
 /* ------------------------------------------------------------------ */
@@ -101,7 +105,8 @@ static inline long pd_errno(s64 result)
 
 /* pd_req_run() wait modes */
 #define PD_WAIT_INTR	0	/* a signal cancels (syscalls) */
-#define PD_WAIT_UNINTR	1	/* must finish (release, setup) */
+#define PD_WAIT_UNINTR	1	/* must finish (release, poll, setup);
+				 * only a fatal signal gives up */
 
 int pd_req_run(struct pd_conn *conn, struct pd_req *req, int mode);
 void pd_conn_complete(struct pd_conn *conn, void *msg, u32 len);

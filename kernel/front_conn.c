@@ -44,6 +44,8 @@ static void pd_conn_free(struct kref *ref)
 {
 	struct pd_conn *conn = container_of(ref, struct pd_conn, ref);
 
+	if (conn->tp->destroy)
+		conn->tp->destroy(conn);
 	WARN_ON(!xa_empty(&conn->reqs));
 	xa_destroy(&conn->reqs);
 	xa_destroy(&conn->files);

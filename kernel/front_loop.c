@@ -67,6 +67,14 @@ static struct file *loop_take_real_file(struct pd_conn *conn, u32 handle)
 	return xa_erase(&lp->real_files, handle);
 }
 
+static void loop_destroy(struct pd_conn *conn)
+{
+	struct pd_loop *lp = conn->tp_priv;
+
+	xa_destroy(&lp->real_files);
+	kfree(lp);
+}
+
 static const struct pd_transport_ops loop_ops = {
 	.name = "loop",
 	.features = PD_WIRE_FEAT_POLL_EVENTS | PD_WIRE_FEAT_FASYNC |
@@ -75,6 +83,7 @@ static const struct pd_transport_ops loop_ops = {
 	.send = loop_send,
 	.unsend = loop_unsend,
 	.take_real_file = loop_take_real_file,
+	.destroy = loop_destroy,
 };
 
 static int loop_open(struct inode *inode, struct file *file)
@@ -101,8 +110,8 @@ static int loop_open(struct inode *inode, struct file *file)
 /*
  * The backend closed the connection. Stop the queue first (so nothing new
  * is sent), then let the connection fail what is in flight and remove its
- * nodes. The loop state itself lives until here: the connection no longer
- * calls the transport once pd_conn_close() has returned.
+ * nodes. The loop state lives on with the connection (loop_destroy): files
+ * still open may call the transport, which then finds it closed.
  */
 static int loop_release(struct inode *inode, struct file *file)
 {
@@ -110,7 +119,6 @@ static int loop_release(struct inode *inode, struct file *file)
 	struct pd_req *req, *tmp;
 	struct file *real;
 	unsigned long h;
-	LIST_HEAD(drop);
 
 	spin_lock(&lp->lock);
 	lp->closed = true;
@@ -120,11 +128,12 @@ static int loop_release(struct inode *inode, struct file *file)
 
 	pd_conn_close(lp->conn);
 	xa_for_each(&lp->real_files, h, real) {
-		xa_erase(&lp->real_files, h);
-		fput(real);
+		/* whoever erases an entry owns its reference */
+		real = xa_erase(&lp->real_files, h);
+		if (real)
+			fput(real);
 	}
 	pd_conn_put(lp->conn);
-	kfree(lp);
 	return 0;
 }
 

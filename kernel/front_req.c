@@ -133,6 +133,12 @@ int pd_req_run(struct pd_conn *conn, struct pd_req *req, int mode)
 		return req->rsp ? 0 : -EIO;
 	}
 	if (mode == PD_WAIT_UNINTR) {
+		if (!wait_for_completion_killable(&req->done))
+			return req->rsp ? 0 : -EIO;
+		/* killed: give the request up, whatever the backend does */
+		conn->tp->unsend(conn, req);
+		if (pd_req_leave(conn, req))
+			return -EINTR;
 		wait_for_completion(&req->done);
 		return req->rsp ? 0 : -EIO;
 	}
