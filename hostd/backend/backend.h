@@ -127,6 +127,7 @@ struct be_handle *be_handle_get(struct be *be, uint32_t handle);
 struct be_handle *be_handle_by_fd(struct be *be, int fd);
 void be_handle_put(struct be *be, struct be_handle *h);
 int be_handle_release(struct be *be, uint32_t handle);
+void be_handles_finish(struct be *be);
 
 /* ops.c */
 void be_run_job(struct be *be, struct be_job *job);

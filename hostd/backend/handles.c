@@ -114,3 +114,15 @@ int be_handle_release(struct be *be, uint32_t handle)
 	be_handle_put(be, h);	/* the table's reference */
 	return 0;
 }
+
+/* The connection is over: release every handle and free the table. */
+void be_handles_finish(struct be *be)
+{
+	for (uint32_t i = 0; i < be->next_handle; i++)
+		if (be->handles[i])
+			be_handle_release(be, i);
+	free(be->handles);
+	be->handles = NULL;
+	be->nhandles = 0;
+	be->next_handle = 0;
+}
