@@ -19,6 +19,8 @@
  *                                    and read the pattern back
  *   poll3 TIMEOUT_MS PATH...         poll all PATHs for POLLIN; print the
  *                                    index of each ready one
+ *   epoll3 TIMEOUT_MS PATH...        the same with epoll
+ *   select3 TIMEOUT_MS PATH...       the same with select
  *   evdev-intr PATH                  O_NONBLOCK read (EAGAIN), a blocking
  *                                    read a signal interrupts (EINTR),
  *                                    then one blocking read that must get
@@ -41,7 +43,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -261,7 +265,7 @@ static int cmd_dumb_prime(const char *path)
 	return bad ? 1 : 0;
 }
 
-static int cmd_poll(int timeout, int n, char **paths)
+static int cmd_poll(const char *how, int timeout, int n, char **paths)
 {
 	struct pollfd p[8];
 	int r;
@@ -278,9 +282,38 @@ static int cmd_poll(int timeout, int n, char **paths)
 	}
 	printf("polling\n");
 	fflush(stdout);
-	r = poll(p, (nfds_t)n, timeout);
+	if (!strcmp(how, "epoll3")) {
+		struct epoll_event ev, out[8];
+		int ep = epoll_create1(0);
+
+		for (int i = 0; i < n; i++) {
+			ev.events = EPOLLIN;
+			ev.data.u32 = (uint32_t)i;
+			if (epoll_ctl(ep, EPOLL_CTL_ADD, p[i].fd, &ev))
+				return die("epoll_ctl");
+			p[i].revents = 0;
+		}
+		r = epoll_wait(ep, out, 8, timeout);
+		for (int i = 0; i < r; i++)
+			p[out[i].data.u32].revents = (short)out[i].events;
+	} else if (!strcmp(how, "select3")) {
+		struct timeval tv = { timeout / 1000, (timeout % 1000) * 1000 };
+		fd_set rd;
+		int max = 0;
+
+		FD_ZERO(&rd);
+		for (int i = 0; i < n; i++) {
+			FD_SET(p[i].fd, &rd);
+			max = p[i].fd > max ? p[i].fd : max;
+		}
+		r = select(max + 1, &rd, NULL, NULL, &tv);
+		for (int i = 0; i < n; i++)
+			p[i].revents = r > 0 && FD_ISSET(p[i].fd, &rd) ? POLLIN : 0;
+	} else {
+		r = poll(p, (nfds_t)n, timeout);
+	}
 	if (r < 0)
-		return die("poll");
+		return die(how);
 	for (int i = 0; i < n; i++)
 		if (p[i].revents)
 			printf("ready %d %x\n", i, p[i].revents);
@@ -424,8 +457,10 @@ int main(int argc, char **argv)
 		return cmd_drm_ioctls(argv[2], atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "dumb-prime"))
 		return cmd_dumb_prime(argv[2]);
-	if (argc >= 4 && !strcmp(argv[1], "poll3"))
-		return cmd_poll(atoi(argv[2]), argc - 3, argv + 3);
+	if (argc >= 4 && (!strcmp(argv[1], "poll3") ||
+			  !strcmp(argv[1], "epoll3") ||
+			  !strcmp(argv[1], "select3")))
+		return cmd_poll(argv[1], atoi(argv[2]), argc - 3, argv + 3);
 	if (argc == 3 && !strcmp(argv[1], "evdev-intr"))
 		return cmd_evdev_intr(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "fasync"))

@@ -56,11 +56,7 @@ def test_blocking_read_does_not_delay_ioctls(app):
         fwd.teardown(app, kill=("pd-fwdtest",))
 
 
-def test_poll_over_three_classes_wakes_on_the_right_one(app):
-    """poll() over a forwarded DRM card, a forwarded ALSA control and a
-    forwarded evdev keyboard, all for POLLIN: it sleeps while none is
-    ready and wakes reporting only the keyboard when a key is pressed
-    (readiness comes back from the backend as a PD_EV_POLL event)."""
+def poll_three(app, how):
     try:
         kbd = start_keyboard(app)
         cards = run_ok(app, "plain", "cat /proc/asound/cards")
@@ -68,11 +64,11 @@ def test_poll_over_three_classes_wakes_on_the_right_one(app):
                 if "[Loopback" in l][0]
         card, ctl, ev = fwd.export(app, "/dev/dri/card0",
                                    "/dev/snd/controlC%d" % real, kbd)
-        run_ok(app, "plain", "(pd-fwdtest poll3 30000 %s %s %s "
-               ">/tmp/fwd-poll.txt 2>&1 &); sleep 3" % (card, ctl, ev))
+        run_ok(app, "plain", "(pd-fwdtest %s 30000 %s %s %s "
+               ">/tmp/fwd-poll.txt 2>&1 &); sleep 3" % (how, card, ctl, ev))
         early = run_ok(app, "plain", "cat /tmp/fwd-poll.txt")
-        check(early.strip() == "polling", "poll returned before any key: %r"
-              % early)
+        check(early.strip() == "polling", "%s returned before any key: %r"
+              % (how, early))
         run_ok(app, "plain", "touch /tmp/fwd-go")
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -81,9 +77,23 @@ def test_poll_over_three_classes_wakes_on_the_right_one(app):
                 break
             time.sleep(0.5)
         check(re.search(r"ready 2 \d+\ndone 1", out) and "ready 0" not in out
-              and "ready 1" not in out, "poll reported:\n%s" % out)
+              and "ready 1" not in out, "%s reported:\n%s" % (how, out))
     finally:
         fwd.teardown(app, kill=("pd-fwdtest",))
+
+
+def test_poll_over_three_classes_wakes_on_the_right_one(app):
+    """poll() over a forwarded DRM card, a forwarded ALSA control and a
+    forwarded evdev keyboard, all for POLLIN: it sleeps while none is
+    ready and wakes reporting only the keyboard when a key is pressed
+    (readiness comes back from the backend as a PD_EV_POLL event)."""
+    poll_three(app, "poll3")
+
+
+def test_epoll_and_select_wake_on_the_right_one(app):
+    """The same with epoll_wait() and with select()."""
+    poll_three(app, "epoll3")
+    poll_three(app, "select3")
 
 
 def test_signal_interrupts_a_blocked_read_without_losing_data(app):
