@@ -3,14 +3,15 @@
  * hostd: the appliance's daemon in dom0.
  *
  *   hostd [--config FILE] [--bus system|session|ADDRESS|none] [--no-grab]
- *         [--no-xen]
+ *         [--no-input] [--no-xen]
  *
  * It reads the configuration, follows which of its guests Xen runs
  * (XenStore watches on @introduceDomain/@releaseDomain), gives each guest a
  * virtual keyboard and pointer, routes the physical ones to the foreground
  * guest, and switches on a hotkey or a D-Bus call. --no-xen takes every
  * configured guest as running (domain ids 1, 2, ... in config order), for
- * tests without Xen; --no-grab leaves the physical devices alone.
+ * tests without Xen; --no-grab leaves the physical devices alone;
+ * --no-input makes no input devices at all (tests of the D-Bus service).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -188,7 +189,7 @@ static void on_signal(int sig)
 static int usage(void)
 {
 	fprintf(stderr, "usage: hostd [--config FILE] [--bus system|session|ADDRESS|none]"
-			" [--no-grab] [--no-xen]\n");
+			" [--no-grab] [--no-input] [--no-xen]\n");
 	return 2;
 }
 
@@ -198,13 +199,14 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "bus", required_argument, NULL, 'b' },
 		{ "no-grab", no_argument, NULL, 'g' },
+		{ "no-input", no_argument, NULL, 'i' },
 		{ "no-xen", no_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct hostd h;
 	const char *config = DEFAULT_CONFIG, *bus = "system";
-	bool grab = true, xen = true;
+	bool grab = true, xen = true, input = true;
 	char err[512];
 	int c, status = 1;
 
@@ -221,6 +223,9 @@ int main(int argc, char **argv)
 			break;
 		case 'x':
 			xen = false;
+			break;
+		case 'i':
+			input = false;
 			break;
 		default:
 			return usage();
@@ -256,9 +261,11 @@ int main(int argc, char **argv)
 			h.router.active = i;
 			break;
 		}
-	h.input = hostd_input_create(&h, grab);
-	if (!h.input)
-		goto out;
+	if (input) {
+		h.input = hostd_input_create(&h, grab);
+		if (!h.input)
+			goto out;
+	}
 	if (strcmp(bus, "none") != 0) {
 		h.bus = hostd_bus_create(&h, bus);
 		if (!h.bus)
@@ -297,6 +304,11 @@ int main(int argc, char **argv)
 				free(w);
 				domains_changed(&h);
 			} else if (h.bus && pfd[i].fd == hostd_bus_fd(h.bus)) {
+				if (pfd[i].revents & (POLLHUP | POLLERR)) {
+					/* the bus went away: nothing to serve */
+					hostd_log("bus: connection lost");
+					h.quit = true;
+				}
 				hostd_bus_dispatch(h.bus);
 			} else {
 				hostd_input_dispatch(h.input, pfd[i].fd);

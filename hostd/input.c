@@ -185,6 +185,8 @@ unsigned int hostd_input_fds(struct hostd_input *in, int *fds, unsigned int max)
 {
 	unsigned int n = 0;
 
+	if (!in)
+		return 0;
 	if (in->li && n < max)
 		fds[n++] = libinput_get_fd(in->li);
 	for (unsigned int g = 0; g < in->h->nvms && n < max; g++)
@@ -204,11 +206,15 @@ static void write_ev(struct libevdev_uinput *ui, unsigned int type,
 void hostd_input_key(struct hostd_input *in, unsigned int g, unsigned int code,
 		     int value)
 {
+	if (!in)
+		return;
 	write_ev(in->guests[g].kbd, EV_KEY, code, value);
 }
 
 void hostd_input_sync(struct hostd_input *in, unsigned int g)
 {
+	if (!in)
+		return;
 	write_ev(in->guests[g].kbd, EV_SYN, SYN_REPORT, 0);
 }
 
@@ -222,8 +228,11 @@ static void show_leds(struct hostd_input *in, unsigned int g)
 void hostd_input_switched(struct hostd_input *in, unsigned int from,
 			  unsigned int to)
 {
-	struct guest_devs *gd = &in->guests[from];
+	struct guest_devs *gd;
 
+	if (!in)
+		return;
+	gd = &in->guests[from];
 	if (gd->buttons_down) {
 		for (unsigned int b = 0; b < 32; b++)
 			if (gd->buttons_down & (1u << b))
