@@ -130,7 +130,14 @@ def test_hostd_routes_keys_to_the_foreground_guest_and_switches(app):
 
 
 def test_dbus_errors_are_named(app):
-    """An unknown VM and a VM with no domain get named D-Bus errors."""
+    """An unknown VM and a VM with no domain get named D-Bus errors, and a
+    caller who is not root is refused when polkit does not allow it (here
+    there is no polkit at all)."""
+    code, _, err = app.run("dom0", "su -s /bin/sh nobody -c \"%s--method "
+                           "%s.SwitchTo guest2\"" % (GDBUS, MANAGER))
+    check(code != 0 and b"org.paradice.Switcher1.Error.Refused" in err,
+          "non-root caller: %d %s" % (code, err.decode()))
+    check(_active(app) == "guest1", "the refused call switched anyway")
     code, _, err = app.run("dom0", GDBUS + "--method %s.SwitchTo nosuchvm"
                            % MANAGER)
     check(code != 0 and b"org.paradice.Switcher1.Error.UnknownVm" in err,
