@@ -11,6 +11,7 @@
  * their v4l2_file_operations. Files that an ioctl creates (PRIME, EXPBUF)
  * are anonymous files with pd_fops.
  */
+#include <linux/compat.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -394,6 +395,35 @@ long pd_fop_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 				!!(file->f_flags & O_NONBLOCK));
 }
 
+#ifdef CONFIG_COMPAT
+/*
+ * 32-bit programs. A command whose argument has another size in a 32-bit
+ * program has another number too, finds no table entry and gets -ENOTTY.
+ * Of the rest, only commands with no nested pointers are forwarded (the
+ * argument is then the same bytes); the others would need their 32-bit
+ * layouts described, which no table does yet.
+ */
+static long pd_fop_compat_ioctl(struct file *file, unsigned int cmd,
+				unsigned long arg)
+{
+	struct pd_file *pf = file->private_data;
+	const struct pd_ioc_entry *e;
+	unsigned int flags, i;
+
+	e = pd_ioc_lookup(pf->dev_class, pf->driver, cmd, &flags);
+	if (!e)
+		return -ENOTTY;
+	for (i = 0; i < e->ndesc; i++)
+		if (e->desc[i].kind == PD_IOC_D_PTR ||
+		    e->desc[i].kind == PD_IOC_D_TAIL)
+			return -ENOTTY;
+	if (!(flags & PD_IOC_F_ARG_VALUE))
+		arg = (unsigned long)compat_ptr(arg);
+	return pd_ioctl_forward(pf, cmd, arg, false,
+				!!(file->f_flags & O_NONBLOCK));
+}
+#endif
+
 /*
  * mmap, zero copy. loop: the real file serves the mapping itself, as
  * overlayfs does it: the VMA is handed over to the real file (which the
@@ -449,6 +479,9 @@ const struct file_operations pd_fops = {
 	.llseek = pd_fop_llseek,
 	.poll = pd_fop_poll,
 	.unlocked_ioctl = pd_fop_ioctl,
+#ifdef CONFIG_COMPAT
+	.compat_ioctl = pd_fop_compat_ioctl,
+#endif
 	.mmap = pd_fop_mmap,
 	.fasync = pd_fop_fasync,
 };
