@@ -8,7 +8,7 @@ BUILD     := build
 MESON_DIR := $(BUILD)/meson
 SAN_DIR   := $(BUILD)/meson-san
 
-.PHONY: all deps build userspace kernel check unit vmtest demo bench clean
+.PHONY: all deps build userspace kernel check unit vmtest demo bench debs clean
 
 all: build
 
@@ -44,6 +44,9 @@ demo: build
 
 bench: build
 	@bench/run
+
+debs: build
+	@packaging/build-debs
 
 clean:
 	rm -rf $(BUILD)
