@@ -89,7 +89,8 @@ static int64_t call(uint16_t op, uint32_t handle, const void *body,
 	job.hdr.handle = handle;
 	job.hdr.len = len;
 	job.body = malloc(len ? len : 1);
-	memcpy(job.body, body, len);
+	if (len)
+		memcpy(job.body, body, len);
 	sent = 0;
 	be_run_job(&be, &job);
 	free(job.body);
