@@ -3,7 +3,7 @@
  * hostd: the appliance's daemon in dom0.
  *
  *   hostd [--config FILE] [--bus system|session|ADDRESS|none] [--no-grab]
- *         [--no-input] [--no-xen]
+ *         [--no-input] [--no-xen] [--no-backends]
  *
  * It reads the configuration, follows which of its guests Xen runs
  * (XenStore watches on @introduceDomain/@releaseDomain), gives each guest a
@@ -11,7 +11,8 @@
  * guest, and switches on a hotkey or a D-Bus call. --no-xen takes every
  * configured guest as running (domain ids 1, 2, ... in config order), for
  * tests without Xen; --no-grab leaves the physical devices alone;
- * --no-input makes no input devices at all (tests of the D-Bus service).
+ * --no-input makes no input devices at all (tests of the D-Bus service);
+ * --no-backends starts no pd-backend for the guests (backends.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -170,6 +172,7 @@ static void domains_changed(struct hostd *h)
 
 	if (!scan_domains(h))
 		return;
+	hostd_backends_update(h);
 	/* The foreground guest went away: hand the screen to another. */
 	if (h->vms[a].state != HOSTD_VM_RUNNING) {
 		for (unsigned int i = 0; i < h->nvms; i++)
@@ -189,7 +192,7 @@ static void on_signal(int sig)
 static int usage(void)
 {
 	fprintf(stderr, "usage: hostd [--config FILE] [--bus system|session|ADDRESS|none]"
-			" [--no-grab] [--no-input] [--no-xen]\n");
+			" [--no-grab] [--no-input] [--no-xen] [--no-backends]\n");
 	return 2;
 }
 
@@ -200,13 +203,17 @@ int main(int argc, char **argv)
 		{ "bus", required_argument, NULL, 'b' },
 		{ "no-grab", no_argument, NULL, 'g' },
 		{ "no-input", no_argument, NULL, 'i' },
+		{ "no-backends", no_argument, NULL, 'B' },
 		{ "no-xen", no_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct hostd h;
 	const char *config = DEFAULT_CONFIG, *bus = "system";
-	bool grab = true, xen = true, input = true;
+	bool grab = true, xen = true, input = true, backends = true;
+	bool restart_pending = false;
+	sigset_t chld;
+	int sfd = -1;
 	char err[512];
 	int c, status = 1;
 
@@ -226,6 +233,9 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			input = false;
+			break;
+		case 'B':
+			backends = false;
 			break;
 		default:
 			return usage();
@@ -274,6 +284,17 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	/* backends only where Xen runs guests: --no-xen has no domains */
+	h.spawn_backends = backends && xen;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		hostd_log("signalfd: %s", strerror(errno));
+		goto out;
+	}
+	hostd_backends_update(&h);
 	hostd_log("ready: %u guests, %s in front", h.nvms,
 		  h.vms[h.router.active].cfg->name);
 
@@ -288,7 +309,8 @@ int main(int argc, char **argv)
 			pfd[n++] = (struct pollfd){ .fd = hostd_bus_fd(h.bus), .events = POLLIN };
 		if (h.xs)
 			pfd[n++] = (struct pollfd){ .fd = xs_fileno(h.xs), .events = POLLIN };
-		if (poll(pfd, n, -1) < 0) {
+		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		if (poll(pfd, n, restart_pending ? 1000 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			hostd_log("poll: %s", strerror(errno));
@@ -297,7 +319,12 @@ int main(int argc, char **argv)
 		for (unsigned int i = 0; i < n; i++) {
 			if (!pfd[i].revents)
 				continue;
-			if (h.xs && pfd[i].fd == xs_fileno(h.xs)) {
+			if (pfd[i].fd == sfd) {
+				struct signalfd_siginfo si;
+
+				while (read(sfd, &si, sizeof(si)) == sizeof(si))
+					;
+			} else if (h.xs && pfd[i].fd == xs_fileno(h.xs)) {
 				unsigned int nw;
 				char **w = xs_read_watch(h.xs, &nw);
 
@@ -314,10 +341,14 @@ int main(int argc, char **argv)
 				hostd_input_dispatch(h.input, pfd[i].fd);
 			}
 		}
+		restart_pending = hostd_backends_reap(&h);
 	}
 	status = got_signal ? 0 : 1;
 	hostd_log("exiting%s", got_signal ? " on a signal" : "");
 out:
+	hostd_backends_stop_all(&h);
+	if (sfd >= 0)
+		close(sfd);
 	hostd_bus_destroy(h.bus);
 	hostd_input_destroy(h.input);
 	if (h.xs)

@@ -9,6 +9,7 @@
  *              keyboard and pointer (uinput in dom0, forwarded to the guest
  *              through Paradice like any evdev file), LEDs
  *   bus.c      the D-Bus service (dbus/org.paradice.Switcher1.xml)
+ *   backends.c one pd-backend process per running guest
  */
 #ifndef HOSTD_H
 #define HOSTD_H
@@ -36,6 +37,8 @@ struct hostd_vm {
 	unsigned int index;	/* in the config, = router guest index */
 	int domid;		/* -1 while absent */
 	enum hostd_vm_state state;
+	int backend_pid;	/* 0: none running */
+	uint64_t backend_started_us;
 };
 
 struct hostd {
@@ -47,6 +50,7 @@ struct hostd {
 	struct hostd_bus *bus;
 	struct xs_handle *xs;	/* NULL with --no-xen */
 	bool quit;
+	bool spawn_backends;
 	uint64_t switch_started_us;
 };
 
@@ -80,6 +84,11 @@ void hostd_input_switched(struct hostd_input *in, unsigned int from,
 /* Each guest's virtual devices in dom0, e.g. /dev/input/event7. */
 const char *hostd_input_guest_node(struct hostd_input *in, unsigned int g,
 				   bool pointer);
+
+/* backends.c */
+void hostd_backends_update(struct hostd *h);
+bool hostd_backends_reap(struct hostd *h);
+void hostd_backends_stop_all(struct hostd *h);
 
 /* bus.c */
 struct hostd_bus *hostd_bus_create(struct hostd *h, const char *address);

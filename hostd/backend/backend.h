@@ -53,9 +53,12 @@ struct be_transport {
 };
 
 struct be_transport *be_loop_create(const char *path);
-/* transport_xen.c: forks a monitor; returns in the server process. */
+/* transport_xen.c: forks a monitor; returns in the server process.
+ * The guest gets the devices of its config section, then extra[0..nextra)
+ * (hostd's virtual keyboard and pointer for that guest). */
 struct be_transport *be_xen_create(struct be *be, const char *domain,
-				   const char *config_path);
+				   const char *config_path, char **extra,
+				   unsigned int nextra);
 struct pd_loop_node;
 int be_loop_nodes(struct be_transport *t, struct pd_loop_node *nodes,
 		  unsigned int count, int *status);

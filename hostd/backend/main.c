@@ -5,10 +5,11 @@
  *
  *   pd-backend [-v] [--loop DEV] [--name NAME] [--ready-fd FD]
  *              [--state FILE] PATH...
- *   pd-backend [-v] --xen GUEST [--config FILE]
+ *   pd-backend [-v] --xen GUEST [--config FILE] [PATH...]
  *
  * With --xen it serves the Xen guest GUEST (a domain name or id) with the
- * device files the configuration gives it (transport_xen.c).
+ * device files the configuration gives it, and PATH... besides (hostd
+ * passes the guest's virtual keyboard and pointer) (transport_xen.c).
  *
  * It opens the loop transport (a connection of its own: one "guest" whose
  * exports are PATH...), answers the frontend's requests until the
@@ -32,7 +33,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: pd-backend [-v] [--loop DEV] [--name NAME] "
 		   "[--ready-fd FD] [--state FILE] PATH...\n"
-		   "       pd-backend [-v] --xen GUEST [--config FILE]\n");
+		   "       pd-backend [-v] --xen GUEST [--config FILE] [PATH...]\n");
 }
 
 struct announce {
@@ -143,13 +144,14 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&be.lock, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (xen) {
-		if (optind != argc) {
+		if (argc - optind > 8) {
 			usage(stderr);
 			return 2;
 		}
 		/* forks: the monitor stays in there, the server comes back
 		 * (before any thread exists) */
-		be.tp = be_xen_create(&be, xen, config);
+		be.tp = be_xen_create(&be, xen, config, argv + optind,
+				      (unsigned int)(argc - optind));
 		if (!be.tp)
 			return 1;
 		goto serve;

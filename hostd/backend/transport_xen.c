@@ -918,7 +918,8 @@ static void monitor(struct be *be, unsigned int domid, const char *name)
  * device files its section of the configuration lists, nothing else.
  */
 struct be_transport *be_xen_create(struct be *be, const char *domain,
-				   const char *config_path)
+				   const char *config_path, char **extra,
+				   unsigned int nextra)
 {
 	const struct hostd_guest_config *g;
 	static char guest_name[HOSTD_NAME_MAX];
@@ -950,8 +951,8 @@ struct be_transport *be_xen_create(struct be *be, const char *domain,
 		hostd_config_finish(&cfg);
 		return NULL;
 	}
-	be->nexports = g->ndevices;
-	be->exports = calloc(g->ndevices ? g->ndevices : 1,
+	be->nexports = g->ndevices + nextra;
+	be->exports = calloc(be->nexports ? be->nexports : 1,
 			     sizeof(*be->exports));
 	if (!be->exports) {
 		hostd_config_finish(&cfg);
@@ -962,6 +963,14 @@ struct be_transport *be_xen_create(struct be *be, const char *domain,
 			be_log(be, "%s (%s:%u): cannot forward: %s",
 			       g->devices[i], config_path, g->line,
 			       strerror(errno));
+			hostd_config_finish(&cfg);
+			return NULL;
+		}
+	}
+	for (unsigned int i = 0; i < nextra; i++) {
+		if (be_export_describe(extra[i], &be->exports[g->ndevices + i])) {
+			be_log(be, "%s (command line): cannot forward: %s",
+			       extra[i], strerror(errno));
 			hostd_config_finish(&cfg);
 			return NULL;
 		}

@@ -5,7 +5,8 @@
 #include "backend.h"
 
 struct be_transport *be_xen_create(struct be *be, const char *domain,
-				   const char *config_path)
+				   const char *config_path, char **extra,
+				   unsigned int nextra)
 {
 	be_log(be, "built without the Xen transport (libxen-dev)");
 	errno = ENOTSUP;

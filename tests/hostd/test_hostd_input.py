@@ -50,6 +50,7 @@ def _pressed(app, log):
 
 
 def _wait(cond, what, timeout=20):
+    """cond() until true or timeout; returns its last value."""
     deadline = time.monotonic() + timeout
     while True:
         v = cond()
@@ -127,6 +128,53 @@ def test_hostd_routes_keys_to_the_foreground_guest_and_switches(app):
     times = re.findall(r"switched from \w+ to \w+ in (\d+) us", log)
     check(len(times) == 2, "switches logged: %r\n%s" % (times, log))
     print("    switch times (us, input only): %s" % ", ".join(times))
+
+
+def _guest_keyboard(app, g):
+    """The forwarded node of hostd's virtual keyboard for g, seen in g."""
+    out = run_ok(app, g, "for d in /sys/class/input/event*; do "
+                 "echo \"${d##*/} $(cat $d/device/name 2>/dev/null)\"; done")
+    for line in out.splitlines():
+        node, _, dev = line.partition(" ")
+        if dev == "Paradice %s keyboard" % g:
+            return "/dev/input/" + node
+    return None
+
+
+def test_guests_read_their_own_virtual_keyboard_through_paradice(app):
+    """hostd started one backend per guest, each exporting that guest's
+    virtual keyboard; in each guest the forwarded keyboard gets the keys
+    only while that guest is in front, and the hotkey reaches neither."""
+    for g in ("guest1", "guest2"):
+        run_ok(app, g, "lsmod | grep -q '^pdfront ' || { modprobe -a drm "
+               "videodev snd; insmod /usr/lib/modules/extra/pdfront.ko; }")
+    nodes = {}
+    for g in ("guest1", "guest2"):
+        nodes[g] = _wait(lambda: _guest_keyboard(app, g), g, timeout=60)
+        check(nodes[g], "%s has no forwarded 'Paradice %s keyboard'; hostd "
+              "log:\n%s" % (g, g, run_ok(app, "dom0", "tail -20 /var/log/hostd.log")))
+        run_ok(app, g, "(evtest %s >/tmp/kbd.log 2>&1 &); sleep 1" % nodes[g])
+    check(_active(app) == "guest1", "guest1 is not in front")
+    app.keys(["x"])
+    check(_wait(lambda: "KEY_X" in _pressed_in(app, "guest1"), "x"),
+          "guest1 did not read x: %r" % _pressed_in(app, "guest1"))
+    app.keys(["ctrl-alt-f2"])
+    time.sleep(2)
+    app.keys(["y"])
+    check(_wait(lambda: "KEY_Y" in _pressed_in(app, "guest2"), "y"),
+          "guest2 did not read y: %r" % _pressed_in(app, "guest2"))
+    p1, p2 = _pressed_in(app, "guest1"), _pressed_in(app, "guest2")
+    check("KEY_Y" not in p1 and "KEY_X" not in p2,
+          "a key reached the background guest: %r %r" % (p1, p2))
+    check("KEY_F2" not in p1 + p2, "the hotkey reached a guest")
+    run_ok(app, "dom0", GDBUS + "--method %s.SwitchTo guest1" % MANAGER)
+    for g in ("guest1", "guest2"):
+        run_ok(app, g, "pkill evtest; true")
+
+
+def _pressed_in(app, g):
+    return re.findall(r"\((KEY_\w+)\), value 1",
+                      run_ok(app, g, "cat /tmp/kbd.log 2>/dev/null; true"))
 
 
 def test_dbus_errors_are_named(app):
