@@ -81,13 +81,20 @@ class Session:
         return None
 
     def start_x(self):
-        self.display = ":%d" % (90 + os.getpid() % 9)
-        self.xvfb = subprocess.Popen(["Xvfb", self.display, "-screen", "0",
-                                      "640x400x24", "-nolisten", "tcp"],
+        # Xvfb picks a free display and tells its number on a pipe
+        r, w = os.pipe()
+        self.xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen",
+                                      "0", "640x400x24", "-nolisten", "tcp"],
+                                     pass_fds=(w,), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
+        os.close(w)
+        with os.fdopen(r) as f:
+            num = f.readline().strip()
+        check(num.isdigit(), "Xvfb did not start")
+        self.display = ":" + num
         self.wait_for(lambda: subprocess.run(
             ["xdotool", "getmouselocation"], env=self.xenv(),
-            capture_output=True).returncode == 0, "Xvfb")
+            capture_output=True).returncode == 0, "Xvfb", timeout=60)
 
     def xenv(self):
         return dict(os.environ, DISPLAY=self.display)
@@ -146,7 +153,7 @@ def test_window_click_switches_and_follows_changes(app):
         s.wait_for(lambda: wid.extend(subprocess.run(
             ["xdotool", "search", "--name", "^Paradice$"], env=s.xenv(),
             capture_output=True, text=True).stdout.split()) or wid,
-            "the switcher window")
+            "the switcher window", timeout=90)
         time.sleep(1)
         subprocess.run(["import", "-window", "root",
                         artifact("switcher-ui-before.png")], env=s.xenv())
@@ -158,7 +165,8 @@ def test_window_click_switches_and_follows_changes(app):
         x, y, w, _ = map(int, m.groups())
         subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + 12 + 34 + 17),
                         "click", "1"], env=s.xenv())
-        s.wait_for(lambda: s.active() == "play", "a click to switch to play")
+        s.wait_for(lambda: s.active() == "play", "a click to switch to play",
+                   timeout=60)
         s.ui("--switch", "spare")
         time.sleep(1)
         subprocess.run(["import", "-window", "root",
