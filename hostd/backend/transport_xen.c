@@ -829,6 +829,32 @@ static void write_pid(const char *dir, const char *name, const char *what,
 	}
 }
 
+/* Another monitor alive for this guest? Two would fight over XenStore. */
+static bool already_served(const char *name)
+{
+	char path[256], cmd[64] = "";
+	FILE *f;
+	int pid = 0, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/run/paradice/backend-%s.monitor", name);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid <= 0 || pid == getpid())
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, cmd, sizeof(cmd) - 1);
+	close(fd);
+	return n > 0 && strstr(cmd, "pd-backend");
+}
+
 /*
  * Runs servers one after another for as long as the guest exists. Returns
  * in the child (the server) only; the monitor itself exits.
@@ -846,8 +872,9 @@ static void monitor(struct be *be, unsigned int domid, const char *name)
 		 domid, PD_WIRE_XENBUS_DEVICE_TYPE);
 	mkdir(run, 0755);
 	write_pid(run, name, "monitor", getpid());
-	signal(SIGTERM, on_term);
-	signal(SIGINT, on_term);
+	/* no SA_RESTART: the signal must interrupt waitpid() */
+	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = on_term }, NULL);
+	sigaction(SIGINT, &(struct sigaction){ .sa_handler = on_term }, NULL);
 
 	for (;;) {
 		struct timespec t0, t1;
@@ -977,6 +1004,10 @@ struct be_transport *be_xen_create(struct be *be, const char *domain,
 	}
 	hostd_config_finish(&cfg);
 
+	if (already_served(guest_name)) {
+		be_log(be, "already served by another pd-backend");
+		return NULL;
+	}
 	monitor(be, domid, guest_name);
 	/* the server, in a process of its own */
 	return server_create(be, domid);

@@ -72,6 +72,26 @@
  *   area; the backend copies a request out of shared memory once, before it
  *   looks at it, and writes its reply only inside the space it was given.
  *
+ *   Both rings are standard one-page Xen rings (xen/interface/io/ring.h,
+ *   DEFINE_RING_TYPES with struct pd_wire_xen_slot as request and
+ *   response: 128 slots), each with its own event channel.
+ *
+ *   Request ring. Request slot: id = the request's hdr.id; [offset,
+ *   offset + len) = the space the frontend set aside, which holds the
+ *   request (hdr.len tells its length) and is large enough for the
+ *   largest reply it can get. Response slot: the same id and offset, len =
+ *   the reply's length (<= the request slot's len). A reply that would not
+ *   fit is sent as a bare header with result -EOVERFLOW. At most 128
+ *   requests are in flight; a frontend that posts more than the ring holds
+ *   loses its connection.
+ *
+ *   Event ring. The frontend's requests are empty buffers (id = buffer
+ *   index, [offset, offset + len) inside the data area); the backend
+ *   writes one event into a buffer and answers with its id, offset and the
+ *   event's length. The frontend reposts a buffer once it has copied the
+ *   event out. An event never waits for a reply, so the rings cannot
+ *   deadlock each other.
+ *
  * ===========================================================================
  *                     XenStore layout (xen transport)
  * ===========================================================================
@@ -109,6 +129,11 @@
  *                      last of which chains to the next directory page, 0
  *                      ending the chain
  *   data-pages         number of pages in the data area
+ *
+ * No toolstack knows this device type: the backend (pd-backend --xen)
+ * writes its own directory and, if it does not exist yet, the frontend's
+ * (backend-id, backend, state), owned by the guest and readable by the
+ * backend domain. Permissions are written once the guest's domain exists.
  *
  * Worked example: guest domain 3 is given the host's card0, its keyboard
  * event device and its first capture device, through backend domain 0.
@@ -179,9 +204,20 @@
  *   Closing (either side): the frontend fails new opens with -ENODEV and
  *   completes every request in flight with -EIO; open guest files stay
  *   valid objects returning -EIO until released. The backend closes every
- *   real file of that guest. Both sides then go to Closed; a frontend whose
- *   guest files are still open waits in Reconfiguring until they are
- *   released, then goes back to Initialising for a new connection.
+ *   real file of that guest. Both sides then go to Closed.
+ *
+ *   A backend that restarts (or a new one) clears its directory and goes
+ *   Initialising, then InitWait: a frontend in Closed (or still in
+ *   Initialised/Connected with an earlier backend, which it then drops)
+ *   goes back to Initialising and sets up a new connection with fresh
+ *   rings and grants. Guest files still open on the old connection keep
+ *   returning -EIO; they hold only the dead connection's object, not the
+ *   rings, so the frontend need not wait for them (no Reconfiguring).
+ *   A backend that finds the frontend still Initialised or Connected (its
+ *   references belong to the backend before) first writes Closing and
+ *   waits for the frontend to close. A backend process that dies without a
+ *   word is noticed by its monitor in dom0 (pd-backend --xen), which
+ *   writes Closing on its behalf.
  *
  * The loop transport has the same life without XenStore: opening its
  * character device is Initialised, the CONNECT reply is Connected, closing

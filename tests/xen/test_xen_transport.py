@@ -92,7 +92,7 @@ def comparable(text):
 
 def test_xen_modetest_and_v4l2_identical_in_both_guests_at_once(app):
     """Both guests, at the same time, run modetest -M bochs-drm and
-    v4l2-ctl --all 8 times each over their own Xen connection; every
+    v4l2-ctl --all 3 times each over their own Xen connection; every
     output is the same as dom0's native one (v4l2-ctl: up to what cannot
     be the same, see comparable())."""
     _setup(app)
@@ -102,7 +102,7 @@ def test_xen_modetest_and_v4l2_identical_in_both_guests_at_once(app):
           "native modetest printed too little:\n%s" % native_drm)
     check(native_v4l2.count("\n") > 100, "native v4l2-ctl too short")
     loop = ("rm -rf /tmp/xt; mkdir /tmp/xt; t0=$(date +%s%N); "
-            "for i in 1 2 3 4 5 6 7 8; do modetest -M bochs-drm "
+            "for i in 1 2 3; do modetest -M bochs-drm "
             ">/tmp/xt/m$i 2>&1; v4l2-ctl -d /dev/video0 --all >/tmp/xt/v$i "
             "2>&1; done; echo $(( ($(date +%s%N) - t0) / 1000000 )) "
             ">/tmp/xt/ms")
@@ -110,12 +110,12 @@ def test_xen_modetest_and_v4l2_identical_in_both_guests_at_once(app):
         run_ok(app, g, "(sh -c '%s' >/dev/null 2>&1 &); true" % loop)
     for g in ("guest1", "guest2"):
         _wait("the loop in %s" % g, lambda: run_ok(
-            app, g, "cat /tmp/xt/ms 2>/dev/null; true").strip(), timeout=240)
+            app, g, "cat /tmp/xt/ms 2>/dev/null; true").strip(), timeout=500, step=2)
     for g in ("guest1", "guest2"):
         ms = run_ok(app, g, "cat /tmp/xt/ms").strip()
-        print("%s: 8 x (modetest + v4l2-ctl --all) in %s ms, both guests "
+        print("%s: 3 x (modetest + v4l2-ctl --all) in %s ms, both guests "
               "running" % (g, ms))
-        for i in range(1, 9):
+        for i in range(1, 4):
             drm = run_ok(app, g, "cat /tmp/xt/m%d" % i)
             check(drm == native_drm, "%s: modetest run %d differs:\n--- dom0\n"
                   "%s\n--- %s\n%s" % (g, i, native_drm, g, drm))
@@ -187,8 +187,9 @@ def test_xen_backend_killed_gives_eio_and_restart_serves(app):
     print("backend %s killed: EIO in the guest after %.1f s (as seen by the "
           "test through the agent), new backend %s serving after %.1f s"
           % (old, t_eio, new, t_back))
-    dmesg = run_ok(app, "guest1", "dmesg | grep paradice | tail -4")
-    check("closed" in dmesg, dmesg)
+    dmesg = run_ok(app, "guest1", "dmesg | grep paradice")
+    check(re.search(r"conn \d+ closed", dmesg) and
+          dmesg.count("connected to domain 0") >= 2, dmesg)
 
 
 def _dom0_counts(app):
