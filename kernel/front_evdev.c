@@ -30,7 +30,11 @@
 #define PD_EVDEV_MINORS		32
 
 struct pd_evdev {
-	struct device input;	/* the capabilities parent; frees all */
+	/* Both devices are embedded and released independently: an open
+	 * file pins the cdev, which pins the event device, but a deleted
+	 * event device no longer pins its parent. The last release frees. */
+	refcount_t releases;
+	struct device input;	/* the capabilities parent */
 	struct device event;	/* eventN */
 	struct cdev cdev;
 	int minor;
@@ -175,18 +179,23 @@ static const struct attribute_group *pd_evdev_groups[] = {
 	NULL
 };
 
-static void pd_evdev_free(struct device *dev)
+static void pd_evdev_put(struct pd_evdev *pe)
 {
-	struct pd_evdev *pe = to_pd_evdev(dev);
-
+	if (!refcount_dec_and_test(&pe->releases))
+		return;
 	if (pe->minor >= 0)
 		input_free_minor(pe->minor);
 	kfree(pe);
 }
 
+static void pd_evdev_input_release(struct device *dev)
+{
+	pd_evdev_put(to_pd_evdev(dev));
+}
+
 static void pd_evdev_event_release(struct device *dev)
 {
-	/* the event device pins its parent, which frees everything */
+	pd_evdev_put(container_of(dev, struct pd_evdev, event));
 }
 
 /* Ask the real device who it is, with ioctls the module forwards. */
@@ -258,21 +267,22 @@ static int pd_evdev_create(struct pd_export *exp)
 	}
 	pe->minor = minor;
 
+	refcount_set(&pe->releases, 2);
 	device_initialize(&pe->input);
 	pe->input.class = &input_class;
 	pe->input.parent = &conn->pdev->dev;
 	pe->input.groups = pd_evdev_groups;
-	pe->input.release = pd_evdev_free;
+	pe->input.release = pd_evdev_input_release;
+	device_initialize(&pe->event);
+	pe->event.release = pd_evdev_event_release;
 	dev_set_name(&pe->input, "pdinput%u_%u", conn->id, exp->index);
 	ret = device_add(&pe->input);
 	if (ret)
-		goto err_put_input;
+		goto err_put_both;
 
-	device_initialize(&pe->event);
 	pe->event.class = &input_class;
 	pe->event.parent = &pe->input;
 	pe->event.devt = MKDEV(INPUT_MAJOR, minor);
-	pe->event.release = pd_evdev_event_release;
 	if (minor < PD_EVDEV_MINOR_BASE + PD_EVDEV_MINORS)
 		minor -= PD_EVDEV_MINOR_BASE;
 	dev_set_name(&pe->event, "event%d", minor);
@@ -294,9 +304,9 @@ static int pd_evdev_create(struct pd_export *exp)
 err_unregister:
 	pd_node_unregister(exp->devt);
 err_put_event:
-	put_device(&pe->event);
 	device_del(&pe->input);
-err_put_input:
+err_put_both:
+	put_device(&pe->event);
 	put_device(&pe->input);
 	return ret;
 }

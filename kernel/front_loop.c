@@ -25,7 +25,9 @@ struct pd_loop {
 	struct pd_conn *conn;		/* reference */
 	/* Protects queue and closed. */
 	spinlock_t lock;
-	struct list_head queue;		/* requests not yet read */
+	/* Requests not yet read; the queue holds a reference on each, so a
+	 * request answered (or given up) before it was read stays valid. */
+	struct list_head queue;
 	bool closed;
 	wait_queue_head_t wq;		/* readers wait for requests */
 	/* handle -> struct file * (a reference), until the frontend takes
@@ -42,6 +44,7 @@ static int loop_send(struct pd_conn *conn, struct pd_req *req)
 		spin_unlock(&lp->lock);
 		return -EIO;
 	}
+	refcount_inc(&req->ref);
 	list_add_tail(&req->queue, &lp->queue);
 	spin_unlock(&lp->lock);
 	wake_up_interruptible(&lp->wq);
@@ -57,6 +60,8 @@ static bool loop_unsend(struct pd_conn *conn, struct pd_req *req)
 	queued = !list_empty(&req->queue);
 	list_del_init(&req->queue);
 	spin_unlock(&lp->lock);
+	if (queued)
+		pd_req_put(req);	/* the queue's reference */
 	return queued;
 }
 
@@ -119,12 +124,16 @@ static int loop_release(struct inode *inode, struct file *file)
 	struct pd_req *req, *tmp;
 	struct file *real;
 	unsigned long h;
+	LIST_HEAD(drop);
 
 	spin_lock(&lp->lock);
 	lp->closed = true;
-	list_for_each_entry_safe(req, tmp, &lp->queue, queue)
-		list_del_init(&req->queue);
+	list_splice_init(&lp->queue, &drop);
 	spin_unlock(&lp->lock);
+	list_for_each_entry_safe(req, tmp, &drop, queue) {
+		list_del_init(&req->queue);
+		pd_req_put(req);	/* the queue's reference */
+	}
 
 	pd_conn_close(lp->conn);
 	xa_for_each(&lp->real_files, h, real) {
@@ -149,10 +158,8 @@ static ssize_t loop_read(struct file *file, char __user *buf, size_t count,
 	for (;;) {
 		spin_lock(&lp->lock);
 		req = list_first_entry_or_null(&lp->queue, struct pd_req, queue);
-		if (req) {
-			list_del_init(&req->queue);
-			refcount_inc(&req->ref);
-		}
+		if (req)
+			list_del_init(&req->queue);	/* its reference is ours */
 		spin_unlock(&lp->lock);
 		if (req)
 			break;
@@ -164,10 +171,12 @@ static ssize_t loop_read(struct file *file, char __user *buf, size_t count,
 			return ret;
 	}
 	if (copy_to_user(buf, req->msg, req->msg_len)) {
-		/* put it back for the next reader */
+		/* put it back for the next reader, with our reference */
 		spin_lock(&lp->lock);
-		if (!lp->closed)
+		if (!lp->closed) {
 			list_add(&req->queue, &lp->queue);
+			req = NULL;
+		}
 		spin_unlock(&lp->lock);
 		pd_req_put(req);
 		return -EFAULT;

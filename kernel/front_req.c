@@ -118,7 +118,19 @@ static void pd_req_send_cancel(struct pd_conn *conn, u64 target)
  * reply: a request that finished anyway keeps its result, so no data a
  * read consumed is lost.
  */
+static int pd_req_wait(struct pd_conn *conn, struct pd_req *req, int mode);
+
 int pd_req_run(struct pd_conn *conn, struct pd_req *req, int mode)
+{
+	int ret = pd_req_wait(conn, req, mode);
+
+	/* a broken backend may answer a request it has not read yet: the
+	 * transport must not keep a request its owner is about to free */
+	conn->tp->unsend(conn, req);
+	return ret;
+}
+
+static int pd_req_wait(struct pd_conn *conn, struct pd_req *req, int mode)
 {
 	int ret;
 
