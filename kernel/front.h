@@ -54,17 +54,21 @@ struct pd_transport_ops {
 	/* Features this transport can carry (PD_WIRE_FEAT_*). */
 	u64 features;
 	/* Hand a request to the backend; the message stays valid until the
-	 * request is completed. 0 or -EIO when the connection is closing. */
+	 * request is completed. 0 or -EIO when the connection is closing.
+	 */
 	int (*send)(struct pd_conn *conn, struct pd_req *req);
 	/* Take back a request the backend has not seen yet; true if it was
-	 * still queued (it will then never be seen). */
+	 * still queued (it will then never be seen).
+	 */
 	bool (*unsend)(struct pd_conn *conn, struct pd_req *req);
 	/* Optional (loop): the real file behind a new handle, with a
-	 * reference the caller now owns, or NULL. */
+	 * reference the caller now owns, or NULL.
+	 */
 	struct file *(*take_real_file)(struct pd_conn *conn, u32 handle);
 	/* Free the transport's state: the connection's last reference is
 	 * gone. Until then every operation above stays callable, also after
-	 * the transport closed (it then fails or finds nothing). */
+	 * the transport closed (it then fails or finds nothing).
+	 */
 	void (*destroy)(struct pd_conn *conn);
 };
 
@@ -97,7 +101,8 @@ static inline void *pd_rsp_body(struct pd_req *req)
 }
 
 /* A negative result from the backend as an errno the kernel may return:
- * values outside the errno range (a broken backend) become -EIO. */
+ * values outside the errno range (a broken backend) become -EIO.
+ */
 static inline long pd_errno(s64 result)
 {
 	return result < 0 && result >= -MAX_ERRNO ? (long)result : -EIO;
@@ -106,7 +111,8 @@ static inline long pd_errno(s64 result)
 /* pd_req_run() wait modes */
 #define PD_WAIT_INTR	0	/* a signal cancels (syscalls) */
 #define PD_WAIT_UNINTR	1	/* must finish (release, poll, setup);
-				 * only a fatal signal gives up */
+				 * only a fatal signal gives up
+				 */
 
 int pd_req_run(struct pd_conn *conn, struct pd_req *req, int mode);
 void pd_conn_complete(struct pd_conn *conn, void *msg, u32 len);
@@ -121,7 +127,8 @@ struct pd_class_ops {
 	/* Remove it (the connection is closing). */
 	void (*destroy)(struct pd_export *exp);
 	/* Adjust what an ioctl returned to what the guest must see (ALSA
-	 * card numbers). Optional. */
+	 * card numbers). Optional.
+	 */
 	void (*ioctl_fixup)(struct pd_file *pf, unsigned int cmd,
 			    unsigned long arg, long ret);
 };
@@ -145,7 +152,8 @@ struct pd_conn {
 	void *tp_priv;
 
 	/* Requests in flight by id; the xarray's lock also orders
-	 * completion against a waiter giving up. */
+	 * completion against a waiter giving up.
+	 */
 	struct xarray reqs;
 	u64 next_id;			/* under reqs' lock */
 	bool dead;			/* under reqs' lock */

@@ -67,7 +67,8 @@ bool pd_conn_is_dead(struct pd_conn *conn)
 }
 
 /* Send a small request with a fixed body and wait; the reply's body must
- * be exactly rsp_size bytes when the result is not an error. */
+ * be exactly rsp_size bytes when the result is not an error.
+ */
 static int pd_conn_call(struct pd_conn *conn, u16 op, const void *body,
 			u32 body_len, void *rsp, u32 rsp_size)
 {
@@ -166,7 +167,9 @@ static int pd_conn_handshake(struct pd_conn *conn)
 			return ret;
 		}
 	}
-	/* only now may anyone look at the list */
+	/* release: whoever reads nexports (pd_conn_close, the NODES ioctl)
+	 * also sees the exports it counts
+	 */
 	smp_store_release(&conn->nexports, r.nexports);
 	return 0;
 }
@@ -222,6 +225,7 @@ out:
 	if (ret)
 		pr_err("paradice: conn %u: setup failed: %d\n", conn->id, ret);
 	conn->setup_status = ret;
+	/* release: a waiter that sees setup_done sees the status and nodes */
 	smp_store_release(&conn->setup_done, true);
 	wake_up_all(&conn->setup_wq);
 	pd_conn_put(conn);
@@ -250,7 +254,8 @@ void pd_conn_close(struct pd_conn *conn)
 
 	pd_conn_fail_all(conn);
 	/* programs asleep in poll/select on an open file learn it now (the
-	 * xarray's lock keeps pf alive: files leave it before being freed) */
+	 * xarray's lock keeps pf alive: files leave it before being freed)
+	 */
 	xa_lock(&conn->files);
 	xa_for_each(&conn->files, h, pf) {
 		wake_up_poll(&pf->poll_wq, EPOLLERR | EPOLLHUP);

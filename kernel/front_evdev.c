@@ -32,7 +32,8 @@
 struct pd_evdev {
 	/* Both devices are embedded and released independently: an open
 	 * file pins the cdev, which pins the event device, but a deleted
-	 * event device no longer pins its parent. The last release frees. */
+	 * event device no longer pins its parent. The last release frees.
+	 */
 	refcount_t releases;
 	struct device input;	/* the capabilities parent */
 	struct device event;	/* eventN */

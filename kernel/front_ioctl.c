@@ -43,7 +43,8 @@ static int ctx_copy_to(void *c, __u64 uaddr, const void *src, __u32 len)
 }
 
 /* A descriptor the program passes must be a forwarded file of the same
- * connection; its handle goes on the wire. */
+ * connection; its handle goes on the wire.
+ */
 static int ctx_fd_to_handle(void *c, __s32 fd, __u32 *handle)
 {
 	struct pd_front_ctx *ctx = c;
@@ -93,7 +94,8 @@ static int ctx_install(void *c, __u32 handle, __u32 flags, __s32 *fdp)
 
 /* A new file the engine could not install (or did not expect): the
  * backend closes it. A failed install has forgotten its pd_file without
- * releasing the handle, so the release happens here, once. */
+ * releasing the handle, so the release happens here, once.
+ */
 static void ctx_discard(void *c, __u32 handle)
 {
 	struct pd_front_ctx *ctx = c;

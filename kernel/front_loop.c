@@ -26,12 +26,14 @@ struct pd_loop {
 	/* Protects queue and closed. */
 	spinlock_t lock;
 	/* Requests not yet read; the queue holds a reference on each, so a
-	 * request answered (or given up) before it was read stays valid. */
+	 * request answered (or given up) before it was read stays valid.
+	 */
 	struct list_head queue;
 	bool closed;
 	wait_queue_head_t wq;		/* readers wait for requests */
 	/* handle -> struct file * (a reference), until the frontend takes
-	 * it for the file the handle's reply creates */
+	 * it for the file the handle's reply creates
+	 */
 	struct xarray real_files;
 };
 
@@ -276,8 +278,11 @@ static long loop_nodes(struct pd_loop *lp, void __user *uarg)
 
 	if (copy_from_user(&n, uarg, sizeof(n)))
 		return -EFAULT;
+	/* acquire: pairs with the release in pd_conn_setup(), so the
+	 * export list and the status are complete when we read them
+	 */
 	ret = wait_event_interruptible(conn->setup_wq,
-				       READ_ONCE(conn->setup_done));
+				       smp_load_acquire(&conn->setup_done));
 	if (ret)
 		return ret;
 	mutex_lock(&conn->nodes_lock);

@@ -33,7 +33,8 @@ void pd_node_unregister(dev_t devt)
 }
 
 /* The export behind a node, with a reference on its connection, or NULL
- * when the node is gone or its connection is closing. */
+ * when the node is gone or its connection is closing.
+ */
 struct pd_export *pd_node_get(dev_t devt)
 {
 	struct pd_export *exp;

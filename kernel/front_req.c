@@ -85,7 +85,8 @@ static bool pd_req_leave(struct pd_conn *conn, struct pd_req *req)
 }
 
 /* A CANCEL for a request the backend may be blocked in. Nobody waits for
- * its reply: the completer frees it. */
+ * its reply: the completer frees it.
+ */
 static void pd_req_send_cancel(struct pd_conn *conn, u64 target)
 {
 	struct pd_wire_cancel_req *body;
@@ -125,7 +126,8 @@ int pd_req_run(struct pd_conn *conn, struct pd_req *req, int mode)
 	int ret = pd_req_wait(conn, req, mode);
 
 	/* a broken backend may answer a request it has not read yet: the
-	 * transport must not keep a request its owner is about to free */
+	 * transport must not keep a request its owner is about to free
+	 */
 	conn->tp->unsend(conn, req);
 	return ret;
 }
@@ -211,7 +213,8 @@ void pd_conn_complete(struct pd_conn *conn, void *msg, u32 len)
 }
 
 /* The connection is dying: every request in flight completes with -EIO
- * (no reply message), and no new request enters. */
+ * (no reply message), and no new request enters.
+ */
 void pd_conn_fail_all(struct pd_conn *conn)
 {
 	struct pd_req *req;

@@ -58,7 +58,8 @@ static int pd_snd_parse(const char *name, int *type, int *card, int *dev)
 }
 
 /* The names of the real card: from its control if the connection exports
- * it, else from the PCM being created. */
+ * it, else from the PCM being created.
+ */
 static void pd_snd_names(struct pd_export *exp, int real, struct snd_card *card)
 {
 	struct pd_conn *conn = exp->conn;
