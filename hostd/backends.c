@@ -10,6 +10,7 @@
  * pointer, which hostd made and passes on the command line.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <paradice/pd_display.h>
 
 #include "hostd.h"
 
@@ -51,6 +54,7 @@ static void start(struct hostd *h, struct hostd_vm *vm)
 	char prog[PATH_MAX + 32], domid[16];
 	const char *argv[8];
 	unsigned int n = 0;
+	int dfd;
 	pid_t pid;
 
 	backend_path(prog, sizeof(prog));
@@ -67,21 +71,35 @@ static void start(struct hostd *h, struct hostd_vm *vm)
 			argv[n++] = node;
 	}
 	argv[n] = NULL;
+	/* its end of the display protocol (pd_display.h): the backend is
+	 * this guest's by construction */
+	dfd = hostd_display_backend_fd(h->display, vm->index);
 	pid = fork();
 	if (pid < 0) {
 		hostd_log("%s: cannot start a backend: %s", vm->cfg->name,
 			  strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
 		return;
 	}
 	if (pid == 0) {
 		sigset_t all;
 
+		if (dfd >= 0) {
+			char v[16];
+
+			snprintf(v, sizeof(v), "%d", dfd);
+			fcntl(dfd, F_SETFD, 0);
+			setenv(PD_DISPLAY_FD_ENV, v, 1);
+		}
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		execvp(prog, (char *const *)argv);
 		fprintf(stderr, "hostd: exec %s: %s\n", prog, strerror(errno));
 		_exit(127);
 	}
+	if (dfd >= 0)
+		close(dfd);
 	vm->backend_pid = pid;
 	vm->backend_started_us = hostd_now_us();
 	hostd_log("%s: backend %d started (domain %d)", vm->cfg->name, pid,

@@ -3,7 +3,7 @@
  * hostd: the appliance's daemon in dom0.
  *
  *   hostd [--config FILE] [--bus system|session|ADDRESS|none] [--no-grab]
- *         [--no-input] [--no-xen] [--no-backends]
+ *         [--no-input] [--no-xen] [--no-backends] [--card PATH|none]
  *
  * It reads the configuration, follows which of its guests Xen runs
  * (XenStore watches on @introduceDomain/@releaseDomain), gives each guest a
@@ -12,7 +12,8 @@
  * configured guest as running (domain ids 1, 2, ... in config order), for
  * tests without Xen; --no-grab leaves the physical devices alone;
  * --no-input makes no input devices at all (tests of the D-Bus service);
- * --no-backends starts no pd-backend for the guests (backends.c).
+ * --no-backends starts no pd-backend for the guests (backends.c); --card
+ * names the DRM card hostd is master of (/dev/dri/card0; display.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -88,15 +89,24 @@ static void router_sync(void *data, unsigned int g)
 
 /*
  * The router has released the outgoing guest's keys and made `to` the
- * foreground guest; finish the switch: pointer buttons and LEDs, then tell
- * the bus. (The display part of a switch comes with hostd's KMS output.)
+ * foreground guest; finish the switch: the incoming guest's latest frame
+ * on the screen (a full SETCRTC, synchronous), pointer buttons and LEDs,
+ * then tell the bus. The time logged runs from the request (the hotkey's
+ * release or the D-Bus call) to the new frame's commit.
  */
 static void router_activate(void *data, unsigned int from, unsigned int to)
 {
 	struct hostd *h = data;
 	uint64_t t0 = h->switch_started_us ? h->switch_started_us : hostd_now_us();
 	uint64_t took;
+	int r;
 
+	r = hostd_display_switch(h->display, to);
+	took = hostd_now_us() - t0;
+	if (h->display)
+		hostd_log("display: %s on screen %llu us after the request%s%s",
+			  h->vms[to].cfg->name, (unsigned long long)took,
+			  r ? ": " : "", r ? strerror(-r) : "");
 	hostd_input_switched(h->input, from, to);
 	took = hostd_now_us() - t0;
 	h->switch_started_us = 0;
@@ -192,7 +202,8 @@ static void on_signal(int sig)
 static int usage(void)
 {
 	fprintf(stderr, "usage: hostd [--config FILE] [--bus system|session|ADDRESS|none]"
-			" [--no-grab] [--no-input] [--no-xen] [--no-backends]\n");
+			" [--no-grab] [--no-input] [--no-xen] [--no-backends]"
+			" [--card PATH|none]\n");
 	return 2;
 }
 
@@ -205,11 +216,13 @@ int main(int argc, char **argv)
 		{ "no-input", no_argument, NULL, 'i' },
 		{ "no-backends", no_argument, NULL, 'B' },
 		{ "no-xen", no_argument, NULL, 'x' },
+		{ "card", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct hostd h;
 	const char *config = DEFAULT_CONFIG, *bus = "system";
+	const char *card = "/dev/dri/card0";
 	bool grab = true, xen = true, input = true, backends = true;
 	bool restart_pending = false;
 	sigset_t chld;
@@ -236,6 +249,9 @@ int main(int argc, char **argv)
 			break;
 		case 'B':
 			backends = false;
+			break;
+		case 'C':
+			card = strcmp(optarg, "none") ? optarg : NULL;
 			break;
 		default:
 			return usage();
@@ -271,6 +287,10 @@ int main(int argc, char **argv)
 			h.router.active = i;
 			break;
 		}
+	/* before the backends: they must find the card's master taken */
+	h.display = hostd_display_create(&h, card);
+	if (!h.display)
+		goto out;
 	if (input) {
 		h.input = hostd_input_create(&h, grab);
 		if (!h.input)
@@ -301,7 +321,9 @@ int main(int argc, char **argv)
 	while (!h.quit && !got_signal) {
 		struct pollfd pfd[MAX_FDS];
 		int fds[MAX_FDS];
-		unsigned int n = hostd_input_fds(h.input, fds, MAX_FDS - 2);
+		unsigned int n = hostd_input_fds(h.input, fds, MAX_FDS - 3);
+
+		n += hostd_display_fds(h.display, fds + n, MAX_FDS - 3 - n);
 
 		for (unsigned int i = 0; i < n; i++)
 			pfd[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
@@ -337,7 +359,7 @@ int main(int argc, char **argv)
 					h.quit = true;
 				}
 				hostd_bus_dispatch(h.bus);
-			} else {
+			} else if (!hostd_display_dispatch(h.display, pfd[i].fd)) {
 				hostd_input_dispatch(h.input, pfd[i].fd);
 			}
 		}
@@ -351,6 +373,7 @@ out:
 		close(sfd);
 	hostd_bus_destroy(h.bus);
 	hostd_input_destroy(h.input);
+	hostd_display_destroy(h.display);
 	if (h.xs)
 		xs_close(h.xs);
 	hostd_config_finish(&h.cfg);

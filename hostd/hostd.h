@@ -10,6 +10,8 @@
  *              through Paradice like any evdev file), LEDs
  *   bus.c      the D-Bus service (dbus/org.paradice.Switcher1.xml)
  *   backends.c one pd-backend process per running guest
+ *   display.c  the DRM master of the card: shows the foreground guest's
+ *              display state, paces background guests' flips
  */
 #ifndef HOSTD_H
 #define HOSTD_H
@@ -22,6 +24,7 @@
 
 struct hostd_input;
 struct hostd_bus;
+struct hostd_display;
 struct xs_handle;
 
 enum hostd_vm_state {
@@ -48,6 +51,7 @@ struct hostd {
 	struct hostd_router router;
 	struct hostd_input *input;
 	struct hostd_bus *bus;
+	struct hostd_display *display;
 	struct xs_handle *xs;	/* NULL with --no-xen */
 	bool quit;
 	bool spawn_backends;
@@ -89,6 +93,19 @@ const char *hostd_input_guest_node(struct hostd_input *in, unsigned int g,
 void hostd_backends_update(struct hostd *h);
 bool hostd_backends_reap(struct hostd *h);
 void hostd_backends_stop_all(struct hostd *h);
+
+/* display.c */
+/* card: the DRM card to be master of, NULL for none. */
+struct hostd_display *hostd_display_create(struct hostd *h, const char *card);
+void hostd_display_destroy(struct hostd_display *d);
+unsigned int hostd_display_fds(struct hostd_display *d, int *fds,
+			       unsigned int max);
+/* true if fd was one of the display's */
+bool hostd_display_dispatch(struct hostd_display *d, int fd);
+/* A new connection for guest g's next backend (its old state goes): the
+ * backend's end, close-on-exec (the child clears that), or -1. */
+int hostd_display_backend_fd(struct hostd_display *d, unsigned int g);
+int hostd_display_switch(struct hostd_display *d, unsigned int to);
 
 /* bus.c */
 struct hostd_bus *hostd_bus_create(struct hostd *h, const char *address);

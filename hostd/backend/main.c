@@ -28,6 +28,7 @@
 
 #include <paradice/pd_loop.h>
 #include "backend.h"
+#include "display.h"
 
 static void usage(FILE *f)
 {
@@ -188,6 +189,10 @@ serve:
 	}
 	if (be_pool_start(&be)) {
 		be_log(&be, "worker threads: %s", strerror(errno));
+		return 1;
+	}
+	if (be_display_start(&be)) {
+		be_log(&be, "display connection to hostd: %s", strerror(errno));
 		return 1;
 	}
 	if (!xen && pthread_create(&t, NULL, announce_nodes, &an) == 0)

@@ -19,6 +19,7 @@
 
 #include "backend.h"
 #include "decode.h"
+#include "display.h"
 
 void be_log(struct be *be, const char *fmt, ...)
 {
@@ -205,6 +206,7 @@ static void op_release(struct be *be, struct be_job *job)
 		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
 		return;
 	}
+	be_display_release(be, job->hdr.handle);
 	be_reply(be, &job->hdr, be_handle_release(be, job->hdr.handle), NULL,
 		 0);
 }
@@ -243,7 +245,9 @@ static void op_read(struct be *be, struct be_handle *h, struct be_job *job)
 		return;
 	}
 	prepare_io(h, job);
-	n = read(h->fd, buf + sizeof(*io), r.count);
+	if (!be_display_read(be, h, buf + sizeof(*io), r.count,
+			     job->hdr.flags & PD_WIRE_F_NONBLOCK, &n))
+		n = read(h->fd, buf + sizeof(*io), r.count);
 	if (n < 0) {
 		be_reply(be, &job->hdr, neg_errno(), NULL, 0);
 	} else {
@@ -316,6 +320,7 @@ static void op_poll(struct be *be, struct be_handle *h, struct be_job *job)
 		be_reply(be, &job->hdr, neg_errno(), NULL, 0);
 		return;
 	}
+	p.revents |= (short)(be_display_poll(be, h) & r.events);
 	/* armed before the reply: a change after our look is not missed */
 	if (r.events && (be->features & PD_WIRE_FEAT_POLL_EVENTS))
 		be_poll_arm(be, h, r.events);
@@ -447,7 +452,9 @@ static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 	if (!stateful)
 		pthread_mutex_unlock(&h->lock);
 	errno = 0;
-	ret = ioctl(h->fd, dc->cmd, dc->arg);
+	if (!(dc->flags & PD_IOC_F_DISPLAY) ||
+	    !be_display_ioctl(be, h, dc->cmd, (void *)dc->arg, &ret))
+		ret = ioctl(h->fd, dc->cmd, dc->arg);
 	r = pd_dec_after(dc, &h->st, ret < 0 ? neg_errno() : ret);
 	if (stateful)
 		pthread_mutex_unlock(&h->lock);

@@ -42,6 +42,7 @@ PROJECT_PROGRAMS = [
     ("hostd/backend/pd-backend", False),
     ("hostd/backend/pdctl", False),
     ("tests/forwarding/pd-fwdtest", False),
+    ("tests/display/pd-kmsclient", False),
 ]
 # Project files put in every image: (source, path in the image).
 PROJECT_FILES = [

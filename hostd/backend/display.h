@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The guest's virtual display (display.c): hooks of the request handlers.
+ * All of them do nothing unless hostd gave this backend a display
+ * connection (PD_DISPLAY_FD): then display ioctls never reach the card.
+ */
+#ifndef PD_BACKEND_DISPLAY_H
+#define PD_BACKEND_DISPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct be;
+struct be_handle;
+
+/* After the worker threads exist: connect to hostd (0, or -1). */
+int be_display_start(struct be *be);
+/* An ioctl answered here (true, *ret and errno as from ioctl(2)) or not. */
+bool be_display_ioctl(struct be *be, struct be_handle *h, unsigned int cmd,
+		      void *arg, int *ret);
+/* A read answered here (true, *n and errno as from read(2)) or not. */
+bool be_display_read(struct be *be, struct be_handle *h, void *buf,
+		     size_t count, bool nonblock, ssize_t *n);
+/* Poll bits to add to the real file's. */
+uint32_t be_display_poll(struct be *be, struct be_handle *h);
+/* Before the guest's last close of a handle. */
+void be_display_release(struct be *be, uint32_t handle);
+
+#endif /* PD_BACKEND_DISPLAY_H */

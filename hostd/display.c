@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The physical screen: hostd is the one DRM master of the card, and shows
+ * the foreground guest's display state on it.
+ *
+ * Guests never program the card. Each guest's pd-backend keeps the guest's
+ * virtual display state (hostd/backend/display.c) and sends it here over a
+ * socketpair made when hostd starts that backend (pd_display.h: the
+ * protocol, and why an fb id a backend sends is its own guest's).
+ * Framebuffer ids are device-global in DRM (drm_framebuffer_lookup() ->
+ * __drm_mode_object_find() looks the id up in the device's IDR, and only
+ * CRTCs, connectors and planes need a lease), so hostd scans out with its
+ * own master descriptor a framebuffer that a backend created on its
+ * descriptor.
+ *
+ * What must hold:
+ *   - the card shows only the foreground guest's latest state; a switch is
+ *     a full SETCRTC of the incoming guest's latest frame (or off);
+ *   - every FLIP gets exactly one FLIP_DONE: the foreground's when the real
+ *     flip's event arrives, a background guest's at the next tick of a
+ *     60 Hz timer that runs only while such a flip waits (paced, never
+ *     stalled, never spinning); a guest has at most one flip per CRTC
+ *     outstanding, so a guest that floods flips costs hostd one message a
+ *     tick;
+ *   - a connection that closes drops its guest's state (the backend's
+ *     framebuffers die with its descriptors).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#ifndef __user
+#define __user
+#endif
+#include <drm/drm.h>
+#include <drm/drm_mode.h>
+#include <paradice/pd_display.h>
+
+#include "hostd.h"
+
+_Static_assert(sizeof(struct pd_disp_mode) == sizeof(struct drm_mode_modeinfo),
+	       "pd_disp_mode is drm_mode_modeinfo");
+
+#define TICK_NS		16666667L	/* 60 Hz */
+
+struct guest_crtc {
+	bool set;			/* the guest sent state for it */
+	struct pd_disp_crtc st;
+	bool flip_pending;		/* a FLIP without its FLIP_DONE */
+	bool flip_real;			/* ... waiting for the card's event */
+	uint64_t flip_cookie;
+};
+
+struct guest_display {
+	int sock;			/* -1: no backend connected */
+	bool hello;
+	struct guest_crtc crtc[PD_DISPLAY_MAX_CRTCS];
+};
+
+struct hostd_display {
+	struct hostd *h;
+	int card;			/* master descriptor, -1: no card */
+	int timer;			/* 60 Hz pacing of background flips */
+	bool ticking;
+	uint32_t sequence;		/* paced vblank count */
+	uint32_t crtc_ids[PD_DISPLAY_MAX_CRTCS];
+	unsigned int ncrtcs;
+	struct guest_display g[HOSTD_MAX_GUESTS];
+};
+
+static int crtc_slot(const struct hostd_display *d, uint32_t id)
+{
+	for (unsigned int i = 0; i < d->ncrtcs; i++)
+		if (d->crtc_ids[i] == id)
+			return (int)i;
+	return -1;
+}
+
+struct hostd_display *hostd_display_create(struct hostd *h, const char *card)
+{
+	struct hostd_display *d = calloc(1, sizeof(*d));
+	struct drm_mode_card_res res = { 0 };
+	uint32_t ids[PD_DISPLAY_MAX_CRTCS];
+
+	if (!d)
+		return NULL;
+	d->h = h;
+	d->card = -1;
+	for (unsigned int i = 0; i < HOSTD_MAX_GUESTS; i++)
+		d->g[i].sock = -1;
+	d->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (d->timer < 0) {
+		hostd_log("display: timerfd: %s", strerror(errno));
+		free(d);
+		return NULL;
+	}
+	if (!card)
+		return d;
+	d->card = open(card, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (d->card < 0) {
+		hostd_log("display: %s: %s; guests' display state is kept but "
+			  "shown nowhere", card, strerror(errno));
+		return d;
+	}
+	if (ioctl(d->card, DRM_IOCTL_SET_MASTER, 0)) {
+		hostd_log("display: %s: cannot become DRM master: %s", card,
+			  strerror(errno));
+		close(d->card);
+		d->card = -1;
+		return d;
+	}
+	if (ioctl(d->card, DRM_IOCTL_MODE_GETRESOURCES, &res) == 0) {
+		res.count_crtcs = res.count_crtcs > PD_DISPLAY_MAX_CRTCS ?
+				  PD_DISPLAY_MAX_CRTCS : res.count_crtcs;
+		res.crtc_id_ptr = (uintptr_t)ids;
+		res.count_fbs = res.count_connectors = res.count_encoders = 0;
+		if (ioctl(d->card, DRM_IOCTL_MODE_GETRESOURCES, &res) == 0)
+			d->ncrtcs = res.count_crtcs > PD_DISPLAY_MAX_CRTCS ?
+				    PD_DISPLAY_MAX_CRTCS : res.count_crtcs;
+		memcpy(d->crtc_ids, ids, d->ncrtcs * sizeof(ids[0]));
+	}
+	hostd_log("display: DRM master of %s, %u CRTC(s)", card, d->ncrtcs);
+	return d;
+}
+
+void hostd_display_destroy(struct hostd_display *d)
+{
+	if (!d)
+		return;
+	for (unsigned int i = 0; i < HOSTD_MAX_GUESTS; i++)
+		if (d->g[i].sock >= 0)
+			close(d->g[i].sock);
+	if (d->card >= 0)
+		close(d->card);
+	close(d->timer);
+	free(d);
+}
+
+unsigned int hostd_display_fds(struct hostd_display *d, int *fds,
+			       unsigned int max)
+{
+	unsigned int n = 0;
+
+	if (!d)
+		return 0;
+	if (n < max && d->card >= 0)
+		fds[n++] = d->card;
+	if (n < max)
+		fds[n++] = d->timer;
+	for (unsigned int i = 0; i < HOSTD_MAX_GUESTS && n < max; i++)
+		if (d->g[i].sock >= 0)
+			fds[n++] = d->g[i].sock;
+	return n;
+}
+
+static void drop_guest(struct hostd_display *d, unsigned int g)
+{
+	struct guest_display *gd = &d->g[g];
+
+	if (gd->sock >= 0)
+		close(gd->sock);
+	gd->sock = -1;
+	gd->hello = false;
+	memset(gd->crtc, 0, sizeof(gd->crtc));
+}
+
+int hostd_display_backend_fd(struct hostd_display *d, unsigned int g)
+{
+	int sv[2];
+
+	if (!d || g >= HOSTD_MAX_GUESTS)
+		return -1;
+	drop_guest(d, g);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		       0, sv)) {
+		hostd_log("display: socketpair: %s", strerror(errno));
+		return -1;
+	}
+	/* the backend's end blocks: it has a thread of its own for it */
+	fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) & ~O_NONBLOCK);
+	d->g[g].sock = sv[0];
+	return sv[1];
+}
+
+static void send_done(struct hostd_display *d, unsigned int g, unsigned int slot,
+		      int result, bool on_screen, uint64_t time_us,
+		      uint32_t sequence)
+{
+	struct guest_display *gd = &d->g[g];
+	struct guest_crtc *c = &gd->crtc[slot];
+	struct {
+		struct pd_disp_hdr hdr;
+		struct pd_disp_flip_done done;
+	} m = {
+		.hdr = { .type = PD_DISP_FLIP_DONE, .len = sizeof(m.done) },
+		.done = {
+			.cookie = c->flip_cookie,
+			.time_us = time_us,
+			.crtc_id = d->crtc_ids[slot],
+			.sequence = sequence,
+			.result = result,
+			.on_screen = on_screen,
+		},
+	};
+
+	c->flip_pending = c->flip_real = false;
+	if (gd->sock >= 0 && send(gd->sock, &m, sizeof(m), MSG_NOSIGNAL) < 0)
+		hostd_log("display: %s: cannot send FLIP_DONE: %s",
+			  d->h->vms[g].cfg->name, strerror(errno));
+}
+
+/* Program one CRTC with guest g's state for it, or off. */
+static int apply_crtc(struct hostd_display *d, unsigned int g,
+		      unsigned int slot)
+{
+	const struct guest_crtc *c = &d->g[g].crtc[slot];
+	struct drm_mode_crtc req = { .crtc_id = d->crtc_ids[slot] };
+	uint32_t conn[PD_DISPLAY_MAX_CONN];
+
+	if (d->card < 0)
+		return 0;
+	if (c->set && c->st.mode_valid && c->st.fb_id) {
+		memcpy(conn, c->st.conn, sizeof(conn));
+		req.set_connectors_ptr = (uintptr_t)conn;
+		req.count_connectors = c->st.nconn;
+		req.fb_id = c->st.fb_id;
+		req.x = c->st.x;
+		req.y = c->st.y;
+		req.mode_valid = 1;
+		memcpy(&req.mode, &c->st.mode, sizeof(req.mode));
+	}
+	if (ioctl(d->card, DRM_IOCTL_MODE_SETCRTC, &req)) {
+		int err = errno;
+
+		hostd_log("display: %s: SETCRTC %u fb %u: %s",
+			  d->h->vms[g].cfg->name, req.crtc_id, req.fb_id,
+			  strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+static void set_ticking(struct hostd_display *d)
+{
+	bool want = false;
+	struct itimerspec its = { 0 };
+
+	/* also a flip that was waiting when its guest came to the front */
+	for (unsigned int g = 0; g < HOSTD_MAX_GUESTS && !want; g++)
+		for (unsigned int s = 0; s < d->ncrtcs; s++)
+			if (d->g[g].crtc[s].flip_pending &&
+			    !d->g[g].crtc[s].flip_real)
+				want = true;
+	if (want == d->ticking)
+		return;
+	if (want) {
+		its.it_interval.tv_nsec = TICK_NS;
+		its.it_value.tv_nsec = TICK_NS;
+	}
+	timerfd_settime(d->timer, 0, &its, NULL);
+	d->ticking = want;
+}
+
+/* A flip of guest g: on the card if g is in front, else at the next tick. */
+static void flip(struct hostd_display *d, unsigned int g, unsigned int slot)
+{
+	struct guest_crtc *c = &d->g[g].crtc[slot];
+	struct drm_mode_crtc_page_flip pf = {
+		.crtc_id = d->crtc_ids[slot],
+		.fb_id = c->st.fb_id,
+		.flags = DRM_MODE_PAGE_FLIP_EVENT,
+		.user_data = ((uint64_t)g << 8) | slot,
+	};
+	int r;
+
+	if (g != d->h->router.active || d->card < 0) {
+		set_ticking(d);
+		return;
+	}
+	if (ioctl(d->card, DRM_IOCTL_MODE_PAGE_FLIP, &pf) == 0) {
+		c->flip_real = true;
+		return;
+	}
+	/* e.g. EBUSY after a switch, EINVAL for a new size: a full commit */
+	r = apply_crtc(d, g, slot);
+	send_done(d, g, slot, r, r == 0, hostd_now_us(), ++d->sequence);
+}
+
+/* One message from guest g's backend; false: drop the connection. */
+static bool handle_msg(struct hostd_display *d, unsigned int g,
+		       const uint8_t *untrusted, size_t n)
+{
+	const char *name = d->h->vms[g].cfg->name;
+	struct guest_display *gd = &d->g[g];
+	struct pd_disp_hdr hdr;
+	int slot;
+
+	if (n < sizeof(hdr))
+		goto bad;
+	memcpy(&hdr, untrusted, sizeof(hdr));
+	if (hdr.reserved || hdr.len != n - sizeof(hdr))
+		goto bad;
+	untrusted += sizeof(hdr);
+	if (hdr.type != PD_DISP_HELLO && !gd->hello)
+		goto bad;
+	switch (hdr.type) {
+	case PD_DISP_HELLO: {
+		struct pd_disp_hello m;
+
+		if (hdr.len != sizeof(m))
+			goto bad;
+		memcpy(&m, untrusted, sizeof(m));
+		if (m.version != PD_DISPLAY_VERSION || m.reserved) {
+			hostd_log("display: %s: backend speaks version %u, we %u",
+				  name, m.version, PD_DISPLAY_VERSION);
+			return false;
+		}
+		memset(gd->crtc, 0, sizeof(gd->crtc));
+		gd->hello = true;
+		return true;
+	}
+	case PD_DISP_SET_CRTC: {
+		struct pd_disp_crtc m;
+
+		if (hdr.len != sizeof(m))
+			goto bad;
+		memcpy(&m, untrusted, sizeof(m));
+		slot = crtc_slot(d, m.crtc_id);
+		if (slot < 0 || m.nconn > PD_DISPLAY_MAX_CONN ||
+		    m.mode_valid > 1 || (m.mode_valid && !m.fb_id))
+			goto bad;
+		gd->crtc[slot].set = true;
+		gd->crtc[slot].st = m;
+		if (g == d->h->router.active)
+			apply_crtc(d, g, (unsigned int)slot);
+		return true;
+	}
+	case PD_DISP_FLIP: {
+		struct pd_disp_flip m;
+		struct guest_crtc *c;
+
+		if (hdr.len != sizeof(m))
+			goto bad;
+		memcpy(&m, untrusted, sizeof(m));
+		slot = crtc_slot(d, m.crtc_id);
+		if (slot < 0 || !m.fb_id)
+			goto bad;
+		c = &gd->crtc[slot];
+		if (c->flip_pending) {
+			hostd_log("display: %s: a second flip on CRTC %u "
+				  "before the first completed", name, m.crtc_id);
+			return false;
+		}
+		c->flip_pending = true;
+		c->flip_cookie = m.cookie;
+		if (!c->set || !c->st.mode_valid) {
+			send_done(d, g, (unsigned int)slot, -EINVAL, false,
+				  hostd_now_us(), d->sequence);
+			return true;
+		}
+		c->st.fb_id = m.fb_id;
+		flip(d, g, (unsigned int)slot);
+		return true;
+	}
+	default:
+		break;
+	}
+bad:
+	hostd_log("display: %s: malformed message (type %u, %zu bytes); "
+		  "connection dropped", name, n >= sizeof(hdr) ? hdr.type : 0, n);
+	return false;
+}
+
+static void on_tick(struct hostd_display *d)
+{
+	uint64_t ticks, now = hostd_now_us();
+
+	if (read(d->timer, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	d->sequence++;
+	for (unsigned int g = 0; g < HOSTD_MAX_GUESTS; g++)
+		for (unsigned int s = 0; s < d->ncrtcs; s++)
+			if (d->g[g].crtc[s].flip_pending &&
+			    !d->g[g].crtc[s].flip_real)
+				send_done(d, g, s, 0, false, now, d->sequence);
+	set_ticking(d);
+}
+
+/* Events of the master descriptor: completions of real flips. */
+static void on_card(struct hostd_display *d)
+{
+	uint8_t buf[1024];
+	ssize_t n = read(d->card, buf, sizeof(buf));
+
+	for (ssize_t o = 0; n > 0 && o + (ssize_t)sizeof(struct drm_event) <= n;) {
+		struct drm_event e;
+		struct drm_event_vblank v;
+
+		memcpy(&e, buf + o, sizeof(e));
+		if (e.length < sizeof(e) || o + e.length > n)
+			break;
+		if (e.type == DRM_EVENT_FLIP_COMPLETE && e.length >= sizeof(v)) {
+			unsigned int g, s;
+
+			memcpy(&v, buf + o, sizeof(v));
+			g = (unsigned int)(v.user_data >> 8);
+			s = (unsigned int)(v.user_data & 0xff);
+			if (g < HOSTD_MAX_GUESTS && s < d->ncrtcs &&
+			    d->g[g].crtc[s].flip_pending &&
+			    d->g[g].crtc[s].flip_real)
+				send_done(d, g, s, 0, true, hostd_now_us(),
+					  v.sequence);
+		}
+		o += e.length;
+	}
+}
+
+bool hostd_display_dispatch(struct hostd_display *d, int fd)
+{
+	uint8_t msg[PD_DISP_MAX_MSG + 1];
+
+	if (!d)
+		return false;
+	if (fd == d->card) {
+		on_card(d);
+		return true;
+	}
+	if (fd == d->timer) {
+		on_tick(d);
+		return true;
+	}
+	for (unsigned int g = 0; g < HOSTD_MAX_GUESTS; g++) {
+		ssize_t n;
+
+		if (d->g[g].sock != fd)
+			continue;
+		/* a few messages at a time: one guest cannot hold the loop */
+		for (int i = 0; i < 16; i++) {
+			n = recv(fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_TRUNC);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				break;
+			if (n <= 0 || (size_t)n > sizeof(msg) ||
+			    !handle_msg(d, g, msg, (size_t)n)) {
+				hostd_log("display: %s: backend connection %s",
+					  d->h->vms[g].cfg->name,
+					  n == 0 ? "closed" : "dropped");
+				drop_guest(d, g);
+				set_ticking(d);
+				break;
+			}
+		}
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The display half of a switch: a full SETCRTC of `to`'s latest state on
+ * every CRTC (off where it has none). A background flip `to` still waits
+ * for completes at the next tick as before; the outgoing guest's real flip
+ * completes by the card's event. Returns 0 or the first error.
+ */
+int hostd_display_switch(struct hostd_display *d, unsigned int to)
+{
+	int ret = 0;
+
+	if (!d || d->card < 0)
+		return 0;
+	for (unsigned int s = 0; s < d->ncrtcs; s++) {
+		int r = apply_crtc(d, to, s);
+
+		if (r && !ret)
+			ret = r;
+	}
+	set_ticking(d);
+	return ret;
+}

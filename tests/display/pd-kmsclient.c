@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pd-kmsclient: the KMS client of the display tests.
+ *
+ *   pd-kmsclient run CARD RRGGBB SECONDS [noflip]
+ *	Legacy KMS on CARD: two dumb buffers filled with the colour (when the
+ *	file can be mmapped), SETCRTC on the first connected connector's
+ *	first mode, then page flips with events, one after the other, for
+ *	SECONDS. Prints "fbs A B" first, then every second
+ *	"flips N events N timeouts N", and at the end the rate. GETCRTC must
+ *	read back what it set. With noflip it sets the CRTC and only waits.
+ *   pd-kmsclient show CARD FB_ID
+ *	SETCRTC of someone's framebuffer FB_ID on the first CRTC with its
+ *	first connected connector's first mode, and PAGE_FLIP to it; prints
+ *	"setcrtc ERRNO flip ERRNO" (0: it worked).
+ *   pd-kmsclient paint CARD FB_ID RRGGBB
+ *	Fills framebuffer FB_ID with the colour through GETFB (root: any
+ *	fb's handle) and a dumb mapping: dom0's stand-in for guests whose
+ *	transport does not forward mmap yet (Xen).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef __user
+#define __user
+#endif
+#include <drm/drm.h>
+#include <drm/drm_mode.h>
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int xioctl(int fd, unsigned long cmd, void *arg, const char *what)
+{
+	int r;
+
+	do
+		r = ioctl(fd, cmd, arg);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		fprintf(stderr, "pd-kmsclient: %s: %s\n", what, strerror(errno));
+	return r;
+}
+
+static int fill(int fd, uint32_t handle, uint64_t size, uint32_t rgb)
+{
+	struct drm_mode_map_dumb map = { .handle = handle };
+	uint32_t *px;
+
+	if (xioctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &map, "MAP_DUMB"))
+		return -1;
+	px = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		  (off_t)map.offset);
+	if (px == MAP_FAILED) {
+		fprintf(stderr, "pd-kmsclient: mmap: %s\n", strerror(errno));
+		return -1;
+	}
+	for (uint64_t i = 0; i < size / 4; i++)
+		px[i] = rgb;
+	munmap(px, size);
+	return 0;
+}
+
+static int paint(const char *card, uint32_t fb_id, uint32_t rgb)
+{
+	int fd = open(card, O_RDWR | O_CLOEXEC);
+	struct drm_mode_fb_cmd fb = { .fb_id = fb_id };
+
+	if (fd < 0 || xioctl(fd, DRM_IOCTL_MODE_GETFB, &fb, "GETFB"))
+		return 1;
+	if (!fb.handle) {
+		fprintf(stderr, "pd-kmsclient: GETFB gave no handle\n");
+		return 1;
+	}
+	if (fill(fd, fb.handle, (uint64_t)fb.pitch * fb.height, rgb))
+		return 1;
+	printf("painted fb %u %ux%u\n", fb_id, fb.width, fb.height);
+	return 0;
+}
+
+static int show_fb = -1;	/* show: the fb to try */
+
+static int run(const char *card, uint32_t rgb, double seconds, int flip)
+{
+	struct drm_mode_card_res res = { 0 };
+	uint32_t crtcs[8], conns[16], crtc = 0, conn = 0, fbs[2];
+	struct drm_mode_modeinfo mode = { 0 };
+	struct drm_mode_crtc set = { 0 }, get = { 0 };
+	long flips = 0, events = 0, timeouts = 0, busy = 0;
+	double t0, last;
+	int fd = open(card, O_RDWR | O_CLOEXEC), pending = 0;
+
+	if (fd < 0 || xioctl(fd, DRM_IOCTL_MODE_GETRESOURCES, &res, "GETRESOURCES"))
+		return 1;
+	if (!res.count_crtcs || !res.count_connectors)
+		return 1;
+	res.count_crtcs = res.count_crtcs > 8 ? 8 : res.count_crtcs;
+	res.count_connectors = res.count_connectors > 16 ? 16 : res.count_connectors;
+	res.crtc_id_ptr = (uintptr_t)crtcs;
+	res.connector_id_ptr = (uintptr_t)conns;
+	res.count_fbs = res.count_encoders = 0;
+	if (xioctl(fd, DRM_IOCTL_MODE_GETRESOURCES, &res, "GETRESOURCES"))
+		return 1;
+	crtc = crtcs[0];
+	for (uint32_t i = 0; i < res.count_connectors && !conn; i++) {
+		struct drm_mode_modeinfo modes[64];
+		struct drm_mode_get_connector c = { .connector_id = conns[i] };
+
+		if (xioctl(fd, DRM_IOCTL_MODE_GETCONNECTOR, &c, "GETCONNECTOR"))
+			return 1;
+		if (c.connection != 1 || !c.count_modes)
+			continue;
+		c.count_modes = c.count_modes > 64 ? 64 : c.count_modes;
+		c.modes_ptr = (uintptr_t)modes;
+		c.count_props = c.count_encoders = 0;
+		if (xioctl(fd, DRM_IOCTL_MODE_GETCONNECTOR, &c, "GETCONNECTOR"))
+			return 1;
+		mode = modes[0];
+		for (uint32_t m = 0; m < c.count_modes; m++)
+			if (modes[m].type & DRM_MODE_TYPE_PREFERRED) {
+				mode = modes[m];
+				break;
+			}
+		conn = conns[i];
+	}
+	if (!conn) {
+		fprintf(stderr, "pd-kmsclient: no connected connector\n");
+		return 1;
+	}
+	if (show_fb >= 0) {
+		struct drm_mode_crtc_page_flip pf = { .crtc_id = crtc,
+			.fb_id = (uint32_t)show_fb };
+		int e1, e2;
+
+		set = (struct drm_mode_crtc){ .crtc_id = crtc,
+			.fb_id = (uint32_t)show_fb,
+			.set_connectors_ptr = (uintptr_t)&conn,
+			.count_connectors = 1, .mode_valid = 1, .mode = mode };
+		e1 = ioctl(fd, DRM_IOCTL_MODE_SETCRTC, &set) ? errno : 0;
+		e2 = ioctl(fd, DRM_IOCTL_MODE_PAGE_FLIP, &pf) ? errno : 0;
+		printf("setcrtc %d flip %d\n", e1, e2);
+		return 0;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct drm_mode_create_dumb cd = { .width = mode.hdisplay,
+			.height = mode.vdisplay, .bpp = 32 };
+		struct drm_mode_fb_cmd fb = { 0 };
+
+		if (xioctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &cd, "CREATE_DUMB"))
+			return 1;
+		if (fill(fd, cd.handle, cd.size, rgb))
+			fprintf(stderr, "pd-kmsclient: no mmap: fb left as it is\n");
+		fb = (struct drm_mode_fb_cmd){ .width = cd.width,
+			.height = cd.height, .pitch = cd.pitch, .bpp = 32,
+			.depth = 24, .handle = cd.handle };
+		if (xioctl(fd, DRM_IOCTL_MODE_ADDFB, &fb, "ADDFB"))
+			return 1;
+		fbs[i] = fb.fb_id;
+	}
+	printf("fbs %u %u mode %s\n", fbs[0], fbs[1], mode.name);
+	fflush(stdout);
+	set.crtc_id = crtc;
+	set.fb_id = fbs[0];
+	set.set_connectors_ptr = (uintptr_t)&conn;
+	set.count_connectors = 1;
+	set.mode_valid = 1;
+	set.mode = mode;
+	if (xioctl(fd, DRM_IOCTL_MODE_SETCRTC, &set, "SETCRTC"))
+		return 1;
+	get.crtc_id = crtc;
+	if (xioctl(fd, DRM_IOCTL_MODE_GETCRTC, &get, "GETCRTC"))
+		return 1;
+	printf("getcrtc fb %u mode_valid %u %ux%u\n", get.fb_id, get.mode_valid,
+	       get.mode.hdisplay, get.mode.vdisplay);
+	fflush(stdout);
+	t0 = last = now();
+	while (now() - t0 < seconds) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uint8_t buf[1024];
+		ssize_t n;
+
+		if (flip && !pending) {
+			struct drm_mode_crtc_page_flip pf = { .crtc_id = crtc,
+				.fb_id = fbs[(flips + 1) % 2],
+				.flags = DRM_MODE_PAGE_FLIP_EVENT,
+				.user_data = (uint64_t)flips + 1 };
+
+			if (ioctl(fd, DRM_IOCTL_MODE_PAGE_FLIP, &pf) == 0) {
+				flips++;
+				pending = 1;
+			} else if (errno == EBUSY) {
+				busy++;
+			} else {
+				fprintf(stderr, "pd-kmsclient: PAGE_FLIP: %s\n",
+					strerror(errno));
+				return 1;
+			}
+		}
+		if (poll(&p, 1, 1000) == 0) {
+			timeouts += pending;
+		} else if (p.revents & POLLIN) {
+			n = read(fd, buf, sizeof(buf));
+			for (ssize_t o = 0; n > 0 && o + (ssize_t)sizeof(struct drm_event) <= n;) {
+				struct drm_event e;
+
+				memcpy(&e, buf + o, sizeof(e));
+				if (e.length < sizeof(e))
+					break;
+				if (e.type == DRM_EVENT_FLIP_COMPLETE) {
+					events++;
+					pending = 0;
+				}
+				o += e.length;
+			}
+		}
+		if (now() - last >= 1.0) {
+			last = now();
+			printf("flips %ld events %ld timeouts %ld busy %ld\n",
+			       flips, events, timeouts, busy);
+			fflush(stdout);
+		}
+	}
+	printf("done flips %ld events %ld timeouts %ld in %.1f s: %.1f Hz\n",
+	       flips, events, timeouts, now() - t0, events / (now() - t0));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 5 && !strcmp(argv[1], "run"))
+		return run(argv[2], (uint32_t)strtoul(argv[3], NULL, 16),
+			   atof(argv[4]), !(argc > 5 && !strcmp(argv[5], "noflip")));
+	if (argc == 4 && !strcmp(argv[1], "show")) {
+		show_fb = atoi(argv[3]);
+		return run(argv[2], 0, 0, 0);
+	}
+	if (argc == 5 && !strcmp(argv[1], "paint"))
+		return paint(argv[2], (uint32_t)strtoul(argv[3], NULL, 10),
+			     (uint32_t)strtoul(argv[4], NULL, 16));
+	fprintf(stderr, "usage: pd-kmsclient run CARD RRGGBB SECONDS [noflip]\n"
+			"       pd-kmsclient show CARD FB_ID\n"
+			"       pd-kmsclient paint CARD FB_ID RRGGBB\n");
+	return 2;
+}
