@@ -10,7 +10,7 @@ reaching the guests themselves is the Xen transport's work."""
 import re
 import time
 
-from pdvm.testlib import TestFailure, check, run_ok
+from pdvm.testlib import TestFailure, check, evdev_node, run_ok, wait_until
 
 MODE = "xen"
 GUESTS = 2
@@ -35,13 +35,10 @@ MANAGER = "org.paradice.Switcher1.Manager"
 
 
 def _node(app, name):
-    out = run_ok(app, "dom0", "for d in /sys/class/input/event*; do "
-                 "echo \"${d##*/} $(cat $d/device/name)\"; done")
-    for line in out.splitlines():
-        node, _, dev = line.partition(" ")
-        if dev == name:
-            return "/dev/input/" + node
-    raise TestFailure("no input device %r in dom0:\n%s" % (name, out))
+    node = evdev_node(app, "dom0", name)
+    if not node:
+        raise TestFailure("no input device %r in dom0" % name)
+    return node
 
 
 def _pressed(app, log):
@@ -50,13 +47,7 @@ def _pressed(app, log):
 
 
 def _wait(cond, what, timeout=20):
-    """cond() until true or timeout; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(1)
+    return wait_until(cond, timeout)
 
 
 def _active(app):
@@ -132,13 +123,7 @@ def test_hostd_routes_keys_to_the_foreground_guest_and_switches(app):
 
 def _guest_keyboard(app, g):
     """The forwarded node of hostd's virtual keyboard for g, seen in g."""
-    out = run_ok(app, g, "for d in /sys/class/input/event*; do "
-                 "echo \"${d##*/} $(cat $d/device/name 2>/dev/null)\"; done")
-    for line in out.splitlines():
-        node, _, dev = line.partition(" ")
-        if dev == "Paradice %s keyboard" % g:
-            return "/dev/input/" + node
-    return None
+    return evdev_node(app, g, "Paradice %s keyboard" % g)
 
 
 def test_guests_read_their_own_virtual_keyboard_through_paradice(app):

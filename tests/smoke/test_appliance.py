@@ -8,7 +8,7 @@ import re
 import time
 
 from pdvm.testlib import (TestFailure, VmError, artifact, check,
-                          missing_color_bars, run_ok)
+                          evdev_node, missing_color_bars, run_ok)
 
 MODE = "xen"
 GUESTS = 2
@@ -100,13 +100,10 @@ def test_a_broken_guest_is_reported_not_waited_for(app):
 
 
 def _evdev_with_name(app, vm, name):
-    out = run_ok(app, vm, "for d in /sys/class/input/event*; do "
-                 "echo \"${d##*/} $(cat $d/device/name)\"; done")
-    for line in out.splitlines():
-        node, _, dev = line.partition(" ")
-        if name in dev:
-            return "/dev/input/" + node
-    raise TestFailure("no input device named %r in %s:\n%s" % (name, vm, out))
+    node = evdev_node(app, vm, name, exact=False)
+    if not node:
+        raise TestFailure("no input device named %r in %s" % (name, vm))
+    return node
 
 
 def test_keys_and_pointer_reach_dom0_devices(app):

@@ -7,6 +7,7 @@ what it proves. tests/run-all boots the appliance once per mode and runs
 them in file order."""
 
 import os
+import time
 
 from .machine import VmError
 
@@ -65,6 +66,29 @@ def missing_color_bars(shot, width=None, height=None):
     return missing
 
 
+def evdev_node(app, vm, name, exact=True):
+    """The /dev/input/eventN of vm whose device is called name (or whose
+    name contains it, with exact=False); None if there is none."""
+    out = run_ok(app, vm, "for d in /sys/class/input/event*; do "
+                 "echo \"${d##*/} $(cat $d/device/name 2>/dev/null)\"; done")
+    for line in out.splitlines():
+        node, _, dev = line.partition(" ")
+        if dev == name or (not exact and name in dev):
+            return "/dev/input/" + node
+    return None
+
+
+def wait_until(cond, timeout=20, step=1.0):
+    """Call cond() until it returns something true or timeout seconds
+    pass (wall clock: TCG makes sleep loops slow); returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
 def artifact(name):
     """Path under build/test-artifacts/ for files a test leaves to look at."""
     d = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -75,4 +99,5 @@ def artifact(name):
 
 
 __all__ = ["TestFailure", "VmError", "check", "run_ok", "indent",
-           "missing_color_bars", "pixel", "artifact"]
+           "missing_color_bars", "pixel", "artifact", "evdev_node",
+           "wait_until"]
