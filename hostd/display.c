@@ -128,6 +128,13 @@ struct hostd_display *hostd_display_create(struct hostd *h, const char *card)
 	return d;
 }
 
+void hostd_display_set_crtcs(struct hostd_display *d, const uint32_t *ids,
+			     unsigned int n)
+{
+	d->ncrtcs = n > PD_DISPLAY_MAX_CRTCS ? PD_DISPLAY_MAX_CRTCS : n;
+	memcpy(d->crtc_ids, ids, d->ncrtcs * sizeof(ids[0]));
+}
+
 void hostd_display_destroy(struct hostd_display *d)
 {
 	if (!d)

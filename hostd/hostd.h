@@ -98,6 +98,9 @@ void hostd_backends_stop_all(struct hostd *h);
 /* card: the DRM card to be master of, NULL for none. */
 struct hostd_display *hostd_display_create(struct hostd *h, const char *card);
 void hostd_display_destroy(struct hostd_display *d);
+/* Without a card (tests): the CRTC ids backends may name. */
+void hostd_display_set_crtcs(struct hostd_display *d, const uint32_t *ids,
+			     unsigned int n);
 unsigned int hostd_display_fds(struct hostd_display *d, int *fds,
 			       unsigned int max);
 /* true if fd was one of the display's */
