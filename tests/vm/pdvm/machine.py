@@ -30,7 +30,9 @@ CACHE = os.path.join(VMBUILD, "cache")
 
 # Under Xen, dom0 is the driver domain: it owns the screen and the devices.
 DOM0_MEM_MB = 1024
-GUEST_TIMEOUT = 100     # from dom0 ready to one guest's agent answering
+# from dom0 ready to one guest's agent answering; PD_VM_GUEST_TIMEOUT for a
+# machine shared with other emulated machines
+GUEST_TIMEOUT = int(os.environ.get("PD_VM_GUEST_TIMEOUT") or 100)
 BOOT_TIMEOUT = 150      # from QEMU start to the first agent answer
 # The project's programs put in every image at /usr/bin (paths under
 # build/meson), with the libraries they need; optional ones are skipped
