@@ -13,7 +13,8 @@
  * tests without Xen; --no-grab leaves the physical devices alone;
  * --no-input makes no input devices at all (tests of the D-Bus service);
  * --no-backends starts no pd-backend for the guests (backends.c); --card
- * names the DRM card hostd is master of (/dev/dri/card0; display.c).
+ * names the DRM card hostd is master of (display.c; /dev/dri/card0, none
+ * with --no-xen, which must not take the test machine's screen).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,6 +33,7 @@
 #include "hostd.h"
 
 #define DEFAULT_CONFIG "/etc/paradice/paradice.conf"
+#define DEFAULT_CARD "/dev/dri/card0"
 #define MAX_FDS 80
 
 static volatile sig_atomic_t got_signal;
@@ -222,7 +224,8 @@ int main(int argc, char **argv)
 	};
 	static struct hostd h;
 	const char *config = DEFAULT_CONFIG, *bus = "system";
-	const char *card = "/dev/dri/card0";
+	const char *card = NULL;
+	bool card_given = false;
 	bool grab = true, xen = true, input = true, backends = true;
 	bool restart_pending = false;
 	sigset_t chld;
@@ -252,6 +255,7 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			card = strcmp(optarg, "none") ? optarg : NULL;
+			card_given = true;
 			break;
 		default:
 			return usage();
@@ -287,6 +291,9 @@ int main(int argc, char **argv)
 			h.router.active = i;
 			break;
 		}
+	/* --no-xen is for tests: it leaves the machine's card alone */
+	if (!card_given && xen)
+		card = DEFAULT_CARD;
 	/* before the backends: they must find the card's master taken */
 	h.display = hostd_display_create(&h, card);
 	if (!h.display)
