@@ -199,4 +199,12 @@ def test_vm_list_follows_xen(app):
         run_ok(app, "dom0", "xl destroy guest3", timeout=60)
     check(_wait(lambda: "/vm/%s'" % domid not in vms(), "guest3 gone"),
           "guest3 still listed after destroy: %s" % vms())
-    run_ok(app, "dom0", "pkill hostd; pkill evtest; true")
+    _stop_hostd(app)
+
+
+def _stop_hostd(app):
+    """hostd gone (and with it the grab of dom0's keyboard and mouse and
+    the backends it started), so later tests find dom0 as it was."""
+    run_ok(app, "dom0", "pkill evtest; pkill hostd; t=0; while pidof hostd "
+           ">/dev/null && [ $t -lt 20 ]; do sleep 0.5; t=$((t+1)); done; "
+           "pkill -9 hostd; true", timeout=60)
