@@ -94,6 +94,9 @@ static void start(struct hostd *h, struct hostd_vm *vm)
 		}
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
+		/* a group of its own: pd-backend --xen forks a server beside
+		 * its monitor, and stop() must reach both */
+		setpgid(0, 0);
 		execvp(prog, (char *const *)argv);
 		fprintf(stderr, "hostd: exec %s: %s\n", prog, strerror(errno));
 		_exit(127);
@@ -110,7 +113,7 @@ static void stop(struct hostd_vm *vm)
 {
 	if (vm->backend_pid <= 0)
 		return;
-	kill(vm->backend_pid, SIGTERM);
+	kill(-vm->backend_pid, SIGTERM);
 	hostd_log("%s: backend %d stopped", vm->cfg->name, vm->backend_pid);
 	/* reaped in hostd_backends_reap(); its pid no longer counts */
 	vm->backend_pid = 0;

@@ -206,5 +206,6 @@ def _stop_hostd(app):
     """hostd gone (and with it the grab of dom0's keyboard and mouse and
     the backends it started), so later tests find dom0 as it was."""
     run_ok(app, "dom0", "pkill evtest; pkill hostd; t=0; while pidof hostd "
-           ">/dev/null && [ $t -lt 20 ]; do sleep 0.5; t=$((t+1)); done; "
-           "pkill -9 hostd; true", timeout=60)
+           "pd-backend >/dev/null && [ $t -lt 20 ]; do sleep 0.5; "
+           "t=$((t+1)); done; pkill -9 hostd; pkill -9 pd-backend; true",
+           timeout=60)
