@@ -205,7 +205,14 @@ def test_vm_list_follows_xen(app):
 def _stop_hostd(app):
     """hostd gone (and with it the grab of dom0's keyboard and mouse and
     the backends it started), so later tests find dom0 as it was."""
+    for g in ("guest1", "guest2"):
+        app.run(g, "pkill evtest; true", timeout=30)
     run_ok(app, "dom0", "pkill evtest; pkill hostd; t=0; while pidof hostd "
-           "pd-backend >/dev/null && [ $t -lt 20 ]; do sleep 0.5; "
+           "pd-backend >/dev/null && [ $t -lt 40 ]; do sleep 0.5; "
            "t=$((t+1)); done; pkill -9 hostd; pkill -9 pd-backend; true",
            timeout=60)
+    # the guests' frontends go too, so the next suite connects afresh
+    for g in ("guest1", "guest2"):
+        app.run(g, "t=0; while lsmod | grep -q '^pdfront ' && ! rmmod pdfront "
+                "2>/dev/null && [ $t -lt 20 ]; do sleep 0.5; t=$((t+1)); "
+                "done; true", timeout=60)
