@@ -5,33 +5,9 @@ the native one, compared in the same run."""
 import re
 
 from pdvm import fwd
-from pdvm.testlib import check, run_ok
+from pdvm.testlib import v4l2_comparable, check, run_ok
 
 MODE = "plain"
-
-
-def comparable(text):
-    """v4l2-ctl --all without what may differ for reasons outside the
-    forwarded file: the media controller section (v4l2-ctl finds
-    /dev/media0 through the node's sysfs parent; the media device is a
-    device file of its own, not forwarded here), the overlay clip bitmap
-    (G_FMT of an overlay with a bitmap pointer is refused by the shared
-    tables: the driver would write through it), and the values of
-    volatile controls (they change between two reads)."""
-    out, skip = [], False
-    for line in text.splitlines():
-        if re.match(r"^(Media Driver Info|Interface Info|Entity Info):", line):
-            skip = True
-            continue
-        if skip and line.startswith(("\t", " ")):
-            continue
-        skip = False
-        if "Clip Bitmap" in line:
-            continue
-        if "volatile" in line:
-            line = re.sub(r"value=\S+", "value=?", line)
-        out.append(line)
-    return "\n".join(out)
 
 
 def test_v4l2_ctl_all_identical(app):
@@ -49,7 +25,7 @@ def test_v4l2_ctl_all_identical(app):
         forwarded = run_ok(app, "plain", "v4l2-ctl -d %s --all" % node)
         check(native.count("\n") > 100, "native output too short:\n%s"
               % native)
-        check(comparable(forwarded) == comparable(native),
+        check(v4l2_comparable(forwarded) == v4l2_comparable(native),
               "v4l2-ctl --all differs:\n--- native\n%s\n--- forwarded\n%s"
               % (native, forwarded))
     finally:

@@ -14,7 +14,7 @@ import re
 import struct
 import time
 
-from pdvm.testlib import TestFailure, check, run_ok
+from pdvm.testlib import v4l2_comparable, TestFailure, check, run_ok
 
 MODE = "xen"
 GUESTS = 2
@@ -73,32 +73,11 @@ def _setup(app, guests=("guest1", "guest2")):
         _wait("the forwarded nodes in %s" % g, lambda: _nodes_up(app, g))
 
 
-def comparable(text):
-    """v4l2-ctl --all without what differs for reasons outside the
-    forwarded file (as tests/forwarding/test_v4l2.py): the media controller
-    section (no media device is forwarded), the overlay clip bitmap (the
-    shared tables refuse a bitmap pointer) and volatile control values."""
-    out, skip = [], False
-    for line in text.splitlines():
-        if re.match(r"^(Media Driver Info|Interface Info|Entity Info):", line):
-            skip = True
-            continue
-        if skip and line.startswith(("\t", " ")):
-            continue
-        skip = False
-        if "Clip Bitmap" in line:
-            continue
-        if "volatile" in line:
-            line = re.sub(r"value=\S+", "value=?", line)
-        out.append(line)
-    return "\n".join(out)
-
-
 def test_xen_modetest_and_v4l2_identical_in_both_guests_at_once(app):
     """Both guests, at the same time, run modetest -M bochs-drm and
     v4l2-ctl --all 3 times each over their own Xen connection; every
     output is the same as dom0's native one (v4l2-ctl: up to what cannot
-    be the same, see comparable())."""
+    be the same, see v4l2_comparable())."""
     _setup(app)
     native_drm = run_ok(app, "dom0", "modetest -M bochs-drm")
     native_v4l2 = run_ok(app, "dom0", "v4l2-ctl -d /dev/video0 --all")
@@ -125,7 +104,7 @@ def test_xen_modetest_and_v4l2_identical_in_both_guests_at_once(app):
             check(drm == native_drm, "%s: modetest run %d differs:\n--- dom0\n"
                   "%s\n--- %s\n%s" % (g, i, native_drm, g, drm))
             v4l2 = run_ok(app, g, "cat /tmp/xt/v%d" % i)
-            check(comparable(v4l2) == comparable(native_v4l2),
+            check(v4l2_comparable(v4l2) == v4l2_comparable(native_v4l2),
                   "%s: v4l2-ctl run %d differs:\n--- dom0\n%s\n--- %s\n%s"
                   % (g, i, native_v4l2, g, v4l2))
 
