@@ -14,7 +14,7 @@ GETFB as root) with the guest's colour, by the fb ids the guest printed."""
 import re
 import time
 
-from pdvm.testlib import TestFailure, artifact, check, pixel, run_ok
+from pdvm.testlib import wait_for as _wait, TestFailure, artifact, check, pixel, run_ok
 
 MODE = "xen"
 GUESTS = 2
@@ -37,18 +37,6 @@ COLOURS = {"guest1": (0xff, 0, 0), "guest2": (0, 0, 0xff)}
 GDBUS = ("gdbus call --system --dest org.paradice.Switcher1 "
          "--object-path /org/paradice/Switcher1 "
          "--method org.paradice.Switcher1.Manager.")
-
-
-def _wait(what, cond, timeout=60, step=1):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise TestFailure("timed out after %ds waiting for %s"
-                              % (timeout, what))
-        time.sleep(step)
 
 
 def _hostd_log(app):

@@ -14,7 +14,7 @@ import re
 import struct
 import time
 
-from pdvm.testlib import v4l2_comparable, TestFailure, check, run_ok
+from pdvm.testlib import wait_for as _wait, v4l2_comparable, TestFailure, check, run_ok
 
 MODE = "xen"
 GUESTS = 2
@@ -31,18 +31,6 @@ devices = %s
 """ % (DEVICES, SOUND, DEVICES)
 
 GUEST_NODES = ("/dev/dri/card0", "/dev/video0", "/dev/input/event0")
-
-
-def _wait(what, cond, timeout=60, step=0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise TestFailure("timed out after %ds waiting for %s"
-                              % (timeout, what))
-        time.sleep(step)
 
 
 def _backend_pid(app, guest):

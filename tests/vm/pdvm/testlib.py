@@ -114,6 +114,14 @@ def v4l2_comparable(text):
     return "\n".join(out)
 
 
+def wait_for(what, cond, timeout=60, step=0.5):
+    """wait_until() that fails the test, naming what it waited for."""
+    v = wait_until(cond, timeout, step)
+    if not v:
+        raise TestFailure("timed out after %ds waiting for %s" % (timeout, what))
+    return v
+
+
 def artifact(name):
     """Path under build/test-artifacts/ for files a test leaves to look at."""
     d = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -125,4 +133,4 @@ def artifact(name):
 
 __all__ = ["TestFailure", "VmError", "check", "run_ok", "indent",
            "missing_color_bars", "pixel", "artifact", "evdev_node",
-           "wait_until", "v4l2_comparable"]
+           "wait_until", "wait_for", "v4l2_comparable"]
