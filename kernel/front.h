@@ -8,6 +8,8 @@
  *   front_conn.c    a connection's life: CONNECT, export list, nodes
  *   front_loop.c    the loop transport (/dev/paradice-loop)
  *   front_xen.c     the Xen transport (xenbus device "paradice")
+ *   front_xenmap.c  mmap across domains: grants mapped into the program's
+ *                   page tables (PV), taken back on PD_EV_UNMAP
  *   front_fops.c    the class-agnostic forwarding file operations
  *   front_ioctl.c   ioctl marshaling with the shared descriptor tables
  *   front_drm.c, front_v4l2.c, front_snd.c, front_evdev.c
@@ -65,6 +67,10 @@ struct pd_transport_ops {
 	 * reference the caller now owns, or NULL.
 	 */
 	struct file *(*take_real_file)(struct pd_conn *conn, u32 handle);
+	/* Optional (xen): map the pages of a file whose real file is in
+	 * another domain into vma (PD_OP_MMAP/FAULT).
+	 */
+	int (*mmap)(struct pd_file *pf, struct vm_area_struct *vma);
 	/* Free the transport's state: the connection's last reference is
 	 * gone. Until then every operation above stays callable, also after
 	 * the transport closed (it then fails or finds nothing).
@@ -115,6 +121,7 @@ static inline long pd_errno(s64 result)
 				 */
 
 int pd_req_run(struct pd_conn *conn, struct pd_req *req, int mode);
+void pd_req_send_orphan(struct pd_conn *conn, struct pd_req *req);
 void pd_conn_complete(struct pd_conn *conn, void *msg, u32 len);
 void pd_conn_fail_all(struct pd_conn *conn);
 
@@ -160,6 +167,8 @@ struct pd_conn {
 
 	/* Open forwarded files by handle, for events. */
 	struct xarray files;
+	/* Mappings served by the backend by map_id (front_xenmap.c). */
+	struct xarray maps;
 
 	/* Negotiated at CONNECT. */
 	u64 features;
@@ -253,6 +262,11 @@ extern const struct pd_class_ops pd_snd_class;
 extern const struct pd_class_ops pd_evdev_class;
 
 void pd_snd_conn_closed(struct pd_conn *conn);
+
+/* Mappings across domains (front_xenmap.c) */
+int pd_xmap_mmap(struct pd_file *pf, struct vm_area_struct *vma, u16 domid);
+void pd_xmap_revoke(struct pd_conn *conn, u64 map_id);
+void pd_xmap_conn_closed(struct pd_conn *conn);
 
 /* Transports */
 int pd_loop_init(void);

@@ -34,6 +34,7 @@ struct pd_conn *pd_conn_create(const struct pd_transport_ops *tp,
 	conn->tp_priv = tp_priv;
 	xa_init(&conn->reqs);
 	xa_init(&conn->files);
+	xa_init(&conn->maps);
 	init_waitqueue_head(&conn->setup_wq);
 	mutex_init(&conn->nodes_lock);
 	INIT_LIST_HEAD(&conn->snd_cards);
@@ -49,6 +50,8 @@ static void pd_conn_free(struct kref *ref)
 	WARN_ON(!xa_empty(&conn->reqs));
 	xa_destroy(&conn->reqs);
 	xa_destroy(&conn->files);
+	WARN_ON(!xa_empty(&conn->maps));
+	xa_destroy(&conn->maps);
 	kfree(conn->exports);
 	ida_free(&conn_ida, conn->id);
 	kfree(conn);
@@ -253,6 +256,8 @@ void pd_conn_close(struct pd_conn *conn)
 	unsigned int i;
 
 	pd_conn_fail_all(conn);
+	/* the backend's pages leave every mapping of this connection */
+	pd_xmap_conn_closed(conn);
 	/* programs asleep in poll/select on an open file learn it now (the
 	 * xarray's lock keeps pf alive: files leave it before being freed)
 	 */

@@ -425,7 +425,8 @@ static long pd_fop_compat_ioctl(struct file *file, unsigned int cmd,
 #endif
 
 /*
- * mmap, zero copy. loop: the real file serves the mapping itself, as
+ * mmap, zero copy. xen: front_xenmap.c maps the backend's grants.
+ * loop: the real file serves the mapping itself, as
  * overlayfs does it: the VMA is handed over to the real file (which the
  * backend named with PD_LOOP_IOC_ATTACH) and its driver's mmap sets it up,
  * so faults are the real driver's. The offset means what it means on the
@@ -437,6 +438,8 @@ int pd_fop_mmap(struct file *file, struct vm_area_struct *vma)
 
 	if (pd_conn_is_dead(pf->conn))
 		return -EIO;
+	if (!pf->real && pf->conn->tp->mmap)
+		return pf->conn->tp->mmap(pf, vma);
 	if (!pf->real || !pf->real->f_op->mmap)
 		return -ENODEV;
 	if (WARN_ON(vma->vm_file != file))
@@ -496,6 +499,15 @@ void pd_conn_event(struct pd_conn *conn, const struct pd_wire_hdr *hdr,
 {
 	struct pd_file *pf;
 
+	if (hdr->op == PD_EV_UNMAP) {
+		struct pd_wire_unmap_ev ev;
+
+		if (hdr->len == sizeof(ev)) {
+			memcpy(&ev, body, sizeof(ev));
+			pd_xmap_revoke(conn, ev.map_id);
+		}
+		return;
+	}
 	xa_lock(&conn->files);
 	pf = xa_load(&conn->files, hdr->handle);
 	if (!pf)

@@ -99,6 +99,12 @@ static void pd_req_send_cancel(struct pd_conn *conn, u64 target)
 		return;
 	body = pd_req_body(req);
 	body->target = target;
+	pd_req_send_orphan(conn, req);
+}
+
+/* Send req and do not wait: its reply (or the connection's end) frees it. */
+void pd_req_send_orphan(struct pd_conn *conn, struct pd_req *req)
+{
 	req->orphan = true;
 	if (pd_req_enter(conn, req)) {
 		pd_req_put(req);

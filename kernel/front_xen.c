@@ -261,13 +261,22 @@ static bool pdx_unsend(struct pd_conn *conn, struct pd_req *req)
 	return queued;
 }
 
+/* mmap: the backend's grants into the program's page tables */
+static int pdx_mmap(struct pd_file *pf, struct vm_area_struct *vma)
+{
+	struct pdx *px = pf->conn->tp_priv;
+
+	return pd_xmap_mmap(pf, vma, (u16)px->dev->otherend_id);
+}
+
 static const struct pd_transport_ops pdx_ops = {
 	.name = "xen",
 	.features = PD_WIRE_FEAT_POLL_EVENTS | PD_WIRE_FEAT_FASYNC |
 		    PD_WIRE_FEAT_NEWFD | PD_WIRE_FEAT_CANCEL |
-		    PD_WIRE_FEAT_REVOKE,
+		    PD_WIRE_FEAT_REVOKE | PD_WIRE_FEAT_MMAP,
 	.send = pdx_send,
 	.unsend = pdx_unsend,
+	.mmap = pdx_mmap,
 };
 
 /* ------------------------------------------------------------------ */

@@ -15,6 +15,9 @@
  *        described by the shared descriptor tables (common/pd_ioctl.h),
  *        new-file records for ioctls that return a file descriptor,
  *        mmap/fault/munmap, cancel.
+ *   1.1  PD_EV_UNMAP: the backend takes a mapping's pages back (the real
+ *        driver moves them); the frontend unmaps them and faults them in
+ *        again. Semantics of MMAP/FAULT/MUNMAP spelled out for Xen.
  *
  * Compatibility rule: a change of PD_WIRE_VERSION_MAJOR breaks the layout of
  * something below; peers with different majors refuse to connect. A minor
@@ -234,7 +237,7 @@
 #include <linux/types.h>
 
 #define PD_WIRE_VERSION_MAJOR 1
-#define PD_WIRE_VERSION_MINOR 0
+#define PD_WIRE_VERSION_MINOR 1
 
 #define PD_WIRE_XENBUS_DEVICE_TYPE "paradice"
 
@@ -254,6 +257,10 @@
 #define PD_WIRE_IOCTL_MAX_BUF		(1u * 1024 * 1024)
 /* Bytes of all buffers of one ioctl together. */
 #define PD_WIRE_IOCTL_MAX_DATA		(4u * 1024 * 1024)
+/* Pages of one PD_OP_FAULT (the largest mapping is larger: several). */
+#define PD_WIRE_MAX_FAULT_PAGES		4096u
+/* Pages of one mapping (64 MiB). */
+#define PD_WIRE_MAX_MAP_PAGES		16384u
 /* File descriptors one ioctl may return. */
 #define PD_WIRE_IOCTL_MAX_NEWFDS	8u
 /* Exported files per guest. */
@@ -334,6 +341,7 @@ enum pd_wire_op {
 	PD_EV_POLL		= 0x81,	/* readiness changed on a handle */
 	PD_EV_SIGIO		= 0x82,	/* fasync notification */
 	PD_EV_REVOKE		= 0x83,	/* the real file is gone */
+	PD_EV_UNMAP		= 0x84,	/* a mapping's pages are taken back */
 };
 
 /* pd_wire_hdr.flags */
@@ -494,7 +502,41 @@ struct pd_wire_cancel_req {
 
 /*
  * ---------------------------------------------------------------------------
- * PD_OP_MMAP: map [pgoff, pgoff + npages) of the real file.
+ * mmap across domains (PD_WIRE_FEAT_MMAP; the loop transport needs none of
+ * this: there the real file serves the guest's mapping itself).
+ *
+ * PD_OP_MMAP on a handle: the backend maps [pgoff, pgoff + npages) of the
+ * real file into its own memory with the same protection and answers with
+ * a map_id (unique per guest) for it. No page is handed out yet.
+ *
+ * PD_OP_FAULT: the backend hands out the pages of [pgoff, pgoff + npages)
+ * of that mapping (offsets relative to it) as one entry per page: on Xen a
+ * grant reference, made for this guest only and read-only unless the
+ * mapping is writable. The references stay valid until the frontend sends
+ * PD_OP_MUNMAP or the backend sends PD_EV_UNMAP for the mapping. The
+ * backend answers all FAULTs of one mapping with the same references until
+ * then. Pages of device memory (a PCI BAR: the frame has no struct page in
+ * the driver domain) carry PD_WIRE_MAPPING_IOMEM.
+ *
+ * PD_EV_UNMAP (handle = the file, body pd_wire_unmap_ev): the real driver
+ * is taking the pages back (a buffer object moves between system RAM and
+ * VRAM, or the backend's own mapping goes away). The frontend unmaps every
+ * page of the mapping at once; the driver waits for that, so a frontend
+ * that does not unmap holds up its own backend and nobody else. The next
+ * touch of the guest's mapping faults, and PD_OP_FAULT hands out the pages
+ * where they are now.
+ *
+ * PD_OP_MUNMAP: the guest's mapping is gone (its pages are unmapped); the
+ * backend ends the grants and its own mapping.
+ *
+ * Worked example (Xen, a 2-page dumb buffer at fake offset 0x100000000):
+ *   MMAP  {pgoff 0x100000, npages 2, prot READ|WRITE, flags SHARED}
+ *         -> {map_id 7, npages 2, flags 0}
+ *   FAULT {map_id 7, pgoff 0, npages 2, write 1} -> [{ref 812}, {ref 813}]
+ *   ...   EV_UNMAP {map_id 7}        (the buffer moved into VRAM)
+ *   FAULT {map_id 7, pgoff 0, npages 2, write 1}
+ *         -> [{ref 830, IOMEM}, {ref 831, IOMEM}]
+ *   MUNMAP {map_id 7} -> 0
  */
 #define PD_WIRE_PROT_READ	(1u << 0)
 #define PD_WIRE_PROT_WRITE	(1u << 1)
@@ -521,18 +563,19 @@ struct pd_wire_mmap_rsp {
 struct pd_wire_fault_req {
 	__u64 map_id;
 	__u64 pgoff;		/* relative to the mapping */
-	__u32 npages;
+	__u32 npages;		/* at most PD_WIRE_MAX_FAULT_PAGES */
 	__u32 write;
 };
 
-/*
- * PD_OP_FAULT reply body: npages entries. xen: a grant reference per page
- * (the pages the real driver handed out, granted to the guest). loop: the
- * real file serves the mapping itself and FAULT is not used.
- */
+/* PD_OP_FAULT reply body: npages entries. */
 struct pd_wire_fault_page {
 	__u32 ref;
 	__u32 flags;		/* PD_WIRE_MAPPING_* for this page */
+};
+
+/* PD_EV_UNMAP body. */
+struct pd_wire_unmap_ev {
+	__u64 map_id;
 };
 
 /* PD_OP_MUNMAP request. */
@@ -658,6 +701,7 @@ PD_WIRE_ASSERT_SIZE(pd_wire_mmap_rsp, 16);
 PD_WIRE_ASSERT_SIZE(pd_wire_fault_req, 24);
 PD_WIRE_ASSERT_SIZE(pd_wire_fault_page, 8);
 PD_WIRE_ASSERT_SIZE(pd_wire_munmap_req, 8);
+PD_WIRE_ASSERT_SIZE(pd_wire_unmap_ev, 8);
 PD_WIRE_ASSERT_SIZE(pd_wire_ioctl_req, 24);
 PD_WIRE_ASSERT_SIZE(pd_wire_ioctl_rsp, 16);
 PD_WIRE_ASSERT_SIZE(pd_wire_buf, 16);

@@ -31,6 +31,13 @@
  *   v4l2-expbuf PATH                 one MMAP capture buffer: write it
  *                                    through its mapping, EXPBUF, map the
  *                                    dma-buf and read the bytes back
+ *   dumb-show PATH RGB1 RGB2 GO HOLD_S
+ *                                    map a 1024x768 dumb buffer, fill it
+ *                                    with RGB1 (hex), show it on the first
+ *                                    connected connector, print "shown";
+ *                                    when file GO exists fill it with RGB2
+ *                                    through the same mapping, read it
+ *                                    back, print "refilled", stay HOLD_S s
  */
 #include <errno.h>
 #include <signal.h>
@@ -265,6 +272,105 @@ static int cmd_dumb_prime(const char *path)
 	return bad ? 1 : 0;
 }
 
+/* The first connected connector with a 1024x768 mode, and a CRTC. */
+static int find_output(int fd, uint32_t *conn_id, uint32_t *crtc_id,
+		       struct drm_mode_modeinfo *mode)
+{
+	struct drm_mode_card_res res = { 0 };
+	uint32_t conns[16], crtcs[16];
+
+	if (ioctl(fd, DRM_IOCTL_MODE_GETRESOURCES, &res))
+		return die("GETRESOURCES");
+	if (!res.count_crtcs || res.count_crtcs > 16 || res.count_connectors > 16)
+		return die("resource counts");
+	res.count_fbs = res.count_encoders = 0;
+	res.crtc_id_ptr = (uintptr_t)crtcs;
+	res.connector_id_ptr = (uintptr_t)conns;
+	if (ioctl(fd, DRM_IOCTL_MODE_GETRESOURCES, &res))
+		return die("GETRESOURCES");
+	*crtc_id = crtcs[0];
+	for (uint32_t i = 0; i < res.count_connectors; i++) {
+		struct drm_mode_modeinfo modes[64];
+		struct drm_mode_get_connector c = { .connector_id = conns[i] };
+
+		if (ioctl(fd, DRM_IOCTL_MODE_GETCONNECTOR, &c))
+			return die("GETCONNECTOR");
+		if (c.connection != 1 || !c.count_modes)
+			continue;
+		c.count_modes = c.count_modes > 64 ? 64 : c.count_modes;
+		c.count_props = c.count_encoders = 0;
+		c.modes_ptr = (uintptr_t)modes;
+		if (ioctl(fd, DRM_IOCTL_MODE_GETCONNECTOR, &c))
+			return die("GETCONNECTOR");
+		for (uint32_t m = 0; m < c.count_modes; m++) {
+			if (modes[m].hdisplay == 1024 && modes[m].vdisplay == 768) {
+				*conn_id = conns[i];
+				*mode = modes[m];
+				return 0;
+			}
+		}
+	}
+	errno = ENODEV;
+	return die("no connected connector with 1024x768");
+}
+
+static void fill(uint32_t *px, uint64_t n, uint32_t rgb)
+{
+	for (uint64_t i = 0; i < n; i++)
+		px[i] = rgb;
+}
+
+static int cmd_dumb_show(const char *path, uint32_t rgb1, uint32_t rgb2,
+			 const char *go, int hold)
+{
+	struct drm_mode_create_dumb c = { .width = 1024, .height = 768, .bpp = 32 };
+	struct drm_mode_map_dumb m = { 0 };
+	struct drm_mode_fb_cmd fb = { .width = 1024, .height = 768, .bpp = 32,
+				      .depth = 24 };
+	struct drm_mode_crtc crtc = { 0 };
+	struct drm_mode_modeinfo mode;
+	uint32_t conn_id, *px;
+	uint64_t bad = 0;
+	int fd = open(path, O_RDWR);
+
+	if (fd < 0)
+		return die(path);
+	if (find_output(fd, &conn_id, &crtc.crtc_id, &mode))
+		return 1;
+	if (ioctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &c))
+		return die("CREATE_DUMB");
+	m.handle = c.handle;
+	if (ioctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &m))
+		return die("MAP_DUMB");
+	px = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, m.offset);
+	if (px == MAP_FAILED)
+		return die("mmap of the dumb buffer");
+	fill(px, c.size / 4, rgb1);
+	fb.pitch = c.pitch;
+	fb.handle = c.handle;
+	if (ioctl(fd, DRM_IOCTL_MODE_ADDFB, &fb))
+		return die("ADDFB");
+	crtc.fb_id = fb.fb_id;
+	crtc.set_connectors_ptr = (uintptr_t)&conn_id;
+	crtc.count_connectors = 1;
+	crtc.mode = mode;
+	crtc.mode_valid = 1;
+	if (ioctl(fd, DRM_IOCTL_MODE_SETCRTC, &crtc))
+		return die("SETCRTC");
+	printf("shown %06x, %llu bytes\n", rgb1, (unsigned long long)c.size);
+	fflush(stdout);
+	while (access(go, F_OK))
+		usleep(100000);
+	fill(px, c.size / 4, rgb2);
+	for (uint64_t i = 0; i < c.size / 4; i++)
+		bad += px[i] != rgb2;
+	printf("refilled %06x, %llu words differ\n", rgb2,
+	       (unsigned long long)bad);
+	fflush(stdout);
+	sleep((unsigned int)hold);
+	return bad ? 1 : 0;
+}
+
 static int cmd_poll(const char *how, int timeout, int n, char **paths)
 {
 	struct pollfd p[8];
@@ -469,6 +575,10 @@ int main(int argc, char **argv)
 		return cmd_read_err(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "v4l2-expbuf"))
 		return cmd_v4l2_expbuf(argv[2]);
+	if (argc == 7 && !strcmp(argv[1], "dumb-show"))
+		return cmd_dumb_show(argv[2], (uint32_t)strtoul(argv[3], NULL, 16),
+				     (uint32_t)strtoul(argv[4], NULL, 16),
+				     argv[5], atoi(argv[6]));
 	fprintf(stderr, "usage: see the comment at the top of pd-fwdtest.c\n");
 	return 2;
 }

@@ -14,59 +14,18 @@ import re
 import struct
 import time
 
+from pdvm import xen
 from pdvm.testlib import wait_for as _wait, v4l2_comparable, TestFailure, check, run_ok
 
 MODE = "xen"
 GUESTS = 2
-
-DEVICES = "/dev/dri/card0 /dev/video0 /dev/input/event0"
-# guest1 also gets snd-aloop's card (card 1 in dom0: snd-dummy is 0)
-SOUND = "/dev/snd/controlC1 /dev/snd/pcmC1D0p"
-CONF = """\
-[guest guest1]
-devices = %s %s
-
-[guest guest2]
-devices = %s
-""" % (DEVICES, SOUND, DEVICES)
-
-GUEST_NODES = ("/dev/dri/card0", "/dev/video0", "/dev/input/event0")
-
-
-def _backend_pid(app, guest):
-    out = run_ok(app, "dom0", "cat /run/paradice/backend-%s.pid 2>/dev/null;"
-                 " true" % guest).strip()
-    return out if out.isdigit() and run_ok(
-        app, "dom0", "[ -d /proc/%s ] && echo y; true" % out).strip() else None
-
-
-def _nodes_up(app, guest):
-    code, _, _ = app.run(guest, "for n in %s; do [ -c $n ] || exit 1; done"
-                         % " ".join(GUEST_NODES))
-    return code == 0
-
-
-def _setup(app, guests=("guest1", "guest2")):
-    """Config in dom0, one backend per guest (if not running yet), the
-    frontend loaded in each guest; waits for the forwarded nodes."""
-    app.copy_in("dom0", CONF.encode(), "/etc/paradice/paradice.conf")
-    for g in guests:
-        if not _backend_pid(app, g):
-            run_ok(app, "dom0", "(pd-backend --xen %s >>/var/log/pd-backend-%s"
-                   ".log 2>&1 &); true" % (g, g))
-    for g in guests:
-        run_ok(app, g, "lsmod | grep -q '^pdfront ' || { modprobe -a drm "
-               "videodev snd && insmod /usr/lib/modules/extra/pdfront.ko; }")
-    for g in guests:
-        _wait("the forwarded nodes in %s" % g, lambda: _nodes_up(app, g))
-
 
 def test_xen_modetest_and_v4l2_identical_in_both_guests_at_once(app):
     """Both guests, at the same time, run modetest -M bochs-drm and
     v4l2-ctl --all 3 times each over their own Xen connection; every
     output is the same as dom0's native one (v4l2-ctl: up to what cannot
     be the same, see v4l2_comparable())."""
-    _setup(app)
+    xen.setup(app)
     native_drm = run_ok(app, "dom0", "modetest -M bochs-drm")
     native_v4l2 = run_ok(app, "dom0", "v4l2-ctl -d /dev/video0 --all")
     check("Connectors:" in native_drm and native_drm.count("\n") > 50,
@@ -100,7 +59,7 @@ def test_xen_modetest_and_v4l2_identical_in_both_guests_at_once(app):
 def test_xen_ioctl_round_trips(app):
     """1000 DRM ioctls (VERSION, GET_CAP) through the Xen transport all
     succeed; prints the time, a measure of one round trip."""
-    _setup(app)
+    xen.setup(app)
     out = run_ok(app, "guest1", "pd-fwdtest drm-ioctls /dev/dri/card0 1000",
                  timeout=120)
     print("guest1:", out.strip())
@@ -112,7 +71,7 @@ def test_xen_evdev_keys_reach_both_guests(app):
     """Keys typed on the emulated keyboard reach evtest in both guests
     through their forwarded /dev/input/event0 (blocking reads, poll events
     over the event ring), in order."""
-    _setup(app)
+    xen.setup(app)
     for g in ("guest1", "guest2"):
         run_ok(app, g, "rm -f /tmp/kbd.log; (evtest /dev/input/event0 "
                ">/tmp/kbd.log 2>&1 &); true")
@@ -139,10 +98,10 @@ def test_xen_backend_killed_gives_eio_and_restart_serves(app):
     a read of the forwarded keyboard: the read fails with EIO, the guest
     kernel stays healthy, the monitor starts a new backend, the frontend
     reconnects, and new opens work (modetest)."""
-    _setup(app)
+    xen.setup(app)
     run_ok(app, "guest1", "rm -f /tmp/eio.txt; (pd-fwdtest read-err "
            "/dev/input/event0 >/tmp/eio.txt 2>&1 &); sleep 2")
-    old = _backend_pid(app, "guest1")
+    old = xen.backend_pid(app, "guest1")
     check(old, "no backend for guest1")
     t0 = time.monotonic()
     run_ok(app, "dom0", "kill -9 %s" % old)
@@ -152,7 +111,7 @@ def test_xen_backend_killed_gives_eio_and_restart_serves(app):
     t_eio = time.monotonic() - t0
     check("read -1 errno 5" in out, "the blocked read gave:\n%s" % out)
     new = _wait("a new backend", lambda: (lambda p: p if p and p != old
-                else None)(_backend_pid(app, "guest1")))
+                else None)(xen.backend_pid(app, "guest1")))
     _wait("guest1 reconnected", lambda: "Connectors:" in run_ok(
         app, "guest1", "modetest -M bochs-drm -c 2>&1; true"), timeout=60)
     t_back = time.monotonic() - t0
@@ -170,7 +129,7 @@ def test_xen_aplay_into_forwarded_loopback_arrives_byte_identical(app):
     one) while arecord in dom0 captures the loopback's other end natively:
     the samples arrive byte for byte (WRITEI transfers and SYNC_PTR over
     the rings; mmap is not there yet for Xen)."""
-    _setup(app)
+    xen.setup(app)
     rate = 8000
     rnd = random.Random(5)
     payload = bytes(rnd.getrandbits(8) for _ in range(rate * 2))
@@ -195,38 +154,23 @@ def test_xen_aplay_into_forwarded_loopback_arrives_byte_identical(app):
           "(%d bytes captured); aplay said:\n%s" % (len(cap), out))
 
 
-def _dom0_counts(app):
-    """Open files and grant mappings that pd-backend processes hold in
-    dom0, per process, and the domains Xen knows of (a domain whose pages
-    dom0 still maps stays as a zombie)."""
-    out = run_ok(app, "dom0", "for p in $(pidof pd-backend); do "
-                 "echo \"$p $(ls /proc/$p/fd | wc -l) "
-                 "$(grep -c /dev/xen/gntdev /proc/$p/maps)\"; done; "
-                 "echo domains $(xl list | tail -n +2 | wc -l)")
-    procs = {}
-    domains = None
-    for line in out.splitlines():
-        f = line.split()
-        if f[0] == "domains":
-            domains = int(f[1])
-        else:
-            procs[f[0]] = (int(f[1]), int(f[2]))
-    return procs, domains
-
-
 def test_xen_guest_destroyed_mid_request_leaves_nothing(app):
-    """guest2 is destroyed while its programs are blocked in a read and
-    busy with ioctls: its backend (monitor and server) ends, so no file,
+    """guest2 is destroyed while its programs are blocked in a read, busy
+    with ioctls and streaming into mmap'ed capture buffers: its backend (monitor and server) ends, so no file,
     grant mapping or event channel of it stays open in dom0; Xen forgets
-    the domain (no zombie held by a mapping); guest1's backend is
+    the domain (no zombie held by a mapping); every grant of its
+    mappings ends (dom0's grant count); guest1's backend is
     untouched. guest2 is then created again for the tests after this."""
-    _setup(app)
+    xen.setup(app)
     run_ok(app, "guest2", "(pd-fwdtest read-err /dev/input/event0 "
            ">/tmp/eio.txt 2>&1 &); (while :; do modetest -M bochs-drm "
-           ">/dev/null 2>&1; done &); sleep 2")
-    before, doms_before = _dom0_counts(app)
-    s1 = _backend_pid(app, "guest1")
-    s2 = _backend_pid(app, "guest2")
+           ">/dev/null 2>&1; done &); (v4l2-ctl -d /dev/video0 --stream-mmap "
+           "--stream-count=1000000 >/dev/null 2>&1 &); sleep 2")
+    grants_before = _wait("guest2's capture buffers mapped", lambda: (
+        lambda n: n if n > 0 else None)(xen.grants(app)), timeout=60)
+    before, doms_before = xen.dom0_counts(app)
+    s1 = xen.backend_pid(app, "guest1")
+    s2 = xen.backend_pid(app, "guest2")
     m2 = run_ok(app, "dom0", "cat /run/paradice/backend-guest2.monitor").strip()
     check(s2 in before and before[s2][1] > 0,
           "guest2's server holds no grant mapping: %r" % before)
@@ -237,10 +181,13 @@ def test_xen_guest_destroyed_mid_request_leaves_nothing(app):
         app, "dom0", "for p in %s %s; do [ -d /proc/$p ] && echo $p; done; "
         "true" % (s2, m2)).strip(), timeout=30)
     after, doms_after = _wait("Xen to forget guest2", lambda: (
-        lambda c: c if c[1] == doms_before - 1 else None)(_dom0_counts(app)),
+        lambda c: c if c[1] == doms_before - 1 else None)(xen.dom0_counts(app)),
         timeout=30)
+    _wait("guest2's grants to end", lambda: xen.grants(app) == 0,
+          timeout=30)
     print("after:  pd-backend (pid: fds, gntdev mappings) %r, %d domains"
           % (after, doms_after))
+    print("grants to guests in dom0: %d before, 0 after" % grants_before)
     check(s2 not in after and m2 not in after, "guest2's backend: %r" % after)
     check(after.get(s1) == before.get(s1),
           "guest1's server changed: %r -> %r" % (before.get(s1),

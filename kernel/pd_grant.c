@@ -1,0 +1,583 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pdgrant: the driver domain's helper for zero-copy mmap across domains.
+ * Interface and use: include/paradice/pd_grant.h.
+ *
+ * The backend maps a real device file into its own memory; this module
+ * grants the frames behind that mapping to one guest. The frames are
+ * whatever the real driver put there: pages of system RAM (vb2 and ALSA
+ * buffers, shmem-backed GEM objects, TTM system pages) or device memory
+ * (the VRAM BAR of bochs). A frame belongs to the guest's view only while
+ * the backend's own mapping of it stands: an MMU interval notifier on the
+ * range hears every zap (a buffer object moving between RAM and VRAM, the
+ * backend unmapping or exiting) before the driver reuses the frames, and
+ * the zap does not return until the guest has unmapped every grant of the
+ * region. Grants cannot be taken back by the granter in Xen's grant table
+ * v1, so waiting is the only way to be sure a frame is never reused while
+ * a guest can reach it. The backend is told (the region id becomes
+ * readable) and tells the guest; if the backend cannot (it is exiting) or
+ * does not within PDG_POKE_MS, the connection is closed in XenStore, which
+ * makes the frontend drop all its mappings.
+ *
+ * Pages from ordinary mappings are also held with get_user_pages() while
+ * granted. Frames of VM_PFNMAP/VM_IO mappings have no reference we could
+ * hold (TTM hands out tail pages of non-compound allocations); the
+ * notifier is what keeps them.
+ */
+#include <linux/fs.h>
+#include <linux/kfifo.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/moduleparam.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+
+#include <xen/grant_table.h>
+#include <xen/page.h>
+#include <xen/xen.h>
+#include <xen/xenbus.h>
+
+#include <paradice/pd_grant.h>
+#include <paradice/pd_wire.h>
+
+/* A zap waits this long for the backend to get the guest to unmap before
+ * the helper closes the connection itself. */
+#define PDG_POKE_MS	3000
+#define PDG_WARN_MS	10000
+
+static atomic_t pdg_all_grants = ATOMIC_INIT(0);
+
+struct pdg_ctx {
+	struct mutex lock;		/* regions, next_id, mm */
+	struct mm_struct *mm;		/* the owner's, grabbed at first MAP */
+	struct xarray regions;
+	u32 next_id;
+	u32 grants;			/* alive in this descriptor */
+
+	spinlock_t qlock;
+	DECLARE_KFIFO(revoked, u32, 256);
+	bool overflow;			/* a revoked id did not fit */
+	wait_queue_head_t wq;
+};
+
+struct pdg_region {
+	struct mmu_interval_notifier mn;
+	struct pdg_ctx *ctx;
+	struct mutex lock;		/* the grants; seq against MAP */
+	u32 id;
+	u16 domid;
+	bool readonly;
+	bool published;			/* the refs went to userspace */
+	unsigned long addr;
+	u32 npages;
+	u32 live;			/* grants not ended */
+	grant_ref_t *refs;		/* INVALID_GRANT_REF once ended */
+	struct page **pages;		/* held pages, or NULL entries */
+};
+
+/* ------------------------------------------------------------------ */
+/* Grants                                                               */
+
+/* End every grant the guest no longer maps; the number left. */
+static u32 pdg_try_end(struct pdg_region *r)
+{
+	u32 i, ended = 0;
+
+	for (i = 0; i < r->npages; i++) {
+		if (r->refs[i] == INVALID_GRANT_REF)
+			continue;
+		if (!gnttab_try_end_foreign_access(r->refs[i]))
+			continue;
+		r->refs[i] = INVALID_GRANT_REF;
+		if (r->pages[i]) {
+			put_page(r->pages[i]);
+			r->pages[i] = NULL;
+		}
+		ended++;
+	}
+	r->live -= ended;
+	atomic_sub(ended, &pdg_all_grants);
+	mutex_lock(&r->ctx->lock);
+	r->ctx->grants -= ended;
+	mutex_unlock(&r->ctx->lock);
+	return r->live;
+}
+
+/* Tell the guest's frontend that its backend is closing: it then drops
+ * every mapping of the connection (kernel/front_xen.c). */
+static void pdg_poke_frontend(struct pdg_region *r)
+{
+	char dir[96];
+	int err;
+
+	snprintf(dir, sizeof(dir), "/local/domain/0/backend/%s/%u/0",
+		 PD_WIRE_XENBUS_DEVICE_TYPE, r->domid);
+	err = xenbus_printf(XBT_NIL, dir, "state", "%d", XenbusStateClosing);
+	pr_warn("domain %u keeps %u pages of region %u mapped: closing its connection (%d)\n",
+		r->domid, r->live, r->id, err);
+}
+
+/*
+ * Wait until the guest has unmapped every grant of r. Called with r->lock
+ * held, from a zap (notifier) or from the descriptor's release.
+ */
+static void pdg_wait_unmapped(struct pdg_region *r, bool owner_gone)
+{
+	unsigned int waited = 0;
+	bool poked = false;
+
+	while (pdg_try_end(r)) {
+		if (!poked && (owner_gone || waited >= PDG_POKE_MS)) {
+			pdg_poke_frontend(r);
+			poked = true;
+		}
+		if (waited && waited % PDG_WARN_MS == 0)
+			pr_warn("domain %u still maps %u pages of region %u after %u s\n",
+				r->domid, r->live, r->id, waited / 1000);
+		schedule_timeout_idle(msecs_to_jiffies(5));
+		waited += 5;
+	}
+}
+
+static void pdg_queue_revoked(struct pdg_ctx *ctx, u32 id)
+{
+	spin_lock(&ctx->qlock);
+	if (!kfifo_put(&ctx->revoked, id))
+		ctx->overflow = true;
+	spin_unlock(&ctx->qlock);
+	wake_up_interruptible(&ctx->wq);
+}
+
+static bool pdg_invalidate(struct mmu_interval_notifier *mn,
+			   const struct mmu_notifier_range *range,
+			   unsigned long cur_seq)
+{
+	struct pdg_region *r = container_of(mn, struct pdg_region, mn);
+
+	if (!mmu_notifier_range_blockable(range))
+		return false;
+	mutex_lock(&r->lock);
+	mmu_interval_set_seq(mn, cur_seq);
+	if (r->published && r->live) {
+		pdg_queue_revoked(r->ctx, r->id);
+		pdg_wait_unmapped(r, !atomic_read(&range->mm->mm_users));
+	}
+	mutex_unlock(&r->lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops pdg_mn_ops = {
+	.invalidate = pdg_invalidate,
+};
+
+/*
+ * The frame behind addr in the caller's mm (mmap lock held for read, may
+ * be dropped and retaken by a fault: *locked says). A page we hold goes
+ * to *page.
+ */
+static int pdg_resolve(struct mm_struct *mm, unsigned long addr, bool write,
+		       unsigned long *pfn, struct page **page, int *locked)
+{
+	struct vm_area_struct *vma;
+	bool unlocked = false;
+	int ret;
+
+	*page = NULL;
+	vma = vma_lookup(mm, addr);
+	if (!vma)
+		return -EFAULT;
+	if (write && !(vma->vm_flags & VM_WRITE))
+		return -EACCES;
+	if (!(vma->vm_flags & (VM_IO | VM_PFNMAP))) {
+		ret = get_user_pages_remote(mm, addr, 1,
+					    write ? FOLL_WRITE : 0, page,
+					    NULL, locked);
+		if (ret != 1)
+			return ret < 0 ? ret : -EFAULT;
+		*pfn = page_to_pfn(*page);
+		return 0;
+	}
+	if (!follow_pfn(vma, addr, pfn))
+		return 0;
+	ret = fixup_user_fault(mm, addr, write ? FAULT_FLAG_WRITE : 0,
+			       &unlocked);
+	if (ret)
+		return ret;
+	vma = vma_lookup(mm, addr);	/* the lock may have been dropped */
+	if (!vma || !(vma->vm_flags & (VM_IO | VM_PFNMAP)))
+		return -EAGAIN;
+	return follow_pfn(vma, addr, pfn) ? -EFAULT : 0;
+}
+
+/* Resolve and grant every page of r; 0 or an error with nothing granted. */
+static int pdg_grant_all(struct pdg_region *r, u32 *out, u32 *iomem)
+{
+	struct mm_struct *mm = r->ctx->mm;
+	int locked = 1, ret = 0;
+	u32 i;
+
+	*iomem = 0;
+	mmap_read_lock(mm);
+	for (i = 0; i < r->npages; i++) {
+		unsigned long pfn;
+		bool io;
+		int ref;
+
+		ret = pdg_resolve(mm, r->addr + ((unsigned long)i << PAGE_SHIFT),
+				  !r->readonly, &pfn, &r->pages[i], &locked);
+		if (!locked) {
+			mmap_read_lock(mm);
+			locked = 1;
+		}
+		if (ret)
+			break;
+		io = !page_is_ram(pfn);
+		ref = gnttab_grant_foreign_access(r->domid, pfn_to_gfn(pfn),
+						  r->readonly);
+		if (ref < 0) {
+			if (r->pages[i])
+				put_page(r->pages[i]);
+			r->pages[i] = NULL;
+			ret = ref;
+			break;
+		}
+		r->refs[i] = ref;
+		r->live++;
+		out[i] = (u32)ref | (io ? PD_GRANT_REF_IOMEM : 0);
+		*iomem += io;
+	}
+	mmap_read_unlock(mm);
+	atomic_add(r->live, &pdg_all_grants);
+	mutex_lock(&r->ctx->lock);
+	r->ctx->grants += r->live;
+	mutex_unlock(&r->ctx->lock);
+	if (ret) {
+		/* nobody has the references yet: every one ends at once */
+		pdg_try_end(r);
+		WARN_ON_ONCE(r->live);
+	}
+	return ret;
+}
+
+static void pdg_region_free(struct pdg_region *r)
+{
+	kvfree(r->refs);
+	kvfree(r->pages);
+	kfree(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* ioctls                                                               */
+
+static long pdg_map(struct pdg_ctx *ctx, struct pd_grant_map __user *uarg)
+{
+	struct pd_grant_map m;
+	struct pdg_region *r;
+	u32 *out, id, i;
+	unsigned long seq;
+	int ret, tries;
+
+	if (copy_from_user(&m, uarg, sizeof(m)))
+		return -EFAULT;
+	if (!m.npages || m.npages > PD_GRANT_MAX_PAGES ||
+	    (m.addr & ~PAGE_MASK) || (m.flags & ~PD_GRANT_READONLY) ||
+	    !m.domid || m.domid >= DOMID_FIRST_RESERVED ||
+	    m.addr + ((u64)m.npages << PAGE_SHIFT) < m.addr ||
+	    m.addr + ((u64)m.npages << PAGE_SHIFT) > TASK_SIZE)
+		return -EINVAL;
+
+	mutex_lock(&ctx->lock);
+	if (!ctx->mm) {
+		mmgrab(current->mm);
+		ctx->mm = current->mm;
+	}
+	mutex_unlock(&ctx->lock);
+	if (ctx->mm != current->mm)
+		return -EPERM;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	out = kvcalloc(m.npages, sizeof(*out), GFP_KERNEL);
+	if (r) {
+		r->refs = kvcalloc(m.npages, sizeof(*r->refs), GFP_KERNEL);
+		r->pages = kvcalloc(m.npages, sizeof(*r->pages), GFP_KERNEL);
+	}
+	if (!r || !out || !r->refs || !r->pages) {
+		ret = -ENOMEM;
+		goto fail_free;
+	}
+	for (i = 0; i < m.npages; i++)
+		r->refs[i] = INVALID_GRANT_REF;
+	r->ctx = ctx;
+	r->domid = m.domid;
+	r->readonly = m.flags & PD_GRANT_READONLY;
+	r->addr = m.addr;
+	r->npages = m.npages;
+	mutex_init(&r->lock);
+
+	ret = mmu_interval_notifier_insert(&r->mn, ctx->mm, r->addr,
+					   (unsigned long)r->npages << PAGE_SHIFT,
+					   &pdg_mn_ops);
+	if (ret)
+		goto fail_free;
+
+	/* A zap between resolving and publishing: grant again. */
+	for (tries = 0;; tries++) {
+		seq = mmu_interval_read_begin(&r->mn);
+		ret = pdg_grant_all(r, out, &m.iomem);
+		if (ret)
+			goto fail_notifier;
+		mutex_lock(&r->lock);
+		if (!mmu_interval_read_retry(&r->mn, seq))
+			break;
+		pdg_try_end(r);
+		mutex_unlock(&r->lock);
+		if (tries == 4) {
+			ret = -EAGAIN;
+			goto fail_notifier;
+		}
+	}
+	r->published = true;
+	mutex_unlock(&r->lock);
+
+	mutex_lock(&ctx->lock);
+	ret = xa_alloc_cyclic(&ctx->regions, &id, r, xa_limit_32b,
+			      &ctx->next_id, GFP_KERNEL);
+	mutex_unlock(&ctx->lock);
+	if (ret < 0)
+		goto fail_published;
+	r->id = id;
+	m.id = id;
+	if (copy_to_user(u64_to_user_ptr(m.refs), out,
+			 (size_t)m.npages * sizeof(*out)) ||
+	    copy_to_user(uarg, &m, sizeof(m))) {
+		mutex_lock(&ctx->lock);
+		xa_erase(&ctx->regions, id);
+		mutex_unlock(&ctx->lock);
+		ret = -EFAULT;
+		goto fail_published;
+	}
+	kvfree(out);
+	return 0;
+
+fail_published:
+	/* the references never reached anyone: they end at once */
+	mutex_lock(&r->lock);
+	pdg_try_end(r);
+	mutex_unlock(&r->lock);
+fail_notifier:
+	mmu_interval_notifier_remove(&r->mn);
+fail_free:
+	kvfree(out);
+	if (r)
+		pdg_region_free(r);
+	return ret;
+}
+
+static long pdg_unmap(struct pdg_ctx *ctx, u32 __user *uarg)
+{
+	struct pdg_region *r;
+	u32 id, left;
+
+	if (get_user(id, uarg))
+		return -EFAULT;
+	mutex_lock(&ctx->lock);
+	r = xa_load(&ctx->regions, id);
+	mutex_unlock(&ctx->lock);
+	if (!r)
+		return -ENOENT;
+	mutex_lock(&r->lock);
+	left = pdg_try_end(r);
+	mutex_unlock(&r->lock);
+	if (left)
+		return -EBUSY;
+	mutex_lock(&ctx->lock);
+	if (xa_load(&ctx->regions, id) != r) {
+		mutex_unlock(&ctx->lock);
+		return -ENOENT;		/* a concurrent UNMAP won */
+	}
+	xa_erase(&ctx->regions, id);
+	mutex_unlock(&ctx->lock);
+	mmu_interval_notifier_remove(&r->mn);
+	pdg_region_free(r);
+	return 0;
+}
+
+static long pdg_stats(struct pdg_ctx *ctx, struct pd_grant_stats __user *uarg)
+{
+	struct pd_grant_stats s = { 0 };
+	struct pdg_region *r;
+	unsigned long id;
+
+	mutex_lock(&ctx->lock);
+	xa_for_each(&ctx->regions, id, r)
+		s.regions++;
+	s.grants = ctx->grants;
+	mutex_unlock(&ctx->lock);
+	s.all_grants = atomic_read(&pdg_all_grants);
+	return copy_to_user(uarg, &s, sizeof(s)) ? -EFAULT : 0;
+}
+
+static long pdg_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct pdg_ctx *ctx = file->private_data;
+	void __user *p = (void __user *)arg;
+
+	switch (cmd) {
+	case PD_GRANT_IOC_MAP:
+		return pdg_map(ctx, p);
+	case PD_GRANT_IOC_UNMAP:
+		return pdg_unmap(ctx, p);
+	case PD_GRANT_IOC_STATS:
+		return pdg_stats(ctx, p);
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The descriptor                                                       */
+
+/* Revoked region ids, as __u32s; -EOVERFLOW once if some were lost (the
+ * backend must then treat every region as revoked). */
+static ssize_t pdg_read(struct file *file, char __user *buf, size_t count,
+			loff_t *ppos)
+{
+	struct pdg_ctx *ctx = file->private_data;
+	u32 ids[64];
+	unsigned int n;
+	int ret;
+
+	if (count < sizeof(u32))
+		return -EINVAL;
+	for (;;) {
+		spin_lock(&ctx->qlock);
+		if (ctx->overflow) {
+			ctx->overflow = false;
+			spin_unlock(&ctx->qlock);
+			return -EOVERFLOW;
+		}
+		n = kfifo_out(&ctx->revoked, ids,
+			      min_t(size_t, count / sizeof(u32),
+				    ARRAY_SIZE(ids)));
+		spin_unlock(&ctx->qlock);
+		if (n)
+			break;
+		if (file->f_flags & O_NONBLOCK)
+			return -EAGAIN;
+		ret = wait_event_interruptible(ctx->wq,
+					       !kfifo_is_empty(&ctx->revoked) ||
+					       READ_ONCE(ctx->overflow));
+		if (ret)
+			return ret;
+	}
+	return copy_to_user(buf, ids, n * sizeof(u32)) ? -EFAULT :
+							  n * sizeof(u32);
+}
+
+static __poll_t pdg_poll(struct file *file, struct poll_table_struct *wait)
+{
+	struct pdg_ctx *ctx = file->private_data;
+	__poll_t mask = 0;
+
+	poll_wait(file, &ctx->wq, wait);
+	spin_lock(&ctx->qlock);
+	if (!kfifo_is_empty(&ctx->revoked) || ctx->overflow)
+		mask = EPOLLIN | EPOLLRDNORM;
+	spin_unlock(&ctx->qlock);
+	return mask;
+}
+
+static int pdg_open(struct inode *inode, struct file *file)
+{
+	struct pdg_ctx *ctx;
+
+	if (!xen_initial_domain())
+		return -ENODEV;
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
+		return -ENOMEM;
+	mutex_init(&ctx->lock);
+	xa_init_flags(&ctx->regions, XA_FLAGS_ALLOC1);
+	spin_lock_init(&ctx->qlock);
+	INIT_KFIFO(ctx->revoked);
+	init_waitqueue_head(&ctx->wq);
+	file->private_data = ctx;
+	return 0;
+}
+
+/*
+ * Everything the descriptor still has ends; a grant a guest still maps is
+ * waited for (its frontend is told to close), never left to be reused.
+ */
+static int pdg_release(struct inode *inode, struct file *file)
+{
+	struct pdg_ctx *ctx = file->private_data;
+	struct pdg_region *r;
+	unsigned long id;
+
+	xa_for_each(&ctx->regions, id, r) {
+		xa_erase(&ctx->regions, id);
+		mmu_interval_notifier_remove(&r->mn);
+		mutex_lock(&r->lock);
+		if (r->live)
+			pdg_wait_unmapped(r, true);
+		mutex_unlock(&r->lock);
+		pdg_region_free(r);
+	}
+	xa_destroy(&ctx->regions);
+	if (ctx->mm)
+		mmdrop(ctx->mm);
+	kfree(ctx);
+	return 0;
+}
+
+static const struct file_operations pdg_fops = {
+	.owner = THIS_MODULE,
+	.open = pdg_open,
+	.release = pdg_release,
+	.read = pdg_read,
+	.poll = pdg_poll,
+	.unlocked_ioctl = pdg_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice pdg_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "paradice-grant",
+	.fops = &pdg_fops,
+	.mode = 0600,
+};
+
+/* /sys/module/pdgrant/parameters/grants: grants alive, for tests. */
+static int pdg_grants_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&pdg_all_grants));
+}
+
+static const struct kernel_param_ops pdg_grants_ops = {
+	.get = pdg_grants_get,
+};
+module_param_cb(grants, &pdg_grants_ops, NULL, 0444);
+MODULE_PARM_DESC(grants, "grants to guests alive now");
+
+static int __init pdg_init(void)
+{
+	if (!xen_initial_domain())
+		return -ENODEV;
+	return misc_register(&pdg_misc);
+}
+
+static void __exit pdg_exit(void)
+{
+	misc_deregister(&pdg_misc);
+}
+
+module_init(pdg_init);
+module_exit(pdg_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Paradice: grant the frames behind a backend's mapping to a guest");

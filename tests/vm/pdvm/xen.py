@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Helpers for the tests in the xen appliance (tests/xen/): the dom0
+configuration, one pd-backend per guest, the frontend in each guest, and
+what dom0 holds for the guests (files, grant mappings, grants)."""
+
+from .testlib import wait_for, run_ok
+
+DEVICES = "/dev/dri/card0 /dev/video0 /dev/input/event0"
+# guest1 also gets snd-aloop's card (card 1 in dom0: snd-dummy is 0)
+SOUND = "/dev/snd/controlC1 /dev/snd/pcmC1D0p"
+CONF = """\
+[guest guest1]
+devices = %s %s
+
+[guest guest2]
+devices = %s
+""" % (DEVICES, SOUND, DEVICES)
+
+GUEST_NODES = ("/dev/dri/card0", "/dev/video0", "/dev/input/event0")
+
+
+def backend_pid(app, guest):
+    out = run_ok(app, "dom0", "cat /run/paradice/backend-%s.pid 2>/dev/null;"
+                 " true" % guest).strip()
+    return out if out.isdigit() and run_ok(
+        app, "dom0", "[ -d /proc/%s ] && echo y; true" % out).strip() else None
+
+
+def nodes_up(app, guest):
+    code, _, _ = app.run(guest, "for n in %s; do [ -c $n ] || exit 1; done"
+                         % " ".join(GUEST_NODES))
+    return code == 0
+
+
+def setup(app, guests=("guest1", "guest2")):
+    """Config in dom0, one backend per guest (if not running yet), the
+    frontend loaded in each guest; waits for the forwarded nodes."""
+    app.copy_in("dom0", CONF.encode(), "/etc/paradice/paradice.conf")
+    for g in guests:
+        if not backend_pid(app, g):
+            run_ok(app, "dom0", "(pd-backend --xen %s >>/var/log/pd-backend-%s"
+                   ".log 2>&1 &); true" % (g, g))
+    for g in guests:
+        run_ok(app, g, "lsmod | grep -q '^pdfront ' || { modprobe -a drm "
+               "videodev snd && insmod /usr/lib/modules/extra/pdfront.ko; }")
+    for g in guests:
+        wait_for("the forwarded nodes in %s" % g, lambda: nodes_up(app, g))
+
+
+def dom0_counts(app):
+    """Open files and grant mappings that pd-backend processes hold in
+    dom0, per process, and the domains Xen knows of (a domain whose pages
+    dom0 still maps stays as a zombie)."""
+    out = run_ok(app, "dom0", "for p in $(pidof pd-backend); do "
+                 "echo \"$p $(ls /proc/$p/fd | wc -l) "
+                 "$(grep -c /dev/xen/gntdev /proc/$p/maps)\"; done; "
+                 "echo domains $(xl list | tail -n +2 | wc -l)")
+    procs = {}
+    domains = None
+    for line in out.splitlines():
+        f = line.split()
+        if f[0] == "domains":
+            domains = int(f[1])
+        else:
+            procs[f[0]] = (int(f[1]), int(f[2]))
+    return procs, domains
+
+
+def grants(app):
+    """Grants dom0's helper (pdgrant) has made to guests and not ended:
+    the pages of guests' mappings of forwarded files."""
+    return int(run_ok(app, "dom0", "cat /sys/module/pdgrant/parameters/grants"))
