@@ -8,6 +8,8 @@
  *   exports.c     what a device file is (class, driver, node name)
  *   handles.c     the guest's open files: handle -> real descriptor
  *   ops.c         one function per request
+ *   maps.c        mappings of real files granted to the guest (MMAP,
+ *                 FAULT, MUNMAP, PD_EV_UNMAP)
  *   pool.c        worker threads: a blocking request never delays another
  *   events.c      poll readiness and SIGIO as events, cancel delivery
  *   transport_loop.c  the loop transport (/dev/paradice-loop)
@@ -44,13 +46,44 @@ struct be_transport_impl {
 	int (*send)(struct be_transport *t, const void *msg, size_t len);
 	/* Optional: the real file behind a handle, before its reply. */
 	int (*attach)(struct be_transport *t, uint32_t handle, int fd);
+	/*
+	 * Optional, mmap across domains (xen; maps.c): grant the guest the
+	 * npages frames behind addr, a page-aligned mapping of a real file
+	 * in this process, read-only unless writable. refs[0..npages) get a
+	 * reference each (PD_GRANT_REF_IOMEM set for device memory),
+	 * *region names the grant (any value, 0 too). 0 or a negative
+	 * errno. Until the region is ungranted, the range must stay mapped.
+	 */
+	int (*grant)(struct be_transport *t, void *addr, uint32_t npages,
+		     bool writable, uint32_t *refs, uint32_t *region);
+	/* End a region's grants: 0, -EBUSY while the guest still maps one
+	 * of them, -ENOENT if there is no such region (any more). */
+	int (*ungrant)(struct be_transport *t, uint32_t region);
+	/* Regions whose frames the real driver took back, up to max,
+	 * without blocking: their number, 0 if none, -EOVERFLOW if some
+	 * were lost (then every region counts as revoked), or another
+	 * negative errno. Called by the event thread when t->revoke_fd is
+	 * readable. */
+	int (*revoked)(struct be_transport *t, uint32_t *regions,
+		       unsigned int max);
 	void (*destroy)(struct be_transport *t);
 };
 
 struct be_transport {
 	const struct be_transport_impl *impl;
 	int fd;
+	/* PD_WIRE_FEAT_* this connection carries besides impl->features
+	 * (xen: MMAP when the grant helper is there). */
+	uint64_t features;
+	/* With impl->revoked: readable when it has regions (else unused).
+	 * Watched from be_events_start(), so set before it. */
+	int revoke_fd;
 };
+
+static inline uint64_t be_transport_features(const struct be_transport *t)
+{
+	return t->impl->features | t->features;
+}
 
 struct be_transport *be_loop_create(const char *path);
 /* transport_xen.c: forks a monitor; returns in the server process.
@@ -95,6 +128,20 @@ struct be_job {
 	atomic_bool cancel;
 };
 
+struct be_map;
+
+/* The guest's mappings of real files (maps.c); under be.lock. */
+struct be_maps {
+	struct be_map *list;		/* live ones and zombies */
+	uint64_t last_id;		/* ids are never reused, never 0 */
+	uint32_t count;			/* in list */
+	uint32_t pages;			/* of those */
+	/* Regions revoked before their grant returned (see maps.c). */
+	uint32_t early[16];
+	unsigned int nearly;
+	bool closed;			/* the connection ended: no new map */
+};
+
 struct be {
 	struct be_transport *tp;
 	const char *name;		/* for the log: the guest */
@@ -109,6 +156,7 @@ struct be {
 	uint32_t nhandles;		/* slots in handles */
 	uint32_t next_handle;
 	struct be_job *running;
+	struct be_maps maps;
 
 	int epfd;			/* poll interest */
 	int wakefd;			/* eventfd: cancels pending */
@@ -138,6 +186,18 @@ int be_reply(struct be *be, const struct pd_wire_hdr *req, int64_t result,
 	     const void *body, size_t len);
 int be_send_event(struct be *be, uint16_t op, uint32_t handle,
 		  const void *body, size_t len);
+
+/* maps.c: PD_OP_MMAP (on a handle the caller holds), PD_OP_FAULT and
+ * PD_OP_MUNMAP (by map id: they outlive the handle's RELEASE). */
+void be_op_mmap(struct be *be, struct be_handle *h, struct be_job *job);
+void be_op_fault(struct be *be, struct be_job *job);
+void be_op_munmap(struct be *be, struct be_job *job);
+/* The event thread: read revoked regions (if readable) and send
+ * PD_EV_UNMAP; 1 if some event must be tried again soon, 0, or -1 if the
+ * transport's revoked() failed (stop watching it). */
+int be_maps_revocations(struct be *be, bool readable);
+/* The connection is over: end every grant and mapping (bounded wait). */
+void be_maps_finish(struct be *be);
 
 /* pool.c */
 int be_pool_start(struct be *be);

@@ -10,7 +10,11 @@
  *   - cancels: a worker blocked in the real driver for a cancelled request
  *     gets BE_SIG_CANCEL (no SA_RESTART: the call returns EINTR); the
  *     signal is repeated every 20 ms until the worker is out, since it may
- *     have arrived just before the worker entered the call.
+ *     have arrived just before the worker entered the call;
+ *   - revoked mappings (maps.c): PD_EV_UNMAP when the transport says the
+ *     real driver takes a mapping's pages back. The thread doing that
+ *     waits until the guest unmapped, so this thread never issues device
+ *     ioctls nor unmaps anything itself.
  */
 #include <errno.h>
 #include <signal.h>
@@ -24,6 +28,7 @@
 
 #define TAG_WAKE	((uint64_t)1 << 40)
 #define TAG_SIG		((uint64_t)1 << 41)
+#define TAG_REVOKE	((uint64_t)1 << 42)
 
 int be_poll_arm(struct be *be, struct be_handle *h, uint32_t events)
 {
@@ -92,11 +97,13 @@ static void *event_thread(void *arg)
 {
 	struct be *be = arg;
 	struct epoll_event evs[32];
-	bool kicking = false;
+	bool kicking = false, unmaps = false;
 	uint64_t v;
 
 	for (;;) {
-		int n = epoll_wait(be->epfd, evs, 32, kicking ? 20 : -1);
+		int n = epoll_wait(be->epfd, evs, 32,
+				   kicking || unmaps ? 20 : -1);
+		bool revoked = false;
 
 		if (n < 0 && errno != EINTR) {
 			be_log(be, "epoll_wait: %s", strerror(errno));
@@ -106,6 +113,10 @@ static void *event_thread(void *arg)
 			struct pd_wire_poll_ev pe = { 0 };
 			struct be_handle *h;
 
+			if (evs[i].data.u64 == TAG_REVOKE) {
+				revoked = true;
+				continue;
+			}
 			if (evs[i].data.u64 == TAG_WAKE) {
 				if (read(be->wakefd, &v, sizeof(v)) < 0)
 					continue;
@@ -122,6 +133,16 @@ static void *event_thread(void *arg)
 			pe.seq = ++h->poll_seq;
 			be_send_event(be, PD_EV_POLL, h->handle, &pe, sizeof(pe));
 			be_handle_put(be, h);
+		}
+		if (revoked || unmaps) {
+			int r = be_maps_revocations(be, revoked);
+
+			/* a broken descriptor would wake us forever */
+			if (r < 0)
+				epoll_ctl(be->epfd, EPOLL_CTL_DEL,
+					  be->tp->revoke_fd, NULL);
+			/* after -1 once more, for events still due */
+			unmaps = r != 0;
 		}
 		kicking = kick_cancelled(be);
 	}
@@ -164,6 +185,12 @@ int be_events_start(struct be *be)
 	ev.data.u64 = TAG_SIG;
 	if (epoll_ctl(be->epfd, EPOLL_CTL_ADD, be->sigfd, &ev))
 		return -1;
+	/* a transport made before us that reports revoked mappings (xen) */
+	if (be->tp && be->tp->impl->revoked && be->tp->revoke_fd >= 0) {
+		ev.data.u64 = TAG_REVOKE;
+		if (epoll_ctl(be->epfd, EPOLL_CTL_ADD, be->tp->revoke_fd, &ev))
+			return -1;
+	}
 	if (pthread_create(&t, NULL, event_thread, be))
 		return -1;
 	pthread_detach(t);

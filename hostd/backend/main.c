@@ -248,6 +248,8 @@ serve:
 		memcpy(job->body, buf + sizeof(hdr), hdr.len);
 		be_pool_submit(&be, job);
 	}
+	/* the guest's grants end before our mappings of its pages do */
+	be_maps_finish(&be);
 	if (an.state)
 		unlink(an.state);
 	return 0;

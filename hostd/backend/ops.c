@@ -133,7 +133,7 @@ static void op_connect(struct be *be, struct be_job *job)
 		be_reply(be, &job->hdr, -EPROTO, NULL, 0);
 		return;
 	}
-	be->features = c.features & be->tp->impl->features;
+	be->features = c.features & be_transport_features(be->tp);
 	c.major = PD_WIRE_VERSION_MAJOR;
 	c.minor = PD_WIRE_VERSION_MINOR;
 	c.max_msg = PD_WIRE_MAX_MSG;
@@ -501,6 +501,13 @@ void be_run_job(struct be *be, struct be_job *job)
 	case PD_OP_RELEASE:
 		op_release(be, job);
 		return;
+	case PD_OP_FAULT:
+		/* by map id: a mapping outlives its handle's RELEASE */
+		be_op_fault(be, job);
+		return;
+	case PD_OP_MUNMAP:
+		be_op_munmap(be, job);
+		return;
 	default:
 		break;
 	}
@@ -531,8 +538,11 @@ void be_run_job(struct be *be, struct be_job *job)
 	case PD_OP_FASYNC:
 		op_fasync(be, h, job);
 		break;
+	case PD_OP_MMAP:
+		/* maps.c; the loop transport maps the real file instead */
+		be_op_mmap(be, h, job);
+		break;
 	default:
-		/* MMAP/FAULT/MUNMAP: the loop transport maps the real file */
 		be_reply(be, &job->hdr, -EOPNOTSUPP, NULL, 0);
 		break;
 	}

@@ -16,6 +16,11 @@
  * new server, to which the frontend reconnects. When the guest's domain is
  * gone the monitor removes the nodes and exits.
  *
+ * mmap across domains: the server opens the driver domain's grant helper
+ * (/dev/paradice-grant, pd_grant.h) and offers PD_WIRE_FEAT_MMAP only if
+ * it is there; grant/ungrant/revoked wrap its ioctls and its revoked-id
+ * queue for maps.c.
+ *
  * Memory shared with the guest is hostile. Each request is copied out of
  * the data area once, bounds checked, before main.c looks at it; each
  * reply is written only inside the run of pages the frontend gave its
@@ -32,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -42,6 +48,7 @@
 #include <xengnttab.h>
 #include <xenstore.h>
 
+#include <paradice/pd_grant.h>
 #include "backend.h"
 #include "config.h"
 
@@ -104,6 +111,8 @@ struct xen_tp {
 	int roomfd;			/* eventfd: a slot freed */
 	/* Protects the event ring. */
 	pthread_mutex_t evt_lock;
+	/* /dev/paradice-grant, or -1: then no mmap for this guest. */
+	int grant_fd;
 };
 
 #define XT(t) ((struct xen_tp *)(t))
@@ -251,7 +260,7 @@ again:
 	     xs_printf_node(x->xs, t, x->be_path, "versions", "%u",
 			    PD_WIRE_VERSION_MAJOR) &&
 	     xs_printf_node(x->xs, t, x->be_path, "features", "%" PRIx64,
-			    x->base.impl->features) &&
+			    be_transport_features(&x->base)) &&
 	     xs_printf_node(x->xs, t, x->be_path, "max-requests", "%u",
 			    (unsigned int)RING_SLOTS) &&
 	     xs_printf_node(x->xs, t, x->be_path, "state", "%d",
@@ -699,6 +708,68 @@ static int xen_send(struct be_transport *t, const void *msg, size_t len)
 	return 0;
 }
 
+/* Grant the guest the frames behind addr (maps.c), through the helper. */
+static int xen_grant(struct be_transport *t, void *addr, uint32_t npages,
+		     bool writable, uint32_t *refs, uint32_t *region)
+{
+	struct xen_tp *x = XT(t);
+	struct pd_grant_map m = {
+		.addr = (uint64_t)(uintptr_t)addr,
+		.refs = (uint64_t)(uintptr_t)refs,
+		.npages = npages,
+		.domid = (uint16_t)x->domid,
+		.flags = writable ? 0 : PD_GRANT_READONLY,
+	};
+
+	if (x->grant_fd < 0)
+		return -EOPNOTSUPP;
+	if (!npages || npages > PD_GRANT_MAX_PAGES)
+		return -EINVAL;
+	if (ioctl(x->grant_fd, PD_GRANT_IOC_MAP, &m))
+		return errno ? -errno : -EIO;
+	*region = m.id;
+	return 0;
+}
+
+static int xen_ungrant(struct be_transport *t, uint32_t region)
+{
+	struct xen_tp *x = XT(t);
+	__u32 id = region;
+	int ret;
+
+	if (x->grant_fd < 0)
+		return -ENOENT;
+	do {
+		ret = ioctl(x->grant_fd, PD_GRANT_IOC_UNMAP, &id);
+	} while (ret && errno == EINTR);
+	return ret ? (errno ? -errno : -EIO) : 0;
+}
+
+/* Revoked region ids, as __u32s, from the helper's descriptor; the event
+ * thread calls this when it polls readable, and it never blocks. */
+static int xen_revoked(struct be_transport *t, uint32_t *regions,
+		       unsigned int max)
+{
+	struct xen_tp *x = XT(t);
+	struct pollfd p = { .fd = x->grant_fd, .events = POLLIN };
+	ssize_t n;
+	int r;
+
+	if (x->grant_fd < 0 || !max)
+		return 0;
+	r = poll(&p, 1, 0);
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (p.revents & (POLLERR | POLLNVAL))
+		return -EIO;
+	if (!(p.revents & POLLIN))
+		return 0;
+	n = read(x->grant_fd, regions, max * sizeof(*regions));
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+	return (int)((size_t)n / sizeof(*regions));
+}
+
 static void xen_destroy(struct be_transport *t)
 {
 	struct xen_tp *x = XT(t);
@@ -706,6 +777,8 @@ static void xen_destroy(struct be_transport *t)
 	if (!t)
 		return;
 	unmap_all(x);
+	if (x->grant_fd >= 0)
+		close(x->grant_fd);
 	if (x->xgt)
 		xengnttab_close(x->xgt);
 	if (x->xce)
@@ -723,6 +796,9 @@ static const struct be_transport_impl xen_impl = {
 		    PD_WIRE_FEAT_NEWFD | PD_WIRE_FEAT_CANCEL,
 	.recv = xen_recv,
 	.send = xen_send,
+	.grant = xen_grant,
+	.ungrant = xen_ungrant,
+	.revoked = xen_revoked,
 	.destroy = xen_destroy,
 };
 
@@ -740,8 +816,10 @@ static struct be_transport *server_create(struct be *be, unsigned int domid)
 		return NULL;
 	x->base.impl = &xen_impl;
 	x->base.fd = -1;
+	x->base.revoke_fd = -1;
 	x->be = be;
 	x->domid = domid;
+	x->grant_fd = -1;
 	x->roomfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_mutex_init(&x->evt_lock, NULL);
@@ -760,6 +838,16 @@ static struct be_transport *server_create(struct be *be, unsigned int domid)
 	}
 	/* a single mapping of the data area can be large */
 	xengnttab_set_max_grants(x->xgt, MAX_DATA_PAGES + 8);
+	/* mmap of forwarded files needs the grant helper (module pdgrant);
+	 * without it the guest is served all the rest */
+	x->grant_fd = open(PD_GRANT_DEVICE, O_RDWR | O_CLOEXEC);
+	if (x->grant_fd >= 0) {
+		x->base.features |= PD_WIRE_FEAT_MMAP;
+		x->base.revoke_fd = x->grant_fd;
+	} else {
+		be_log(be, "%s: %s: mmap of forwarded files not offered "
+		       "(is pdgrant loaded?)", PD_GRANT_DEVICE, strerror(errno));
+	}
 	/* a frontend still attached to an earlier backend (its references
 	 * are stale) must close first: tell it, and give it a moment */
 	switch (read_state(x->xs, x->fe_path)) {
