@@ -239,6 +239,22 @@ static const struct mmu_interval_notifier_ops pd_xmap_mn_ops = {
 	.invalidate = pd_xmap_invalidate,
 };
 
+/*
+ * pd_xmap_fill(), and once more with fresh references if a grant would not
+ * map: the backend may have taken the pages back between its FAULT reply
+ * and our map, with its PD_EV_UNMAP still on the way.
+ */
+static int pd_xmap_fill_retry(struct pd_xmap *m, struct mm_struct *mm)
+{
+	int ret = pd_xmap_fill(m, mm);
+
+	if (ret == -EFAULT) {
+		m->have_refs = false;
+		ret = pd_xmap_fill(m, mm);
+	}
+	return ret;
+}
+
 static vm_fault_t pd_xmap_fault(struct vm_fault *vmf)
 {
 	struct pd_xmap *m = vmf->vma->vm_private_data;
@@ -247,7 +263,7 @@ static vm_fault_t pd_xmap_fault(struct vm_fault *vmf)
 	if ((vmf->flags & FAULT_FLAG_WRITE) && !m->writable)
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&m->lock);
-	ret = pd_xmap_fill(m, vmf->vma->vm_mm);
+	ret = pd_xmap_fill_retry(m, vmf->vma->vm_mm);
 	mutex_unlock(&m->lock);
 	if (ret == -ENOMEM)
 		return VM_FAULT_OOM;
@@ -402,7 +418,7 @@ int pd_xmap_mmap(struct pd_file *pf, struct vm_area_struct *vma, u16 domid)
 	if (ret)
 		goto fail_map;
 	mutex_lock(&m->lock);
-	ret = pd_xmap_fill(m, vma->vm_mm);
+	ret = pd_xmap_fill_retry(m, vma->vm_mm);
 	if (ret)
 		pd_xmap_unmap(m, 0, m->npages);
 	mutex_unlock(&m->lock);
