@@ -24,6 +24,7 @@
  * hold (TTM hands out tail pages of non-compound allocations); the
  * notifier is what keeps them.
  */
+#include <linux/bitmap.h>
 #include <linux/fs.h>
 #include <linux/kfifo.h>
 #include <linux/miscdevice.h>
@@ -51,6 +52,7 @@
 #define PDG_WARN_MS	10000
 
 static atomic_t pdg_all_grants = ATOMIC_INIT(0);
+static atomic_t pdg_iomem_grants = ATOMIC_INIT(0);	/* of those, device memory */
 
 struct pdg_ctx {
 	struct mutex lock;		/* regions, next_id, mm */
@@ -78,6 +80,7 @@ struct pdg_region {
 	u32 live;			/* grants not ended */
 	grant_ref_t *refs;		/* INVALID_GRANT_REF once ended */
 	struct page **pages;		/* held pages, or NULL entries */
+	unsigned long *iomem;		/* bitmap: the frame is device memory */
 };
 
 /* ------------------------------------------------------------------ */
@@ -94,6 +97,8 @@ static u32 pdg_try_end(struct pdg_region *r)
 		if (!gnttab_try_end_foreign_access(r->refs[i]))
 			continue;
 		r->refs[i] = INVALID_GRANT_REF;
+		if (test_and_clear_bit(i, r->iomem))
+			atomic_dec(&pdg_iomem_grants);
 		if (r->pages[i]) {
 			put_page(r->pages[i]);
 			r->pages[i] = NULL;
@@ -248,6 +253,10 @@ static int pdg_grant_all(struct pdg_region *r, u32 *out, u32 *iomem)
 		}
 		r->refs[i] = ref;
 		r->live++;
+		if (io) {
+			set_bit(i, r->iomem);
+			atomic_inc(&pdg_iomem_grants);
+		}
 		out[i] = (u32)ref | (io ? PD_GRANT_REF_IOMEM : 0);
 		*iomem += io;
 	}
@@ -268,6 +277,7 @@ static void pdg_region_free(struct pdg_region *r)
 {
 	kvfree(r->refs);
 	kvfree(r->pages);
+	bitmap_free(r->iomem);
 	kfree(r);
 }
 
@@ -305,8 +315,9 @@ static long pdg_map(struct pdg_ctx *ctx, struct pd_grant_map __user *uarg)
 	if (r) {
 		r->refs = kvcalloc(m.npages, sizeof(*r->refs), GFP_KERNEL);
 		r->pages = kvcalloc(m.npages, sizeof(*r->pages), GFP_KERNEL);
+		r->iomem = bitmap_zalloc(m.npages, GFP_KERNEL);
 	}
-	if (!r || !out || !r->refs || !r->pages) {
+	if (!r || !out || !r->refs || !r->pages || !r->iomem) {
 		ret = -ENOMEM;
 		goto fail_free;
 	}
@@ -564,6 +575,17 @@ static const struct kernel_param_ops pdg_grants_ops = {
 };
 module_param_cb(grants, &pdg_grants_ops, NULL, 0444);
 MODULE_PARM_DESC(grants, "grants to guests alive now");
+
+static int pdg_iomem_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&pdg_iomem_grants));
+}
+
+static const struct kernel_param_ops pdg_iomem_ops = {
+	.get = pdg_iomem_get,
+};
+module_param_cb(iomem_grants, &pdg_iomem_ops, NULL, 0444);
+MODULE_PARM_DESC(iomem_grants, "of those, frames of device memory (a BAR)");
 
 static int __init pdg_init(void)
 {

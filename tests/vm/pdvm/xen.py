@@ -66,7 +66,15 @@ def dom0_counts(app):
     return procs, domains
 
 
-def grants(app):
+def grants(app, iomem=False):
     """Grants dom0's helper (pdgrant) has made to guests and not ended:
-    the pages of guests' mappings of forwarded files."""
-    return int(run_ok(app, "dom0", "cat /sys/module/pdgrant/parameters/grants"))
+    the pages of guests' mappings of forwarded files (iomem: only those
+    of device memory, such as the VRAM BAR)."""
+    return int(run_ok(app, "dom0", "cat /sys/module/pdgrant/parameters/%s"
+                      % ("iomem_grants" if iomem else "grants")))
+
+
+def wait_grants(app, want, what, timeout=30):
+    """Wait until dom0's grant count is want; returns it."""
+    wait_for(what, lambda: grants(app) == want, timeout=timeout)
+    return want
