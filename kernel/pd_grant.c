@@ -6,25 +6,33 @@
  * The backend maps a real device file into its own memory; this module
  * grants the frames behind that mapping to one guest. The frames are
  * whatever the real driver put there: pages of system RAM (vb2 and ALSA
- * buffers, shmem-backed GEM objects, TTM system pages) or device memory
- * (the VRAM BAR of bochs). A frame belongs to the guest's view only while
- * the backend's own mapping of it stands: an MMU interval notifier on the
- * range hears every zap (a buffer object moving between RAM and VRAM, the
- * backend unmapping or exiting) before the driver reuses the frames, and
- * the zap does not return until the guest has unmapped every grant of the
- * region. Grants cannot be taken back by the granter in Xen's grant table
- * v1, so waiting is the only way to be sure a frame is never reused while
- * a guest can reach it. The backend is told (the region id becomes
- * readable) and tells the guest; if the backend cannot (it is exiting) or
- * does not within PDG_POKE_MS, the connection is closed in XenStore, which
- * makes the frontend drop all its mappings.
+ * buffers, shmem-backed GEM objects, TTM system pages). Device memory (a
+ * PCI BAR such as bochs' VRAM) is refused with -ENXIO: Xen 4.17 cannot
+ * grant it. map_grant_ref() takes the granted frame through
+ * get_paged_frame() -> check_get_page_from_gfn() -> get_page_from_gfn(),
+ * which for a PV granter returns a page only if mfn_valid(frame) and
+ * get_page(page, granter) succeed; a BAR frame is outside the frame table
+ * or owned by dom_io, so the guest's map fails with GNTST_bad_page (-9,
+ * measured). The backend serves such mappings from a copy in RAM instead
+ * (hostd/backend/maps.c).
+ *
+ * A frame belongs to the guest's view only while the backend's own mapping
+ * of it stands: an MMU interval notifier on the range hears every zap (a
+ * buffer object moving between RAM and VRAM, the backend unmapping or
+ * exiting) before the driver reuses the frames, and the zap does not
+ * return until the guest has unmapped every grant of the region. Grants
+ * cannot be taken back by the granter in Xen's grant table v1, so waiting
+ * is the only way to be sure a frame is never reused while a guest can
+ * reach it. The backend is told (the region id becomes readable) and tells
+ * the guest; if the backend cannot (it is exiting) or does not within
+ * PDG_POKE_MS, the connection is closed in XenStore, which makes the
+ * frontend drop all its mappings.
  *
  * Pages from ordinary mappings are also held with get_user_pages() while
  * granted. Frames of VM_PFNMAP/VM_IO mappings have no reference we could
  * hold (TTM hands out tail pages of non-compound allocations); the
  * notifier is what keeps them.
  */
-#include <linux/bitmap.h>
 #include <linux/fs.h>
 #include <linux/kfifo.h>
 #include <linux/miscdevice.h>
@@ -52,7 +60,6 @@
 #define PDG_WARN_MS	10000
 
 static atomic_t pdg_all_grants = ATOMIC_INIT(0);
-static atomic_t pdg_iomem_grants = ATOMIC_INIT(0);	/* of those, device memory */
 
 struct pdg_ctx {
 	struct mutex lock;		/* regions, next_id, mm */
@@ -80,7 +87,6 @@ struct pdg_region {
 	u32 live;			/* grants not ended */
 	grant_ref_t *refs;		/* INVALID_GRANT_REF once ended */
 	struct page **pages;		/* held pages, or NULL entries */
-	unsigned long *iomem;		/* bitmap: the frame is device memory */
 };
 
 /* ------------------------------------------------------------------ */
@@ -97,8 +103,6 @@ static u32 pdg_try_end(struct pdg_region *r)
 		if (!gnttab_try_end_foreign_access(r->refs[i]))
 			continue;
 		r->refs[i] = INVALID_GRANT_REF;
-		if (test_and_clear_bit(i, r->iomem))
-			atomic_dec(&pdg_iomem_grants);
 		if (r->pages[i]) {
 			put_page(r->pages[i]);
 			r->pages[i] = NULL;
@@ -220,17 +224,15 @@ static int pdg_resolve(struct mm_struct *mm, unsigned long addr, bool write,
 }
 
 /* Resolve and grant every page of r; 0 or an error with nothing granted. */
-static int pdg_grant_all(struct pdg_region *r, u32 *out, u32 *iomem)
+static int pdg_grant_all(struct pdg_region *r, u32 *out)
 {
 	struct mm_struct *mm = r->ctx->mm;
 	int locked = 1, ret = 0;
 	u32 i;
 
-	*iomem = 0;
 	mmap_read_lock(mm);
 	for (i = 0; i < r->npages; i++) {
 		unsigned long pfn;
-		bool io;
 		int ref;
 
 		ret = pdg_resolve(mm, r->addr + ((unsigned long)i << PAGE_SHIFT),
@@ -241,7 +243,14 @@ static int pdg_grant_all(struct pdg_region *r, u32 *out, u32 *iomem)
 		}
 		if (ret)
 			break;
-		io = !page_is_ram(pfn);
+		if (!page_is_ram(pfn)) {
+			/* device memory: Xen would refuse the guest's map */
+			if (r->pages[i])
+				put_page(r->pages[i]);
+			r->pages[i] = NULL;
+			ret = -ENXIO;
+			break;
+		}
 		ref = gnttab_grant_foreign_access(r->domid, pfn_to_gfn(pfn),
 						  r->readonly);
 		if (ref < 0) {
@@ -253,12 +262,7 @@ static int pdg_grant_all(struct pdg_region *r, u32 *out, u32 *iomem)
 		}
 		r->refs[i] = ref;
 		r->live++;
-		if (io) {
-			set_bit(i, r->iomem);
-			atomic_inc(&pdg_iomem_grants);
-		}
-		out[i] = (u32)ref | (io ? PD_GRANT_REF_IOMEM : 0);
-		*iomem += io;
+		out[i] = (u32)ref;
 	}
 	mmap_read_unlock(mm);
 	atomic_add(r->live, &pdg_all_grants);
@@ -277,7 +281,6 @@ static void pdg_region_free(struct pdg_region *r)
 {
 	kvfree(r->refs);
 	kvfree(r->pages);
-	bitmap_free(r->iomem);
 	kfree(r);
 }
 
@@ -315,9 +318,8 @@ static long pdg_map(struct pdg_ctx *ctx, struct pd_grant_map __user *uarg)
 	if (r) {
 		r->refs = kvcalloc(m.npages, sizeof(*r->refs), GFP_KERNEL);
 		r->pages = kvcalloc(m.npages, sizeof(*r->pages), GFP_KERNEL);
-		r->iomem = bitmap_zalloc(m.npages, GFP_KERNEL);
 	}
-	if (!r || !out || !r->refs || !r->pages || !r->iomem) {
+	if (!r || !out || !r->refs || !r->pages) {
 		ret = -ENOMEM;
 		goto fail_free;
 	}
@@ -339,7 +341,7 @@ static long pdg_map(struct pdg_ctx *ctx, struct pd_grant_map __user *uarg)
 	/* A zap between resolving and publishing: grant again. */
 	for (tries = 0;; tries++) {
 		seq = mmu_interval_read_begin(&r->mn);
-		ret = pdg_grant_all(r, out, &m.iomem);
+		ret = pdg_grant_all(r, out);
 		if (ret)
 			goto fail_notifier;
 		mutex_lock(&r->lock);
@@ -575,17 +577,6 @@ static const struct kernel_param_ops pdg_grants_ops = {
 };
 module_param_cb(grants, &pdg_grants_ops, NULL, 0444);
 MODULE_PARM_DESC(grants, "grants to guests alive now");
-
-static int pdg_iomem_get(char *buf, const struct kernel_param *kp)
-{
-	return sysfs_emit(buf, "%d\n", atomic_read(&pdg_iomem_grants));
-}
-
-static const struct kernel_param_ops pdg_iomem_ops = {
-	.get = pdg_iomem_get,
-};
-module_param_cb(iomem_grants, &pdg_iomem_ops, NULL, 0444);
-MODULE_PARM_DESC(iomem_grants, "of those, frames of device memory (a BAR)");
 
 static int __init pdg_init(void)
 {

@@ -50,7 +50,8 @@ struct be_transport_impl {
 	 * Optional, mmap across domains (xen; maps.c): grant the guest the
 	 * npages frames behind addr, a page-aligned mapping of a real file
 	 * in this process, read-only unless writable. refs[0..npages) get a
-	 * reference each (PD_GRANT_REF_IOMEM set for device memory),
+	 * reference each; -ENXIO if a frame is device memory (maps.c then
+	 * grants a copy in RAM),
 	 * *region names the grant (any value, 0 too). 0 or a negative
 	 * errno. Until the region is ungranted, the range must stay mapped.
 	 */
@@ -140,6 +141,7 @@ struct be_maps {
 	uint32_t early[16];
 	unsigned int nearly;
 	bool closed;			/* the connection ended: no new map */
+	bool copier;			/* the copier thread runs (maps.c) */
 };
 
 struct be {

@@ -30,15 +30,29 @@
  * - a mapping holds a reference on its handle: the real file stays open
  *   after the guest's RELEASE until the MUNMAP, as a VMA holds its file.
  *
+ * Device memory (a PCI BAR: bochs VRAM once a dumb buffer is pinned for
+ * scanout) cannot be granted by Xen 4.17 (kernel/pd_grant.c says why; the
+ * helper answers ENXIO). Such a mapping is served from a copy: pages of a
+ * memfd, filled from the real mapping once and granted to the guest, and
+ * written back into the real mapping by the copier thread every
+ * SHADOW_PERIOD_MS while the mapping lives. The guest's view stays that
+ * copy from then on (writes reach the device within a period; what the
+ * device itself writes is not copied back: dumb buffers are written by the
+ * CPU). The copier takes map->lock with trylock only and holds no other
+ * lock while it copies (touching our real mapping may wait for a buffer
+ * move, which may wait for the event thread).
+ *
  * Locks: map->lock serialises one mapping's grant state (FAULT, MUNMAP,
  * the end), so two FAULTs never grant twice; be->lock guards the list and
  * the fields the event thread reads. Order: map->lock, then be->lock.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <paradice/pd_grant.h>
 #include "backend.h"
@@ -51,6 +65,8 @@
 /* How long a guest may take to let go of a region's grants. */
 #define UNGRANT_WAIT_MS		2000
 #define UNGRANT_STEP_MS		10
+/* How often the copy of a device-memory mapping goes to the device. */
+#define SHADOW_PERIOD_MS	33
 /* Grants of one FAULT whose region was revoked before it was known. */
 #define GRANT_TRIES		3
 /* Sends of one PD_EV_UNMAP whose event ring stayed full. */
@@ -66,6 +82,7 @@ struct be_map {
 	uint32_t handle;		/* the guest's name of the file */
 	struct be_handle *h;		/* a reference: the file stays open */
 	void *addr;			/* our mapping of the real file */
+	void *shadow;			/* the copy granted instead, or NULL */
 	uint32_t npages;
 	bool readable, writable;
 
@@ -249,6 +266,8 @@ static int map_end(struct be *be, struct be_map *m,
 	if (munmap(m->addr, (size_t)m->npages * PAGE))
 		be_log(be, "map %llu: munmap: %s", (unsigned long long)m->id,
 		       strerror(errno));
+	if (m->shadow)
+		munmap(m->shadow, (size_t)m->npages * PAGE);
 	m->ended = true;
 	pthread_mutex_lock(&be->lock);
 	for (p = &be->maps.list; *p; p = &(*p)->next)
@@ -423,6 +442,89 @@ fail:
 	be_reply(be, &job->hdr, ret, NULL, 0);
 }
 
+/* The copier: device-memory mappings' copies into the device. */
+static void *copier(void *arg)
+{
+	const struct timespec period = {
+		.tv_nsec = SHADOW_PERIOD_MS * 1000000L };
+	struct be *be = arg;
+
+	for (;;) {
+		struct be_map *todo[64];
+		unsigned int n = 0;
+
+		nanosleep(&period, NULL);
+		pthread_mutex_lock(&be->lock);
+		for (struct be_map *m = be->maps.list; m && n < 64; m = m->next)
+			if (m->shadow && !m->gone) {
+				m->users++;
+				todo[n++] = m;
+			}
+		pthread_mutex_unlock(&be->lock);
+		for (unsigned int i = 0; i < n; i++) {
+			struct be_map *m = todo[i];
+
+			if (!pthread_mutex_trylock(&m->lock)) {
+				if (!m->ended)
+					memcpy(m->addr, m->shadow,
+					       (size_t)m->npages * PAGE);
+				pthread_mutex_unlock(&m->lock);
+			}
+			map_put(be, m);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * With m->lock: serve m from a copy in RAM from now on (its pages are
+ * device memory, which Xen cannot grant). 0 or a negative errno.
+ */
+static int map_shadow(struct be *be, struct be_map *m)
+{
+	size_t len = (size_t)m->npages * PAGE;
+	bool start;
+	void *p;
+	int fd;
+
+	if (m->shadow)
+		return 0;
+	if (!m->writable) {
+		/* a read-only view of device memory would go stale */
+		return -ENXIO;
+	}
+	fd = memfd_create("pd-shadow", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)len)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	memcpy(p, m->addr, len);
+	pthread_mutex_lock(&be->lock);
+	m->shadow = p;
+	start = !be->maps.copier;
+	be->maps.copier = true;
+	pthread_mutex_unlock(&be->lock);
+	if (start) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, copier, be)) {
+			be_log(be, "cannot start the copier thread");
+		} else {
+			pthread_detach(t);
+		}
+	}
+	be_log(be, "map %llu: %u pages of device memory, served from a copy "
+	       "written back every %d ms", (unsigned long long)m->id,
+	       m->npages, SHADOW_PERIOD_MS);
+	return 0;
+}
+
 /*
  * With m->lock, m live: make sure the guest has a grant of the whole
  * mapping that was not revoked: end a revoked one first (the guest must
@@ -459,8 +561,14 @@ static int map_grant(struct be *be, struct be_map *m)
 			       strerror(-ret));
 			return ret;
 		}
-		ret = impl->grant(be->tp, m->addr, m->npages, m->writable,
-				  m->refs, &region);
+		ret = impl->grant(be->tp, m->shadow ? m->shadow : m->addr,
+				  m->npages, m->writable, m->refs, &region);
+		if (ret == -ENXIO && !m->shadow) {
+			ret = map_shadow(be, m);
+			if (!ret)
+				ret = impl->grant(be->tp, m->shadow, m->npages,
+						  m->writable, m->refs, &region);
+		}
 		if (ret) {
 			be_log(be, "map %llu: granting %u pages failed: %s",
 			       (unsigned long long)m->id, m->npages,
@@ -532,11 +640,8 @@ void be_op_fault(struct be *be, struct be_job *job)
 	if (!ret)
 		ret = map_grant(be, m);
 	for (uint32_t i = 0; !ret && i < r.npages; i++) {
-		uint32_t ref = m->refs[r.pgoff + i];
-
-		pages[i].ref = ref & ~PD_GRANT_REF_IOMEM;
-		pages[i].flags = ref & PD_GRANT_REF_IOMEM ?
-				 PD_WIRE_MAPPING_IOMEM : 0;
+		pages[i].ref = m->refs[r.pgoff + i];
+		pages[i].flags = 0;
 	}
 	pthread_mutex_unlock(&m->lock);
 out:

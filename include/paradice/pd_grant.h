@@ -6,9 +6,9 @@
  * not allocate itself (gntalloc only grants its own), hence this helper.
  *
  * A region is a page range of the caller's own address space. MAP grants
- * each of its frames to one domain (system RAM by page, device memory such
- * as a PCI BAR by frame, which Xen lets a PV guest map because the driver
- * domain has I/O-memory access to it) and watches the range: when the real
+ * each of its frames (system RAM) to one domain; a range with device memory
+ * (a PCI BAR) fails with ENXIO, as Xen 4.17 cannot grant such frames (see
+ * kernel/pd_grant.c). It watches the range: when the real
  * driver takes the pages back (its mapping is zapped: a buffer moves, the
  * backend unmaps or exits), the region is revoked, its id becomes readable
  * on the descriptor, and the zap waits until the guest has unmapped every
@@ -43,10 +43,6 @@
 /* pd_grant_map.flags */
 #define PD_GRANT_READONLY	(1u << 0)	/* the guest may only read */
 
-/* pd_grant_map.refs entries: the grant reference ORed with this when the
- * frame is device memory. References are below 2^31. */
-#define PD_GRANT_REF_IOMEM	(1u << 31)
-
 struct pd_grant_map {
 	__u64 addr;		/* page aligned, in the caller's memory */
 	__u64 refs;		/* out: npages __u32 */
@@ -54,7 +50,7 @@ struct pd_grant_map {
 	__u16 domid;		/* the guest */
 	__u16 flags;		/* PD_GRANT_* */
 	__u32 id;		/* out: the region */
-	__u32 iomem;		/* out: pages that are device memory */
+	__u32 reserved;
 };
 
 /* Counts, for tests: grants alive and regions, in this descriptor and in

@@ -515,8 +515,10 @@ struct pd_wire_cancel_req {
  * mapping is writable. The references stay valid until the frontend sends
  * PD_OP_MUNMAP or the backend sends PD_EV_UNMAP for the mapping. The
  * backend answers all FAULTs of one mapping with the same references until
- * then. Pages of device memory (a PCI BAR: the frame has no struct page in
- * the driver domain) carry PD_WIRE_MAPPING_IOMEM.
+ * then. PD_WIRE_MAPPING_IOMEM is for a transport that can hand out device
+ * memory itself; on Xen 4.17 it cannot (kernel/pd_grant.c says why), so
+ * the backend hands out a copy in RAM of such pages and writes it back
+ * into the device (hostd/backend/maps.c), and the flag is never set.
  *
  * PD_EV_UNMAP (handle = the file, body pd_wire_unmap_ev): the real driver
  * is taking the pages back (a buffer object moves between system RAM and
@@ -535,7 +537,7 @@ struct pd_wire_cancel_req {
  *   FAULT {map_id 7, pgoff 0, npages 2, write 1} -> [{ref 812}, {ref 813}]
  *   ...   EV_UNMAP {map_id 7}        (the buffer moved into VRAM)
  *   FAULT {map_id 7, pgoff 0, npages 2, write 1}
- *         -> [{ref 830, IOMEM}, {ref 831, IOMEM}]
+ *         -> [{ref 830}, {ref 831}]     (a copy of the VRAM pages)
  *   MUNMAP {map_id 7} -> 0
  */
 #define PD_WIRE_PROT_READ	(1u << 0)

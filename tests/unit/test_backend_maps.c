@@ -116,7 +116,7 @@ static int fake_grant(struct be_transport *t, void *addr, uint32_t npages,
 	grant_addr = addr;
 	grant_writable = writable;
 	for (uint32_t i = 0; i < npages; i++)
-		refs[i] = next_ref++ | (i % 2 ? PD_GRANT_REF_IOMEM : 0);
+		refs[i] = next_ref++;
 	*region = next_region++;
 	if (nlive < 64)
 		live[nlive++] = *region;
@@ -450,15 +450,13 @@ static void test_fault(void)
 	for (uint32_t i = 0; i < 3; i++) {
 		p = page_of_reply(i);
 		CHECK_EQ(p.ref, first + 2 + i);
-		/* the helper's device memory bit is the wire's flag */
-		CHECK_EQ(p.flags, (2 + i) % 2 ? PD_WIRE_MAPPING_IOMEM : 0);
+		CHECK_EQ(p.flags, 0);
 	}
 	/* the same references until MUNMAP or revocation */
 	CHECK_EQ(do_fault(h, rw_id, 0, 8, 0), 0);
 	CHECK_EQ(ngrants, 2);
 	CHECK_EQ(page_of_reply(0).ref, first);
 	CHECK_EQ(page_of_reply(7).ref, first + 7);
-	CHECK_EQ(page_of_reply(7).flags, PD_WIRE_MAPPING_IOMEM);
 	CHECK_EQ(do_fault(ro, ro_id, 3, 1, 0), 0);
 	CHECK(!grant_writable);
 	CHECK_EQ(ngrants, 3);
@@ -625,6 +623,31 @@ static void test_munmap_and_zombies(void)
 	CHECK_EQ(be.maps.count, 1);
 }
 
+/* Device memory cannot be granted (ENXIO): a copy in RAM is, instead. */
+static void test_device_memory_served_from_a_copy(void)
+{
+	uint32_t h, ro;
+	uint64_t id, ro_id;
+
+	setup(&grant_tp);
+	connect_with(PD_WIRE_FEAT_ALL);
+	h = open_ok(PD_WIRE_O_RDWR);
+	ro = open_ok(PD_WIRE_O_RDONLY);
+	CHECK_EQ(do_mmap(h, 0, 2, RW, &id), 0);
+	grant_err = -ENXIO;
+	CHECK_EQ(do_fault(h, id, 0, 2, 1), 0);
+	CHECK_EQ(ngrants, 2);		/* refused, then the copy granted */
+	CHECK(mapped(grant_addr) && grant_writable);
+	CHECK_EQ(do_fault(h, id, 0, 2, 1), 0);
+	CHECK_EQ(ngrants, 2);		/* the same references */
+	CHECK_EQ(do_munmap(h, id), 0);
+	/* a read-only view of device memory would go stale: refused */
+	CHECK_EQ(do_mmap(ro, 0, 1, PD_WIRE_PROT_READ, &ro_id), 0);
+	grant_err = -ENXIO;
+	CHECK_EQ(do_fault(ro, ro_id, 0, 1, 0), -ENXIO);
+	CHECK_EQ(do_munmap(ro, ro_id), 0);
+}
+
 static void test_release_keeps_mapping(void)
 {
 	uint32_t h;
@@ -706,6 +729,7 @@ int main(void)
 	RUN(test_revocation);
 	RUN(test_revoked_before_known);
 	RUN(test_munmap_and_zombies);
+	RUN(test_device_memory_served_from_a_copy);
 	RUN(test_release_keeps_mapping);
 	RUN(test_limits);
 	RUN(test_end_of_connection);

@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""mmap across domains, zero copy: a guest maps pages of dom0's real
-device files through its forwarded nodes. dom0's grant helper (pdgrant)
-grants the guest the very frames the real driver handed the backend (TTM
-system pages, then the bochs VRAM BAR after the buffer moved there; vb2
-vmalloc pages of vivid), and the guest's frontend maps the grants into the
-program's page tables. Every grant is counted in dom0 before, during and
-after."""
+"""mmap across domains: a guest maps pages of dom0's real device files
+through its forwarded nodes. dom0's grant helper (pdgrant) grants the guest
+the very frames the real driver handed the backend (TTM system pages of a
+bochs dumb buffer, vb2 vmalloc pages of vivid), zero copy, and the guest's
+frontend maps the grants into the program's page tables. Device memory
+(the bochs VRAM BAR, once the buffer is pinned for scanout) cannot be
+granted by Xen 4.17 (kernel/pd_grant.c says why): the backend serves it
+from a copy in RAM that it writes into VRAM. Every grant is counted in
+dom0 before, during and after."""
 
 import re
 
@@ -24,13 +26,14 @@ def _colour(app, name):
 
 
 def test_xen_dumb_buffer_mapped_in_guest_shows_on_screen(app):
-    """guest1 maps a 1024x768 dumb buffer of dom0's bochs card, fills it
-    red and sets it on the CRTC: the screendump turns red. The mode set
-    moves the buffer into VRAM, so dom0 takes the pages back (PD_EV_UNMAP)
-    and the guest's next touch maps the VRAM frames themselves; it fills
-    them green through the same mapping and the screen turns green: the
-    guest writes the scanout memory directly. The grants (768 pages) end
-    when the program exits."""
+    """guest1 maps a 1024x768 dumb buffer of dom0's bochs card (system pages
+    granted, zero copy), fills it red and sets it on the CRTC: the
+    screendump turns red. The mode set moves the buffer into VRAM, so dom0
+    takes the pages back (PD_EV_UNMAP, the move waits until the guest has
+    unmapped them) and the guest's next touch faults; VRAM frames cannot be
+    granted, so the backend grants a copy in RAM and writes it into VRAM;
+    the guest fills it green through the same mapping and the screen turns
+    green. The grants (768 pages) end when the program exits."""
     xen.setup(app)
     before = xen.grants(app)
     run_ok(app, "guest1", "rm -f /tmp/go /tmp/show.log; (pd-fwdtest dumb-show "
@@ -41,7 +44,7 @@ def test_xen_dumb_buffer_mapped_in_guest_shows_on_screen(app):
             app, "guest1", "cat /tmp/show.log"), timeout=120)
         wait_for("red on screen", lambda: _colour(
             app, "xen-mmap-red.png") == (255, 0, 0), timeout=60)
-        shown = xen.grants(app), xen.grants(app, iomem=True)
+        shown = xen.grants(app)
         run_ok(app, "guest1", "touch /tmp/go")
         log = wait_for("guest1's refill", lambda: (lambda t: t if "refilled"
                        in t else None)(run_ok(app, "guest1",
@@ -49,12 +52,15 @@ def test_xen_dumb_buffer_mapped_in_guest_shows_on_screen(app):
         check("0 words differ" in log, log)
         wait_for("green on screen", lambda: _colour(
             app, "xen-mmap-green.png") == (0, 255, 0), timeout=60)
-        during = xen.grants(app), xen.grants(app, iomem=True)
-        print("grants in dom0 (all, of device memory): %d before; %r once "
-              "the buffer moved into VRAM (taken back); %r after the refill"
-              % (before, shown, during))
-        check(during == (before + 768, 768), "for the 768-page buffer in "
-              "VRAM: %r grants (all, device memory)" % (during,))
+        during = xen.grants(app)
+        copy = run_ok(app, "dom0", "grep -c 'served from a copy' "
+                      "/var/log/pd-backend-guest1.log; true").strip()
+        print("grants in dom0: %d before; %d once the buffer moved into VRAM "
+              "(taken back); %d after the refill (VRAM cannot be granted: "
+              "a copy in RAM, %s such mapping in the backend's log)"
+              % (before, shown, during, copy))
+        check(during == before + 768, "%d grants for the 768-page buffer"
+              % (during - before))
     finally:
         run_ok(app, "guest1", "killall pd-fwdtest 2>/dev/null; true")
     xen.wait_grants(app, before, "the grants to end")

@@ -66,12 +66,10 @@ def dom0_counts(app):
     return procs, domains
 
 
-def grants(app, iomem=False):
+def grants(app):
     """Grants dom0's helper (pdgrant) has made to guests and not ended:
-    the pages of guests' mappings of forwarded files (iomem: only those
-    of device memory, such as the VRAM BAR)."""
-    return int(run_ok(app, "dom0", "cat /sys/module/pdgrant/parameters/%s"
-                      % ("iomem_grants" if iomem else "grants")))
+    the pages of guests' mappings of forwarded files."""
+    return int(run_ok(app, "dom0", "cat /sys/module/pdgrant/parameters/grants"))
 
 
 def wait_grants(app, want, what, timeout=30):
