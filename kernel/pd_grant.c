@@ -33,6 +33,8 @@
  * hold (TTM hands out tail pages of non-compound allocations); the
  * notifier is what keeps them.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/fs.h>
 #include <linux/kfifo.h>
 #include <linux/miscdevice.h>

@@ -91,3 +91,33 @@ def test_xen_v4l2_mmap_streaming_in_both_guests(app):
         left = xen.wait_grants(app, before, "%s's grants to end" % g)
         print("%s: 8 frames of %d bytes; grants in dom0 %d before, %d after"
               % (g, size, before, left))
+
+
+def test_xen_backend_killed_while_guest_maps_its_pages(app):
+    """guest2 streams into mmap'ed capture buffers (vivid's pages granted
+    to it) when its backend is killed: the backend's exit would free those
+    pages, so dom0's helper holds the exit until guest2 has unmapped them
+    (it closes the connection in XenStore itself, the backend cannot);
+    v4l2-ctl in guest2 ends with an error, no grant is left, guest2's
+    kernel stays healthy and a new backend serves it."""
+    xen.setup(app)
+    run_ok(app, "guest2", "(v4l2-ctl -d /dev/video0 --stream-mmap "
+           "--stream-count=1000000 >/tmp/stream.log 2>&1; echo exit $? "
+           ">>/tmp/stream.log) >/dev/null 2>&1 &")
+    held = wait_for("guest2's buffers mapped", lambda: (
+        lambda n: n if n > 0 else None)(xen.grants(app)), timeout=60)
+    old = xen.backend_pid(app, "guest2")
+    run_ok(app, "dom0", "kill -9 %s" % old)
+    xen.wait_grants(app, 0, "the grants to end after the kill")
+    log = wait_for("v4l2-ctl in guest2 to end", lambda: (lambda t: t if "exit"
+                   in t else None)(run_ok(app, "guest2",
+                                         "cat /tmp/stream.log")), timeout=60)
+    check("Input/output error" in log, "v4l2-ctl did not see EIO when "
+          "its backend died:\n" + log[-500:])
+    wait_for("a new backend for guest2", lambda: (
+        lambda p: p and p != old)(xen.backend_pid(app, "guest2")))
+    wait_for("guest2 served again", lambda: "Connectors:" in run_ok(
+        app, "guest2", "modetest -M bochs-drm -c 2>&1; true"), timeout=60)
+    helper = run_ok(app, "dom0", "dmesg | grep pdgrant | tail -3")
+    print("grants held by guest2 when its backend was killed: %d, after: 0\n%s"
+          % (held, helper.strip()))
