@@ -29,7 +29,8 @@ def _contents(deb):
 
 def test_packages_hold_their_files(app):
     """Each package holds its programs, the D-Bus and polkit files, the
-    config (as a conffile), the DKMS tree and udev rules."""
+    config (as a conffile), the DKMS trees (dom0: pdgrant, guests: pdfront),
+    modules-load.d entries and udev rules."""
     debs = _debs()
     check(set(debs) == {"paradice-host", "paradice-switcher-ui",
                         "pd-guest-tools"}, "packages: %r" % debs)
@@ -39,8 +40,12 @@ def test_packages_hold_their_files(app):
               "/usr/share/dbus-1/interfaces/org.paradice.Switcher1.xml",
               "/usr/share/polkit-1/actions/org.paradice.switcher.policy",
               "/etc/paradice/paradice.conf",
-              "/usr/lib/systemd/system/paradice-hostd.service"):
+              "/usr/lib/systemd/system/paradice-hostd.service",
+              "/usr/lib/modules-load.d/paradice-host.conf"):
         check(f in host, "paradice-host lacks %s" % f)
+    check(any(f.endswith("/kernel/pd_grant.c") for f in host) and
+          any(f.endswith("/dkms.conf") for f in host),
+          "paradice-host lacks the grant helper's DKMS source")
     conffiles = subprocess.run(["dpkg-deb", "-I", debs["paradice-host"],
                                 "conffiles"], capture_output=True, text=True).stdout
     check("/etc/paradice/paradice.conf" in conffiles, "config is no conffile")
