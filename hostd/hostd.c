@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +35,9 @@
 
 #define DEFAULT_CONFIG "/etc/paradice/paradice.conf"
 #define DEFAULT_CARD "/dev/dri/card0"
+/* The foreground guest's name, so that a restarted hostd puts it in front
+ * again (a tmpfs: a reboot starts with the first running guest). */
+#define ACTIVE_FILE "/run/paradice/active"
 #define MAX_FDS 80
 
 static volatile sig_atomic_t got_signal;
@@ -96,6 +100,42 @@ static void router_sync(void *data, unsigned int g)
  * then tell the bus. The time logged runs from the request (the hotkey's
  * release or the D-Bus call) to the new frame's commit.
  */
+/* Remember the foreground guest for the next hostd (best effort). */
+static void save_active(const struct hostd *h)
+{
+	const char *tmp = ACTIVE_FILE ".new";
+	FILE *f;
+
+	if (!h->xs)
+		return;		/* --no-xen: a test hostd, not the machine's */
+	mkdir("/run/paradice", 0755);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "%s\n", h->vms[h->router.active].cfg->name);
+	if (fclose(f) == 0)
+		rename(tmp, ACTIVE_FILE);
+}
+
+/* The guest a previous hostd had in front, if it runs now; else -1. */
+static int saved_active(const struct hostd *h)
+{
+	char name[HOSTD_NAME_MAX + 2] = "";
+	FILE *f = h->xs ? fopen(ACTIVE_FILE, "r") : NULL;
+
+	if (!f)
+		return -1;
+	if (!fgets(name, sizeof(name), f))
+		name[0] = '\0';
+	fclose(f);
+	name[strcspn(name, "\n")] = '\0';
+	for (unsigned int i = 0; i < h->nvms; i++)
+		if (!strcmp(h->vms[i].cfg->name, name) &&
+		    h->vms[i].state == HOSTD_VM_RUNNING)
+			return (int)i;
+	return -1;
+}
+
 static void router_activate(void *data, unsigned int from, unsigned int to)
 {
 	struct hostd *h = data;
@@ -115,6 +155,7 @@ static void router_activate(void *data, unsigned int from, unsigned int to)
 	hostd_log("switched from %s to %s in %llu us", h->vms[from].cfg->name,
 		  h->vms[to].cfg->name, (unsigned long long)took);
 	hostd_bus_switched(h->bus, from, to, took);
+	save_active(h);
 }
 
 static bool router_usable(void *data, unsigned int g)
@@ -291,6 +332,8 @@ int main(int argc, char **argv)
 			h.router.active = i;
 			break;
 		}
+	if (saved_active(&h) >= 0)
+		h.router.active = (unsigned int)saved_active(&h);
 	/* --no-xen is for tests: it leaves the machine's card alone */
 	if (!card_given && xen)
 		card = DEFAULT_CARD;

@@ -2,21 +2,22 @@
 /*
  * pd-kmsclient: the KMS client of the display tests.
  *
- *   pd-kmsclient run CARD RRGGBB SECONDS [noflip]
+ *   pd-kmsclient run CARD RRGGBB SECONDS [noflip|flood]
  *	Legacy KMS on CARD: two dumb buffers filled with the colour (when the
  *	file can be mmapped), SETCRTC on the first connected connector's
  *	first mode, then page flips with events, one after the other, for
  *	SECONDS. Prints "fbs A B" first, then every second
  *	"flips N events N timeouts N", and at the end the rate. GETCRTC must
- *	read back what it set. With noflip it sets the CRTC and only waits.
+ *	read back what it set. With noflip it sets the CRTC and only waits;
+ *	with flood it asks for a flip again at once, whether the last one
+ *	completed or not (EBUSY counted as "busy"), never sleeping.
  *   pd-kmsclient show CARD FB_ID
  *	SETCRTC of someone's framebuffer FB_ID on the first CRTC with its
  *	first connected connector's first mode, and PAGE_FLIP to it; prints
  *	"setcrtc ERRNO flip ERRNO" (0: it worked).
  *   pd-kmsclient paint CARD FB_ID RRGGBB
  *	Fills framebuffer FB_ID with the colour through GETFB (root: any
- *	fb's handle) and a dumb mapping: dom0's stand-in for guests whose
- *	transport does not forward mmap yet (Xen).
+ *	fb's handle) and a dumb mapping.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -94,6 +95,10 @@ static int paint(const char *card, uint32_t fb_id, uint32_t rgb)
 
 static int show_fb = -1;	/* show: the fb to try */
 
+#define NOFLIP	0
+#define FLIP	1
+#define FLOOD	2
+
 static int run(const char *card, uint32_t rgb, double seconds, int flip)
 {
 	struct drm_mode_card_res res = { 0 };
@@ -164,6 +169,8 @@ static int run(const char *card, uint32_t rgb, double seconds, int flip)
 			return 1;
 		if (fill(fd, cd.handle, cd.size, rgb))
 			fprintf(stderr, "pd-kmsclient: no mmap: fb left as it is\n");
+		else
+			printf("painted %06x through mmap\n", rgb);
 		fb = (struct drm_mode_fb_cmd){ .width = cd.width,
 			.height = cd.height, .pitch = cd.pitch, .bpp = 32,
 			.depth = 24, .handle = cd.handle };
@@ -193,7 +200,7 @@ static int run(const char *card, uint32_t rgb, double seconds, int flip)
 		uint8_t buf[1024];
 		ssize_t n;
 
-		if (flip && !pending) {
+		if (flip == FLOOD || (flip == FLIP && !pending)) {
 			struct drm_mode_crtc_page_flip pf = { .crtc_id = crtc,
 				.fb_id = fbs[(flips + 1) % 2],
 				.flags = DRM_MODE_PAGE_FLIP_EVENT,
@@ -210,8 +217,8 @@ static int run(const char *card, uint32_t rgb, double seconds, int flip)
 				return 1;
 			}
 		}
-		if (poll(&p, 1, 1000) == 0) {
-			timeouts += pending;
+		if (poll(&p, 1, flip == FLOOD ? 0 : 1000) == 0) {
+			timeouts += pending && flip != FLOOD;
 		} else if (p.revents & POLLIN) {
 			n = read(fd, buf, sizeof(buf));
 			for (ssize_t o = 0; n > 0 && o + (ssize_t)sizeof(struct drm_event) <= n;) {
@@ -243,7 +250,9 @@ int main(int argc, char **argv)
 {
 	if (argc >= 5 && !strcmp(argv[1], "run"))
 		return run(argv[2], (uint32_t)strtoul(argv[3], NULL, 16),
-			   atof(argv[4]), !(argc > 5 && !strcmp(argv[5], "noflip")));
+			   atof(argv[4]), argc <= 5 ? FLIP :
+			   !strcmp(argv[5], "noflip") ? NOFLIP :
+			   !strcmp(argv[5], "flood") ? FLOOD : FLIP);
 	if (argc == 4 && !strcmp(argv[1], "show")) {
 		show_fb = atoi(argv[3]);
 		return run(argv[2], 0, 0, 0);

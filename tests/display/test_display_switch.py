@@ -7,9 +7,8 @@ guest2 blue). The screen shows the foreground guest's frame, a hotkey and a
 D-Bus call switch it, the background guest's flips keep completing at a
 paced rate, and no guest can show another guest's framebuffer.
 
-The Xen transport does not forward mmap yet, so a guest cannot write its
-pixels: dom0 paints each guest's framebuffers (pd-kmsclient paint, through
-GETFB as root) with the guest's colour, by the fb ids the guest printed."""
+Each guest paints its own framebuffers through a mapping of its dumb
+buffers (mmap across domains: dom0's pages granted to the guest)."""
 
 import re
 import time
@@ -113,9 +112,9 @@ def test_display_follows_the_foreground_guest(app):
               % (g, log.group(1), fbs[g][0]))
     check(fbs["guest1"] != fbs["guest2"], "both guests have the same fbs")
     for g, rgb in (("guest1", "ff0000"), ("guest2", "0000ff")):
-        for fb in fbs[g]:
-            run_ok(app, "dom0", "pd-kmsclient paint /dev/dri/card0 %s %s"
-                   % (fb, rgb))
+        log = _kms_log(app, g)
+        check(log.count("painted %s through mmap" % rgb) == 2,
+              "%s did not paint both its buffers:\n%s" % (g, log))
     for g in ("guest1", "guest2"):
         _wait("%s's flip events" % g, lambda: _events(app, g) >= 3,
               timeout=60)
@@ -162,6 +161,75 @@ def test_display_follows_the_foreground_guest(app):
           % (e1 - e0, t1 - t0, rate))
     for g in ("guest1", "guest2"):
         print("    %s: %s" % (g, _kms_log(app, g).strip().splitlines()[-1]))
+
+
+def _rate(app, g, seconds=6):
+    """Flip events per second of g's client, over seconds."""
+    e0, t0 = _events(app, g), time.monotonic()
+    time.sleep(seconds)
+    return (_events(app, g) - e0) / (time.monotonic() - t0)
+
+
+def _bus_time(app):
+    """Seconds hostd takes to answer a D-Bus property read, from dom0."""
+    out = run_ok(app, "dom0", "s=$(cut -d' ' -f1 /proc/uptime); gdbus call "
+                 "--system --dest org.paradice.Switcher1 --object-path "
+                 "/org/paradice/Switcher1 --method org.freedesktop.DBus."
+                 "Properties.Get org.paradice.Switcher1.Manager ActiveVm "
+                 ">/dev/null; e=$(cut -d' ' -f1 /proc/uptime); echo $s $e")
+    s, e = out.split()
+    return float(e) - float(s)
+
+
+def test_background_guest_flooding_or_stopped_stalls_nothing(app):
+    """With guest1 in front, guest2's client is replaced by one that floods
+    page flips (asks again at once, never waits): guest1's flips go on,
+    hostd answers D-Bus at once and the screen stays guest1's. Then guest2
+    comes to the front and guest1's client is stopped (SIGSTOP) in the
+    background: switching back to guest1 shows its last frame at once."""
+    _wait("guest1 on the screen", lambda: _shows(
+        app, "flood-start.png", "guest1")[0], timeout=20)
+    base = _rate(app, "guest1")
+    bus_base = _bus_time(app)
+    run_ok(app, "guest2", "pkill pd-kmsclient; sleep 1; (pd-kmsclient run "
+           "/dev/dri/card0 0000ff 600 flood >/tmp/kms.log 2>&1 &); true")
+    _wait("guest2 flooding", lambda: re.search(
+        r"busy [1-9]", _kms_log(app, "guest2")), timeout=60)
+    during = _rate(app, "guest1")
+    bus_during = _bus_time(app)
+    flood = re.findall(r"flips (\d+) events (\d+) timeouts \d+ busy (\d+)",
+                       _kms_log(app, "guest2"))[-1]
+    check(_shows(app, "flood-fg.png", "guest1")[0],
+          "the flooding background guest reached the screen")
+    check(during >= 0.3 * base and during > 1,
+          "guest1's flips slowed from %.1f to %.1f Hz while guest2 flooded"
+          % (base, during))
+    check(bus_during < 5, "hostd took %.1f s to answer D-Bus" % bus_during)
+
+    n = len(_hostd_log(app).splitlines())
+    run_ok(app, "dom0", GDBUS + "SwitchTo guest2")
+    _wait("the flooding guest2 on the screen", lambda: _shows(
+        app, "flood-front.png", "guest2")[0], timeout=20)
+    to_flood = _wait("hostd's switch log", lambda: _switched_in(
+        app, "guest2", n), timeout=10)
+    run_ok(app, "guest1", "pkill -STOP pd-kmsclient")
+    try:
+        time.sleep(2)
+        n = len(_hostd_log(app).splitlines())
+        run_ok(app, "dom0", GDBUS + "SwitchTo guest1")
+        _wait("the stopped guest1's last frame on the screen", lambda: _shows(
+            app, "stopped-front.png", "guest1")[0], timeout=20)
+        to_stopped = _wait("hostd's switch log", lambda: _switched_in(
+            app, "guest1", n), timeout=10)
+    finally:
+        run_ok(app, "guest1", "pkill -CONT pd-kmsclient")
+    print("    guest1 in front: %.1f flips/s alone, %.1f while guest2 floods "
+          "(guest2: %s flips asked, %s completed, %s refused busy)"
+          % (base, during, flood[0], flood[1], flood[2]))
+    print("    D-Bus answer: %.2f s before, %.2f s during the flood" %
+          (bus_base, bus_during))
+    print("    switch to the flooding guest2: %d us; back to the stopped "
+          "guest1: %d us" % (to_flood, to_stopped))
 
 
 def test_a_guest_cannot_show_another_guests_framebuffer(app):

@@ -162,6 +162,85 @@ def _pressed_in(app, g):
                       run_ok(app, g, "cat /tmp/kbd.log 2>/dev/null; true"))
 
 
+def _keys_left_down(log):
+    """Keys whose last event in an evtest log is not a release."""
+    last = {}
+    for key, value in re.findall(r"\((KEY_\w+)\), value (\d)", log):
+        last[key] = value
+    return sorted(k for k, v in last.items() if v != "0")
+
+
+def test_200_switches_while_typing_leave_no_key_down(app):
+    """200 D-Bus switches (SwitchNext) while keys are typed and held on
+    the emulated keyboard: afterwards no key is down in either guest's
+    forwarded keyboard (each guest got a release for every key it saw
+    pressed), and hostd logged every switch."""
+    nodes = {g: _guest_keyboard(app, g) for g in ("guest1", "guest2")}
+    for g in ("guest1", "guest2"):
+        check(nodes[g], "%s has no forwarded keyboard" % g)
+        run_ok(app, g, "(evtest %s >/tmp/kbd200.log 2>&1 &); sleep 1"
+               % nodes[g])
+    before = len(re.findall(r"switched from", run_ok(
+        app, "dom0", "cat /var/log/hostd.log")))
+    run_ok(app, "dom0", "rm -f /tmp/sw.done; (i=0; while [ $i -lt 200 ]; do "
+           "%s--method %s.SwitchNext >/dev/null 2>>/tmp/sw.err; i=$((i+1)); "
+           "done; touch /tmp/sw.done) >/dev/null 2>&1 &" % (GDBUS, MANAGER))
+    combos = ["a", "shift-b", "c", "ctrl-d", "e", "shift-alt-f"]
+    typed, t0 = 0, time.monotonic()
+    while app.run("dom0", "[ -e /tmp/sw.done ]")[0] != 0:
+        check(time.monotonic() - t0 < 600, "200 switches took over 600 s")
+        app.keys(combos[typed % len(combos):] + combos[:typed % len(combos)],
+                 hold_ms=120)
+        typed += len(combos)
+    t = time.monotonic() - t0
+    time.sleep(2)
+    log = run_ok(app, "dom0", "cat /var/log/hostd.log")
+    switches = len(re.findall(r"switched from", log)) - before
+    errors = run_ok(app, "dom0", "cat /tmp/sw.err 2>/dev/null; true")
+    check(switches == 200, "hostd logged %d switches; errors:\n%s"
+          % (switches, errors))
+    seen = {}
+    for g in ("guest1", "guest2"):
+        glog = run_ok(app, g, "cat /tmp/kbd200.log")
+        seen[g] = len(re.findall(r"value 1", glog))
+        check(seen[g] > 0, "%s saw no key at all" % g)
+        down = _keys_left_down(glog)
+        check(not down, "%s still has %s down" % (g, down))
+        run_ok(app, g, "pkill evtest; true")
+    print("    200 switches in %.1f s while %d key combinations were typed; "
+          "presses seen: guest1 %d, guest2 %d; no key left down"
+          % (t, typed, seen["guest1"], seen["guest2"]))
+    run_ok(app, "dom0", GDBUS + "--method %s.SwitchTo guest1" % MANAGER)
+
+
+def test_hostd_restart_keeps_the_foreground_guest_and_routing(app):
+    """guest2 in front; hostd stopped and started again: guest2 is in front
+    again (hostd keeps the foreground guest's name in /run/paradice), the
+    keyboard is grabbed again and keys reach guest2's virtual keyboard
+    only."""
+    run_ok(app, "dom0", GDBUS + "--method %s.SwitchTo guest2" % MANAGER)
+    check(_active(app) == "guest2", "guest2 did not come to the front")
+    run_ok(app, "dom0", "pkill evtest; pkill hostd; t=0; while pidof hostd "
+           ">/dev/null && [ $t -lt 40 ]; do sleep 0.5; t=$((t+1)); done; "
+           "! pidof hostd", timeout=60)
+    run_ok(app, "dom0", "(hostd >/var/log/hostd.log 2>&1 &); true")
+    check(_wait(lambda: "ready:" in run_ok(app, "dom0", "cat /var/log/hostd.log"),
+                "hostd ready", timeout=90), "hostd did not come back")
+    log = run_ok(app, "dom0", "cat /var/log/hostd.log")
+    check("guest2 in front" in log, "after the restart:\n%s" % log)
+    check(_active(app) == "guest2", "ActiveVm after the restart")
+    k1 = _node(app, "Paradice guest1 keyboard")
+    k2 = _node(app, "Paradice guest2 keyboard")
+    run_ok(app, "dom0", "(evtest %s >/tmp/r1.log 2>&1 &); (evtest %s "
+           ">/tmp/r2.log 2>&1 &); sleep 1" % (k1, k2))
+    app.keys(["r"])
+    check(_wait(lambda: "KEY_R" in _pressed(app, "/tmp/r2.log"), "r"),
+          "guest2 did not get r after the restart")
+    check(not _pressed(app, "/tmp/r1.log"), "guest1 got keys")
+    run_ok(app, "dom0", "pkill evtest; true")
+    run_ok(app, "dom0", GDBUS + "--method %s.SwitchTo guest1" % MANAGER)
+
+
 def test_dbus_errors_are_named(app):
     """An unknown VM and a VM with no domain get named D-Bus errors, and a
     caller who is not root is refused when polkit does not allow it (here
