@@ -191,7 +191,7 @@ def test_background_guest_flooding_or_stopped_stalls_nothing(app):
         app, "flood-start.png", "guest1")[0], timeout=20)
     base = _rate(app, "guest1")
     bus_base = _bus_time(app)
-    run_ok(app, "guest2", "pkill pd-kmsclient; sleep 1; (pd-kmsclient run "
+    run_ok(app, "guest2", "killall pd-kmsclient; sleep 1; (pd-kmsclient run "
            "/dev/dri/card0 0000ff 600 flood >/tmp/kms.log 2>&1 &); true")
     _wait("guest2 flooding", lambda: re.search(
         r"busy [1-9]", _kms_log(app, "guest2")), timeout=60)
@@ -212,7 +212,7 @@ def test_background_guest_flooding_or_stopped_stalls_nothing(app):
         app, "flood-front.png", "guest2")[0], timeout=20)
     to_flood = _wait("hostd's switch log", lambda: _switched_in(
         app, "guest2", n), timeout=10)
-    run_ok(app, "guest1", "pkill -STOP pd-kmsclient")
+    run_ok(app, "guest1", "killall -STOP pd-kmsclient")
     try:
         time.sleep(2)
         n = len(_hostd_log(app).splitlines())
@@ -222,7 +222,7 @@ def test_background_guest_flooding_or_stopped_stalls_nothing(app):
         to_stopped = _wait("hostd's switch log", lambda: _switched_in(
             app, "guest1", n), timeout=10)
     finally:
-        run_ok(app, "guest1", "pkill -CONT pd-kmsclient")
+        run_ok(app, "guest1", "killall -CONT pd-kmsclient")
     print("    guest1 in front: %.1f flips/s alone, %.1f while guest2 floods "
           "(guest2: %s flips asked, %s completed, %s refused busy)"
           % (base, during, flood[0], flood[1], flood[2]))

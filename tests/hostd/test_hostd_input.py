@@ -154,7 +154,7 @@ def test_guests_read_their_own_virtual_keyboard_through_paradice(app):
     check("KEY_F2" not in p1 + p2, "the hotkey reached a guest")
     run_ok(app, "dom0", GDBUS + "--method %s.SwitchTo guest1" % MANAGER)
     for g in ("guest1", "guest2"):
-        run_ok(app, g, "pkill evtest; true")
+        run_ok(app, g, "killall evtest 2>/dev/null; true")
 
 
 def _pressed_in(app, g):
@@ -206,7 +206,7 @@ def test_200_switches_while_typing_leave_no_key_down(app):
         check(seen[g] > 0, "%s saw no key at all" % g)
         down = _keys_left_down(glog)
         check(not down, "%s still has %s down" % (g, down))
-        run_ok(app, g, "pkill evtest; true")
+        run_ok(app, g, "killall evtest 2>/dev/null; true")
     print("    200 switches in %.1f s while %d key combinations were typed; "
           "presses seen: guest1 %d, guest2 %d; no key left down"
           % (t, typed, seen["guest1"], seen["guest2"]))
@@ -285,7 +285,7 @@ def _stop_hostd(app):
     """hostd gone (and with it the grab of dom0's keyboard and mouse and
     the backends it started), so later tests find dom0 as it was."""
     for g in ("guest1", "guest2"):
-        app.run(g, "pkill evtest; true", timeout=30)
+        app.run(g, "killall evtest 2>/dev/null; true", timeout=30)
     run_ok(app, "dom0", "pkill evtest; pkill hostd; t=0; while pidof hostd "
            "pd-backend >/dev/null && [ $t -lt 40 ]; do sleep 0.5; "
            "t=$((t+1)); done; pkill -9 hostd; pkill -9 pd-backend; true",
