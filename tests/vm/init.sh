@@ -5,6 +5,10 @@
 #   pd.role=dom0    Xen's driver domain: drivers + Xen toolstack; starts
 #                   pd.guests=N guests (guest1..guestN)
 #   pd.role=guest   a Xen PV guest; pd.name=NAME
+# and for plain and dom0:
+#   pd.virgl=1      the machine has a virtio-gpu with virgl 3D: load its
+#                   driver after the others (bochs stays card0)
+#   pd.guest_mem=M  (dom0) give the guests M MiB instead of the config's
 # It prints "PD-READY <name>" on the console once the test agent serves.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
 export HOME=/root
@@ -93,6 +97,9 @@ start_dbus() {
 }
 
 drivers="bochs vgem vivid snd-dummy snd-aloop uinput evdev psmouse"
+# virtio-gpu is probed through virtio_pci; loaded after bochs and vgem, it
+# gets the next card and render node numbers.
+[ "$(arg pd.virgl)" = 1 ] && drivers="$drivers virtio_pci virtio_gpu"
 xen_mods="xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd"
 
 start_xen_toolstack() {
@@ -113,7 +120,9 @@ start_guests() {
 		g=guest$i
 		extra=""
 		case ",$(arg pd.break)," in *",$g,"*) extra="pd.break=1" ;; esac
+		mem=$(arg pd.guest_mem)
 		sed -e "s/@NAME@/$g/g" -e "s/@EXTRA@/$extra/" \
+			-e "${mem:+s/^memory = .*/memory = $mem/}" \
 			/etc/xen/pd-test-guest.cfg >/etc/xen/$g.cfg
 		mark "xl create $g"
 		xl create /etc/xen/$g.cfg >/var/log/xen/create-$g.log 2>&1 ||

@@ -30,9 +30,35 @@ CACHE = os.path.join(VMBUILD, "cache")
 
 # Under Xen, dom0 is the driver domain: it owns the screen and the devices.
 DOM0_MEM_MB = 1024
+# A guest's memory (xen-config/pd-test-guest.cfg says 384 MiB). Its
+# initramfs lives in RAM twice while the kernel unpacks it (the ramdisk and
+# the files), once after.
+GUEST_MEM_MB = 384
+# With virgl, dom0's and the guests' images carry Mesa (the "gpu" layer,
+# about 200 MiB, most of it libLLVM), and dom0's image also the guests'
+# image: both get more memory.
+VIRGL_DOM0_MEM_MB = 2048
+VIRGL_GUEST_MEM_MB = 768
+# The virtio-gpu with virgl 3D that `up(virgl=True)` gives the machine
+# beside the bochs screen: QEMU renders its commands with the host's Mesa,
+# which falls back to llvmpipe here (no GPU; ../shared/EMULATION.md).
+# iommu_platform=on offers VIRTIO_F_ACCESS_PLATFORM, so that the driver
+# gives the device DMA addresses of buffer pages (virtio_gpu_object_
+# shmem_init(): use_dma_api = !virtio_has_dma_quirk()). Without it,
+# RESOURCE_ATTACH_BACKING carries sg_phys() of the pages, which in a Xen PV
+# dom0 are pseudo-physical addresses, not the machine addresses QEMU
+# reads and writes: measured, every pixel read back from the GPU was 0
+# (and QEMU wrote into frames that are not the buffer's). With it, the
+# addresses come from Xen's swiotlb, which translates them.
+VIRGL_QEMU_ARGS = ["-device", "virtio-gpu-gl-pci,id=vgpu,iommu_platform=on",
+                   "-display", "egl-headless,rendernode=/dev/null"]
 # from dom0 ready to one guest's agent answering; PD_VM_GUEST_TIMEOUT for a
 # machine shared with other emulated machines
 GUEST_TIMEOUT = int(os.environ.get("PD_VM_GUEST_TIMEOUT") or 100)
+# With virgl a guest's image is about 240 MiB instead of 40: `xl create`
+# took 27-40 s and the guest's unpacking of it 23 s (measured, one other
+# emulated machine running).
+VIRGL_GUEST_TIMEOUT_FACTOR = 2
 BOOT_TIMEOUT = 150      # from QEMU start to the first agent answer
 # The project's programs put in every image at /usr/bin (paths under
 # build/meson), with the libraries they need; optional ones are skipped
@@ -45,6 +71,7 @@ PROJECT_PROGRAMS = [
     ("hostd/backend/pdctl", False),
     ("tests/forwarding/pd-fwdtest", False),
     ("tests/display/pd-kmsclient", False),
+    ("tests/gpu/pd-gltest", False),
 ]
 # Project files put in every image: (source, path in the image).
 PROJECT_FILES = [
@@ -143,16 +170,21 @@ class Appliance:
             c.file("images/guest.cpio", guest_image)
         return c
 
-    def build_images(self):
+    def build_images(self, virgl=False):
+        """The host (plain VM or dom0) and guest images; with virgl both
+        also get the "gpu" layer (Mesa) and other file names, so that an
+        appliance with virgl and one without can be built side by side."""
         kver = image.kernel_version()
         os.makedirs(VMBUILD, exist_ok=True)
-        guest = os.path.join(VMBUILD, "guest.cpio")
-        host = os.path.join(VMBUILD, "host.cpio")
+        suffix = "-virgl" if virgl else ""
+        guest = os.path.join(VMBUILD, "guest%s.cpio" % suffix)
+        host = os.path.join(VMBUILD, "host%s.cpio" % suffix)
         t0 = now()
-        image.concat(guest, [image.build_base("guest", CACHE, kver, self.say),
-                             self._project_layer("guest", kver)])
-        image.concat(host, [image.build_base("host", CACHE, kver, self.say),
-                            self._project_layer("host", kver, guest)])
+        gpu = [image.build_base("gpu", CACHE, kver, self.say)] if virgl else []
+        image.concat(guest, [image.build_base("guest", CACHE, kver, self.say)]
+                     + gpu + [self._project_layer("guest", kver)])
+        image.concat(host, [image.build_base("host", CACHE, kver, self.say)]
+                     + gpu + [self._project_layer("host", kver, guest)])
         self.say("images ready in %.1fs (host %d MiB, guest %d MiB)" % (
             now() - t0, os.path.getsize(host) >> 20,
             os.path.getsize(guest) >> 20))
@@ -173,19 +205,23 @@ class Appliance:
         return out
 
     # -- up / down -----------------------------------------------------------
-    def up(self, mode="xen", guests=2, broken=(), timeout=BOOT_TIMEOUT):
+    def up(self, mode="xen", guests=2, broken=(), timeout=BOOT_TIMEOUT,
+           virgl=False):
+        """Boot the appliance. virgl: a virtio-gpu with virgl 3D beside the
+        bochs screen (VIRGL_QEMU_ARGS), whose driver the plain VM or dom0
+        loads, and Mesa in every image."""
         if self.pid():
             raise VmError("the appliance is already up (tests/vm/appliance down)")
         if mode not in ("plain", "xen"):
             raise VmError("unknown mode %r (plain or xen)" % mode)
-        kver, host = self.build_images()
+        kver, host = self.build_images(virgl)
         os.makedirs(STATE, exist_ok=True)
         for f in os.listdir(STATE):
             os.unlink(os.path.join(STATE, f))
         vmlinuz = "/boot/vmlinuz-%s" % kver
         qemu = ["qemu-system-x86_64", "-accel", "tcg,thread=multi",
                 "-cpu", "qemu64", "-smp", "2", "-vga", "std",
-                "-display", "none", "-nic", "none", "-no-reboot",
+                "-nic", "none", "-no-reboot",
                 "-chardev", "file,id=con,path=%s/console.log" % STATE,
                 "-serial", "chardev:con",
                 "-qmp", "unix:%s/qmp.sock,server=on,wait=off" % STATE,
@@ -195,25 +231,34 @@ class Appliance:
                 "-pidfile", "%s/qemu.pid" % STATE, "-daemonize"]
         linux_args = "loglevel=6 panic=-1 oops=panic" \
             if os.environ.get("PD_VM_PANIC_ON_OOPS") else "loglevel=6"
+        dom0_mem, guest_mem = DOM0_MEM_MB, GUEST_MEM_MB
+        if not virgl:
+            qemu += ["-display", "none"]
+        else:
+            qemu += VIRGL_QEMU_ARGS
+            linux_args += " pd.virgl=1"
+            dom0_mem, guest_mem = VIRGL_DOM0_MEM_MB, VIRGL_GUEST_MEM_MB
         if mode == "plain":
             qemu += ["-m", "2048", "-kernel", vmlinuz, "-initrd", host,
                      "-append", "console=ttyS0 pd.role=plain " + linux_args]
         else:
             extra = " pd.guests=%d" % guests
+            if guest_mem != GUEST_MEM_MB:
+                extra += " pd.guest_mem=%d" % guest_mem
             if broken:
                 extra += " pd.break=" + ",".join(broken)
             # Room for every guest, one spare (tests create extra guests),
             # and Xen itself. QEMU only backs what is touched.
-            mem = DOM0_MEM_MB + 400 * (guests + 1) + 256
+            mem = dom0_mem + (guest_mem + 16) * (guests + 1) + 256
             qemu += ["-m", str(mem), "-kernel", self.xen_elf(),
                      "-append", "dom0_mem=%dM,max:%dM console=com1 "
                      "com1=115200,8n1 bootscrub=0 loglvl=all guest_loglvl=all"
-                     % (DOM0_MEM_MB, DOM0_MEM_MB),
+                     % (dom0_mem, dom0_mem),
                      "-initrd", "%s console=hvc0 pd.role=dom0 %s%s,%s" % (
                          vmlinuz, linux_args, extra, host)]
         with open(os.path.join(STATE, "info.json"), "w") as f:
             json.dump({"mode": mode, "guests": guests if mode == "xen" else 0,
-                       "started": time.time()}, f)
+                       "virgl": bool(virgl), "started": time.time()}, f)
         with open(os.path.join(STATE, "qemu.cmdline"), "w") as f:
             f.write(" ".join(shlex.quote(a) for a in qemu) + "\n")
         t0 = now()
@@ -225,9 +270,11 @@ class Appliance:
         self.say("%s ready after %.1fs" % (first, now() - t0))
         if mode == "xen":
             t1 = now()
+            wait = GUEST_TIMEOUT * (VIRGL_GUEST_TIMEOUT_FACTOR if virgl
+                                    else 1)
             for i in range(1, guests + 1):
                 g = "guest%d" % i
-                self.wait_guest(g, t1 + GUEST_TIMEOUT * i)
+                self.wait_guest(g, t1 + wait * i)
                 self.say("%s ready after %.1fs" % (g, now() - t0))
         return now() - t0
 
@@ -257,9 +304,9 @@ class Appliance:
             if code == 0:
                 return
             if left <= 0:
-                raise VmError("%s did not come up in %ds: no answer from its "
-                              "agent (no PD-READY marker).\n%s" %
-                              (g, GUEST_TIMEOUT, self.guest_diagnosis(g)))
+                raise VmError("%s did not come up in time: no answer from "
+                              "its agent (no PD-READY marker).\n%s" %
+                              (g, self.guest_diagnosis(g)))
             time.sleep(1)
 
     def guest_diagnosis(self, g):

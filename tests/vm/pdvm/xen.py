@@ -26,16 +26,17 @@ def backend_pid(app, guest):
         app, "dom0", "[ -d /proc/%s ] && echo y; true" % out).strip() else None
 
 
-def nodes_up(app, guest):
+def nodes_up(app, guest, nodes=GUEST_NODES):
     code, _, _ = app.run(guest, "for n in %s; do [ -c $n ] || exit 1; done"
-                         % " ".join(GUEST_NODES))
+                         % " ".join(nodes))
     return code == 0
 
 
-def setup(app, guests=("guest1", "guest2")):
-    """Config in dom0, one backend per guest (if not running yet), the
-    frontend loaded in each guest; waits for the forwarded nodes."""
-    app.copy_in("dom0", CONF.encode(), "/etc/paradice/paradice.conf")
+def setup(app, guests=("guest1", "guest2"), conf=CONF, nodes=GUEST_NODES):
+    """Config in dom0 (conf), one backend per guest (if not running yet),
+    the frontend loaded in each guest; waits for the forwarded nodes (the
+    guest's paths of nodes)."""
+    app.copy_in("dom0", conf.encode(), "/etc/paradice/paradice.conf")
     for g in guests:
         if not backend_pid(app, g):
             run_ok(app, "dom0", "(pd-backend --xen %s >>/var/log/pd-backend-%s"
@@ -44,7 +45,8 @@ def setup(app, guests=("guest1", "guest2")):
         run_ok(app, g, "lsmod | grep -q '^pdfront ' || { modprobe -a drm "
                "videodev snd && insmod /usr/lib/modules/extra/pdfront.ko; }")
     for g in guests:
-        wait_for("the forwarded nodes in %s" % g, lambda: nodes_up(app, g))
+        wait_for("the forwarded nodes in %s" % g,
+                 lambda: nodes_up(app, g, nodes))
 
 
 def dom0_counts(app):
