@@ -220,7 +220,7 @@ def test_hostd_restart_keeps_the_foreground_guest_and_routing(app):
     only."""
     run_ok(app, "dom0", GDBUS + "--method %s.SwitchTo guest2" % MANAGER)
     check(_active(app) == "guest2", "guest2 did not come to the front")
-    run_ok(app, "dom0", "pkill evtest; pkill hostd; t=0; while pidof hostd "
+    run_ok(app, "dom0", "killall evtest hostd 2>/dev/null; t=0; while pidof hostd "
            ">/dev/null && [ $t -lt 40 ]; do sleep 0.5; t=$((t+1)); done; "
            "! pidof hostd", timeout=60)
     run_ok(app, "dom0", "(hostd >/var/log/hostd.log 2>&1 &); true")
@@ -237,7 +237,7 @@ def test_hostd_restart_keeps_the_foreground_guest_and_routing(app):
     check(_wait(lambda: "KEY_R" in _pressed(app, "/tmp/r2.log"), "r"),
           "guest2 did not get r after the restart")
     check(not _pressed(app, "/tmp/r1.log"), "guest1 got keys")
-    run_ok(app, "dom0", "pkill evtest; true")
+    run_ok(app, "dom0", "killall evtest 2>/dev/null; true")
     run_ok(app, "dom0", GDBUS + "--method %s.SwitchTo guest1" % MANAGER)
 
 
@@ -286,9 +286,9 @@ def _stop_hostd(app):
     the backends it started), so later tests find dom0 as it was."""
     for g in ("guest1", "guest2"):
         app.run(g, "killall evtest 2>/dev/null; true", timeout=30)
-    run_ok(app, "dom0", "pkill evtest; pkill hostd; t=0; while pidof hostd "
+    run_ok(app, "dom0", "killall evtest hostd 2>/dev/null; t=0; while pidof hostd "
            "pd-backend >/dev/null && [ $t -lt 40 ]; do sleep 0.5; "
-           "t=$((t+1)); done; pkill -9 hostd; pkill -9 pd-backend; true",
+           "t=$((t+1)); done; killall -9 hostd pd-backend 2>/dev/null; true",
            timeout=60)
     # the guests' frontends go too, so the next suite connects afresh
     for g in ("guest1", "guest2"):
