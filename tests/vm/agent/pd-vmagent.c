@@ -198,7 +198,7 @@ static int forward_pipe(struct chan *c, uint32_t id, int *fd, uint32_t type)
 static int serve_exec(struct chan *c, uint32_t id, const char *cmd,
 		      uint32_t timeout_s)
 {
-	int out[2], err[2], status = 0;
+	int out[2], err[2], status = 0, st;
 	long long deadline = now_ms() + (long long)timeout_s * 1000;
 	bool exited = false, timed_out = false;
 	int32_t code;
@@ -239,8 +239,14 @@ static int serve_exec(struct chan *c, uint32_t id, const char *cmd,
 		struct pollfd pfd[2] = { { .fd = out[0], .events = POLLIN },
 					 { .fd = err[0], .events = POLLIN } };
 
-		if (!exited && waitpid(pid, &status, WNOHANG) == pid)
-			exited = true;
+		/* our command, and orphans of earlier ones (we are their
+		 * subreaper): a program a command stops must not stay a
+		 * zombie that the command itself then waits for */
+		for (pid_t w; !exited && (w = waitpid(-1, &st, WNOHANG)) > 0;)
+			if (w == pid) {
+				status = st;
+				exited = true;
+			}
 		if (exited) {
 			/* Take what is left; a background job keeps no say. */
 			while (out[0] >= 0 && forward_pipe(c, id, &out[0], VMA_RESP_OUT) == 0 && out[0] >= 0)
