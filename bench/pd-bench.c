@@ -13,8 +13,6 @@
  *                                       event node, live until stdin closes
  *   pd-bench evlat UINPUT_NODE DEV [-n N]  write an event to the uinput
  *                                       device, time until DEV reads it
- *   pd-bench v4l2lat DEV [-n N]         a capture frame's driver timestamp
- *                                       to its DQBUF here, us
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -309,56 +307,6 @@ static int cmd_evlat(const char *uinput_node, const char *dev, long n)
 	return 0;
 }
 
-/*
- * Latency from a V4L2 frame being ready (the driver's monotonic buffer
- * timestamp, taken at the end of the frame) to its DQBUF returning here.
- * Only meaningful where the driver's kernel and this program share one
- * clock: native, and forwarded through the loop transport.
- */
-static int cmd_v4l2lat(const char *dev, long n)
-{
-	struct v4l2_requestbuffers rb = { .count = 4,
-		.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP };
-	enum v4l2_buf_type type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-	int fd = open_dev(dev);
-	double total = 0, worst = 0;
-
-	if (ioctl(fd, VIDIOC_REQBUFS, &rb) || rb.count < 2)
-		die("REQBUFS");
-	for (unsigned int i = 0; i < rb.count; i++) {
-		struct v4l2_buffer b = { .index = i, .type = rb.type,
-					 .memory = rb.memory };
-
-		if (ioctl(fd, VIDIOC_QBUF, &b))
-			die("QBUF");
-	}
-	if (ioctl(fd, VIDIOC_STREAMON, &type))
-		die("STREAMON");
-	for (long i = 0; i < n; i++) {
-		struct v4l2_buffer b = { .type = rb.type, .memory = rb.memory };
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		struct timespec t;
-		double dt;
-
-		if (poll(&pfd, 1, 5000) <= 0)
-			die("no frame came");
-		if (ioctl(fd, VIDIOC_DQBUF, &b))
-			die("DQBUF");
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		dt = (double)t.tv_sec + t.tv_nsec * 1e-9 -
-		     ((double)b.timestamp.tv_sec + b.timestamp.tv_usec * 1e-6);
-		total += dt;
-		if (dt > worst)
-			worst = dt;
-		if (ioctl(fd, VIDIOC_QBUF, &b))
-			die("QBUF");
-	}
-	ioctl(fd, VIDIOC_STREAMOFF, &type);
-	printf("RESULT v4l2lat %.1f us\n", total / (double)n * 1e6);
-	printf("RESULT v4l2lat_worst %.1f us\n", worst * 1e6);
-	return 0;
-}
-
 static int usage(void)
 {
 	fprintf(stderr,
@@ -367,8 +315,7 @@ static int usage(void)
 		"       pd-bench mmap DEV [-s BYTES]\n"
 		"       pd-bench conc DEV PROCS [-t SEC]\n"
 		"       pd-bench uinput NAME\n"
-		"       pd-bench evlat UINPUT_NODE DEV [-n N]\n"
-		"       pd-bench v4l2lat DEV [-n N]\n");
+		"       pd-bench evlat UINPUT_NODE DEV [-n N]\n");
 	return 2;
 }
 
@@ -397,8 +344,6 @@ int main(int argc, char **argv)
 		return cmd_conc(argv[2], atoi(argv[3]), opt(argc, argv, "-t", 2));
 	if (strcmp(argv[1], "uinput") == 0)
 		return cmd_uinput(argv[2]);
-	if (strcmp(argv[1], "v4l2lat") == 0)
-		return cmd_v4l2lat(argv[2], (long)opt(argc, argv, "-n", 30));
 	if (strcmp(argv[1], "evlat") == 0 && argc >= 4)
 		return cmd_evlat(argv[2], argv[3], (long)opt(argc, argv, "-n", 500));
 	return usage();
