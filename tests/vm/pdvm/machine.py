@@ -37,8 +37,18 @@ GUEST_MEM_MB = 384
 # With virgl, dom0's and the guests' images carry Mesa (the "gpu" layer,
 # about 200 MiB, most of it libLLVM), and dom0's image also the guests'
 # image: both get more memory.
+# The root filesystem (tmpfs) holds half of the memory left beside the
+# ramdisk at boot; a file that does not fit is cut off, and the kernel
+# logs it (up() fails then, see UNPACK_FAILED). Measured with virgl: at
+# 768 MiB a guest's rootfs had 229 MiB for its 240 MiB image (less
+# duplicates between layers) and kept 1 MiB free; at 1024 MiB, see
+# docs/ARCHITECTURE.md. dom0 at 2048 MiB: a 663 MiB rootfs for its
+# 559 MiB image, 117 MiB free.
 VIRGL_DOM0_MEM_MB = 2048
-VIRGL_GUEST_MEM_MB = 768
+VIRGL_GUEST_MEM_MB = 1024
+# What the kernel says when the initramfs does not fit its rootfs
+# (init/initramfs.c), with or without CONFIG_BLK_DEV_RAM.
+UNPACK_FAILED = ("Initramfs unpacking failed", "rootfs image is not initramfs")
 # The virtio-gpu with virgl 3D that `up(virgl=True)` gives the machine
 # beside the bochs screen: QEMU renders its commands with the host's Mesa,
 # which falls back to llvmpipe here (no GPU; ../shared/EMULATION.md).
@@ -267,6 +277,7 @@ class Appliance:
             raise VmError("QEMU did not start: %s" % r.stderr.strip())
         first = "plain" if mode == "plain" else "dom0"
         self.wait_agent(first, t0 + timeout)
+        self.check_unpacked(first)
         self.say("%s ready after %.1fs" % (first, now() - t0))
         if mode == "xen":
             t1 = now()
@@ -275,8 +286,18 @@ class Appliance:
             for i in range(1, guests + 1):
                 g = "guest%d" % i
                 self.wait_guest(g, t1 + wait * i)
+                self.check_unpacked(g)
                 self.say("%s ready after %.1fs" % (g, now() - t0))
         return now() - t0
+
+    def check_unpacked(self, vm):
+        """Fail when vm's kernel could not unpack its whole image: files
+        would be missing or cut short without another word."""
+        text = self.log(vm)
+        for line in text.splitlines():
+            if any(p in line for p in UNPACK_FAILED):
+                raise VmError("%s: its image does not fit its memory: %s"
+                              % (vm, line.strip()))
 
     def wait_agent(self, vm, deadline):
         """Wait until the agent of the plain VM or dom0 answers."""
