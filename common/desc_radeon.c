@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * radeon KMS ioctls (radeon_drm.h). There is no radeon hardware here: this
- * table is proven by the marshaling unit tests.
+ * table is proven by the marshaling unit tests. It lists every radeon ioctl
+ * libdrm_radeon (bo_gem, cs_gem, surface) and Mesa's radeon winsys issue:
+ * INFO (device id, tiling and pipe configuration, tile mode tables, VA
+ * start, counters, READ_REG, RING_WORKING ...), GEM_INFO, GEM_CREATE,
+ * GEM_MMAP, GEM_SET_DOMAIN, GEM_WAIT_IDLE, GEM_BUSY, GEM_SET/GET_TILING,
+ * GEM_VA, GEM_OP and CS with its IB, RELOCS and FLAGS chunks; the core
+ * ones (VERSION, GEM_CLOSE, PRIME) are in the DRM core table. Every INFO
+ * request of the 6.1 driver is sized below; unknown ones get a u32.
  *
  * CS: `chunks` points to num_chunks pointers, each to a drm_radeon_cs_chunk
  * whose chunk_data points to length_dw dwords. Three levels, all read by
@@ -14,8 +21,10 @@
  * least the largest size, so a request a newer kernel answers with more
  * bytes cannot write past its buffer.
  *
- * Left out: GEM_USERPTR (pins the caller's pages, which a copy cannot
- * give), GEM_PREAD/PWRITE (the driver answers -ENOSYS), the DRI1 ioctls.
+ * Left out (refused with -ENOTTY): GEM_USERPTR (pins the caller's pages,
+ * which a copy cannot give; Mesa uses it only for buffers made from
+ * application memory, never to start), GEM_PREAD/PWRITE (the driver
+ * answers -ENOSYS), the DRI1 ioctls.
  */
 #include "pd_ioctl.h"
 #include <drm/drm.h>
