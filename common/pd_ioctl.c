@@ -22,6 +22,9 @@ static const struct pd_ioc_table *const drm_virtgpu_tables[] = {
 static const struct pd_ioc_table *const drm_radeon_tables[] = {
 	&pd_ioc_drm_core, &pd_ioc_drm_radeon, NULL,
 };
+static const struct pd_ioc_table *const drm_amdgpu_tables[] = {
+	&pd_ioc_drm_core, &pd_ioc_drm_amdgpu, NULL,
+};
 static const struct pd_ioc_table *const evdev_tables[] = {
 	&pd_ioc_evdev, NULL,
 };
@@ -56,6 +59,8 @@ const struct pd_ioc_table *const *pd_ioc_tables(unsigned int dev_class,
 			return drm_virtgpu_tables;
 		case PD_WIRE_DRIVER_DRM_RADEON:
 			return drm_radeon_tables;
+		case PD_WIRE_DRIVER_DRM_AMDGPU:
+			return drm_amdgpu_tables;
 		default:
 			return NULL;
 		}
@@ -372,8 +377,8 @@ static int conds_hold(struct walk *w, const struct pd_ioc_desc *d,
 	const struct pd_ioc_buf *a = &w->call->buf[0];
 	const __u8 *arg = NULL;
 
-	/* decided after the call, on what the driver returned */
-	if (d->flags & PD_IOC_DF_POST_COND) {
+	/* decided after the call, or element by element in the walk */
+	if (d->flags & (PD_IOC_DF_POST_COND | PD_IOC_DF_ELEM_COND)) {
 		*holds = true;
 		return 0;
 	}
@@ -670,6 +675,18 @@ int pd_ioc_walk(struct pd_ioc_call *call, const struct pd_ioc_state *st,
 				continue;
 			n = p->len / esz;
 			for (i = 0; i < n; i++) {
+				if (d->flags & PD_IOC_DF_ELEM_COND) {
+					const __u8 *el = buf_bytes(&w, p);
+
+					ret = pd_ioc_conds_hold(d,
+						el ? el + i * esz : NULL, esz,
+						&holds);
+					if (ret)
+						return walk_fail(&w, ret,
+							"condition on a missing field");
+					if (!holds)
+						continue;
+				}
 				ret = visit(&w, di, pb, i * esz, esz);
 				if (ret)
 					return walk_fail(&w, ret, "bad field");
@@ -858,11 +875,28 @@ static const char *check_desc(const struct pd_ioc_entry *e,
 			continue;
 		if (c->op > PD_IOC_C_NOT_IN || !valid_width(c->width))
 			return "bad condition";
+		if (d->flags & PD_IOC_DF_ELEM_COND) {
+			if (!(parent_dir(e, flags, d) & PD_IOC_IN))
+				return "condition on an element never read";
+			if (d->parent != PD_IOC_PARENT_ARG &&
+			    (d->parent >= di ||
+			     e->desc[d->parent].kind != PD_IOC_D_PTR))
+				return "parent is not an earlier descriptor";
+			if (!fits_parent(e, flags, d, c->off + c->width))
+				return "condition outside its element";
+			continue;
+		}
 		if (!(argdir & PD_IOC_IN))
 			return "condition on an argument never read";
 		if (c->off + c->width > pd_ioc_arg_size(e, flags, e->cmd))
 			return "condition outside the argument";
 	}
+	if ((d->flags & PD_IOC_DF_ELEM_COND) &&
+	    (d->flags & PD_IOC_DF_POST_COND))
+		return "element conditions are decided before the call";
+	if ((d->flags & PD_IOC_DF_ELEM_COND) &&
+	    d->cond[0].op == PD_IOC_C_NONE)
+		return "element condition flag without a condition";
 	if (d->parent != PD_IOC_PARENT_ARG) {
 		const struct pd_ioc_desc *p;
 
@@ -1068,7 +1102,8 @@ int pd_ioc_check_tables(char *why, unsigned int why_len)
 {
 	static const struct pd_ioc_table *const all[] = {
 		&pd_ioc_drm_core, &pd_ioc_drm_vgem, &pd_ioc_drm_virtgpu,
-		&pd_ioc_drm_radeon, &pd_ioc_evdev, &pd_ioc_v4l2,
+		&pd_ioc_drm_radeon, &pd_ioc_drm_amdgpu, &pd_ioc_evdev,
+		&pd_ioc_v4l2,
 		&pd_ioc_snd_ctl, &pd_ioc_snd_pcm, &pd_ioc_snd_timer,
 	};
 	unsigned int i;

@@ -54,7 +54,10 @@
  * exists for multi-planar buffer types, the virtio-gpu fence descriptor only
  * when a flag asks for it. A SCRUB may instead be decided on the argument
  * as the driver returned it (POST_COND: V4L2 QUERYBUF reports the queue's
- * memory type, whatever the program passed).
+ * memory type, whatever the program passed). With ELEM_COND the conditions
+ * are on fields of the parent element the descriptor is met in, checked
+ * element by element: what an amdgpu CS chunk's data holds depends on the
+ * chunk_id of its header.
  *
  * Pointers inside array elements are PTR descriptors whose parent is the
  * PTR descriptor of the array: V4L2 EXT_CTRLS payloads, ALSA WRITEN channel
@@ -101,6 +104,11 @@
 #define PD_IOC_MAX_VIRTGPU_CAPS		65536u	/* bytes */
 #define PD_IOC_MAX_RADEON_CHUNKS	32u
 #define PD_IOC_MAX_RADEON_CHUNK_DW	(PD_WIRE_IOCTL_MAX_BUF / 4)
+#define PD_IOC_MAX_AMDGPU_CHUNKS	32u
+#define PD_IOC_MAX_AMDGPU_CHUNK_DW	(PD_WIRE_IOCTL_MAX_BUF / 4)
+#define PD_IOC_MAX_AMDGPU_BOS		(128u * 1024)	/* the driver's limit */
+#define PD_IOC_MAX_AMDGPU_FENCES	4096u	/* WAIT_FENCES */
+#define PD_IOC_MAX_AMDGPU_INFO		PD_WIRE_IOCTL_MAX_BUF	/* bytes */
 #define PD_IOC_MAX_EVDEV_LEN		_IOC_SIZEMASK	/* any EVIOCG*(len) */
 #define PD_IOC_MAX_EVDEV_MASK		1024u	/* bytes of EVIOC[GS]MASK */
 #define PD_IOC_MAX_FF_CUSTOM		1024u	/* samples of FF_CUSTOM */
@@ -170,6 +178,8 @@ enum pd_ioc_cond_op {
 #define PD_IOC_DF_SIGNED	(1u << 2)	/* the O_* count is signed */
 #define PD_IOC_DF_POST_COND	(1u << 3)	/* SCRUB: conditions are checked
 						 * on the returned argument */
+#define PD_IOC_DF_ELEM_COND	(1u << 4)	/* conditions are on fields of
+						 * each parent element */
 
 /* pd_ioc_desc.parent for descriptors of the argument itself. */
 #define PD_IOC_PARENT_ARG	0xffu
@@ -403,6 +413,7 @@ extern const struct pd_ioc_table pd_ioc_drm_core;
 extern const struct pd_ioc_table pd_ioc_drm_vgem;
 extern const struct pd_ioc_table pd_ioc_drm_virtgpu;
 extern const struct pd_ioc_table pd_ioc_drm_radeon;
+extern const struct pd_ioc_table pd_ioc_drm_amdgpu;
 extern const struct pd_ioc_table pd_ioc_evdev;
 extern const struct pd_ioc_table pd_ioc_v4l2;
 extern const struct pd_ioc_table pd_ioc_snd_ctl;

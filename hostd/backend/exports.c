@@ -52,6 +52,8 @@ static uint16_t drm_driver_of(const char *path)
 		return PD_WIRE_DRIVER_DRM_VIRTGPU;
 	if (!strcmp(name, "radeon"))
 		return PD_WIRE_DRIVER_DRM_RADEON;
+	if (!strcmp(name, "amdgpu"))
+		return PD_WIRE_DRIVER_DRM_AMDGPU;
 	return PD_WIRE_DRIVER_DRM_GENERIC;
 }
 

@@ -18,6 +18,7 @@
  *   1.1  PD_EV_UNMAP: the backend takes a mapping's pages back (the real
  *        driver moves them); the frontend unmaps them and faults them in
  *        again. Semantics of MMAP/FAULT/MUNMAP spelled out for Xen.
+ *        PD_WIRE_DRIVER_DRM_AMDGPU: a new driver id for amdgpu exports.
  *
  * Compatibility rule: a change of PD_WIRE_VERSION_MAJOR breaks the layout of
  * something below; peers with different majors refuse to connect. A minor
@@ -311,7 +312,8 @@
 #define PD_WIRE_DRIVER_DRM_VGEM		2
 #define PD_WIRE_DRIVER_DRM_VIRTGPU	3
 #define PD_WIRE_DRIVER_DRM_RADEON	4
-#define PD_WIRE_DRIVER_COUNT		5
+#define PD_WIRE_DRIVER_DRM_AMDGPU	5
+#define PD_WIRE_DRIVER_COUNT		6
 
 /*
  * ===========================================================================

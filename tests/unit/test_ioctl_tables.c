@@ -13,6 +13,7 @@
 #include <drm/drm.h>
 #include <drm/drm_mode.h>
 #include <drm/radeon_drm.h>
+#include <drm/amdgpu_drm.h>
 #include <drm/vgem_drm.h>
 #include <drm/virtgpu_drm.h>
 #include <linux/input.h>
@@ -102,6 +103,61 @@ static void test_drm_coverage(void)
 	CHECK(!found(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_DRM_RADEON,
 		     DRM_IOCTL_RADEON_GEM_USERPTR));
 	CHECK(!found(PD_WIRE_CLASS_DRM, 99, DRM_IOCTL_VERSION));
+}
+
+/* What libdrm_amdgpu and Mesa's amdgpu winsys issue to start and submit. */
+static void test_amdgpu_coverage(void)
+{
+	static const __u32 amdgpu[] = {
+		DRM_IOCTL_AMDGPU_GEM_CREATE, DRM_IOCTL_AMDGPU_GEM_MMAP,
+		DRM_IOCTL_AMDGPU_CTX, DRM_IOCTL_AMDGPU_BO_LIST,
+		DRM_IOCTL_AMDGPU_CS, DRM_IOCTL_AMDGPU_INFO,
+		DRM_IOCTL_AMDGPU_GEM_METADATA, DRM_IOCTL_AMDGPU_GEM_WAIT_IDLE,
+		DRM_IOCTL_AMDGPU_GEM_VA, DRM_IOCTL_AMDGPU_WAIT_CS,
+		DRM_IOCTL_AMDGPU_GEM_OP, DRM_IOCTL_AMDGPU_WAIT_FENCES,
+		DRM_IOCTL_AMDGPU_VM, DRM_IOCTL_AMDGPU_FENCE_TO_HANDLE,
+		DRM_IOCTL_AMDGPU_SCHED,
+	};
+	static const __u32 core[] = {
+		DRM_IOCTL_VERSION, DRM_IOCTL_GET_CAP, DRM_IOCTL_GEM_CLOSE,
+		DRM_IOCTL_PRIME_HANDLE_TO_FD, DRM_IOCTL_PRIME_FD_TO_HANDLE,
+		DRM_IOCTL_SYNCOBJ_CREATE, DRM_IOCTL_SYNCOBJ_WAIT,
+		DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD,
+		DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, DRM_IOCTL_SYNCOBJ_TRANSFER,
+	};
+	static const __u32 radeon[] = {
+		DRM_IOCTL_RADEON_GEM_INFO, DRM_IOCTL_RADEON_GEM_CREATE,
+		DRM_IOCTL_RADEON_GEM_MMAP, DRM_IOCTL_RADEON_GEM_SET_DOMAIN,
+		DRM_IOCTL_RADEON_GEM_WAIT_IDLE, DRM_IOCTL_RADEON_CS,
+		DRM_IOCTL_RADEON_INFO, DRM_IOCTL_RADEON_GEM_SET_TILING,
+		DRM_IOCTL_RADEON_GEM_GET_TILING, DRM_IOCTL_RADEON_GEM_BUSY,
+		DRM_IOCTL_RADEON_GEM_VA, DRM_IOCTL_RADEON_GEM_OP,
+	};
+	unsigned int i;
+
+	for (i = 0; i < PD_ARRAY_SIZE(amdgpu); i++) {
+		CHECK(found(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_DRM_AMDGPU,
+			    amdgpu[i]));
+		CHECK(!found(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_DRM_RADEON,
+			     amdgpu[i]));
+	}
+	for (i = 0; i < PD_ARRAY_SIZE(core); i++)
+		CHECK(found(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_DRM_AMDGPU,
+			    core[i]));
+	for (i = 0; i < PD_ARRAY_SIZE(radeon); i++) {
+		CHECK(found(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_DRM_RADEON,
+			    radeon[i]));
+		CHECK(!found(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_DRM_AMDGPU,
+			     radeon[i]));
+	}
+	/* pins the caller's pages: refused */
+	CHECK(!found(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_DRM_AMDGPU,
+		     DRM_IOCTL_AMDGPU_GEM_USERPTR));
+	CHECK_EQ(pd_ioc_count_entries(PD_WIRE_CLASS_DRM,
+				      PD_WIRE_DRIVER_DRM_AMDGPU),
+		 pd_ioc_count_entries(PD_WIRE_CLASS_DRM,
+				      PD_WIRE_DRIVER_DRM_GENERIC) +
+		 PD_ARRAY_SIZE(amdgpu));
 }
 
 static void test_evdev_variable_sizes(void)
@@ -259,6 +315,23 @@ static void test_self_check_catches_mistakes(void)
 	CHECK_EQ(check_one(rw, 0, d, 2), -EINVAL);
 	d[1].val = EINVAL;
 	CHECK_EQ(check_one(rw, 0, d, 2), 0);
+	/* element conditions: inside the parent element, and present */
+	d[1] = (struct pd_ioc_desc){ .kind = PD_IOC_D_PTR, .parent = 0,
+		.dir = PD_IOC_IN, .flags = PD_IOC_DF_ELEM_COND, .width = 8,
+		.count = PD_IOC_N_ONE, .elem = 8, .max = 1,
+		.cond = { { .op = PD_IOC_C_NE, .width = 4, .off = 0 } } };
+	d[0].elem = 8;
+	CHECK_EQ(check_one(rw, 0, d, 2), 0);
+	d[1].cond[0].off = 6;
+	CHECK_EQ(check_one(rw, 0, d, 2), -EINVAL);
+	d[1].cond[0].off = 0;
+	d[1].cond[0].op = PD_IOC_C_NONE;
+	CHECK_EQ(check_one(rw, 0, d, 2), -EINVAL);
+	d[1].cond[0].op = PD_IOC_C_NE;
+	d[0].dir = PD_IOC_OUT;
+	CHECK_EQ(check_one(rw, 0, d, 2), -EINVAL);
+	d[0].dir = PD_IOC_IN;
+	d[0].elem = 4;
 	/* a descriptor on a value argument */
 	CHECK_EQ(check_one(_IOW('x', 2, int), PD_IOC_F_ARG_VALUE, d, 1),
 		 -EINVAL);
@@ -287,6 +360,7 @@ int main(void)
 {
 	RUN(test_all_tables_pass_self_check);
 	RUN(test_drm_coverage);
+	RUN(test_amdgpu_coverage);
 	RUN(test_evdev_variable_sizes);
 	RUN(test_v4l2_alsa_coverage);
 	RUN(test_self_check_catches_mistakes);

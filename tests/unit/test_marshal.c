@@ -18,6 +18,7 @@
 #include <drm/drm.h>
 #include <drm/drm_mode.h>
 #include <drm/radeon_drm.h>
+#include <drm/amdgpu_drm.h>
 #include <drm/vgem_drm.h>
 #include <drm/virtgpu_drm.h>
 #include <linux/input.h>
@@ -680,6 +681,261 @@ static void test_radeon_info_sizes(void)
 }
 
 /* ======================================================================== */
+/* amdgpu                                                                   */
+
+static long drv_amdgpu_info(__u32 cmd, unsigned long arg)
+{
+	struct drm_amdgpu_info *in = (void *)arg;
+	void *out = (void *)(uintptr_t)in->return_pointer;
+
+	called++;
+	OWNS(out, in->return_size);
+	if (in->query == AMDGPU_INFO_DEV_INFO) {
+		struct drm_amdgpu_info_device dev = { .device_id = 0x73bf,
+						      .family = 143 };
+
+		memcpy(out, &dev, in->return_size < sizeof(dev) ?
+		       in->return_size : sizeof(dev));
+	} else if (in->query == AMDGPU_INFO_ACCEL_WORKING) {
+		*(__u32 *)out = 1;
+	} else {
+		/* a large answer: the count was lowered to the bound */
+		CHECK_EQ(in->return_size, PD_IOC_MAX_AMDGPU_INFO);
+		memset(out, 0x42, in->return_size);
+	}
+	return 0;
+}
+
+static void test_amdgpu_info(void)
+{
+	struct drm_amdgpu_info_device dev;
+	__u32 ok[2] = { 0, 9 };
+	struct drm_amdgpu_info in = { .return_pointer = PTR(&dev),
+				      .return_size = sizeof(dev),
+				      .query = AMDGPU_INFO_DEV_INFO };
+	unsigned char *big;
+
+	start(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_DRM_AMDGPU);
+	G(in), G(dev), G(ok);
+	memset(&dev, 0xee, sizeof(dev));
+	CHECK_EQ(rt_ioctl(&rt, DRM_IOCTL_AMDGPU_INFO, (unsigned long)&in,
+			  drv_amdgpu_info), 0);
+	CHECK_EQ(dev.device_id, 0x73bf);
+	CHECK_EQ(dev.family, 143);
+
+	/* only return_size bytes are touched, the rest is the guest's */
+	in.query = AMDGPU_INFO_ACCEL_WORKING;
+	in.return_pointer = PTR(ok);
+	in.return_size = 4;
+	CHECK_EQ(rt_ioctl(&rt, DRM_IOCTL_AMDGPU_INFO, (unsigned long)&in,
+			  drv_amdgpu_info), 0);
+	CHECK_EQ(ok[0], 1);
+	CHECK_EQ(ok[1], 9);
+
+	/* a size over the wire bound is lowered, and put back */
+	big = calloc(1, PD_IOC_MAX_AMDGPU_INFO + 4096);
+	CHECK(big != NULL);
+	rt_guest_region(big, PD_IOC_MAX_AMDGPU_INFO + 4096);
+	in.query = AMDGPU_INFO_VBIOS;
+	in.return_pointer = PTR(big);
+	in.return_size = PD_IOC_MAX_AMDGPU_INFO + 4096;
+	CHECK_EQ(rt_ioctl(&rt, DRM_IOCTL_AMDGPU_INFO, (unsigned long)&in,
+			  drv_amdgpu_info), 0);
+	CHECK_EQ(in.return_size, PD_IOC_MAX_AMDGPU_INFO + 4096);
+	CHECK(all(big, 0x42, PD_IOC_MAX_AMDGPU_INFO));
+	CHECK(all(big + PD_IOC_MAX_AMDGPU_INFO, 0, 4096));
+	CHECK_EQ(called, 3);
+	free(big);
+}
+
+static const __u32 amd_ib_dw[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+static long drv_amdgpu_cs(__u32 cmd, unsigned long arg)
+{
+	union drm_amdgpu_cs *cs = (void *)arg;
+	const __u64 *chunks = (void *)(uintptr_t)cs->in.chunks;
+	unsigned int i, nbo = 0;
+
+	called++;
+	CHECK_EQ(cs->in.num_chunks, 2);
+	OWNS(chunks, 2 * 8);
+	for (i = 0; i < 2; i++) {
+		const struct drm_amdgpu_cs_chunk *c =
+			(void *)(uintptr_t)chunks[i];
+
+		OWNS(c, sizeof(*c));
+		OWNS(c->chunk_data, c->length_dw * 4);
+		if (c->chunk_id == AMDGPU_CHUNK_ID_IB) {
+			CHECK(c->length_dw == 8 &&
+			      !memcmp((void *)(uintptr_t)c->chunk_data,
+				      amd_ib_dw, 32));
+		} else if (c->chunk_id == AMDGPU_CHUNK_ID_BO_HANDLES) {
+			const struct drm_amdgpu_bo_list_in *l =
+				(void *)(uintptr_t)c->chunk_data;
+			const struct drm_amdgpu_bo_list_entry *e =
+				(void *)(uintptr_t)l->bo_info_ptr;
+
+			CHECK_EQ(c->length_dw, 6);
+			CHECK_EQ(l->bo_number, 3);
+			OWNS(e, 3 * sizeof(*e));
+			CHECK(e[0].bo_handle == 10 && e[2].bo_handle == 12 &&
+			      e[2].bo_priority == 7);
+			nbo++;
+		}
+	}
+	CHECK_EQ(nbo, 1);
+	cs->out.handle = 0x1234;
+	return 0;
+}
+
+static void test_amdgpu_cs_bo_handles(void)
+{
+	__u32 ib[8];
+	struct drm_amdgpu_bo_list_entry bos[3] = {
+		{ 10, 0 }, { 11, 0 }, { 12, 7 },
+	};
+	struct drm_amdgpu_bo_list_in bl = {
+		.bo_number = 3, .bo_info_size = sizeof(bos[0]),
+		.bo_info_ptr = PTR(bos),
+	};
+	struct drm_amdgpu_cs_chunk ck[2] = {
+		{ AMDGPU_CHUNK_ID_BO_HANDLES, sizeof(bl) / 4, PTR(&bl) },
+		{ AMDGPU_CHUNK_ID_IB, 8, PTR(ib) },
+	};
+	__u64 chunks[2] = { PTR(&ck[0]), PTR(&ck[1]) };
+	union drm_amdgpu_cs cs = { .in = { .ctx_id = 1, .num_chunks = 2,
+					   .chunks = PTR(chunks) } };
+
+	memcpy(ib, amd_ib_dw, sizeof(ib));
+	start(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_DRM_AMDGPU);
+	G(cs), G(chunks), G(ck), G(ib), G(bl), G(bos);
+	CHECK_EQ(rt_ioctl(&rt, DRM_IOCTL_AMDGPU_CS, (unsigned long)&cs,
+			  drv_amdgpu_cs), 0);
+	CHECK_EQ(called, 1);
+	CHECK_EQ(cs.out.handle, 0x1234);
+	/* the program's pointers are where it left them */
+	CHECK_EQ(ck[0].chunk_data, PTR(&bl));
+	CHECK_EQ(bl.bo_info_ptr, PTR(bos));
+
+	/* the chunk order does not matter */
+	cs.in.num_chunks = 2;
+	cs.in.chunks = PTR(chunks);
+	chunks[0] = PTR(&ck[1]);
+	chunks[1] = PTR(&ck[0]);
+	CHECK_EQ(rt_ioctl(&rt, DRM_IOCTL_AMDGPU_CS, (unsigned long)&cs,
+			  drv_amdgpu_cs), 0);
+	CHECK_EQ(called, 2);
+
+	/* entries of another size, a longer BO_HANDLES chunk: refused */
+	bl.bo_info_size = 16;
+	CHECK_EQ(rt_ioctl(&rt, DRM_IOCTL_AMDGPU_CS, (unsigned long)&cs,
+			  drv_amdgpu_cs), -EINVAL);
+	bl.bo_info_size = sizeof(bos[0]);
+	ck[0].length_dw = 7;
+	CHECK_EQ(rt_ioctl(&rt, DRM_IOCTL_AMDGPU_CS, (unsigned long)&cs,
+			  drv_amdgpu_cs), -EINVAL);
+	ck[0].length_dw = 6;
+	/* a BO list pointer outside the program's memory faults */
+	bl.bo_info_ptr = 0x10;
+	CHECK_EQ(rt_ioctl(&rt, DRM_IOCTL_AMDGPU_CS, (unsigned long)&cs,
+			  drv_amdgpu_cs), -EFAULT);
+	CHECK_EQ(called, 2);
+}
+
+static long drv_amdgpu_bo_list(__u32 cmd, unsigned long arg)
+{
+	union drm_amdgpu_bo_list *bl = (void *)arg;
+	const struct drm_amdgpu_bo_list_entry *e =
+		(void *)(uintptr_t)bl->in.bo_info_ptr;
+
+	called++;
+	if (bl->in.operation == AMDGPU_BO_LIST_OP_CREATE) {
+		CHECK_EQ(bl->in.bo_number, 2);
+		OWNS(e, 2 * sizeof(*e));
+		CHECK(e[0].bo_handle == 5 && e[1].bo_handle == 6);
+		bl->out.list_handle = 99;
+	} else {
+		CHECK_EQ(bl->in.bo_number, 0);
+	}
+	return 0;
+}
+
+static void test_amdgpu_bo_list_and_gem_op(void)
+{
+	struct drm_amdgpu_bo_list_entry bos[2] = { { 5, 0 }, { 6, 1 } };
+	union drm_amdgpu_bo_list bl = { .in = {
+		.operation = AMDGPU_BO_LIST_OP_CREATE, .bo_number = 2,
+		.bo_info_size = sizeof(bos[0]), .bo_info_ptr = PTR(bos) } };
+
+	start(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_DRM_AMDGPU);
+	G(bl), G(bos);
+	CHECK_EQ(rt_ioctl(&rt, DRM_IOCTL_AMDGPU_BO_LIST, (unsigned long)&bl,
+			  drv_amdgpu_bo_list), 0);
+	CHECK_EQ(bl.out.list_handle, 99);
+
+	/* DESTROY passes no entries, whatever the size field says */
+	memset(&bl, 0, sizeof(bl));
+	bl.in.operation = AMDGPU_BO_LIST_OP_DESTROY;
+	bl.in.list_handle = 99;
+	CHECK_EQ(rt_ioctl(&rt, DRM_IOCTL_AMDGPU_BO_LIST, (unsigned long)&bl,
+			  drv_amdgpu_bo_list), 0);
+	CHECK_EQ(called, 2);
+
+	bl.in.operation = AMDGPU_BO_LIST_OP_UPDATE;
+	bl.in.bo_number = 2;
+	bl.in.bo_info_size = 12;
+	bl.in.bo_info_ptr = PTR(bos);
+	CHECK_EQ(rt_ioctl(&rt, DRM_IOCTL_AMDGPU_BO_LIST, (unsigned long)&bl,
+			  drv_amdgpu_bo_list), -EINVAL);
+	bl.in.bo_info_size = sizeof(bos[0]);
+	bl.in.bo_number = PD_IOC_MAX_AMDGPU_BOS + 1;
+	CHECK_EQ(rt_ioctl(&rt, DRM_IOCTL_AMDGPU_BO_LIST, (unsigned long)&bl,
+			  drv_amdgpu_bo_list), -EINVAL);
+	CHECK_EQ(called, 2);
+}
+
+static long drv_amdgpu_gem_op(__u32 cmd, unsigned long arg)
+{
+	struct drm_amdgpu_gem_op *op = (void *)arg;
+
+	called++;
+	if (op->op == AMDGPU_GEM_OP_GET_GEM_CREATE_INFO) {
+		struct drm_amdgpu_gem_create_in *ci =
+			(void *)(uintptr_t)op->value;
+
+		OWNS(ci, sizeof(*ci));
+		ci->bo_size = 1 << 20;
+		ci->domains = AMDGPU_GEM_DOMAIN_VRAM;
+	} else {
+		CHECK_EQ(op->value, AMDGPU_GEM_DOMAIN_GTT);
+	}
+	return 0;
+}
+
+static void test_amdgpu_gem_op(void)
+{
+	struct drm_amdgpu_gem_create_in ci;
+	struct drm_amdgpu_gem_op op = {
+		.handle = 3, .op = AMDGPU_GEM_OP_GET_GEM_CREATE_INFO,
+		.value = PTR(&ci) };
+
+	start(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_DRM_AMDGPU);
+	G(op), G(ci);
+	memset(&ci, 0, sizeof(ci));
+	CHECK_EQ(rt_ioctl(&rt, DRM_IOCTL_AMDGPU_GEM_OP, (unsigned long)&op,
+			  drv_amdgpu_gem_op), 0);
+	CHECK_EQ(ci.bo_size, 1 << 20);
+	CHECK_EQ(ci.domains, AMDGPU_GEM_DOMAIN_VRAM);
+	CHECK_EQ(op.value, PTR(&ci));
+	/* SET_PLACEMENT: value is a domain, not a pointer */
+	op.op = AMDGPU_GEM_OP_SET_PLACEMENT;
+	op.value = AMDGPU_GEM_DOMAIN_GTT;
+	CHECK_EQ(rt_ioctl(&rt, DRM_IOCTL_AMDGPU_GEM_OP, (unsigned long)&op,
+			  drv_amdgpu_gem_op), 0);
+	CHECK_EQ(called, 2);
+}
+
+/* ======================================================================== */
 /* evdev                                                                    */
 
 static long drv_evdev(__u32 cmd, unsigned long arg)
@@ -1244,6 +1500,10 @@ int main(void)
 	RUN(test_virtgpu_pointers);
 	RUN(test_radeon_cs_chunks);
 	RUN(test_radeon_info_sizes);
+	RUN(test_amdgpu_info);
+	RUN(test_amdgpu_cs_bo_handles);
+	RUN(test_amdgpu_bo_list_and_gem_op);
+	RUN(test_amdgpu_gem_op);
 	RUN(test_evdev_variable_and_values);
 	RUN(test_v4l2_multiplanar_buffers);
 	RUN(test_v4l2_single_plane_and_refusals);
