@@ -17,6 +17,7 @@
 #include <drm/drm.h>
 #include <drm/drm_mode.h>
 #include <drm/radeon_drm.h>
+#include <drm/amdgpu_drm.h>
 #include <drm/virtgpu_drm.h>
 #include <linux/input.h>
 #include <linux/videodev2.h>
@@ -682,6 +683,82 @@ static void test_corrupted_valid_requests(void)
 	CHECK(accepted > 0 && accepted < 2 * rt.req_len);
 }
 
+/*
+ * amdgpu CS: what a chunk's data holds is decided by the backend from its
+ * own copy of the chunk header, so a request whose buffers follow another
+ * chunk_id than the header's does not decode; a well-formed one survives
+ * single-bit corruption only where the layout still holds.
+ */
+static void test_amdgpu_cs_chunk_kinds(void)
+{
+	static struct req r;
+	__u32 ib[4] = { 0 };
+	struct drm_amdgpu_bo_list_entry bos[2] = { { 1, 0 }, { 2, 0 } };
+	struct drm_amdgpu_bo_list_in bl = { .bo_number = 2,
+		.bo_info_size = sizeof(bos[0]), .bo_info_ptr = PTR(bos) };
+	struct drm_amdgpu_cs_chunk ck[2] = {
+		{ AMDGPU_CHUNK_ID_IB, 4, PTR(ib) },
+		{ AMDGPU_CHUNK_ID_BO_HANDLES, sizeof(bl) / 4, PTR(&bl) },
+	};
+	__u64 chunks[2] = { PTR(&ck[0]), PTR(&ck[1]) };
+	union drm_amdgpu_cs cs = { .in = { .num_chunks = 2,
+					   .chunks = PTR(chunks) } };
+	struct drm_amdgpu_cs_chunk hdr = { AMDGPU_CHUNK_ID_IB, 6, 1 };
+	union drm_amdgpu_cs one = { .in = { .num_chunks = 1, .chunks = 1 } };
+	__u64 ptr1 = 1;
+	unsigned int accepted;
+
+	/* the header says IB: no BO list behind its data */
+	start(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_DRM_AMDGPU);
+	req_begin(&r, DRM_IOCTL_AMDGPU_CS, 0);
+	req_buf(&r, &one, sizeof(one), INOUT);
+	req_buf(&r, &ptr1, 8, IN);
+	req_buf(&r, &hdr, sizeof(hdr), IN);
+	req_buf(&r, &bl, sizeof(bl), IN);
+	req_buf(&r, bos, sizeof(bos), IN);
+	CHECK_EQ(decode(&r), -EINVAL);
+	/* the header says BO_HANDLES: its list must be there, bounded */
+	hdr.chunk_id = AMDGPU_CHUNK_ID_BO_HANDLES;
+	req_begin(&r, DRM_IOCTL_AMDGPU_CS, 0);
+	req_buf(&r, &one, sizeof(one), INOUT);
+	req_buf(&r, &ptr1, 8, IN);
+	req_buf(&r, &hdr, sizeof(hdr), IN);
+	req_buf(&r, &bl, sizeof(bl), IN);
+	CHECK_EQ(decode(&r), -EINVAL);
+	bl.bo_number = PD_IOC_MAX_AMDGPU_BOS + 1;
+	req_begin(&r, DRM_IOCTL_AMDGPU_CS, 0);
+	req_buf(&r, &one, sizeof(one), INOUT);
+	req_buf(&r, &ptr1, 8, IN);
+	req_buf(&r, &hdr, sizeof(hdr), IN);
+	req_buf(&r, &bl, sizeof(bl), IN);
+	req_buf(&r, NULL, 8, IN);
+	CHECK_EQ(decode(&r), -EINVAL);
+	/* ... and exactly what the header and list say passes */
+	bl.bo_number = 2;
+	req_begin(&r, DRM_IOCTL_AMDGPU_CS, 0);
+	req_buf(&r, &one, sizeof(one), INOUT);
+	req_buf(&r, &ptr1, 8, IN);
+	req_buf(&r, &hdr, sizeof(hdr), IN);
+	req_buf(&r, &bl, sizeof(bl), IN);
+	req_buf(&r, bos, sizeof(bos), IN);
+	CHECK_EQ(decode(&r), 0);
+
+	start(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_DRM_AMDGPU);
+	bl.bo_info_ptr = PTR(bos);
+	rt_guest_region(&cs, sizeof(cs));
+	rt_guest_region(chunks, sizeof(chunks));
+	rt_guest_region(ck, sizeof(ck));
+	rt_guest_region(ib, sizeof(ib));
+	rt_guest_region(&bl, sizeof(bl));
+	rt_guest_region(bos, sizeof(bos));
+	CHECK_EQ(rt_encode(&rt, DRM_IOCTL_AMDGPU_CS, (unsigned long)&cs), 0);
+	CHECK_EQ(rt_decode(&rt, rt.req, rt.req_len), 0);
+	accepted = flip_all_bytes();
+	CHECK(accepted > 0 && accepted < 2 * rt.req_len);
+	printf("# amdgpu cs: %u of %zu corruptions accepted\n", accepted,
+	       2 * rt.req_len);
+}
+
 int main(void)
 {
 	RUN(test_valid_hand_built_request_passes);
@@ -697,6 +774,7 @@ int main(void)
 	RUN(test_frontend_rejects_bad_replies);
 	RUN(test_replies_carry_no_backend_values);
 	RUN(test_corrupted_valid_requests);
+	RUN(test_amdgpu_cs_chunk_kinds);
 	rt_finish(&rt);
 	return tap_done();
 }
