@@ -13,6 +13,11 @@
  *                                       event node, live until stdin closes
  *   pd-bench evlat UINPUT_NODE DEV [-n N]  write an event to the uinput
  *                                       device, time until DEV reads it
+ *   pd-bench evping UINPUT_NODE BACK [-n N]  ping-pong with evecho running
+ *                                       elsewhere on a view of the device
+ *                                       (another domain): half the round
+ *                                       trip, us
+ *   pd-bench evecho DEV [-n N]          echo N pings (value + 1000000)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +25,7 @@
 #include <linux/uinput.h>
 #include <linux/videodev2.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,6 +313,93 @@ static int cmd_evlat(const char *uinput_node, const char *dev, long n)
 	return 0;
 }
 
+/* Wait up to ms for an EV_MSC event with value want on fd (others are
+ * skipped); false if none came. */
+static bool wait_msc(int fd, int want, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct input_event got;
+
+	for (;;) {
+		if (poll(&pfd, 1, ms) <= 0)
+			return false;
+		if (read(fd, &got, sizeof(got)) != sizeof(got))
+			die("read");
+		if (got.type == EV_MSC && got.value == want)
+			return true;
+	}
+}
+
+static void send_msc(int fd, int value)
+{
+	struct input_event ev[2] = {
+		{ .type = EV_MSC, .code = MSC_SCAN, .value = value },
+		{ .type = EV_SYN, .code = SYN_REPORT },
+	};
+
+	if (write(fd, ev, sizeof(ev)) != sizeof(ev))
+		die("write");
+}
+
+#define ECHO_OFFSET 1000000
+
+/*
+ * Event latency across two machines that share no clock: a ping-pong. The
+ * pinger writes event i into its uinput device; the echoer (evecho, in
+ * another domain, on its view of that device) reads it and writes i +
+ * ECHO_OFFSET back into the same device, which the pinger reads on
+ * back_node. Half the round trip is one event's latency.
+ */
+static int cmd_evping(const char *uinput_node, const char *back_node, long n)
+{
+	int in = open_dev(uinput_node), back = open_dev(back_node);
+	double total = 0;
+
+	/* the echoer may still be starting: ping 1 until it answers */
+	for (int tries = 0;; tries++) {
+		if (tries == 60) {
+			errno = ETIMEDOUT;
+			die("no echo in 60 s");
+		}
+		send_msc(in, 1);
+		if (wait_msc(back, 1 + ECHO_OFFSET, 1000))
+			break;
+	}
+	for (long i = 2; i < n + 2; i++) {
+		double t0 = now_s();
+
+		send_msc(in, (int)i);
+		if (!wait_msc(back, (int)i + ECHO_OFFSET, 5000)) {
+			errno = ETIMEDOUT;
+			die("no echo");
+		}
+		total += now_s() - t0;
+	}
+	printf("RESULT evpong %.1f us\n", total / (double)n / 2 * 1e6);
+	return 0;
+}
+
+static int cmd_evecho(const char *dev, long n)
+{
+	int fd = open_dev(dev);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	for (long done = 0; done < n + 1;) {
+		struct input_event got;
+
+		if (poll(&pfd, 1, 20000) <= 0)
+			die("no ping came");
+		if (read(fd, &got, sizeof(got)) != sizeof(got))
+			die("read");
+		if (got.type != EV_MSC || got.value <= 0 ||
+		    got.value >= ECHO_OFFSET)
+			continue;
+		send_msc(fd, got.value + ECHO_OFFSET);
+		done += got.value != 1 || !done;	/* ping 1 may repeat */
+	}
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
@@ -315,7 +408,9 @@ static int usage(void)
 		"       pd-bench mmap DEV [-s BYTES]\n"
 		"       pd-bench conc DEV PROCS [-t SEC]\n"
 		"       pd-bench uinput NAME\n"
-		"       pd-bench evlat UINPUT_NODE DEV [-n N]\n");
+		"       pd-bench evlat UINPUT_NODE DEV [-n N]\n"
+		"       pd-bench evping UINPUT_NODE BACK_NODE [-n N]\n"
+		"       pd-bench evecho DEV [-n N]\n");
 	return 2;
 }
 
@@ -344,6 +439,10 @@ int main(int argc, char **argv)
 		return cmd_conc(argv[2], atoi(argv[3]), opt(argc, argv, "-t", 2));
 	if (strcmp(argv[1], "uinput") == 0)
 		return cmd_uinput(argv[2]);
+	if (strcmp(argv[1], "evping") == 0 && argc >= 4)
+		return cmd_evping(argv[2], argv[3], (long)opt(argc, argv, "-n", 100));
+	if (strcmp(argv[1], "evecho") == 0)
+		return cmd_evecho(argv[2], (long)opt(argc, argv, "-n", 100));
 	if (strcmp(argv[1], "evlat") == 0 && argc >= 4)
 		return cmd_evlat(argv[2], argv[3], (long)opt(argc, argv, "-n", 500));
 	return usage();
