@@ -237,6 +237,18 @@ static int pd_fop_flush(struct file *file, fl_owner_t id)
 	return ret == -EIO ? 0 : ret;
 }
 
+/*
+ * A read or write on an O_NONBLOCK file never waits in the real driver
+ * (the backend's descriptor is non-blocking for it too), and the native
+ * call is never interrupted by a signal: neither is ours (a fatal signal
+ * still gives up). Other requests, and ioctls, which some drivers block
+ * in whatever the flag, stay interruptible.
+ */
+static int io_wait_mode(const struct file *file)
+{
+	return file->f_flags & O_NONBLOCK ? PD_WAIT_UNINTR : PD_WAIT_INTR;
+}
+
 ssize_t pd_fop_read(struct file *file, char __user *buf, size_t count,
 		    loff_t *ppos)
 {
@@ -256,7 +268,7 @@ ssize_t pd_fop_read(struct file *file, char __user *buf, size_t count,
 	body = pd_req_body(req);
 	body->pos = ppos ? *ppos : 0;
 	body->count = count;
-	ret = pd_req_run(pf->conn, req, PD_WAIT_INTR);
+	ret = pd_req_run(pf->conn, req, io_wait_mode(file));
 	if (ret)
 		goto out;
 	ret = req->result;
@@ -303,7 +315,7 @@ ssize_t pd_fop_write(struct file *file, const char __user *buf, size_t count,
 		ret = -EFAULT;
 		goto out;
 	}
-	ret = pd_req_run(pf->conn, req, PD_WAIT_INTR);
+	ret = pd_req_run(pf->conn, req, io_wait_mode(file));
 	if (ret)
 		goto out;
 	ret = req->result;

@@ -204,7 +204,10 @@ def test_background_guest_flooding_or_stopped_stalls_nothing(app):
     check(during >= 0.3 * base and during > 1,
           "guest1's flips slowed from %.1f to %.1f Hz while guest2 flooded"
           % (base, during))
-    check(bus_during < 5, "hostd took %.1f s to answer D-Bus" % bus_during)
+    # gdbus itself starts slowly under TCG: measured against the same call
+    # before the flood, on the same loaded machine
+    check(bus_during < 3 * bus_base + 5, "hostd took %.1f s to answer D-Bus "
+          "during the flood, %.1f s before" % (bus_during, bus_base))
 
     n = len(_hostd_log(app).splitlines())
     run_ok(app, "dom0", GDBUS + "SwitchTo guest2")
