@@ -272,7 +272,7 @@ int main(int argc, char **argv)
 	sigset_t chld;
 	int sfd = -1;
 	char err[512];
-	int c, status = 1;
+	int c, saved, status = 1;
 
 	while ((c = getopt_long(argc, argv, "c:b:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -332,8 +332,9 @@ int main(int argc, char **argv)
 			h.router.active = i;
 			break;
 		}
-	if (saved_active(&h) >= 0)
-		h.router.active = (unsigned int)saved_active(&h);
+	saved = saved_active(&h);
+	if (saved >= 0)
+		h.router.active = (unsigned int)saved;
 	/* --no-xen is for tests: it leaves the machine's card alone */
 	if (!card_given && xen)
 		card = DEFAULT_CARD;

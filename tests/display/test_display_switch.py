@@ -181,6 +181,16 @@ def _bus_time(app):
     return float(e) - float(s)
 
 
+def _dbus_switch(app, g, shot):
+    """SwitchTo g over D-Bus; waits for g on the screen and returns the
+    switch time hostd logged (us)."""
+    n = len(_hostd_log(app).splitlines())
+    run_ok(app, "dom0", GDBUS + "SwitchTo " + g)
+    _wait("%s on the screen" % g, lambda: _shows(app, shot, g)[0], timeout=20)
+    return _wait("hostd's switch log", lambda: _switched_in(app, g, n),
+                 timeout=10)
+
+
 def test_background_guest_flooding_or_stopped_stalls_nothing(app):
     """With guest1 in front, guest2's client is replaced by one that floods
     page flips (asks again at once, never waits): guest1's flips go on,
@@ -209,21 +219,11 @@ def test_background_guest_flooding_or_stopped_stalls_nothing(app):
     check(bus_during < 3 * bus_base + 5, "hostd took %.1f s to answer D-Bus "
           "during the flood, %.1f s before" % (bus_during, bus_base))
 
-    n = len(_hostd_log(app).splitlines())
-    run_ok(app, "dom0", GDBUS + "SwitchTo guest2")
-    _wait("the flooding guest2 on the screen", lambda: _shows(
-        app, "flood-front.png", "guest2")[0], timeout=20)
-    to_flood = _wait("hostd's switch log", lambda: _switched_in(
-        app, "guest2", n), timeout=10)
+    to_flood = _dbus_switch(app, "guest2", "flood-front.png")
     run_ok(app, "guest1", "killall -STOP pd-kmsclient")
     try:
         time.sleep(2)
-        n = len(_hostd_log(app).splitlines())
-        run_ok(app, "dom0", GDBUS + "SwitchTo guest1")
-        _wait("the stopped guest1's last frame on the screen", lambda: _shows(
-            app, "stopped-front.png", "guest1")[0], timeout=20)
-        to_stopped = _wait("hostd's switch log", lambda: _switched_in(
-            app, "guest1", n), timeout=10)
+        to_stopped = _dbus_switch(app, "guest1", "stopped-front.png")
     finally:
         run_ok(app, "guest1", "killall -CONT pd-kmsclient")
     print("    guest1 in front: %.1f flips/s alone, %.1f while guest2 floods "

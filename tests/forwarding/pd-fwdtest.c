@@ -237,24 +237,45 @@ static int cmd_drm_ioctls(const char *path, int count)
 	return ok == count ? 0 : 1;
 }
 
+/* A dumb buffer of w x h at 32 bpp on fd, mapped read-write; NULL (after
+ * the message) on failure. */
+static uint32_t *new_dumb(int fd, uint32_t w, uint32_t h,
+			  struct drm_mode_create_dumb *c)
+{
+	struct drm_mode_map_dumb m = { 0 };
+	void *px;
+
+	*c = (struct drm_mode_create_dumb){ .width = w, .height = h, .bpp = 32 };
+	if (ioctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, c)) {
+		die("CREATE_DUMB");
+		return NULL;
+	}
+	m.handle = c->handle;
+	if (ioctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &m)) {
+		die("MAP_DUMB");
+		return NULL;
+	}
+	px = mmap(NULL, c->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		  (off_t)m.offset);
+	if (px == MAP_FAILED) {
+		die("mmap of the dumb buffer");
+		return NULL;
+	}
+	return px;
+}
+
 static int cmd_dumb_prime(const char *path)
 {
-	struct drm_mode_create_dumb c = { .width = 256, .height = 64, .bpp = 32 };
-	struct drm_mode_map_dumb m = { 0 };
+	struct drm_mode_create_dumb c;
 	struct drm_prime_handle p = { 0 };
 	uint32_t *a, *b;
 	int fd = open(path, O_RDWR), bad = 0;
 
 	if (fd < 0)
 		return die(path);
-	if (ioctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &c))
-		return die("CREATE_DUMB");
-	m.handle = c.handle;
-	if (ioctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &m))
-		return die("MAP_DUMB");
-	a = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, m.offset);
-	if (a == MAP_FAILED)
-		return die("mmap of the dumb buffer");
+	a = new_dumb(fd, 256, 64, &c);
+	if (!a)
+		return 1;
 	for (uint64_t i = 0; i < c.size / 4; i++)
 		a[i] = 0x5a000000u | (uint32_t)i;
 	p.handle = c.handle;
@@ -323,8 +344,7 @@ static void fill(uint32_t *px, uint64_t n, uint32_t rgb)
 static int cmd_dumb_show(const char *path, uint32_t rgb1, uint32_t rgb2,
 			 const char *go, int hold)
 {
-	struct drm_mode_create_dumb c = { .width = 1024, .height = 768, .bpp = 32 };
-	struct drm_mode_map_dumb m = { 0 };
+	struct drm_mode_create_dumb c;
 	struct drm_mode_fb_cmd fb = { .width = 1024, .height = 768, .bpp = 32,
 				      .depth = 24 };
 	struct drm_mode_crtc crtc = { 0 };
@@ -337,14 +357,9 @@ static int cmd_dumb_show(const char *path, uint32_t rgb1, uint32_t rgb2,
 		return die(path);
 	if (find_output(fd, &conn_id, &crtc.crtc_id, &mode))
 		return 1;
-	if (ioctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &c))
-		return die("CREATE_DUMB");
-	m.handle = c.handle;
-	if (ioctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &m))
-		return die("MAP_DUMB");
-	px = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, m.offset);
-	if (px == MAP_FAILED)
-		return die("mmap of the dumb buffer");
+	px = new_dumb(fd, 1024, 768, &c);
+	if (!px)
+		return 1;
 	fill(px, c.size / 4, rgb1);
 	fb.pitch = c.pitch;
 	fb.handle = c.handle;

@@ -174,9 +174,7 @@ esac
 
 mark "ready"
 echo "PD-READY $name" >/dev/console
-# As PID 1 this shell inherits every orphan: reap them often, or programs a
-# test stopped stay zombies that pidof still finds.
 while true; do
 	wait
-	sleep 1
+	sleep 60
 done
