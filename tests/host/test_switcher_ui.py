@@ -150,10 +150,22 @@ def test_window_click_switches_and_follows_changes(app):
         ui = subprocess.Popen([UI, "--bus", s.address, "--window"],
                               env=s.xenv(), stderr=subprocess.PIPE)
         wid = []
-        s.wait_for(lambda: wid.extend(subprocess.run(
-            ["xdotool", "search", "--name", "^Paradice$"], env=s.xenv(),
-            capture_output=True, text=True).stdout.split()) or wid,
-            "the switcher window", timeout=90)
+        try:
+            s.wait_for(lambda: wid.extend(subprocess.run(
+                ["xdotool", "search", "--name", "^Paradice$"], env=s.xenv(),
+                capture_output=True, text=True).stdout.split()) or wid,
+                "the switcher window", timeout=90)
+        except TestFailure as e:
+            # seen once in ~5 full runs: say whether the app is still alive
+            # and what it printed, for the next look
+            alive = ui.poll() is None
+            if not alive:
+                err = ui.stderr.read().decode(errors="replace")
+            else:
+                err = "(still running)"
+            raise TestFailure("%s\nswitcher-ui %s: %s" % (
+                e, "alive" if alive else "exited %d" % ui.returncode,
+                err[-1500:])) from None
         time.sleep(1)
         subprocess.run(["import", "-window", "root",
                         artifact("switcher-ui-before.png")], env=s.xenv())
