@@ -7,15 +7,25 @@
  * runs (at most once a second: a backend that cannot start must not make
  * hostd spin). A backend holds only the device files of its own guest: the
  * ones the configuration gives it, plus that guest's virtual keyboard and
- * pointer, which hostd made and passes on the command line.
+ * pointer, which hostd made and passes on the command line (and whose
+ * uinput descriptors it passes too, PD_INPUT_FDS, for the backend to keep).
+ *
+ * Backends outlive hostd: hostd leaves them running when it exits, and a
+ * new hostd keeps the ones whose guest still runs (their monitor's pid is
+ * in /run/paradice/backend-NAME.monitor, written by transport_xen.c); they
+ * reattach through reattach.c. Not being their parent, hostd follows them
+ * with a pidfd. A backend left for a domain that went while no hostd ran
+ * is stopped.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,9 +64,12 @@ static void start(struct hostd *h, struct hostd_vm *vm)
 	char prog[PATH_MAX + 32], domid[16];
 	const char *argv[8];
 	unsigned int n = 0;
-	int dfd;
+	int dfd, ifd[2];
 	pid_t pid;
 
+	/* its devices went with a backend that ended while we were away */
+	hostd_input_ensure(h->input, vm->index);
+	hostd_input_guest_fds(h->input, vm->index, ifd);
 	backend_path(prog, sizeof(prog));
 	snprintf(domid, sizeof(domid), "%d", vm->domid);
 	argv[n++] = prog;
@@ -92,6 +105,15 @@ static void start(struct hostd *h, struct hostd_vm *vm)
 			fcntl(dfd, F_SETFD, 0);
 			setenv(PD_DISPLAY_FD_ENV, v, 1);
 		}
+		/* the backend keeps the guest's devices alive past us */
+		if (ifd[0] >= 0 && ifd[1] >= 0) {
+			char v[32];
+
+			snprintf(v, sizeof(v), "%d,%d", ifd[0], ifd[1]);
+			fcntl(ifd[0], F_SETFD, 0);
+			fcntl(ifd[1], F_SETFD, 0);
+			setenv(PD_DISPLAY_INPUT_ENV, v, 1);
+		}
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		/* a group of its own: pd-backend --xen forks a server beside
@@ -109,14 +131,24 @@ static void start(struct hostd *h, struct hostd_vm *vm)
 		  vm->domid);
 }
 
+static void forget_adopted(struct hostd_vm *vm)
+{
+	if (vm->adopted_pidfd >= 0)
+		close(vm->adopted_pidfd);
+	vm->adopted_pidfd = -1;
+}
+
 static void stop(struct hostd_vm *vm)
 {
 	if (vm->backend_pid <= 0)
 		return;
+	/* its monitor leads the process group (start() or an earlier
+	 * hostd's start()) */
 	kill(-vm->backend_pid, SIGTERM);
 	hostd_log("%s: backend %d stopped", vm->cfg->name, vm->backend_pid);
 	/* reaped in hostd_backends_reap(); its pid no longer counts */
 	vm->backend_pid = 0;
+	forget_adopted(vm);
 }
 
 void hostd_backends_update(struct hostd *h)
@@ -143,6 +175,18 @@ bool hostd_backends_reap(struct hostd *h)
 	int status;
 	pid_t pid;
 
+	for (unsigned int i = 0; i < h->nvms; i++) {
+		struct hostd_vm *vm = &h->vms[i];
+		struct pollfd p = { .fd = vm->adopted_pidfd, .events = POLLIN };
+
+		if (vm->adopted_pidfd < 0 || poll(&p, 1, 0) <= 0)
+			continue;
+		hostd_log("%s: backend %d (kept from the previous hostd) ended",
+			  vm->cfg->name, vm->backend_pid);
+		vm->backend_pid = 0;
+		vm->backend_started_us = hostd_now_us();
+		forget_adopted(vm);
+	}
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		for (unsigned int i = 0; i < h->nvms; i++)
 			if (h->vms[i].backend_pid == pid) {
@@ -158,8 +202,89 @@ bool hostd_backends_reap(struct hostd *h)
 	return pending;
 }
 
-void hostd_backends_stop_all(struct hostd *h)
+/* The live monitor of guest name's backend, from its pid file, if it is a
+ * "pd-backend --xen DOMAIN" process; *domain gets DOMAIN. 0: none. */
+static pid_t live_monitor(const char *name, char *domain, size_t len)
+{
+	char path[128], cmd[512];
+	const char *arg1, *arg2;
+	int pid = 0, fd;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/run/paradice/backend-%s.monitor", name);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d", &pid) != 1 || pid <= 1)
+		pid = 0;
+	fclose(f);
+	if (!pid)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, cmd, sizeof(cmd) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	cmd[n] = '\0';
+	arg1 = cmd + strlen(cmd) + 1;
+	if (arg1 >= cmd + n || strcmp(arg1, "--xen"))
+		return 0;
+	arg2 = arg1 + strlen(arg1) + 1;
+	if (arg2 >= cmd + n || !strstr(cmd, "pd-backend") ||
+	    getpgid(pid) != pid)
+		return 0;
+	snprintf(domain, len, "%s", arg2);
+	return pid;
+}
+
+void hostd_backends_adopt(struct hostd *h)
 {
 	for (unsigned int i = 0; i < h->nvms; i++)
-		stop(&h->vms[i]);
+		h->vms[i].adopted_pidfd = -1;
+	if (!h->spawn_backends)
+		return;
+	for (unsigned int i = 0; i < h->nvms; i++) {
+		struct hostd_vm *vm = &h->vms[i];
+		char domain[HOSTD_NAME_MAX + 16], id[16];
+		pid_t pid = live_monitor(vm->cfg->name, domain, sizeof(domain));
+		int pfd;
+
+		if (!pid)
+			continue;
+		snprintf(id, sizeof(id), "%d", vm->domid);
+		if (vm->state != HOSTD_VM_RUNNING ||
+		    (strcmp(domain, id) && strcmp(domain, vm->cfg->name))) {
+			/* its domain went while no hostd ran */
+			kill(-pid, SIGTERM);
+			hostd_log("%s: stopped backend %d, left for domain %s, "
+				  "which is gone", vm->cfg->name, pid, domain);
+			continue;
+		}
+		pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (pfd < 0) {
+			hostd_log("%s: cannot follow backend %d (%s): stopping it",
+				  vm->cfg->name, pid, strerror(errno));
+			kill(-pid, SIGTERM);
+			continue;
+		}
+		vm->backend_pid = pid;
+		vm->adopted_pidfd = pfd;
+		vm->backend_started_us = hostd_now_us();
+		hostd_log("%s: backend %d kept from the previous hostd; it "
+			  "reattaches to %s", vm->cfg->name, pid, PD_DISPLAY_SOCKET);
+	}
+}
+
+unsigned int hostd_backends_fds(struct hostd *h, int *fds, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < h->nvms && n < max; i++)
+		if (h->vms[i].adopted_pidfd >= 0)
+			fds[n++] = h->vms[i].adopted_pidfd;
+	return n;
 }

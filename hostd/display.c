@@ -59,6 +59,7 @@ struct guest_crtc {
 struct guest_display {
 	int sock;			/* -1: no backend connected */
 	bool hello;
+	bool reattached;		/* its first state not shown yet */
 	struct guest_crtc crtc[PD_DISPLAY_MAX_CRTCS];
 };
 
@@ -174,6 +175,35 @@ static void drop_guest(struct hostd_display *d, unsigned int g)
 	gd->sock = -1;
 	gd->hello = false;
 	memset(gd->crtc, 0, sizeof(gd->crtc));
+}
+
+/* Does a HELLO name guest g (its name, NUL-padded, and its domain)? */
+bool hostd_display_hello_names(const struct hostd *h,
+			       const struct pd_disp_hello *m, unsigned int g)
+{
+	size_t len = strnlen(m->guest, sizeof(m->guest));
+
+	if (g >= h->nvms || len == sizeof(m->guest) ||
+	    strcmp(m->guest, h->vms[g].cfg->name) ||
+	    h->vms[g].domid < 0 || m->domid != (uint32_t)h->vms[g].domid)
+		return false;
+	for (size_t i = len; i < sizeof(m->guest); i++)
+		if (m->guest[i])
+			return false;
+	return true;
+}
+
+int hostd_display_attach(struct hostd_display *d, unsigned int g, int sock)
+{
+	if (!d || g >= HOSTD_MAX_GUESTS || d->g[g].sock >= 0)
+		return -EBUSY;
+	if (sock < 0)
+		return 0;	/* only asking */
+	drop_guest(d, g);
+	d->g[g].sock = sock;
+	d->g[g].hello = true;
+	d->g[g].reattached = true;
+	return 0;
 }
 
 int hostd_display_backend_fd(struct hostd_display *d, unsigned int g)
@@ -322,11 +352,16 @@ static bool handle_msg(struct hostd_display *d, unsigned int g,
 		if (hdr.len != sizeof(m))
 			goto bad;
 		memcpy(&m, untrusted, sizeof(m));
-		if (m.version != PD_DISPLAY_VERSION || m.reserved) {
+		if (m.version != PD_DISPLAY_VERSION) {
 			hostd_log("display: %s: backend speaks version %u, we %u",
 				  name, m.version, PD_DISPLAY_VERSION);
 			return false;
 		}
+		/* a backend we started (or its monitor's next server, on
+		 * the same socket): it names its own guest, no more */
+		if (m.flags || m.ninput ||
+		    !hostd_display_hello_names(d->h, &m, g))
+			goto bad;
 		memset(gd->crtc, 0, sizeof(gd->crtc));
 		gd->hello = true;
 		return true;
@@ -343,8 +378,13 @@ static bool handle_msg(struct hostd_display *d, unsigned int g,
 			goto bad;
 		gd->crtc[slot].set = true;
 		gd->crtc[slot].st = m;
-		if (g == d->h->router.active)
-			apply_crtc(d, g, (unsigned int)slot);
+		if (g == d->h->router.active &&
+		    apply_crtc(d, g, (unsigned int)slot) == 0 &&
+		    gd->reattached && d->card >= 0)
+			hostd_log("display: %s's latest frame (fb %u) on screen "
+				  "again, from its reattached backend", name,
+				  m.fb_id);
+		gd->reattached = false;
 		return true;
 	}
 	case PD_DISP_FLIP: {

@@ -31,6 +31,8 @@
 
 #include <xenstore.h>
 
+#include <paradice/pd_display.h>
+
 #include "hostd.h"
 
 #define DEFAULT_CONFIG "/etc/paradice/paradice.conf"
@@ -335,6 +337,10 @@ int main(int argc, char **argv)
 	saved = saved_active(&h);
 	if (saved >= 0)
 		h.router.active = (unsigned int)saved;
+	/* backends only where Xen runs guests: --no-xen has no domains */
+	h.spawn_backends = backends && xen;
+	/* before the input devices: a kept backend brings its guest's */
+	hostd_backends_adopt(&h);
 	/* --no-xen is for tests: it leaves the machine's card alone */
 	if (!card_given && xen)
 		card = DEFAULT_CARD;
@@ -342,6 +348,10 @@ int main(int argc, char **argv)
 	h.display = hostd_display_create(&h, card);
 	if (!h.display)
 		goto out;
+	/* backends an earlier hostd left come back here; without it they
+	 * give up after PD_DISPLAY_REATTACH_S, as if no hostd came */
+	if (h.spawn_backends)
+		h.reattach = hostd_reattach_create(&h, PD_DISPLAY_SOCKET, true);
 	if (input) {
 		h.input = hostd_input_create(&h, grab);
 		if (!h.input)
@@ -355,8 +365,6 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	/* backends only where Xen runs guests: --no-xen has no domains */
-	h.spawn_backends = backends && xen;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
@@ -375,6 +383,8 @@ int main(int argc, char **argv)
 		unsigned int n = hostd_input_fds(h.input, fds, MAX_FDS - 3);
 
 		n += hostd_display_fds(h.display, fds + n, MAX_FDS - 3 - n);
+		n += hostd_reattach_fds(h.reattach, fds + n, MAX_FDS - 3 - n);
+		n += hostd_backends_fds(&h, fds + n, MAX_FDS - 3 - n);
 
 		for (unsigned int i = 0; i < n; i++)
 			pfd[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
@@ -410,7 +420,11 @@ int main(int argc, char **argv)
 					h.quit = true;
 				}
 				hostd_bus_dispatch(h.bus);
-			} else if (!hostd_display_dispatch(h.display, pfd[i].fd)) {
+			} else if (hostd_reattach_dispatch(h.reattach, pfd[i].fd) ||
+				   hostd_display_dispatch(h.display, pfd[i].fd)) {
+				continue;
+			} else if (h.input) {
+				/* a backend's pidfd: hostd_backends_reap() */
 				hostd_input_dispatch(h.input, pfd[i].fd);
 			}
 		}
@@ -419,7 +433,13 @@ int main(int argc, char **argv)
 	status = got_signal ? 0 : 1;
 	hostd_log("exiting%s", got_signal ? " on a signal" : "");
 out:
-	hostd_backends_stop_all(&h);
+	/* the backends stay: the guests must not see a restart of hostd,
+	 * and they give up by themselves if none comes (pd_display.h) */
+	for (unsigned int i = 0; i < h.nvms; i++)
+		if (h.vms[i].backend_pid > 0)
+			hostd_log("%s: backend %d left running for the next hostd",
+				  h.vms[i].cfg->name, h.vms[i].backend_pid);
+	hostd_reattach_destroy(h.reattach);
 	if (sfd >= 0)
 		close(sfd);
 	hostd_bus_destroy(h.bus);

@@ -12,6 +12,9 @@
  *   backends.c one pd-backend process per running guest
  *   display.c  the DRM master of the card: shows the foreground guest's
  *              display state, paces background guests' flips
+ *   reattach.c backends that outlived a previous hostd connect again
+ *              (PD_DISPLAY_SOCKET): checked, then given to display.c and
+ *              input.c
  */
 #ifndef HOSTD_H
 #define HOSTD_H
@@ -25,6 +28,8 @@
 struct hostd_input;
 struct hostd_bus;
 struct hostd_display;
+struct hostd_reattach;
+struct pd_disp_hello;
 struct xs_handle;
 
 enum hostd_vm_state {
@@ -42,6 +47,8 @@ struct hostd_vm {
 	enum hostd_vm_state state;
 	int backend_pid;	/* 0: none running */
 	uint64_t backend_started_us;
+	/* a backend a previous hostd started (not our child): its pidfd */
+	int adopted_pidfd;	/* -1: none */
 };
 
 struct hostd {
@@ -52,6 +59,7 @@ struct hostd {
 	struct hostd_input *input;
 	struct hostd_bus *bus;
 	struct hostd_display *display;
+	struct hostd_reattach *reattach;
 	struct xs_handle *xs;	/* NULL with --no-xen */
 	bool quit;
 	bool spawn_backends;
@@ -85,14 +93,28 @@ void hostd_input_sync(struct hostd_input *in, unsigned int g);
 /* Release held buttons in `from`, show `to`'s LEDs. */
 void hostd_input_switched(struct hostd_input *in, unsigned int from,
 			  unsigned int to);
-/* Each guest's virtual devices in dom0, e.g. /dev/input/event7. */
+/* Each guest's virtual devices in dom0, e.g. /dev/input/event7; NULL
+ * while it has none. */
 const char *hostd_input_guest_node(struct hostd_input *in, unsigned int g,
 				   bool pointer);
+/* Make guest g's devices if it has none (0, or -errno). */
+int hostd_input_ensure(struct hostd_input *in, unsigned int g);
+/* Its uinput descriptors (keyboard, pointer), -1 where none. */
+void hostd_input_guest_fds(struct hostd_input *in, unsigned int g, int fds[2]);
+/* A reattached backend hands guest g's devices back: n (<= 2) uinput
+ * descriptors, keyboard then pointer, untrusted. Takes them if they are
+ * g's devices, releasing every key and button still down; 0, or -errno
+ * (the descriptors are then closed). */
+int hostd_input_adopt(struct hostd_input *in, unsigned int g, const int *fds,
+		      unsigned int n);
 
 /* backends.c */
 void hostd_backends_update(struct hostd *h);
 bool hostd_backends_reap(struct hostd *h);
-void hostd_backends_stop_all(struct hostd *h);
+/* At start: backends an earlier hostd left running are kept (they
+ * reattach); those of domains that are gone are stopped. */
+void hostd_backends_adopt(struct hostd *h);
+unsigned int hostd_backends_fds(struct hostd *h, int *fds, unsigned int max);
 
 /* display.c */
 /* card: the DRM card to be master of, NULL for none. */
@@ -109,6 +131,21 @@ bool hostd_display_dispatch(struct hostd_display *d, int fd);
  * backend's end, close-on-exec (the child clears that), or -1. */
 int hostd_display_backend_fd(struct hostd_display *d, unsigned int g);
 int hostd_display_switch(struct hostd_display *d, unsigned int to);
+/* A reattached backend's connection for guest g, its HELLO taken
+ * (reattach.c): 0, or -EBUSY if g has a connection. sock -1: only ask. */
+int hostd_display_attach(struct hostd_display *d, unsigned int g, int sock);
+bool hostd_display_hello_names(const struct hostd *h,
+			       const struct pd_disp_hello *m, unsigned int g);
+
+/* reattach.c */
+/* Listen on path for backends of an earlier hostd; check_peer: the peer
+ * must be a pd-backend process (off in unit tests). NULL on failure. */
+struct hostd_reattach *hostd_reattach_create(struct hostd *h, const char *path,
+					     bool check_peer);
+void hostd_reattach_destroy(struct hostd_reattach *r);
+unsigned int hostd_reattach_fds(struct hostd_reattach *r, int *fds,
+				unsigned int max);
+bool hostd_reattach_dispatch(struct hostd_reattach *r, int fd);
 
 /* bus.c */
 struct hostd_bus *hostd_bus_create(struct hostd *h, const char *address);

@@ -15,18 +15,29 @@
  * (router.c), pointer events here. LEDs a guest sets on its virtual keyboard
  * come back to hostd on the uinput descriptor; the foreground guest's are
  * shown on the physical keyboards.
+ *
+ * The devices outlive hostd: each guest's backend holds a duplicate of its
+ * two uinput descriptors (a uinput device goes when its last descriptor
+ * closes, and hostd never destroys one explicitly), so a guest's programs
+ * keep reading them across a hostd restart. A reattached backend hands
+ * them back (reattach.c -> hostd_input_adopt()), and every key and button
+ * still down on them is released then, so none stays down whatever
+ * happened to the hostd before. Until then (or for a guest without a
+ * backend yet) hostd makes no devices for a guest whose backend it kept.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libevdev/libevdev-uinput.h>
-#include <libevdev/libevdev.h>
 #include <libinput.h>
 #include <libudev.h>
 #include <linux/input.h>
+#include <linux/uinput.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "hostd.h"
@@ -34,8 +45,14 @@
 #define VIRTUAL_PREFIX "Paradice "
 #define MAX_KEYBOARDS 16
 
+/* One uinput device: the descriptor that keeps it, its evdev node. */
+struct vdev {
+	int fd;				/* -1: none */
+	char node[40];			/* /dev/input/eventN */
+};
+
 struct guest_devs {
-	struct libevdev_uinput *kbd, *ptr;
+	struct vdev kbd, ptr;
 	unsigned int leds;		/* LIBINPUT_LED_* the guest set */
 	unsigned int buttons_down;	/* bit per BTN_LEFT + n */
 	double rest_x, rest_y;		/* sub-pixel motion not sent yet */
@@ -85,45 +102,121 @@ static const struct libinput_interface li_interface = {
 	.close_restricted = close_restricted,
 };
 
-static struct libevdev_uinput *make_device(const char *guest, bool pointer)
+/* The evdev node of uinput device fd ("inputN" in sysfs): 0 or -errno;
+ * name gets the device's name. */
+static int uinput_node(int fd, char *node, size_t len, char *name,
+		       size_t nlen)
 {
-	struct libevdev *dev = libevdev_new();
-	struct libevdev_uinput *ui = NULL;
-	char name[128];
-	int r;
+	char sys[64], path[128];
+	struct dirent *e;
+	DIR *dir;
+	FILE *f;
+	int r = -ENOENT;
 
-	if (!dev)
-		return NULL;
-	snprintf(name, sizeof(name), VIRTUAL_PREFIX "%s %s", guest,
+	if (ioctl(fd, UI_GET_SYSNAME(sizeof(sys)), sys) < 0)
+		return -errno;
+	sys[sizeof(sys) - 1] = '\0';
+	if (strchr(sys, '/') || sys[0] == '.')
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/sys/devices/virtual/input/%s/name", sys);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(name, (int)nlen, f))
+		name[0] = '\0';
+	fclose(f);
+	name[strcspn(name, "\n")] = '\0';
+	snprintf(path, sizeof(path), "/sys/devices/virtual/input/%s", sys);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir)))
+		if (!strncmp(e->d_name, "event", 5) && strlen(e->d_name) < 16) {
+			snprintf(node, len, "/dev/input/%.15s", e->d_name);
+			r = 0;
+			break;
+		}
+	closedir(dir);
+	return r;
+}
+
+/* "Paradice NAME keyboard|pointer", cut to fit uinput's 80 bytes */
+static void device_name(char buf[UINPUT_MAX_NAME_SIZE], const char *guest,
+			bool pointer)
+{
+	snprintf(buf, UINPUT_MAX_NAME_SIZE, VIRTUAL_PREFIX "%.60s %s", guest,
 		 pointer ? "pointer" : "keyboard");
-	libevdev_set_name(dev, name);
-	libevdev_set_id_bustype(dev, BUS_VIRTUAL);
-	libevdev_set_id_vendor(dev, 0x5044); /* "PD" */
-	libevdev_set_id_product(dev, pointer ? 2 : 1);
-	libevdev_enable_event_type(dev, EV_KEY);
+}
+
+static int make_device(const char *guest, bool pointer, struct vdev *v)
+{
+	struct uinput_setup us = {
+		.id = { .bustype = BUS_VIRTUAL, .vendor = 0x5044, /* "PD" */
+			.product = pointer ? 2 : 1 },
+	};
+	char name[UINPUT_MAX_NAME_SIZE];
+	int fd = open("/dev/uinput", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	int r = 0;
+
+	device_name(us.name, guest, pointer);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r |= ioctl(fd, UI_SET_EVBIT, EV_KEY);
 	if (pointer) {
-		libevdev_enable_event_type(dev, EV_REL);
-		libevdev_enable_event_code(dev, EV_REL, REL_X, NULL);
-		libevdev_enable_event_code(dev, EV_REL, REL_Y, NULL);
-		libevdev_enable_event_code(dev, EV_REL, REL_WHEEL, NULL);
-		libevdev_enable_event_code(dev, EV_REL, REL_HWHEEL, NULL);
+		r |= ioctl(fd, UI_SET_EVBIT, EV_REL);
+		r |= ioctl(fd, UI_SET_RELBIT, REL_X);
+		r |= ioctl(fd, UI_SET_RELBIT, REL_Y);
+		r |= ioctl(fd, UI_SET_RELBIT, REL_WHEEL);
+		r |= ioctl(fd, UI_SET_RELBIT, REL_HWHEEL);
 		for (unsigned int b = BTN_LEFT; b <= BTN_TASK; b++)
-			libevdev_enable_event_code(dev, EV_KEY, b, NULL);
+			r |= ioctl(fd, UI_SET_KEYBIT, b);
 	} else {
 		for (unsigned int k = KEY_ESC; k <= KEY_MICMUTE; k++)
-			libevdev_enable_event_code(dev, EV_KEY, k, NULL);
-		libevdev_enable_event_type(dev, EV_LED);
-		libevdev_enable_event_code(dev, EV_LED, LED_NUML, NULL);
-		libevdev_enable_event_code(dev, EV_LED, LED_CAPSL, NULL);
-		libevdev_enable_event_code(dev, EV_LED, LED_SCROLLL, NULL);
-		libevdev_enable_event_type(dev, EV_REP);
+			r |= ioctl(fd, UI_SET_KEYBIT, k);
+		r |= ioctl(fd, UI_SET_EVBIT, EV_LED);
+		r |= ioctl(fd, UI_SET_LEDBIT, LED_NUML);
+		r |= ioctl(fd, UI_SET_LEDBIT, LED_CAPSL);
+		r |= ioctl(fd, UI_SET_LEDBIT, LED_SCROLLL);
+		r |= ioctl(fd, UI_SET_EVBIT, EV_REP);
 	}
-	r = libevdev_uinput_create_from_device(dev, LIBEVDEV_UINPUT_OPEN_MANAGED,
-					       &ui);
-	if (r < 0)
-		hostd_log("input: cannot create %s: %s", name, strerror(-r));
-	libevdev_free(dev);
-	return r < 0 ? NULL : ui;
+	if (r || ioctl(fd, UI_DEV_SETUP, &us) || ioctl(fd, UI_DEV_CREATE)) {
+		r = -errno;
+		goto out;
+	}
+	r = uinput_node(fd, v->node, sizeof(v->node), name, sizeof(name));
+out:
+	if (r < 0) {
+		hostd_log("input: cannot create %s: %s", us.name, strerror(-r));
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	v->fd = fd;
+	return 0;
+}
+
+int hostd_input_ensure(struct hostd_input *in, unsigned int g)
+{
+	struct guest_devs *gd;
+	const char *name;
+
+	if (!in || g >= in->h->nvms)
+		return 0;
+	gd = &in->guests[g];
+	name = in->h->vms[g].cfg->name;
+	if (gd->kbd.fd < 0 && make_device(name, false, &gd->kbd))
+		return -ENODEV;
+	if (gd->ptr.fd < 0 && make_device(name, true, &gd->ptr))
+		return -ENODEV;
+	return 0;
+}
+
+void hostd_input_guest_fds(struct hostd_input *in, unsigned int g, int fds[2])
+{
+	fds[0] = in && g < in->h->nvms ? in->guests[g].kbd.fd : -1;
+	fds[1] = in && g < in->h->nvms ? in->guests[g].ptr.fd : -1;
 }
 
 struct hostd_input *hostd_input_create(struct hostd *h, bool grab_physical)
@@ -134,16 +227,18 @@ struct hostd_input *hostd_input_create(struct hostd *h, bool grab_physical)
 		return NULL;
 	in->h = h;
 	in->grab = grab_physical;
+	for (unsigned int g = 0; g < HOSTD_MAX_GUESTS; g++)
+		in->guests[g].kbd.fd = in->guests[g].ptr.fd = -1;
 	for (unsigned int g = 0; g < h->nvms; g++) {
 		struct guest_devs *gd = &in->guests[g];
 
-		gd->kbd = make_device(h->vms[g].cfg->name, false);
-		gd->ptr = make_device(h->vms[g].cfg->name, true);
-		if (!gd->kbd || !gd->ptr)
+		/* a kept backend brings the guest's devices back */
+		if (h->vms[g].adopted_pidfd >= 0)
+			continue;
+		if (hostd_input_ensure(in, g))
 			goto fail;
 		hostd_log("input: %s gets %s and %s", h->vms[g].cfg->name,
-			  libevdev_uinput_get_devnode(gd->kbd),
-			  libevdev_uinput_get_devnode(gd->ptr));
+			  gd->kbd.node, gd->ptr.node);
 	}
 	if (!grab_physical)
 		return in; /* a test run: virtual devices only */
@@ -172,11 +267,13 @@ void hostd_input_destroy(struct hostd_input *in)
 		libinput_unref(in->li); /* closes and so ungrabs */
 	if (in->udev)
 		udev_unref(in->udev);
+	/* closing is all: a device goes with its last descriptor, so the
+	 * ones a backend holds stay for the next hostd */
 	for (unsigned int g = 0; g < HOSTD_MAX_GUESTS; g++) {
-		if (in->guests[g].kbd)
-			libevdev_uinput_destroy(in->guests[g].kbd);
-		if (in->guests[g].ptr)
-			libevdev_uinput_destroy(in->guests[g].ptr);
+		if (in->guests[g].kbd.fd >= 0)
+			close(in->guests[g].kbd.fd);
+		if (in->guests[g].ptr.fd >= 0)
+			close(in->guests[g].ptr.fd);
 	}
 	free(in);
 }
@@ -190,17 +287,20 @@ unsigned int hostd_input_fds(struct hostd_input *in, int *fds, unsigned int max)
 	if (in->li && n < max)
 		fds[n++] = libinput_get_fd(in->li);
 	for (unsigned int g = 0; g < in->h->nvms && n < max; g++)
-		if (in->guests[g].kbd)
-			fds[n++] = libevdev_uinput_get_fd(in->guests[g].kbd);
+		if (in->guests[g].kbd.fd >= 0)
+			fds[n++] = in->guests[g].kbd.fd;
 	return n;
 }
 
-static void write_ev(struct libevdev_uinput *ui, unsigned int type,
+static void write_ev(const struct vdev *v, unsigned int type,
 		     unsigned int code, int value)
 {
-	if (ui && libevdev_uinput_write_event(ui, type, code, value) < 0)
-		hostd_log("input: write to %s failed",
-			  libevdev_uinput_get_devnode(ui));
+	struct input_event ev = { .type = (uint16_t)type,
+				  .code = (uint16_t)code, .value = value };
+
+	if (v->fd >= 0 && write(v->fd, &ev, sizeof(ev)) != sizeof(ev))
+		hostd_log("input: write to %s failed: %s", v->node,
+			  strerror(errno));
 }
 
 void hostd_input_key(struct hostd_input *in, unsigned int g, unsigned int code,
@@ -208,14 +308,14 @@ void hostd_input_key(struct hostd_input *in, unsigned int g, unsigned int code,
 {
 	if (!in)
 		return;
-	write_ev(in->guests[g].kbd, EV_KEY, code, value);
+	write_ev(&in->guests[g].kbd, EV_KEY, code, value);
 }
 
 void hostd_input_sync(struct hostd_input *in, unsigned int g)
 {
 	if (!in)
 		return;
-	write_ev(in->guests[g].kbd, EV_SYN, SYN_REPORT, 0);
+	write_ev(&in->guests[g].kbd, EV_SYN, SYN_REPORT, 0);
 }
 
 static void show_leds(struct hostd_input *in, unsigned int g)
@@ -236,8 +336,8 @@ void hostd_input_switched(struct hostd_input *in, unsigned int from,
 	if (gd->buttons_down) {
 		for (unsigned int b = 0; b < 32; b++)
 			if (gd->buttons_down & (1u << b))
-				write_ev(gd->ptr, EV_KEY, BTN_LEFT + b, 0);
-		write_ev(gd->ptr, EV_SYN, SYN_REPORT, 0);
+				write_ev(&gd->ptr, EV_KEY, BTN_LEFT + b, 0);
+		write_ev(&gd->ptr, EV_SYN, SYN_REPORT, 0);
 		gd->buttons_down = 0;
 	}
 	show_leds(in, to);
@@ -259,9 +359,9 @@ static void pointer_event(struct hostd_input *in, struct libinput_event *ev,
 		gd->rest_x = x - ix;
 		gd->rest_y = y - iy;
 		if (ix)
-			write_ev(gd->ptr, EV_REL, REL_X, ix);
+			write_ev(&gd->ptr, EV_REL, REL_X, ix);
 		if (iy)
-			write_ev(gd->ptr, EV_REL, REL_Y, iy);
+			write_ev(&gd->ptr, EV_REL, REL_Y, iy);
 		break;
 	}
 	case LIBINPUT_EVENT_POINTER_BUTTON: {
@@ -278,26 +378,26 @@ static void pointer_event(struct hostd_input *in, struct libinput_event *ev,
 			gd->buttons_down |= 1u << (b - BTN_LEFT);
 		else
 			gd->buttons_down &= ~(1u << (b - BTN_LEFT));
-		write_ev(gd->ptr, EV_KEY, b, down);
+		write_ev(&gd->ptr, EV_KEY, b, down);
 		break;
 	}
 	case LIBINPUT_EVENT_POINTER_SCROLL_WHEEL: {
 		if (libinput_event_pointer_has_axis(p, LIBINPUT_POINTER_AXIS_SCROLL_VERTICAL)) {
 			double v = libinput_event_pointer_get_scroll_value_v120(
 				p, LIBINPUT_POINTER_AXIS_SCROLL_VERTICAL);
-			write_ev(gd->ptr, EV_REL, REL_WHEEL, (int)(-v / 120));
+			write_ev(&gd->ptr, EV_REL, REL_WHEEL, (int)(-v / 120));
 		}
 		if (libinput_event_pointer_has_axis(p, LIBINPUT_POINTER_AXIS_SCROLL_HORIZONTAL)) {
 			double v = libinput_event_pointer_get_scroll_value_v120(
 				p, LIBINPUT_POINTER_AXIS_SCROLL_HORIZONTAL);
-			write_ev(gd->ptr, EV_REL, REL_HWHEEL, (int)(v / 120));
+			write_ev(&gd->ptr, EV_REL, REL_HWHEEL, (int)(v / 120));
 		}
 		break;
 	}
 	default:
 		return;
 	}
-	write_ev(gd->ptr, EV_SYN, SYN_REPORT, 0);
+	write_ev(&gd->ptr, EV_SYN, SYN_REPORT, 0);
 }
 
 static void device_added(struct hostd_input *in, struct libinput_device *dev)
@@ -361,7 +461,7 @@ static void dispatch_libinput(struct hostd_input *in)
 static void dispatch_leds(struct hostd_input *in, unsigned int g)
 {
 	struct input_event ev[16];
-	ssize_t n = read(libevdev_uinput_get_fd(in->guests[g].kbd), ev, sizeof(ev));
+	ssize_t n = read(in->guests[g].kbd.fd, ev, sizeof(ev));
 	unsigned int before = in->guests[g].leds;
 
 	for (ssize_t i = 0; i < n / (ssize_t)sizeof(ev[0]); i++) {
@@ -388,14 +488,116 @@ void hostd_input_dispatch(struct hostd_input *in, int fd)
 		return;
 	}
 	for (unsigned int g = 0; g < in->h->nvms; g++)
-		if (in->guests[g].kbd && fd == libevdev_uinput_get_fd(in->guests[g].kbd))
+		if (in->guests[g].kbd.fd >= 0 && fd == in->guests[g].kbd.fd)
 			dispatch_leds(in, g);
 }
 
 const char *hostd_input_guest_node(struct hostd_input *in, unsigned int g,
 				   bool pointer)
 {
-	struct libevdev_uinput *ui = pointer ? in->guests[g].ptr : in->guests[g].kbd;
+	struct vdev *v = pointer ? &in->guests[g].ptr : &in->guests[g].kbd;
 
-	return ui ? libevdev_uinput_get_devnode(ui) : NULL;
+	return v->fd >= 0 ? v->node : NULL;
+}
+
+/* Release every key (buttons too) down on v, as its evdev node says;
+ * returns how many. leds: set from the node's LED state, if not NULL. */
+static unsigned int release_all(struct vdev *v, unsigned int *leds)
+{
+	uint8_t keys[KEY_MAX / 8 + 1] = { 0 }, led[LED_MAX / 8 + 1] = { 0 };
+	unsigned int n = 0;
+	int fd = open(v->node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		hostd_log("input: %s: %s; keys down stay down", v->node,
+			  strerror(errno));
+		return 0;
+	}
+	if (ioctl(fd, EVIOCGKEY(sizeof(keys)), keys) < 0)
+		memset(keys, 0, sizeof(keys));
+	if (leds && ioctl(fd, EVIOCGLED(sizeof(led)), led) >= 0)
+		*leds = (led[LED_NUML / 8] >> (LED_NUML % 8) & 1 ?
+			 LIBINPUT_LED_NUM_LOCK : 0) |
+			(led[LED_CAPSL / 8] >> (LED_CAPSL % 8) & 1 ?
+			 LIBINPUT_LED_CAPS_LOCK : 0) |
+			(led[LED_SCROLLL / 8] >> (LED_SCROLLL % 8) & 1 ?
+			 LIBINPUT_LED_SCROLL_LOCK : 0);
+	close(fd);
+	for (unsigned int k = 0; k <= KEY_MAX; k++)
+		if (keys[k / 8] & (1u << (k % 8))) {
+			write_ev(v, EV_KEY, k, 0);
+			n++;
+		}
+	if (n)
+		write_ev(v, EV_SYN, SYN_REPORT, 0);
+	return n;
+}
+
+/* Is fd a uinput device named want? Fills v (not its fd). */
+static int check_uinput(int fd, const char *want, struct vdev *v)
+{
+	char name[UINPUT_MAX_NAME_SIZE + 2];
+	struct stat st;
+	int r;
+
+	if (fstat(fd, &st) || !S_ISCHR(st.st_mode) ||
+	    major(st.st_rdev) != 10 || minor(st.st_rdev) != 223 /* UINPUT_MINOR, miscdevice.h */)
+		return -ENOTTY;
+	r = uinput_node(fd, v->node, sizeof(v->node), name, sizeof(name));
+	if (r)
+		return r;
+	return strcmp(name, want) ? -EPERM : 0;
+}
+
+int hostd_input_adopt(struct hostd_input *in, unsigned int g, const int *fds,
+		      unsigned int n)
+{
+	struct vdev got[2] = { { .fd = -1 }, { .fd = -1 } };
+	struct guest_devs *gd;
+	unsigned int released = 0;
+	int r = 0;
+
+	if (!in || g >= in->h->nvms || n > 2) {
+		r = in ? -EINVAL : 0;	/* no input at all: nothing to keep */
+		goto out;
+	}
+	gd = &in->guests[g];
+	for (unsigned int i = 0; i < n && !r; i++) {
+		char want[UINPUT_MAX_NAME_SIZE];
+
+		device_name(want, in->h->vms[g].cfg->name, i);
+		r = check_uinput(fds[i], want, &got[i]);
+		if (r)
+			hostd_log("input: %s: descriptor %u from its backend is "
+				  "not its %s (%s)", in->h->vms[g].cfg->name, i,
+				  want, strerror(-r));
+	}
+	if (r)
+		goto out;
+	if ((n > 0 && gd->kbd.fd >= 0) || (n > 1 && gd->ptr.fd >= 0)) {
+		hostd_log("input: %s has its devices already",
+			  in->h->vms[g].cfg->name);
+		r = -EEXIST;
+		goto out;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		struct vdev *v = i ? &gd->ptr : &gd->kbd;
+
+		*v = got[i];
+		v->fd = fds[i];
+		fcntl(v->fd, F_SETFL, fcntl(v->fd, F_GETFL) | O_NONBLOCK);
+		released += release_all(v, i ? NULL : &gd->leds);
+	}
+	gd->buttons_down = 0;
+	hostd_log("input: %s keeps %s and %s (from its backend; %u keys and "
+		  "buttons released)", in->h->vms[g].cfg->name,
+		  gd->kbd.fd >= 0 ? gd->kbd.node : "-",
+		  gd->ptr.fd >= 0 ? gd->ptr.node : "-", released);
+	if (g == in->h->router.active)
+		show_leds(in, g);
+	return 0;
+out:
+	for (unsigned int i = 0; i < n; i++)
+		close(fds[i]);
+	return r;
 }

@@ -147,6 +147,7 @@ struct be_maps {
 struct be {
 	struct be_transport *tp;
 	const char *name;		/* for the log: the guest */
+	unsigned int domid;		/* --xen: the guest's domain */
 	struct be_export *exports;
 	uint32_t nexports;
 	uint64_t features;		/* agreed at CONNECT */

@@ -23,17 +23,31 @@
  *     answers each, and the guest's DRM_EVENT_FLIP_COMPLETE is made here
  *     and merged into the read() and poll() of the file that flipped.
  *
- * Locking: `lock` guards everything below; it is never held across a
- * blocking call.
+ * hostd restarted (pd_display.h): when the connection closes, the guest
+ * notices nothing. Its state stays here, its flips complete here at 60 Hz
+ * (nothing is shown), and the display thread connects to
+ * PD_DISPLAY_SOCKET until a new hostd answers, then sends HELLO with the
+ * guest's uinput descriptors (held here so that its virtual keyboard and
+ * pointer outlive hostd) and the state of every CRTC, so that the new
+ * hostd shows the guest's latest frame if it is in front. If none answers
+ * within PD_DISPLAY_REATTACH_S, the process exits with
+ * PD_DISPLAY_EXIT_NO_HOSTD and its monitor ends (the guest gets EIO, its
+ * framebuffers go with the real files, nothing stays on the screen).
+ *
+ * Locking: `lock` guards everything below (and sends on `sock`); it is
+ * never held across a blocking call but a send on the SEQPACKET socket.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef __user
@@ -51,6 +65,8 @@ _Static_assert(sizeof(struct pd_disp_mode) == sizeof(struct drm_mode_modeinfo),
 
 #define MAX_FBS		256
 #define MAX_EVENTS	64	/* queued per guest, beyond: dropped */
+#define TICK_NS		16666667L	/* our own 60 Hz while no hostd */
+#define CONNECT_TICKS	15		/* try PD_DISPLAY_SOCKET every 250 ms */
 
 struct vfb {
 	uint32_t id;		/* 0: free slot */
@@ -78,8 +94,11 @@ static struct {
 	pthread_mutex_t lock;
 	struct be *be;
 	bool on;		/* hostd gave us a display connection */
-	int sock;
+	int sock;		/* -1: no hostd now (flips complete here) */
 	int wake;		/* eventfd: an event was queued */
+	int input[PD_DISPLAY_MAX_INPUT];	/* uinput files we keep */
+	unsigned int ninput;
+	uint32_t sequence;	/* of flips completed here */
 	uint64_t cookie;
 	struct vfb fbs[MAX_FBS];
 	struct vcrtc crtcs[PD_DISPLAY_MAX_CRTCS];
@@ -87,6 +106,11 @@ static struct {
 	unsigned int nevents;
 } d = { .lock = PTHREAD_MUTEX_INITIALIZER, .sock = -1, .wake = -1 };
 
+/*
+ * Under lock. Without hostd (or when it has just gone) the message is
+ * not lost: the state it carries is here and goes to the next hostd, and
+ * a flip completes here. So this never fails.
+ */
 static int send_msg(uint16_t type, const void *body, size_t len)
 {
 	struct {
@@ -95,10 +119,9 @@ static int send_msg(uint16_t type, const void *body, size_t len)
 	} m = { .hdr = { .type = type, .len = (uint16_t)len } };
 
 	memcpy(m.body, body, len);
-	if (send(d.sock, &m, sizeof(m.hdr) + len, MSG_NOSIGNAL) < 0) {
+	if (d.sock >= 0 &&
+	    send(d.sock, &m, sizeof(m.hdr) + len, MSG_NOSIGNAL) < 0)
 		be_log(d.be, "display: cannot reach hostd: %s", strerror(errno));
-		return -EIO;
-	}
 	return 0;
 }
 
@@ -559,43 +582,37 @@ void be_display_release(struct be *be, uint32_t handle)
 	pthread_mutex_unlock(&d.lock);
 }
 
-/* hostd finished a flip: the guest's event, and a wake of its poll. */
-static void flip_done(const struct pd_disp_flip_done *m)
+/* Under lock: c's flip is done; queues the guest's event. Returns the
+ * handle to wake (notify()), 0 for none. */
+static uint32_t complete_flip(struct vcrtc *c, uint64_t time_us,
+			      uint32_t sequence)
 {
-	struct vcrtc *c = NULL;
-	struct be_handle *h = NULL;
-	uint64_t one = 1;
-	uint32_t handle = 0;
-	bool queued = false;
+	struct vevent *e;
 
-	pthread_mutex_lock(&d.lock);
-	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++)
-		if (d.crtcs[i].id && d.crtcs[i].id == m->crtc_id)
-			c = &d.crtcs[i];
-	if (!c || !c->flip_pending || m->cookie != c->flip_cookie) {
-		pthread_mutex_unlock(&d.lock);
-		be_log(d.be, "display: unexpected FLIP_DONE from hostd");
-		return;
-	}
 	c->flip_pending = false;
-	if (c->flip_event && d.nevents < MAX_EVENTS) {
-		struct vevent *e = &d.events[d.nevents++];
+	if (!c->flip_event || d.nevents >= MAX_EVENTS)
+		return 0;
+	e = &d.events[d.nevents++];
+	e->handle = c->flip_handle;
+	e->ev = (struct drm_event_vblank){
+		.base = { .type = DRM_EVENT_FLIP_COMPLETE,
+			  .length = sizeof(e->ev) },
+		.user_data = c->flip_user_data,
+		.tv_sec = (uint32_t)(time_us / 1000000u),
+		.tv_usec = (uint32_t)(time_us % 1000000u),
+		.sequence = sequence,
+		.crtc_id = c->id,
+	};
+	return c->flip_handle;
+}
 
-		e->handle = c->flip_handle;
-		e->ev = (struct drm_event_vblank){
-			.base = { .type = DRM_EVENT_FLIP_COMPLETE,
-				  .length = sizeof(e->ev) },
-			.user_data = c->flip_user_data,
-			.tv_sec = (uint32_t)(m->time_us / 1000000u),
-			.tv_usec = (uint32_t)(m->time_us % 1000000u),
-			.sequence = m->sequence,
-			.crtc_id = m->crtc_id,
-		};
-		queued = true;
-		handle = c->flip_handle;
-	}
-	pthread_mutex_unlock(&d.lock);
-	if (!queued)
+/* Not under lock: wake a read() and the guest's poll on handle. */
+static void notify(uint32_t handle)
+{
+	struct be_handle *h;
+	uint64_t one = 1;
+
+	if (!handle)
 		return;
 	if (write(d.wake, &one, sizeof(one)) < 0)
 		be_log(d.be, "display: wake: %s", strerror(errno));
@@ -611,26 +628,192 @@ static void flip_done(const struct pd_disp_flip_done *m)
 	}
 }
 
+/* hostd finished a flip: the guest's event, and a wake of its poll. */
+static void flip_done(const struct pd_disp_flip_done *m)
+{
+	struct vcrtc *c = NULL;
+	uint32_t handle;
+
+	pthread_mutex_lock(&d.lock);
+	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++)
+		if (d.crtcs[i].id && d.crtcs[i].id == m->crtc_id)
+			c = &d.crtcs[i];
+	if (!c || !c->flip_pending || m->cookie != c->flip_cookie) {
+		pthread_mutex_unlock(&d.lock);
+		be_log(d.be, "display: unexpected FLIP_DONE from hostd");
+		return;
+	}
+	handle = complete_flip(c, m->time_us, m->sequence);
+	pthread_mutex_unlock(&d.lock);
+	notify(handle);
+}
+
+/* No hostd: complete every flip waiting, as a 60 Hz display would. */
+static void complete_here(void)
+{
+	uint32_t handles[PD_DISPLAY_MAX_CRTCS];
+	unsigned int n = 0;
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	pthread_mutex_lock(&d.lock);
+	d.sequence++;
+	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++)
+		if (d.crtcs[i].id && d.crtcs[i].flip_pending)
+			handles[n++] = complete_flip(&d.crtcs[i], now,
+						     d.sequence);
+	pthread_mutex_unlock(&d.lock);
+	for (unsigned int i = 0; i < n; i++)
+		notify(handles[i]);
+}
+
+/* Under lock: HELLO on sock, with the input descriptors if reattaching. */
+static int send_hello(int sock, bool reattach)
+{
+	struct {
+		struct pd_disp_hdr hdr;
+		struct pd_disp_hello m;
+	} b = {
+		.hdr = { .type = PD_DISP_HELLO, .len = sizeof(b.m) },
+		.m = { .version = PD_DISPLAY_VERSION,
+		       .flags = reattach ? PD_DISP_HELLO_REATTACH : 0,
+		       .domid = d.be->domid,
+		       .ninput = reattach ? d.ninput : 0 },
+	};
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * PD_DISPLAY_MAX_INPUT)];
+	} ctl;
+	struct iovec iov = { &b, sizeof(b) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	snprintf(b.m.guest, sizeof(b.m.guest), "%s", d.be->name);
+	if (b.m.ninput) {
+		struct cmsghdr *c;
+
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * b.m.ninput);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * b.m.ninput);
+		memcpy(CMSG_DATA(c), d.input, sizeof(int) * b.m.ninput);
+	}
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(b) ? 0 : -1;
+}
+
+/* Try the new hostd's socket once: 0 and d.sock set, or -1. */
+static int reattach(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int r = 0;
+
+	if (s < 0)
+		return -1;
+	memcpy(a.sun_path, PD_DISPLAY_SOCKET, sizeof(PD_DISPLAY_SOCKET));
+	if (connect(s, (struct sockaddr *)&a, sizeof(a))) {
+		close(s);
+		return -1;
+	}
+	/* nothing outstanding at the new hostd: flips waiting now are
+	 * ours to complete first */
+	complete_here();
+	pthread_mutex_lock(&d.lock);
+	r = send_hello(s, true);
+	for (unsigned int i = 0; !r && i < PD_DISPLAY_MAX_CRTCS; i++) {
+		struct {
+			struct pd_disp_hdr hdr;
+			struct pd_disp_crtc st;
+		} m = { .hdr = { .type = PD_DISP_SET_CRTC,
+				 .len = sizeof(m.st) } };
+
+		if (!d.crtcs[i].id)
+			continue;
+		m.st = d.crtcs[i].st;
+		if (send(s, &m, sizeof(m), MSG_NOSIGNAL) != sizeof(m))
+			r = -1;
+	}
+	if (!r)
+		d.sock = s;
+	pthread_mutex_unlock(&d.lock);
+	if (r) {
+		close(s);
+		return -1;
+	}
+	be_log(d.be, "display: reattached to a new hostd (%u input devices "
+	       "handed back)", d.ninput);
+	return 0;
+}
+
+/* No hostd: complete flips here and look for a new one until deadline
+ * (CLOCK_MONOTONIC seconds). 0: reattached; -1: none came. */
+static int wait_for_hostd(time_t deadline)
+{
+	struct timespec tick = { .tv_nsec = TICK_NS }, now;
+
+	for (unsigned int t = 0;; t++) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec >= deadline)
+			return -1;
+		if (t % CONNECT_TICKS == 0 && reattach() == 0)
+			return 0;
+		nanosleep(&tick, NULL);
+		complete_here();
+	}
+}
+
 /* hostd's messages; hostd is trusted, but its messages are still checked. */
 static void *display_thread(void *arg)
 {
 	uint8_t buf[PD_DISP_MAX_MSG];
+	struct timespec since = { 0 }, now;
+	time_t deadline = 0;
 
 	(void)arg;
 	for (;;) {
 		struct pd_disp_hdr hdr;
 		struct pd_disp_flip_done m;
-		ssize_t n = recv(d.sock, buf, sizeof(buf), 0);
+		ssize_t n;
+		int sock;
 
+		pthread_mutex_lock(&d.lock);
+		sock = d.sock;
+		pthread_mutex_unlock(&d.lock);
+		if (sock < 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			/* a connection refused at once (or lost within 2 s)
+			 * does not give the guest more time */
+			if (!deadline || now.tv_sec - since.tv_sec > 2)
+				deadline = now.tv_sec + PD_DISPLAY_REATTACH_S;
+			be_log(d.be, "display: no hostd; flips complete here, "
+			       "waiting up to %ld s for a new hostd",
+			       (long)(deadline - now.tv_sec));
+			if (wait_for_hostd(deadline)) {
+				/* the guest must not be shown anything
+				 * with nobody in charge, nor hang in a
+				 * flip: its monitor ends too */
+				be_log(d.be, "display: no hostd came back; "
+				       "exiting");
+				_exit(PD_DISPLAY_EXIT_NO_HOSTD);
+			}
+			clock_gettime(CLOCK_MONOTONIC, &since);
+			continue;
+		}
+		n = recv(sock, buf, sizeof(buf), 0);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
-			/* hostd is gone: the guest must not be shown
-			 * anything, nor hang in a flip; exit, hostd's
-			 * successor starts a new backend */
-			be_log(d.be, "display: hostd connection %s; exiting",
+			be_log(d.be, "display: hostd connection %s",
 			       n ? strerror(errno) : "closed");
-			_exit(1);
+			pthread_mutex_lock(&d.lock);
+			close(d.sock);
+			d.sock = -1;	/* flips it had: ours now */
+			pthread_mutex_unlock(&d.lock);
+			continue;
 		}
 		memcpy(&hdr, buf, sizeof(hdr) <= (size_t)n ? sizeof(hdr) : 0);
 		if ((size_t)n != sizeof(hdr) + sizeof(m) ||
@@ -644,10 +827,29 @@ static void *display_thread(void *arg)
 	return NULL;
 }
 
+/* PD_INPUT_FDS="KBD,PTR": the guest's uinput files, to keep. */
+static void keep_input(const char *env)
+{
+	char *end;
+
+	for (const char *p = env; p && *p && d.ninput < PD_DISPLAY_MAX_INPUT;) {
+		long fd = strtol(p, &end, 10);
+
+		if (end == p || fd < 0 || fd > 1 << 20 ||
+		    fcntl((int)fd, F_SETFD, FD_CLOEXEC)) {
+			be_log(d.be, "display: bad %s=%s", PD_DISPLAY_INPUT_ENV,
+			       env);
+			d.ninput = 0;
+			return;
+		}
+		d.input[d.ninput++] = (int)fd;
+		p = *end == ',' ? end + 1 : end;
+	}
+}
+
 int be_display_start(struct be *be)
 {
 	const char *env = getenv(PD_DISPLAY_FD_ENV);
-	struct pd_disp_hello hello = { .version = PD_DISPLAY_VERSION };
 	pthread_t t;
 	char *end;
 	long fd;
@@ -663,9 +865,18 @@ int be_display_start(struct be *be)
 	d.sock = (int)fd;
 	fcntl(d.sock, F_SETFD, FD_CLOEXEC);
 	unsetenv(PD_DISPLAY_FD_ENV);
+	keep_input(getenv(PD_DISPLAY_INPUT_ENV));
+	unsetenv(PD_DISPLAY_INPUT_ENV);
 	d.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (d.wake < 0 || send_msg(PD_DISP_HELLO, &hello, sizeof(hello)))
+	if (d.wake < 0)
 		return -1;
+	/* the hostd that started our monitor may be gone (this is a later
+	 * server): then look for the next one */
+	if (send_hello(d.sock, false)) {
+		be_log(be, "display: the hostd that started us is gone");
+		close(d.sock);
+		d.sock = -1;
+	}
 	if (pthread_create(&t, NULL, display_thread, NULL))
 		return -1;
 	pthread_detach(t);

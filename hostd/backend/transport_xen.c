@@ -48,6 +48,7 @@
 #include <xengnttab.h>
 #include <xenstore.h>
 
+#include <paradice/pd_display.h>
 #include <paradice/pd_grant.h>
 #include "backend.h"
 #include "config.h"
@@ -608,11 +609,19 @@ static ssize_t xen_recv(struct be_transport *t, void *buf, size_t cap)
 	}
 }
 
-/* An event into the next buffer the frontend posted; waits a little for
- * one when all are in use (the frontend reposts them as it reads). */
+/*
+ * An event into the next buffer the frontend posted. When all are in use
+ * (the frontend reposts them as it reads; a guest whose vCPU does not run
+ * reposts none) it waits for one as long as the connection lasts: an
+ * event dropped would be a poll wakeup lost for good, and a guest that
+ * never reads its events only stalls its own backend's senders.
+ */
 static int send_event(struct xen_tp *x, const void *msg, size_t len)
 {
-	for (int tries = 0; tries < 2000; tries++) {
+	long wait_ns = 1000000, waited_ns = 0;
+	bool said = false;
+
+	for (;;) {
 		struct pd_wire_xen_slot untrusted_buf;
 		struct pd_wire_xen_slot *rsp;
 		int notify;
@@ -625,9 +634,19 @@ static int send_event(struct xen_tp *x, const void *msg, size_t len)
 		}
 		if (!RING_HAS_UNCONSUMED_REQUESTS(&x->evt)) {
 			pthread_mutex_unlock(&x->evt_lock);
-			nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+			if (waited_ns >= 2000000000L && !said) {
+				be_log(x->be, "domain %u takes no events for 2 s: "
+				       "holding them until it does", x->domid);
+				said = true;
+			}
+			nanosleep(&(struct timespec){ .tv_nsec = wait_ns }, NULL);
+			waited_ns += wait_ns;
+			if (wait_ns < 16000000)
+				wait_ns *= 2;
 			continue;
 		}
+		if (said)
+			be_log(x->be, "domain %u takes events again", x->domid);
 		memcpy(&untrusted_buf, RING_GET_REQUEST(&x->evt, x->evt.req_cons),
 		       sizeof(untrusted_buf));
 		x->evt.req_cons++;
@@ -651,8 +670,6 @@ static int send_event(struct xen_tp *x, const void *msg, size_t len)
 		pthread_mutex_unlock(&x->evt_lock);
 		return 0;
 	}
-	errno = ENOBUFS;
-	return -1;
 }
 
 /*
@@ -999,6 +1016,11 @@ static void monitor(struct be *be, unsigned int domid, const char *name)
 		else
 			be_log(be, "server %d exited (%d)", (int)pid,
 			       WEXITSTATUS(status));
+		/* no hostd came back for the display: end as if stopped
+		 * (pd_display.h); hostd starts a new backend when it comes */
+		if (WIFEXITED(status) &&
+		    WEXITSTATUS(status) == PD_DISPLAY_EXIT_NO_HOSTD)
+			monitor_stop = 1;
 		/* whatever happened, the frontend must stop using it */
 		if (read_state(xs, be_path) != XB_UNKNOWN)
 			set_state(xs, be_path, XB_CLOSING);
@@ -1006,6 +1028,12 @@ static void monitor(struct be *be, unsigned int domid, const char *name)
 			wait_frontend_closed(xs, fe_path, 3000);
 			set_state(xs, be_path, XB_CLOSED);
 			if (!xs_is_domain_introduced(xs, domid)) {
+				/* the domain's whole directory (device 0
+				 * is all), not an empty one left behind */
+				char *slash = strrchr(be_path, '/');
+
+				if (slash)
+					*slash = '\0';
 				xs_rm(xs, XBT_NULL, be_path);
 				be_log(be, "domain %u is gone: monitor ends",
 				       domid);
@@ -1056,6 +1084,7 @@ struct be_transport *be_xen_create(struct be *be, const char *domain,
 	}
 	xs_close(xs);
 	be->name = guest_name;
+	be->domid = domid;
 	if (hostd_config_load(&cfg, config_path, err, sizeof(err))) {
 		be_log(be, "%s", err);
 		return NULL;

@@ -10,7 +10,9 @@
  * exact length, counts, reserved fields) and never acts on one guest's
  * connection for another: which guest a connection belongs to is fixed by
  * construction (hostd makes a socketpair for each backend it starts and
- * passes one end as the descriptor in PD_DISPLAY_FD_ENV).
+ * passes one end as the descriptor in PD_DISPLAY_FD_ENV), or, for a backend
+ * that outlived the hostd that started it, checked when it reattaches (see
+ * "hostd restarted" below).
  *
  * Transport: SOCK_SEQPACKET, one message per packet, each a
  * struct pd_disp_hdr followed by the body its type names, host byte order
@@ -27,6 +29,27 @@
  *                      <------------   FLIP_DONE(cookie, time, sequence)
  *     close            ------------>   the guest's state is dropped
  *
+ * hostd restarted. Backends outlive hostd (a guest's programs must not see
+ * a restart). When its connection closes, a backend completes its guest's
+ * flips itself (paced at 60 Hz, nothing shown), keeps answering display
+ * ioctls from its state, and connects every 250 ms to PD_DISPLAY_SOCKET,
+ * which a new hostd listens on, for at most PD_DISPLAY_REATTACH_S seconds;
+ * then it gives up and exits with PD_DISPLAY_EXIT_NO_HOSTD (its monitor ends
+ * too, the guest's files get EIO, as when hostd stops for good). On the
+ * new connection it sends
+ *
+ *     HELLO(version, PD_DISP_HELLO_REATTACH, domid, guest name, ninput)
+ *         with ninput descriptors (SCM_RIGHTS): the guest's virtual
+ *         keyboard, then its pointer (the uinput files hostd made, which
+ *         the backend holds so that the devices outlive hostd)
+ *     SET_CRTC(...)  for every CRTC it has state for (the latest frame)
+ *
+ * and goes on as above. The new hostd believes none of it: the peer must
+ * run as hostd's user, be a "pd-backend --xen DOMID" process, name a
+ * configured guest whose domain DOMID runs now and that has no connection
+ * yet; each descriptor must be a uinput device with that guest's device
+ * name. Anything else drops the connection with a log line.
+ *
  * A backend has at most one FLIP outstanding per CRTC (the guest gets
  * -EBUSY for a second one, as from a real driver); hostd answers every
  * FLIP exactly once. A FLIP also makes its fb the CRTC's latest frame.
@@ -35,14 +58,24 @@
  *
  * Version history:
  *   1  HELLO, SET_CRTC, FLIP, FLIP_DONE (legacy KMS, primary plane only)
+ *   2  HELLO names the guest (domid, name) and may reattach a backend to a
+ *      new hostd with its input devices; PD_DISPLAY_SOCKET
  */
 #ifndef PARADICE_PD_DISPLAY_H
 #define PARADICE_PD_DISPLAY_H
 
 #include <stdint.h>
 
-#define PD_DISPLAY_VERSION	1
+#define PD_DISPLAY_VERSION	2
 #define PD_DISPLAY_FD_ENV	"PD_DISPLAY_FD"
+/* "KBD,PTR": the guest's uinput descriptors hostd passes to its backend */
+#define PD_DISPLAY_INPUT_ENV	"PD_INPUT_FDS"
+/* where a new hostd listens for backends that outlived the last one */
+#define PD_DISPLAY_SOCKET	"/run/paradice/display.sock"
+#define PD_DISPLAY_REATTACH_S	30	/* a backend waits that long */
+#define PD_DISPLAY_EXIT_NO_HOSTD 3	/* ... then exits with this status */
+#define PD_DISPLAY_MAX_INPUT	2	/* keyboard, pointer */
+#define PD_DISPLAY_NAME_MAX	64
 #define PD_DISPLAY_MAX_CONN	4	/* connectors per CRTC */
 #define PD_DISPLAY_MAX_CRTCS	4	/* CRTCs a guest may set */
 
@@ -59,9 +92,14 @@ struct pd_disp_hdr {
 	uint32_t reserved;	/* 0 */
 };
 
+#define PD_DISP_HELLO_REATTACH	1u	/* on PD_DISPLAY_SOCKET, not a socketpair */
+
 struct pd_disp_hello {
 	uint32_t version;	/* PD_DISPLAY_VERSION */
-	uint32_t reserved;
+	uint32_t flags;		/* PD_DISP_HELLO_REATTACH or 0 */
+	uint32_t domid;		/* the guest's domain */
+	uint32_t ninput;	/* descriptors attached; 0 without REATTACH */
+	char guest[PD_DISPLAY_NAME_MAX];	/* NUL-terminated, NUL-padded */
 };
 
 /* struct drm_mode_modeinfo, byte for byte (without the uapi headers). */
@@ -104,6 +142,7 @@ struct pd_disp_flip_done {
 #define PD_DISP_MAX_MSG	(sizeof(struct pd_disp_hdr) + sizeof(struct pd_disp_crtc))
 
 _Static_assert(sizeof(struct pd_disp_hdr) == 8, "pd_disp_hdr");
+_Static_assert(sizeof(struct pd_disp_hello) == 80, "pd_disp_hello");
 _Static_assert(sizeof(struct pd_disp_mode) == 68, "pd_disp_mode");
 _Static_assert(sizeof(struct pd_disp_crtc) == 108, "pd_disp_crtc");
 _Static_assert(sizeof(struct pd_disp_flip) == 16, "pd_disp_flip");
