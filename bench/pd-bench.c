@@ -18,6 +18,9 @@
  *                                       (another domain): half the round
  *                                       trip, us
  *   pd-bench evecho DEV [-n N]          echo N pings (value + 1000000)
+ *   pd-bench clockoff                   CLOCK_REALTIME - CLOCK_MONOTONIC, ns
+ *   pd-bench v4l2lat DEV [-n N] [-c OFF]  V4L2 buffer timestamp to DQBUF,
+ *                                       median, us (see cmd_v4l2lat)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -384,19 +387,106 @@ static int cmd_evecho(const char *dev, long n)
 	int fd = open_dev(dev);
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
+	/* reads as many events as are queued, as libevdev does */
 	for (long done = 0; done < n + 1;) {
-		struct input_event got;
+		struct input_event got[64];
+		ssize_t len;
 
 		if (poll(&pfd, 1, 20000) <= 0)
 			die("no ping came");
-		if (read(fd, &got, sizeof(got)) != sizeof(got))
+		len = read(fd, got, sizeof(got));
+		if (len <= 0 || len % (ssize_t)sizeof(got[0]))
 			die("read");
-		if (got.type != EV_MSC || got.value <= 0 ||
-		    got.value >= ECHO_OFFSET)
-			continue;
-		send_msc(fd, got.value + ECHO_OFFSET);
-		done += got.value != 1 || !done;	/* ping 1 may repeat */
+		for (size_t i = 0; i < (size_t)len / sizeof(got[0]); i++) {
+			int v = got[i].value;
+
+			if (got[i].type != EV_MSC || v <= 0 || v >= ECHO_OFFSET)
+				continue;
+			send_msc(fd, v + ECHO_OFFSET);
+			done += v != 1 || !done;	/* ping 1 may repeat */
+		}
 	}
+	return 0;
+}
+
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* This domain's CLOCK_REALTIME - CLOCK_MONOTONIC. */
+static int64_t clock_offset(void)
+{
+	return clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * From a V4L2 capture buffer's timestamp (the capturing kernel's
+ * CLOCK_MONOTONIC) to its DQBUF, median over n frames, streaming with 4
+ * mmapped buffers. A guest's clocks are not dom0's, but under Xen both
+ * keep CLOCK_REALTIME from the same system time: the timestamp is moved
+ * into it with the capturing domain's realtime - monotonic (clockoff
+ * there, given as -c; our own by default). vivid's timestamps are
+ * nominal frame times, not the moment a frame is ready: only the
+ * difference between the forwarded and the native figure is meaningful.
+ */
+static int cmd_v4l2lat(const char *dev, long n, int64_t off)
+{
+	int fd = open_dev(dev);
+	struct v4l2_requestbuffers rb = {
+		.count = 4, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+		.memory = V4L2_MEMORY_MMAP,
+	};
+	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int64_t *lat;
+
+	if (n < 1 || !(lat = calloc((size_t)n, sizeof(*lat))))
+		die("frames");
+	if (ioctl(fd, VIDIOC_REQBUFS, &rb) < 0 || rb.count < 2)
+		die("VIDIOC_REQBUFS");
+	for (unsigned int i = 0; i < rb.count; i++) {
+		struct v4l2_buffer b = { .index = i, .type = rb.type,
+					 .memory = V4L2_MEMORY_MMAP };
+
+		if (ioctl(fd, VIDIOC_QUERYBUF, &b) < 0)
+			die("VIDIOC_QUERYBUF");
+		if (mmap(NULL, b.length, PROT_READ, MAP_SHARED, fd,
+			 b.m.offset) == MAP_FAILED)
+			die("mmap");
+		if (ioctl(fd, VIDIOC_QBUF, &b) < 0)
+			die("VIDIOC_QBUF");
+	}
+	if (ioctl(fd, VIDIOC_STREAMON, &type) < 0)
+		die("VIDIOC_STREAMON");
+	for (long i = 0; i < n; i++) {
+		struct v4l2_buffer b = { .type = rb.type,
+					 .memory = V4L2_MEMORY_MMAP };
+
+		if (poll(&pfd, 1, 10000) <= 0)
+			die("no frame in 10 s");
+		if (ioctl(fd, VIDIOC_DQBUF, &b) < 0)
+			die("VIDIOC_DQBUF");
+		lat[i] = clock_ns(CLOCK_REALTIME) -
+			 ((int64_t)b.timestamp.tv_sec * 1000000000 +
+			  (int64_t)b.timestamp.tv_usec * 1000 + off);
+		if (ioctl(fd, VIDIOC_QBUF, &b) < 0)
+			die("VIDIOC_QBUF");
+	}
+	ioctl(fd, VIDIOC_STREAMOFF, &type);
+	qsort(lat, (size_t)n, sizeof(*lat), cmp_i64);
+	printf("RESULT v4l2lat %.1f us\n", (double)lat[n / 2] / 1e3);
+	free(lat);
 	return 0;
 }
 
@@ -410,7 +500,9 @@ static int usage(void)
 		"       pd-bench uinput NAME\n"
 		"       pd-bench evlat UINPUT_NODE DEV [-n N]\n"
 		"       pd-bench evping UINPUT_NODE BACK_NODE [-n N]\n"
-		"       pd-bench evecho DEV [-n N]\n");
+		"       pd-bench evecho DEV [-n N]\n"
+		"       pd-bench clockoff\n"
+		"       pd-bench v4l2lat DEV [-n N] [-c CLOCKOFF_NS]\n");
 	return 2;
 }
 
@@ -426,6 +518,10 @@ static double opt(int argc, char **argv, const char *flag, double def)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 2 && strcmp(argv[1], "clockoff") == 0) {
+		printf("RESULT clockoff %lld ns\n", (long long)clock_offset());
+		return 0;
+	}
 	if (argc < 3)
 		return usage();
 	if (strcmp(argv[1], "rtt") == 0)
@@ -443,6 +539,10 @@ int main(int argc, char **argv)
 		return cmd_evping(argv[2], argv[3], (long)opt(argc, argv, "-n", 100));
 	if (strcmp(argv[1], "evecho") == 0)
 		return cmd_evecho(argv[2], (long)opt(argc, argv, "-n", 100));
+	if (strcmp(argv[1], "v4l2lat") == 0)
+		return cmd_v4l2lat(argv[2], (long)opt(argc, argv, "-n", 60),
+				   (int64_t)opt(argc, argv, "-c",
+						(double)clock_offset()));
 	if (strcmp(argv[1], "evlat") == 0 && argc >= 4)
 		return cmd_evlat(argv[2], argv[3], (long)opt(argc, argv, "-n", 500));
 	return usage();

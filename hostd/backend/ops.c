@@ -321,7 +321,10 @@ static void op_poll(struct be *be, struct be_handle *h, struct be_job *job)
 		return;
 	}
 	p.revents |= (short)(be_display_poll(be, h) & r.events);
-	/* armed before the reply: a change after our look is not missed */
+	/* Armed before the reply: a change after our look is not missed.
+	 * Also when something is ready already: the event that comes at once
+	 * is what wakes an edge-triggered epoll in the guest again once the
+	 * program has read everything (it calls poll no more until woken). */
 	if (r.events && (be->features & PD_WIRE_FEAT_POLL_EVENTS))
 		be_poll_arm(be, h, r.events);
 	be_reply(be, &job->hdr, (uint16_t)p.revents, NULL, 0);
