@@ -60,8 +60,17 @@ UNPACK_FAILED = ("Initramfs unpacking failed", "rootfs image is not initramfs")
 # reads and writes: measured, every pixel read back from the GPU was 0
 # (and QEMU wrote into frames that are not the buffer's). With it, the
 # addresses come from Xen's swiotlb, which translates them.
-VIRGL_QEMU_ARGS = ["-device", "virtio-gpu-gl-pci,id=vgpu,iommu_platform=on",
+VIRGL_QEMU_ARGS = ["-device", "virtio-gpu-gl-pci,id=vgpu,iommu_platform=on,"
+                   "xres=1920,yres=1080",
                    "-display", "egl-headless,rendernode=/dev/null"]
+# The virtio-gpu's connector (Virtual-2: bochs's is Virtual-1, and its
+# driver is loaded first) gets one of the kernel's built-in EDIDs instead
+# of QEMU's, whose mode list goes up to 5120x2160: glmark2-es2-drm takes
+# the largest mode of a connector, not the preferred one, and scanning out
+# 11 Mpixel frames under TCG measures little but memory copies. QEMU's
+# xres/yres must say the same size: virtio_gpu_conn_mode_valid() refuses
+# a preferred mode other than the host's size (or 1024x768).
+VIRGL_LINUX_ARGS = " drm.edid_firmware=Virtual-2:edid/1920x1080.bin"
 # from dom0 ready to one guest's agent answering; PD_VM_GUEST_TIMEOUT for a
 # machine shared with other emulated machines
 GUEST_TIMEOUT = int(os.environ.get("PD_VM_GUEST_TIMEOUT") or 100)
@@ -180,17 +189,22 @@ class Appliance:
             c.file("images/guest.cpio", guest_image)
         return c
 
-    def build_images(self, virgl=False):
+    def build_images(self, virgl=False, layers=()):
         """The host (plain VM or dom0) and guest images; with virgl both
         also get the "gpu" layer (Mesa) and other file names, so that an
-        appliance with virgl and one without can be built side by side."""
+        appliance with virgl and one without can be built side by side.
+        layers: more profiles (tests/vm/profiles/NAME.txt) put in both
+        images after the gpu layer, for what only the bench or the demo
+        runs (glmark2, a game): the images `make check` boots never carry
+        them."""
         kver = image.kernel_version()
         os.makedirs(VMBUILD, exist_ok=True)
-        suffix = "-virgl" if virgl else ""
+        suffix = ("-virgl" if virgl else "") + "".join("-" + n for n in layers)
         guest = os.path.join(VMBUILD, "guest%s.cpio" % suffix)
         host = os.path.join(VMBUILD, "host%s.cpio" % suffix)
         t0 = now()
         gpu = [image.build_base("gpu", CACHE, kver, self.say)] if virgl else []
+        gpu += [image.build_base(n, CACHE, kver, self.say) for n in layers]
         image.concat(guest, [image.build_base("guest", CACHE, kver, self.say)]
                      + gpu + [self._project_layer("guest", kver)])
         image.concat(host, [image.build_base("host", CACHE, kver, self.say)]
@@ -216,15 +230,15 @@ class Appliance:
 
     # -- up / down -----------------------------------------------------------
     def up(self, mode="xen", guests=2, broken=(), timeout=BOOT_TIMEOUT,
-           virgl=False):
+           virgl=False, layers=()):
         """Boot the appliance. virgl: a virtio-gpu with virgl 3D beside the
         bochs screen (VIRGL_QEMU_ARGS), whose driver the plain VM or dom0
-        loads, and Mesa in every image."""
+        loads, and Mesa in every image. layers: see build_images()."""
         if self.pid():
             raise VmError("the appliance is already up (tests/vm/appliance down)")
         if mode not in ("plain", "xen"):
             raise VmError("unknown mode %r (plain or xen)" % mode)
-        kver, host = self.build_images(virgl)
+        kver, host = self.build_images(virgl, layers)
         os.makedirs(STATE, exist_ok=True)
         for f in os.listdir(STATE):
             os.unlink(os.path.join(STATE, f))
@@ -246,7 +260,7 @@ class Appliance:
             qemu += ["-display", "none"]
         else:
             qemu += VIRGL_QEMU_ARGS
-            linux_args += " pd.virgl=1"
+            linux_args += " pd.virgl=1" + VIRGL_LINUX_ARGS
             dom0_mem, guest_mem = VIRGL_DOM0_MEM_MB, VIRGL_GUEST_MEM_MB
         if mode == "plain":
             qemu += ["-m", "2048", "-kernel", vmlinuz, "-initrd", host,
@@ -268,7 +282,8 @@ class Appliance:
                          vmlinuz, linux_args, extra, host)]
         with open(os.path.join(STATE, "info.json"), "w") as f:
             json.dump({"mode": mode, "guests": guests if mode == "xen" else 0,
-                       "virgl": bool(virgl), "started": time.time()}, f)
+                       "virgl": bool(virgl), "layers": list(layers),
+                       "started": time.time()}, f)
         with open(os.path.join(STATE, "qemu.cmdline"), "w") as f:
             f.write(" ".join(shlex.quote(a) for a in qemu) + "\n")
         t0 = now()

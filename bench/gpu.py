@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The 3D part of `make bench` (bench/run --mode gpu): glmark2-es2-drm
+natively in dom0 on the virtio-gpu with virgl 3D, and in guest1 on the
+same card forwarded through Paradice, in one appliance run.
+
+dom0's pd-backend is started by hand, without hostd (as in the xen part of
+the bench), so the guest's display ioctls run on the real card through the
+backend's descriptor: the first opener of a card is its DRM master, and
+nothing else in dom0 opens the virtio-gpu's card. glmark2 picks the largest
+mode of the connector; the appliance gives that connector one 1920x1080
+mode (machine.py, VIRGL_LINUX_ARGS).
+"""
+
+import re
+import statistics
+
+from pdvm.machine import VmError
+
+# Scenes of glmark2's default set, each run for a fixed time, so that one
+# glmark2 run takes the same wall time natively and in the guest. The
+# score is glmark2's own: the mean of the scenes' frame rates.
+GLMARK2_SCENES = [
+    "build:use-vbo=true",
+    "texture:texture-filter=linear",
+    "shading:shading=phong",
+    "bump:bump-render=high-poly",
+    "effect2d:kernel=0,1,0;1,-4,1;0,1,0;",
+    "pulsar:light=false:quads=5:texture=false",
+    "desktop:effect=shadow:windows=4",
+]
+# glmark2 picks an EGL config with alpha by default, and the virtio-gpu's
+# primary plane scans out XRGB8888 only (SETCRTC: "Invalid pixel format
+# AR24"): ask for one without.
+GLMARK2_ARGS = "--visual-config a=0"
+
+GPU_CONF = """\
+[guest guest1]
+devices = %(card)s %(render)s
+"""
+
+
+def virtio_nodes(b):
+    """dom0's card and render node of the virtio-gpu (the DRM device whose
+    parent's virtio child is bound to virtio_gpu)."""
+    out = b.sh("for d in /sys/class/drm/card? /sys/class/drm/renderD*; do "
+               "drv=$(readlink $d/device/virtio*/driver 2>/dev/null); "
+               "[ \"${drv##*/}\" = virtio_gpu ] && echo ${d##*/}; done; true",
+               vm="dom0").split()
+    cards = [n for n in out if n.startswith("card")]
+    renders = [n for n in out if n.startswith("renderD")]
+    if len(cards) != 1 or len(renders) != 1:
+        raise VmError("dom0 has no single virtio_gpu card and render node: "
+                      "%r (is the appliance booted with virgl?)" % out)
+    return "/dev/dri/" + cards[0], "/dev/dri/" + renders[0]
+
+
+def forward(b, card, render):
+    """guest1 gets dom0's virtio-gpu card and render node through its own
+    pd-backend; in guest1 they are /dev/dri/card0 and renderD128."""
+    b.app.copy_in("dom0", (GPU_CONF % {"card": card, "render": render})
+                  .encode(), "/etc/paradice/paradice.conf")
+    b.sh("(pd-backend --xen guest1 >/var/log/pd-backend-guest1.log 2>&1 &);"
+         " true", vm="dom0")
+    b.sh("modprobe -a drm videodev snd && insmod "
+         "/usr/lib/modules/extra/pdfront.ko; t=0; while [ ! -c "
+         "/dev/dri/renderD128 ] && [ $t -lt 300 ]; do sleep 0.2; "
+         "t=$((t+1)); done; [ -c /dev/dri/renderD128 ]", vm="guest1")
+    return "/dev/dri/card0"
+
+
+def glmark2(b, vm, card, duration):
+    """One glmark2-es2-drm run on card; {"glmark2": (score, "score")}, and
+    each scene's frame rate under its name."""
+    cmd = "glmark2-es2-drm %s --winsys-options drm-device=%s %s 2>&1" % (
+        GLMARK2_ARGS, card, " ".join(
+            "-b '%s:duration=%g'" % (s, duration) for s in GLMARK2_SCENES))
+    out = b.sh(cmd, timeout=120 + 20 * duration * len(GLMARK2_SCENES),
+               vm=vm)
+    res = {}
+    m = re.search(r"glmark2 Score: (\d+)", out)
+    if not m or "virgl" not in out or "Error" in out:
+        raise VmError("%s: glmark2-es2-drm on %s did not run through: %s"
+                      % (vm, card, out[-1500:]))
+    res["glmark2"] = (float(m.group(1)), "score")
+    for line in out.splitlines():
+        s = re.match(r"\[(\w+)\].*FPS: (\d+)", line)
+        if s:
+            res["fps " + s.group(1)] = (float(s.group(2)), "fps")
+    size = re.search(r"Surface Size:\s+(\S+)", out)
+    res["size"] = (0.0, size.group(1) if size else "?")
+    return res
+
+
+def run_gpu(b, quick):
+    """b: a Bench with vm guest1, native_vm dom0, in an appliance booted
+    with virgl and the bench3d layer; appends glmark2's rows."""
+    card, render = virtio_nodes(b)
+    fcard = forward(b, card, render)
+    print("virgl appliance: dom0 %s, %s -> guest1 %s" % (card, render, fcard),
+          flush=True)
+    duration = 2 if quick else 5
+    nat, fwd, scenes = [], [], {}
+    size = "?"
+    for _ in range(b.repeat):
+        for vm, node, into in (("dom0", card, nat), ("guest1", fcard, fwd)):
+            r = glmark2(b, vm, node, duration)
+            into.append(r["glmark2"][0])
+            size = r["size"][1]
+            for k, v in r.items():
+                if k.startswith("fps "):
+                    scenes.setdefault((k, vm), []).append(v[0])
+    n, f = statistics.median(nat), statistics.median(fwd)
+    label = "glmark2-es2-drm score (%s)" % size
+    b.rows.append({
+        "transport": b.transport, "measure": label, "unit": "score",
+        "native": n, "forwarded": f,
+        "spread": "%g..%g" % (min(fwd), max(fwd)), "ratio": f / n,
+        "goal": (">=", 0.9), "met": f / n >= 0.9})
+    print("  %-34s native %10.4g  forwarded %10.4g score    ratio %.2f" % (
+        label, n, f, f / n), flush=True)
+    for scene in GLMARK2_SCENES:
+        k = "fps " + scene.split(":")[0]
+        if (k, "dom0") in scenes and (k, "guest1") in scenes:
+            sn = statistics.median(scenes[(k, "dom0")])
+            sf = statistics.median(scenes[(k, "guest1")])
+            print("    %-32s native %6.4g fps  forwarded %6.4g fps  ratio "
+                  "%.2f" % (k[4:], sn, sf, sf / sn if sn else 0), flush=True)
+    return b.rows
