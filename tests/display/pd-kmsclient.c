@@ -219,8 +219,14 @@ static int run(const char *card, uint32_t rgb, double seconds, int flip)
 		}
 		if (poll(&p, 1, flip == FLOOD ? 0 : 1000) == 0) {
 			timeouts += pending && flip != FLOOD;
-		} else if (p.revents & POLLIN) {
+		} else if (p.revents & (POLLIN | POLLERR | POLLHUP)) {
 			n = read(fd, buf, sizeof(buf));
+			/* e.g. EIO: the file's backend is gone */
+			if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				fprintf(stderr, "pd-kmsclient: read: %s\n",
+					strerror(errno));
+				return 1;
+			}
 			for (ssize_t o = 0; n > 0 && o + (ssize_t)sizeof(struct drm_event) <= n;) {
 				struct drm_event e;
 

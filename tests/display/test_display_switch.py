@@ -13,7 +13,8 @@ buffers (mmap across domains: dom0's pages granted to the guest)."""
 import re
 import time
 
-from pdvm.testlib import wait_for as _wait, TestFailure, artifact, check, pixel, run_ok
+from pdvm.testlib import (wait_for as _wait, TestFailure, artifact, check,
+                          evdev_node, pixel, run_ok)
 
 MODE = "xen"
 GUESTS = 2
@@ -30,6 +31,8 @@ hotkey = ctrl+alt+f1
 [guest guest2]
 devices = /dev/dri/card0
 hotkey = ctrl+alt+f2
+
+[guest guest3]
 """
 
 COLOURS = {"guest1": (0xff, 0, 0), "guest2": (0, 0, 0xff)}
@@ -249,8 +252,198 @@ def test_a_guest_cannot_show_another_guests_framebuffer(app):
           "the screen changed")
 
 
+def _pids(app, g):
+    return run_ok(app, g, "pidof pd-kmsclient evtest; true").split()
+
+
+def _pressed_in(app, g):
+    return re.findall(r"\((KEY_\w+)\), value 1",
+                      run_ok(app, g, "cat /tmp/kbdr.log 2>/dev/null; true"))
+
+
+def _keys_left_down(log):
+    """Keys whose last event in an evtest log is not a release."""
+    last = {}
+    for key, value in re.findall(r"\((KEY_\w+)\), value (\d)", log):
+        last[key] = value
+    return sorted(k for k, v in last.items() if v != "0")
+
+
+def _restart_hostd(app, how, n):
+    """Stop hostd (SIGTERM, or SIGKILL: a crash), start a new one with a
+    fresh log (the kept backends still write to the old one)."""
+    sig = "-9 " if how == "SIGKILL" else ""
+    run_ok(app, "dom0", "killall %shostd; t=0; while pidof hostd >/dev/null "
+           "&& [ $t -lt 40 ]; do sleep 0.5; t=$((t+1)); done; ! pidof hostd"
+           % sig, timeout=60)
+    run_ok(app, "dom0", "mv /var/log/hostd.log /var/log/hostd-%d.log; "
+           "(hostd >/var/log/hostd.log 2>&1 &); true" % n)
+    _wait("hostd ready", lambda: "ready:" in _hostd_log(app), timeout=90)
+    for g in ("guest1", "guest2"):
+        _wait("%s's backend reattached" % g, lambda: "reattach: %s: its "
+              "backend is back" % g in _hostd_log(app), timeout=60)
+
+
+def test_hostd_restart_is_invisible_to_the_guests(app):
+    """Both guests run a new pd-kmsclient and an evtest on their forwarded
+    virtual keyboard, guest2 in front. hostd is stopped and started again,
+    then killed with SIGKILL (a key held down across it) and started
+    again: each time the backends reattach, the same client and evtest
+    processes go on (the clients' flips keep completing, no error), the
+    screen shows guest2's frame again, keys typed afterwards reach guest2's
+    evtest only, and no key is left down; the hotkey and D-Bus still
+    switch afterwards."""
+    for g, rgb in (("guest1", "ff0000"), ("guest2", "0000ff")):
+        run_ok(app, g, "killall pd-kmsclient evtest 2>/dev/null; sleep 1; "
+               "(pd-kmsclient run /dev/dri/card0 %s 1800 >/tmp/kms.log 2>&1 &);"
+               " true" % rgb)
+        node = _wait("%s's forwarded keyboard" % g, lambda: evdev_node(
+            app, g, "Paradice %s keyboard" % g), timeout=60)
+        run_ok(app, g, "(evtest %s >/tmp/kbdr.log 2>&1 &); sleep 1" % node)
+    for g in ("guest1", "guest2"):
+        _wait("%s's flip events" % g, lambda: _events(app, g) >= 3,
+              timeout=60)
+    _dbus_switch(app, "guest2", "restart-before.png")
+    pids = {g: _pids(app, g) for g in ("guest1", "guest2")}
+    for g in ("guest1", "guest2"):
+        check(len(pids[g]) == 2, "%s: pd-kmsclient and evtest: %r"
+              % (g, pids[g]))
+
+    timeouts = {"before": _timeouts(app)}
+    for n, how in enumerate(("SIGTERM", "SIGKILL")):
+        held = None
+        if how == "SIGKILL":
+            # a key down in guest2 when hostd dies, up while none runs
+            held = app.qmp()
+            held.cmd("input-send-event", events=[{"type": "key", "data": {
+                "down": True, "key": {"type": "qcode", "data": "h"}}}])
+            _wait("h down in guest2", lambda: "KEY_H" in _pressed_in(
+                app, "guest2"), timeout=30)
+        try:
+            _restart_hostd(app, how, n)
+        finally:
+            if held:
+                held.cmd("input-send-event", events=[{"type": "key", "data": {
+                    "down": False, "key": {"type": "qcode", "data": "h"}}}])
+                held.close()
+        t_before = _timeouts(app)
+        log = _hostd_log(app)
+        check("guest2 in front" in log, "after %s:\n%s" % (how, log))
+        _wait("guest2's frame committed by the new hostd", lambda: re.search(
+            r"display: guest2's latest frame \(fb \d+\) on screen again",
+            _hostd_log(app)), timeout=30)
+        check(re.search(r"guest1: backend \d+ kept", log) and
+              re.search(r"guest2: backend \d+ kept", log),
+              "backends not kept:\n%s" % log)
+        _wait("guest2 on the screen after %s" % how, lambda: _shows(
+            app, "restart-%s.png" % how.lower(), "guest2")[0], timeout=30)
+        timeouts[how] = t_before
+        for g in ("guest1", "guest2"):
+            e0 = _events(app, g)
+            _wait("%s's flips after %s" % (g, how),
+                  lambda: _events(app, g) > e0 + 3, timeout=60)
+            check(_pids(app, g) == pids[g], "%s's processes changed: %r, "
+                  "were %r" % (g, _pids(app, g), pids[g]))
+            kms = _kms_log(app, g)
+            check("pd-kmsclient:" not in kms, "%s's client saw an error:\n%s"
+                  % (g, kms))
+        key = "r" if how == "SIGTERM" else "k"
+        app.keys([key])
+        _wait("%s in guest2 after %s" % (key, how), lambda: "KEY_" +
+              key.upper() in _pressed_in(app, "guest2"), timeout=30)
+        check("KEY_" + key.upper() not in _pressed_in(app, "guest1"),
+              "guest1 got %s" % key)
+        for g in ("guest1", "guest2"):
+            down = _keys_left_down(run_ok(app, g, "cat /tmp/kbdr.log"))
+            check(not down, "%s has %s down after %s" % (g, down, how))
+        print("    after %s: hostd back, both backends reattached, guest2 on "
+              "screen, flips going on" % how)
+
+    app.keys(["ctrl-alt-f1"])
+    _wait("guest1 on the screen by the hotkey", lambda: _shows(
+        app, "restart-hotkey.png", "guest1")[0], timeout=30)
+    _dbus_switch(app, "guest2", "restart-dbus.png")
+    _dbus_switch(app, "guest1", "restart-end.png")
+    for g in ("guest1", "guest2"):
+        print("    %s: %s" % (g, _kms_log(app, g).strip().splitlines()[-1]))
+        check(_pids(app, g) == pids[g], "%s's processes changed" % g)
+    print("    flips that waited over 1 s (client's 'timeouts', guest1, "
+          "guest2): before %r, after the SIGTERM restart %r, after the "
+          "SIGKILL one %r" % (timeouts["before"], timeouts["SIGTERM"],
+                              timeouts["SIGKILL"]))
+
+
+def _timeouts(app):
+    out = []
+    for g in ("guest1", "guest2"):
+        m = re.findall(r"timeouts (\d+)", _kms_log(app, g))
+        out.append(int(m[-1]) if m else 0)
+    return tuple(out)
+
+
+def test_a_guest_destroyed_while_hostd_is_down_is_cleaned_up(app):
+    """guest3 (paused, so it costs little) gets a backend; hostd is killed,
+    guest3 destroyed, hostd started: no backend of guest3 is left, its
+    backend directory is gone from XenStore, and the other guests'
+    backends reattached."""
+    run_ok(app, "dom0", "sed -e 's/guest1/guest3/g' -e 's/^memory.*/memory = "
+           "192/' /etc/xen/guest1.cfg > /etc/xen/guest3.cfg && "
+           "xl create -p /etc/xen/guest3.cfg", timeout=120)
+    domid = run_ok(app, "dom0", "xl domid guest3").strip()
+    try:
+        _wait("guest3's backend", lambda: app.run(
+            "dom0", "ps | grep -v grep | grep -q 'pd-backend --xen %s '"
+            % domid)[0] == 0, timeout=60)
+        run_ok(app, "dom0", "killall -9 hostd; t=0; while pidof hostd "
+               ">/dev/null && [ $t -lt 40 ]; do sleep 0.5; t=$((t+1)); done")
+    finally:
+        run_ok(app, "dom0", "xl destroy guest3", timeout=60)
+    run_ok(app, "dom0", "mv /var/log/hostd.log /var/log/hostd-3.log; "
+           "(hostd >/var/log/hostd.log 2>&1 &); true")
+    _wait("hostd ready", lambda: "ready:" in _hostd_log(app), timeout=90)
+    for g in ("guest1", "guest2"):
+        _wait("%s's backend reattached" % g, lambda: "reattach: %s: its "
+              "backend is back" % g in _hostd_log(app), timeout=60)
+    _wait("guest3's backend gone", lambda: app.run(
+        "dom0", "ps | grep -v grep | grep -q 'pd-backend --xen %s '"
+        % domid)[0] != 0, timeout=60)
+    left = run_ok(app, "dom0", "xenstore-list /local/domain/0/backend/"
+                  "paradice 2>/dev/null; true").split()
+    print("    guest3 (domain %s) destroyed while no hostd ran: its backend "
+          "ended, backend directories left: %r" % (domid, left))
+    check(domid not in left, "guest3's backend directory is still there: "
+          "%r" % left)
+    _wait("guest1 on the screen", lambda: _shows(
+        app, "destroyed-after.png", "guest1")[0], timeout=30)
+
+
+def test_backends_give_up_when_no_hostd_comes_back(app):
+    """hostd killed and not started again: after PD_DISPLAY_REATTACH_S
+    (30 s) the backends end, the guests' clients get an error (EIO) and
+    exit, and no guest's frame is left on the screen."""
+    check(all(_pids(app, g) for g in ("guest1", "guest2")),
+          "the clients are not running")
+    run_ok(app, "dom0", "killall -9 hostd; true")
+    _wait("the backends to give up", lambda: app.run(
+        "dom0", "pidof pd-backend")[0] != 0, timeout=150)
+    for g in ("guest1", "guest2"):
+        _wait("%s's client and evtest to end" % g,
+              lambda: not _pids(app, g), timeout=60)
+        kms = _kms_log(app, g)
+        check("Input/output error" in kms, "%s's client did not get EIO:\n%s"
+              % (g, kms[-500:]))
+    for g in ("guest1", "guest2"):
+        check(not _shows(app, "nohostd-%s.png" % g, g)[0],
+              "%s's frame stayed on the screen with no hostd" % g)
+    # the backends write to the log of the hostd that started them
+    log = run_ok(app, "dom0", "cat /var/log/hostd*.log 2>/dev/null; true")
+    check("no hostd came back; exiting" in log, "backends' log:\n%s"
+          % log[-2000:])
+
+
 def test_display_cleanup(app):
     """Stop the clients and hostd (the next suites start their own)."""
     for g in ("guest1", "guest2"):
         app.run(g, "killall pd-kmsclient; true")
-    run_ok(app, "dom0", "killall hostd; sleep 2; true")
+    # backends outlive hostd: stop them too (and their guests' nodes go)
+    run_ok(app, "dom0", "killall hostd; sleep 2; killall pd-backend; true")
