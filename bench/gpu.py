@@ -11,10 +11,19 @@ mode of the connector; the appliance gives that connector one 1920x1080
 mode (machine.py, VIRGL_LINUX_ARGS).
 """
 
+import os
 import re
 import statistics
+import time
 
-from pdvm.machine import VmError
+from pdvm.machine import BUILD, VmError
+
+import openarena
+
+# The layers `bench/run --mode gpu` boots with; the game's data layer is
+# packed from Debian's files on the build machine (openarena.data_layer).
+def layers(log=print):
+    return ("bench3d", "game", openarena.data_layer(log))
 
 # Scenes of glmark2's default set, each run for a fixed time, so that one
 # glmark2 run takes the same wall time natively and in the guest. The
@@ -91,6 +100,37 @@ def glmark2(b, vm, card, duration):
     return res
 
 
+def game_screenshot(b, fcard, png):
+    """Start OpenArena's demo in guest1, wait until it renders the map,
+    and grab the virtio-gpu's scanout through QEMU's VNC server: the
+    guest's frames on the emulated screen."""
+    env = "SDL_VIDEODRIVER=kmsdrm SDL_KMSDRM_DEVICE_INDEX=%s" % fcard[-1]
+    b.sh("cd /tmp && rm -rf .openarena /tmp/shot.log && (HOME=/tmp %s %s "
+         "+set com_speeds 1 +demo %s +wait 100000 +quit </dev/null "
+         ">/tmp/shot.log 2>&1 &); true" % (env, openarena.ENGINE,
+                                           openarena.DEMO), vm="guest1")
+    t0 = time.monotonic()
+    try:
+        while True:
+            n = int(b.sh("grep -ac '^frame:' /tmp/shot.log; true",
+                         vm="guest1").strip() or 0)
+            if n > 3 * openarena.SKIP:
+                break
+            if time.monotonic() - t0 > 900:
+                raise VmError("guest1: OpenArena drew %d frames in 900 s:\n%s"
+                              % (n, b.sh("grep -av '^frame:' /tmp/shot.log | "
+                                         "tail -40", vm="guest1")))
+            time.sleep(5)
+        w, h, rgb = b.app.vnc_grab(png)
+    finally:
+        b.sh("kill $(pidof ioquake3) 2>/dev/null; true", vm="guest1")
+    lit = sum(1 for i in range(0, len(rgb), 3 * 97)
+              if rgb[i:i + 3] != b"\0\0\0")
+    print("  screenshot of guest1's game on the emulated screen: %s (%dx%d, "
+          "%d%% of sampled pixels not black)" % (
+              png, w, h, 100 * lit // max(1, len(rgb) // (3 * 97))), flush=True)
+
+
 def run_gpu(b, quick):
     """b: a Bench with vm guest1, native_vm dom0, in an appliance booted
     with virgl and the bench3d layer; appends glmark2's rows."""
@@ -125,4 +165,8 @@ def run_gpu(b, quick):
             sf = statistics.median(scenes[(k, "guest1")])
             print("    %-32s native %6.4g fps  forwarded %6.4g fps  ratio "
                   "%.2f" % (k[4:], sn, sf, sf / sn if sn else 0), flush=True)
+    shots = os.path.join(BUILD, "test-artifacts")
+    os.makedirs(shots, exist_ok=True)
+    game_screenshot(b, fcard, os.path.join(shots, "openarena-guest1.png"))
+    openarena.run_game(b, int(card[-1]), int(fcard[-1]))
     return b.rows

@@ -107,6 +107,20 @@ class VmError(Exception):
     pass
 
 
+def layers_mb(host_image, layers):
+    """MiB of the extra layers of an image (0 without)."""
+    total = 0
+    for n in layers:
+        path = n if n.endswith(".cpio") else None
+        if path is None:
+            found = [f for f in os.listdir(CACHE)
+                     if f.startswith("base-%s-" % n)]
+            path = os.path.join(CACHE, max(
+                found, key=lambda f: os.path.getmtime(os.path.join(CACHE, f))))
+        total += os.path.getsize(path)
+    return (total >> 20) + (1 if total else 0)
+
+
 def log_tail(text, n=25):
     lines = text.splitlines()[-n:]
     return "\n".join("    | " + line for line in lines)
@@ -193,18 +207,20 @@ class Appliance:
         """The host (plain VM or dom0) and guest images; with virgl both
         also get the "gpu" layer (Mesa) and other file names, so that an
         appliance with virgl and one without can be built side by side.
-        layers: more profiles (tests/vm/profiles/NAME.txt) put in both
-        images after the gpu layer, for what only the bench or the demo
-        runs (glmark2, a game): the images `make check` boots never carry
-        them."""
+        layers: more profiles (tests/vm/profiles/NAME.txt), or paths of
+        ready cpio layers, put in both images after the gpu layer, for what
+        only the bench or the demo runs (glmark2, a game): the images
+        `make check` boots never carry them."""
         kver = image.kernel_version()
         os.makedirs(VMBUILD, exist_ok=True)
-        suffix = ("-virgl" if virgl else "") + "".join("-" + n for n in layers)
+        suffix = ("-virgl" if virgl else "") + "".join(
+            "-" + os.path.basename(n).replace(".cpio", "") for n in layers)
         guest = os.path.join(VMBUILD, "guest%s.cpio" % suffix)
         host = os.path.join(VMBUILD, "host%s.cpio" % suffix)
         t0 = now()
         gpu = [image.build_base("gpu", CACHE, kver, self.say)] if virgl else []
-        gpu += [image.build_base(n, CACHE, kver, self.say) for n in layers]
+        gpu += [n if n.endswith(".cpio") else
+                image.build_base(n, CACHE, kver, self.say) for n in layers]
         image.concat(guest, [image.build_base("guest", CACHE, kver, self.say)]
                      + gpu + [self._project_layer("guest", kver)])
         image.concat(host, [image.build_base("host", CACHE, kver, self.say)]
@@ -239,6 +255,7 @@ class Appliance:
         if mode not in ("plain", "xen"):
             raise VmError("unknown mode %r (plain or xen)" % mode)
         kver, host = self.build_images(virgl, layers)
+        extra_mb = layers_mb(host, layers)
         os.makedirs(STATE, exist_ok=True)
         for f in os.listdir(STATE):
             os.unlink(os.path.join(STATE, f))
@@ -259,9 +276,16 @@ class Appliance:
         if not virgl:
             qemu += ["-display", "none"]
         else:
-            qemu += VIRGL_QEMU_ARGS
+            qemu += VIRGL_QEMU_ARGS + [
+                "-vnc", "unix:%s/vnc.sock,display=vgpu" % STATE]
             linux_args += " pd.virgl=1" + VIRGL_LINUX_ARGS
             dom0_mem, guest_mem = VIRGL_DOM0_MEM_MB, VIRGL_GUEST_MEM_MB
+        # A layer of L MiB: the guest holds it as ramdisk and as files, in
+        # a rootfs of half the memory left (3L more); dom0 holds it twice
+        # (its own, and in the guests' image) as ramdisk and as files (6L).
+        if mode == "xen":
+            dom0_mem += 6 * extra_mb
+            guest_mem += 3 * extra_mb
         if mode == "plain":
             qemu += ["-m", "2048", "-kernel", vmlinuz, "-initrd", host,
                      "-append", "console=ttyS0 pd.role=plain " + linux_args]
@@ -449,6 +473,16 @@ class Appliance:
         return found, len(text)
 
     # -- screen and input ----------------------------------------------------
+    def vnc_grab(self, png_path):
+        """Save what the virtio-gpu's scanout shows (appliances with virgl:
+        QMP screendump cannot capture a virgl scanout); returns (width,
+        height, rgb bytes)."""
+        from . import vnc
+        w, h, rgb = vnc.grab(os.path.join(STATE, "vnc.sock"))
+        if png_path:
+            write_png(png_path, w, h, rgb)
+        return w, h, rgb
+
     def qmp(self):
         if not self.pid():
             raise VmError("the appliance is not up")
