@@ -348,10 +348,6 @@ int main(int argc, char **argv)
 	h.display = hostd_display_create(&h, card);
 	if (!h.display)
 		goto out;
-	/* backends an earlier hostd left come back here; without it they
-	 * give up after PD_DISPLAY_REATTACH_S, as if no hostd came */
-	if (h.spawn_backends)
-		h.reattach = hostd_reattach_create(&h, PD_DISPLAY_SOCKET, true);
 	if (input) {
 		h.input = hostd_input_create(&h, grab);
 		if (!h.input)
@@ -373,6 +369,12 @@ int main(int argc, char **argv)
 		hostd_log("signalfd: %s", strerror(errno));
 		goto out;
 	}
+	/* backends an earlier hostd left come back here (without it they
+	 * give up after PD_DISPLAY_REATTACH_S, as if no hostd came); last,
+	 * so that one that connects is served at once: until then it
+	 * completes its guest's flips itself */
+	if (h.spawn_backends)
+		h.reattach = hostd_reattach_create(&h, PD_DISPLAY_SOCKET, true);
 	hostd_backends_update(&h);
 	hostd_log("ready: %u guests, %s in front", h.nvms,
 		  h.vms[h.router.active].cfg->name);
@@ -440,11 +442,14 @@ out:
 			hostd_log("%s: backend %d left running for the next hostd",
 				  h.vms[i].cfg->name, h.vms[i].backend_pid);
 	hostd_reattach_destroy(h.reattach);
+	/* first: the backends complete their guests' flips themselves from
+	 * the moment their connection closes */
+	hostd_display_destroy(h.display);
+	h.display = NULL;
 	if (sfd >= 0)
 		close(sfd);
 	hostd_bus_destroy(h.bus);
 	hostd_input_destroy(h.input);
-	hostd_display_destroy(h.display);
 	if (h.xs)
 		xs_close(h.xs);
 	hostd_config_finish(&h.cfg);

@@ -574,15 +574,25 @@ int hostd_input_adopt(struct hostd_input *in, unsigned int g, const int *fds,
 	}
 	if (r)
 		goto out;
-	if ((n > 0 && gd->kbd.fd >= 0) || (n > 1 && gd->ptr.fd >= 0)) {
-		hostd_log("input: %s has its devices already",
-			  in->h->vms[g].cfg->name);
-		r = -EEXIST;
-		goto out;
+	/* a later server of a backend we kept brings them again: the same
+	 * devices are fine, others are not */
+	for (unsigned int i = 0; i < n; i++) {
+		struct vdev *v = i ? &gd->ptr : &gd->kbd;
+
+		if (v->fd >= 0 && strcmp(v->node, got[i].node)) {
+			hostd_log("input: %s has other devices already",
+				  in->h->vms[g].cfg->name);
+			r = -EEXIST;
+			goto out;
+		}
 	}
 	for (unsigned int i = 0; i < n; i++) {
 		struct vdev *v = i ? &gd->ptr : &gd->kbd;
 
+		if (v->fd >= 0) {
+			close(fds[i]);	/* ours is the same device */
+			continue;
+		}
 		*v = got[i];
 		v->fd = fds[i];
 		fcntl(v->fd, F_SETFL, fcntl(v->fd, F_GETFL) | O_NONBLOCK);

@@ -648,22 +648,32 @@ static void flip_done(const struct pd_disp_flip_done *m)
 	notify(handle);
 }
 
-/* No hostd: complete every flip waiting, as a 60 Hz display would. */
-static void complete_here(void)
+/* Under lock: complete every flip waiting, as a 60 Hz display would;
+ * handles (PD_DISPLAY_MAX_CRTCS) get what to notify(). Returns how many. */
+static unsigned int complete_locked(uint32_t *handles)
 {
-	uint32_t handles[PD_DISPLAY_MAX_CRTCS];
 	unsigned int n = 0;
 	struct timespec ts;
 	uint64_t now;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-	pthread_mutex_lock(&d.lock);
 	d.sequence++;
 	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++)
 		if (d.crtcs[i].id && d.crtcs[i].flip_pending)
 			handles[n++] = complete_flip(&d.crtcs[i], now,
 						     d.sequence);
+	return n;
+}
+
+/* No hostd: complete every flip waiting (our own vblank). */
+static void complete_here(void)
+{
+	uint32_t handles[PD_DISPLAY_MAX_CRTCS];
+	unsigned int n;
+
+	pthread_mutex_lock(&d.lock);
+	n = complete_locked(handles);
 	pthread_mutex_unlock(&d.lock);
 	for (unsigned int i = 0; i < n; i++)
 		notify(handles[i]);
@@ -710,6 +720,8 @@ static int reattach(void)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	uint32_t handles[PD_DISPLAY_MAX_CRTCS];
+	unsigned int ndone;
 	int r = 0;
 
 	if (s < 0)
@@ -720,9 +732,10 @@ static int reattach(void)
 		return -1;
 	}
 	/* nothing outstanding at the new hostd: flips waiting now are
-	 * ours to complete first */
-	complete_here();
+	 * ours to complete first, in the same hold of the lock as d.sock
+	 * is set (a flip asked meanwhile would wait for nobody) */
 	pthread_mutex_lock(&d.lock);
+	ndone = complete_locked(handles);
 	r = send_hello(s, true);
 	for (unsigned int i = 0; !r && i < PD_DISPLAY_MAX_CRTCS; i++) {
 		struct {
@@ -740,6 +753,8 @@ static int reattach(void)
 	if (!r)
 		d.sock = s;
 	pthread_mutex_unlock(&d.lock);
+	for (unsigned int i = 0; i < ndone; i++)
+		notify(handles[i]);
 	if (r) {
 		close(s);
 		return -1;

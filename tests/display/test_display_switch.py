@@ -417,6 +417,35 @@ def test_a_guest_destroyed_while_hostd_is_down_is_cleaned_up(app):
         app, "destroyed-after.png", "guest1")[0], timeout=30)
 
 
+def test_a_kept_backends_next_server_reattaches(app):
+    """The server of guest1's kept backend dies (SIGKILL): its monitor
+    starts another (guest1's programs get EIO, as for any backend
+    restart), which reattaches to this hostd with the same input devices;
+    a new client in guest1 is shown and keys reach guest1."""
+    before = _hostd_log(app).count("reattach: guest1: its backend is back")
+    run_ok(app, "dom0", "kill -9 $(cat /run/paradice/backend-guest1.pid)")
+    _wait("guest1's next server reattached", lambda: _hostd_log(app).count(
+        "reattach: guest1: its backend is back") > before, timeout=120)
+    log = _hostd_log(app)
+    check("refused" not in log, "hostd refused a backend:\n%s" % log)
+    _wait("guest1's forwarded card again", lambda: app.run(
+        "guest1", "killall pd-kmsclient evtest 2>/dev/null; "
+        "[ -c /dev/dri/card0 ]")[0] == 0, timeout=90)
+    node = _wait("guest1's forwarded keyboard", lambda: evdev_node(
+        app, "guest1", "Paradice guest1 keyboard"), timeout=60)
+    run_ok(app, "guest1", "(pd-kmsclient run /dev/dri/card0 ff0000 1800 "
+           ">/tmp/kms.log 2>&1 &); (evtest %s >/tmp/kbdr.log 2>&1 &); sleep 1"
+           % node)
+    _wait("guest1's flip events", lambda: _events(app, "guest1") >= 3,
+          timeout=60)
+    _wait("guest1's new client on the screen", lambda: _shows(
+        app, "server-restart.png", "guest1")[0], timeout=30)
+    app.keys(["s"])
+    _wait("s in guest1", lambda: "KEY_S" in _pressed_in(app, "guest1"),
+          timeout=30)
+    check("KEY_S" not in _pressed_in(app, "guest2"), "guest2 got s")
+
+
 def test_backends_give_up_when_no_hostd_comes_back(app):
     """hostd killed and not started again: after PD_DISPLAY_REATTACH_S
     (30 s) the backends end, the guests' clients get an error (EIO) and
