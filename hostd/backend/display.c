@@ -582,6 +582,14 @@ void be_display_release(struct be *be, uint32_t handle)
 	pthread_mutex_unlock(&d.lock);
 }
 
+/* where a new hostd listens (tests: be_display_set_socket()) */
+static const char *socket_path = PD_DISPLAY_SOCKET;
+
+void be_display_set_socket(const char *path)
+{
+	socket_path = path;
+}
+
 /* Under lock: c's flip is done; queues the guest's event. Returns the
  * handle to wake (notify()), 0 for none. */
 static uint32_t complete_flip(struct vcrtc *c, uint64_t time_us,
@@ -726,7 +734,7 @@ static int reattach(void)
 
 	if (s < 0)
 		return -1;
-	memcpy(a.sun_path, PD_DISPLAY_SOCKET, sizeof(PD_DISPLAY_SOCKET));
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", socket_path);
 	if (connect(s, (struct sockaddr *)&a, sizeof(a))) {
 		close(s);
 		return -1;

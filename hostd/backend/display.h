@@ -14,6 +14,8 @@
 struct be;
 struct be_handle;
 
+/* Tests: look for a new hostd at path, not PD_DISPLAY_SOCKET. */
+void be_display_set_socket(const char *path);
 /* After the worker threads exist: connect to hostd (0, or -1). */
 int be_display_start(struct be *be);
 /* An ioctl answered here (true, *ret and errno as from ioctl(2)) or not. */
