@@ -13,8 +13,10 @@
  * data area once, and serves requests until the connection ends. When a
  * server dies, however it dies, the monitor tells the frontend (state
  * Closing), so that the guest's programs get -EIO at once, and starts a
- * new server, to which the frontend reconnects. When the guest's domain is
- * gone the monitor removes the nodes and exits.
+ * new server, to which the frontend reconnects; a server that found no
+ * hostd for its guest's display (exit status PD_DISPLAY_EXIT_NO_HOSTD)
+ * ends the monitor instead. When the guest's domain is gone the monitor
+ * removes the nodes and exits.
  *
  * mmap across domains: the server opens the driver domain's grant helper
  * (/dev/paradice-grant, pd_grant.h) and offers PD_WIRE_FEAT_MMAP only if
