@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Paradice: the two commands of the README, and the steps they are made of.
 #   make demo    run the appliance end to end in the emulated machine
+#   make demo-game  the same with the virgl virtio-gpu as the screen: a game
+#                in one guest, a pattern in the other, switched by hostd
 #   make check   run every test; ends with "N passed, N failed"
 # Both install the Debian packages they need (scripts/debian-packages.txt).
 
@@ -8,7 +10,7 @@ BUILD     := build
 MESON_DIR := $(BUILD)/meson
 SAN_DIR   := $(BUILD)/meson-san
 
-.PHONY: all deps build userspace kernel check unit vmtest demo bench debs clean
+.PHONY: all deps build userspace kernel check unit vmtest demo demo-game bench debs clean
 
 all: build
 
@@ -41,6 +43,9 @@ vmtest: build
 
 demo: build
 	@tests/vm/demo
+
+demo-game: build
+	@tests/vm/demo --game
 
 bench: build
 	@bench/run
