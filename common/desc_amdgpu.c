@@ -5,8 +5,11 @@
  * libdrm_amdgpu and Mesa's amdgpu winsys (radeonsi, ac_gpu_info) issue to
  * start and to submit work: INFO, GEM_CREATE/MMAP/WAIT_IDLE/VA/OP/METADATA,
  * CTX, BO_LIST, CS, WAIT_CS, WAIT_FENCES, FENCE_TO_HANDLE, VM and SCHED.
- * The rest they use (VERSION, GET_CAP, GEM_CLOSE, PRIME, SYNCOBJ_*) is in
- * the DRM core table.
+ * The rest they use (VERSION, GET_CAP, GET_CLIENT, GEM_CLOSE, PRIME,
+ * SYNCOBJ_*) is in the DRM core table. Checked against the sources of
+ * libdrm 2.4.114 and Mesa 22.3.5: only GET_CLIENT was missing (asked by
+ * amdgpu_device_initialize() on a primary node; added to the core table
+ * with the driver domain's pid and uid scrubbed).
  *
  * INFO: the answer goes to return_pointer, return_size bytes; the driver
  * writes min(return_size, what the query has) and never reads it. IN|OUT

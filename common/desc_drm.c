@@ -11,6 +11,11 @@
  * Left out on purpose (refused with -ENOTTY):
  *  - GEM_FLINK/GEM_OPEN, GET_MAGIC/AUTH_MAGIC: global names on the real
  *    device, which would let one guest open another guest's buffers.
+ *    libdrm_radeon, libdrm_amdgpu and Mesa use FLINK/OPEN only for buffers
+ *    shared by flink name (DRI2), Mesa GET_MAGIC only for DRI2 and Wayland
+ *    EGL on a primary node; with DRI3, GBM or a render node they are never
+ *    called. libdrm's drmIsMaster() calls AUTH_MAGIC(0) and reads any error
+ *    but -EACCES as "master", so in a guest it always says yes.
  *  - MODE_GETFB/GETFB2: hand out a handle to whatever framebuffer is on a
  *    CRTC, possibly another guest's; hostd answers them from the guest's
  *    virtual display.
@@ -42,6 +47,22 @@ static const struct pd_ioc_desc version_desc[] = {
 static const struct pd_ioc_desc unique_desc[] = {
 	{ PD_PTR_N(struct drm_unique, unique, unique_len, 1,
 		   PD_IOC_MAX_DRM_STRING, PD_IOC_INOUT, PD_IOC_O_FIELD) },
+};
+
+/*
+ * GET_CLIENT: libdrm_amdgpu's amdgpu_device_initialize() asks it, on any
+ * node but a render node, whether its file is authenticated, and fails to
+ * open the device if the call fails. The 6.1 driver answers only idx 0,
+ * about the caller's own file: `auth`, the pid of the calling task (here
+ * the backend's pid in the driver domain), overflowuid, and zeros. The pid is replaced with 0, and the uid with overflowuid's
+ * default in case an older kernel gave the real one: neither may tell a
+ * guest anything about the driver domain.
+ */
+PD_ASSERT_SIZE(struct drm_client, 40);
+
+static const struct pd_ioc_desc getclient_desc[] = {
+	{ PD_FD(PD_IOC_D_SCRUB, struct drm_client, pid), .val = 0 },
+	{ PD_FD(PD_IOC_D_SCRUB, struct drm_client, uid), .val = 65534 },
 };
 
 static const struct pd_ioc_desc prime_to_fd_desc[] = {
@@ -200,6 +221,7 @@ static const struct pd_ioc_desc syncobj_timeline_signal_desc[] = {
 static const struct pd_ioc_entry drm_core_entries[] = {
 	PD_IOC(DRM_IOCTL_VERSION, 0, version_desc),
 	PD_IOC(DRM_IOCTL_GET_UNIQUE, 0, unique_desc),
+	PD_IOC(DRM_IOCTL_GET_CLIENT, 0, getclient_desc),
 	PD_IOC0(DRM_IOCTL_GET_CAP, 0),
 	PD_IOC0(DRM_IOCTL_SET_CLIENT_CAP, 0),
 	PD_IOC0(DRM_IOCTL_SET_VERSION, 0),

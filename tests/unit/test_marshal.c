@@ -355,6 +355,50 @@ static void test_drm_prime_fds(void)
 	CHECK_EQ(p.fd, -1);
 }
 
+/*
+ * GET_CLIENT as the 6.1 driver answers it for idx 0 (drm_getclient): the
+ * caller's auth flag, the calling task's pid, overflowuid, zeros.
+ */
+static long drv_getclient(__u32 cmd, unsigned long arg)
+{
+	struct drm_client *c = (void *)arg;
+
+	called++;
+	if (c->idx != 0)
+		return -EINVAL;
+	c->auth = 1;
+	c->pid = 4242;		/* the backend's pid in the driver domain */
+	c->uid = 1000;		/* what a kernel older than 4.x gave */
+	c->magic = 0;
+	c->iocs = 0;
+	return 0;
+}
+
+/*
+ * libdrm_amdgpu cannot open a card node unless GET_CLIENT answers: it is
+ * forwarded, the auth flag comes back, the driver domain's pid and uid do
+ * not, and the driver's -EINVAL for another idx reaches the program.
+ */
+static void test_drm_getclient_scrubs_host_ids(void)
+{
+	struct drm_client c = { .idx = 0, .pid = 77, .uid = 77 };
+
+	start(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_DRM_AMDGPU);
+	G(c);
+	CHECK_EQ(rt_ioctl(&rt, DRM_IOCTL_GET_CLIENT, (unsigned long)&c,
+			  drv_getclient), 0);
+	CHECK_EQ(called, 1);
+	CHECK_EQ(c.auth, 1);
+	CHECK_EQ(c.pid, 0);
+	CHECK_EQ(c.uid, 65534);
+	CHECK_EQ(c.magic, 0);
+
+	c.idx = 1;
+	CHECK_EQ(rt_ioctl(&rt, DRM_IOCTL_GET_CLIENT, (unsigned long)&c,
+			  drv_getclient), -EINVAL);
+	CHECK_EQ(called, 2);
+}
+
 static long drv_dirtyfb(__u32 cmd, unsigned long arg)
 {
 	struct drm_mode_fb_dirty_cmd *d = (void *)arg;
@@ -1494,6 +1538,7 @@ int main(void)
 	RUN(test_drm_getconnector);
 	RUN(test_drm_atomic_sum_of_counts);
 	RUN(test_drm_prime_fds);
+	RUN(test_drm_getclient_scrubs_host_ids);
 	RUN(test_drm_dirtyfb_and_errors);
 	RUN(test_vgem_fence);
 	RUN(test_virtgpu_execbuffer_fences);
