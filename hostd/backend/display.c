@@ -464,6 +464,18 @@ bool be_display_ioctl(struct be *be, struct be_handle *h, unsigned int cmd,
 	case DRM_IOCTL_MODE_SETPROPERTY:
 		r = do_setproperty(h, arg);
 		break;
+	case DRM_IOCTL_SET_CLIENT_CAP: {
+		struct drm_set_client_cap *c = arg;
+
+		/* The virtual display is legacy KMS: answered as a driver
+		 * without atomic modesetting would, so a compositor (Weston,
+		 * mutter, KWin) falls back to SETCRTC and PAGE_FLIP instead
+		 * of failing at its first atomic commit. Other caps go on. */
+		if (c->capability != DRM_CLIENT_CAP_ATOMIC)
+			return false;
+		r = -EOPNOTSUPP;
+		break;
+	}
 	default:
 		return false;	/* reads of the real card: resources etc. */
 	}

@@ -252,6 +252,22 @@ def test_a_guest_cannot_show_another_guests_framebuffer(app):
           "the screen changed")
 
 
+def test_a_guests_display_is_legacy_kms(app):
+    """Under hostd a guest's display is legacy KMS: modetest's atomic mode
+    is refused in guest1 as by a driver without atomic modesetting (so a
+    compositor falls back to SETCRTC and PAGE_FLIP), while in dom0 the same
+    card takes the atomic cap."""
+    code, out, err = app.run("dom0", "modetest -M bochs-drm -a -c", 60)
+    check(code == 0 and b"Connectors:" in out,
+          "dom0: modetest -a exited %d: %r" % (code, err[-500:]))
+    code, out, err = app.run("guest1", "modetest -M bochs-drm -a -c", 60)
+    text = (out + err).decode(errors="replace")
+    check(code != 0 and "no atomic modesetting support: Operation not "
+          "supported" in text, "guest1: modetest -a exited %d: %s"
+          % (code, text[-500:]))
+    run_ok(app, "guest1", "modetest -M bochs-drm -c | grep -q Connectors:")
+
+
 def _pids(app, g):
     return run_ok(app, g, "pidof pd-kmsclient evtest; true").split()
 
