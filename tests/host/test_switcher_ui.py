@@ -81,10 +81,15 @@ class Session:
         return None
 
     def start_x(self):
-        # Xvfb picks a free display and tells its number on a pipe
+        # Xvfb picks a free display and tells its number on a pipe.
+        # -noreset: by default the server resets when its last client
+        # leaves, and refuses connections meanwhile; the probe below is
+        # such a client, and switcher-ui connecting during that reset got
+        # "no display" (about one full run in three)
         r, w = os.pipe()
         self.xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen",
-                                      "0", "640x400x24", "-nolisten", "tcp"],
+                                      "0", "640x400x24", "-nolisten", "tcp",
+                                      "-noreset"],
                                      pass_fds=(w,), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         os.close(w)
