@@ -14,7 +14,8 @@ import re
 import time
 
 from pdvm.testlib import (wait_for as _wait, TestFailure, artifact, check,
-                          evdev_node, pixel, run_ok)
+                          evdev_node, keys_left_down, keys_pressed, pixel,
+                          run_ok)
 
 MODE = "xen"
 GUESTS = 2
@@ -273,16 +274,7 @@ def _pids(app, g):
 
 
 def _pressed_in(app, g):
-    return re.findall(r"\((KEY_\w+)\), value 1",
-                      run_ok(app, g, "cat /tmp/kbdr.log 2>/dev/null; true"))
-
-
-def _keys_left_down(log):
-    """Keys whose last event in an evtest log is not a release."""
-    last = {}
-    for key, value in re.findall(r"\((KEY_\w+)\), value (\d)", log):
-        last[key] = value
-    return sorted(k for k, v in last.items() if v != "0")
+    return keys_pressed(app, g, "/tmp/kbdr.log")
 
 
 def _restart_hostd(app, how, n):
@@ -370,7 +362,7 @@ def test_hostd_restart_is_invisible_to_the_guests(app):
         check("KEY_" + key.upper() not in _pressed_in(app, "guest1"),
               "guest1 got %s" % key)
         for g in ("guest1", "guest2"):
-            down = _keys_left_down(run_ok(app, g, "cat /tmp/kbdr.log"))
+            down = keys_left_down(run_ok(app, g, "cat /tmp/kbdr.log"))
             check(not down, "%s has %s down after %s" % (g, down, how))
         print("    after %s: hostd back, both backends reattached, guest2 on "
               "screen, flips going on" % how)

@@ -10,7 +10,8 @@ reaching the guests themselves is the Xen transport's work."""
 import re
 import time
 
-from pdvm.testlib import TestFailure, check, evdev_node, run_ok, wait_until
+from pdvm.testlib import (TestFailure, check, evdev_node, keys_left_down,
+                          keys_pressed, run_ok, wait_until)
 
 MODE = "xen"
 GUESTS = 2
@@ -158,16 +159,7 @@ def test_guests_read_their_own_virtual_keyboard_through_paradice(app):
 
 
 def _pressed_in(app, g):
-    return re.findall(r"\((KEY_\w+)\), value 1",
-                      run_ok(app, g, "cat /tmp/kbd.log 2>/dev/null; true"))
-
-
-def _keys_left_down(log):
-    """Keys whose last event in an evtest log is not a release."""
-    last = {}
-    for key, value in re.findall(r"\((KEY_\w+)\), value (\d)", log):
-        last[key] = value
-    return sorted(k for k, v in last.items() if v != "0")
+    return keys_pressed(app, g, "/tmp/kbd.log")
 
 
 def test_200_switches_while_typing_leave_no_key_down(app):
@@ -204,7 +196,7 @@ def test_200_switches_while_typing_leave_no_key_down(app):
         glog = run_ok(app, g, "cat /tmp/kbd200.log")
         seen[g] = len(re.findall(r"value 1", glog))
         check(seen[g] > 0, "%s saw no key at all" % g)
-        down = _keys_left_down(glog)
+        down = keys_left_down(glog)
         check(not down, "%s still has %s down" % (g, down))
         run_ok(app, g, "killall evtest 2>/dev/null; true")
     print("    200 switches in %.1f s while %d key combinations were typed; "

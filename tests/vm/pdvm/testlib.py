@@ -79,6 +79,20 @@ def evdev_node(app, vm, name, exact=True):
     return None
 
 
+def keys_pressed(app, vm, log):
+    """Keys an evtest log file in vm shows pressed, in order."""
+    return re.findall(r"\((KEY_\w+)\), value 1",
+                      run_ok(app, vm, "cat %s 2>/dev/null; true" % log))
+
+
+def keys_left_down(log):
+    """Keys whose last event in an evtest log is not a release."""
+    last = {}
+    for key, value in re.findall(r"\((KEY_\w+)\), value (\d)", log):
+        last[key] = value
+    return sorted(k for k, v in last.items() if v != "0")
+
+
 def wait_until(cond, timeout=20, step=1.0):
     """Call cond() until it returns something true or timeout seconds
     pass (wall clock: TCG makes sleep loops slow); returns its last value."""
