@@ -59,6 +59,7 @@
 
 #include "backend.h"
 #include "display.h"
+#include "display_atomic.h"
 
 _Static_assert(sizeof(struct pd_disp_mode) == sizeof(struct drm_mode_modeinfo),
 	       "pd_disp_mode is drm_mode_modeinfo");
@@ -67,6 +68,8 @@ _Static_assert(sizeof(struct pd_disp_mode) == sizeof(struct drm_mode_modeinfo),
 #define MAX_EVENTS	64	/* queued per guest, beyond: dropped */
 #define TICK_NS		16666667L	/* our own 60 Hz while no hostd */
 #define CONNECT_TICKS	15		/* try PD_DISPLAY_SOCKET every 250 ms */
+#define MAX_BLOBS	64		/* property blobs a guest made */
+#define MAX_ATOMIC_FILES 64
 
 struct vfb {
 	uint32_t id;		/* 0: free slot */
@@ -83,6 +86,10 @@ struct vcrtc {
 	uint32_t flip_handle;
 	uint64_t flip_user_data;
 	uint32_t dpms;
+	/* what atomic adds to st (display_atomic.h) */
+	bool inactive;		/* a mode, but ACTIVE 0: nothing shown */
+	uint32_t mode_blob;	/* MODE_ID as the guest reads it, 0: none yet */
+	uint64_t vrr;
 };
 
 struct vevent {
@@ -104,7 +111,20 @@ static struct {
 	struct vcrtc crtcs[PD_DISPLAY_MAX_CRTCS];
 	struct vevent events[MAX_EVENTS];
 	unsigned int nevents;
-} d = { .lock = PTHREAD_MUTEX_INITIALIZER, .sock = -1, .wake = -1 };
+	pthread_cond_t flipped;	/* a flip completed */
+	/* atomic (display_atomic.h): the card as learned once, the
+	 * connectors' DPMS, the mode blobs the guest made, the files that
+	 * asked for the atomic cap */
+	pthread_mutex_t learn_lock;
+	bool card_known;
+	int qfd;		/* our own descriptor of the card, for queries */
+	struct kms_card card;
+	uint8_t conn_dpms[KMS_MAX_CONNS];
+	struct { uint32_t id, handle; } blobs[MAX_BLOBS];
+	uint32_t atomic_handles[MAX_ATOMIC_FILES];
+} d = { .lock = PTHREAD_MUTEX_INITIALIZER, .sock = -1, .wake = -1,
+	.flipped = PTHREAD_COND_INITIALIZER,
+	.learn_lock = PTHREAD_MUTEX_INITIALIZER, .qfd = -1 };
 
 /*
  * Under lock. Without hostd (or when it has just gone) the message is
@@ -153,6 +173,26 @@ static struct vcrtc *crtc_get(uint32_t id)
 	return free_slot;
 }
 
+/* Under lock: what hostd is to show of c: the guest's state, or off
+ * while the guest keeps its CRTC inactive (ACTIVE 0, DPMS off). */
+static void shown(const struct vcrtc *c, struct pd_disp_crtc *st)
+{
+	*st = c->st;
+	if (c->inactive || !st->fb_id || !st->mode_valid) {
+		memset(st, 0, sizeof(*st));
+		st->crtc_id = c->id;
+	}
+}
+
+/* Under lock: c's state to hostd. */
+static int send_crtc(const struct vcrtc *c)
+{
+	struct pd_disp_crtc st;
+
+	shown(c, &st);
+	return send_msg(PD_DISP_SET_CRTC, &st, sizeof(st));
+}
+
 /* Under lock: take fb off every CRTC showing it, telling hostd. */
 static void fb_unshow(uint32_t id)
 {
@@ -166,7 +206,9 @@ static void fb_unshow(uint32_t id)
 		c->st.nconn = 0;
 		memset(c->st.conn, 0, sizeof(c->st.conn));
 		memset(&c->st.mode, 0, sizeof(c->st.mode));
-		send_msg(PD_DISP_SET_CRTC, &c->st, sizeof(c->st));
+		c->inactive = false;
+		c->mode_blob = 0;
+		send_crtc(c);
 	}
 }
 
@@ -268,6 +310,10 @@ static int do_setcrtc(struct be_handle *h, struct drm_mode_crtc *req)
 			goto out;
 		}
 	}
+	if (memcmp(&c->st.mode, &req->mode, sizeof(c->st.mode)) ||
+	    !req->mode_valid)
+		c->mode_blob = 0;	/* a new one when the guest asks */
+	c->inactive = false;
 	c->st.fb_id = fb_id;
 	c->st.x = req->mode_valid ? req->x : 0;
 	c->st.y = req->mode_valid ? req->y : 0;
@@ -279,7 +325,7 @@ static int do_setcrtc(struct be_handle *h, struct drm_mode_crtc *req)
 	memset(c->st.conn, 0, sizeof(c->st.conn));
 	for (uint32_t i = 0; i < c->st.nconn; i++)
 		c->st.conn[i] = conn[i];
-	r = send_msg(PD_DISP_SET_CRTC, &c->st, sizeof(c->st));
+	r = send_crtc(c);
 out:
 	pthread_mutex_unlock(&d.lock);
 	return r;
@@ -327,8 +373,8 @@ static int do_page_flip(struct be_handle *h, struct drm_mode_crtc_page_flip *f)
 	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++)
 		if (d.crtcs[i].id && d.crtcs[i].id == f->crtc_id)
 			c = &d.crtcs[i];
-	if (!c || !c->st.mode_valid) {
-		r = -EINVAL;
+	if (!c || !c->st.mode_valid || c->inactive) {
+		r = -EINVAL;	/* off: as a real driver */
 		goto out;
 	}
 	if (!fb_find(f->fb_id)) {
@@ -380,6 +426,665 @@ static int do_setproperty(struct be_handle *h, struct drm_mode_connector_set_pro
 	return 0;
 }
 
+/* ---- atomic modesetting (rules in display_atomic.c) ---- */
+
+static uint32_t queue_event(uint32_t handle, uint64_t user_data,
+			    uint32_t crtc_id, uint64_t time_us,
+			    uint32_t sequence);
+static void notify(uint32_t handle);
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Properties of object id of the card (our own descriptor): up to max. */
+static int obj_props(int fd, uint32_t id, uint32_t type, uint32_t *ids,
+		     uint64_t *vals, uint32_t max, uint32_t *n)
+{
+	struct drm_mode_obj_get_properties g = {
+		.props_ptr = (uintptr_t)ids, .prop_values_ptr = (uintptr_t)vals,
+		.count_props = max, .obj_id = id, .obj_type = type,
+	};
+
+	if (ioctl(fd, DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &g))
+		return -errno;
+	*n = g.count_props < max ? g.count_props : max;
+	return 0;
+}
+
+static void learn_props(enum kms_kind kind, uint32_t obj, uint32_t type)
+{
+	uint32_t ids[KMS_MAX_PROPS], n = 0;
+	uint64_t vals[KMS_MAX_PROPS];
+
+	if (!obj || obj_props(d.qfd, obj, type, ids, vals, KMS_MAX_PROPS, &n))
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		struct drm_mode_get_property p = { .prop_id = ids[i] };
+		struct kms_prop_id *k = &d.card.props[kind][i];
+
+		if (ioctl(d.qfd, DRM_IOCTL_MODE_GETPROPERTY, &p))
+			continue;
+		p.name[sizeof(p.name) - 1] = 0;
+		k->id = ids[i];
+		k->kp = (uint8_t)kms_prop_by_name(kind, p.name);
+		/* a guest descriptor or address would be meaningless here */
+		k->hidden = k->kp == KP_IN_FENCE_FD ||
+			    k->kp == KP_OUT_FENCE_PTR;
+		d.card.nprops[kind] = i + 1;
+	}
+}
+
+/* Is plane a primary one (its "type" property)? */
+static bool is_primary(uint32_t plane)
+{
+	uint32_t ids[KMS_MAX_PROPS], n = 0;
+	uint64_t vals[KMS_MAX_PROPS];
+
+	if (obj_props(d.qfd, plane, DRM_MODE_OBJECT_PLANE, ids, vals,
+		      KMS_MAX_PROPS, &n))
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		struct drm_mode_get_property p = { .prop_id = ids[i] };
+
+		if (!ioctl(d.qfd, DRM_IOCTL_MODE_GETPROPERTY, &p) &&
+		    !strcmp(p.name, "type"))
+			return vals[i] == 1;	/* DRM_PLANE_TYPE_PRIMARY */
+	}
+	return false;
+}
+
+/*
+ * What the card has, learned once through our own descriptor of it (a
+ * new open of the guest's file: the caps we set stay ours). 0 or -errno.
+ */
+static int learn_card(int fd)
+{
+	uint32_t crtcs[KMS_MAX_CRTCS * 2], conns[KMS_MAX_CONNS * 2];
+	uint32_t planes[KMS_MAX_CRTCS + KMS_MAX_HIDDEN];
+	struct drm_mode_card_res res = { 0 };
+	struct drm_mode_get_plane_res pres = { 0 };
+	char path[64];
+	int r = 0;
+
+	pthread_mutex_lock(&d.learn_lock);
+	if (d.card_known)
+		goto out;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	d.qfd = open(path, O_RDWR | O_CLOEXEC);
+	if (d.qfd < 0 ||
+	    ioctl(d.qfd, DRM_IOCTL_SET_CLIENT_CAP, &(struct drm_set_client_cap){
+		  DRM_CLIENT_CAP_ATOMIC, 1 })) {
+		r = -errno;
+		be_log(d.be, "display: cannot query the card: %s", strerror(-r));
+		if (d.qfd >= 0)
+			close(d.qfd);
+		d.qfd = -1;
+		goto out;
+	}
+	res.crtc_id_ptr = (uintptr_t)crtcs;
+	res.count_crtcs = KMS_MAX_CRTCS * 2;
+	res.connector_id_ptr = (uintptr_t)conns;
+	res.count_connectors = KMS_MAX_CONNS * 2;
+	pres.plane_id_ptr = (uintptr_t)planes;
+	pres.count_planes = KMS_MAX_CRTCS + KMS_MAX_HIDDEN;
+	if (ioctl(d.qfd, DRM_IOCTL_MODE_GETRESOURCES, &res) ||
+	    ioctl(d.qfd, DRM_IOCTL_MODE_GETPLANERESOURCES, &pres)) {
+		r = -errno;
+		goto out;
+	}
+	if (res.count_crtcs > KMS_MAX_CRTCS ||
+	    res.count_connectors > KMS_MAX_CONNS ||
+	    pres.count_planes > KMS_MAX_CRTCS + KMS_MAX_HIDDEN) {
+		be_log(d.be, "display: the card has more CRTCs, connectors or "
+		       "planes than the virtual display handles");
+		r = -E2BIG;
+		goto out;
+	}
+	d.card.ncrtcs = res.count_crtcs;
+	memcpy(d.card.crtc, crtcs, res.count_crtcs * sizeof(uint32_t));
+	d.card.nconns = res.count_connectors;
+	memcpy(d.card.conn, conns, res.count_connectors * sizeof(uint32_t));
+	for (uint32_t i = 0; i < pres.count_planes; i++) {
+		struct drm_mode_get_plane p = { .plane_id = planes[i] };
+		unsigned int c;
+
+		if (ioctl(d.qfd, DRM_IOCTL_MODE_GETPLANE, &p))
+			continue;
+		c = p.possible_crtcs ? (unsigned int)__builtin_ctz(p.possible_crtcs) : 32;
+		if (c < d.card.ncrtcs && !d.card.primary[c] &&
+		    is_primary(planes[i]))
+			d.card.primary[c] = planes[i];
+		else if (d.card.nhidden < KMS_MAX_HIDDEN)
+			d.card.hidden[d.card.nhidden++] = planes[i];
+	}
+	learn_props(KMS_CRTC, d.card.crtc[0], DRM_MODE_OBJECT_CRTC);
+	learn_props(KMS_PLANE, d.card.primary[0], DRM_MODE_OBJECT_PLANE);
+	learn_props(KMS_CONN, d.card.conn[0], DRM_MODE_OBJECT_CONNECTOR);
+	d.card_known = true;
+out:
+	pthread_mutex_unlock(&d.learn_lock);
+	return r;
+}
+
+/* Under lock: the slot of CRTC id, without making one. */
+static struct vcrtc *crtc_find(uint32_t id)
+{
+	for (unsigned int i = 0; id && i < PD_DISPLAY_MAX_CRTCS; i++)
+		if (d.crtcs[i].id == id)
+			return &d.crtcs[i];
+	return NULL;
+}
+
+/* Under lock: the guest's state as the atomic rules see it. */
+static void snapshot(struct kms_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (unsigned int i = 0; i < d.card.ncrtcs; i++) {
+		const struct vcrtc *c = crtc_find(d.card.crtc[i]);
+		struct kms_crtc *k = &s->crtc[i];
+
+		if (!c)
+			continue;
+		k->enable = c->st.mode_valid;
+		k->active = k->enable && !c->inactive;
+		memcpy(&k->mode, &c->st.mode, sizeof(k->mode));
+		k->mode_blob = c->mode_blob;
+		k->vrr = c->vrr;
+		if (!c->st.fb_id)
+			continue;
+		k->fb = c->st.fb_id;
+		k->plane_crtc = c->id;
+		k->src_x = c->st.x << 16;
+		k->src_y = c->st.y << 16;
+		k->src_w = (uint32_t)c->st.mode.hdisplay << 16;
+		k->src_h = (uint32_t)c->st.mode.vdisplay << 16;
+		k->crtc_w = c->st.mode.hdisplay;
+		k->crtc_h = c->st.mode.vdisplay;
+		for (unsigned int n = 0; n < c->st.nconn; n++)
+			for (unsigned int j = 0; j < d.card.nconns; j++)
+				if (d.card.conn[j] == c->st.conn[n])
+					s->conn_crtc[j] = c->id;
+	}
+	/* a mode without a framebuffer (ACTIVE 0) keeps its connectors */
+	for (unsigned int i = 0; i < d.card.ncrtcs; i++) {
+		const struct vcrtc *c = crtc_find(d.card.crtc[i]);
+
+		for (unsigned int n = 0; c && !c->st.fb_id && n < c->st.nconn; n++)
+			for (unsigned int j = 0; j < d.card.nconns; j++)
+				if (d.card.conn[j] == c->st.conn[n])
+					s->conn_crtc[j] = c->id;
+	}
+	memcpy(s->conn_dpms, d.conn_dpms, sizeof(s->conn_dpms));
+}
+
+static int lookup_fb(void *ctx, uint32_t id, uint32_t *w, uint32_t *h)
+{
+	const struct vfb *fb = fb_find(id);
+
+	(void)ctx;
+	if (!fb)
+		return -ENOENT;
+	*w = fb->width;
+	*h = fb->height;
+	return 0;
+}
+
+/* Under lock: blob id is one this guest made? */
+static bool own_blob(uint32_t id)
+{
+	for (unsigned int i = 0; id && i < MAX_BLOBS; i++)
+		if (d.blobs[i].id == id)
+			return true;
+	return false;
+}
+
+static int lookup_mode(void *ctx, uint32_t id, struct drm_mode_modeinfo *m)
+{
+	struct drm_mode_get_blob b = { .blob_id = id, .length = sizeof(*m),
+				       .data = (uintptr_t)m };
+
+	(void)ctx;
+	if (!own_blob(id) || ioctl(d.qfd, DRM_IOCTL_MODE_GETPROPBLOB, &b) ||
+	    b.length != sizeof(*m))
+		return -EINVAL;
+	return 0;
+}
+
+static const struct kms_lookup lookup = { NULL, lookup_fb, lookup_mode };
+
+/* Under lock: s becomes the guest's state of the CRTCs in crtcs. */
+static void write_back(const struct kms_state *s, uint32_t crtcs)
+{
+	for (unsigned int i = 0; i < d.card.ncrtcs; i++) {
+		const struct kms_crtc *k = &s->crtc[i];
+		struct vcrtc *c;
+		unsigned int n = 0;
+
+		if (!(crtcs & (1u << i)) || !(c = crtc_get(d.card.crtc[i])))
+			continue;
+		c->st.fb_id = k->enable ? k->fb : 0;
+		c->st.x = k->fb ? k->src_x >> 16 : 0;
+		c->st.y = k->fb ? k->src_y >> 16 : 0;
+		c->st.mode_valid = k->enable;
+		memcpy(&c->st.mode, &k->mode, sizeof(c->st.mode));
+		memset(c->st.conn, 0, sizeof(c->st.conn));
+		for (unsigned int j = 0; j < d.card.nconns; j++)
+			if (s->conn_crtc[j] == c->id && n < PD_DISPLAY_MAX_CONN)
+				c->st.conn[n++] = d.card.conn[j];
+		c->st.nconn = k->enable ? n : 0;
+		c->inactive = k->enable && !k->active;
+		c->mode_blob = k->mode_blob;
+		c->vrr = k->vrr;
+	}
+	memcpy(d.conn_dpms, s->conn_dpms, sizeof(d.conn_dpms));
+}
+
+/* Under lock: a flip waits on one of the CRTCs in crtcs? */
+static bool flip_waits(uint32_t crtcs)
+{
+	for (unsigned int i = 0; i < d.card.ncrtcs; i++) {
+		const struct vcrtc *c = crtc_find(d.card.crtc[i]);
+
+		if ((crtcs & (1u << i)) && c && c->flip_pending)
+			return true;
+	}
+	return false;
+}
+
+/* Under lock: wait (at most 1 s) until no flip waits on crtcs. */
+static int wait_flips(uint32_t crtcs)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += 1;
+	while (flip_waits(crtcs))
+		if (pthread_cond_timedwait(&d.flipped, &d.lock, &t))
+			return -EBUSY;
+	return 0;
+}
+
+/*
+ * Under lock: commit s (already checked) for the CRTCs in crtcs from
+ * old; modeset says which need a full SETCRTC at hostd. With an event,
+ * each CRTC gets one: a flip's when it completes, a modeset's now. The
+ * handles to notify() go to wake (one per CRTC).
+ */
+static void commit(struct be_handle *h, const struct kms_state *old,
+		   const struct kms_state *s, uint32_t crtcs, uint32_t modeset,
+		   bool event, uint64_t user_data, uint32_t *wake)
+{
+	write_back(s, crtcs);
+	for (unsigned int i = 0; i < d.card.ncrtcs; i++) {
+		const struct kms_crtc *a = &old->crtc[i], *b = &s->crtc[i];
+		struct vcrtc *c = crtc_find(d.card.crtc[i]);
+		struct pd_disp_flip m;
+
+		wake[i] = 0;
+		if (!(crtcs & (1u << i)) || !c)
+			continue;
+		if ((modeset & (1u << i)) || !b->active ||
+		    a->src_x != b->src_x || a->src_y != b->src_y) {
+			send_crtc(c);
+			if (event)
+				wake[i] = queue_event(h->handle, user_data,
+						      c->id, now_us(),
+						      d.sequence);
+			continue;
+		}
+		if (a->fb == b->fb && !event)
+			continue;	/* nothing to show */
+		c->flip_pending = true;
+		c->flip_event = event;
+		c->flip_handle = h->handle;
+		c->flip_user_data = user_data;
+		c->flip_cookie = ++d.cookie;
+		m = (struct pd_disp_flip){ .cookie = c->flip_cookie,
+					   .crtc_id = c->id, .fb_id = b->fb };
+		send_msg(PD_DISP_FLIP, &m, sizeof(m));
+	}
+}
+
+static bool has_atomic(uint32_t handle)
+{
+	for (unsigned int i = 0; i < MAX_ATOMIC_FILES; i++)
+		if (d.atomic_handles[i] == handle)
+			return true;
+	return false;
+}
+
+static int do_atomic(struct be_handle *h, struct drm_mode_atomic *a)
+{
+	const uint32_t *objs = (const uint32_t *)(uintptr_t)a->objs_ptr;
+	const uint32_t *nprops = (const uint32_t *)(uintptr_t)a->count_props_ptr;
+	const uint32_t *props = (const uint32_t *)(uintptr_t)a->props_ptr;
+	const uint64_t *vals = (const uint64_t *)(uintptr_t)a->prop_values_ptr;
+	bool event = a->flags & DRM_MODE_PAGE_FLIP_EVENT;
+	uint32_t crtcs, modeset, wake[KMS_MAX_CRTCS] = { 0 };
+	struct kms_state old, s;
+	int r;
+
+	if ((a->flags & ~(uint32_t)DRM_MODE_ATOMIC_FLAGS) || a->reserved ||
+	    (a->flags & DRM_MODE_PAGE_FLIP_ASYNC) ||
+	    ((a->flags & DRM_MODE_ATOMIC_TEST_ONLY) && event))
+		return -EINVAL;
+	r = learn_card(h->fd);
+	if (r)
+		return r;
+	pthread_mutex_lock(&d.lock);
+	if (!has_atomic(h->handle)) {
+		r = -EINVAL;	/* the cap first, as DRM */
+		goto out;
+	}
+again:
+	snapshot(&old);
+	s = old;
+	crtcs = 0;
+	for (uint32_t o = 0, k = 0; o < a->count_objs; o++) {
+		unsigned int idx;
+
+		if (kms_find(&d.card, objs[o], &idx) == KMS_NONE ||
+		    kms_find(&d.card, objs[o], &idx) == KMS_HIDDEN) {
+			r = -ENOENT;
+			goto out;
+		}
+		for (uint32_t j = 0; j < nprops[o]; j++, k++) {
+			r = kms_set(&d.card, &s, objs[o], props[k], vals[k],
+				    &lookup, &crtcs);
+			if (r)
+				goto out;
+		}
+	}
+	r = kms_check(&d.card, &old, &s, crtcs,
+		      a->flags & DRM_MODE_ATOMIC_ALLOW_MODESET, &lookup,
+		      &modeset);
+	for (unsigned int i = 0; !r && event && i < d.card.ncrtcs; i++)
+		if ((crtcs & (1u << i)) && !s.crtc[i].active &&
+		    !old.crtc[i].active)
+			r = -EINVAL;	/* an event, but the CRTC is off */
+	if (r || (a->flags & DRM_MODE_ATOMIC_TEST_ONLY))
+		goto out;
+	if (flip_waits(crtcs)) {
+		if (a->flags & DRM_MODE_ATOMIC_NONBLOCK) {
+			r = -EBUSY;
+			goto out;
+		}
+		r = wait_flips(crtcs);
+		if (r)
+			goto out;
+		goto again;	/* the state may have moved meanwhile */
+	}
+	commit(h, &old, &s, crtcs, modeset, event, a->user_data, wake);
+	/* a blocking commit returns when it is done (a flip completing
+	 * later than 1 s is not an error of this commit) */
+	if (!(a->flags & DRM_MODE_ATOMIC_NONBLOCK))
+		(void)wait_flips(crtcs);
+out:
+	pthread_mutex_unlock(&d.lock);
+	for (unsigned int i = 0; i < KMS_MAX_CRTCS; i++)
+		notify(wake[i]);
+	return r;
+}
+
+/* OBJ_SETPROPERTY: a blocking commit of one property (DPMS: the legacy
+ * way, drm_atomic_connector_commit_dpms()). */
+static int do_obj_setproperty(struct be_handle *h,
+			      struct drm_mode_obj_set_property *p)
+{
+	static const uint32_t types[] = {
+		[KMS_CRTC] = DRM_MODE_OBJECT_CRTC,
+		[KMS_PLANE] = DRM_MODE_OBJECT_PLANE,
+		[KMS_CONN] = DRM_MODE_OBJECT_CONNECTOR,
+	};
+	uint32_t crtcs = 0, modeset, wake[KMS_MAX_CRTCS] = { 0 };
+	const struct kms_prop_id *k;
+	struct kms_state old, s;
+	enum kms_kind kind;
+	unsigned int idx;
+	int r = learn_card(h->fd);
+
+	if (r)
+		return r;
+	pthread_mutex_lock(&d.lock);
+	kind = kms_find(&d.card, p->obj_id, &idx);
+	if (kind == KMS_NONE || kind == KMS_HIDDEN ||
+	    (p->obj_type && p->obj_type != types[kind])) {
+		r = -ENOENT;
+		goto out;
+	}
+	k = kms_prop(&d.card, kind, p->prop_id);
+	if (!k || k->hidden) {
+		r = -EINVAL;
+		goto out;
+	}
+	r = wait_flips(~0u);
+	if (r)
+		goto out;
+	snapshot(&old);
+	s = old;
+	if (kind == KMS_CONN && k->kp == KP_DPMS) {
+		if (p->value > DRM_MODE_DPMS_OFF) {
+			r = -EINVAL;
+			goto out;
+		}
+		kms_dpms(&d.card, &s, idx, p->value, &crtcs);
+	} else {
+		r = kms_set(&d.card, &s, p->obj_id, p->prop_id, p->value,
+			    &lookup, &crtcs);
+	}
+	if (!r)
+		r = kms_check(&d.card, &old, &s, crtcs, true, &lookup, &modeset);
+	if (!r)
+		commit(h, &old, &s, crtcs, modeset, false, 0, wake);
+out:
+	pthread_mutex_unlock(&d.lock);
+	return r;
+}
+
+/* Under lock: a mode blob of the guest's for c's mode, made on h's file
+ * (the guest set the mode with SETCRTC; it reads MODE_ID back). */
+static uint32_t mode_blob(struct be_handle *h, struct vcrtc *c)
+{
+	struct drm_mode_create_blob b = { .data = (uintptr_t)&c->st.mode,
+					  .length = sizeof(c->st.mode) };
+	unsigned int i;
+
+	if (c->mode_blob || !c->st.mode_valid)
+		return c->mode_blob;
+	for (i = 0; i < MAX_BLOBS && d.blobs[i].id; i++)
+		;
+	if (i == MAX_BLOBS || ioctl(h->fd, DRM_IOCTL_MODE_CREATEPROPBLOB, &b))
+		return 0;
+	d.blobs[i].id = b.blob_id;
+	d.blobs[i].handle = h->handle;
+	c->mode_blob = b.blob_id;
+	return c->mode_blob;
+}
+
+/*
+ * OBJ_GETPROPERTIES of a CRTC, primary plane or connector: the card's
+ * list for this file (it has the atomic cap or not), without the hidden
+ * properties, with the guest's own values for what it sets. Other
+ * objects: the card's answer (false).
+ */
+static bool do_obj_getproperties(struct be_handle *h,
+				 struct drm_mode_obj_get_properties *g, int *ret)
+{
+	uint32_t ids[KMS_MAX_PROPS], n = 0, out = 0;
+	uint64_t vals[KMS_MAX_PROPS];
+	uint32_t *gids = (uint32_t *)(uintptr_t)g->props_ptr;
+	uint64_t *gvals = (uint64_t *)(uintptr_t)g->prop_values_ptr;
+	struct kms_state s;
+	enum kms_kind kind;
+	unsigned int idx;
+	int r = learn_card(h->fd);
+
+	if (r) {
+		*ret = r;
+		return true;
+	}
+	kind = kms_find(&d.card, g->obj_id, &idx);
+	if (kind == KMS_NONE)
+		return false;
+	*ret = -ENOENT;
+	if (kind == KMS_HIDDEN)
+		return true;
+	r = obj_props(h->fd, g->obj_id, g->obj_type, ids, vals,
+		      KMS_MAX_PROPS, &n);
+	if (r) {
+		*ret = r;
+		return true;
+	}
+	pthread_mutex_lock(&d.lock);
+	snapshot(&s);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct kms_prop_id *k = kms_prop(&d.card, kind, ids[i]);
+
+		if (k && k->hidden)
+			continue;
+		if (k && k->kp != KP_OTHER) {
+			if (kind == KMS_CRTC && k->kp == KP_MODE_ID) {
+				struct vcrtc *c = crtc_find(g->obj_id);
+
+				vals[i] = c ? mode_blob(h, c) : 0;
+			} else {
+				kms_get(&d.card, &s, g->obj_id, k, &vals[i]);
+			}
+		}
+		if (out < g->count_props && gids && gvals) {
+			gids[out] = ids[i];
+			gvals[out] = vals[i];
+		}
+		out++;
+	}
+	pthread_mutex_unlock(&d.lock);
+	g->count_props = out;
+	*ret = 0;
+	return true;
+}
+
+/* GETPLANERESOURCES: the card's list without the hidden planes. */
+static int do_getplaneres(struct be_handle *h, struct drm_mode_get_plane_res *g)
+{
+	uint32_t ids[KMS_MAX_CRTCS + KMS_MAX_HIDDEN], out = 0;
+	uint32_t *gids = (uint32_t *)(uintptr_t)g->plane_id_ptr;
+	struct drm_mode_get_plane_res r = {
+		.plane_id_ptr = (uintptr_t)ids,
+		.count_planes = KMS_MAX_CRTCS + KMS_MAX_HIDDEN };
+	unsigned int idx;
+	int e = learn_card(h->fd);
+
+	if (e)
+		return e;
+	if (ioctl(h->fd, DRM_IOCTL_MODE_GETPLANERESOURCES, &r))
+		return -errno;
+	for (uint32_t i = 0; i < r.count_planes &&
+	     i < KMS_MAX_CRTCS + KMS_MAX_HIDDEN; i++) {
+		if (kms_find(&d.card, ids[i], &idx) != KMS_PLANE)
+			continue;
+		if (out < g->count_planes && gids)
+			gids[out] = ids[i];
+		out++;
+	}
+	g->count_planes = out;
+	return 0;
+}
+
+/* GETPLANE: a primary plane shows the guest's CRTC and framebuffer. */
+static int do_getplane(struct be_handle *h, struct drm_mode_get_plane *p)
+{
+	unsigned int idx;
+	int r = learn_card(h->fd);
+
+	if (r)
+		return r;
+	if (kms_find(&d.card, p->plane_id, &idx) != KMS_PLANE)
+		return -ENOENT;
+	if (ioctl(h->fd, DRM_IOCTL_MODE_GETPLANE, p))
+		return -errno;
+	pthread_mutex_lock(&d.lock);
+	{
+		const struct vcrtc *c = crtc_find(d.card.crtc[idx]);
+
+		p->crtc_id = c && c->st.fb_id ? c->id : 0;
+		p->fb_id = c ? c->st.fb_id : 0;
+	}
+	pthread_mutex_unlock(&d.lock);
+	return 0;
+}
+
+/* CREATEPROPBLOB: the blob is this guest's (MODE_ID may name it). */
+static int do_createblob(struct be_handle *h, struct drm_mode_create_blob *b)
+{
+	unsigned int i;
+	int r = 0;
+
+	if (ioctl(h->fd, DRM_IOCTL_MODE_CREATEPROPBLOB, b))
+		return -errno;
+	pthread_mutex_lock(&d.lock);
+	for (i = 0; i < MAX_BLOBS && d.blobs[i].id; i++)
+		;
+	if (i < MAX_BLOBS) {
+		d.blobs[i].id = b->blob_id;
+		d.blobs[i].handle = h->handle;
+	} else {
+		r = -ENOSPC;
+	}
+	pthread_mutex_unlock(&d.lock);
+	if (r) {
+		ioctl(h->fd, DRM_IOCTL_MODE_DESTROYPROPBLOB,
+		      &(struct drm_mode_destroy_blob){ b->blob_id });
+		be_log(d.be, "display: more than %d property blobs", MAX_BLOBS);
+	}
+	return r;
+}
+
+/* DESTROYPROPBLOB: only the guest's own (the kernel checks the file). */
+static int do_destroyblob(struct be_handle *h, struct drm_mode_destroy_blob *b)
+{
+	int r = -EPERM;
+
+	pthread_mutex_lock(&d.lock);
+	for (unsigned int i = 0; i < MAX_BLOBS; i++)
+		if (b->blob_id && d.blobs[i].id == b->blob_id &&
+		    d.blobs[i].handle == h->handle) {
+			r = ioctl(h->fd, DRM_IOCTL_MODE_DESTROYPROPBLOB, b) ?
+				-errno : 0;
+			if (!r)
+				d.blobs[i].id = 0;
+		}
+	pthread_mutex_unlock(&d.lock);
+	return r;
+}
+
+/* SET_CLIENT_CAP: on the guest's file; the atomic cap is remembered. */
+static int do_client_cap(struct be_handle *h, struct drm_set_client_cap *c)
+{
+	if (ioctl(h->fd, DRM_IOCTL_SET_CLIENT_CAP, c))
+		return -errno;
+	if (c->capability != DRM_CLIENT_CAP_ATOMIC)
+		return 0;
+	pthread_mutex_lock(&d.lock);
+	for (unsigned int i = 0; i < MAX_ATOMIC_FILES; i++) {
+		if (c->value && !d.atomic_handles[i] && !has_atomic(h->handle))
+			d.atomic_handles[i] = h->handle;
+		else if (!c->value && d.atomic_handles[i] == h->handle)
+			d.atomic_handles[i] = 0;
+	}
+	pthread_mutex_unlock(&d.lock);
+	return 0;
+}
+
+bool be_display_screens(const struct be_handle *h)
+{
+	return d.on && h->dev_class == PD_WIRE_CLASS_DRM;
+}
+
 /*
  * A display ioctl of the guest on h, its argument already rebuilt in our
  * memory by decode.c. Returns true if it was answered here (*ret as from
@@ -412,27 +1117,41 @@ bool be_display_ioctl(struct be *be, struct be_handle *h, unsigned int cmd,
 		break;
 	case DRM_IOCTL_MODE_SETPLANE: {
 		struct drm_mode_set_plane *p = arg;
+		unsigned int idx;
 
-		/* first cut: checked, kept nowhere (bochs has only the
-		 * primary plane, which SETCRTC and PAGE_FLIP drive) */
-		r = check_fb(p->fb_id);
+		/* the primary plane: SETCRTC, PAGE_FLIP and atomic drive
+		 * it; legacy SETPLANE may only turn it off (first cut) */
+		r = learn_card(h->fd);
+		if (!r && kms_find(&d.card, p->plane_id, &idx) != KMS_PLANE)
+			r = -ENOENT;
+		if (!r)
+			r = check_fb(p->fb_id);
 		if (!r && p->fb_id)
 			r = -EINVAL;
 		break;
 	}
-	case DRM_IOCTL_MODE_GETPLANE: {
-		struct drm_mode_get_plane *p = arg;
-
-		if (ioctl(h->fd, cmd, arg)) {
-			r = -errno;
-			break;
-		}
-		/* the card shows hostd's choice: only ours may show */
-		if (check_fb(p->fb_id))
-			p->fb_id = p->crtc_id = 0;
-		r = 0;
+	case DRM_IOCTL_MODE_GETPLANE:
+		r = do_getplane(h, arg);
 		break;
-	}
+	case DRM_IOCTL_MODE_GETPLANERESOURCES:
+		r = do_getplaneres(h, arg);
+		break;
+	case DRM_IOCTL_MODE_OBJ_GETPROPERTIES:
+		if (!do_obj_getproperties(h, arg, &r))
+			return false;	/* not a CRTC, plane or connector */
+		break;
+	case DRM_IOCTL_MODE_OBJ_SETPROPERTY:
+		r = do_obj_setproperty(h, arg);
+		break;
+	case DRM_IOCTL_MODE_ATOMIC:
+		r = do_atomic(h, arg);
+		break;
+	case DRM_IOCTL_MODE_CREATEPROPBLOB:
+		r = do_createblob(h, arg);
+		break;
+	case DRM_IOCTL_MODE_DESTROYPROPBLOB:
+		r = do_destroyblob(h, arg);
+		break;
 	case DRM_IOCTL_MODE_DIRTYFB: {
 		struct drm_mode_fb_dirty_cmd *c = arg;
 
@@ -464,18 +1183,9 @@ bool be_display_ioctl(struct be *be, struct be_handle *h, unsigned int cmd,
 	case DRM_IOCTL_MODE_SETPROPERTY:
 		r = do_setproperty(h, arg);
 		break;
-	case DRM_IOCTL_SET_CLIENT_CAP: {
-		struct drm_set_client_cap *c = arg;
-
-		/* The virtual display is legacy KMS: answered as a driver
-		 * without atomic modesetting would, so a compositor (Weston,
-		 * mutter, KWin) falls back to SETCRTC and PAGE_FLIP instead
-		 * of failing at its first atomic commit. Other caps go on. */
-		if (c->capability != DRM_CLIENT_CAP_ATOMIC)
-			return false;
-		r = -EOPNOTSUPP;
+	case DRM_IOCTL_SET_CLIENT_CAP:
+		r = do_client_cap(h, arg);
 		break;
-	}
 	default:
 		return false;	/* reads of the real card: resources etc. */
 	}
@@ -591,6 +1301,18 @@ void be_display_release(struct be *be, uint32_t handle)
 	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++)
 		if (d.crtcs[i].flip_handle == handle)
 			d.crtcs[i].flip_event = false;
+	/* its blobs go with the real file too */
+	for (unsigned int i = 0; i < MAX_BLOBS; i++) {
+		if (!d.blobs[i].id || d.blobs[i].handle != handle)
+			continue;
+		for (unsigned int j = 0; j < PD_DISPLAY_MAX_CRTCS; j++)
+			if (d.crtcs[j].mode_blob == d.blobs[i].id)
+				d.crtcs[j].mode_blob = 0;
+		d.blobs[i].id = 0;
+	}
+	for (unsigned int i = 0; i < MAX_ATOMIC_FILES; i++)
+		if (d.atomic_handles[i] == handle)
+			d.atomic_handles[i] = 0;
 	pthread_mutex_unlock(&d.lock);
 }
 
@@ -607,23 +1329,36 @@ void be_display_set_socket(const char *path)
 static uint32_t complete_flip(struct vcrtc *c, uint64_t time_us,
 			      uint32_t sequence)
 {
+	c->flip_pending = false;
+	pthread_cond_broadcast(&d.flipped);
+	if (!c->flip_event)
+		return 0;
+	return queue_event(c->flip_handle, c->flip_user_data, c->id, time_us,
+			   sequence);
+}
+
+/* Under lock: a DRM_EVENT_FLIP_COMPLETE for handle's read(). Returns the
+ * handle to wake (notify()), 0 if the queue is full (dropped). */
+static uint32_t queue_event(uint32_t handle, uint64_t user_data,
+			    uint32_t crtc_id, uint64_t time_us,
+			    uint32_t sequence)
+{
 	struct vevent *e;
 
-	c->flip_pending = false;
-	if (!c->flip_event || d.nevents >= MAX_EVENTS)
+	if (d.nevents >= MAX_EVENTS)
 		return 0;
 	e = &d.events[d.nevents++];
-	e->handle = c->flip_handle;
+	e->handle = handle;
 	e->ev = (struct drm_event_vblank){
 		.base = { .type = DRM_EVENT_FLIP_COMPLETE,
 			  .length = sizeof(e->ev) },
-		.user_data = c->flip_user_data,
+		.user_data = user_data,
 		.tv_sec = (uint32_t)(time_us / 1000000u),
 		.tv_usec = (uint32_t)(time_us % 1000000u),
 		.sequence = sequence,
-		.crtc_id = c->id,
+		.crtc_id = crtc_id,
 	};
-	return c->flip_handle;
+	return handle;
 }
 
 /* Not under lock: wake a read() and the guest's poll on handle. */
@@ -766,7 +1501,7 @@ static int reattach(void)
 
 		if (!d.crtcs[i].id)
 			continue;
-		m.st = d.crtcs[i].st;
+		shown(&d.crtcs[i], &m.st);
 		if (send(s, &m, sizeof(m), MSG_NOSIGNAL) != sizeof(m))
 			r = -1;
 	}

@@ -440,8 +440,11 @@ static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 	}
 	/* the state lock also fixes the descriptor's O_NONBLOCK for the call */
 	pthread_mutex_lock(&h->lock);
+	/* screened commands (atomic, OBJ_SETPROPERTY) only where the
+	 * virtual display answers them all, never on the real card */
 	ret = pd_dec_ioctl(dc, h->dev_class, h->driver, &h->st, job->body,
-			   job->hdr.len, &dec_ops, &ctx, 0);
+			   job->hdr.len, &dec_ops, &ctx,
+			   be_display_screens(h) ? PD_DEC_ALLOW_SCREENED : 0);
 	stateful = dc->flags & (PD_IOC_F_USES_STATE | PD_IOC_F_LEARN |
 				PD_IOC_F_FORGET);
 	if (ret) {
@@ -456,8 +459,14 @@ static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 		pthread_mutex_unlock(&h->lock);
 	errno = 0;
 	if (!(dc->flags & PD_IOC_F_DISPLAY) ||
-	    !be_display_ioctl(be, h, dc->cmd, (void *)dc->arg, &ret))
-		ret = ioctl(h->fd, dc->cmd, dc->arg);
+	    !be_display_ioctl(be, h, dc->cmd, (void *)dc->arg, &ret)) {
+		if (dc->flags & PD_IOC_F_SCREEN) {	/* never unscreened */
+			errno = EPERM;
+			ret = -1;
+		} else {
+			ret = ioctl(h->fd, dc->cmd, dc->arg);
+		}
+	}
 	r = pd_dec_after(dc, &h->st, ret < 0 ? neg_errno() : ret);
 	if (stateful)
 		pthread_mutex_unlock(&h->lock);
