@@ -223,7 +223,7 @@ static const struct pd_ioc_entry drm_core_entries[] = {
 	PD_IOC(DRM_IOCTL_GET_UNIQUE, 0, unique_desc),
 	PD_IOC(DRM_IOCTL_GET_CLIENT, 0, getclient_desc),
 	PD_IOC0(DRM_IOCTL_GET_CAP, 0),
-	PD_IOC0(DRM_IOCTL_SET_CLIENT_CAP, KMS),	/* ATOMIC: refused under hostd */
+	PD_IOC0(DRM_IOCTL_SET_CLIENT_CAP, KMS),	/* ATOMIC: noted by hostd's backend */
 	PD_IOC0(DRM_IOCTL_SET_VERSION, 0),
 	PD_IOC0(DRM_IOCTL_GEM_CLOSE, 0),
 	PD_IOC(DRM_IOCTL_PRIME_HANDLE_TO_FD, 0, prime_to_fd_desc),

@@ -5,7 +5,9 @@
  * ioctls run on the real card as before).
  *
  * The guest's display ioctls never reach the card: this file keeps the
- * guest's own view of its CRTCs (GETCRTC reads back what it set), and
+ * guest's own view of its CRTCs, planes and connectors (GETCRTC, GETPLANE
+ * and OBJ_GETPROPERTIES read back what it set, with SETCRTC, PAGE_FLIP or
+ * atomic commits, whose rules are in display_atomic.c), and
  * sends the state to hostd (include/paradice/pd_display.h), which shows
  * the foreground guest's and paces the others' flips. The backend is not
  * DRM master; buffers and framebuffers are still made on the guest's own
@@ -191,6 +193,17 @@ static int send_crtc(const struct vcrtc *c)
 
 	shown(c, &st);
 	return send_msg(PD_DISP_SET_CRTC, &st, sizeof(st));
+}
+
+/*
+ * A DRM file opened while no hostd holds the card (it restarts) would be
+ * its master (drm_master_open()), and the next hostd could not be: under
+ * hostd, our files never stay master. (Dropping is allowed to the file's
+ * own opener, drm_master_check_perm(); -EINVAL when it is not master.)
+ */
+static void not_master(int fd)
+{
+	ioctl(fd, DRM_IOCTL_DROP_MASTER, 0);
 }
 
 /* Under lock: take fb off every CRTC showing it, telling hostd. */
@@ -475,6 +488,7 @@ static void learn_props(enum kms_kind kind, uint32_t obj, uint32_t type)
 		/* a guest descriptor or address would be meaningless here */
 		k->hidden = k->kp == KP_IN_FENCE_FD ||
 			    k->kp == KP_OUT_FENCE_PTR;
+		k->blob = p.flags & DRM_MODE_PROP_BLOB;
 		d.card.nprops[kind] = i + 1;
 	}
 }
@@ -516,6 +530,8 @@ static int learn_card(int fd)
 		goto out;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	d.qfd = open(path, O_RDWR | O_CLOEXEC);
+	if (d.qfd >= 0)
+		not_master(d.qfd);
 	if (d.qfd < 0 ||
 	    ioctl(d.qfd, DRM_IOCTL_SET_CLIENT_CAP, &(struct drm_set_client_cap){
 		  DRM_CLIENT_CAP_ATOMIC, 1 })) {
@@ -1062,6 +1078,61 @@ static int do_destroyblob(struct be_handle *h, struct drm_mode_destroy_blob *b)
 	return r;
 }
 
+/* Is blob the card's value of a property a guest sees (EDID, IN_FORMATS,
+ * TILE...), not one of another guest's (a MODE_ID is virtual)? */
+static bool card_blob(uint32_t blob)
+{
+	static const uint32_t types[] = {
+		[KMS_CRTC] = DRM_MODE_OBJECT_CRTC,
+		[KMS_PLANE] = DRM_MODE_OBJECT_PLANE,
+		[KMS_CONN] = DRM_MODE_OBJECT_CONNECTOR,
+	};
+
+	for (unsigned int kind = KMS_CRTC; kind <= KMS_CONN; kind++) {
+		const uint32_t *objs = kind == KMS_CRTC ? d.card.crtc :
+				       kind == KMS_PLANE ? d.card.primary :
+				       d.card.conn;
+		unsigned int n = kind == KMS_CONN ? d.card.nconns :
+						    d.card.ncrtcs;
+
+		for (unsigned int o = 0; o < n; o++) {
+			uint32_t ids[KMS_MAX_PROPS], np = 0;
+			uint64_t vals[KMS_MAX_PROPS];
+
+			if (!objs[o] || obj_props(d.qfd, objs[o], types[kind],
+						  ids, vals, KMS_MAX_PROPS, &np))
+				continue;
+			for (uint32_t i = 0; i < np; i++) {
+				const struct kms_prop_id *k =
+					kms_prop(&d.card, (enum kms_kind)kind,
+						 ids[i]);
+
+				if (k && k->blob && k->kp == KP_OTHER &&
+				    vals[i] == blob)
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* GETPROPBLOB: the guest's own blobs and the card's (blob ids are
+ * device-global: another guest's mode is none of its business). */
+static int do_getblob(struct be_handle *h, struct drm_mode_get_blob *b)
+{
+	bool ok;
+	int r = learn_card(h->fd);
+
+	if (r)
+		return r;
+	pthread_mutex_lock(&d.lock);
+	ok = own_blob(b->blob_id);
+	pthread_mutex_unlock(&d.lock);
+	if (!ok && !card_blob(b->blob_id))
+		return -ENOENT;	/* as for no such blob */
+	return ioctl(h->fd, DRM_IOCTL_MODE_GETPROPBLOB, b) ? -errno : 0;
+}
+
 /* SET_CLIENT_CAP: on the guest's file; the atomic cap is remembered. */
 static int do_client_cap(struct be_handle *h, struct drm_set_client_cap *c)
 {
@@ -1078,6 +1149,12 @@ static int do_client_cap(struct be_handle *h, struct drm_set_client_cap *c)
 	}
 	pthread_mutex_unlock(&d.lock);
 	return 0;
+}
+
+void be_display_opened(const struct be_handle *h)
+{
+	if (d.on && h->dev_class == PD_WIRE_CLASS_DRM)
+		not_master(h->fd);
 }
 
 bool be_display_screens(const struct be_handle *h)
@@ -1152,6 +1229,9 @@ bool be_display_ioctl(struct be *be, struct be_handle *h, unsigned int cmd,
 	case DRM_IOCTL_MODE_DESTROYPROPBLOB:
 		r = do_destroyblob(h, arg);
 		break;
+	case DRM_IOCTL_MODE_GETPROPBLOB:
+		r = do_getblob(h, arg);
+		break;
 	case DRM_IOCTL_MODE_DIRTYFB: {
 		struct drm_mode_fb_dirty_cmd *c = arg;
 
@@ -1175,8 +1255,13 @@ bool be_display_ioctl(struct be *be, struct be_handle *h, unsigned int cmd,
 		struct drm_mode_crtc_lut *l = arg;
 		struct drm_mode_crtc real;
 
+		/* a CRTC without gamma: ENOSYS as from a driver without
+		 * gamma_set (drm_mode_gamma_set_ioctl()), which modetest and
+		 * Xorg take quietly */
 		r = real_crtc(h->fd, l->crtc_id, &real);
-		if (!r && (!real.gamma_size || l->gamma_size != real.gamma_size))
+		if (!r && !real.gamma_size)
+			r = -ENOSYS;
+		else if (!r && l->gamma_size != real.gamma_size)
 			r = -EINVAL;
 		break;
 	}

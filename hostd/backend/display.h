@@ -18,6 +18,8 @@ struct be_handle;
 void be_display_set_socket(const char *path);
 /* After the worker threads exist: connect to hostd (0, or -1). */
 int be_display_start(struct be *be);
+/* After the open of a guest's real file. */
+void be_display_opened(const struct be_handle *h);
 /* Does the virtual display answer h's screened ioctls (atomic)? */
 bool be_display_screens(const struct be_handle *h);
 /* An ioctl answered here (true, *ret and errno as from ioctl(2)) or not. */

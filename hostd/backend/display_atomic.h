@@ -45,6 +45,7 @@ struct kms_prop_id {
 	uint32_t id;
 	uint8_t kp;	/* enum kms_prop */
 	bool hidden;	/* not listed to the guest */
+	bool blob;	/* its value is a blob id */
 };
 
 /* What the real card has, learned once. */

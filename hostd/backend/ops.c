@@ -190,6 +190,7 @@ static void op_open(struct be *be, struct be_job *job)
 		return;
 	}
 	h->nonblock = fl & O_NONBLOCK;
+	be_display_opened(h);
 	if (be->tp->impl->attach && be->tp->impl->attach(be->tp, h->handle, fd))
 		be_log(be, "attach of %s failed: %s (no mmap)", e->path,
 		       strerror(errno));
