@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -439,6 +440,11 @@ static void test_reattach_resends_gamma_and_dpms(void)
 	CHECK(listen(lis, 4) == 0);
 	s = accept(lis, NULL, NULL);
 	CHECK(s >= 0);
+	{
+		struct timeval tv = { .tv_sec = 2 };	/* fail, not hang */
+
+		setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
 	CHECK_EQ(get_hello(s, &m, fds), 2);
 	close(fds[0]);
 	close(fds[1]);

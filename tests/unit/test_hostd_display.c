@@ -712,9 +712,9 @@ static void test_gamma_dpms_dirty_follow_the_foreground(void)
 	/* the background guest: kept, nothing reaches the card */
 	mark = ncalls;
 	set_crtc_fb(fd1, 5);
+	send_dirty(fd1, 5, 2);		/* shown on its (virtual) CRTC */
 	send_gamma(fd1, 1111);
 	send_dpms(fd1, PD_DISP_DPMS_OFF);
-	send_dirty(fd1, 5, 2);
 	pump(d, fd1, 100);
 	CHECK_EQ(ncalls, mark);
 	CHECK(!closed(fd1));
