@@ -128,6 +128,7 @@ static struct {
 	struct vwait waits[MAX_WAITS];
 	unsigned int nwaits;
 	pthread_cond_t waits_changed;	/* CLOCK_MONOTONIC */
+	uint32_t dpms_prop;	/* the card's DPMS property id; 0: not known */
 	uint32_t card_crtcs[PD_DISPLAY_MAX_CRTCS];	/* pipe -> CRTC id */
 	unsigned int ncard_crtcs;	/* 0: not asked yet */
 } d = { .lock = PTHREAD_MUTEX_INITIALIZER, .sock = -1, .wake = -1 };
@@ -434,7 +435,43 @@ static int do_setproperty(struct be_handle *h, struct drm_mode_connector_set_pro
 		return -EPERM;
 	if (ioctl(h->fd, DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &obj))
 		return -errno;
+	pthread_mutex_lock(&d.lock);
+	d.dpms_prop = p->prop_id;
+	pthread_mutex_unlock(&d.lock);
 	return be_display_dpms_set(p->connector_id, p->value);
+}
+
+/* GETCONNECTOR: the real card's answer, but its DPMS value is the
+ * guest's (the card's is the foreground guest's). The DPMS property is
+ * found by name once (one id for every connector). */
+static int do_getconnector(struct be_handle *h, struct drm_mode_get_connector *c)
+{
+	uint32_t given = c->count_props, n, dpms;
+	const uint32_t *props = (const uint32_t *)(uintptr_t)c->props_ptr;
+	uint64_t *values = (uint64_t *)(uintptr_t)c->prop_values_ptr;
+
+	if (ioctl(h->fd, DRM_IOCTL_MODE_GETCONNECTOR, c))
+		return -errno;
+	if (!props || !values)
+		return 0;
+	n = c->count_props < given ? c->count_props : given;
+	pthread_mutex_lock(&d.lock);
+	dpms = d.dpms_prop;
+	pthread_mutex_unlock(&d.lock);
+	for (uint32_t i = 0; !dpms && i < n; i++) {
+		struct drm_mode_get_property p = { .prop_id = props[i] };
+
+		if (ioctl(h->fd, DRM_IOCTL_MODE_GETPROPERTY, &p) == 0 &&
+		    !strcmp(p.name, "DPMS"))
+			dpms = props[i];
+	}
+	for (uint32_t i = 0; dpms && i < n; i++)
+		if (props[i] == dpms)
+			be_display_dpms_get(c->connector_id, &values[i]);
+	pthread_mutex_lock(&d.lock);
+	d.dpms_prop = dpms;
+	pthread_mutex_unlock(&d.lock);
+	return 0;
 }
 
 /*
@@ -862,6 +899,9 @@ bool be_display_ioctl(struct be *be, struct be_handle *h, unsigned int cmd,
 		break;
 	case DRM_IOCTL_MODE_SETPROPERTY:
 		r = do_setproperty(h, arg);
+		break;
+	case DRM_IOCTL_MODE_GETCONNECTOR:
+		r = do_getconnector(h, arg);
 		break;
 	case DRM_IOCTL_SET_CLIENT_CAP: {
 		struct drm_set_client_cap *c = arg;

@@ -90,6 +90,20 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 	case DRM_IOCTL_MODE_ADDFB:
 		((struct drm_mode_fb_cmd *)arg)->fb_id = 77;
 		return 0;
+	case DRM_IOCTL_MODE_GETCONNECTOR: {
+		/* the card's DPMS: on (the foreground guest's) */
+		struct drm_mode_get_connector *c = arg;
+
+		if (c->count_props >= 2 && c->props_ptr && c->prop_values_ptr) {
+			uint32_t *p = (uint32_t *)(uintptr_t)c->props_ptr;
+			uint64_t *v = (uint64_t *)(uintptr_t)c->prop_values_ptr;
+
+			p[0] = 51, v[0] = 9;
+			p[1] = 50, v[1] = DRM_MODE_DPMS_ON;
+		}
+		c->count_props = 2;
+		return 0;
+	}
 	}
 	errno = ENOENT;
 	return -1;
@@ -300,6 +314,21 @@ static void test_dpms_reads_back(void)
 	CHECK_EQ(err, EPERM);
 	CHECK_EQ(be_display_dpms_get(40, &v), 0);
 	CHECK_EQ(v, DRM_MODE_DPMS_OFF);
+	/* GETCONNECTOR shows the guest's DPMS, not the card's */
+	{
+		uint32_t props[4];
+		uint64_t values[4];
+		struct drm_mode_get_connector gc = {
+			.connector_id = 40, .count_props = 4,
+			.props_ptr = (uintptr_t)props,
+			.prop_values_ptr = (uintptr_t)values };
+
+		CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_GETCONNECTOR, &gc,
+				&err), 0);
+		CHECK_EQ(gc.count_props, 2);
+		CHECK_EQ(values[0], 9);
+		CHECK_EQ(values[1], DRM_MODE_DPMS_OFF);
+	}
 	CHECK_EQ(be_display_dpms_set(40, DRM_MODE_DPMS_ON), 0);
 	CHECK_EQ(be_display_dpms_get(40, &v), 0);
 	CHECK_EQ(v, DRM_MODE_DPMS_ON);
