@@ -21,16 +21,20 @@
  *     answered from this guest's state);
  *   - one flip at a time per CRTC (-EBUSY, as a real driver): hostd
  *     answers each, and the guest's DRM_EVENT_FLIP_COMPLETE is made here
- *     and merged into the read() and poll() of the file that flipped.
+ *     and merged into the read() and poll() of the file that flipped;
+ *   - gamma (GETGAMMA), DPMS (GETCONNECTOR, be_display_dpms_get()) and
+ *     vblank counts (WAIT_VBLANK, CRTC sequences, flip events) are the
+ *     guest's own: one 60 Hz timeline from the backend's start, never the
+ *     card's (which shows the foreground guest's, or has none).
  *
  * hostd restarted (pd_display.h): when the connection closes, the guest
  * notices nothing. Its state stays here, its flips complete here at 60 Hz
  * (nothing is shown), and the display thread connects to
  * PD_DISPLAY_SOCKET until a new hostd answers, then sends HELLO with the
  * guest's uinput descriptors (held here so that its virtual keyboard and
- * pointer outlive hostd) and the state of every CRTC, so that the new
- * hostd shows the guest's latest frame if it is in front. If none answers
- * within PD_DISPLAY_REATTACH_S, the process exits with
+ * pointer outlive hostd), its DPMS and the state and gamma of every CRTC,
+ * so that the new hostd shows the guest's latest frame if it is in front.
+ * If none answers within PD_DISPLAY_REATTACH_S, the process exits with
  * PD_DISPLAY_EXIT_NO_HOSTD and its monitor ends (the guest gets EIO, its
  * framebuffers go with the real files, nothing stays on the screen).
  *
