@@ -89,6 +89,7 @@ struct hostd_display {
 	uint32_t conn_ids[MAX_CONNS];
 	unsigned int nconns;
 	uint32_t dpms_prop;		/* the DPMS property's id; 0: unknown */
+	int dirtyfb;			/* the card's DIRTYFB answer: 0, -ENOSYS */
 	struct guest_display g[HOSTD_MAX_GUESTS];
 };
 
@@ -148,6 +149,44 @@ static void probe_card(struct hostd_display *d)
 	}
 }
 
+/*
+ * What the card answers DIRTYFB with, for the backends to give their
+ * guests (pd_display.h, PD_DISPLAY_DIRTYFB_ENV): DIRTYFB of a small
+ * framebuffer that nothing shows. 6.1: -ENOSYS where the framebuffer has
+ * no dirty hook (bochs: drm_gem_fb_create()), 0 where it has one
+ * (virtio-gpu: drm_atomic_helper_dirtyfb(), which commits nothing for an
+ * fb on no plane). Anything else (no dumb buffers...) counts as 0.
+ */
+static int probe_dirtyfb(int card)
+{
+	struct drm_mode_create_dumb cd = { .width = 64, .height = 64,
+					   .bpp = 32 };
+	struct drm_mode_destroy_dumb dd = { 0 };
+	struct drm_mode_fb_cmd fb = { 0 };
+	int r = 0;
+
+	if (ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &cd))
+		return 0;
+	fb = (struct drm_mode_fb_cmd){ .width = 64, .height = 64,
+				       .pitch = cd.pitch, .bpp = 32,
+				       .depth = 24, .handle = cd.handle };
+	if (ioctl(card, DRM_IOCTL_MODE_ADDFB, &fb) == 0) {
+		struct drm_mode_fb_dirty_cmd dc = { .fb_id = fb.fb_id };
+
+		if (ioctl(card, DRM_IOCTL_MODE_DIRTYFB, &dc) && errno == ENOSYS)
+			r = -ENOSYS;
+		ioctl(card, DRM_IOCTL_MODE_RMFB, &fb.fb_id);
+	}
+	dd.handle = cd.handle;
+	ioctl(card, DRM_IOCTL_MODE_DESTROY_DUMB, &dd);
+	return r;
+}
+
+int hostd_display_dirtyfb(const struct hostd_display *d)
+{
+	return d ? d->dirtyfb : 0;
+}
+
 struct hostd_display *hostd_display_create(struct hostd *h, const char *card)
 {
 	struct hostd_display *d = calloc(1, sizeof(*d));
@@ -198,9 +237,10 @@ struct hostd_display *hostd_display_create(struct hostd *h, const char *card)
 		memcpy(d->crtc_ids, ids, d->ncrtcs * sizeof(ids[0]));
 	}
 	probe_card(d);
+	d->dirtyfb = probe_dirtyfb(d->card);
 	hostd_log("display: DRM master of %s, %u CRTC(s), %u connector(s), "
-		  "gamma size %u, DPMS property %u", card, d->ncrtcs, d->nconns,
-		  d->gamma_size[0], d->dpms_prop);
+		  "gamma size %u, DPMS property %u, DIRTYFB %d", card, d->ncrtcs,
+		  d->nconns, d->gamma_size[0], d->dpms_prop, d->dirtyfb);
 	return d;
 }
 

@@ -133,6 +133,7 @@ static struct {
 	unsigned int nwaits;
 	pthread_cond_t waits_changed;	/* CLOCK_MONOTONIC */
 	uint32_t dpms_prop;	/* the card's DPMS property id; 0: not known */
+	int dirtyfb;		/* the card's DIRTYFB answer (0 or -ENOSYS) */
 	uint32_t card_crtcs[PD_DISPLAY_MAX_CRTCS];	/* pipe -> CRTC id */
 	unsigned int ncard_crtcs;	/* 0: not asked yet */
 } d = { .lock = PTHREAD_MUTEX_INITIALIZER, .sock = -1, .wake = -1 };
@@ -595,10 +596,10 @@ int be_display_dpms_get(uint32_t conn_id, uint64_t *v)
  * drm_mode_dirtyfb_ioctl() does, and sent to hostd when the fb is on one
  * of the guest's CRTCs (hostd passes it to the card if the guest is in
  * front: what a virtio-gpu shadow framebuffer needs to reach the screen).
- * The guest gets 0. DIRTYFB is master-only, so the backend cannot ask the
- * card what it would say (bochs: ENOSYS, no dirty hook; virtio-gpu: 0)
- * without a round trip to hostd; 0 makes a client keep sending damage,
- * which is what a driver that needs it wants.
+ * The guest gets what the card answers (PD_DISPLAY_DIRTYFB_ENV, probed by
+ * hostd: DIRTYFB is master-only, we cannot ask): ENOSYS on bochs, which
+ * has no dirty hook (Xorg's modesetting driver then stops sending
+ * damage), 0 on virtio-gpu; then nothing goes to hostd.
  */
 static int do_dirtyfb(struct drm_mode_fb_dirty_cmd *c)
 {
@@ -616,6 +617,8 @@ static int do_dirtyfb(struct drm_mode_fb_dirty_cmd *c)
 		return -EINVAL;
 	if (c->num_clips > DRM_MODE_FB_DIRTY_MAX_CLIPS)
 		return -EINVAL;
+	if (d.dirtyfb)
+		return d.dirtyfb;
 	if (c->num_clips <= PD_DISPLAY_MAX_CLIPS) {
 		m.flags = flags;
 		m.nclips = c->num_clips;
@@ -1416,6 +1419,9 @@ int be_display_start(struct be *be)
 	unsetenv(PD_DISPLAY_FD_ENV);
 	keep_input(getenv(PD_DISPLAY_INPUT_ENV));
 	unsetenv(PD_DISPLAY_INPUT_ENV);
+	env = getenv(PD_DISPLAY_DIRTYFB_ENV);
+	d.dirtyfb = env && strtol(env, NULL, 10) == -ENOSYS ? -ENOSYS : 0;
+	unsetenv(PD_DISPLAY_DIRTYFB_ENV);
 	d.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d.wake < 0)
 		return -1;

@@ -31,7 +31,9 @@
  *     DPMS(conn, mode) ------------>   stored; the real connector's DPMS
  *                                      if foreground
  *     DIRTY(fb, clips) ------------>   DIRTYFB if foreground and fb is
- *                                      on the screen; else nothing
+ *                                      on the screen; else nothing (not
+ *                                      sent where the card has no DIRTYFB:
+ *                                      PD_DISPLAY_DIRTYFB_ENV)
  *     close            ------------>   the guest's state is dropped
  *
  * A switch applies the incoming guest's whole state: SETCRTC of every
@@ -79,7 +81,7 @@
  *   2  HELLO names the guest (domid, name) and may reattach a backend to a
  *      new hostd with its input devices; PD_DISPLAY_SOCKET
  *   3  GAMMA, DPMS, DIRTY: a guest's gamma, DPMS and damage reach the card
- *      while it is in front; a switch applies them
+ *      while it is in front; a switch applies them; PD_DISPLAY_DIRTYFB_ENV
  */
 #ifndef PARADICE_PD_DISPLAY_H
 #define PARADICE_PD_DISPLAY_H
@@ -88,6 +90,10 @@
 
 #define PD_DISPLAY_VERSION	3
 #define PD_DISPLAY_FD_ENV	"PD_DISPLAY_FD"
+/* What the card answers DIRTYFB with ("0" or "-38", -ENOSYS: no dirty
+ * hook, e.g. bochs), probed once by hostd; a backend answers its guest's
+ * DIRTYFB with it (its own descriptor is not master: it cannot ask) */
+#define PD_DISPLAY_DIRTYFB_ENV	"PD_DISPLAY_DIRTYFB"
 /* "KBD,PTR": the guest's uinput descriptors hostd passes to its backend */
 #define PD_DISPLAY_INPUT_ENV	"PD_INPUT_FDS"
 /* where a new hostd listens for backends that outlived the last one */

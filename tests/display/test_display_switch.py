@@ -297,7 +297,8 @@ def test_gamma_dpms_and_vblank_are_the_guests(app):
     its own 60 Hz timeline (30 vblanks take ~0.5 s, an event comes at the
     vblank asked for; vbltest reports its rate), though dom0's bochs has no
     vblank at all (vbltest fails there). Gamma: bochs has no legacy gamma,
-    and the guest gets what bochs says (gamma_size 0, SETGAMMA ENOSYS).
+    and the guest gets what bochs says (gamma_size 0, SETGAMMA ENOSYS);
+    hostd found bochs's DIRTYFB answer (ENOSYS) for the backends.
     DPMS (legacy SETPROPERTY): each guest reads back its own value (standby
     reads as off, as the atomic helpers keep it); guest2's DPMS off in the
     background leaves guest1's frame on the screen; guest1's DPMS off
@@ -327,6 +328,10 @@ def test_gamma_dpms_and_vblank_are_the_guests(app):
                     " true", timeout=60)
     check("freq:" not in native, "dom0's bochs has vblanks? %r" % native)
 
+    # bochs has no DIRTYFB (no dirty hook): hostd found that out for the
+    # backends, which answer their guests' DIRTYFB with it
+    check("DIRTYFB -38" in _hostd_log(app), "hostd did not find bochs's "
+          "DIRTYFB answer (ENOSYS)")
     out = run_ok(app, "guest1", "pd-kmsclient gamma /dev/dri/card0")
     check("gamma_size 0 getgamma 0 setgamma ENOSYS getgamma 0" in out,
           "guest1: gamma printed %r" % out)

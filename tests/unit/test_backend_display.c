@@ -180,6 +180,7 @@ static void test_hello_then_reattach_with_the_input_files(void)
 	setenv(PD_DISPLAY_FD_ENV, env, 1);
 	snprintf(env, sizeof(env), "%d,%d", kbd[0], ptr[0]);
 	setenv(PD_DISPLAY_INPUT_ENV, env, 1);
+	setenv(PD_DISPLAY_DIRTYFB_ENV, "-38", 1);	/* a card like bochs */
 	snprintf(be_sock, sizeof(be_sock), "/tmp/pd-test-be-display-%d.sock",
 		 (int)getpid());
 	be_display_set_socket(path);
@@ -450,6 +451,29 @@ static void test_wait_vblank(void)
 	}
 }
 
+/* DIRTYFB: checked (another guest's fb: ENOENT, odd clips with
+ * ANNOTATE_COPY: EINVAL), then what hostd found the card answers (here:
+ * ENOSYS, as bochs). */
+static void test_dirtyfb_answers_as_the_card(void)
+{
+	struct drm_clip_rect clips[2] = { { 0, 0, 8, 8 }, { 8, 8, 16, 16 } };
+	struct drm_mode_fb_dirty_cmd c = { .fb_id = 77, .num_clips = 2,
+					   .clips_ptr = (uintptr_t)clips };
+	int err;
+
+	CHECK(getenv(PD_DISPLAY_DIRTYFB_ENV) == NULL);
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_DIRTYFB, &c, &err), -1);
+	CHECK_EQ(err, ENOSYS);
+	c.fb_id = 78;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_DIRTYFB, &c, &err), -1);
+	CHECK_EQ(err, ENOENT);
+	c.fb_id = 77;
+	c.num_clips = 1;
+	c.flags = DRM_MODE_FB_DIRTY_ANNOTATE_COPY;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_DIRTYFB, &c, &err), -1);
+	CHECK_EQ(err, EINVAL);
+}
+
 /* A new hostd after all that: the backend's reattach carries the DPMS,
  * the CRTC and its gamma (in that order). */
 static void test_reattach_resends_gamma_and_dpms(void)
@@ -519,6 +543,7 @@ int main(void)
 		RUN(test_gamma_reads_back);
 		RUN(test_dpms_reads_back);
 		RUN(test_wait_vblank);
+		RUN(test_dirtyfb_answers_as_the_card);
 		RUN(test_reattach_resends_gamma_and_dpms);
 	}
 	return tap_done();
