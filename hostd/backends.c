@@ -104,6 +104,9 @@ static void start(struct hostd *h, struct hostd_vm *vm)
 			snprintf(v, sizeof(v), "%d", dfd);
 			fcntl(dfd, F_SETFD, 0);
 			setenv(PD_DISPLAY_FD_ENV, v, 1);
+			snprintf(v, sizeof(v), "%d",
+				 hostd_display_dirtyfb(h->display));
+			setenv(PD_DISPLAY_DIRTYFB_ENV, v, 1);
 		}
 		/* the backend keeps the guest's devices alive past us */
 		if (ifd[0] >= 0 && ifd[1] >= 0) {

@@ -23,7 +23,17 @@
  *     outstanding, so a guest that floods flips costs hostd one message a
  *     tick;
  *   - a connection that closes drops its guest's state (the backend's
- *     framebuffers die with its descriptors).
+ *     framebuffers die with its descriptors);
+ *   - the card's gamma and connectors' DPMS are the foreground guest's:
+ *     GAMMA, DPMS and DIRTY of a background guest are kept (DIRTY: dropped)
+ *     and never touch the card; a switch sets the incoming guest's gamma
+ *     on every CRTC that has one (the kernel's initial linear ramp where it
+ *     set none) and its DPMS on every connector (on where it set none);
+ *   - a CRTC whose connectors the guest all turned off (DPMS) is blanked
+ *     on the card (SETCRTC off, then the connectors' DPMS off): hostd does
+ *     not flip on it, its flips complete at the 60 Hz tick like a
+ *     background guest's, and its SET_CRTC is shown when a connector is on
+ *     again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +57,7 @@ _Static_assert(sizeof(struct pd_disp_mode) == sizeof(struct drm_mode_modeinfo),
 	       "pd_disp_mode is drm_mode_modeinfo");
 
 #define TICK_NS		16666667L	/* 60 Hz */
+#define MAX_CONNS	8		/* connectors of the card we set DPMS on */
 
 struct guest_crtc {
 	bool set;			/* the guest sent state for it */
@@ -61,6 +72,9 @@ struct guest_display {
 	bool hello;
 	bool reattached;		/* its first state not shown yet */
 	struct guest_crtc crtc[PD_DISPLAY_MAX_CRTCS];
+	struct pd_disp_gamma *gamma[PD_DISPLAY_MAX_CRTCS];	/* NULL: unset */
+	struct pd_disp_dpms dpms[PD_DISPLAY_MAX_DPMS];	/* set by the guest */
+	unsigned int ndpms;
 };
 
 struct hostd_display {
@@ -71,6 +85,11 @@ struct hostd_display {
 	uint32_t sequence;		/* paced vblank count */
 	uint32_t crtc_ids[PD_DISPLAY_MAX_CRTCS];
 	unsigned int ncrtcs;
+	uint32_t gamma_size[PD_DISPLAY_MAX_CRTCS];	/* the card's; 0: none */
+	uint32_t conn_ids[MAX_CONNS];
+	unsigned int nconns;
+	uint32_t dpms_prop;		/* the DPMS property's id; 0: unknown */
+	int dirtyfb;			/* the card's DIRTYFB answer: 0, -ENOSYS */
 	struct guest_display g[HOSTD_MAX_GUESTS];
 };
 
@@ -80,6 +99,92 @@ static int crtc_slot(const struct hostd_display *d, uint32_t id)
 		if (d->crtc_ids[i] == id)
 			return (int)i;
 	return -1;
+}
+
+/* A guest's display state, as before its first message. */
+static void forget_state(struct guest_display *gd)
+{
+	memset(gd->crtc, 0, sizeof(gd->crtc));
+	for (unsigned int s = 0; s < PD_DISPLAY_MAX_CRTCS; s++) {
+		free(gd->gamma[s]);
+		gd->gamma[s] = NULL;
+	}
+	gd->ndpms = 0;
+}
+
+/*
+ * What hostd needs of the card to apply a guest's gamma and DPMS: each
+ * CRTC's gamma size (GETCRTC; 0: no legacy gamma, as bochs and virtio-gpu
+ * in 6.1) and the id of the DPMS property (one for every connector:
+ * mode_config.dpms_property), found by name among the first connector's.
+ */
+static void probe_card(struct hostd_display *d)
+{
+	uint32_t props[64];
+	uint64_t values[64];
+	struct drm_mode_obj_get_properties op = { 0 };
+
+	for (unsigned int s = 0; s < d->ncrtcs; s++) {
+		struct drm_mode_crtc c = { .crtc_id = d->crtc_ids[s] };
+
+		if (ioctl(d->card, DRM_IOCTL_MODE_GETCRTC, &c) == 0 &&
+		    c.gamma_size <= PD_DISPLAY_MAX_GAMMA)
+			d->gamma_size[s] = c.gamma_size;
+	}
+	if (!d->nconns)
+		return;
+	op.obj_id = d->conn_ids[0];
+	op.obj_type = DRM_MODE_OBJECT_CONNECTOR;
+	op.count_props = 64;
+	op.props_ptr = (uintptr_t)props;
+	op.prop_values_ptr = (uintptr_t)values;
+	if (ioctl(d->card, DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &op))
+		return;
+	for (unsigned int i = 0; i < op.count_props && i < 64; i++) {
+		struct drm_mode_get_property p = { .prop_id = props[i] };
+
+		if (ioctl(d->card, DRM_IOCTL_MODE_GETPROPERTY, &p) == 0 &&
+		    !strcmp(p.name, "DPMS"))
+			d->dpms_prop = props[i];
+	}
+}
+
+/*
+ * What the card answers DIRTYFB with, for the backends to give their
+ * guests (pd_display.h, PD_DISPLAY_DIRTYFB_ENV): DIRTYFB of a small
+ * framebuffer that nothing shows. 6.1: -ENOSYS where the framebuffer has
+ * no dirty hook (bochs: drm_gem_fb_create()), 0 where it has one
+ * (virtio-gpu: drm_atomic_helper_dirtyfb(), which commits nothing for an
+ * fb on no plane). Anything else (no dumb buffers...) counts as 0.
+ */
+static int probe_dirtyfb(int card)
+{
+	struct drm_mode_create_dumb cd = { .width = 64, .height = 64,
+					   .bpp = 32 };
+	struct drm_mode_destroy_dumb dd = { 0 };
+	struct drm_mode_fb_cmd fb = { 0 };
+	int r = 0;
+
+	if (ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &cd))
+		return 0;
+	fb = (struct drm_mode_fb_cmd){ .width = 64, .height = 64,
+				       .pitch = cd.pitch, .bpp = 32,
+				       .depth = 24, .handle = cd.handle };
+	if (ioctl(card, DRM_IOCTL_MODE_ADDFB, &fb) == 0) {
+		struct drm_mode_fb_dirty_cmd dc = { .fb_id = fb.fb_id };
+
+		if (ioctl(card, DRM_IOCTL_MODE_DIRTYFB, &dc) && errno == ENOSYS)
+			r = -ENOSYS;
+		ioctl(card, DRM_IOCTL_MODE_RMFB, &fb.fb_id);
+	}
+	dd.handle = cd.handle;
+	ioctl(card, DRM_IOCTL_MODE_DESTROY_DUMB, &dd);
+	return r;
+}
+
+int hostd_display_dirtyfb(const struct hostd_display *d)
+{
+	return d ? d->dirtyfb : 0;
 }
 
 struct hostd_display *hostd_display_create(struct hostd *h, const char *card)
@@ -119,13 +224,23 @@ struct hostd_display *hostd_display_create(struct hostd *h, const char *card)
 		res.count_crtcs = res.count_crtcs > PD_DISPLAY_MAX_CRTCS ?
 				  PD_DISPLAY_MAX_CRTCS : res.count_crtcs;
 		res.crtc_id_ptr = (uintptr_t)ids;
-		res.count_fbs = res.count_connectors = res.count_encoders = 0;
-		if (ioctl(d->card, DRM_IOCTL_MODE_GETRESOURCES, &res) == 0)
+		res.count_connectors = res.count_connectors > MAX_CONNS ?
+				       MAX_CONNS : res.count_connectors;
+		res.connector_id_ptr = (uintptr_t)d->conn_ids;
+		res.count_fbs = res.count_encoders = 0;
+		if (ioctl(d->card, DRM_IOCTL_MODE_GETRESOURCES, &res) == 0) {
 			d->ncrtcs = res.count_crtcs > PD_DISPLAY_MAX_CRTCS ?
 				    PD_DISPLAY_MAX_CRTCS : res.count_crtcs;
+			d->nconns = res.count_connectors > MAX_CONNS ?
+				    MAX_CONNS : res.count_connectors;
+		}
 		memcpy(d->crtc_ids, ids, d->ncrtcs * sizeof(ids[0]));
 	}
-	hostd_log("display: DRM master of %s, %u CRTC(s)", card, d->ncrtcs);
+	probe_card(d);
+	d->dirtyfb = probe_dirtyfb(d->card);
+	hostd_log("display: DRM master of %s, %u CRTC(s), %u connector(s), "
+		  "gamma size %u, DPMS property %u, DIRTYFB %d", card, d->ncrtcs,
+		  d->nconns, d->gamma_size[0], d->dpms_prop, d->dirtyfb);
 	return d;
 }
 
@@ -140,9 +255,11 @@ void hostd_display_destroy(struct hostd_display *d)
 {
 	if (!d)
 		return;
-	for (unsigned int i = 0; i < HOSTD_MAX_GUESTS; i++)
+	for (unsigned int i = 0; i < HOSTD_MAX_GUESTS; i++) {
 		if (d->g[i].sock >= 0)
 			close(d->g[i].sock);
+		forget_state(&d->g[i]);
+	}
 	if (d->card >= 0)
 		close(d->card);
 	close(d->timer);
@@ -174,7 +291,7 @@ static void drop_guest(struct hostd_display *d, unsigned int g)
 		close(gd->sock);
 	gd->sock = -1;
 	gd->hello = false;
-	memset(gd->crtc, 0, sizeof(gd->crtc));
+	forget_state(gd);
 }
 
 /* Does a HELLO name guest g (its name, NUL-padded, and its domain)? */
@@ -251,7 +368,33 @@ static void send_done(struct hostd_display *d, unsigned int g, unsigned int slot
 			  d->h->vms[g].cfg->name, strerror(errno));
 }
 
-/* Program one CRTC with guest g's state for it, or off. */
+/* Guest g's DPMS of connector conn: what it set, else on. */
+static uint32_t guest_dpms(const struct guest_display *gd, uint32_t conn)
+{
+	for (unsigned int i = 0; i < gd->ndpms; i++)
+		if (gd->dpms[i].conn_id == conn)
+			return gd->dpms[i].mode;
+	return PD_DISP_DPMS_ON;
+}
+
+/* Has guest g turned every connector of its CRTC in slot off? (Then the
+ * CRTC is inactive, as legacy DPMS makes it on an atomic driver.) */
+static bool blanked(const struct hostd_display *d, unsigned int g,
+		    unsigned int slot)
+{
+	const struct guest_display *gd = &d->g[g];
+	const struct guest_crtc *c = &gd->crtc[slot];
+
+	if (!c->set || !c->st.mode_valid || !c->st.nconn)
+		return false;
+	for (uint32_t i = 0; i < c->st.nconn; i++)
+		if (guest_dpms(gd, c->st.conn[i]) == PD_DISP_DPMS_ON)
+			return false;
+	return true;
+}
+
+/* Program one CRTC with guest g's state for it, or off (also when g's
+ * DPMS blanks it). */
 static int apply_crtc(struct hostd_display *d, unsigned int g,
 		      unsigned int slot)
 {
@@ -261,7 +404,7 @@ static int apply_crtc(struct hostd_display *d, unsigned int g,
 
 	if (d->card < 0)
 		return 0;
-	if (c->set && c->st.mode_valid && c->st.fb_id) {
+	if (c->set && c->st.mode_valid && c->st.fb_id && !blanked(d, g, slot)) {
 		memcpy(conn, c->st.conn, sizeof(conn));
 		req.set_connectors_ptr = (uintptr_t)conn;
 		req.count_connectors = c->st.nconn;
@@ -277,6 +420,60 @@ static int apply_crtc(struct hostd_display *d, unsigned int g,
 		hostd_log("display: %s: SETCRTC %u fb %u: %s",
 			  d->h->vms[g].cfg->name, req.crtc_id, req.fb_id,
 			  strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+/* The card's gamma of one CRTC: guest g's table, or the linear ramp the
+ * kernel starts with (drm_mode_crtc_set_gamma_size(): i << 8). */
+static int apply_gamma(struct hostd_display *d, unsigned int g,
+		       unsigned int slot)
+{
+	static uint16_t ramp[PD_DISPLAY_MAX_GAMMA];
+	const struct pd_disp_gamma *t = d->g[g].gamma[slot];
+	uint32_t n = d->gamma_size[slot];
+	struct drm_mode_crtc_lut lut = { .crtc_id = d->crtc_ids[slot],
+					 .gamma_size = n };
+
+	if (d->card < 0 || !n)
+		return 0;
+	if (t && t->size == n) {
+		lut.red = (uintptr_t)t->red;
+		lut.green = (uintptr_t)t->green;
+		lut.blue = (uintptr_t)t->blue;
+	} else {
+		for (uint32_t i = 0; i < n; i++)
+			ramp[i] = (uint16_t)(i << 8);
+		lut.red = lut.green = lut.blue = (uintptr_t)ramp;
+	}
+	if (ioctl(d->card, DRM_IOCTL_MODE_SETGAMMA, &lut)) {
+		int err = errno;
+
+		hostd_log("display: %s: SETGAMMA %u: %s",
+			  d->h->vms[g].cfg->name, lut.crtc_id, strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+/* The card's DPMS of connector conn: guest g's. */
+static int apply_dpms(struct hostd_display *d, unsigned int g, uint32_t conn)
+{
+	struct drm_mode_connector_set_property p = {
+		.value = guest_dpms(&d->g[g], conn),
+		.prop_id = d->dpms_prop,
+		.connector_id = conn,
+	};
+
+	if (d->card < 0 || !d->dpms_prop)
+		return 0;
+	if (ioctl(d->card, DRM_IOCTL_MODE_SETPROPERTY, &p)) {
+		int err = errno;
+
+		hostd_log("display: %s: DPMS %llu on connector %u: %s",
+			  d->h->vms[g].cfg->name, (unsigned long long)p.value,
+			  conn, strerror(err));
 		return -err;
 	}
 	return 0;
@@ -315,7 +512,7 @@ static void flip(struct hostd_display *d, unsigned int g, unsigned int slot)
 	};
 	int r;
 
-	if (g != d->h->router.active || d->card < 0) {
+	if (g != d->h->router.active || d->card < 0 || blanked(d, g, slot)) {
 		set_ticking(d);
 		return;
 	}
@@ -326,6 +523,121 @@ static void flip(struct hostd_display *d, unsigned int g, unsigned int slot)
 	/* e.g. EBUSY after a switch, EINVAL for a new size: a full commit */
 	r = apply_crtc(d, g, slot);
 	send_done(d, g, slot, r, r == 0, hostd_now_us(), ++d->sequence);
+}
+
+/* A malformed message of guest g: logs why; false (drop the connection). */
+static bool bad_msg(struct hostd_display *d, unsigned int g, const char *why)
+{
+	hostd_log("display: %s: malformed message (%s); connection dropped",
+		  d->h->vms[g].cfg->name, why);
+	return false;
+}
+
+/* GAMMA of guest g (the body, len bytes); false: malformed. */
+static bool on_gamma(struct hostd_display *d, unsigned int g,
+		     const uint8_t *untrusted, size_t len)
+{
+	struct guest_display *gd = &d->g[g];
+	struct pd_disp_gamma *m;
+	int slot;
+
+	if (len != sizeof(*m))
+		return bad_msg(d, g, "GAMMA: size");
+	m = malloc(sizeof(*m));
+	if (!m) {
+		hostd_log("display: %s: GAMMA: out of memory",
+			  d->h->vms[g].cfg->name);
+		return true;	/* not the guest's fault: kept unapplied */
+	}
+	memcpy(m, untrusted, sizeof(*m));
+	slot = crtc_slot(d, m->crtc_id);
+	if (slot < 0 || !m->size || m->size > PD_DISPLAY_MAX_GAMMA) {
+		free(m);
+		return bad_msg(d, g, "GAMMA: CRTC or size");
+	}
+	for (uint32_t i = m->size; i < PD_DISPLAY_MAX_GAMMA; i++)
+		if (m->red[i] || m->green[i] || m->blue[i]) {
+			free(m);
+			return bad_msg(d, g, "GAMMA: entries past size");
+		}
+	free(gd->gamma[slot]);
+	gd->gamma[slot] = m;
+	if (g == d->h->router.active)
+		apply_gamma(d, g, (unsigned int)slot);
+	return true;
+}
+
+/* DPMS of guest g: kept; in front, the connector's CRTC is blanked or
+ * shown again and the connector's DPMS set. */
+static bool on_dpms(struct hostd_display *d, unsigned int g,
+		    const uint8_t *untrusted, size_t len)
+{
+	struct guest_display *gd = &d->g[g];
+	struct pd_disp_dpms m;
+	unsigned int i;
+
+	if (len != sizeof(m))
+		return bad_msg(d, g, "DPMS: size");
+	memcpy(&m, untrusted, sizeof(m));
+	if (!m.conn_id ||
+	    (m.mode != PD_DISP_DPMS_ON && m.mode != PD_DISP_DPMS_OFF))
+		return bad_msg(d, g, "DPMS: connector or mode");
+	for (i = 0; i < gd->ndpms && gd->dpms[i].conn_id != m.conn_id; i++)
+		;
+	if (i == gd->ndpms) {
+		if (gd->ndpms == PD_DISPLAY_MAX_DPMS)
+			return bad_msg(d, g, "DPMS: too many connectors");
+		gd->ndpms++;
+	}
+	if (gd->dpms[i].conn_id == m.conn_id && gd->dpms[i].mode == m.mode)
+		return true;
+	gd->dpms[i] = m;
+	if (g != d->h->router.active)
+		return true;
+	for (unsigned int s = 0; s < d->ncrtcs; s++)
+		for (uint32_t k = 0; k < gd->crtc[s].st.nconn; k++)
+			if (gd->crtc[s].set && gd->crtc[s].st.conn[k] == m.conn_id) {
+				apply_crtc(d, g, s);
+				break;
+			}
+	apply_dpms(d, g, m.conn_id);
+	set_ticking(d);
+	return true;
+}
+
+/* DIRTY of guest g: DIRTYFB on the card if g is in front and shows fb. */
+static bool on_dirty(struct hostd_display *d, unsigned int g,
+		     const uint8_t *untrusted, size_t len)
+{
+	struct pd_disp_dirty m;
+	struct drm_mode_fb_dirty_cmd cmd = { 0 };
+	bool shown = false;
+
+	if (len != sizeof(m))
+		return bad_msg(d, g, "DIRTY: size");
+	memcpy(&m, untrusted, sizeof(m));
+	if (!m.fb_id || m.nclips > PD_DISPLAY_MAX_CLIPS ||
+	    (m.flags & ~(uint32_t)DRM_MODE_FB_DIRTY_FLAGS))
+		return bad_msg(d, g, "DIRTY: fb, clips or flags");
+	for (uint32_t i = m.nclips; i < PD_DISPLAY_MAX_CLIPS; i++)
+		if (m.clips[i].x1 || m.clips[i].y1 || m.clips[i].x2 ||
+		    m.clips[i].y2)
+			return bad_msg(d, g, "DIRTY: clips past nclips");
+	for (unsigned int s = 0; s < d->ncrtcs; s++)
+		if (d->g[g].crtc[s].set && d->g[g].crtc[s].st.mode_valid &&
+		    d->g[g].crtc[s].st.fb_id == m.fb_id && !blanked(d, g, s))
+			shown = true;
+	if (g != d->h->router.active || !shown || d->card < 0)
+		return true;
+	cmd.fb_id = m.fb_id;
+	cmd.flags = m.flags;
+	cmd.color = m.color;
+	cmd.num_clips = m.nclips;
+	cmd.clips_ptr = m.nclips ? (uintptr_t)m.clips : 0;
+	if (ioctl(d->card, DRM_IOCTL_MODE_DIRTYFB, &cmd) && errno != ENOSYS)
+		hostd_log("display: %s: DIRTYFB %u: %s", d->h->vms[g].cfg->name,
+			  m.fb_id, strerror(errno));
+	return true;
 }
 
 /* One message from guest g's backend; false: drop the connection. */
@@ -362,7 +674,7 @@ static bool handle_msg(struct hostd_display *d, unsigned int g,
 		if (m.flags || m.ninput ||
 		    !hostd_display_hello_names(d->h, &m, g))
 			goto bad;
-		memset(gd->crtc, 0, sizeof(gd->crtc));
+		forget_state(gd);
 		gd->hello = true;
 		return true;
 	}
@@ -414,6 +726,12 @@ static bool handle_msg(struct hostd_display *d, unsigned int g,
 		flip(d, g, (unsigned int)slot);
 		return true;
 	}
+	case PD_DISP_GAMMA:
+		return on_gamma(d, g, untrusted, hdr.len);
+	case PD_DISP_DPMS:
+		return on_dpms(d, g, untrusted, hdr.len);
+	case PD_DISP_DIRTY:
+		return on_dirty(d, g, untrusted, hdr.len);
 	default:
 		break;
 	}
@@ -508,7 +826,9 @@ bool hostd_display_dispatch(struct hostd_display *d, int fd)
 
 /*
  * The display half of a switch: a full SETCRTC of `to`'s latest state on
- * every CRTC (off where it has none). A background flip `to` still waits
+ * every CRTC (off where it has none, or where its DPMS blanks it), its
+ * gamma (the linear ramp where it set none) and its DPMS on every
+ * connector (on where it set none). A background flip `to` still waits
  * for completes at the next tick as before; the outgoing guest's real flip
  * completes by the card's event. Returns 0 or the first error.
  */
@@ -523,7 +843,10 @@ int hostd_display_switch(struct hostd_display *d, unsigned int to)
 
 		if (r && !ret)
 			ret = r;
+		apply_gamma(d, to, s);
 	}
+	for (unsigned int i = 0; i < d->nconns; i++)
+		apply_dpms(d, to, d->conn_ids[i]);
 	set_ticking(d);
 	return ret;
 }

@@ -131,6 +131,8 @@ bool hostd_display_dispatch(struct hostd_display *d, int fd);
  * backend's end, close-on-exec (the child clears that), or -1. */
 int hostd_display_backend_fd(struct hostd_display *d, unsigned int g);
 int hostd_display_switch(struct hostd_display *d, unsigned int to);
+/* What the card answers DIRTYFB with (0 or -ENOSYS), for the backends. */
+int hostd_display_dirtyfb(const struct hostd_display *d);
 /* A reattached backend's connection for guest g, its HELLO taken
  * (reattach.c): 0, or -EBUSY if g has a connection. sock -1: only ask. */
 int hostd_display_attach(struct hostd_display *d, unsigned int g, int sock);

@@ -23,16 +23,20 @@
  *     answered from this guest's state);
  *   - one flip at a time per CRTC (-EBUSY, as a real driver): hostd
  *     answers each, and the guest's DRM_EVENT_FLIP_COMPLETE is made here
- *     and merged into the read() and poll() of the file that flipped.
+ *     and merged into the read() and poll() of the file that flipped;
+ *   - gamma (GETGAMMA), DPMS (GETCONNECTOR, be_display_dpms_get()) and
+ *     vblank counts (WAIT_VBLANK, CRTC sequences, flip events) are the
+ *     guest's own: one 60 Hz timeline from the backend's start, never the
+ *     card's (which shows the foreground guest's, or has none).
  *
  * hostd restarted (pd_display.h): when the connection closes, the guest
  * notices nothing. Its state stays here, its flips complete here at 60 Hz
  * (nothing is shown), and the display thread connects to
  * PD_DISPLAY_SOCKET until a new hostd answers, then sends HELLO with the
  * guest's uinput descriptors (held here so that its virtual keyboard and
- * pointer outlive hostd) and the state of every CRTC, so that the new
- * hostd shows the guest's latest frame if it is in front. If none answers
- * within PD_DISPLAY_REATTACH_S, the process exits with
+ * pointer outlive hostd), its DPMS and the state and gamma of every CRTC,
+ * so that the new hostd shows the guest's latest frame if it is in front.
+ * If none answers within PD_DISPLAY_REATTACH_S, the process exits with
  * PD_DISPLAY_EXIT_NO_HOSTD and its monitor ends (the guest gets EIO, its
  * framebuffers go with the real files, nothing stays on the screen).
  *
@@ -67,8 +71,10 @@ _Static_assert(sizeof(struct pd_disp_mode) == sizeof(struct drm_mode_modeinfo),
 	       "pd_disp_mode is drm_mode_modeinfo");
 
 #define MAX_FBS		256
-#define MAX_EVENTS	64	/* queued per guest, beyond: dropped */
-#define TICK_NS		16666667L	/* our own 60 Hz while no hostd */
+#define MAX_EVENTS	128	/* queued per guest, beyond: dropped */
+#define MAX_WAITS	64	/* vblank events asked for, beyond: ENOMEM */
+#define TICK_NS		16666667L	/* our own 60 Hz; the vblank period */
+#define VBLANK_WAIT_NS	3000000000LL	/* WAIT_VBLANK gives up: EBUSY */
 #define CONNECT_TICKS	15		/* try PD_DISPLAY_SOCKET every 250 ms */
 #define MAX_BLOBS	64		/* property blobs a guest made */
 #define MAX_ATOMIC_FILES 64
@@ -87,16 +93,32 @@ struct vcrtc {
 	bool flip_event;	/* the guest asked for an event */
 	uint32_t flip_handle;
 	uint64_t flip_user_data;
-	uint32_t dpms;
 	/* what atomic adds to st (display_atomic.h) */
 	bool inactive;		/* a mode, but ACTIVE 0: nothing shown */
 	uint32_t mode_blob;	/* MODE_ID as the guest reads it, 0: none yet */
 	uint64_t vrr;
+	bool gamma_set;		/* the guest's SETGAMMA, else the ramp */
+	struct pd_disp_gamma gamma;
+};
+
+/* An event for the guest's read(): flip, vblank, CRTC sequence. */
+union vev {
+	struct drm_event base;
+	struct drm_event_vblank vbl;
+	struct drm_event_crtc_sequence seq;
 };
 
 struct vevent {
 	uint32_t handle;
-	struct drm_event_vblank ev;
+	union vev ev;
+};
+
+/* A vblank event the guest asked for (WAIT_VBLANK, QUEUE_SEQUENCE),
+ * queued as an event at vblank `sequence` of the virtual timeline. */
+struct vwait {
+	uint32_t handle;
+	uint64_t sequence;
+	union vev ev;
 };
 
 static struct {
@@ -107,21 +129,29 @@ static struct {
 	int wake;		/* eventfd: an event was queued */
 	int input[PD_DISPLAY_MAX_INPUT];	/* uinput files we keep */
 	unsigned int ninput;
-	uint32_t sequence;	/* of flips completed here */
 	uint64_t cookie;
 	struct vfb fbs[MAX_FBS];
 	struct vcrtc crtcs[PD_DISPLAY_MAX_CRTCS];
 	struct vevent events[MAX_EVENTS];
 	unsigned int nevents;
+	struct pd_disp_dpms dpms[PD_DISPLAY_MAX_DPMS];	/* the guest's */
+	unsigned int ndpms;
+	/* the virtual timeline: vblank k of every CRTC is at epoch + k ticks */
+	uint64_t epoch_ns;
+	struct vwait waits[MAX_WAITS];
+	unsigned int nwaits;
+	pthread_cond_t waits_changed;	/* CLOCK_MONOTONIC */
+	uint32_t dpms_prop;	/* the card's DPMS property id; 0: not known */
+	int dirtyfb;		/* the card's DIRTYFB answer (0 or -ENOSYS) */
+	uint32_t card_crtcs[PD_DISPLAY_MAX_CRTCS];	/* pipe -> CRTC id */
+	unsigned int ncard_crtcs;	/* 0: not asked yet */
 	pthread_cond_t flipped;	/* a flip completed */
-	/* atomic (display_atomic.h): the card as learned once, the
-	 * connectors' DPMS, the mode blobs the guest made, the files that
-	 * asked for the atomic cap */
+	/* atomic (display_atomic.h): the card as learned once, the mode
+	 * blobs the guest made, the files that asked for the atomic cap */
 	pthread_mutex_t learn_lock;
 	bool card_known;
 	int qfd;		/* our own descriptor of the card, for queries */
 	struct kms_card card;
-	uint8_t conn_dpms[KMS_MAX_CONNS];
 	struct { uint32_t id, handle; } blobs[MAX_BLOBS];
 	uint32_t atomic_handles[MAX_ATOMIC_FILES];
 } d = { .lock = PTHREAD_MUTEX_INITIALIZER, .sock = -1, .wake = -1,
@@ -133,18 +163,42 @@ static struct {
  * not lost: the state it carries is here and goes to the next hostd, and
  * a flip completes here. So this never fails.
  */
-static int send_msg(uint16_t type, const void *body, size_t len)
+static int send_on(int sock, uint16_t type, const void *body, size_t len)
 {
 	struct {
 		struct pd_disp_hdr hdr;
-		uint8_t body[sizeof(struct pd_disp_crtc)];
+		uint8_t body[PD_DISP_MAX_MSG - sizeof(struct pd_disp_hdr)];
 	} m = { .hdr = { .type = type, .len = (uint16_t)len } };
 
 	memcpy(m.body, body, len);
-	if (d.sock >= 0 &&
-	    send(d.sock, &m, sizeof(m.hdr) + len, MSG_NOSIGNAL) < 0)
+	return send(sock, &m, sizeof(m.hdr) + len, MSG_NOSIGNAL) ==
+	       (ssize_t)(sizeof(m.hdr) + len) ? 0 : -1;
+}
+
+static int send_msg(uint16_t type, const void *body, size_t len)
+{
+	if (d.sock >= 0 && send_on(d.sock, type, body, len))
 		be_log(d.be, "display: cannot reach hostd: %s", strerror(errno));
 	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The virtual timeline: the count of vblanks by t, and the time of one. */
+static uint64_t vblank_count(uint64_t t_ns)
+{
+	return t_ns > d.epoch_ns ? (t_ns - d.epoch_ns) / TICK_NS : 0;
+}
+
+static uint64_t vblank_time(uint64_t seq)
+{
+	return d.epoch_ns + seq * TICK_NS;
 }
 
 /* Under lock. */
@@ -426,16 +480,59 @@ static int check_fb(uint32_t id)
 	return r;
 }
 
-/* Legacy SETPROPERTY: DPMS is kept (and reads back through GETCONNECTOR's
- * real value only; first cut), anything else is refused. */
+/* Legacy SETPROPERTY: a connector's DPMS is the guest's
+ * (be_display_dpms_set()), anything else is refused. Not a connector:
+ * ENOENT, as the kernel's object lookup. */
 static int do_setproperty(struct be_handle *h, struct drm_mode_connector_set_property *p)
 {
 	struct drm_mode_get_property prop = { .prop_id = p->prop_id };
+	struct drm_mode_obj_get_properties obj = {
+		.obj_id = p->connector_id,
+		.obj_type = DRM_MODE_OBJECT_CONNECTOR,
+	};
 
 	if (ioctl(h->fd, DRM_IOCTL_MODE_GETPROPERTY, &prop))
 		return -errno;
-	if (strcmp(prop.name, "DPMS") || p->value > 3)
+	if (strcmp(prop.name, "DPMS"))
 		return -EPERM;
+	if (ioctl(h->fd, DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &obj))
+		return -errno;
+	pthread_mutex_lock(&d.lock);
+	d.dpms_prop = p->prop_id;
+	pthread_mutex_unlock(&d.lock);
+	return be_display_dpms_set(p->connector_id, p->value);
+}
+
+/* GETCONNECTOR: the real card's answer, but its DPMS value is the
+ * guest's (the card's is the foreground guest's). The DPMS property is
+ * found by name once (one id for every connector). */
+static int do_getconnector(struct be_handle *h, struct drm_mode_get_connector *c)
+{
+	uint32_t given = c->count_props, n, dpms;
+	const uint32_t *props = (const uint32_t *)(uintptr_t)c->props_ptr;
+	uint64_t *values = (uint64_t *)(uintptr_t)c->prop_values_ptr;
+
+	if (ioctl(h->fd, DRM_IOCTL_MODE_GETCONNECTOR, c))
+		return -errno;
+	if (!props || !values)
+		return 0;
+	n = c->count_props < given ? c->count_props : given;
+	pthread_mutex_lock(&d.lock);
+	dpms = d.dpms_prop;
+	pthread_mutex_unlock(&d.lock);
+	for (uint32_t i = 0; !dpms && i < n; i++) {
+		struct drm_mode_get_property p = { .prop_id = props[i] };
+
+		if (ioctl(h->fd, DRM_IOCTL_MODE_GETPROPERTY, &p) == 0 &&
+		    !strcmp(p.name, "DPMS"))
+			dpms = props[i];
+	}
+	for (uint32_t i = 0; dpms && i < n; i++)
+		if (props[i] == dpms)
+			be_display_dpms_get(c->connector_id, &values[i]);
+	pthread_mutex_lock(&d.lock);
+	d.dpms_prop = dpms;
+	pthread_mutex_unlock(&d.lock);
 	return 0;
 }
 
@@ -635,7 +732,6 @@ static void snapshot(struct kms_state *s)
 				if (d.card.conn[j] == c->st.conn[n])
 					s->conn_crtc[j] = c->id;
 	}
-	memcpy(s->conn_dpms, d.conn_dpms, sizeof(s->conn_dpms));
 }
 
 static int lookup_fb(void *ctx, uint32_t id, uint32_t *w, uint32_t *h)
@@ -697,7 +793,6 @@ static void write_back(const struct kms_state *s, uint32_t crtcs)
 		c->mode_blob = k->mode_blob;
 		c->vrr = k->vrr;
 	}
-	memcpy(d.conn_dpms, s->conn_dpms, sizeof(d.conn_dpms));
 }
 
 /* Under lock: a flip waits on one of the CRTCs in crtcs? */
@@ -749,8 +844,8 @@ static void commit(struct be_handle *h, const struct kms_state *old,
 			send_crtc(c);
 			if (event)
 				wake[i] = queue_event(h->handle, user_data,
-						      c->id, now_us(),
-						      d.sequence);
+						      c->id, now_us(), (uint32_t)
+						      vblank_count(now_ns()));
 			continue;
 		}
 		if (a->fb == b->fb && !event)
@@ -878,21 +973,17 @@ static int do_obj_setproperty(struct be_handle *h,
 		r = -EINVAL;
 		goto out;
 	}
+	if (kind == KMS_CONN && k->kp == KP_DPMS) {
+		pthread_mutex_unlock(&d.lock);
+		return be_display_dpms_set(p->obj_id, p->value);
+	}
 	r = wait_flips(~0u);
 	if (r)
 		goto out;
 	snapshot(&old);
 	s = old;
-	if (kind == KMS_CONN && k->kp == KP_DPMS) {
-		if (p->value > DRM_MODE_DPMS_OFF) {
-			r = -EINVAL;
-			goto out;
-		}
-		kms_dpms(&d.card, &s, idx, p->value, &crtcs);
-	} else {
-		r = kms_set(&d.card, &s, p->obj_id, p->prop_id, p->value,
-			    &lookup, &crtcs);
-	}
+	r = kms_set(&d.card, &s, p->obj_id, p->prop_id, p->value, &lookup,
+		    &crtcs);
 	if (!r)
 		r = kms_check(&d.card, &old, &s, crtcs, true, &lookup, &modeset);
 	if (!r)
@@ -968,6 +1059,11 @@ static bool do_obj_getproperties(struct be_handle *h,
 				struct vcrtc *c = crtc_find(g->obj_id);
 
 				vals[i] = c ? mode_blob(h, c) : 0;
+			} else if (k->kp == KP_DPMS) {
+				vals[i] = DRM_MODE_DPMS_ON;
+				for (unsigned int j = 0; j < d.ndpms; j++)
+					if (d.dpms[j].conn_id == g->obj_id)
+						vals[i] = d.dpms[j].mode;
 			} else {
 				kms_get(&d.card, &s, g->obj_id, k, &vals[i]);
 			}
@@ -1163,6 +1259,351 @@ bool be_display_screens(const struct be_handle *h)
 }
 
 /*
+ * SETGAMMA: kept per CRTC (GETGAMMA reads it back) and sent to hostd,
+ * which sets it on the card while the guest is in front. Errors as 6.1's
+ * drm_mode_gamma_set_ioctl(): a CRTC without legacy gamma (gamma_size 0:
+ * bochs, virtio-gpu) gets ENOSYS, a wrong size EINVAL. A card with more
+ * than PD_DISPLAY_MAX_GAMMA entries also gets ENOSYS (none known).
+ */
+static int do_setgamma(struct be_handle *h, struct drm_mode_crtc_lut *l)
+{
+	struct drm_mode_crtc real;
+	struct vcrtc *c;
+	size_t n;
+	int r = real_crtc(h->fd, l->crtc_id, &real);
+
+	if (r)
+		return r;
+	if (!real.gamma_size || real.gamma_size > PD_DISPLAY_MAX_GAMMA)
+		return -ENOSYS;
+	if (l->gamma_size != real.gamma_size)
+		return -EINVAL;
+	n = l->gamma_size * sizeof(uint16_t);
+	pthread_mutex_lock(&d.lock);
+	c = crtc_get(l->crtc_id);
+	if (!c) {
+		pthread_mutex_unlock(&d.lock);
+		return -ENOSPC;
+	}
+	memset(&c->gamma, 0, sizeof(c->gamma));
+	c->gamma.crtc_id = l->crtc_id;
+	c->gamma.size = l->gamma_size;
+	memcpy(c->gamma.red, (const void *)(uintptr_t)l->red, n);
+	memcpy(c->gamma.green, (const void *)(uintptr_t)l->green, n);
+	memcpy(c->gamma.blue, (const void *)(uintptr_t)l->blue, n);
+	c->gamma_set = true;
+	send_msg(PD_DISP_GAMMA, &c->gamma, sizeof(c->gamma));
+	pthread_mutex_unlock(&d.lock);
+	return 0;
+}
+
+/* GETGAMMA: the guest's own table; never set: the kernel's initial ramp
+ * (drm_mode_crtc_set_gamma_size(): entry i is i << 8, in 16 bits). */
+static int do_getgamma(struct be_handle *h, struct drm_mode_crtc_lut *l)
+{
+	struct drm_mode_crtc real;
+	uint16_t *rgb[3] = { (uint16_t *)(uintptr_t)l->red,
+			     (uint16_t *)(uintptr_t)l->green,
+			     (uint16_t *)(uintptr_t)l->blue };
+	const struct vcrtc *c = NULL;
+	int r = real_crtc(h->fd, l->crtc_id, &real);
+
+	if (r)
+		return r;
+	if (l->gamma_size != real.gamma_size)
+		return -EINVAL;
+	pthread_mutex_lock(&d.lock);
+	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++)
+		if (d.crtcs[i].id == l->crtc_id && d.crtcs[i].gamma_set &&
+		    d.crtcs[i].gamma.size == l->gamma_size)
+			c = &d.crtcs[i];
+	for (uint32_t i = 0; i < l->gamma_size; i++) {
+		rgb[0][i] = c ? c->gamma.red[i] : (uint16_t)(i << 8);
+		rgb[1][i] = c ? c->gamma.green[i] : (uint16_t)(i << 8);
+		rgb[2][i] = c ? c->gamma.blue[i] : (uint16_t)(i << 8);
+	}
+	pthread_mutex_unlock(&d.lock);
+	return 0;
+}
+
+/*
+ * The guest's DPMS of a connector: kept here, sent to hostd (which sets
+ * the real connector's while the guest is in front, blanking the screen
+ * when it is off). Values as the atomic helpers keep them
+ * (drm_atomic_connector_commit_dpms(): anything but ON is OFF); above 3,
+ * not a value of the enum: EINVAL. The caller has checked that conn_id is
+ * a connector of the card.
+ */
+int be_display_dpms_set(uint32_t conn_id, uint64_t v)
+{
+	struct pd_disp_dpms *e = NULL;
+
+	if (v > PD_DISP_DPMS_OFF)
+		return -EINVAL;
+	pthread_mutex_lock(&d.lock);
+	for (unsigned int i = 0; i < d.ndpms && !e; i++)
+		if (d.dpms[i].conn_id == conn_id)
+			e = &d.dpms[i];
+	if (!e && d.ndpms < PD_DISPLAY_MAX_DPMS)
+		e = &d.dpms[d.ndpms++];
+	if (!e) {
+		pthread_mutex_unlock(&d.lock);
+		return -ENOSPC;
+	}
+	*e = (struct pd_disp_dpms){
+		.conn_id = conn_id,
+		.mode = v == DRM_MODE_DPMS_ON ? PD_DISP_DPMS_ON : PD_DISP_DPMS_OFF,
+	};
+	send_msg(PD_DISP_DPMS, e, sizeof(*e));
+	pthread_mutex_unlock(&d.lock);
+	return 0;
+}
+
+int be_display_dpms_get(uint32_t conn_id, uint64_t *v)
+{
+	*v = DRM_MODE_DPMS_ON;
+	pthread_mutex_lock(&d.lock);
+	for (unsigned int i = 0; i < d.ndpms; i++)
+		if (d.dpms[i].conn_id == conn_id)
+			*v = d.dpms[i].mode;
+	pthread_mutex_unlock(&d.lock);
+	return 0;
+}
+
+/*
+ * DIRTYFB of one of the guest's framebuffers: checked as 6.1's
+ * drm_mode_dirtyfb_ioctl() does, and sent to hostd when the fb is on one
+ * of the guest's CRTCs (hostd passes it to the card if the guest is in
+ * front: what a virtio-gpu shadow framebuffer needs to reach the screen).
+ * The guest gets what the card answers (PD_DISPLAY_DIRTYFB_ENV, probed by
+ * hostd: DIRTYFB is master-only, we cannot ask): ENOSYS on bochs, which
+ * has no dirty hook (Xorg's modesetting driver then stops sending
+ * damage), 0 on virtio-gpu; then nothing goes to hostd.
+ */
+static int do_dirtyfb(struct drm_mode_fb_dirty_cmd *c)
+{
+	const struct drm_clip_rect *clips =
+		(const struct drm_clip_rect *)(uintptr_t)c->clips_ptr;
+	struct pd_disp_dirty m = { .fb_id = c->fb_id, .color = c->color };
+	uint32_t flags = c->flags & DRM_MODE_FB_DIRTY_FLAGS;
+	bool shown = false;
+
+	if (!c->fb_id || check_fb(c->fb_id))
+		return -ENOENT;
+	if (!c->num_clips != !clips)
+		return -EINVAL;
+	if ((flags & DRM_MODE_FB_DIRTY_ANNOTATE_COPY) && (c->num_clips % 2))
+		return -EINVAL;
+	if (c->num_clips > DRM_MODE_FB_DIRTY_MAX_CLIPS)
+		return -EINVAL;
+	if (d.dirtyfb)
+		return d.dirtyfb;
+	if (c->num_clips <= PD_DISPLAY_MAX_CLIPS) {
+		m.flags = flags;
+		m.nclips = c->num_clips;
+		memcpy(m.clips, clips, c->num_clips * sizeof(m.clips[0]));
+	}	/* else the whole fb, no annotation */
+	pthread_mutex_lock(&d.lock);
+	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++)
+		if (d.crtcs[i].id && d.crtcs[i].st.mode_valid &&
+		    d.crtcs[i].st.fb_id == c->fb_id)
+			shown = true;
+	if (shown)
+		send_msg(PD_DISP_DIRTY, &m, sizeof(m));
+	pthread_mutex_unlock(&d.lock);
+	return 0;
+}
+
+/* Under lock: the CRTC of pipe index `pipe` (WAIT_VBLANK's high-crtc
+ * bits), in the card's order; 0: none. */
+static uint32_t pipe_crtc(int fd, unsigned int pipe)
+{
+	if (!d.ncard_crtcs) {
+		struct drm_mode_card_res res = { 0 };
+
+		if (ioctl(fd, DRM_IOCTL_MODE_GETRESOURCES, &res) == 0) {
+			res.count_crtcs = res.count_crtcs > PD_DISPLAY_MAX_CRTCS ?
+					  PD_DISPLAY_MAX_CRTCS : res.count_crtcs;
+			res.crtc_id_ptr = (uintptr_t)d.card_crtcs;
+			res.count_fbs = res.count_connectors = 0;
+			res.count_encoders = 0;
+			if (ioctl(fd, DRM_IOCTL_MODE_GETRESOURCES, &res) == 0)
+				d.ncard_crtcs = res.count_crtcs;
+		}
+	}
+	return pipe < d.ncard_crtcs ? d.card_crtcs[pipe] : 0;
+}
+
+/* Under lock: is the guest's CRTC on (a mode set)? Its vblanks count then,
+ * also while its DPMS is off (pd_display.h: its flips complete too). */
+static bool crtc_on(uint32_t crtc_id)
+{
+	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++)
+		if (crtc_id && d.crtcs[i].id == crtc_id)
+			return d.crtcs[i].st.mode_valid;
+	return false;
+}
+
+/* Under lock: queue a vblank event for vblank seq (in the past: now). */
+static int queue_wait(uint32_t handle, uint64_t seq, const union vev *ev)
+{
+	if (d.nwaits >= MAX_WAITS)
+		return -ENOMEM;	/* as a full event space */
+	d.waits[d.nwaits++] = (struct vwait){ handle, seq, *ev };
+	pthread_cond_signal(&d.waits_changed);
+	return 0;
+}
+
+/* Sleep until CLOCK_MONOTONIC t_ns; -EINTR when the request is cancelled
+ * (the worker gets a signal). */
+static int sleep_until(uint64_t t_ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(t_ns / 1000000000u),
+			       .tv_nsec = (long)(t_ns % 1000000000u) };
+	int r;
+
+	while ((r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)))
+		if (r == EINTR)
+			return -EINTR;
+	return 0;
+}
+
+/*
+ * WAIT_VBLANK, answered from the guest's virtual timeline (60 Hz, the
+ * same count as its flip events' sequence), as 6.1's
+ * drm_wait_vblank_ioctl() answers: the pipe from the high-crtc bits or
+ * SECONDARY, in the card's CRTC order; a pipe past the card's CRTCs or a
+ * CRTC the guest has not set a mode on: EINVAL (its vblank is off);
+ * RELATIVE or ABSOLUTE (32 bits, widened), NEXTONMISS, EVENT (queued with
+ * flip events, into the same read()); a blocking wait ends at the vblank
+ * or after 3 s with EBUSY. The real card's vblanks (bochs has none:
+ * EOPNOTSUPP) are never asked.
+ */
+static int do_wait_vblank(struct be_handle *h, union drm_wait_vblank *w)
+{
+	const uint32_t flags_mask = _DRM_VBLANK_EVENT | _DRM_VBLANK_SIGNAL |
+				    _DRM_VBLANK_SECONDARY | _DRM_VBLANK_NEXTONMISS;
+	uint32_t type = w->request.type, flags = type & flags_mask;
+	uint32_t high = type & _DRM_VBLANK_HIGH_CRTC_MASK, crtc_id;
+	unsigned int pipe;
+	uint64_t seq, req, t;
+	int r = 0;
+
+	if (type & _DRM_VBLANK_SIGNAL)
+		return -EINVAL;
+	if (type & ~(_DRM_VBLANK_TYPES_MASK | flags_mask |
+		     _DRM_VBLANK_HIGH_CRTC_MASK))
+		return -EINVAL;
+	pipe = high ? high >> _DRM_VBLANK_HIGH_CRTC_SHIFT :
+	       (flags & _DRM_VBLANK_SECONDARY ? 1 : 0);
+	pthread_mutex_lock(&d.lock);
+	crtc_id = pipe_crtc(h->fd, pipe);
+	if (!crtc_id || !crtc_on(crtc_id)) {
+		r = -EINVAL;
+		goto out;
+	}
+	seq = vblank_count(now_ns());
+	if (type & _DRM_VBLANK_RELATIVE) {
+		req = seq + w->request.sequence;
+		w->request.sequence = (uint32_t)req;
+		w->request.type &= ~(uint32_t)_DRM_VBLANK_RELATIVE;
+	} else {	/* widen_32_to_64() */
+		req = seq + (int32_t)(w->request.sequence - (uint32_t)seq);
+	}
+	if ((flags & _DRM_VBLANK_NEXTONMISS) && (int64_t)(seq - req) >= 0) {
+		req = seq + 1;
+		w->request.type &= ~(uint32_t)_DRM_VBLANK_NEXTONMISS;
+		w->request.sequence = (uint32_t)req;
+	}
+	if (flags & _DRM_VBLANK_EVENT) {
+		union vev ev = { .vbl = {
+			.base = { .type = DRM_EVENT_VBLANK,
+				  .length = sizeof(ev.vbl) },
+			.user_data = w->request.signal,
+			.crtc_id = crtc_id,
+		} };
+
+		r = queue_wait(h->handle, req, &ev);
+		if (!r)
+			w->reply.sequence = (uint32_t)((int64_t)(seq - req) >= 0 ?
+						       seq : req);
+		goto out;
+	}
+	pthread_mutex_unlock(&d.lock);
+	t = vblank_time(req);
+	if ((int64_t)(seq - req) < 0) {
+		uint64_t limit = now_ns() + VBLANK_WAIT_NS;
+
+		r = sleep_until(t < limit ? t : limit);
+		if (!r && t >= limit)
+			r = -EBUSY;
+	}
+	if (r != -EINTR) {
+		seq = vblank_count(now_ns());
+		t = vblank_time(seq);
+		w->reply.sequence = (uint32_t)seq;
+		w->reply.tval_sec = (long)(t / 1000000000u);
+		w->reply.tval_usec = (long)(t % 1000000000u / 1000u);
+	}
+	return r;
+out:
+	pthread_mutex_unlock(&d.lock);
+	return r;
+}
+
+/* CRTC_GET_SEQUENCE and CRTC_QUEUE_SEQUENCE, from the same timeline, as
+ * 6.1's drm_crtc_get_sequence_ioctl() and drm_crtc_queue_sequence_ioctl():
+ * not a CRTC: ENOENT; no mode set by the guest: EINVAL. */
+static int do_crtc_sequence(struct be_handle *h, unsigned int cmd, void *arg)
+{
+	struct drm_mode_crtc real;
+	uint32_t crtc_id = *(uint32_t *)arg;	/* first field of both */
+	uint64_t seq, req;
+	int r = real_crtc(h->fd, crtc_id, &real);
+
+	if (r)
+		return r;
+	if (cmd == DRM_IOCTL_CRTC_QUEUE_SEQUENCE &&
+	    (((struct drm_crtc_queue_sequence *)arg)->flags &
+	     ~(uint32_t)(DRM_CRTC_SEQUENCE_RELATIVE |
+			 DRM_CRTC_SEQUENCE_NEXT_ON_MISS)))
+		return -EINVAL;
+	pthread_mutex_lock(&d.lock);
+	if (!crtc_on(crtc_id)) {
+		r = -EINVAL;
+		goto out;
+	}
+	seq = vblank_count(now_ns());
+	if (cmd == DRM_IOCTL_CRTC_GET_SEQUENCE) {
+		struct drm_crtc_get_sequence *g = arg;
+
+		g->active = 1;
+		g->sequence = seq;
+		g->sequence_ns = (int64_t)vblank_time(seq);
+	} else {
+		struct drm_crtc_queue_sequence *q = arg;
+		union vev ev = { .seq = {
+			.base = { .type = DRM_EVENT_CRTC_SEQUENCE,
+				  .length = sizeof(ev.seq) },
+			.user_data = q->user_data,
+		} };
+
+		req = q->sequence;
+		if (q->flags & DRM_CRTC_SEQUENCE_RELATIVE)
+			req += seq;
+		if ((q->flags & DRM_CRTC_SEQUENCE_NEXT_ON_MISS) &&
+		    (int64_t)(seq - req) >= 0)
+			req = seq + 1;
+		r = queue_wait(h->handle, req, &ev);
+		if (!r)
+			q->sequence = (int64_t)(seq - req) >= 0 ? seq : req;
+	}
+out:
+	pthread_mutex_unlock(&d.lock);
+	return r;
+}
+
+/*
  * A display ioctl of the guest on h, its argument already rebuilt in our
  * memory by decode.c. Returns true if it was answered here (*ret as from
  * ioctl(2), errno set on -1); false: run it on the real file.
@@ -1232,14 +1673,9 @@ bool be_display_ioctl(struct be *be, struct be_handle *h, unsigned int cmd,
 	case DRM_IOCTL_MODE_GETPROPBLOB:
 		r = do_getblob(h, arg);
 		break;
-	case DRM_IOCTL_MODE_DIRTYFB: {
-		struct drm_mode_fb_dirty_cmd *c = arg;
-
-		r = check_fb(c->fb_id);
-		if (!c->fb_id)
-			r = -ENOENT;
+	case DRM_IOCTL_MODE_DIRTYFB:
+		r = do_dirtyfb(arg);
 		break;
-	}
 	case DRM_IOCTL_MODE_CURSOR:
 	case DRM_IOCTL_MODE_CURSOR2: {
 		struct drm_mode_cursor *c = arg;
@@ -1251,22 +1687,24 @@ bool be_display_ioctl(struct be *be, struct be_handle *h, unsigned int cmd,
 			r = -ENXIO;
 		break;
 	}
-	case DRM_IOCTL_MODE_SETGAMMA: {
-		struct drm_mode_crtc_lut *l = arg;
-		struct drm_mode_crtc real;
-
-		/* a CRTC without gamma: ENOSYS as from a driver without
-		 * gamma_set (drm_mode_gamma_set_ioctl()), which modetest and
-		 * Xorg take quietly */
-		r = real_crtc(h->fd, l->crtc_id, &real);
-		if (!r && !real.gamma_size)
-			r = -ENOSYS;
-		else if (!r && l->gamma_size != real.gamma_size)
-			r = -EINVAL;
+	case DRM_IOCTL_MODE_SETGAMMA:
+		r = do_setgamma(h, arg);
 		break;
-	}
+	case DRM_IOCTL_MODE_GETGAMMA:
+		r = do_getgamma(h, arg);
+		break;
+	case DRM_IOCTL_WAIT_VBLANK:
+		r = do_wait_vblank(h, arg);
+		break;
+	case DRM_IOCTL_CRTC_GET_SEQUENCE:
+	case DRM_IOCTL_CRTC_QUEUE_SEQUENCE:
+		r = do_crtc_sequence(h, cmd, arg);
+		break;
 	case DRM_IOCTL_MODE_SETPROPERTY:
 		r = do_setproperty(h, arg);
+		break;
+	case DRM_IOCTL_MODE_GETCONNECTOR:
+		r = do_getconnector(h, arg);
 		break;
 	case DRM_IOCTL_SET_CLIENT_CAP:
 		r = do_client_cap(h, arg);
@@ -1297,9 +1735,9 @@ static ssize_t take_events(uint32_t handle, uint8_t *buf, size_t count)
 	for (i = 0; i < d.nevents; i++) {
 		struct vevent *e = &d.events[i];
 
-		if (e->handle == handle && n + sizeof(e->ev) <= count) {
-			memcpy(buf + n, &e->ev, sizeof(e->ev));
-			n += sizeof(e->ev);
+		if (e->handle == handle && n + e->ev.base.length <= count) {
+			memcpy(buf + n, &e->ev, e->ev.base.length);
+			n += e->ev.base.length;
 		} else {
 			d.events[kept++] = *e;
 		}
@@ -1309,8 +1747,9 @@ static ssize_t take_events(uint32_t handle, uint8_t *buf, size_t count)
 }
 
 /*
- * read() of a DRM file: the events made here first, then the real file's
- * (events of WAIT_VBLANK). A blocking read waits for either. Returns true
+ * read() of a DRM file: the events made here first (flips, vblanks), then
+ * the real file's (none the guest asked for through us; e.g. of a
+ * driver-private ioctl). A blocking read waits for either. Returns true
  * if it answered (*n as from read(2)); false: read the real file.
  */
 bool be_display_read(struct be *be, struct be_handle *h, void *buf,
@@ -1383,6 +1822,11 @@ void be_display_release(struct be *be, uint32_t handle)
 		if (d.events[i].handle != handle)
 			d.events[kept++] = d.events[i];
 	d.nevents = kept;
+	kept = 0;
+	for (unsigned int i = 0; i < d.nwaits; i++)
+		if (d.waits[i].handle != handle)
+			d.waits[kept++] = d.waits[i];
+	d.nwaits = kept;
 	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++)
 		if (d.crtcs[i].flip_handle == handle)
 			d.crtcs[i].flip_event = false;
@@ -1409,17 +1853,18 @@ void be_display_set_socket(const char *path)
 	socket_path = path;
 }
 
-/* Under lock: c's flip is done; queues the guest's event. Returns the
+/* Under lock: c's flip is done at time_us; queues the guest's event,
+ * with the vblank count of the guest's timeline at that time (as
+ * WAIT_VBLANK counts; hostd's sequence is another display's). Returns the
  * handle to wake (notify()), 0 for none. */
-static uint32_t complete_flip(struct vcrtc *c, uint64_t time_us,
-			      uint32_t sequence)
+static uint32_t complete_flip(struct vcrtc *c, uint64_t time_us)
 {
 	c->flip_pending = false;
 	pthread_cond_broadcast(&d.flipped);
 	if (!c->flip_event)
 		return 0;
 	return queue_event(c->flip_handle, c->flip_user_data, c->id, time_us,
-			   sequence);
+			   (uint32_t)vblank_count(time_us * 1000u));
 }
 
 /* Under lock: a DRM_EVENT_FLIP_COMPLETE for handle's read(). Returns the
@@ -1434,9 +1879,9 @@ static uint32_t queue_event(uint32_t handle, uint64_t user_data,
 		return 0;
 	e = &d.events[d.nevents++];
 	e->handle = handle;
-	e->ev = (struct drm_event_vblank){
+	e->ev.vbl = (struct drm_event_vblank){
 		.base = { .type = DRM_EVENT_FLIP_COMPLETE,
-			  .length = sizeof(e->ev) },
+			  .length = sizeof(e->ev.vbl) },
 		.user_data = user_data,
 		.tv_sec = (uint32_t)(time_us / 1000000u),
 		.tv_usec = (uint32_t)(time_us % 1000000u),
@@ -1444,6 +1889,73 @@ static uint32_t queue_event(uint32_t handle, uint64_t user_data,
 		.crtc_id = crtc_id,
 	};
 	return handle;
+}
+
+static void notify(uint32_t handle);
+
+/*
+ * The guest's vblank events (WAIT_VBLANK with EVENT, QUEUE_SEQUENCE): at
+ * each asked-for vblank of the virtual timeline, move them to the event
+ * queue (count and time of the vblank that passed) and wake their files.
+ * Sleeps while none waits.
+ */
+static void *vblank_thread(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&d.lock);
+	for (;;) {
+		uint32_t wake[MAX_WAITS];
+		unsigned int nwake = 0, kept = 0;
+		uint64_t seq = vblank_count(now_ns()), next = UINT64_MAX;
+
+		for (unsigned int i = 0; i < d.nwaits; i++) {
+			struct vwait *w = &d.waits[i];
+			struct vevent *e;
+			uint64_t t = vblank_time(seq);
+
+			if ((int64_t)(seq - w->sequence) < 0) {
+				if (w->sequence < next)
+					next = w->sequence;
+				d.waits[kept++] = *w;
+				continue;
+			}
+			if (d.nevents >= MAX_EVENTS)
+				continue;	/* dropped, as a full queue */
+			e = &d.events[d.nevents++];
+			e->handle = w->handle;
+			e->ev = w->ev;
+			if (e->ev.base.type == DRM_EVENT_VBLANK) {
+				e->ev.vbl.sequence = (uint32_t)seq;
+				e->ev.vbl.tv_sec = (uint32_t)(t / 1000000000u);
+				e->ev.vbl.tv_usec =
+					(uint32_t)(t % 1000000000u / 1000u);
+			} else {
+				e->ev.seq.sequence = seq;
+				e->ev.seq.time_ns = (int64_t)t;
+			}
+			wake[nwake++] = w->handle;
+		}
+		d.nwaits = kept;
+		if (nwake) {
+			pthread_mutex_unlock(&d.lock);
+			for (unsigned int i = 0; i < nwake; i++)
+				notify(wake[i]);
+			pthread_mutex_lock(&d.lock);
+			continue;
+		}
+		if (next == UINT64_MAX) {
+			pthread_cond_wait(&d.waits_changed, &d.lock);
+		} else {
+			uint64_t t = vblank_time(next);
+			struct timespec ts = {
+				.tv_sec = (time_t)(t / 1000000000u),
+				.tv_nsec = (long)(t % 1000000000u),
+			};
+
+			pthread_cond_timedwait(&d.waits_changed, &d.lock, &ts);
+		}
+	}
+	return NULL;
 }
 
 /* Not under lock: wake a read() and the guest's poll on handle. */
@@ -1483,7 +1995,7 @@ static void flip_done(const struct pd_disp_flip_done *m)
 		be_log(d.be, "display: unexpected FLIP_DONE from hostd");
 		return;
 	}
-	handle = complete_flip(c, m->time_us, m->sequence);
+	handle = complete_flip(c, m->time_us);
 	pthread_mutex_unlock(&d.lock);
 	notify(handle);
 }
@@ -1498,11 +2010,9 @@ static unsigned int complete_locked(uint32_t *handles)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-	d.sequence++;
 	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++)
 		if (d.crtcs[i].id && d.crtcs[i].flip_pending)
-			handles[n++] = complete_flip(&d.crtcs[i], now,
-						     d.sequence);
+			handles[n++] = complete_flip(&d.crtcs[i], now);
 	return n;
 }
 
@@ -1561,6 +2071,7 @@ static int reattach(void)
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	uint32_t handles[PD_DISPLAY_MAX_CRTCS];
+	struct pd_disp_crtc st;
 	unsigned int ndone;
 	int r = 0;
 
@@ -1577,18 +2088,17 @@ static int reattach(void)
 	pthread_mutex_lock(&d.lock);
 	ndone = complete_locked(handles);
 	r = send_hello(s, true);
+	/* DPMS first: a CRTC it blanks is never shown on the way */
+	for (unsigned int i = 0; !r && i < d.ndpms; i++)
+		r = send_on(s, PD_DISP_DPMS, &d.dpms[i], sizeof(d.dpms[i]));
 	for (unsigned int i = 0; !r && i < PD_DISPLAY_MAX_CRTCS; i++) {
-		struct {
-			struct pd_disp_hdr hdr;
-			struct pd_disp_crtc st;
-		} m = { .hdr = { .type = PD_DISP_SET_CRTC,
-				 .len = sizeof(m.st) } };
-
 		if (!d.crtcs[i].id)
 			continue;
-		shown(&d.crtcs[i], &m.st);
-		if (send(s, &m, sizeof(m), MSG_NOSIGNAL) != sizeof(m))
-			r = -1;
+		shown(&d.crtcs[i], &st);
+		r = send_on(s, PD_DISP_SET_CRTC, &st, sizeof(st));
+		if (!r && d.crtcs[i].gamma_set)
+			r = send_on(s, PD_DISP_GAMMA, &d.crtcs[i].gamma,
+				    sizeof(d.crtcs[i].gamma));
 	}
 	if (!r)
 		d.sock = s;
@@ -1722,9 +2232,21 @@ int be_display_start(struct be *be)
 	unsetenv(PD_DISPLAY_FD_ENV);
 	keep_input(getenv(PD_DISPLAY_INPUT_ENV));
 	unsetenv(PD_DISPLAY_INPUT_ENV);
+	env = getenv(PD_DISPLAY_DIRTYFB_ENV);
+	d.dirtyfb = env && strtol(env, NULL, 10) == -ENOSYS ? -ENOSYS : 0;
+	unsetenv(PD_DISPLAY_DIRTYFB_ENV);
 	d.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d.wake < 0)
 		return -1;
+	d.epoch_ns = now_ns();
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&d.waits_changed, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	/* the hostd that started our monitor may be gone (this is a later
 	 * server): then look for the next one */
 	if (send_hello(d.sock, false)) {
@@ -1733,6 +2255,9 @@ int be_display_start(struct be *be)
 		d.sock = -1;
 	}
 	if (pthread_create(&t, NULL, display_thread, NULL))
+		return -1;
+	pthread_detach(t);
+	if (pthread_create(&t, NULL, vblank_thread, NULL))
 		return -1;
 	pthread_detach(t);
 	d.on = true;

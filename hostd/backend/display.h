@@ -30,6 +30,13 @@ bool be_display_read(struct be *be, struct be_handle *h, void *buf,
 		     size_t count, bool nonblock, ssize_t *n);
 /* Poll bits to add to the real file's. */
 uint32_t be_display_poll(struct be *be, struct be_handle *h);
+/* The guest's DPMS of connector conn_id (a connector of the card: the
+ * caller checks), for legacy SETPROPERTY and the atomic property ioctls:
+ * set (0, or -EINVAL for a value not in the enum; standby and suspend are
+ * kept as off, as the atomic helpers do) and read back (0; on if never
+ * set). Set also goes to hostd. */
+int be_display_dpms_set(uint32_t conn_id, uint64_t v);
+int be_display_dpms_get(uint32_t conn_id, uint64_t *v);
 /* Before the guest's last close of a handle. */
 void be_display_release(struct be *be, uint32_t handle);
 

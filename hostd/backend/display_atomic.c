@@ -229,30 +229,12 @@ int kms_set(const struct kms_card *card, struct kms_state *s, uint32_t obj,
 		}
 		if (p->kp == KP_LINK_STATUS)	/* only "Good" may be set */
 			return value == DRM_MODE_LINK_STATUS_GOOD ? 0 : -EINVAL;
-		/* DPMS goes through kms_dpms(): in an atomic commit it is
-		 * immutable (drm_atomic_connector_set_property()) */
+		/* DPMS: legacy only (OBJ_SETPROPERTY, SETPROPERTY); in an
+		 * atomic commit it is refused (drm_atomic_connector_set_property()) */
 		return -EINVAL;
 	default:
 		return -ENOENT;
 	}
-}
-
-void kms_dpms(const struct kms_card *card, struct kms_state *s,
-	      unsigned int ci, uint64_t value, uint32_t *crtcs)
-{
-	unsigned int to;
-	bool active = false;
-
-	s->conn_dpms[ci] = value == DRM_MODE_DPMS_ON ? DRM_MODE_DPMS_ON :
-						       DRM_MODE_DPMS_OFF;
-	if (kms_find(card, s->conn_crtc[ci], &to) != KMS_CRTC)
-		return;
-	for (unsigned int i = 0; i < card->nconns; i++)
-		if (s->conn_crtc[i] == card->crtc[to] &&
-		    s->conn_dpms[i] == DRM_MODE_DPMS_ON)
-			active = true;
-	s->crtc[to].active = active;
-	*crtcs |= 1u << to;
 }
 
 static int check_crtc(const struct kms_card *card, const struct kms_state *s,
@@ -362,7 +344,6 @@ bool kms_get(const struct kms_card *card, const struct kms_state *s,
 	if (kind == KMS_CONN) {
 		switch (p->kp) {
 		case KP_CRTC_ID: *v = s->conn_crtc[i]; return true;
-		case KP_DPMS: *v = s->conn_dpms[i]; return true;
 		default: return false;
 		}
 	}

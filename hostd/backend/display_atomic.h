@@ -75,7 +75,6 @@ struct kms_crtc {
 struct kms_state {
 	struct kms_crtc crtc[KMS_MAX_CRTCS];
 	uint32_t conn_crtc[KMS_MAX_CONNS];	/* CRTC id, 0: none */
-	uint8_t conn_dpms[KMS_MAX_CONNS];	/* DRM_MODE_DPMS_* */
 };
 
 /* What only display.c knows: this guest's framebuffers and blobs. */
@@ -109,14 +108,8 @@ int kms_set(const struct kms_card *card, struct kms_state *s, uint32_t obj,
 int kms_check(const struct kms_card *card, const struct kms_state *old,
 	      const struct kms_state *s, uint32_t crtcs, bool allow_modeset,
 	      const struct kms_lookup *l, uint32_t *modeset);
-/*
- * Legacy DPMS on connector index ci, as drm_atomic_connector_commit_dpms():
- * the connector's CRTC is active while one of its connectors is on.
- * *crtcs gets that CRTC's bit (none if the connector has no CRTC).
- */
-void kms_dpms(const struct kms_card *card, struct kms_state *s,
-	      unsigned int ci, uint64_t value, uint32_t *crtcs);
-/* The virtual value of a property (true), or false: the card's stands. */
+/* The virtual value of a property (true), or false: the card's stands
+ * (DPMS: display.c keeps it, as for legacy SETPROPERTY). */
 bool kms_get(const struct kms_card *card, const struct kms_state *s,
 	     uint32_t obj, const struct kms_prop_id *p, uint64_t *value);
 /* The kms_prop a property's name stands for on an object of kind. */

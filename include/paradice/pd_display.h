@@ -27,7 +27,18 @@
  *                                      background: completes at hostd's
  *                                      next 60 Hz tick
  *                      <------------   FLIP_DONE(cookie, time, sequence)
+ *     GAMMA(crtc, lut) ------------>   stored; SETGAMMA if foreground
+ *     DPMS(conn, mode) ------------>   stored; the real connector's DPMS
+ *                                      if foreground
+ *     DIRTY(fb, clips) ------------>   DIRTYFB if foreground and fb is
+ *                                      on the screen; else nothing (not
+ *                                      sent where the card has no DIRTYFB:
+ *                                      PD_DISPLAY_DIRTYFB_ENV)
  *     close            ------------>   the guest's state is dropped
+ *
+ * A switch applies the incoming guest's whole state: SETCRTC of every
+ * CRTC, its gamma (the kernel's initial linear ramp where it set none) and
+ * its DPMS on every connector (on where it set none).
  *
  * hostd restarted. Backends outlive hostd (a guest's programs must not see
  * a restart). When its connection closes, a backend completes its guest's
@@ -43,6 +54,8 @@
  *         keyboard, then its pointer (the uinput files hostd made, which
  *         the backend holds so that the devices outlive hostd)
  *     SET_CRTC(...)  for every CRTC it has state for (the latest frame)
+ *     GAMMA(...)     for every CRTC whose gamma the guest set
+ *     DPMS(...)      for every connector whose DPMS the guest set
  *
  * and goes on as above. The new hostd believes none of it: the peer must
  * run as hostd's user, be a "pd-backend --xen DOMID" process, name a
@@ -56,18 +69,31 @@
  * SET_CRTC with fb_id 0 turns the guest's CRTC off (and is how a backend
  * says that a framebuffer on it is going away: before RMFB or close).
  *
+ * DPMS off (any mode but PD_DISP_DPMS_ON) of every connector of a CRTC
+ * blanks it, as legacy DPMS does on an atomic driver (the CRTC goes
+ * inactive). Flips on a blanked CRTC still complete, at hostd's 60 Hz
+ * tick, not shown (a real atomic driver would refuse them with EINVAL; a
+ * guest's compositor must not stall on a screen it cannot see anyway),
+ * and its SET_CRTC is kept, shown when its DPMS is on again.
+ *
  * Version history:
  *   1  HELLO, SET_CRTC, FLIP, FLIP_DONE (legacy KMS, primary plane only)
  *   2  HELLO names the guest (domid, name) and may reattach a backend to a
  *      new hostd with its input devices; PD_DISPLAY_SOCKET
+ *   3  GAMMA, DPMS, DIRTY: a guest's gamma, DPMS and damage reach the card
+ *      while it is in front; a switch applies them; PD_DISPLAY_DIRTYFB_ENV
  */
 #ifndef PARADICE_PD_DISPLAY_H
 #define PARADICE_PD_DISPLAY_H
 
 #include <stdint.h>
 
-#define PD_DISPLAY_VERSION	2
+#define PD_DISPLAY_VERSION	3
 #define PD_DISPLAY_FD_ENV	"PD_DISPLAY_FD"
+/* What the card answers DIRTYFB with ("0" or "-38", -ENOSYS: no dirty
+ * hook, e.g. bochs), probed once by hostd; a backend answers its guest's
+ * DIRTYFB with it (its own descriptor is not master: it cannot ask) */
+#define PD_DISPLAY_DIRTYFB_ENV	"PD_DISPLAY_DIRTYFB"
 /* "KBD,PTR": the guest's uinput descriptors hostd passes to its backend */
 #define PD_DISPLAY_INPUT_ENV	"PD_INPUT_FDS"
 /* where a new hostd listens for backends that outlived the last one */
@@ -78,12 +104,18 @@
 #define PD_DISPLAY_NAME_MAX	64
 #define PD_DISPLAY_MAX_CONN	4	/* connectors per CRTC */
 #define PD_DISPLAY_MAX_CRTCS	4	/* CRTCs a guest may set */
+#define PD_DISPLAY_MAX_GAMMA	1024	/* entries per channel of a GAMMA */
+#define PD_DISPLAY_MAX_DPMS	8	/* connectors with a DPMS of a guest */
+#define PD_DISPLAY_MAX_CLIPS	16	/* rects of a DIRTY; more: whole fb */
 
 enum pd_disp_type {
 	PD_DISP_HELLO = 1,	/* backend -> hostd: struct pd_disp_hello */
 	PD_DISP_SET_CRTC = 2,	/* backend -> hostd: struct pd_disp_crtc */
 	PD_DISP_FLIP = 3,	/* backend -> hostd: struct pd_disp_flip */
 	PD_DISP_FLIP_DONE = 4,	/* hostd -> backend: struct pd_disp_flip_done */
+	PD_DISP_GAMMA = 5,	/* backend -> hostd: struct pd_disp_gamma */
+	PD_DISP_DPMS = 6,	/* backend -> hostd: struct pd_disp_dpms */
+	PD_DISP_DIRTY = 7,	/* backend -> hostd: struct pd_disp_dirty */
 };
 
 struct pd_disp_hdr {
@@ -138,8 +170,43 @@ struct pd_disp_flip_done {
 	uint32_t on_screen;	/* 1: a real flip on the hardware */
 };
 
-/* The largest message either side sends or accepts. */
-#define PD_DISP_MAX_MSG	(sizeof(struct pd_disp_hdr) + sizeof(struct pd_disp_crtc))
+/* A CRTC's legacy gamma table, as SETGAMMA takes it: size entries per
+ * channel (the card's gamma_size, 1..PD_DISPLAY_MAX_GAMMA); entries from
+ * size on are 0. */
+struct pd_disp_gamma {
+	uint32_t crtc_id;
+	uint32_t size;
+	uint16_t red[PD_DISPLAY_MAX_GAMMA];
+	uint16_t green[PD_DISPLAY_MAX_GAMMA];
+	uint16_t blue[PD_DISPLAY_MAX_GAMMA];
+};
+
+#define PD_DISP_DPMS_ON		0u	/* DRM_MODE_DPMS_ON */
+#define PD_DISP_DPMS_OFF	3u	/* DRM_MODE_DPMS_OFF */
+
+/* A connector's DPMS, ON or OFF (standby and suspend are OFF, as the
+ * atomic helpers make them). */
+struct pd_disp_dpms {
+	uint32_t conn_id;	/* the real connector's object id */
+	uint32_t mode;		/* PD_DISP_DPMS_ON or PD_DISP_DPMS_OFF */
+};
+
+/* struct drm_clip_rect, byte for byte */
+struct pd_disp_clip {
+	uint16_t x1, y1, x2, y2;
+};
+
+/* Damage of a framebuffer the guest shows: DIRTYFB's arguments. */
+struct pd_disp_dirty {
+	uint32_t fb_id;
+	uint32_t flags;		/* DRM_MODE_FB_DIRTY_ANNOTATE_* or 0 */
+	uint32_t color;
+	uint32_t nclips;	/* <= PD_DISPLAY_MAX_CLIPS; 0: the whole fb */
+	struct pd_disp_clip clips[PD_DISPLAY_MAX_CLIPS];	/* past nclips: 0 */
+};
+
+/* The largest message either side sends or accepts (GAMMA). */
+#define PD_DISP_MAX_MSG	(sizeof(struct pd_disp_hdr) + sizeof(struct pd_disp_gamma))
 
 _Static_assert(sizeof(struct pd_disp_hdr) == 8, "pd_disp_hdr");
 _Static_assert(sizeof(struct pd_disp_hello) == 80, "pd_disp_hello");
@@ -147,5 +214,10 @@ _Static_assert(sizeof(struct pd_disp_mode) == 68, "pd_disp_mode");
 _Static_assert(sizeof(struct pd_disp_crtc) == 108, "pd_disp_crtc");
 _Static_assert(sizeof(struct pd_disp_flip) == 16, "pd_disp_flip");
 _Static_assert(sizeof(struct pd_disp_flip_done) == 32, "pd_disp_flip_done");
+_Static_assert(sizeof(struct pd_disp_gamma) == 6152, "pd_disp_gamma");
+_Static_assert(sizeof(struct pd_disp_dpms) == 8, "pd_disp_dpms");
+_Static_assert(sizeof(struct pd_disp_clip) == 8, "pd_disp_clip");
+_Static_assert(sizeof(struct pd_disp_dirty) == 144, "pd_disp_dirty");
+_Static_assert(PD_DISP_MAX_MSG <= UINT16_MAX, "hdr.len holds every body");
 
 #endif /* PARADICE_PD_DISPLAY_H */

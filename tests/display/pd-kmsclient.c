@@ -18,6 +18,17 @@
  *   pd-kmsclient paint CARD FB_ID RRGGBB
  *	Fills framebuffer FB_ID with the colour through GETFB (root: any
  *	fb's handle) and a dumb mapping.
+ *   pd-kmsclient vblank CARD
+ *	WAIT_VBLANK on the first CRTC (another client has set a mode on it):
+ *	a query, a blocking wait of 30 vblanks (timed), an event 10 on,
+ *	read(); prints "vblank A wait30 B in T s event C at D" and the flip
+ *	events' view is the same count.
+ *   pd-kmsclient gamma CARD
+ *	The first CRTC's gamma: GETCRTC's gamma_size, GETGAMMA, SETGAMMA of
+ *	an inverted ramp, GETGAMMA again; prints each result (errno names).
+ *   pd-kmsclient dpms CARD 0|3
+ *	Legacy SETPROPERTY of the first connected connector's DPMS, then
+ *	GETCONNECTOR's value of it: "dpms conn N set V: ERR read R".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -252,6 +263,150 @@ static int run(const char *card, uint32_t rgb, double seconds, int flip)
 	return 0;
 }
 
+/* The first CRTC and first connected connector of card. */
+static int first(int fd, uint32_t *crtc, uint32_t *conn)
+{
+	struct drm_mode_card_res res = { 0 };
+	uint32_t crtcs[8], conns[16];
+
+	if (xioctl(fd, DRM_IOCTL_MODE_GETRESOURCES, &res, "GETRESOURCES"))
+		return -1;
+	res.count_crtcs = res.count_crtcs > 8 ? 8 : res.count_crtcs;
+	res.count_connectors = res.count_connectors > 16 ? 16 :
+			       res.count_connectors;
+	res.crtc_id_ptr = (uintptr_t)crtcs;
+	res.connector_id_ptr = (uintptr_t)conns;
+	res.count_fbs = res.count_encoders = 0;
+	if (xioctl(fd, DRM_IOCTL_MODE_GETRESOURCES, &res, "GETRESOURCES") ||
+	    !res.count_crtcs)
+		return -1;
+	*crtc = crtcs[0];
+	*conn = 0;
+	for (uint32_t i = 0; i < res.count_connectors && !*conn; i++) {
+		struct drm_mode_get_connector c = { .connector_id = conns[i] };
+
+		if (!ioctl(fd, DRM_IOCTL_MODE_GETCONNECTOR, &c) &&
+		    c.connection == 1)
+			*conn = conns[i];
+	}
+	return 0;
+}
+
+static int vblank(const char *card)
+{
+	int fd = open(card, O_RDWR | O_CLOEXEC);
+	union drm_wait_vblank w = { 0 };
+	struct drm_event_vblank ev;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	uint32_t s0, s1, s2;
+	double t;
+
+	if (fd < 0)
+		return 1;
+	w.request.type = _DRM_VBLANK_RELATIVE;
+	if (xioctl(fd, DRM_IOCTL_WAIT_VBLANK, &w, "WAIT_VBLANK query"))
+		return 1;
+	s0 = w.reply.sequence;
+	memset(&w, 0, sizeof(w));
+	w.request.type = _DRM_VBLANK_RELATIVE;
+	w.request.sequence = 30;
+	t = now();
+	if (xioctl(fd, DRM_IOCTL_WAIT_VBLANK, &w, "WAIT_VBLANK 30"))
+		return 1;
+	t = now() - t;
+	s1 = w.reply.sequence;
+	memset(&w, 0, sizeof(w));
+	w.request.type = _DRM_VBLANK_RELATIVE | _DRM_VBLANK_EVENT;
+	w.request.sequence = 10;
+	w.request.signal = 0x1234;
+	if (xioctl(fd, DRM_IOCTL_WAIT_VBLANK, &w, "WAIT_VBLANK event"))
+		return 1;
+	s2 = w.reply.sequence;
+	if (poll(&p, 1, 5000) != 1 || read(fd, &ev, sizeof(ev)) != sizeof(ev) ||
+	    ev.base.type != DRM_EVENT_VBLANK || ev.user_data != 0x1234) {
+		fprintf(stderr, "pd-kmsclient: no vblank event\n");
+		return 1;
+	}
+	printf("vblank %u wait30 %u in %.3f s event %u at %u\n", s0, s1, t,
+	       s2, ev.sequence);
+	return 0;
+}
+
+static const char *err_name(int e)
+{
+	return e == 0 ? "0" : e == ENOSYS ? "ENOSYS" : e == EINVAL ? "EINVAL" :
+	       e == ENOENT ? "ENOENT" : e == EPERM ? "EPERM" :
+	       e == EACCES ? "EACCES" : strerror(e);
+}
+
+static int gamma_(const char *card)
+{
+	int fd = open(card, O_RDWR | O_CLOEXEC);
+	struct drm_mode_crtc c = { 0 };
+	static uint16_t lut[3][4096];
+	struct drm_mode_crtc_lut l = { .red = (uintptr_t)lut[0],
+				       .green = (uintptr_t)lut[1],
+				       .blue = (uintptr_t)lut[2] };
+	uint32_t conn;
+	int e1, e2, e3;
+
+	if (fd < 0 || first(fd, &c.crtc_id, &conn) ||
+	    xioctl(fd, DRM_IOCTL_MODE_GETCRTC, &c, "GETCRTC"))
+		return 1;
+	l.crtc_id = c.crtc_id;
+	l.gamma_size = c.gamma_size > 4096 ? 4096 : c.gamma_size;
+	e1 = ioctl(fd, DRM_IOCTL_MODE_GETGAMMA, &l) ? errno : 0;
+	for (uint32_t i = 0; i < l.gamma_size; i++)
+		lut[0][i] = lut[1][i] = lut[2][i] = (uint16_t)~(i << 8);
+	e2 = ioctl(fd, DRM_IOCTL_MODE_SETGAMMA, &l) ? errno : 0;
+	memset(lut, 0, sizeof(lut));
+	e3 = ioctl(fd, DRM_IOCTL_MODE_GETGAMMA, &l) ? errno : 0;
+	printf("gamma_size %u getgamma %s setgamma %s getgamma %s red1 %u\n",
+	       c.gamma_size, err_name(e1), err_name(e2), err_name(e3),
+	       l.gamma_size > 1 ? lut[0][1] : 0);
+	return 0;
+}
+
+static int dpms(const char *card, uint64_t v)
+{
+	int fd = open(card, O_RDWR | O_CLOEXEC);
+	uint32_t crtc, conn, props[64], prop = 0;
+	uint64_t values[64];
+	struct drm_mode_get_connector c = { 0 };
+	struct drm_mode_connector_set_property sp = { .value = v };
+	int e;
+
+	if (fd < 0 || first(fd, &crtc, &conn) || !conn)
+		return 1;
+	c.connector_id = conn;
+	c.count_props = 64;
+	c.props_ptr = (uintptr_t)props;
+	c.prop_values_ptr = (uintptr_t)values;
+	if (xioctl(fd, DRM_IOCTL_MODE_GETCONNECTOR, &c, "GETCONNECTOR"))
+		return 1;
+	for (uint32_t i = 0; i < c.count_props && i < 64 && !prop; i++) {
+		struct drm_mode_get_property gp = { .prop_id = props[i] };
+
+		if (!ioctl(fd, DRM_IOCTL_MODE_GETPROPERTY, &gp) &&
+		    !strcmp(gp.name, "DPMS"))
+			prop = props[i];
+	}
+	sp.prop_id = prop;
+	sp.connector_id = conn;
+	e = ioctl(fd, DRM_IOCTL_MODE_SETPROPERTY, &sp) ? errno : 0;
+	c = (struct drm_mode_get_connector){ .connector_id = conn,
+		.count_props = 64, .props_ptr = (uintptr_t)props,
+		.prop_values_ptr = (uintptr_t)values };
+	if (xioctl(fd, DRM_IOCTL_MODE_GETCONNECTOR, &c, "GETCONNECTOR"))
+		return 1;
+	for (uint32_t i = 0; i < c.count_props && i < 64; i++)
+		if (props[i] == prop)
+			printf("dpms conn %u set %llu: %s read %llu\n", conn,
+			       (unsigned long long)v, err_name(e),
+			       (unsigned long long)values[i]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 5 && !strcmp(argv[1], "run"))
@@ -263,6 +418,12 @@ int main(int argc, char **argv)
 		show_fb = atoi(argv[3]);
 		return run(argv[2], 0, 0, 0);
 	}
+	if (argc == 3 && !strcmp(argv[1], "vblank"))
+		return vblank(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "gamma"))
+		return gamma_(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "dpms"))
+		return dpms(argv[2], strtoull(argv[3], NULL, 10));
 	if (argc == 5 && !strcmp(argv[1], "paint"))
 		return paint(argv[2], (uint32_t)strtoul(argv[3], NULL, 10),
 			     (uint32_t)strtoul(argv[4], NULL, 16));

@@ -373,6 +373,112 @@ def test_atomic_modesetting_in_a_guest(app):
         run_ok(app, "dom0", GDBUS + "SwitchTo guest1")
 
 
+
+def _centre(app, name):
+    shot = app.screendump(artifact(name))
+    return pixel(shot, shot[0] // 2, shot[1] // 2)
+
+
+def _near(got, want):
+    return all(abs(a - b) <= 16 for a, b in zip(got, want))
+
+
+def _blank(app, name):
+    """The screen shows neither guest's colour (DPMS off); its centre."""
+    got = _centre(app, name)
+    return (not any(_near(got, c) for c in COLOURS.values())), got
+
+
+def _dpms(app, g, v):
+    out = run_ok(app, g, "pd-kmsclient dpms /dev/dri/card0 %d" % v)
+    m = re.search(r"dpms conn (\d+) set (\d+): (\S+) read (\d+)", out)
+    check(m, "%s: dpms printed %r" % (g, out))
+    return m.group(3), int(m.group(4))
+
+
+def test_gamma_dpms_and_vblank_are_the_guests(app):
+    """guest1 in front, both clients running. WAIT_VBLANK in guest1 counts
+    its own 60 Hz timeline (30 vblanks take ~0.5 s, an event comes at the
+    vblank asked for; vbltest reports its rate), though dom0's bochs has no
+    vblank at all (vbltest fails there). Gamma: bochs has no legacy gamma,
+    and the guest gets what bochs says (gamma_size 0, SETGAMMA ENOSYS);
+    hostd found bochs's DIRTYFB answer (ENOSYS) for the backends.
+    DPMS (legacy SETPROPERTY): each guest reads back its own value (standby
+    reads as off, as the atomic helpers keep it); guest2's DPMS off in the
+    background leaves guest1's frame on the screen; guest1's DPMS off
+    blanks the screen while its flips keep completing; a switch to guest2
+    shows guest2 (DPMS on), the switch back blanks it again, guest1's DPMS
+    on shows its frame."""
+    _wait("guest1 on the screen", lambda: _shows(
+        app, "dpms-start.png", "guest1")[0], timeout=20)
+
+    out = run_ok(app, "guest1", "pd-kmsclient vblank /dev/dri/card0")
+    m = re.search(r"vblank (\d+) wait30 (\d+) in ([\d.]+) s event (\d+) "
+                  r"at (\d+)", out)
+    check(m, "guest1: vblank printed %r" % out)
+    s0, s1, t, want, at = (int(m.group(1)), int(m.group(2)),
+                           float(m.group(3)), int(m.group(4)),
+                           int(m.group(5)))
+    check(30 <= s1 - s0 <= 36 and 0.45 <= t <= 2.0,
+          "guest1: 30 vblanks from %d went to %d in %.3f s" % (s0, s1, t))
+    check(0 <= at - want <= 3, "guest1: vblank event for %d came at %d"
+          % (want, at))
+    # by driver name, as modetest; stdin an open, empty pipe (vbltest stops
+    # when stdin is readable); its rate goes to stderr every 60 vblanks
+    vbl = run_ok(app, "guest1", "sleep 9 | timeout 6 vbltest -M bochs-drm "
+                 "2>&1; true", timeout=60)
+    rates = [float(x) for x in re.findall(r"freq: ([\d.]+)Hz", vbl)]
+    check(rates and all(5 < r <= 61 for r in rates),
+          "guest1: vbltest printed %r" % vbl[-500:])
+    native = run_ok(app, "dom0", "sleep 5 | timeout 3 vbltest -M bochs-drm "
+                    "2>&1; true", timeout=60)
+    check("freq:" not in native, "dom0's bochs has vblanks? %r" % native)
+
+    # bochs has no DIRTYFB (no dirty hook): hostd found that out for the
+    # backends, which answer their guests' DIRTYFB with it
+    check("DIRTYFB -38" in _hostd_log(app), "hostd did not find bochs's "
+          "DIRTYFB answer (ENOSYS)")
+    out = run_ok(app, "guest1", "pd-kmsclient gamma /dev/dri/card0")
+    check("gamma_size 0 getgamma 0 setgamma ENOSYS getgamma 0" in out,
+          "guest1: gamma printed %r" % out)
+
+    # guest2, in the background: its own value, the screen unchanged
+    check(_dpms(app, "guest2", 3) == ("0", 3), "guest2: DPMS off")
+    check(_shows(app, "dpms-bg-off.png", "guest1")[0],
+          "guest2's DPMS off reached the screen")
+    check(_dpms(app, "guest2", 0) == ("0", 0), "guest2: DPMS on")
+
+    # guest1, in front: standby reads back as off and blanks the screen
+    check(_dpms(app, "guest1", 1) == ("0", 3), "guest1: DPMS standby")
+    blank = _wait("the screen blanked", lambda: (
+        lambda r: r if r[0] else None)(_blank(app, "dpms-fg-off.png")),
+        timeout=20)
+    e0 = _events(app, "guest1")
+    time.sleep(3)
+    e1 = _events(app, "guest1")
+    check(e1 > e0, "guest1's flips stopped with its DPMS off (%d, %d)"
+          % (e0, e1))
+    check(_dpms(app, "guest2", 0)[1] == 0, "guest2 reads guest1's DPMS")
+
+    to2 = _dbus_switch(app, "guest2", "dpms-switch-guest2.png")
+    n = len(_hostd_log(app).splitlines())
+    run_ok(app, "dom0", GDBUS + "SwitchTo guest1")
+    _wait("hostd's switch log", lambda: _switched_in(app, "guest1", n),
+          timeout=10)
+    check(_wait("the screen blanked again", lambda: _blank(
+        app, "dpms-switch-guest1.png")[0], timeout=20),
+        "guest1 came back with its DPMS off, not blank")
+    check(_dpms(app, "guest1", 0) == ("0", 0), "guest1: DPMS on")
+    _wait("guest1 on the screen again", lambda: _shows(
+        app, "dpms-on.png", "guest1")[0], timeout=20)
+    print("    vblank: 30 in %.3f s; vbltest in guest1: %s Hz; dom0: %s"
+          % (t, ", ".join("%.1f" % r for r in rates),
+             native.strip().splitlines()[-1][:80] if native.strip()
+             else "(nothing)"))
+    print("    DPMS off in front: screen centre %r; guest1 flips %d in 3 s; "
+          "switch to guest2 %d us" % (blank[1], e1 - e0, to2))
+
+
 def _pids(app, g):
     return run_ok(app, g, "pidof pd-kmsclient evtest; true").split()
 

@@ -7,13 +7,24 @@
  * next hostd and sends a REATTACH HELLO with the guest's uinput
  * descriptors (here: pipes, checked to be the very files it was given);
  * when that one is refused (closed at once), it comes again.
+ * With a pretend card (__wrap_ioctl: CRTC 31 with gamma size 256,
+ * connector 40, DPMS property 50): GETGAMMA reads back the guest's own
+ * table (the kernel's linear ramp before any SETGAMMA); legacy DPMS reads
+ * back through be_display_dpms_get(); WAIT_VBLANK counts the guest's 60
+ * Hz timeline (relative, absolute, NEXTONMISS, events in read(), EINVAL
+ * for a CRTC that is off or a pipe the card lacks), with flip events on
+ * the same count; a reattach resends the gamma and DPMS.
  */
 #include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -21,6 +32,9 @@
 #define __user
 #endif
 #include <drm/drm.h>
+#include <drm/drm_mode.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <paradice/pd_display.h>
 
 #include "backend.h"
@@ -28,6 +42,91 @@
 #include "tap.h"
 
 static struct be be;
+/* where the backend looks for a new hostd (it keeps the pointer) */
+static char be_sock[108];
+
+/* The pretend card: the read end of a pipe (never readable), answered
+ * here. */
+static int fake_fd = -1;
+
+int __real_ioctl(int fd, unsigned long req, ...);
+int __wrap_ioctl(int fd, unsigned long req, ...);
+
+int __wrap_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (fd != fake_fd || fd < 0)
+		return __real_ioctl(fd, req, arg);
+	switch (req) {
+	case DRM_IOCTL_MODE_GETRESOURCES: {
+		struct drm_mode_card_res *r = arg;
+
+		if (r->count_crtcs && r->crtc_id_ptr)
+			*(uint32_t *)(uintptr_t)r->crtc_id_ptr = 31;
+		r->count_crtcs = 1;
+		return 0;
+	}
+	case DRM_IOCTL_MODE_GETCRTC:
+		if (((struct drm_mode_crtc *)arg)->crtc_id != 31)
+			break;
+		((struct drm_mode_crtc *)arg)->gamma_size = 256;
+		return 0;
+	case DRM_IOCTL_MODE_GETPROPERTY: {
+		struct drm_mode_get_property *p = arg;
+
+		snprintf(p->name, sizeof(p->name), "%s",
+			 p->prop_id == 50 ? "DPMS" : "other");
+		return 0;
+	}
+	case DRM_IOCTL_MODE_OBJ_GETPROPERTIES:
+		if (((struct drm_mode_obj_get_properties *)arg)->obj_id != 40)
+			break;
+		return 0;
+	case DRM_IOCTL_MODE_ADDFB:
+		((struct drm_mode_fb_cmd *)arg)->fb_id = 77;
+		return 0;
+	case DRM_IOCTL_MODE_GETCONNECTOR: {
+		/* the card's DPMS: on (the foreground guest's) */
+		struct drm_mode_get_connector *c = arg;
+
+		if (c->count_props >= 2 && c->props_ptr && c->prop_values_ptr) {
+			uint32_t *p = (uint32_t *)(uintptr_t)c->props_ptr;
+			uint64_t *v = (uint64_t *)(uintptr_t)c->prop_values_ptr;
+
+			p[0] = 51, v[0] = 9;
+			p[1] = 50, v[1] = DRM_MODE_DPMS_ON;
+		}
+		c->count_props = 2;
+		return 0;
+	}
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+/* be_display_ioctl() on h: the return value, errno in *err. */
+static int dioctl(struct be_handle *h, unsigned long cmd, void *arg, int *err)
+{
+	int ret = 0;
+
+	errno = 0;
+	CHECK(be_display_ioctl(&be, h, (unsigned int)cmd, arg, &ret));
+	*err = errno;
+	return ret;
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 /* One HELLO from the backend on s (waits); returns how many descriptors
  * came with it, in fds. */
@@ -70,7 +169,7 @@ static bool same_file(int a, int b)
 
 static void test_hello_then_reattach_with_the_input_files(void)
 {
-	char path[108], env[32];
+	char *path = be_sock, env[32];
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct pd_disp_hello m;
 	int sv[2], kbd[2], ptr[2], lis, s, fds[4];
@@ -81,7 +180,8 @@ static void test_hello_then_reattach_with_the_input_files(void)
 	setenv(PD_DISPLAY_FD_ENV, env, 1);
 	snprintf(env, sizeof(env), "%d,%d", kbd[0], ptr[0]);
 	setenv(PD_DISPLAY_INPUT_ENV, env, 1);
-	snprintf(path, sizeof(path), "/tmp/pd-test-be-display-%d.sock",
+	setenv(PD_DISPLAY_DIRTYFB_ENV, "-38", 1);	/* a card like bochs */
+	snprintf(be_sock, sizeof(be_sock), "/tmp/pd-test-be-display-%d.sock",
 		 (int)getpid());
 	be_display_set_socket(path);
 	be.name = "guest7";
@@ -145,9 +245,303 @@ static void test_client_caps_reach_the_card(void)
 	CHECK_EQ(errno, EBADF);
 }
 
+static struct be_handle card_h = { .handle = 2,
+				    .dev_class = PD_WIRE_CLASS_DRM };
+
+static void test_gamma_reads_back(void)
+{
+	static uint16_t r[256], g[256], b[256];
+	struct drm_mode_crtc_lut l = { .crtc_id = 31, .gamma_size = 256,
+				       .red = (uintptr_t)r, .green = (uintptr_t)g,
+				       .blue = (uintptr_t)b };
+	int err;
+
+	/* never set: the kernel's initial ramp */
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_GETGAMMA, &l, &err), 0);
+	CHECK_EQ(r[1], 1 << 8);
+	CHECK_EQ(b[255], 255 << 8);
+	for (unsigned int i = 0; i < 256; i++) {
+		r[i] = (uint16_t)(65535 - i);
+		g[i] = (uint16_t)i;
+		b[i] = 7;
+	}
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETGAMMA, &l, &err), 0);
+	memset(r, 0, sizeof(r));
+	memset(g, 0, sizeof(g));
+	memset(b, 0, sizeof(b));
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_GETGAMMA, &l, &err), 0);
+	CHECK_EQ(r[3], 65532);
+	CHECK_EQ(g[200], 200);
+	CHECK_EQ(b[9], 7);
+	/* as the kernel: a wrong size EINVAL, not a CRTC ENOENT */
+	l.gamma_size = 255;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETGAMMA, &l, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_GETGAMMA, &l, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	l.gamma_size = 256;
+	l.crtc_id = 32;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETGAMMA, &l, &err), -1);
+	CHECK_EQ(err, ENOENT);
+}
+
+static void test_dpms_reads_back(void)
+{
+	struct drm_mode_connector_set_property p = { .value = 1,
+						     .prop_id = 50,
+						     .connector_id = 40 };
+	uint64_t v = 99;
+	int err;
+
+	CHECK_EQ(be_display_dpms_get(40, &v), 0);
+	CHECK_EQ(v, DRM_MODE_DPMS_ON);
+	/* standby is off, as the atomic helpers keep it */
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), 0);
+	CHECK_EQ(be_display_dpms_get(40, &v), 0);
+	CHECK_EQ(v, DRM_MODE_DPMS_OFF);
+	p.value = 4;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	p.value = 0;
+	p.connector_id = 41;	/* not a connector */
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), -1);
+	CHECK_EQ(err, ENOENT);
+	p.connector_id = 40;
+	p.prop_id = 51;		/* not DPMS */
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), -1);
+	CHECK_EQ(err, EPERM);
+	CHECK_EQ(be_display_dpms_get(40, &v), 0);
+	CHECK_EQ(v, DRM_MODE_DPMS_OFF);
+	/* GETCONNECTOR shows the guest's DPMS, not the card's */
+	{
+		uint32_t props[4];
+		uint64_t values[4];
+		struct drm_mode_get_connector gc = {
+			.connector_id = 40, .count_props = 4,
+			.props_ptr = (uintptr_t)props,
+			.prop_values_ptr = (uintptr_t)values };
+
+		CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_GETCONNECTOR, &gc,
+				&err), 0);
+		CHECK_EQ(gc.count_props, 2);
+		CHECK_EQ(values[0], 9);
+		CHECK_EQ(values[1], DRM_MODE_DPMS_OFF);
+	}
+	CHECK_EQ(be_display_dpms_set(40, DRM_MODE_DPMS_ON), 0);
+	CHECK_EQ(be_display_dpms_get(40, &v), 0);
+	CHECK_EQ(v, DRM_MODE_DPMS_ON);
+	CHECK_EQ(be_display_dpms_set(40, DRM_MODE_DPMS_OFF), 0);
+}
+
+/* One event from h's read() within ms; its bytes in ev. */
+static ssize_t read_event(struct be_handle *h, void *ev, size_t len, int ms)
+{
+	uint64_t end = mono_us() + (uint64_t)ms * 1000;
+	ssize_t n = -1;
+
+	while (mono_us() < end) {
+		if (be_display_poll(&be, h) & POLLIN) {
+			CHECK(be_display_read(&be, h, ev, len, true, &n));
+			return n;
+		}
+		usleep(2000);
+	}
+	return -1;
+}
+
+static void test_wait_vblank(void)
+{
+	struct drm_mode_fb_cmd fb = { .width = 1024, .height = 768 };
+	uint32_t conn = 40;
+	struct drm_mode_crtc set = { .crtc_id = 31, .mode_valid = 1,
+				     .set_connectors_ptr = (uintptr_t)&conn,
+				     .count_connectors = 1 };
+	union drm_wait_vblank w = { 0 };
+	struct drm_event_vblank ev;
+	struct drm_mode_crtc_page_flip pf = { .crtc_id = 31,
+					      .flags = DRM_MODE_PAGE_FLIP_EVENT,
+					      .user_data = 0x55 };
+	uint32_t s0, s1;
+	uint64_t t;
+	int err;
+
+	/* the guest's CRTC is off: its vblank too */
+	w.request.type = _DRM_VBLANK_RELATIVE;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_WAIT_VBLANK, &w, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_ADDFB, &fb, &err), 0);
+	set.fb_id = fb.fb_id;
+	set.mode.hdisplay = 640;
+	set.mode.vdisplay = 480;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETCRTC, &set, &err), 0);
+
+	/* a query, then 6 vblanks later: ~100 ms */
+	memset(&w, 0, sizeof(w));
+	w.request.type = _DRM_VBLANK_RELATIVE;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_WAIT_VBLANK, &w, &err), 0);
+	s0 = w.reply.sequence;
+	t = mono_us();
+	memset(&w, 0, sizeof(w));
+	w.request.type = _DRM_VBLANK_RELATIVE;
+	w.request.sequence = 6;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_WAIT_VBLANK, &w, &err), 0);
+	t = mono_us() - t;
+	s1 = w.reply.sequence;
+	printf("# vblank %u -> %u in %llu us\n", s0, s1, (unsigned long long)t);
+	CHECK(s1 - s0 >= 6 && s1 - s0 <= 8);
+	CHECK(t >= 65000 && t < 400000);
+	/* absolute, already passed: at once; with NEXTONMISS the next one */
+	memset(&w, 0, sizeof(w));
+	w.request.type = _DRM_VBLANK_ABSOLUTE;
+	w.request.sequence = s0;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_WAIT_VBLANK, &w, &err), 0);
+	CHECK(w.reply.sequence - s1 <= 2);
+	memset(&w, 0, sizeof(w));
+	w.request.type = _DRM_VBLANK_ABSOLUTE | _DRM_VBLANK_NEXTONMISS;
+	w.request.sequence = s0;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_WAIT_VBLANK, &w, &err), 0);
+	CHECK(w.reply.sequence > s1);
+	/* an event 3 vblanks on, in read(), with the count it was given */
+	memset(&w, 0, sizeof(w));
+	w.request.type = _DRM_VBLANK_RELATIVE | _DRM_VBLANK_EVENT;
+	w.request.sequence = 3;
+	w.request.signal = 0xabc;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_WAIT_VBLANK, &w, &err), 0);
+	s0 = w.reply.sequence;
+	CHECK_EQ(read_event(&card_h, &ev, sizeof(ev), 1000), sizeof(ev));
+	CHECK_EQ(ev.base.type, DRM_EVENT_VBLANK);
+	CHECK_EQ(ev.user_data, 0xabc);
+	CHECK_EQ(ev.crtc_id, 31);
+	CHECK(ev.sequence - s0 <= 1);
+	/* flips: the event's sequence is on the same count (no hostd
+	 * now: the backend completes them at 60 Hz) */
+	pf.fb_id = fb.fb_id;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_PAGE_FLIP, &pf, &err), 0);
+	CHECK_EQ(read_event(&card_h, &ev, sizeof(ev), 1000), sizeof(ev));
+	CHECK_EQ(ev.base.type, DRM_EVENT_FLIP_COMPLETE);
+	CHECK_EQ(ev.user_data, 0x55);
+	memset(&w, 0, sizeof(w));
+	w.request.type = _DRM_VBLANK_RELATIVE;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_WAIT_VBLANK, &w, &err), 0);
+	printf("# flip at %u, vblank query after it %u\n", ev.sequence,
+	       w.reply.sequence);
+	CHECK(ev.sequence >= s0 && w.reply.sequence - ev.sequence <= 3);
+	/* a pipe the card lacks (secondary, high-crtc 2), SIGNAL: EINVAL */
+	w.request.type = _DRM_VBLANK_RELATIVE | _DRM_VBLANK_SECONDARY;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_WAIT_VBLANK, &w, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	w.request.type = _DRM_VBLANK_RELATIVE |
+			 (2 << _DRM_VBLANK_HIGH_CRTC_SHIFT);
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_WAIT_VBLANK, &w, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	w.request.type = _DRM_VBLANK_RELATIVE | _DRM_VBLANK_SIGNAL;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_WAIT_VBLANK, &w, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	/* CRTC_GET_SEQUENCE: the same count */
+	{
+		struct drm_crtc_get_sequence gs = { .crtc_id = 31 };
+
+		CHECK_EQ(dioctl(&card_h, DRM_IOCTL_CRTC_GET_SEQUENCE, &gs,
+				&err), 0);
+		CHECK_EQ(gs.active, 1);
+		CHECK(gs.sequence - w.reply.sequence <= 3);
+	}
+}
+
+/* DIRTYFB: checked (another guest's fb: ENOENT, odd clips with
+ * ANNOTATE_COPY: EINVAL), then what hostd found the card answers (here:
+ * ENOSYS, as bochs). */
+static void test_dirtyfb_answers_as_the_card(void)
+{
+	struct drm_clip_rect clips[2] = { { 0, 0, 8, 8 }, { 8, 8, 16, 16 } };
+	struct drm_mode_fb_dirty_cmd c = { .fb_id = 77, .num_clips = 2,
+					   .clips_ptr = (uintptr_t)clips };
+	int err;
+
+	CHECK(getenv(PD_DISPLAY_DIRTYFB_ENV) == NULL);
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_DIRTYFB, &c, &err), -1);
+	CHECK_EQ(err, ENOSYS);
+	c.fb_id = 78;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_DIRTYFB, &c, &err), -1);
+	CHECK_EQ(err, ENOENT);
+	c.fb_id = 77;
+	c.num_clips = 1;
+	c.flags = DRM_MODE_FB_DIRTY_ANNOTATE_COPY;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_DIRTYFB, &c, &err), -1);
+	CHECK_EQ(err, EINVAL);
+}
+
+/* A new hostd after all that: the backend's reattach carries the DPMS,
+ * the CRTC and its gamma (in that order). */
+static void test_reattach_resends_gamma_and_dpms(void)
+{
+	const char *path = be_sock;
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	static uint8_t buf[PD_DISP_MAX_MSG];
+	struct pd_disp_hello m;
+	struct pd_disp_hdr hdr;
+	int lis, s, fds[4];
+	uint16_t types[3];
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	unlink(path);
+	lis = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	CHECK(bind(lis, (struct sockaddr *)&a, sizeof(a)) == 0);
+	CHECK(listen(lis, 4) == 0);
+	s = accept(lis, NULL, NULL);
+	CHECK(s >= 0);
+	{
+		struct timeval tv = { .tv_sec = 2 };	/* fail, not hang */
+
+		setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	CHECK_EQ(get_hello(s, &m, fds), 2);
+	close(fds[0]);
+	close(fds[1]);
+	for (unsigned int i = 0; i < 3; i++) {
+		CHECK(recv(s, buf, sizeof(buf), 0) > (ssize_t)sizeof(hdr));
+		memcpy(&hdr, buf, sizeof(hdr));
+		types[i] = hdr.type;
+		if (hdr.type == PD_DISP_DPMS) {
+			struct pd_disp_dpms d;
+
+			memcpy(&d, buf + sizeof(hdr), sizeof(d));
+			CHECK_EQ(d.conn_id, 40);
+			CHECK_EQ(d.mode, PD_DISP_DPMS_OFF);
+		}
+		if (hdr.type == PD_DISP_GAMMA) {
+			struct pd_disp_gamma *g = malloc(sizeof(*g));
+
+			memcpy(g, buf + sizeof(hdr), sizeof(*g));
+			CHECK_EQ(hdr.len, sizeof(*g));
+			CHECK_EQ(g->size, 256);
+			CHECK_EQ(g->red[3], 65532);
+			CHECK_EQ(g->red[256], 0);
+			free(g);
+		}
+	}
+	CHECK_EQ(types[0], PD_DISP_DPMS);
+	CHECK_EQ(types[1], PD_DISP_SET_CRTC);
+	CHECK_EQ(types[2], PD_DISP_GAMMA);
+	close(s);
+	close(lis);
+	unlink(path);
+}
+
 int main(void)
 {
 	RUN(test_hello_then_reattach_with_the_input_files);
 	RUN(test_client_caps_reach_the_card);
+	{
+		int p[2];
+
+		CHECK(pipe(p) == 0);
+		fake_fd = card_h.fd = p[0];
+		RUN(test_gamma_reads_back);
+		RUN(test_dpms_reads_back);
+		RUN(test_wait_vblank);
+		RUN(test_dirtyfb_answers_as_the_card);
+		RUN(test_reattach_resends_gamma_and_dpms);
+	}
 	return tap_done();
 }

@@ -10,6 +10,12 @@
  * its HELLO is checked (size, version, flags, the guest's name and domain,
  * the descriptors it says it sends), a refused one is closed and changes
  * nothing, an accepted one's re-sent state is kept and its flips complete.
+ * With a pretend card (__wrap_ioctl answers its ioctls and records them):
+ * a guest's gamma, DPMS and damage reach the card only while it is in
+ * front, a switch applies the incoming guest's (the linear ramp and DPMS
+ * on where it set none), a DPMS-off guest in front blanks the CRTC and
+ * its flips complete paced; malformed GAMMA, DPMS, DIRTY drop the
+ * connection.
  */
 #include <errno.h>
 #include <poll.h>
@@ -24,10 +30,161 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <stdint.h>
+#include <sys/ioctl.h>
+
+#ifndef __user
+#define __user
+#endif
+#include <drm/drm.h>
+#include <drm/drm_mode.h>
 #include <paradice/pd_display.h>
 
 #include "hostd.h"
 #include "tap.h"
+
+/* The pretend card: a pipe (hostd polls it; its flip events are written
+ * into it) whose ioctls are answered here: CRTC 31 (gamma size 256),
+ * connector 40, DPMS property 50. Calls that program it are recorded. */
+#define FAKE_GAMMA	256
+static ino_t fake_ino;
+static int fake_w = -1;
+static struct call {
+	unsigned long cmd;
+	uint32_t id;		/* crtc, connector or fb */
+	uint64_t v;		/* fb of SETCRTC, DPMS value, clips */
+	uint16_t red1;		/* SETGAMMA: red[1] */
+} calls[256];
+static unsigned int ncalls;
+
+int __real_ioctl(int fd, unsigned long req, ...);
+int __wrap_ioctl(int fd, unsigned long req, ...);
+
+static bool fake(int fd)
+{
+	struct stat st;
+
+	return fake_ino && !fstat(fd, &st) && st.st_ino == fake_ino;
+}
+
+static void record(unsigned long cmd, uint32_t id, uint64_t v, uint16_t red1)
+{
+	if (ncalls < sizeof(calls) / sizeof(calls[0]))
+		calls[ncalls++] = (struct call){ cmd, id, v, red1 };
+}
+
+int __wrap_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (!fake(fd))
+		return __real_ioctl(fd, req, arg);
+	switch (req) {
+	case DRM_IOCTL_SET_MASTER:
+		return 0;
+	case DRM_IOCTL_MODE_GETRESOURCES: {
+		struct drm_mode_card_res *r = arg;
+
+		if (r->count_crtcs && r->crtc_id_ptr)
+			*(uint32_t *)(uintptr_t)r->crtc_id_ptr = 31;
+		if (r->count_connectors && r->connector_id_ptr)
+			*(uint32_t *)(uintptr_t)r->connector_id_ptr = 40;
+		r->count_crtcs = r->count_connectors = 1;
+		return 0;
+	}
+	case DRM_IOCTL_MODE_GETCRTC:
+		((struct drm_mode_crtc *)arg)->gamma_size = FAKE_GAMMA;
+		return 0;
+	case DRM_IOCTL_MODE_OBJ_GETPROPERTIES: {
+		struct drm_mode_obj_get_properties *o = arg;
+
+		if (o->count_props && o->props_ptr)
+			*(uint32_t *)(uintptr_t)o->props_ptr = 50;
+		o->count_props = 1;
+		return 0;
+	}
+	case DRM_IOCTL_MODE_GETPROPERTY: {
+		struct drm_mode_get_property *p = arg;
+
+		snprintf(p->name, sizeof(p->name), "%s",
+			 p->prop_id == 50 ? "DPMS" : "other");
+		return 0;
+	}
+	case DRM_IOCTL_MODE_SETCRTC: {
+		struct drm_mode_crtc *c = arg;
+
+		record(req, c->crtc_id, c->fb_id, 0);
+		return 0;
+	}
+	case DRM_IOCTL_MODE_SETGAMMA: {
+		struct drm_mode_crtc_lut *l = arg;
+
+		if (l->gamma_size != FAKE_GAMMA) {
+			errno = EINVAL;
+			return -1;
+		}
+		record(req, l->crtc_id, l->gamma_size,
+		       ((uint16_t *)(uintptr_t)l->red)[1]);
+		return 0;
+	}
+	case DRM_IOCTL_MODE_SETPROPERTY: {
+		struct drm_mode_connector_set_property *p = arg;
+
+		record(req, p->connector_id, p->value, 0);
+		return p->prop_id == 50 ? 0 : (errno = EINVAL, -1);
+	}
+	case DRM_IOCTL_MODE_DIRTYFB: {
+		struct drm_mode_fb_dirty_cmd *c = arg;
+
+		if (c->fb_id == 99)	/* hostd's probe: a card like bochs */
+			return errno = ENOSYS, -1;
+		record(req, c->fb_id, c->num_clips, 0);
+		return 0;
+	}
+	case DRM_IOCTL_MODE_CREATE_DUMB:
+		((struct drm_mode_create_dumb *)arg)->handle = 1;
+		return 0;
+	case DRM_IOCTL_MODE_ADDFB:
+		((struct drm_mode_fb_cmd *)arg)->fb_id = 99;
+		return 0;
+	case DRM_IOCTL_MODE_RMFB:
+	case DRM_IOCTL_MODE_DESTROY_DUMB:
+		return 0;
+	case DRM_IOCTL_MODE_PAGE_FLIP: {
+		struct drm_mode_crtc_page_flip *f = arg;
+		struct drm_event_vblank ev = {
+			.base = { DRM_EVENT_FLIP_COMPLETE, sizeof(ev) },
+			.user_data = f->user_data, .crtc_id = f->crtc_id,
+		};
+
+		record(req, f->fb_id, 0, 0);
+		CHECK(write(fake_w, &ev, sizeof(ev)) == sizeof(ev));
+		return 0;
+	}
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+}
+
+/* How many calls of cmd were recorded since `from`; the last in *last. */
+static unsigned int calls_of(unsigned long cmd, unsigned int from,
+			     struct call *last)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = from; i < ncalls; i++)
+		if (calls[i].cmd == cmd) {
+			n++;
+			if (last)
+				*last = calls[i];
+		}
+	return n;
+}
 
 void hostd_log(const char *fmt, ...)
 {
@@ -95,7 +252,7 @@ static struct hostd_display *setup(void)
 
 static void msg(int fd, uint16_t type, const void *body, size_t len)
 {
-	uint8_t buf[256];
+	uint8_t buf[PD_DISP_MAX_MSG];
 	struct pd_disp_hdr hdr = { .type = type, .len = (uint16_t)len };
 
 	memcpy(buf, &hdr, sizeof(hdr));
@@ -455,6 +612,266 @@ static void test_reattach_keeps_state_and_flips(void)
 	hostd_display_destroy(d);
 }
 
+/* setup() with the pretend card as hostd's; closes nothing. */
+static struct hostd_display *setup_card(void)
+{
+	struct hostd_display *d;
+	struct stat st;
+	char path[64];
+	int p[2];
+
+	memset(&h, 0, sizeof(h));
+	h.nvms = 2;
+	for (unsigned int i = 0; i < 2; i++) {
+		snprintf(h.cfg.guests[i].name, sizeof(h.cfg.guests[i].name),
+			 "g%u", i);
+		h.vms[i].cfg = &h.cfg.guests[i];
+		h.vms[i].domid = (int)i + 1;
+		h.vms[i].state = HOSTD_VM_RUNNING;
+	}
+	h.router.active = 0;
+	CHECK(pipe(p) == 0);
+	CHECK(fstat(p[0], &st) == 0);
+	fake_ino = st.st_ino;
+	fake_w = p[1];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[0]);
+	d = hostd_display_create(&h, path);
+	close(p[0]);
+	ncalls = 0;
+	return d;
+}
+
+static void teardown_card(struct hostd_display *d)
+{
+	hostd_display_destroy(d);
+	close(fake_w);
+	fake_ino = 0;
+}
+
+static void send_gamma(int fd, uint16_t red1)
+{
+	static struct pd_disp_gamma g;
+
+	memset(&g, 0, sizeof(g));
+	g.crtc_id = crtc;
+	g.size = FAKE_GAMMA;
+	for (unsigned int i = 0; i < FAKE_GAMMA; i++)
+		g.red[i] = g.green[i] = g.blue[i] = (uint16_t)(i * 3);
+	g.red[1] = red1;
+	msg(fd, PD_DISP_GAMMA, &g, sizeof(g));
+}
+
+static void send_dpms(int fd, uint32_t mode)
+{
+	struct pd_disp_dpms m = { .conn_id = 40, .mode = mode };
+
+	msg(fd, PD_DISP_DPMS, &m, sizeof(m));
+}
+
+static void send_dirty(int fd, uint32_t fb, uint32_t nclips)
+{
+	struct pd_disp_dirty m = { .fb_id = fb, .nclips = nclips };
+
+	for (uint32_t i = 0; i < nclips; i++)
+		m.clips[i] = (struct pd_disp_clip){ 0, 0, 10, 10 };
+	msg(fd, PD_DISP_DIRTY, &m, sizeof(m));
+}
+
+static void set_crtc_fb(int fd, uint32_t fb)
+{
+	struct pd_disp_crtc c = { .crtc_id = crtc, .fb_id = fb,
+				  .mode_valid = 1, .nconn = 1, .conn = { 40 } };
+
+	msg(fd, PD_DISP_SET_CRTC, &c, sizeof(c));
+}
+
+static void test_card_probed(void)
+{
+	struct hostd_display *d = setup_card();
+	int fd0 = hostd_display_backend_fd(d, 0);
+	struct call c = { 0 };
+
+	/* what the card answers DIRTYFB with, for the backends */
+	CHECK_EQ(hostd_display_dirtyfb(d), -ENOSYS);
+	CHECK_EQ(ncalls, 0);
+	/* the card's CRTC, gamma size and DPMS property were found: a
+	 * foreground guest's gamma and DPMS reach them */
+	hello_of(fd0, 0);
+	send_gamma(fd0, 77);
+	send_dpms(fd0, PD_DISP_DPMS_OFF);
+	pump(d, fd0, 100);
+	CHECK_EQ(calls_of(DRM_IOCTL_MODE_SETGAMMA, 0, &c), 1);
+	CHECK_EQ(c.id, crtc);
+	CHECK_EQ(c.red1, 77);
+	CHECK_EQ(calls_of(DRM_IOCTL_MODE_SETPROPERTY, 0, &c), 1);
+	CHECK_EQ(c.id, 40);
+	CHECK_EQ(c.v, PD_DISP_DPMS_OFF);
+	CHECK(!closed(fd0));
+	close(fd0);
+	teardown_card(d);
+}
+
+static void test_gamma_dpms_dirty_follow_the_foreground(void)
+{
+	struct hostd_display *d = setup_card();
+	int fd0 = hostd_display_backend_fd(d, 0);	/* in front */
+	int fd1 = hostd_display_backend_fd(d, 1);
+	unsigned int mark;
+	struct call c = { 0 };
+
+	hello_of(fd0, 0);
+	hello_of(fd1, 1);
+	set_crtc_fb(fd0, 9);
+	pump(d, fd0, 50);
+	/* the background guest: kept, nothing reaches the card */
+	mark = ncalls;
+	set_crtc_fb(fd1, 5);
+	send_dirty(fd1, 5, 2);		/* shown on its (virtual) CRTC */
+	send_gamma(fd1, 1111);
+	send_dpms(fd1, PD_DISP_DPMS_OFF);
+	pump(d, fd1, 100);
+	CHECK_EQ(ncalls, mark);
+	CHECK(!closed(fd1));
+
+	/* the foreground guest: damage of the fb it shows, not of another */
+	send_dirty(fd0, 9, 3);
+	send_dirty(fd0, 8, 1);
+	pump(d, fd0, 100);
+	CHECK_EQ(calls_of(DRM_IOCTL_MODE_DIRTYFB, mark, &c), 1);
+	CHECK_EQ(c.id, 9);
+	CHECK_EQ(c.v, 3);
+
+	/* to g1: its CRTC is blanked (SETCRTC off), its gamma, its DPMS */
+	mark = ncalls;
+	h.router.active = 1;
+	CHECK_EQ(hostd_display_switch(d, 1), 0);
+	CHECK_EQ(calls_of(DRM_IOCTL_MODE_SETCRTC, mark, &c), 1);
+	CHECK_EQ(c.v, 0);
+	CHECK_EQ(calls_of(DRM_IOCTL_MODE_SETGAMMA, mark, &c), 1);
+	CHECK_EQ(c.red1, 1111);
+	CHECK_EQ(calls_of(DRM_IOCTL_MODE_SETPROPERTY, mark, &c), 1);
+	CHECK_EQ(c.id, 40);
+	CHECK_EQ(c.v, PD_DISP_DPMS_OFF);
+
+	/* blanked in front: its flips are not shown, they complete paced;
+	 * its damage does not reach the card */
+	mark = ncalls;
+	{
+		struct pd_disp_flip f = { .cookie = 3, .crtc_id = crtc,
+					  .fb_id = 6 };
+		struct {
+			struct pd_disp_hdr hdr;
+			struct pd_disp_flip_done m;
+		} r;
+
+		msg(fd1, PD_DISP_FLIP, &f, sizeof(f));
+		send_dirty(fd1, 6, 0);
+		pump(d, fd1, 1000);
+		CHECK(recv(fd1, &r, sizeof(r), MSG_DONTWAIT) == sizeof(r));
+		CHECK_EQ(r.m.cookie, 3);
+		CHECK_EQ(r.m.result, 0);
+		CHECK_EQ(r.m.on_screen, 0);
+	}
+	CHECK_EQ(ncalls, mark);
+
+	/* DPMS on again in front: its latest frame, the connector on */
+	send_dpms(fd1, PD_DISP_DPMS_ON);
+	pump(d, fd1, 100);
+	CHECK_EQ(calls_of(DRM_IOCTL_MODE_SETCRTC, mark, &c), 1);
+	CHECK_EQ(c.v, 6);
+	CHECK_EQ(calls_of(DRM_IOCTL_MODE_SETPROPERTY, mark, &c), 1);
+	CHECK_EQ(c.v, PD_DISP_DPMS_ON);
+
+	/* back to g0, which set no gamma and no DPMS: the kernel's ramp
+	 * (entry 1: 1 << 8) and DPMS on */
+	mark = ncalls;
+	h.router.active = 0;
+	CHECK_EQ(hostd_display_switch(d, 0), 0);
+	CHECK_EQ(calls_of(DRM_IOCTL_MODE_SETCRTC, mark, &c), 1);
+	CHECK_EQ(c.v, 9);
+	CHECK_EQ(calls_of(DRM_IOCTL_MODE_SETGAMMA, mark, &c), 1);
+	CHECK_EQ(c.red1, 1 << 8);
+	CHECK_EQ(calls_of(DRM_IOCTL_MODE_SETPROPERTY, mark, &c), 1);
+	CHECK_EQ(c.v, PD_DISP_DPMS_ON);
+	CHECK(!closed(fd0) && !closed(fd1));
+	close(fd0);
+	close(fd1);
+	teardown_card(d);
+}
+
+static void test_bad_gamma_dpms_dirty_drop_the_connection(void)
+{
+	struct hostd_display *d = setup();
+	static struct pd_disp_gamma g;
+	struct pd_disp_dpms dp = { .conn_id = 40, .mode = 2 };
+	struct pd_disp_dirty dirty = { .fb_id = 5, .nclips = 1 };
+	struct {
+		const char *what;
+		uint16_t type;
+		const void *body;
+		size_t len;
+		void *unused;
+	} bad[] = {
+		{ "gamma short", PD_DISP_GAMMA, &g, sizeof(g) - 2, NULL },
+		{ "gamma size 0", PD_DISP_GAMMA, &g, sizeof(g), NULL },
+		{ "gamma too big", PD_DISP_GAMMA, &g, sizeof(g), NULL },
+		{ "gamma past size", PD_DISP_GAMMA, &g, sizeof(g), NULL },
+		{ "gamma other CRTC", PD_DISP_GAMMA, &g, sizeof(g), NULL },
+		{ "dpms standby", PD_DISP_DPMS, &dp, sizeof(dp), NULL },
+		{ "dpms no connector", PD_DISP_DPMS, &dp, sizeof(dp), NULL },
+		{ "dpms long", PD_DISP_DPMS, &dp, sizeof(dp) + 4, NULL },
+		{ "dirty too many", PD_DISP_DIRTY, &dirty, sizeof(dirty), NULL },
+		{ "dirty past nclips", PD_DISP_DIRTY, &dirty, sizeof(dirty), NULL },
+		{ "dirty flags", PD_DISP_DIRTY, &dirty, sizeof(dirty), NULL },
+		{ "dirty no fb", PD_DISP_DIRTY, &dirty, sizeof(dirty), NULL },
+	};
+
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int fd = hostd_display_backend_fd(d, 1);
+		uint8_t body[sizeof(g) + 4] = { 0 };
+
+		memset(&g, 0, sizeof(g));
+		g.crtc_id = crtc;
+		g.size = 256;
+		dp = (struct pd_disp_dpms){ .conn_id = 40, .mode = 2 };
+		dirty = (struct pd_disp_dirty){ .fb_id = 5, .nclips = 1 };
+		switch (i) {
+		case 1: g.size = 0; break;
+		case 2: g.size = PD_DISPLAY_MAX_GAMMA + 1; break;
+		case 3: g.blue[256] = 1; break;
+		case 4: g.crtc_id = crtc + 1; break;
+		case 6: dp.conn_id = 0; dp.mode = 0; break;
+		case 7: dp.mode = 0; break;
+		case 8: dirty.nclips = PD_DISPLAY_MAX_CLIPS + 1; break;
+		case 9: dirty.clips[1].x2 = 1; break;
+		case 10: dirty.flags = 4; break;
+		case 11: dirty.fb_id = 0; break;
+		}
+		memcpy(body, bad[i].body, bad[i].type == PD_DISP_GAMMA ?
+		       sizeof(g) : bad[i].type == PD_DISP_DPMS ? sizeof(dp) :
+		       sizeof(dirty));
+		hello(fd);
+		msg(fd, bad[i].type, body, bad[i].len);
+		pump(d, fd, 100);
+		printf("# %s\n", bad[i].what);
+		CHECK(closed(fd));
+		close(fd);
+	}
+	/* the same messages, well formed, keep it */
+	{
+		int fd = hostd_display_backend_fd(d, 1);
+
+		hello(fd);
+		send_gamma(fd, 5);
+		send_dpms(fd, PD_DISP_DPMS_OFF);
+		send_dirty(fd, 5, PD_DISPLAY_MAX_CLIPS);
+		pump(d, fd, 100);
+		CHECK(!closed(fd));
+		close(fd);
+	}
+	hostd_display_destroy(d);
+}
+
 int main(void)
 {
 	RUN(test_bad_messages_drop_the_connection);
@@ -462,5 +879,8 @@ int main(void)
 	RUN(test_a_second_flip_in_flight_drops_the_connection);
 	RUN(test_reattach_checks_the_hello);
 	RUN(test_reattach_keeps_state_and_flips);
+	RUN(test_card_probed);
+	RUN(test_gamma_dpms_dirty_follow_the_foreground);
+	RUN(test_bad_gamma_dpms_dirty_drop_the_connection);
 	return tap_done();
 }
