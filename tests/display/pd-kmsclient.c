@@ -7,7 +7,12 @@
  *	file can be mmapped), SETCRTC on the first connected connector's
  *	first mode, then page flips with events, one after the other, for
  *	SECONDS. Prints "fbs A B" first, then every second
- *	"flips N events N timeouts N", and at the end the rate. GETCRTC must
+ *	"flips N events N timeouts N", and at the end the rate. It paints
+ *	both buffers again every second, as a compositor redraws: under QEMU
+ *	the emulated VGA zeroes the start of its VRAM when the screen is
+ *	switched on or changes mode (a switch between guests with other
+ *	modes), and a buffer placed there loses its pixels (real cards keep
+ *	them; docs/ARCHITECTURE.md, "The display path"). GETCRTC must
  *	read back what it set. With noflip it sets the CRTC and only waits;
  *	with flood it asks for a flip again at once, whether the last one
  *	completed or not (EBUSY counted as "busy"), never sleeping.
@@ -68,7 +73,10 @@ static int xioctl(int fd, unsigned long cmd, void *arg, const char *what)
 	return r;
 }
 
-static int fill(int fd, uint32_t handle, uint64_t size, uint32_t rgb)
+/* Fills a dumb buffer with rgb through a mapping; keeps the mapping in
+ * *keep if keep is given (else unmaps it). */
+static int fill_keep(int fd, uint32_t handle, uint64_t size, uint32_t rgb,
+		     uint32_t **keep)
 {
 	struct drm_mode_map_dumb map = { .handle = handle };
 	uint32_t *px;
@@ -83,8 +91,16 @@ static int fill(int fd, uint32_t handle, uint64_t size, uint32_t rgb)
 	}
 	for (uint64_t i = 0; i < size / 4; i++)
 		px[i] = rgb;
-	munmap(px, size);
+	if (keep)
+		*keep = px;
+	else
+		munmap(px, size);
 	return 0;
+}
+
+static int fill(int fd, uint32_t handle, uint64_t size, uint32_t rgb)
+{
+	return fill_keep(fd, handle, size, rgb, NULL);
 }
 
 static int paint(const char *card, uint32_t fb_id, uint32_t rgb)
@@ -114,6 +130,8 @@ static int run(const char *card, uint32_t rgb, double seconds, int flip)
 {
 	struct drm_mode_card_res res = { 0 };
 	uint32_t crtcs[8], conns[16], crtc = 0, conn = 0, fbs[2];
+	uint32_t *px[2] = { NULL, NULL };
+	uint64_t sizes[2];
 	struct drm_mode_modeinfo mode = { 0 };
 	struct drm_mode_crtc set = { 0 }, get = { 0 };
 	long flips = 0, events = 0, timeouts = 0, busy = 0;
@@ -178,7 +196,8 @@ static int run(const char *card, uint32_t rgb, double seconds, int flip)
 
 		if (xioctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &cd, "CREATE_DUMB"))
 			return 1;
-		if (fill(fd, cd.handle, cd.size, rgb))
+		sizes[i] = cd.size;
+		if (fill_keep(fd, cd.handle, cd.size, rgb, &px[i]))
 			fprintf(stderr, "pd-kmsclient: no mmap: fb left as it is\n");
 		else
 			printf("painted %06x through mmap\n", rgb);
@@ -253,6 +272,9 @@ static int run(const char *card, uint32_t rgb, double seconds, int flip)
 		}
 		if (now() - last >= 1.0) {
 			last = now();
+			for (int i = 0; i < 2; i++)
+				for (uint64_t k = 0; px[i] && k < sizes[i] / 4; k++)
+					px[i][k] = rgb;
 			printf("flips %ld events %ld timeouts %ld busy %ld\n",
 			       flips, events, timeouts, busy);
 			fflush(stdout);
