@@ -210,6 +210,22 @@ static struct vfb *fb_find(uint32_t id)
 	return NULL;
 }
 
+/* DRM's object type of each kind of object in display_atomic.h */
+static const uint32_t obj_type[] = {
+	[KMS_CRTC] = DRM_MODE_OBJECT_CRTC,
+	[KMS_PLANE] = DRM_MODE_OBJECT_PLANE,
+	[KMS_CONN] = DRM_MODE_OBJECT_CONNECTOR,
+};
+
+/* Under lock: the slot of CRTC id, without making one. */
+static struct vcrtc *crtc_find(uint32_t id)
+{
+	for (unsigned int i = 0; id && i < PD_DISPLAY_MAX_CRTCS; i++)
+		if (d.crtcs[i].id == id)
+			return &d.crtcs[i];
+	return NULL;
+}
+
 /* Under lock: the CRTC's slot, made on first use; NULL if all taken. */
 static struct vcrtc *crtc_get(uint32_t id)
 {
@@ -436,10 +452,7 @@ static int do_page_flip(struct be_handle *h, struct drm_mode_crtc_page_flip *f)
 				   DRM_MODE_PAGE_FLIP_ASYNC) || f->reserved)
 		return -EINVAL;
 	pthread_mutex_lock(&d.lock);
-	c = NULL;
-	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++)
-		if (d.crtcs[i].id && d.crtcs[i].id == f->crtc_id)
-			c = &d.crtcs[i];
+	c = crtc_find(f->crtc_id);
 	if (!c || !c->st.mode_valid || c->inactive) {
 		r = -EINVAL;	/* off: as a real driver */
 		goto out;
@@ -684,15 +697,6 @@ out:
 	return r;
 }
 
-/* Under lock: the slot of CRTC id, without making one. */
-static struct vcrtc *crtc_find(uint32_t id)
-{
-	for (unsigned int i = 0; id && i < PD_DISPLAY_MAX_CRTCS; i++)
-		if (d.crtcs[i].id == id)
-			return &d.crtcs[i];
-	return NULL;
-}
-
 /* Under lock: the guest's state as the atomic rules see it. */
 static void snapshot(struct kms_state *s)
 {
@@ -899,8 +903,9 @@ again:
 	for (uint32_t o = 0, k = 0; o < a->count_objs; o++) {
 		unsigned int idx;
 
-		if (kms_find(&d.card, objs[o], &idx) == KMS_NONE ||
-		    kms_find(&d.card, objs[o], &idx) == KMS_HIDDEN) {
+		enum kms_kind kind = kms_find(&d.card, objs[o], &idx);
+
+		if (kind == KMS_NONE || kind == KMS_HIDDEN) {
 			r = -ENOENT;
 			goto out;
 		}
@@ -947,11 +952,6 @@ out:
 static int do_obj_setproperty(struct be_handle *h,
 			      struct drm_mode_obj_set_property *p)
 {
-	static const uint32_t types[] = {
-		[KMS_CRTC] = DRM_MODE_OBJECT_CRTC,
-		[KMS_PLANE] = DRM_MODE_OBJECT_PLANE,
-		[KMS_CONN] = DRM_MODE_OBJECT_CONNECTOR,
-	};
 	uint32_t crtcs = 0, modeset, wake[KMS_MAX_CRTCS] = { 0 };
 	const struct kms_prop_id *k;
 	struct kms_state old, s;
@@ -964,7 +964,7 @@ static int do_obj_setproperty(struct be_handle *h,
 	pthread_mutex_lock(&d.lock);
 	kind = kms_find(&d.card, p->obj_id, &idx);
 	if (kind == KMS_NONE || kind == KMS_HIDDEN ||
-	    (p->obj_type && p->obj_type != types[kind])) {
+	    (p->obj_type && p->obj_type != obj_type[kind])) {
 		r = -ENOENT;
 		goto out;
 	}
@@ -1178,11 +1178,6 @@ static int do_destroyblob(struct be_handle *h, struct drm_mode_destroy_blob *b)
  * TILE...), not one of another guest's (a MODE_ID is virtual)? */
 static bool card_blob(uint32_t blob)
 {
-	static const uint32_t types[] = {
-		[KMS_CRTC] = DRM_MODE_OBJECT_CRTC,
-		[KMS_PLANE] = DRM_MODE_OBJECT_PLANE,
-		[KMS_CONN] = DRM_MODE_OBJECT_CONNECTOR,
-	};
 
 	for (unsigned int kind = KMS_CRTC; kind <= KMS_CONN; kind++) {
 		const uint32_t *objs = kind == KMS_CRTC ? d.card.crtc :
@@ -1195,7 +1190,7 @@ static bool card_blob(uint32_t blob)
 			uint32_t ids[KMS_MAX_PROPS], np = 0;
 			uint64_t vals[KMS_MAX_PROPS];
 
-			if (!objs[o] || obj_props(d.qfd, objs[o], types[kind],
+			if (!objs[o] || obj_props(d.qfd, objs[o], obj_type[kind],
 						  ids, vals, KMS_MAX_PROPS, &np))
 				continue;
 			for (uint32_t i = 0; i < np; i++) {
@@ -1987,9 +1982,7 @@ static void flip_done(const struct pd_disp_flip_done *m)
 	uint32_t handle;
 
 	pthread_mutex_lock(&d.lock);
-	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++)
-		if (d.crtcs[i].id && d.crtcs[i].id == m->crtc_id)
-			c = &d.crtcs[i];
+	c = crtc_find(m->crtc_id);
 	if (!c || !c->flip_pending || m->cookie != c->flip_cookie) {
 		pthread_mutex_unlock(&d.lock);
 		be_log(d.be, "display: unexpected FLIP_DONE from hostd");

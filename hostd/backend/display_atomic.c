@@ -92,7 +92,7 @@ static int crtc_index(const struct kms_card *card, uint32_t id,
 
 static int set_plane(const struct kms_card *card, struct kms_crtc *c,
 		     unsigned int ci, enum kms_prop kp, uint64_t v,
-		     const struct kms_lookup *l, uint32_t *crtcs)
+		     const struct kms_lookup *l)
 {
 	uint32_t w, h;
 	unsigned int to;
@@ -143,7 +143,6 @@ static int set_plane(const struct kms_card *card, struct kms_crtc *c,
 		return (int64_t)v == -1 ? 0 : -EINVAL;
 	case KP_FB_DAMAGE_CLIPS:
 		/* a hint; the whole frame is shown anyway */
-		(void)crtcs;
 		return 0;
 	default:
 		return -EINVAL;	/* immutable (type, IN_FORMATS, ...) */
@@ -203,7 +202,7 @@ int kms_set(const struct kms_card *card, struct kms_state *s, uint32_t obj,
 	case KMS_PLANE: {
 		struct kms_crtc *c = &s->crtc[i];
 
-		r = set_plane(card, c, i, (enum kms_prop)p->kp, value, l, crtcs);
+		r = set_plane(card, c, i, (enum kms_prop)p->kp, value, l);
 		if (!r)
 			*crtcs |= 1u << i;	/* its one possible CRTC */
 		return r;

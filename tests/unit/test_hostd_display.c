@@ -229,12 +229,10 @@ int hostd_input_adopt(struct hostd_input *in, unsigned int g, const int *fds,
 }
 
 static struct hostd h;
-static const uint32_t crtc = 31;
 
-static struct hostd_display *setup(void)
+/* h: two running guests, g0 (domain 1, in front) and g1 (domain 2). */
+static void two_guests(void)
 {
-	struct hostd_display *d;
-
 	memset(&h, 0, sizeof(h));
 	h.nvms = 2;
 	for (unsigned int i = 0; i < 2; i++) {
@@ -245,6 +243,14 @@ static struct hostd_display *setup(void)
 		h.vms[i].state = HOSTD_VM_RUNNING;
 	}
 	h.router.active = 0;
+}
+static const uint32_t crtc = 31;
+
+static struct hostd_display *setup(void)
+{
+	struct hostd_display *d;
+
+	two_guests();
 	d = hostd_display_create(&h, NULL);
 	hostd_display_set_crtcs(d, &crtc, 1);
 	return d;
@@ -620,16 +626,7 @@ static struct hostd_display *setup_card(void)
 	char path[64];
 	int p[2];
 
-	memset(&h, 0, sizeof(h));
-	h.nvms = 2;
-	for (unsigned int i = 0; i < 2; i++) {
-		snprintf(h.cfg.guests[i].name, sizeof(h.cfg.guests[i].name),
-			 "g%u", i);
-		h.vms[i].cfg = &h.cfg.guests[i];
-		h.vms[i].domid = (int)i + 1;
-		h.vms[i].state = HOSTD_VM_RUNNING;
-	}
-	h.router.active = 0;
+	two_guests();
 	CHECK(pipe(p) == 0);
 	CHECK(fstat(p[0], &st) == 0);
 	fake_ino = st.st_ino;
