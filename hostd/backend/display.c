@@ -2107,9 +2107,9 @@ static int reattach(void)
 	return 0;
 }
 
-/* No hostd: complete flips here and look for a new one until deadline
- * (CLOCK_MONOTONIC seconds). 0: reattached; -1: none came. */
-static int wait_for_hostd(time_t deadline)
+/* No hostd since `lost`: complete flips here and look for a new one
+ * until deadline (CLOCK_MONOTONIC seconds). 0: reattached; -1: none came. */
+static int wait_for_hostd(const struct timespec *lost, time_t deadline)
 {
 	struct timespec tick = { .tv_nsec = TICK_NS }, now;
 
@@ -2117,8 +2117,13 @@ static int wait_for_hostd(time_t deadline)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec >= deadline)
 			return -1;
-		if (t % CONNECT_TICKS == 0 && reattach() == 0)
+		if (t % CONNECT_TICKS == 0 && reattach() == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			be_log(d.be, "display: the guest was %.1f s without "
+			       "hostd", (double)(now.tv_sec - lost->tv_sec) +
+			       (now.tv_nsec - lost->tv_nsec) / 1e9);
 			return 0;
+		}
 		nanosleep(&tick, NULL);
 		complete_here();
 	}
@@ -2128,7 +2133,7 @@ static int wait_for_hostd(time_t deadline)
 static void *display_thread(void *arg)
 {
 	uint8_t buf[PD_DISP_MAX_MSG];
-	struct timespec since = { 0 }, now;
+	struct timespec since = { 0 }, lost = { 0 }, now;
 	time_t deadline = 0;
 
 	(void)arg;
@@ -2145,12 +2150,14 @@ static void *display_thread(void *arg)
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			/* a connection refused at once (or lost within 2 s)
 			 * does not give the guest more time */
-			if (!deadline || now.tv_sec - since.tv_sec > 2)
+			if (!deadline || now.tv_sec - since.tv_sec > 2) {
 				deadline = now.tv_sec + PD_DISPLAY_REATTACH_S;
+				lost = now;
+			}
 			be_log(d.be, "display: no hostd; flips complete here, "
 			       "waiting up to %ld s for a new hostd",
 			       (long)(deadline - now.tv_sec));
-			if (wait_for_hostd(deadline)) {
+			if (wait_for_hostd(&lost, deadline)) {
 				/* the guest must not be shown anything
 				 * with nobody in charge, nor hang in a
 				 * flip: its monitor ends too */

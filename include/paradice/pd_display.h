@@ -98,7 +98,7 @@
 #define PD_DISPLAY_INPUT_ENV	"PD_INPUT_FDS"
 /* where a new hostd listens for backends that outlived the last one */
 #define PD_DISPLAY_SOCKET	"/run/paradice/display.sock"
-#define PD_DISPLAY_REATTACH_S	30	/* a backend waits that long */
+#define PD_DISPLAY_REATTACH_S	60	/* a backend waits that long */
 #define PD_DISPLAY_EXIT_NO_HOSTD 3	/* ... then exits with this status */
 #define PD_DISPLAY_MAX_INPUT	2	/* keyboard, pointer */
 #define PD_DISPLAY_NAME_MAX	64
