@@ -38,6 +38,8 @@
  * the reader or, taking the role over, by the stand-in. Sequentially
  * consistent with standby_deep (see wake_standby()). */
 static _Atomic uint64_t inline_seq;
+/* The op of the request the reader runs, for the stand-in's log line. */
+static _Atomic uint16_t inline_op;
 /* The stand-in sleeps on standby_cond until the next inline request. */
 static atomic_bool standby_deep;
 /* Protects the stand-in's deep sleep (and ended). */
@@ -69,8 +71,10 @@ static void wake_standby(void)
  * reader's role meanwhile. */
 static bool run_inline(struct be *be, struct be_job *job)
 {
-	uint64_t s = atomic_fetch_add(&inline_seq, 1) + 1;
+	uint64_t s;
 
+	atomic_store_explicit(&inline_op, job->hdr.op, memory_order_relaxed);
+	s = atomic_fetch_add(&inline_seq, 1) + 1;
 	wake_standby();
 	be_pool_run(be, job);
 	return atomic_compare_exchange_strong(&inline_seq, &s, s + 1);
@@ -176,8 +180,9 @@ static void *standby(void *arg)
 		s = atomic_load(&inline_seq);
 		if (s == last && (s & 1) &&
 		    atomic_compare_exchange_strong(&inline_seq, &s, s + 1)) {
-			be_log(be, "a request ran %d+ ms in the reader: "
-			       "another thread reads meanwhile",
+			be_log(be, "a request (op %u) has run %d+ ms in the "
+			       "reader: another thread reads meanwhile",
+			       (unsigned int)atomic_load(&inline_op),
 			       BE_INLINE_MAX_MS);
 			if (start_thread(be, standby))
 				be_log(be, "no new stand-in: %s",
@@ -193,6 +198,10 @@ static void *standby(void *arg)
 		while (atomic_load(&inline_seq) == last && !ended)
 			pthread_cond_wait(&standby_cond, &standby_lock);
 		atomic_store(&standby_deep, false);
+		if (ended) {
+			pthread_mutex_unlock(&standby_lock);
+			return NULL;
+		}
 		pthread_mutex_unlock(&standby_lock);
 		quiet = 0;
 		last = atomic_load(&inline_seq);
