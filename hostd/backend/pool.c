@@ -100,7 +100,7 @@ static void *worker(void *arg)
 	}
 }
 
-static int spawn(struct be *be)
+int be_thread_start(struct be *be, void *(*fn)(void *))
 {
 	pthread_attr_t attr;
 	pthread_t t;
@@ -109,11 +109,19 @@ static int spawn(struct be *be)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
-	ret = pthread_create(&t, &attr, worker, be);
+	ret = pthread_create(&t, &attr, fn, be);
 	pthread_attr_destroy(&attr);
-	if (!ret)
-		nthreads++;
-	return ret;
+	if (ret)
+		errno = ret;
+	return ret ? -1 : 0;
+}
+
+static int spawn(struct be *be)
+{
+	if (be_thread_start(be, worker))
+		return -1;
+	nthreads++;
+	return 0;
 }
 
 int be_pool_start(struct be *be)
