@@ -212,8 +212,6 @@ int be_pool_start(struct be *be);
 void be_pool_submit(struct be *be, struct be_job *job);
 void be_pool_run(struct be *be, struct be_job *job);
 void be_job_free(struct be_job *job);
-/* A detached thread running fn(be); 0, or -1 with errno. */
-int be_thread_start(struct be *be, void *(*fn)(void *));
 
 /* reader.c: serve until the transport ends; 0, or -1 if it cannot */
 int be_serve(struct be *be);

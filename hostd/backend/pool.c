@@ -100,7 +100,7 @@ static void *worker(void *arg)
 	}
 }
 
-int be_thread_start(struct be *be, void *(*fn)(void *))
+static int spawn(struct be *be)
 {
 	pthread_attr_t attr;
 	pthread_t t;
@@ -109,19 +109,11 @@ int be_thread_start(struct be *be, void *(*fn)(void *))
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
-	ret = pthread_create(&t, &attr, fn, be);
+	ret = pthread_create(&t, &attr, worker, be);
 	pthread_attr_destroy(&attr);
-	if (ret)
-		errno = ret;
-	return ret ? -1 : 0;
-}
-
-static int spawn(struct be *be)
-{
-	if (be_thread_start(be, worker))
-		return -1;
-	nthreads++;
-	return 0;
+	if (!ret)
+		nthreads++;
+	return ret;
 }
 
 int be_pool_start(struct be *be)

@@ -51,6 +51,7 @@ static pthread_cond_t ended_cond = PTHREAD_COND_INITIALIZER;
 
 enum reader_end { READER_ENDED, READER_REPLACED };
 
+static int start_thread(struct be *be, void *(*fn)(void *));
 static void *standby(void *arg);
 
 /* The reader is about to run a request: a stand-in deep asleep must
@@ -183,7 +184,7 @@ static void *standby(void *arg)
 			       "reader: another thread reads meanwhile",
 			       (unsigned int)atomic_load(&inline_op),
 			       BE_INLINE_MAX_MS);
-			if (be_thread_start(be, standby))
+			if (start_thread(be, standby))
 				be_log(be, "no new stand-in: %s",
 				       strerror(errno));
 			return reader(be);
@@ -207,6 +208,22 @@ static void *standby(void *arg)
 	}
 }
 
+static int start_thread(struct be *be, void *(*fn)(void *))
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int ret;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	ret = pthread_create(&t, &attr, fn, be);
+	pthread_attr_destroy(&attr);
+	if (ret)
+		errno = ret;
+	return ret ? -1 : 0;
+}
+
 /*
  * Serve the connection: a reader and a stand-in thread; returns when the
  * transport ended, whichever thread was the reader then (this thread is
@@ -215,7 +232,7 @@ static void *standby(void *arg)
  */
 int be_serve(struct be *be)
 {
-	if (be_thread_start(be, standby) || be_thread_start(be, reader)) {
+	if (start_thread(be, standby) || start_thread(be, reader)) {
 		be_log(be, "reader threads: %s", strerror(errno));
 		return -1;
 	}
