@@ -33,15 +33,6 @@ PD_ASSERT_SIZE(struct drm_mode_property_enum, 40);
 PD_ASSERT_SIZE(struct drm_clip_rect, 8);
 
 #define KMS PD_IOC_F_DISPLAY
-/*
- * Quick (run in the backend's reader): queries of the device's and the
- * modeset objects' state, which take only the driver's modeset locks
- * (held by a blocking commit for a few frames at most) or none, and
- * PRIME, MAP_DUMB. Not GETCONNECTOR (a probe may read EDID over a slow
- * bus), nothing that commits, waits (WAIT_VBLANK, SYNCOBJ_WAIT) or
- * allocates or frees buffers (CREATE_DUMB, GEM_CLOSE may evict or wait).
- */
-#define Q PD_IOC_F_QUICK
 
 /* Strings the kernel truncates to the given length, then reports. */
 static const struct pd_ioc_desc version_desc[] = {
@@ -228,41 +219,40 @@ static const struct pd_ioc_desc syncobj_timeline_signal_desc[] = {
 };
 
 static const struct pd_ioc_entry drm_core_entries[] = {
-	PD_IOC(DRM_IOCTL_VERSION, Q, version_desc),
-	PD_IOC(DRM_IOCTL_GET_UNIQUE, Q, unique_desc),
-	PD_IOC(DRM_IOCTL_GET_CLIENT, Q, getclient_desc),
-	PD_IOC0(DRM_IOCTL_GET_CAP, Q),
+	PD_IOC(DRM_IOCTL_VERSION, 0, version_desc),
+	PD_IOC(DRM_IOCTL_GET_UNIQUE, 0, unique_desc),
+	PD_IOC(DRM_IOCTL_GET_CLIENT, 0, getclient_desc),
+	PD_IOC0(DRM_IOCTL_GET_CAP, 0),
 	PD_IOC0(DRM_IOCTL_SET_CLIENT_CAP, KMS),	/* ATOMIC: noted by hostd's backend */
 	PD_IOC0(DRM_IOCTL_SET_VERSION, 0),
 	PD_IOC0(DRM_IOCTL_GEM_CLOSE, 0),
-	PD_IOC(DRM_IOCTL_PRIME_HANDLE_TO_FD, Q, prime_to_fd_desc),
-	PD_IOC(DRM_IOCTL_PRIME_FD_TO_HANDLE, Q, prime_from_fd_desc),
+	PD_IOC(DRM_IOCTL_PRIME_HANDLE_TO_FD, 0, prime_to_fd_desc),
+	PD_IOC(DRM_IOCTL_PRIME_FD_TO_HANDLE, 0, prime_from_fd_desc),
 	PD_IOC0(DRM_IOCTL_SET_MASTER, KMS),
 	PD_IOC0(DRM_IOCTL_DROP_MASTER, KMS),
 	PD_IOC0(DRM_IOCTL_WAIT_VBLANK, KMS),
 	PD_IOC0(DRM_IOCTL_CRTC_GET_SEQUENCE, KMS),
 	PD_IOC0(DRM_IOCTL_CRTC_QUEUE_SEQUENCE, KMS),
-	PD_IOC(DRM_IOCTL_MODE_GETRESOURCES, KMS | Q, getresources_desc),
-	PD_IOC0(DRM_IOCTL_MODE_GETCRTC, KMS | Q),
+	PD_IOC(DRM_IOCTL_MODE_GETRESOURCES, KMS, getresources_desc),
+	PD_IOC0(DRM_IOCTL_MODE_GETCRTC, KMS),
 	PD_IOC(DRM_IOCTL_MODE_SETCRTC, KMS, setcrtc_desc),
 	PD_IOC0(DRM_IOCTL_MODE_CURSOR, KMS),
 	PD_IOC0(DRM_IOCTL_MODE_CURSOR2, KMS),
-	PD_IOC(DRM_IOCTL_MODE_GETGAMMA, KMS | Q, getgamma_desc),
+	PD_IOC(DRM_IOCTL_MODE_GETGAMMA, KMS, getgamma_desc),
 	PD_IOC(DRM_IOCTL_MODE_SETGAMMA, KMS, setgamma_desc),
-	PD_IOC0(DRM_IOCTL_MODE_GETENCODER, KMS | Q),
+	PD_IOC0(DRM_IOCTL_MODE_GETENCODER, KMS),
 	PD_IOC(DRM_IOCTL_MODE_GETCONNECTOR, KMS, getconnector_desc),
-	PD_IOC(DRM_IOCTL_MODE_GETPROPERTY, KMS | Q, getproperty_desc),
+	PD_IOC(DRM_IOCTL_MODE_GETPROPERTY, KMS, getproperty_desc),
 	PD_IOC0(DRM_IOCTL_MODE_SETPROPERTY, KMS),
-	PD_IOC(DRM_IOCTL_MODE_GETPROPBLOB, KMS | Q, getpropblob_desc),
+	PD_IOC(DRM_IOCTL_MODE_GETPROPBLOB, KMS, getpropblob_desc),
 	PD_IOC(DRM_IOCTL_MODE_CREATEPROPBLOB, KMS, createpropblob_desc),
 	PD_IOC0(DRM_IOCTL_MODE_DESTROYPROPBLOB, KMS),
-	PD_IOC(DRM_IOCTL_MODE_OBJ_GETPROPERTIES, KMS | Q,
-	       obj_getprops_desc),
+	PD_IOC(DRM_IOCTL_MODE_OBJ_GETPROPERTIES, KMS, obj_getprops_desc),
 	/* property values may be descriptors or pointers (IN_FENCE_FD,
 	 * OUT_FENCE_PTR) that no table can tell from numbers */
 	PD_IOC0(DRM_IOCTL_MODE_OBJ_SETPROPERTY, KMS | PD_IOC_F_SCREEN),
-	PD_IOC(DRM_IOCTL_MODE_GETPLANERESOURCES, KMS | Q, getplaneres_desc),
-	PD_IOC(DRM_IOCTL_MODE_GETPLANE, KMS | Q, getplane_desc),
+	PD_IOC(DRM_IOCTL_MODE_GETPLANERESOURCES, KMS, getplaneres_desc),
+	PD_IOC(DRM_IOCTL_MODE_GETPLANE, KMS, getplane_desc),
 	PD_IOC0(DRM_IOCTL_MODE_SETPLANE, KMS),
 	PD_IOC0(DRM_IOCTL_MODE_ADDFB, KMS),
 	PD_IOC0(DRM_IOCTL_MODE_ADDFB2, KMS),
@@ -270,7 +260,7 @@ static const struct pd_ioc_entry drm_core_entries[] = {
 	PD_IOC0(DRM_IOCTL_MODE_PAGE_FLIP, KMS),
 	PD_IOC(DRM_IOCTL_MODE_DIRTYFB, KMS, dirtyfb_desc),
 	PD_IOC0(DRM_IOCTL_MODE_CREATE_DUMB, 0),
-	PD_IOC0(DRM_IOCTL_MODE_MAP_DUMB, Q),
+	PD_IOC0(DRM_IOCTL_MODE_MAP_DUMB, 0),
 	PD_IOC0(DRM_IOCTL_MODE_DESTROY_DUMB, 0),
 	PD_IOC(DRM_IOCTL_MODE_ATOMIC, KMS | PD_IOC_F_SCREEN, atomic_desc),
 	PD_IOC0(DRM_IOCTL_SYNCOBJ_CREATE, 0),

@@ -41,46 +41,36 @@ static const struct pd_ioc_desc sff_desc[] = {
 			    PD_IOC_C_EQ, FF_CUSTOM) } },
 };
 
-/*
- * Quick (run in the backend's reader): every query (EVIOCG*). They take
- * only the device's mutex, which a blocked read does not hold. EVIOCSFF
- * on a uinput device holds it until the uinput owner answers: not quick,
- * and the queries behind it wait, natively too (the reader's stand-in
- * takes over after 20 ms).
- */
-#define Q PD_IOC_F_QUICK
-
 #define RANGE(c, last, fl) \
 	PD_IOC_VAR(c, last, PD_IOC_MAX_EVDEV_LEN, fl)
 
 static const struct pd_ioc_entry evdev_entries[] = {
-	PD_IOC0(EVIOCGVERSION, Q),
-	PD_IOC0(EVIOCGID, Q),
-	PD_IOC0(EVIOCGREP, Q),
+	PD_IOC0(EVIOCGVERSION, 0),
+	PD_IOC0(EVIOCGID, 0),
+	PD_IOC0(EVIOCGREP, 0),
 	PD_IOC0(EVIOCSREP, 0),
-	PD_IOC0(EVIOCGKEYCODE, PD_IOC_F_ARG_IN | Q),
-	PD_IOC0(EVIOCGKEYCODE_V2, PD_IOC_F_ARG_IN | Q),
+	PD_IOC0(EVIOCGKEYCODE, PD_IOC_F_ARG_IN),
+	PD_IOC0(EVIOCGKEYCODE_V2, PD_IOC_F_ARG_IN),
 	PD_IOC0(EVIOCSKEYCODE, 0),
 	PD_IOC0(EVIOCSKEYCODE_V2, 0),
 	/* EVIOCGNAME, EVIOCGPHYS, EVIOCGUNIQ, EVIOCGPROP */
-	RANGE(EVIOCGNAME(0), _IOC_NR(EVIOCGPROP(0)), PD_IOC_F_ARG_RET | Q),
-	RANGE(EVIOCGMTSLOTS(0), _IOC_NR(EVIOCGMTSLOTS(0)),
-	      PD_IOC_F_ARG_IN | Q),
+	RANGE(EVIOCGNAME(0), _IOC_NR(EVIOCGPROP(0)), PD_IOC_F_ARG_RET),
+	RANGE(EVIOCGMTSLOTS(0), _IOC_NR(EVIOCGMTSLOTS(0)), PD_IOC_F_ARG_IN),
 	/* EVIOCGKEY, EVIOCGLED, EVIOCGSND, EVIOCGSW */
-	RANGE(EVIOCGKEY(0), _IOC_NR(EVIOCGSW(0)), PD_IOC_F_ARG_RET | Q),
+	RANGE(EVIOCGKEY(0), _IOC_NR(EVIOCGSW(0)), PD_IOC_F_ARG_RET),
 	RANGE(EVIOCGBIT(0, 0), _IOC_NR(EVIOCGBIT(EV_MAX, 0)),
-	      PD_IOC_F_ARG_RET | Q),
+	      PD_IOC_F_ARG_RET),
 	/* the driver copies min(size, sizeof(struct input_absinfo)) */
 	PD_IOC_VAR(EVIOCGABS(0), _IOC_NR(EVIOCGABS(ABS_MAX)),
-		   sizeof(struct input_absinfo), Q),
+		   sizeof(struct input_absinfo), 0),
 	PD_IOC_VAR(EVIOCSABS(0), _IOC_NR(EVIOCSABS(ABS_MAX)),
 		   sizeof(struct input_absinfo), 0),
 	PD_IOC(EVIOCSFF, PD_IOC_F_ARG_OUT, sff_desc),
 	PD_IOC0(EVIOCRMFF, PD_IOC_F_ARG_VALUE),
-	PD_IOC0(EVIOCGEFFECTS, Q),
+	PD_IOC0(EVIOCGEFFECTS, 0),
 	PD_IOC0(EVIOCGRAB, PD_IOC_F_ARG_VALUE),
 	PD_IOC0(EVIOCREVOKE, PD_IOC_F_ARG_VALUE),
-	PD_IOC(EVIOCGMASK, PD_IOC_F_ARG_IN | Q, gmask_desc),
+	PD_IOC(EVIOCGMASK, PD_IOC_F_ARG_IN, gmask_desc),
 	PD_IOC(EVIOCSMASK, 0, smask_desc),
 	PD_IOC0(EVIOCSCLOCKID, 0),
 };

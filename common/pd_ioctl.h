@@ -234,17 +234,6 @@ struct pd_ioc_desc {
 #define PD_IOC_F_FORGET		(1u << 10) /* clears it (HW_FREE) */
 #define PD_IOC_F_DISPLAY	(1u << 11) /* display state: hostd's business */
 #define PD_IOC_F_SCREEN		(1u << 12) /* carries values no table checks */
-/*
- * PD_IOC_F_QUICK: the driver answers from what it has, without waiting for
- * hardware, a fence, an event or another process (queries of state, the
- * version, capabilities). The backend runs such a command in its reader
- * instead of handing it to a worker (hostd/backend/reader.c), which saves
- * a thread handoff per call. Only the real driver's own short locks may
- * delay it; a command that can sleep for an event must not have it
- * (the reader's stand-in takes over after 20 ms if one does anyway, but
- * every guest request waits until then). Ignored by the frontend.
- */
-#define PD_IOC_F_QUICK		(1u << 13)
 
 struct pd_ioc_entry {
 	__u32 cmd;

@@ -218,10 +218,6 @@ struct pd_file {
 
 	struct mutex state_lock;	/* serialises stateful ioctls */
 	struct pd_ioc_state st;
-	/* One marshaling state kept between ioctls (xchg/cmpxchg: whoever
-	 * takes it owns it): allocating one (44 KiB, zeroed) per call cost
-	 * more than the native ioctl. */
-	struct pd_ioc_call *spare_call;
 
 	wait_queue_head_t poll_wq;	/* woken by PD_EV_POLL */
 	struct fasync_struct *fasync;

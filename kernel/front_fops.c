@@ -179,7 +179,6 @@ void pd_file_forget(struct pd_file *pf)
 	if (pf->real)
 		fput(pf->real);
 	pd_conn_put(conn);
-	kvfree(pf->spare_call);
 	kfree(pf);
 }
 
@@ -194,7 +193,6 @@ void pd_file_close(struct pd_file *pf)
 	if (pf->real)
 		fput(pf->real);
 	pd_conn_put(conn);
-	kvfree(pf->spare_call);
 	kfree(pf);
 }
 

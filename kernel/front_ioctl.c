@@ -119,7 +119,7 @@ static void ctx_discard(void *c, __u32 handle)
 
 static int ctx_grow(void *c, struct pd_ioc_msg *msg, __u32 need)
 {
-	__u32 cap = msg->cap ?: 1024;
+	__u32 cap = msg->cap ?: 4096;
 	void *p;
 
 	while (cap < need)
@@ -174,13 +174,11 @@ long pd_ioctl_forward(struct pd_file *pf, unsigned int cmd, u64 arg,
 				cmd, pf->dev_class);
 		return -ENOTTY;
 	}
-	call = xchg(&pf->spare_call, NULL);
-	if (!call)
-		call = kvmalloc(sizeof(*call), GFP_KERNEL);
+	call = kvmalloc(sizeof(*call), GFP_KERNEL);
 	if (!call)
 		return -ENOMEM;
 	msg.len = sizeof(*hdr);
-	ret = ctx_grow(&ctx, &msg, 1024);
+	ret = ctx_grow(&ctx, &msg, 4096);
 	if (ret)
 		goto out;
 	if (flags & (PD_IOC_F_USES_STATE | PD_IOC_F_LEARN | PD_IOC_F_FORGET)) {
@@ -218,8 +216,6 @@ out:
 		mutex_unlock(&pf->state_lock);
 	pd_req_put(req);
 	kvfree(msg.buf);
-	/* keep it for the next call unless another call's is kept */
-	if (cmpxchg(&pf->spare_call, NULL, call))
-		kvfree(call);
+	kvfree(call);
 	return ret;
 }

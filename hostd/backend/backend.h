@@ -4,9 +4,7 @@
  * files it was given. Everything the guest sends is untrusted: headers and
  * fixed bodies are checked in ops.c, ioctl bodies by decode.c.
  *
- *   main.c        command line, setup
- *   reader.c      the reader: requests off the transport, CANCEL; quick
- *                 ones run there, others go to the pool; its stand-in
+ *   main.c        command line, setup, the reader loop, CANCEL
  *   exports.c     what a device file is (class, driver, node name)
  *   handles.c     the guest's open files: handle -> real descriptor
  *   ops.c         one function per request
@@ -187,9 +185,6 @@ void be_handles_finish(struct be *be);
 
 /* ops.c */
 void be_run_job(struct be *be, struct be_job *job);
-/* May the reader run it itself (never waits: POLL, a PD_IOC_F_QUICK
- * ioctl)? Looks at the untrusted header and body only to choose. */
-bool be_job_inline(struct be *be, const struct be_job *job);
 int be_reply(struct be *be, const struct pd_wire_hdr *req, int64_t result,
 	     const void *body, size_t len);
 int be_send_event(struct be *be, uint16_t op, uint32_t handle,
@@ -210,11 +205,7 @@ void be_maps_finish(struct be *be);
 /* pool.c */
 int be_pool_start(struct be *be);
 void be_pool_submit(struct be *be, struct be_job *job);
-void be_pool_run(struct be *be, struct be_job *job);
 void be_job_free(struct be_job *job);
-
-/* reader.c: serve until the transport ends; 0, or -1 if it cannot */
-int be_serve(struct be *be);
 
 /* events.c */
 int be_events_start(struct be *be);

@@ -108,6 +108,7 @@ int main(int argc, char **argv)
 	const char *loop = PD_LOOP_DEVICE;
 	const char *xen = NULL, *config = "/etc/paradice/paradice.conf";
 	pthread_t t;
+	uint8_t *buf;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -196,8 +197,57 @@ serve:
 	}
 	if (!xen && pthread_create(&t, NULL, announce_nodes, &an) == 0)
 		pthread_detach(t);
-	if (be_serve(&be))
+	buf = malloc(PD_WIRE_MAX_MSG);
+	if (!buf)
 		return 1;
+
+	/* The reader: one request at a time off the transport, each to a
+	 * worker; CANCEL is answered here, it only signals a worker. */
+	for (;;) {
+		struct pd_wire_hdr hdr;
+		struct be_job *job;
+		ssize_t n = be.tp->impl->recv(be.tp, buf, PD_WIRE_MAX_MSG);
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			be_log(&be, "transport: %s", strerror(errno));
+			break;
+		}
+		if ((size_t)n < sizeof(hdr)) {
+			be_log(&be, "short message (%zd bytes) dropped", n);
+			continue;
+		}
+		memcpy(&hdr, buf, sizeof(hdr));
+		if (hdr.len != (size_t)n - sizeof(hdr) || !hdr.id ||
+		    hdr.flags & ~(uint16_t)PD_WIRE_F_NONBLOCK || hdr.result ||
+		    hdr.reserved) {
+			be_log(&be, "malformed request header (op %u)", hdr.op);
+			if (hdr.id)
+				be_reply(&be, &hdr, -EINVAL, NULL, 0);
+			continue;
+		}
+		if (hdr.op == PD_OP_CANCEL) {
+			struct pd_wire_cancel_req cr;
+			int64_t r = -EINVAL;
+
+			if (hdr.len == sizeof(cr)) {
+				memcpy(&cr, buf + sizeof(hdr), sizeof(cr));
+				be_cancel(&be, cr.target, &r);
+			}
+			be_reply(&be, &hdr, r, NULL, 0);
+			continue;
+		}
+		job = calloc(1, sizeof(*job));
+		if (!job || !(job->body = malloc(hdr.len ? hdr.len : 1))) {
+			free(job);
+			be_reply(&be, &hdr, -ENOMEM, NULL, 0);
+			continue;
+		}
+		job->hdr = hdr;
+		memcpy(job->body, buf + sizeof(hdr), hdr.len);
+		be_pool_submit(&be, job);
+	}
 	/* the guest's grants end before our mappings of its pages do */
 	be_maps_finish(&be);
 	if (an.state)

@@ -489,38 +489,8 @@ out:
 }
 
 /*
- * Requests the reader may run itself (reader.c): they never wait for
- * anything but a driver's own short locks. POLL looks with a zero
- * timeout; an ioctl qualifies when its table entry says PD_IOC_F_QUICK.
- * READ, WRITE, OPEN, FLUSH and the rest may wait (for input, a busy
- * device, a drain) and go to a worker. Only chooses: the request is
- * checked when it runs, like any other.
- */
-bool be_job_inline(struct be *be, const struct be_job *job)
-{
-	struct pd_wire_ioctl_req untrusted_req;
-	struct be_handle *h;
-	unsigned int flags = 0;
-
-	if (!atomic_load(&be->connected))
-		return false;
-	if (job->hdr.op == PD_OP_POLL)
-		return true;
-	if (job->hdr.op != PD_OP_IOCTL || job->hdr.len < sizeof(untrusted_req))
-		return false;
-	memcpy(&untrusted_req, job->body, sizeof(untrusted_req));
-	h = be_handle_get(be, job->hdr.handle);
-	if (!h)
-		return false;
-	if (!pd_ioc_lookup(h->dev_class, h->driver, untrusted_req.cmd, &flags))
-		flags = 0;
-	be_handle_put(be, h);
-	return flags & PD_IOC_F_QUICK;
-}
-
-/*
- * Run one request (in a worker thread or the reader). CONNECT comes
- * first; until then everything else gets -ENOTCONN.
+ * Run one request (in a worker thread). CONNECT comes first; until then
+ * everything else gets -ENOTCONN.
  */
 void be_run_job(struct be *be, struct be_job *job)
 {

@@ -54,15 +54,6 @@ static void running_del(struct be *be, struct be_job *job)
 	pthread_mutex_unlock(&be->lock);
 }
 
-/* Run a job in the calling thread (the reader's inline requests), where
- * a CANCEL finds it as it finds a worker's. */
-void be_pool_run(struct be *be, struct be_job *job)
-{
-	running_add(be, job);
-	be_run_job(be, job);
-	running_del(be, job);
-}
-
 static void *worker(void *arg)
 {
 	struct be *be = arg;
@@ -93,7 +84,9 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&pool_lock);
 
 		job->next = NULL;
-		be_pool_run(be, job);
+		running_add(be, job);
+		be_run_job(be, job);
+		running_del(be, job);
 		be_job_free(job);
 
 		pthread_mutex_lock(&pool_lock);
