@@ -62,7 +62,8 @@ def data_layer(log=print):
     srcs = [os.path.join(DATA, p) for p in sorted(want)]
     for p in srcs:
         if not os.path.exists(p):
-            raise VmError("%s is missing: install Debian's openarena" % p)
+            raise VmError("%s is missing: install Debian's openarena and "
+                          "openarena-oacmp1 (scripts/install-deps)" % p)
     key += "-%d" % max(os.path.getmtime(p) for p in srcs + [FILES])
     out = os.path.join(CACHE, "game-data-%s.cpio" % key)
     if os.path.exists(out):
