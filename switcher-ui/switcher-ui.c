@@ -1,259 +1,653 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * switcher-ui: the tray app of the appliance. It lists the VMs hostd knows
- * (D-Bus, org.paradice.Switcher1 on the system bus) and switches between
- * them. Everything it does goes through hostd's interface
- * (dbus/org.paradice.Switcher1.xml); it keeps no state of its own and
- * follows PropertiesChanged, so it is never out of date.
+ * switcher-ui: the switcher of the appliance's desktop. It lists the VMs
+ * hostd knows (D-Bus, org.paradice.Switcher1 on the system bus) and
+ * switches between them. Everything it shows comes from hostd's interface
+ * (dbus/org.paradice.Switcher1.xml, client code generated from it), kept
+ * up to date by client.c from hostd's signals.
  *
- *   switcher-ui                 tray icon; its menu lists the VMs
+ *   switcher-ui                 tray icon (StatusNotifierItem); its menu
+ *                               lists the VMs. Without a tray host: the
+ *                               window
  *   switcher-ui --window        a window with one button per VM
  *   switcher-ui --list          print "NAME DOMID STATE [active]" and exit
  *   switcher-ui --switch NAME | --next | --previous
  *   --bus ADDRESS               another bus than the system bus (tests)
+ *
+ * In the GUI every call to hostd is asynchronous: the GTK main loop never
+ * waits for hostd. Each switch, from here or elsewhere (hotkeys, another
+ * client), raises a desktop notification through
+ * org.freedesktop.Notifications on the session bus (plain GDBus, no
+ * libnotify). Errors are shown in the window's info bar, in the tray
+ * menu's first line and as a notification.
+ *
+ * SWITCHER_UI_LOCALEDIR overrides where the translations are looked up
+ * (tests run the app from the build tree).
  */
+#include <glib/gi18n.h>
 #include <gtk/gtk.h>
+#include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define BUS_NAME "org.paradice.Switcher1"
-#define ROOT_PATH "/org/paradice/Switcher1"
-#define MANAGER "org.paradice.Switcher1.Manager"
-#define VM_IFACE "org.paradice.Switcher1.Vm"
-
-struct vm {
-	char *path, *name, *state;
-	guint32 domid;
-	gboolean active;
-};
+#include "client.h"
+#include "tray.h"
 
 struct app {
 	GDBusConnection *bus;
-	GPtrArray *vms; /* struct vm * */
-	GtkWidget *window, *box, *status;
-	GtkStatusIcon *icon;
-	GtkWidget *menu;
+	struct sw_client *client;
+	char *error;		/* the last error, shown until the next action */
+	char *connect_error;	/* the bus itself could not be reached */
+
+	/* the window (--window, or the tray's fallback) */
+	gboolean window_mode;
+	GtkWidget *window, *vmbox, *status, *infobar, *infolabel;
+	GPtrArray *buttons;	/* GtkToggleButton *, one per shown VM */
+
+	/* the tray */
+	struct tray *tray;
+	gboolean has_host;	/* a tray host shows the item */
+	gboolean fallback_shown;	/* the window stands in for the icon */
+	GtkWidget *menu, *menu_status, *menu_sep;
+	GPtrArray *items;	/* GtkCheckMenuItem *, one per shown VM */
+
+	GPtrArray *shown;	/* the paths of the VMs shown, in order */
+
+	GDBusConnection *session;	/* notifications; NULL without one */
+	guint32 notification;	/* replaced by the next one */
 };
 
-static void vm_free(gpointer p)
+/* The state hostd gives, as a person reads it. */
+static const char *state_text(const char *state)
 {
-	struct vm *vm = p;
-
-	g_free(vm->path);
-	g_free(vm->name);
-	g_free(vm->state);
-	g_free(vm);
+	if (!state)
+		return _("state unknown");
+	if (strcmp(state, "running") == 0)
+		return _("running");
+	if (strcmp(state, "paused") == 0)
+		return _("paused");
+	if (strcmp(state, "shutdown") == 0)
+		return _("shut down");
+	if (strcmp(state, "crashed") == 0)
+		return _("crashed");
+	return state;	/* a state this version does not know: hostd's word */
 }
 
-static GVariant *get_all(struct app *a, const char *path, const char *iface,
-			 GError **err)
+/* "_name (state)": the name's first letter is the mnemonic; underscores
+ * in the name are doubled so that GTK shows them. */
+static char *vm_label(const struct sw_vm_info *vm)
 {
-	GVariant *r = g_dbus_connection_call_sync(
-		a->bus, BUS_NAME, path, "org.freedesktop.DBus.Properties",
-		"GetAll", g_variant_new("(s)", iface), G_VARIANT_TYPE("(a{sv})"),
-		G_DBUS_CALL_FLAGS_NONE, 5000, NULL, err);
-	GVariant *dict;
+	GString *s = g_string_new("_");
 
-	if (!r)
-		return NULL;
-	dict = g_variant_get_child_value(r, 0);
-	g_variant_unref(r);
-	return dict;
-}
-
-/* Read the VM list and each VM's properties from hostd. */
-static gboolean refresh(struct app *a, GError **err)
-{
-	GVariant *mgr = get_all(a, ROOT_PATH, MANAGER, err);
-	GVariant *paths;
-	GVariantIter it;
-	const char *path;
-
-	if (!mgr)
-		return FALSE;
-	g_ptr_array_set_size(a->vms, 0);
-	paths = g_variant_lookup_value(mgr, "Vms", G_VARIANT_TYPE("ao"));
-	if (paths) {
-		g_variant_iter_init(&it, paths);
-		while (g_variant_iter_next(&it, "&o", &path)) {
-			GVariant *p = get_all(a, path, VM_IFACE, NULL);
-			struct vm *vm;
-
-			if (!p)
-				continue; /* gone meanwhile */
-			vm = g_new0(struct vm, 1);
-			vm->path = g_strdup(path);
-			g_variant_lookup(p, "Name", "s", &vm->name);
-			g_variant_lookup(p, "State", "s", &vm->state);
-			g_variant_lookup(p, "DomainId", "u", &vm->domid);
-			g_variant_lookup(p, "Active", "b", &vm->active);
-			g_ptr_array_add(a->vms, vm);
-			g_variant_unref(p);
-		}
-		g_variant_unref(paths);
+	for (const char *p = vm->name; *p; p++) {
+		if (*p == '_')
+			g_string_append_c(s, '_');
+		g_string_append_c(s, *p);
 	}
-	g_variant_unref(mgr);
-	return TRUE;
+	/* TRANSLATORS: a VM in the switcher: its name and its state */
+	g_string_append_printf(s, _(" (%s)"), state_text(vm->state));
+	return g_string_free(s, FALSE);
 }
 
-static gboolean call_manager(struct app *a, const char *method,
-			     GVariant *args, GError **err)
+/* hostd refuses to give the screen to a VM that is not running; a VM
+ * whose state hostd does not say may be tried. */
+static gboolean vm_can_switch(const struct sw_vm_info *vm)
 {
-	GVariant *r = g_dbus_connection_call_sync(
-		a->bus, BUS_NAME, ROOT_PATH, MANAGER, method, args, NULL,
-		G_DBUS_CALL_FLAGS_NONE, 10000, NULL, err);
-
-	if (!r)
-		return FALSE;
-	g_variant_unref(r);
-	return TRUE;
+	return !vm->state || strcmp(vm->state, "running") == 0;
 }
 
-/* A D-Bus error as a person should read it: hostd's message, no prefix. */
-static const char *reason(GError *err)
-{
-	if (g_dbus_error_is_remote_error(err))
-		g_dbus_error_strip_remote_error(err);
-	return err->message;
-}
+/* -- notifications ------------------------------------------------------ */
 
-static void rebuild(struct app *a);
-
-static void on_switch(GtkWidget *w, gpointer data)
+static void on_notified(GObject *src, GAsyncResult *res, gpointer data)
 {
 	struct app *a = data;
-	const char *name = g_object_get_data(G_OBJECT(w), "vm-name");
+	GError *err = NULL;
+	GVariant *r = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &err);
+
+	if (!r) {
+		/* no notification daemon: the window and menu still say it */
+		g_debug("notification: %s", err->message);
+		g_error_free(err);
+		return;
+	}
+	g_variant_get(r, "(u)", &a->notification);
+	g_variant_unref(r);
+}
+
+static void notify(struct app *a, const char *summary, const char *body,
+		   gboolean error)
+{
+	static const char *const no_actions[] = { NULL };
+	GVariantBuilder hints;
+
+	if (!a->session)
+		return;
+	g_variant_builder_init(&hints, G_VARIANT_TYPE("a{sv}"));
+	g_variant_builder_add(&hints, "{sv}", "desktop-entry",
+			      g_variant_new_string("paradice-switcher-ui"));
+	g_variant_builder_add(&hints, "{sv}", "urgency",
+			      g_variant_new_byte(error ? 2 : 1));
+	g_variant_builder_add(&hints, "{sv}", "transient",
+			      g_variant_new_boolean(!error));
+	g_dbus_connection_call(a->session, "org.freedesktop.Notifications",
+			       "/org/freedesktop/Notifications",
+			       "org.freedesktop.Notifications", "Notify",
+			       g_variant_new("(susss^asa{sv}i)", _("Paradice"),
+					     a->notification,
+					     error ? "dialog-error" : "video-display",
+					     summary, body, no_actions, &hints, -1),
+			       G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NONE, -1,
+			       NULL, on_notified, a);
+}
+
+static void on_session(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct app *a = data;
 	GError *err = NULL;
 
-	if (GTK_IS_CHECK_MENU_ITEM(w) &&
-	    !gtk_check_menu_item_get_active(GTK_CHECK_MENU_ITEM(w)))
-		return;
-	if (!call_manager(a, "SwitchTo", g_variant_new("(s)", name), &err)) {
-		if (a->status)
-			gtk_label_set_text(GTK_LABEL(a->status), reason(err));
-		else
-			g_printerr("switcher-ui: %s\n", reason(err));
+	a->session = g_bus_get_finish(res, &err);
+	if (!a->session) {
+		g_debug("no session bus, no notifications: %s", err->message);
 		g_error_free(err);
 	}
 }
 
-static char *vm_label(const struct vm *vm)
+/* -- what is shown ------------------------------------------------------- */
+
+static void update(struct app *a);
+
+/* The line that says what the switcher is doing, or what went wrong. */
+static char *status_text(struct app *a, gboolean for_menu)
 {
-	return g_strdup_printf("%s%s", vm->name,
-			       strcmp(vm->state, "running") ? " (not running)" : "");
+	enum sw_client_state st;
+	guint n = 0;
+
+	if (a->connect_error)
+		return g_strdup(a->connect_error);
+	if (!a->client)
+		return g_strdup(_("Connecting to the switcher service…"));
+	st = sw_client_get_state(a->client);
+	if (st == SW_ABSENT)
+		return g_strdup(_("The switcher service is not running. "
+				  "Waiting for it to start…"));
+	if (st != SW_READY)
+		return g_strdup(_("Connecting to the switcher service…"));
+	if (a->error && for_menu)
+		return g_strdup(a->error);
+	for (guint i = 0; i < sw_client_n_vms(a->client); i++) {
+		struct sw_vm_info vm;
+
+		if (!sw_client_vm(a->client, i, &vm))
+			continue;
+		n++;
+		if (vm.active && for_menu)
+			return g_strdup_printf(_("%s has the screen and keyboard"),
+					       vm.name);
+	}
+	if (!n)
+		return g_strdup(_("No VM is running."));
+	return g_strdup(for_menu ? _("No VM has the screen.")
+				 : _("Click a VM to give it the screen and keyboard."));
 }
 
-/* The window and the tray menu show the VMs, the active one marked. */
-static void rebuild(struct app *a)
+static void set_error(struct app *a, char *text)
 {
-	GError *err = NULL;
+	g_free(a->error);
+	a->error = text;
+	update(a);
+}
 
-	if (!refresh(a, &err)) {
-		if (a->status)
-			gtk_label_set_text(GTK_LABEL(a->status), reason(err));
-		g_error_free(err);
-		return;
+struct switch_req {
+	struct app *a;
+	char *name;
+};
+
+static void on_switch_done(const GError *err, void *data)
+{
+	struct switch_req *req = data;
+	struct app *a = req->a;
+
+	if (err && !g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+		char *why = sw_error_text(err);
+		char *text = g_strdup_printf(_("Could not switch to %s: %s"),
+					     req->name, why);
+
+		g_printerr("switcher-ui: %s\n", text);
+		if (!a->window || !gtk_widget_get_visible(a->window))
+			notify(a, _("Could not switch"), text, TRUE);
+		set_error(a, text);
+		g_free(why);
 	}
-	if (a->box) {
-		GList *kids = gtk_container_get_children(GTK_CONTAINER(a->box));
+	g_free(req->name);
+	g_free(req);
+}
 
-		for (GList *k = kids; k; k = k->next)
-			if (k->data != a->status)
-				gtk_widget_destroy(k->data);
-		g_list_free(kids);
-		for (guint i = 0; i < a->vms->len; i++) {
-			struct vm *vm = g_ptr_array_index(a->vms, i);
-			char *label = vm_label(vm);
-			GtkWidget *b = gtk_toggle_button_new_with_label(label);
+/* A VM chosen in the window or the menu. Choosing the active VM again
+ * keeps it marked and asks hostd nothing. */
+static void choose(struct app *a, const char *path)
+{
+	for (guint i = 0; a->client && i < sw_client_n_vms(a->client); i++) {
+		struct sw_vm_info vm;
+		struct switch_req *req;
 
-			g_free(label);
-			gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(b), vm->active);
-			gtk_widget_set_name(b, vm->name);
-			g_object_set_data_full(G_OBJECT(b), "vm-name",
-					       g_strdup(vm->name), g_free);
-			g_signal_connect(b, "clicked", G_CALLBACK(on_switch), a);
-			gtk_box_pack_start(GTK_BOX(a->box), b, FALSE, FALSE, 0);
+		if (!sw_client_vm(a->client, i, &vm) || strcmp(vm.path, path))
+			continue;
+		g_clear_pointer(&a->error, g_free);
+		if (!vm.active) {
+			req = g_new0(struct switch_req, 1);
+			req->a = a;
+			req->name = g_strdup(vm.name);
+			sw_client_switch_to(a->client, vm.name, on_switch_done, req);
 		}
-		gtk_label_set_text(GTK_LABEL(a->status),
-				   a->vms->len ? "Click a VM to give it the screen and keyboard."
-					       : "No VM is running.");
-		gtk_widget_show_all(a->box);
+		break;
 	}
-	if (a->icon) {
-		GSList *group = NULL;
-
-		if (a->menu)
-			gtk_widget_destroy(a->menu);
-		a->menu = gtk_menu_new();
-		for (guint i = 0; i < a->vms->len; i++) {
-			struct vm *vm = g_ptr_array_index(a->vms, i);
-			char *label = vm_label(vm);
-			GtkWidget *item = gtk_radio_menu_item_new_with_label(group, label);
-
-			g_free(label);
-			group = gtk_radio_menu_item_get_group(GTK_RADIO_MENU_ITEM(item));
-			gtk_check_menu_item_set_active(GTK_CHECK_MENU_ITEM(item), vm->active);
-			g_object_set_data_full(G_OBJECT(item), "vm-name",
-					       g_strdup(vm->name), g_free);
-			g_signal_connect(item, "toggled", G_CALLBACK(on_switch), a);
-			gtk_menu_shell_append(GTK_MENU_SHELL(a->menu), item);
-		}
-		gtk_widget_show_all(a->menu);
-	}
+	/* the toggle the click flipped goes back to what hostd says; the
+	 * switch, when done, moves the mark through PropertiesChanged */
+	update(a);
 }
 
-static void on_changed(GDBusConnection *c, const char *sender, const char *path,
-		       const char *iface, const char *signal, GVariant *params,
-		       gpointer data)
+static void on_button(GtkWidget *w, gpointer data)
 {
-	(void)c;
-	(void)sender;
-	(void)path;
-	(void)iface;
-	(void)signal;
-	(void)params;
-	rebuild(data);
+	choose(data, g_object_get_data(G_OBJECT(w), "vm-path"));
 }
 
-G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-/* GtkStatusIcon is the tray icon GTK 3 has (XEmbed trays). */
-static void on_tray_click(GtkStatusIcon *icon, guint button, guint time,
-			  gpointer data)
+static void on_item(GtkWidget *w, gpointer data)
+{
+	choose(data, g_object_get_data(G_OBJECT(w), "vm-path"));
+}
+
+/* Did the list of VMs (not their properties) change since last shown? */
+static gboolean same_vms(struct app *a)
+{
+	guint n = 0;
+
+	for (guint i = 0; a->client && i < sw_client_n_vms(a->client); i++) {
+		struct sw_vm_info vm;
+
+		if (!sw_client_vm(a->client, i, &vm))
+			continue;
+		if (n >= a->shown->len || strcmp(a->shown->pdata[n], vm.path))
+			return FALSE;
+		n++;
+	}
+	return n == a->shown->len;
+}
+
+/* Make one button and one menu item per VM, in hostd's order. */
+static void remake_vm_widgets(struct app *a)
+{
+	for (guint i = 0; i < a->buttons->len; i++)
+		gtk_widget_destroy(a->buttons->pdata[i]);
+	for (guint i = 0; i < a->items->len; i++)
+		gtk_widget_destroy(a->items->pdata[i]);
+	g_ptr_array_set_size(a->buttons, 0);
+	g_ptr_array_set_size(a->items, 0);
+	g_ptr_array_set_size(a->shown, 0);
+	for (guint i = 0; a->client && i < sw_client_n_vms(a->client); i++) {
+		struct sw_vm_info vm;
+		GtkWidget *w;
+
+		if (!sw_client_vm(a->client, i, &vm))
+			continue;
+		g_ptr_array_add(a->shown, g_strdup(vm.path));
+		if (a->vmbox) {
+			w = gtk_toggle_button_new_with_mnemonic("");
+			gtk_widget_set_name(w, vm.name);
+			g_object_set_data_full(G_OBJECT(w), "vm-path",
+					       g_strdup(vm.path), g_free);
+			g_signal_connect(w, "clicked", G_CALLBACK(on_button), a);
+			gtk_box_pack_start(GTK_BOX(a->vmbox), w, FALSE, FALSE, 0);
+			gtk_widget_show(w);
+			g_ptr_array_add(a->buttons, w);
+		}
+		if (a->menu) {
+			w = gtk_check_menu_item_new_with_mnemonic("");
+			gtk_check_menu_item_set_draw_as_radio(GTK_CHECK_MENU_ITEM(w), TRUE);
+			g_object_set_data_full(G_OBJECT(w), "vm-path",
+					       g_strdup(vm.path), g_free);
+			g_signal_connect(w, "activate", G_CALLBACK(on_item), a);
+			/* after the status line and its separator */
+			gtk_menu_shell_insert(GTK_MENU_SHELL(a->menu), w,
+					      2 + (gint)a->items->len);
+			gtk_widget_show(w);
+			g_ptr_array_add(a->items, w);
+		}
+	}
+}
+
+/* Show what the client knows: VM labels, which one is active, the
+ * status line and the error. Widgets are made anew only when the VM list
+ * changed, so that keyboard focus and the open menu survive a switch. */
+static void update(struct app *a)
+{
+	char *status;
+	guint n = 0;
+
+	if (!same_vms(a))
+		remake_vm_widgets(a);
+	for (guint i = 0; a->client && i < sw_client_n_vms(a->client); i++) {
+		struct sw_vm_info vm;
+		char *label;
+
+		if (!sw_client_vm(a->client, i, &vm))
+			continue;
+		label = vm_label(&vm);
+		if (n < a->buttons->len) {
+			GtkWidget *b = a->buttons->pdata[n];
+
+			g_signal_handlers_block_by_func(b, on_button, a);
+			gtk_button_set_label(GTK_BUTTON(b), label);
+			gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(b), vm.active);
+			gtk_widget_set_sensitive(b, vm_can_switch(&vm));
+			g_signal_handlers_unblock_by_func(b, on_button, a);
+		}
+		if (n < a->items->len) {
+			GtkWidget *it = a->items->pdata[n];
+
+			g_signal_handlers_block_by_func(it, on_item, a);
+			gtk_menu_item_set_label(GTK_MENU_ITEM(it), label);
+			gtk_check_menu_item_set_active(GTK_CHECK_MENU_ITEM(it), vm.active);
+			gtk_widget_set_sensitive(it, vm_can_switch(&vm));
+			g_signal_handlers_unblock_by_func(it, on_item, a);
+		}
+		g_free(label);
+		n++;
+	}
+	if (a->status) {
+		status = status_text(a, FALSE);
+		gtk_label_set_text(GTK_LABEL(a->status), status);
+		g_free(status);
+		if (a->error) {
+			gtk_label_set_text(GTK_LABEL(a->infolabel), a->error);
+			gtk_widget_show(a->infobar);
+		} else {
+			gtk_widget_hide(a->infobar);
+		}
+	}
+	if (a->menu_status) {
+		status = status_text(a, TRUE);
+		gtk_menu_item_set_label(GTK_MENU_ITEM(a->menu_status), status);
+		if (a->tray)
+			tray_set_tooltip(a->tray, status);
+		g_free(status);
+	}
+}
+
+static void on_changed(struct sw_client *c, void *data)
+{
+	update(data);
+}
+
+static void on_switched(struct sw_client *c, const char *name,
+			guint64 us, void *data)
+{
+	struct app *a = data;
+	char *summary = g_strdup_printf(_("Switched to %s"), name);
+	char *body = g_strdup_printf(_("%s has the screen and keyboard "
+				       "(switch took %.0f ms)."),
+				     name, (double)us / 1000.0);
+
+	notify(a, summary, body, FALSE);
+	g_free(summary);
+	g_free(body);
+	g_clear_pointer(&a->error, g_free);
+	update(a);
+}
+
+static const struct sw_client_ops client_ops = {
+	.changed = on_changed,
+	.switched = on_switched,
+};
+
+/* -- the window ------------------------------------------------------------ */
+
+static void on_infobar_response(GtkInfoBar *bar, gint response, gpointer data)
 {
 	struct app *a = data;
 
-	rebuild(a);
-	gtk_menu_popup(GTK_MENU(a->menu), NULL, NULL,
-		       gtk_status_icon_position_menu, icon, button, time);
+	g_clear_pointer(&a->error, g_free);
+	update(a);
 }
 
-static void on_tray_activate(GtkStatusIcon *icon, gpointer data)
+/* Closing the window ends the app unless a tray icon remains to open it
+ * again. */
+static gboolean on_delete(GtkWidget *w, GdkEvent *ev, gpointer data)
 {
-	on_tray_click(icon, 1, gtk_get_current_event_time(), data);
+	struct app *a = data;
+
+	if (!a->window_mode && a->has_host) {
+		gtk_widget_hide(w);
+		return TRUE;
+	}
+	gtk_main_quit();
+	return FALSE;
+}
+
+static void make_window(struct app *a)
+{
+	GtkWidget *box, *content;
+
+	a->window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
+	gtk_window_set_title(GTK_WINDOW(a->window), _("Paradice"));
+	gtk_window_set_icon_name(GTK_WINDOW(a->window), "video-display");
+	gtk_window_set_default_size(GTK_WINDOW(a->window), 380, 220);
+	gtk_container_set_border_width(GTK_CONTAINER(a->window), 12);
+	box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 6);
+	/* the VM buttons first: stacked from the top, one per VM */
+	a->vmbox = gtk_box_new(GTK_ORIENTATION_VERTICAL, 6);
+	gtk_box_pack_start(GTK_BOX(box), a->vmbox, FALSE, FALSE, 0);
+	a->status = gtk_label_new("");
+	gtk_label_set_line_wrap(GTK_LABEL(a->status), TRUE);
+	gtk_box_pack_end(GTK_BOX(box), a->status, FALSE, FALSE, 0);
+	a->infobar = gtk_info_bar_new();
+	gtk_info_bar_set_message_type(GTK_INFO_BAR(a->infobar), GTK_MESSAGE_ERROR);
+	gtk_info_bar_set_show_close_button(GTK_INFO_BAR(a->infobar), TRUE);
+	content = gtk_info_bar_get_content_area(GTK_INFO_BAR(a->infobar));
+	gtk_container_add(GTK_CONTAINER(content),
+			  gtk_image_new_from_icon_name("dialog-error",
+						       GTK_ICON_SIZE_DIALOG));
+	a->infolabel = gtk_label_new("");
+	gtk_label_set_line_wrap(GTK_LABEL(a->infolabel), TRUE);
+	gtk_label_set_xalign(GTK_LABEL(a->infolabel), 0);
+	gtk_label_set_selectable(GTK_LABEL(a->infolabel), TRUE);
+	gtk_container_add(GTK_CONTAINER(content), a->infolabel);
+	gtk_widget_show_all(content);
+	gtk_widget_set_no_show_all(a->infobar, TRUE);
+	g_signal_connect(a->infobar, "response", G_CALLBACK(on_infobar_response), a);
+	gtk_box_pack_end(GTK_BOX(box), a->infobar, FALSE, FALSE, 0);
+	gtk_container_add(GTK_CONTAINER(a->window), box);
+	g_signal_connect(a->window, "delete-event", G_CALLBACK(on_delete), a);
+	gtk_widget_show_all(box);
+}
+
+/* -- the tray ---------------------------------------------------------------- */
+
+static void on_show_window(GtkMenuItem *item, gpointer data)
+{
+	struct app *a = data;
+
+	gtk_window_present(GTK_WINDOW(a->window));
+}
+
+static void on_quit(GtkMenuItem *item, gpointer data)
+{
+	gtk_main_quit();
+}
+
+/* No tray host: the window stands in for the icon; one came: the icon
+ * is there again and the window goes unless the user opened it. */
+static void on_host_changed(gboolean has_host, void *data)
+{
+	struct app *a = data;
+
+	a->has_host = has_host;
+	if (!has_host && !gtk_widget_get_visible(a->window)) {
+		gtk_window_present(GTK_WINDOW(a->window));
+		a->fallback_shown = TRUE;
+	} else if (has_host && a->fallback_shown) {
+		gtk_widget_hide(a->window);
+		a->fallback_shown = FALSE;
+	}
 }
 
 static void make_tray(struct app *a)
 {
-	a->icon = gtk_status_icon_new_from_icon_name("video-display");
-	gtk_status_icon_set_tooltip_text(a->icon, "Paradice: switch VM");
-	gtk_status_icon_set_title(a->icon, "Paradice");
-	g_signal_connect(a->icon, "popup-menu", G_CALLBACK(on_tray_click), a);
-	g_signal_connect(a->icon, "activate", G_CALLBACK(on_tray_activate), a);
-}
-G_GNUC_END_IGNORE_DEPRECATIONS
+	GtkWidget *w;
 
-static void make_window(struct app *a)
+	a->menu = gtk_menu_new();
+	a->menu_status = gtk_menu_item_new_with_label("");
+	gtk_widget_set_sensitive(a->menu_status, FALSE);
+	gtk_menu_shell_append(GTK_MENU_SHELL(a->menu), a->menu_status);
+	gtk_menu_shell_append(GTK_MENU_SHELL(a->menu), gtk_separator_menu_item_new());
+	a->menu_sep = gtk_separator_menu_item_new();
+	gtk_menu_shell_append(GTK_MENU_SHELL(a->menu), a->menu_sep);
+	w = gtk_menu_item_new_with_mnemonic(_("_Open Switcher Window"));
+	g_signal_connect(w, "activate", G_CALLBACK(on_show_window), a);
+	gtk_menu_shell_append(GTK_MENU_SHELL(a->menu), w);
+	w = gtk_menu_item_new_with_mnemonic(_("_Quit"));
+	g_signal_connect(w, "activate", G_CALLBACK(on_quit), a);
+	gtk_menu_shell_append(GTK_MENU_SHELL(a->menu), w);
+	gtk_widget_show_all(a->menu);
+	a->tray = tray_create(GTK_MENU(a->menu), on_host_changed, a);
+}
+
+/* -- start ------------------------------------------------------------------ */
+
+static void on_bus(GObject *src, GAsyncResult *res, gpointer data)
 {
-	a->window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
-	gtk_window_set_title(GTK_WINDOW(a->window), "Paradice");
-	gtk_window_set_default_size(GTK_WINDOW(a->window), 320, 200);
-	gtk_container_set_border_width(GTK_CONTAINER(a->window), 12);
-	a->box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 6);
-	a->status = gtk_label_new("");
-	gtk_label_set_line_wrap(GTK_LABEL(a->status), TRUE);
-	gtk_box_pack_end(GTK_BOX(a->box), a->status, FALSE, FALSE, 0);
-	gtk_container_add(GTK_CONTAINER(a->window), a->box);
-	g_signal_connect(a->window, "destroy", G_CALLBACK(gtk_main_quit), NULL);
+	struct app *a = data;
+	GError *err = NULL;
+	gboolean by_address = GPOINTER_TO_INT(g_object_get_data(G_OBJECT(a->window),
+								 "pd-by-address"));
+
+	a->bus = by_address ? g_dbus_connection_new_for_address_finish(res, &err)
+			    : g_bus_get_finish(res, &err);
+	if (!a->bus) {
+		a->connect_error = g_strdup_printf(_("Cannot reach the system bus: %s"),
+						   err->message);
+		g_printerr("switcher-ui: %s\n", a->connect_error);
+		g_error_free(err);
+	} else {
+		a->client = sw_client_create(a->bus, &client_ops, a);
+	}
+	update(a);
+}
+
+static GDBusConnection *connect_sync(const char *address, GError **err)
+{
+	if (address)
+		return g_dbus_connection_new_for_address_sync(
+			address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+			G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+			NULL, NULL, err);
+	return g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, err);
+}
+
+/* hostd's error, or a plain sentence when hostd is not there at all. */
+static void print_error(GError *err)
+{
+	char *text;
+
+	if (g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+	    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+		text = g_strdup(_("the switcher service (hostd) is not running"));
+	else
+		text = sw_error_text(err);
+	g_printerr("switcher-ui: %s\n", text);
+	g_free(text);
+}
+
+/* --switch, --next, --previous: one call, then exit. Synchronous: there
+ * is no GUI to keep alive. */
+static int run_switch(GDBusConnection *bus, const char *name, int step)
+{
+	GError *err = NULL;
+	PdSwManager *mgr = pd_sw_manager_proxy_new_sync(
+		bus, G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES |
+		G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS |
+		G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+		SW_BUS_NAME, SW_ROOT_PATH, NULL, &err);
+	gboolean ok = FALSE;
+	char *owner = mgr ? g_dbus_proxy_get_name_owner(G_DBUS_PROXY(mgr)) : NULL;
+
+	if (mgr && !owner) {
+		err = g_error_new_literal(G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER,
+					  SW_BUS_NAME);
+	} else if (mgr) {
+		if (name)
+			ok = pd_sw_manager_call_switch_to_sync(mgr, name, NULL, &err);
+		else if (step > 0)
+			ok = pd_sw_manager_call_switch_next_sync(mgr, NULL, &err);
+		else
+			ok = pd_sw_manager_call_switch_previous_sync(mgr, NULL, &err);
+	}
+	g_free(owner);
+	if (mgr)
+		g_object_unref(mgr);
+	if (!ok) {
+		print_error(err);
+		g_error_free(err);
+	}
+	return ok ? 0 : 1;
+}
+
+struct list_run {
+	GMainLoop *loop;
+	int status;
+};
+
+/* --list goes through the same client as the GUI: it prints once the
+ * client has read every VM. */
+static void on_list_changed(struct sw_client *c, void *data)
+{
+	struct list_run *run = data;
+
+	switch (sw_client_get_state(c)) {
+	case SW_ABSENT:
+		g_printerr("switcher-ui: %s\n",
+			   _("the switcher service (hostd) is not running"));
+		run->status = 1;
+		g_main_loop_quit(run->loop);
+		return;
+	case SW_READY:
+		break;
+	default:
+		return;
+	}
+	for (guint i = 0; i < sw_client_n_vms(c); i++) {
+		struct sw_vm_info vm;
+
+		if (sw_client_vm(c, i, &vm))
+			printf("%s %u %s%s\n", vm.name, vm.domid,
+			       vm.state ? vm.state : "unknown",
+			       vm.active ? " active" : "");
+	}
+	run->status = 0;
+	g_main_loop_quit(run->loop);
+}
+
+static gboolean on_list_timeout(gpointer data)
+{
+	struct list_run *run = data;
+
+	g_printerr("switcher-ui: %s\n", _("no answer from the switcher service"));
+	g_main_loop_quit(run->loop);
+	return G_SOURCE_REMOVE;
+}
+
+static int run_list(GDBusConnection *bus)
+{
+	static const struct sw_client_ops ops = { .changed = on_list_changed };
+	struct list_run run = { g_main_loop_new(NULL, FALSE), 1 };
+	struct sw_client *c = sw_client_create(bus, &ops, &run);
+	guint timer = g_timeout_add_seconds(25, on_list_timeout, &run);
+
+	g_main_loop_run(run.loop);
+	g_source_remove(timer);
+	sw_client_destroy(c);
+	g_main_loop_unref(run.loop);
+	return run.status;
 }
 
 int main(int argc, char **argv)
@@ -261,25 +655,31 @@ int main(int argc, char **argv)
 	static gchar *bus_addr, *switch_to;
 	static gboolean list, next, previous, window;
 	static const GOptionEntry opts[] = {
-		{ "bus", 0, 0, G_OPTION_ARG_STRING, &bus_addr, "bus address (default: system bus)", "ADDRESS" },
-		{ "list", 0, 0, G_OPTION_ARG_NONE, &list, "print the VMs and exit", NULL },
-		{ "switch", 0, 0, G_OPTION_ARG_STRING, &switch_to, "switch to the VM NAME and exit", "NAME" },
-		{ "next", 0, 0, G_OPTION_ARG_NONE, &next, "switch to the next VM and exit", NULL },
-		{ "previous", 0, 0, G_OPTION_ARG_NONE, &previous, "switch to the previous VM and exit", NULL },
-		{ "window", 0, 0, G_OPTION_ARG_NONE, &window, "show a window instead of a tray icon", NULL },
+		{ "bus", 0, 0, G_OPTION_ARG_STRING, &bus_addr, N_("bus address (default: system bus)"), N_("ADDRESS") },
+		{ "list", 0, 0, G_OPTION_ARG_NONE, &list, N_("print the VMs and exit"), NULL },
+		{ "switch", 0, 0, G_OPTION_ARG_STRING, &switch_to, N_("switch to the VM NAME and exit"), N_("NAME") },
+		{ "next", 0, 0, G_OPTION_ARG_NONE, &next, N_("switch to the next VM and exit"), NULL },
+		{ "previous", 0, 0, G_OPTION_ARG_NONE, &previous, N_("switch to the previous VM and exit"), NULL },
+		{ "window", 0, 0, G_OPTION_ARG_NONE, &window, N_("show a window instead of a tray icon"), NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
+	const char *localedir = g_getenv("SWITCHER_UI_LOCALEDIR");
 	struct app a = { 0 };
 	GError *err = NULL;
 	gboolean gui;
 	int status = 0;
 
-	if (!gtk_init_with_args(&argc, &argv, NULL, opts, NULL, &err)) {
+	setlocale(LC_ALL, "");
+	bindtextdomain(GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
+	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+	textdomain(GETTEXT_PACKAGE);
+
+	if (!gtk_init_with_args(&argc, &argv, NULL, opts, GETTEXT_PACKAGE, &err)) {
 		/* no display: the command-line modes still work */
 		GOptionContext *ctx = g_option_context_new(NULL);
 
 		g_clear_error(&err);
-		g_option_context_add_main_entries(ctx, opts, NULL);
+		g_option_context_add_main_entries(ctx, opts, GETTEXT_PACKAGE);
 		if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
 			g_printerr("switcher-ui: %s\n", err->message);
 			return 2;
@@ -289,61 +689,61 @@ int main(int argc, char **argv)
 	} else {
 		gui = TRUE;
 	}
-	if (bus_addr)
-		a.bus = g_dbus_connection_new_for_address_sync(
-			bus_addr, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-			G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-			NULL, NULL, &err);
-	else
-		a.bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &err);
-	if (!a.bus) {
-		g_printerr("switcher-ui: cannot reach the bus: %s\n", err->message);
-		return 1;
-	}
-	a.vms = g_ptr_array_new_with_free_func(vm_free);
 
 	if (list || switch_to || next || previous) {
-		if (switch_to)
-			status = !call_manager(&a, "SwitchTo", g_variant_new("(s)", switch_to), &err);
-		else if (next)
-			status = !call_manager(&a, "SwitchNext", NULL, &err);
-		else if (previous)
-			status = !call_manager(&a, "SwitchPrevious", NULL, &err);
-		else if (!refresh(&a, &err))
-			status = 1;
-		else
-			for (guint i = 0; i < a.vms->len; i++) {
-				struct vm *vm = g_ptr_array_index(a.vms, i);
+		GDBusConnection *bus = connect_sync(bus_addr, &err);
 
-				printf("%s %u %s%s\n", vm->name, vm->domid, vm->state,
-				       vm->active ? " active" : "");
-			}
-		if (status) {
-			g_printerr("switcher-ui: %s\n", reason(err));
+		if (!bus) {
+			g_printerr("switcher-ui: %s: %s\n",
+				   _("cannot reach the bus"), err->message);
 			g_error_free(err);
+			return 1;
 		}
-		goto out;
+		if (list)
+			status = run_list(bus);
+		else
+			status = run_switch(bus, switch_to, previous ? -1 : 1);
+		g_object_unref(bus);
+		return status;
 	}
 	if (!gui) {
-		g_printerr("switcher-ui: no display; use --list or --switch\n");
-		status = 1;
-		goto out;
+		g_printerr("switcher-ui: %s\n",
+			   _("no display; use --list or --switch"));
+		return 1;
 	}
-	g_dbus_connection_signal_subscribe(a.bus, BUS_NAME,
-					   "org.freedesktop.DBus.Properties",
-					   "PropertiesChanged", NULL, NULL,
-					   G_DBUS_SIGNAL_FLAGS_NONE, on_changed,
-					   &a, NULL);
-	if (window)
-		make_window(&a);
-	else
+
+	a.window_mode = window;
+	a.buttons = g_ptr_array_new();
+	a.items = g_ptr_array_new();
+	a.shown = g_ptr_array_new_with_free_func(g_free);
+	g_bus_get(G_BUS_TYPE_SESSION, NULL, on_session, &a);
+	make_window(&a);
+	if (!window)
 		make_tray(&a);
-	rebuild(&a);
-	if (a.window)
-		gtk_widget_show_all(a.window);
+	update(&a);
+	g_object_set_data(G_OBJECT(a.window), "pd-by-address",
+			  GINT_TO_POINTER(bus_addr != NULL));
+	if (bus_addr)
+		g_dbus_connection_new_for_address(
+			bus_addr, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+			G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+			NULL, NULL, on_bus, &a);
+	else
+		g_bus_get(G_BUS_TYPE_SYSTEM, NULL, on_bus, &a);
+	if (window)
+		gtk_widget_show(a.window);
 	gtk_main();
-out:
-	g_ptr_array_free(a.vms, TRUE);
-	g_object_unref(a.bus);
+
+	sw_client_destroy(a.client);
+	tray_destroy(a.tray);
+	g_ptr_array_free(a.shown, TRUE);
+	g_ptr_array_free(a.buttons, TRUE);
+	g_ptr_array_free(a.items, TRUE);
+	g_free(a.error);
+	g_free(a.connect_error);
+	if (a.session)
+		g_object_unref(a.session);
+	if (a.bus)
+		g_object_unref(a.bus);
 	return status;
 }

@@ -46,6 +46,18 @@ PROGRAMS = {
     "dbus-daemon": "tests/host (private buses)",
     "gnuplot": "make bench (the throughput plot)",
     "python3": "tests/run-all, bench/run",
+    "gdbus-codegen": "make build (switcher-ui's D-Bus client code)",
+    "msgfmt": "make build (switcher-ui's translations)",
+    "xgettext": "switcher-ui/po (the translation template)",
+    "setpriv": "tests/host/test_switcher_ui.py (the app as another user)",
+}
+
+# Files the tests take by path, each with who takes it.
+FILES = {
+    "/usr/lib/python3/dist-packages/gi/__init__.py":
+        "tests/host/tray_host.py (python3-gi)",
+    "/usr/include/libayatana-appindicator3-0.1/libayatana-appindicator/app-indicator.h":
+        "make build (switcher-ui's tray icon)",
 }
 
 # Files the images take that no package owns because the base system's
@@ -234,8 +246,9 @@ def test_image_and_bench_files_come_from_the_package_list(app):
 
 
 def test_programs_the_make_targets_run_come_from_the_package_list(app):
-    """Each program the make targets and tests run by name is on PATH and
-    belongs to a package the list installs."""
+    """Each program the make targets and tests run by name, and each file
+    they take by path, is there and belongs to a package the list
+    installs."""
     needed, missing = {}, []
     for prog, who in PROGRAMS.items():
         # Debian's own, not a copy in /usr/local or a user's PATH
@@ -245,6 +258,9 @@ def test_programs_the_make_targets_run_come_from_the_package_list(app):
         else:
             needed[path] = who
     check(not missing, "not on PATH: %s" % ", ".join(missing))
+    for path, who in FILES.items():
+        check(os.path.exists(path), "%s (%s) is missing" % (path, who))
+        needed[path] = who
     _check_owned(needed)
 
 

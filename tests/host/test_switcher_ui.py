@@ -2,10 +2,18 @@
 """hostd's D-Bus service and the switcher-ui tray app, on a private bus of
 this machine: no device file is involved (hostd runs with --no-input
 --no-xen), so no emulated machine is needed. hostd is the
-AddressSanitizer/UBSan build; it must exit cleanly (no leak report)."""
+AddressSanitizer/UBSan build; it must exit cleanly (no leak report).
 
+The private bus is both hostd's "system bus" (--bus) and the app's session
+bus. On it tests/host/tray_host.py plays the desktop: a
+StatusNotifierWatcher (the tray host a panel runs) and a notification
+daemon; the tray's menu is read and clicked over com.canonical.dbusmenu
+as a panel would."""
+
+import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -19,6 +27,29 @@ MODE = "host"
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HOSTD = os.path.join(TOP, "build", "meson-san", "hostd", "hostd")
 UI = os.path.join(TOP, "build", "meson", "switcher-ui", "switcher-ui")
+LOCALEDIR = os.path.join(TOP, "build", "meson", "switcher-ui", "po")
+TRAY_HOST = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         "tray_host.py")
+# tray_host.py needs python3-gi, which Debian's python3 has
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+# A session bus that other users may join: the refused-switch test runs
+# the app as nobody (hostd lets root switch without asking polkit)
+ANY_USER_BUS = """\
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
 
 CONF = """\
 [switch]
@@ -33,28 +64,56 @@ hotkey = ctrl+alt+f2
 
 
 class Session:
-    """A private bus, hostd on it, and (for GUI tests) an X display."""
+    """A private bus, hostd on it, and (for GUI tests) an X display and a
+    tray host."""
 
-    def __init__(self):
+    def __init__(self, any_user=False):
         self.dir = tempfile.mkdtemp(prefix="pd-ui-")
-        conf = os.path.join(self.dir, "paradice.conf")
-        with open(conf, "w") as f:
+        self.conf = os.path.join(self.dir, "paradice.conf")
+        with open(self.conf, "w") as f:
             f.write(CONF)
-        self.bus = subprocess.Popen(
-            ["dbus-daemon", "--session", "--nofork", "--print-address"],
-            stdout=subprocess.PIPE, text=True)
+        cmd = ["dbus-daemon", "--session", "--nofork", "--print-address"]
+        if any_user:
+            os.chmod(self.dir, 0o755)
+            bus_conf = os.path.join(self.dir, "bus.conf")
+            with open(bus_conf, "w") as f:
+                f.write(ANY_USER_BUS % self.dir)
+            cmd = ["dbus-daemon", "--config-file=" + bus_conf, "--nofork",
+                   "--print-address"]
+        self.bus = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         self.address = self.bus.stdout.readline().strip()
         check(self.address.startswith("unix:"), "no bus: %r" % self.address)
-        self.log = open(os.path.join(self.dir, "hostd.log"), "w+")
+        self.hostd = self.log = None
+        self.runs = 0
+        self.start_hostd()
+        self.xvfb = self.tray_host = None
+        self.apps = []
+
+    def start_hostd(self):
+        """Start hostd on the bus; returns once it serves its name."""
+        self.runs += 1
+        self.log = open(os.path.join(self.dir, "hostd-%d.log" % self.runs), "w+")
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1",
                    UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
         self.hostd = subprocess.Popen(
-            [HOSTD, "--config", conf, "--bus", self.address, "--no-input",
+            [HOSTD, "--config", self.conf, "--bus", self.address, "--no-input",
              "--no-xen"], stderr=self.log, env=env)
         self.wait_for(lambda: "ready:" in self.hostd_log(), "hostd ready")
-        self.xvfb = None
+
+    def stop_hostd(self):
+        """Stop hostd; it must exit cleanly, without a sanitizer report."""
+        self.hostd.send_signal(signal.SIGTERM)
+        code = self.hostd.wait(timeout=20)
+        self.hostd = None
+        log = self.hostd_log()
+        self.log.close()
+        check(code == 0, "hostd exited %d:\n%s" % (code, log[-3000:]))
+        check("ERROR: AddressSanitizer" not in log and
+              "runtime error" not in log, "sanitizer report:\n%s" % log)
 
     def hostd_log(self):
+        if self.log.closed:
+            return ""
         self.log.seek(0)
         return self.log.read()
 
@@ -104,20 +163,133 @@ class Session:
     def xenv(self):
         return dict(os.environ, DISPLAY=self.display)
 
+    def appenv(self, **extra):
+        """The environment of a GUI app: the X display, the private bus as
+        the session bus, English unless asked otherwise."""
+        env = dict(os.environ, DISPLAY=self.display,
+                   DBUS_SESSION_BUS_ADDRESS=self.address, LC_ALL="C.UTF-8",
+                   SWITCHER_UI_LOCALEDIR=LOCALEDIR, NO_AT_BRIDGE="1")
+        env.pop("LANGUAGE", None)
+        env.update(extra)
+        return env
+
+    def start_app(self, *args, user=None, **env):
+        """switcher-ui with a GUI; its stderr goes to a file."""
+        err = open(os.path.join(self.dir, "ui-%d.err" % len(self.apps)), "w+")
+        cmd = [UI, "--bus", self.address] + list(args)
+        if user:
+            home = os.path.join(self.dir, "home-" + user)
+            os.makedirs(home, exist_ok=True)
+            shutil.chown(home, user)
+            env["HOME"] = home
+            cmd = ["setpriv", "--reuid=" + user, "--regid=nogroup",
+                   "--clear-groups"] + cmd
+        p = subprocess.Popen(cmd, env=self.appenv(**env), stderr=err)
+        p.err = err
+        self.apps.append(p)
+        return p
+
+    def app_stderr(self, p):
+        p.err.seek(0)
+        return p.err.read()
+
+    def check_alive(self, p):
+        if p.poll() is not None:
+            raise TestFailure("switcher-ui died (%d): %s" %
+                              (p.returncode, self.app_stderr(p)[-2000:]))
+
+    def start_tray_host(self):
+        """The desktop's side: a StatusNotifierWatcher and a notification
+        daemon on the session bus."""
+        self.tray_host = subprocess.Popen(
+            [SYSTEM_PYTHON, TRAY_HOST, "serve", self.dir],
+            env=dict(os.environ, DBUS_SESSION_BUS_ADDRESS=self.address),
+            stdout=subprocess.PIPE, text=True)
+        line = self.tray_host.stdout.readline().strip()
+        check(line == "ready", "tray_host.py did not start: %r" % line)
+
+    def tray_item(self):
+        """The item the app registered with the watcher: "NAME PATH"."""
+        path = os.path.join(self.dir, "items")
+        self.wait_for(lambda: os.path.exists(path) and open(path).read(),
+                      "the tray to register with the StatusNotifierWatcher")
+        with open(path) as f:
+            return f.read().splitlines()[-1]
+
+    def menu(self, item):
+        """The tray menu as a panel sees it (dbusmenu GetLayout)."""
+        r = subprocess.run([SYSTEM_PYTHON, TRAY_HOST, "menu", item],
+                           env=dict(os.environ,
+                                    DBUS_SESSION_BUS_ADDRESS=self.address),
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0, "dbusmenu GetLayout: %s" % r.stderr)
+        return json.loads(r.stdout)
+
+    def click(self, item, ident):
+        r = subprocess.run([SYSTEM_PYTHON, TRAY_HOST, "click", item,
+                            str(ident)],
+                           env=dict(os.environ,
+                                    DBUS_SESSION_BUS_ADDRESS=self.address),
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0, "dbusmenu Event: %s" % r.stderr)
+
+    def notifications(self):
+        path = os.path.join(self.dir, "notifications")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f]
+
+    def visible_window(self):
+        """The id of the visible switcher window, or None."""
+        out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name",
+                              "^Paradice$"], env=self.xenv(),
+                             capture_output=True, text=True).stdout.split()
+        return out[0] if out else None
+
+    def screenshot(self, name):
+        subprocess.run(["import", "-window", "root", artifact(name)],
+                       env=self.xenv())
+
     def close(self):
-        self.hostd.send_signal(signal.SIGTERM)
         try:
-            code = self.hostd.wait(timeout=20)
+            for p in self.apps:
+                if p.poll() is None:
+                    p.kill()
+                p.wait()
+                p.err.close()
+            if self.hostd:
+                self.stop_hostd()
         finally:
-            for p in (self.xvfb, self.bus):
+            for p in (self.tray_host, self.xvfb, self.bus):
                 if p:
                     p.kill()
                     p.wait()
-        log = self.hostd_log()
-        self.log.close()
-        check(code == 0, "hostd exited %d:\n%s" % (code, log[-3000:]))
-        check("ERROR: AddressSanitizer" not in log and
-              "runtime error" not in log, "sanitizer report:\n%s" % log)
+
+
+def unmnemonic(label):
+    """A GTK/dbusmenu label as shown: "_work" is "work", "__" is "_"."""
+    return label.replace("__", "\0").replace("_", "").replace("\0", "_")
+
+
+def vm_items(menu):
+    """{name: (state, marked, id)} of the VM items of a tray menu: the
+    radio items, labelled "NAME (STATE)"."""
+    out = {}
+    for it in menu:
+        if it["toggle-type"] != "radio":
+            continue
+        m = re.match(r"(.+) \((.+)\)$", unmnemonic(it["label"]))
+        check(m, "VM item label %r" % it["label"])
+        out[m.group(1)] = (m.group(2), it["toggle-state"] == 1, it["id"])
+    return out
+
+
+def item_id(menu, label):
+    for it in menu:
+        if unmnemonic(it["label"]) == label:
+            return it["id"]
+    raise TestFailure("no menu item %r in %r" % (label, menu))
 
 
 def test_cli_lists_and_switches_through_hostd(app):
@@ -149,11 +321,9 @@ def test_window_click_switches_and_follows_changes(app):
     """In the switcher window, clicking a VM's button switches to it; a
     switch made elsewhere shows in the window (PropertiesChanged)."""
     s = Session()
-    ui = None
     try:
         s.start_x()
-        ui = subprocess.Popen([UI, "--bus", s.address, "--window"],
-                              env=s.xenv(), stderr=subprocess.PIPE)
+        ui = s.start_app("--window")
         wid = []
         try:
             s.wait_for(lambda: wid.extend(subprocess.run(
@@ -165,7 +335,7 @@ def test_window_click_switches_and_follows_changes(app):
             # and what it printed, for the next look
             alive = ui.poll() is None
             if not alive:
-                err = ui.stderr.read().decode(errors="replace")
+                err = s.app_stderr(ui)
             else:
                 err = "(still running)"
             raise TestFailure("%s\nswitcher-ui %s: %s" % (
@@ -198,10 +368,185 @@ def test_window_click_switches_and_follows_changes(app):
                  for i in range(3)]
         check(shade[2] < shade[0] - 20 and shade[2] < shade[1] - 20,
               "spare's button is not shown pressed: %r" % shade)
-        if ui.poll() is not None:
-            raise TestFailure("switcher-ui died: %s" % ui.stderr.read().decode())
+        s.check_alive(ui)
     finally:
-        if ui:
-            ui.kill()
-            ui.wait()
+        s.close()
+
+
+def test_tray_menu_over_dbusmenu_lists_switches_and_survives_hostd(app):
+    """The tray is a StatusNotifierItem: it registers with the desktop's
+    StatusNotifierWatcher, and its menu, read over com.canonical.dbusmenu
+    as a panel reads it, lists every VM with its state, the active one
+    marked. A dbusmenu "clicked" on another VM switches (hostd's ActiveVm)
+    and raises a notification; clicking the active VM keeps it marked and
+    asks hostd nothing. A switch made elsewhere shows in the menu. Stopping
+    hostd turns the menu into "not running" without VMs; starting it again
+    brings them back and clicks work again. The window opened from the
+    menu is saved at each step (build/test-artifacts/switcher-ui-tray-*)."""
+    s = Session()
+    try:
+        s.start_x()
+        s.start_tray_host()
+        ui = s.start_app()
+        item = s.tray_item()
+        want = {"work": ("running", True), "play": ("running", False),
+                "spare": ("running", False)}
+
+        def menu_shows(states):
+            def ok():
+                vms = vm_items(s.menu(item))
+                return {k: v[:2] for k, v in vms.items()} == states
+            return ok
+
+        s.wait_for(menu_shows(want), "the menu to list the VMs, work marked")
+        menu = s.menu(item)
+        check(s.visible_window() is None,
+              "a tray host is there, yet the fallback window is shown")
+        check(unmnemonic(menu[0]["label"]) == "work has the screen and keyboard",
+              "the menu's status line: %r" % menu[0]["label"])
+        s.click(item, item_id(menu, "Open Switcher Window"))
+        s.wait_for(lambda: s.visible_window(), "the window from the menu")
+        time.sleep(0.5)
+        s.screenshot("switcher-ui-tray-1-running.png")
+
+        # a click on play in the menu switches
+        s.click(item, vm_items(menu)["play"][2])
+        s.wait_for(lambda: s.active() == "play", "the menu click to switch")
+        s.wait_for(menu_shows(dict(want, work=("running", False),
+                                   play=("running", True))),
+                   "the menu to mark play")
+        s.wait_for(lambda: any(n["summary"] == "Switched to play"
+                               for n in s.notifications()),
+                   "a notification of the switch")
+        # play again: stays marked, hostd is not asked
+        switches = s.hostd_log().count("switched from")
+        s.click(item, vm_items(s.menu(item))["play"][2])
+        time.sleep(1)
+        check(vm_items(s.menu(item))["play"][1],
+              "clicking the active VM unmarked it")
+        check(s.hostd_log().count("switched from") == switches,
+              "clicking the active VM asked hostd to switch")
+        # a switch made elsewhere shows
+        s.ui("--switch", "spare")
+        s.wait_for(menu_shows(dict(want, work=("running", False),
+                                   spare=("running", True))),
+                   "the menu to follow a switch made elsewhere")
+        s.wait_for(lambda: any(n["summary"] == "Switched to spare"
+                               for n in s.notifications()),
+                   "a notification of the switch made elsewhere")
+
+        # hostd stops: "not running", no VMs
+        s.stop_hostd()
+        s.wait_for(lambda: "not running" in s.menu(item)[0]["label"],
+                   "the menu to say the service is not running")
+        check(vm_items(s.menu(item)) == {}, "VMs listed without hostd")
+        time.sleep(0.5)
+        s.screenshot("switcher-ui-tray-2-not-running.png")
+        s.check_alive(ui)
+
+        # hostd is back: the VMs are back, clicks work
+        s.start_hostd()
+        s.wait_for(menu_shows(want), "the menu to recover with hostd")
+        time.sleep(0.5)
+        s.screenshot("switcher-ui-tray-3-recovered.png")
+        s.click(item, vm_items(s.menu(item))["spare"][2])
+        s.wait_for(lambda: s.active() == "spare",
+                   "a menu click to switch after hostd's restart")
+        s.check_alive(ui)
+    finally:
+        s.close()
+
+
+def test_tray_without_tray_host_shows_the_window(app):
+    """Where no tray host runs (no StatusNotifierWatcher on the session
+    bus), the app shows its window instead of an icon nobody sees, and no
+    XEmbed icon: the window lists the VMs."""
+    s = Session()
+    try:
+        s.start_x()
+        ui = s.start_app()
+        s.wait_for(lambda: s.visible_window(), "the fallback window",
+                   timeout=60)
+        time.sleep(1)
+        s.screenshot("switcher-ui-fallback-window.png")
+        s.check_alive(ui)
+    finally:
+        s.close()
+
+
+def test_tray_menu_in_german(app):
+    """The translations are used: with LANGUAGE=de the menu's VM states
+    and items are German (switcher-ui/po/de.po)."""
+    s = Session()
+    try:
+        s.start_x()
+        s.start_tray_host()
+        s.start_app(LANGUAGE="de")
+        item = s.tray_item()
+        s.wait_for(lambda: vm_items(s.menu(item)).get("work", ("",))[0] == "läuft",
+                   "the German state of work")
+        labels = [unmnemonic(i["label"]) for i in s.menu(item)]
+        check("Umschaltfenster öffnen" in labels and "Beenden" in labels,
+              "menu items not German: %r" % labels)
+    finally:
+        s.close()
+
+
+def test_window_shows_a_refused_switch(app):
+    """A switch hostd refuses (here: the app runs as nobody, and no polkit
+    is on the bus to allow it) is shown in the window's error bar with
+    hostd's reason, not only on stderr; the active VM stays marked."""
+    s = Session(any_user=True)
+    try:
+        s.start_x()
+        ui = s.start_app("--window", user="nobody")
+        s.wait_for(lambda: s.visible_window(), "the switcher window",
+                   timeout=60)
+        wid = s.visible_window()
+        time.sleep(1)
+
+        def shot(name):
+            ppm = os.path.join(s.dir, name)
+            subprocess.run(["import", "-window", "root", "-depth", "8",
+                            "ppm:" + ppm], env=s.xenv(), check=True)
+            return read_ppm(ppm)
+
+        def geometry():
+            geo = subprocess.run(["xdotool", "getwindowgeometry", wid],
+                                 env=s.xenv(), capture_output=True,
+                                 text=True).stdout
+            m = re.search(r"Position: (\d+),(\d+).*Geometry: (\d+)x(\d+)",
+                          geo, re.S)
+            check(m, "window geometry: %r" % geo)
+            return list(map(int, m.groups()))
+
+        before = shot("before.ppm")
+        x, y, w, h = geometry()
+        subprocess.run(["xdotool", "mousemove", str(x + w // 2),
+                        str(y + 12 + 34 + 17), "click", "1"], env=s.xenv())
+        s.wait_for(lambda: "Could not switch to play" in s.app_stderr(ui),
+                   "the refusal")
+        check("polkit" in s.app_stderr(ui), "not hostd's reason: %r"
+              % s.app_stderr(ui))
+        time.sleep(1)
+        s.screenshot("switcher-ui-refused.png")
+        check(s.active() == "work", "switched although refused")
+        after = shot("after.ppm")
+        x, y, w, h = geometry()   # the bar may have made it taller
+        # the error bar: below the three buttons, where the window showed
+        # only its background before, a band of new pixels (bar and text)
+        changed = 0
+        for py in range(y + 12 + 3 * 40, min(400, y + h) - 40, 2):
+            for px in range(x, min(640, x + w), 2):
+                if sum(abs(a - b) for a, b in zip(pixel(before, px, py),
+                                                   pixel(after, px, py))) > 30:
+                    changed += 1
+        check(changed > 300, "no error bar in the window (%d pixels changed, "
+              "window %r)" % (changed, (x, y, w, h)))
+        # work's button still shows pressed (darker than play's)
+        shade = [sum(pixel(after, x + 30, y + 12 + 17 + 40 * i))
+                 for i in range(2)]
+        check(shade[0] < shade[1] - 20, "work no longer marked: %r" % shade)
+        s.check_alive(ui)
+    finally:
         s.close()

@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""The desktop side of the tray, for tests/host/test_switcher_ui.py: run by
+Debian's /usr/bin/python3 (python3-gi), on the test's private bus
+(DBUS_SESSION_BUS_ADDRESS).
+
+  tray_host.py serve DIR     a StatusNotifierWatcher (what a panel's tray
+                             runs: org.kde.StatusNotifierWatcher) and a
+                             notification daemon (org.freedesktop.Notifications).
+                             Each item that registers is written as a line
+                             "BUSNAME OBJECTPATH" to DIR/items; each
+                             notification as a JSON line to DIR/notifications.
+                             Prints "ready" once both names are owned.
+  tray_host.py menu ITEM     the item's menu (com.canonical.dbusmenu
+                             GetLayout), as JSON: [{id, label, enabled,
+                             toggle-type, toggle-state, type}], in order
+  tray_host.py click ITEM ID a dbusmenu Event "clicked" on item ID
+
+ITEM is a line of DIR/items.
+"""
+
+import json
+import os
+import sys
+import time
+
+from gi.repository import Gio, GLib
+
+WATCHER = """
+<node>
+  <interface name="org.kde.StatusNotifierWatcher">
+    <method name="RegisterStatusNotifierItem"><arg name="service" type="s" direction="in"/></method>
+    <method name="RegisterStatusNotifierHost"><arg name="service" type="s" direction="in"/></method>
+    <property name="RegisteredStatusNotifierItems" type="as" access="read"/>
+    <property name="IsStatusNotifierHostRegistered" type="b" access="read"/>
+    <property name="ProtocolVersion" type="i" access="read"/>
+    <signal name="StatusNotifierItemRegistered"><arg type="s"/></signal>
+    <signal name="StatusNotifierItemUnregistered"><arg type="s"/></signal>
+    <signal name="StatusNotifierHostRegistered"/>
+  </interface>
+</node>"""
+
+NOTIFICATIONS = """
+<node>
+  <interface name="org.freedesktop.Notifications">
+    <method name="Notify">
+      <arg type="s" direction="in"/><arg type="u" direction="in"/>
+      <arg type="s" direction="in"/><arg type="s" direction="in"/>
+      <arg type="s" direction="in"/><arg type="as" direction="in"/>
+      <arg type="a{sv}" direction="in"/><arg type="i" direction="in"/>
+      <arg type="u" direction="out"/>
+    </method>
+    <method name="CloseNotification"><arg type="u" direction="in"/></method>
+    <method name="GetCapabilities"><arg type="as" direction="out"/></method>
+    <method name="GetServerInformation">
+      <arg type="s" direction="out"/><arg type="s" direction="out"/>
+      <arg type="s" direction="out"/><arg type="s" direction="out"/>
+    </method>
+    <signal name="NotificationClosed"><arg type="u"/><arg type="u"/></signal>
+  </interface>
+</node>"""
+
+
+def serve(outdir):
+    bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+    items = []
+    state = {"next_id": 1, "owned": 0}
+
+    def append(name, line):
+        with open(os.path.join(outdir, name), "a") as f:
+            f.write(line + "\n")
+
+    def watcher_call(conn, sender, path, iface, method, params, inv):
+        if method == "RegisterStatusNotifierItem":
+            arg = params.unpack()[0]
+            # the spec's "service" is a bus name or an object path of the
+            # caller; libayatana-appindicator sends its object path
+            if arg.startswith("/"):
+                item = "%s %s" % (sender, arg)
+            else:
+                item = "%s /StatusNotifierItem" % arg
+            items.append(item)
+            append("items", item)
+            conn.emit_signal(None, "/StatusNotifierWatcher",
+                             "org.kde.StatusNotifierWatcher",
+                             "StatusNotifierItemRegistered",
+                             GLib.Variant("(s)", (item,)))
+        inv.return_value(None)
+
+    def watcher_prop(conn, sender, path, iface, prop):
+        if prop == "RegisteredStatusNotifierItems":
+            return GLib.Variant("as", items)
+        if prop == "IsStatusNotifierHostRegistered":
+            return GLib.Variant("b", True)
+        return GLib.Variant("i", 0)
+
+    def notify_call(conn, sender, path, iface, method, params, inv):
+        if method == "Notify":
+            a = params.unpack()
+            nid = a[1] or state["next_id"]
+            state["next_id"] += 1
+            append("notifications", json.dumps(
+                {"app": a[0], "id": nid, "icon": a[2], "summary": a[3],
+                 "body": a[4], "time": time.time()}))
+            inv.return_value(GLib.Variant("(u)", (nid,)))
+        elif method == "GetCapabilities":
+            inv.return_value(GLib.Variant("(as)", (["body"],)))
+        elif method == "GetServerInformation":
+            inv.return_value(GLib.Variant("(ssss)", ("tray_host", "paradice",
+                                                      "1", "1.2")))
+        else:
+            inv.return_value(None)
+
+    info = Gio.DBusNodeInfo.new_for_xml(WATCHER).interfaces[0]
+    bus.register_object("/StatusNotifierWatcher", info, watcher_call,
+                        watcher_prop, None)
+    info = Gio.DBusNodeInfo.new_for_xml(NOTIFICATIONS).interfaces[0]
+    bus.register_object("/org/freedesktop/Notifications", info, notify_call,
+                        None, None)
+
+    def owned(*_):
+        state["owned"] += 1
+        if state["owned"] == 2:
+            print("ready", flush=True)
+
+    def lost(_conn, name):
+        sys.exit("tray_host: could not own %s" % name)
+
+    for name in ("org.kde.StatusNotifierWatcher",
+                 "org.freedesktop.Notifications"):
+        Gio.bus_own_name_on_connection(bus, name, Gio.BusNameOwnerFlags.NONE,
+                                       owned, lost)
+    GLib.MainLoop().run()
+
+
+def _menu_path(bus, item):
+    name, path = item.split()
+    r = bus.call_sync(name, path, "org.freedesktop.DBus.Properties", "Get",
+                      GLib.Variant("(ss)", ("org.kde.StatusNotifierItem",
+                                            "Menu")),
+                      GLib.VariantType("(v)"), Gio.DBusCallFlags.NONE, 10000,
+                      None)
+    return name, r.unpack()[0]
+
+
+def menu(item):
+    bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+    name, path = _menu_path(bus, item)
+    r = bus.call_sync(name, path, "com.canonical.dbusmenu", "GetLayout",
+                      GLib.Variant("(iias)", (0, -1, [])),
+                      GLib.VariantType("(u(ia{sv}av))"),
+                      Gio.DBusCallFlags.NONE, 10000, None)
+    _rev, (_id, _props, children) = r.unpack()
+    out = []
+    for cid, props, _sub in children:
+        out.append({"id": cid, "label": props.get("label", ""),
+                    "enabled": props.get("enabled", True),
+                    "visible": props.get("visible", True),
+                    "type": props.get("type", "standard"),
+                    "toggle-type": props.get("toggle-type", ""),
+                    "toggle-state": props.get("toggle-state", -1)})
+    print(json.dumps(out))
+
+
+def click(item, ident):
+    bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+    name, path = _menu_path(bus, item)
+    bus.call_sync(name, path, "com.canonical.dbusmenu", "Event",
+                  GLib.Variant("(isvu)", (int(ident), "clicked",
+                                          GLib.Variant("i", 0),
+                                          int(time.time()) & 0xffffffff)),
+                  None, Gio.DBusCallFlags.NONE, 10000, None)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "serve":
+        serve(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "menu":
+        menu(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "click":
+        click(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(__doc__)
