@@ -31,8 +31,10 @@ struct sw_client {
 	 * callbacks of calls made for the old owner must not run */
 	GCancellable *cancel;
 	PdSwManager *mgr;
+	gboolean mgr_pending;	/* the Manager proxy is being made */
 	GPtrArray *vms;		/* struct vm_entry *, in Vms order */
 	guint pending;		/* Vm proxies being made */
+	guint nudge;		/* timer while SW_LOADING, see nudge() */
 };
 
 static void vm_entry_free(gpointer p)
@@ -51,6 +53,8 @@ static void notify_changed(struct sw_client *c)
 {
 	if (c->state == SW_LOADING && c->mgr && c->pending == 0)
 		c->state = SW_READY;
+	g_debug("state %d, manager %s, %u VMs, %u being read", c->state,
+		c->mgr ? "read" : "not read", c->vms->len, c->pending);
 	if (c->ops->changed)
 		c->ops->changed(c, c->data);
 }
@@ -203,11 +207,18 @@ static void on_mgr_ready(GObject *src, GAsyncResult *res, gpointer data)
 		g_clear_object(&mgr);
 		return;
 	}
+	c->mgr_pending = FALSE;
 	if (!mgr) {
+		/* nudge() tries again */
 		g_warning("switcher-ui: hostd's manager object: %s", err->message);
 		g_error_free(err);
-		c->state = SW_ABSENT;
-		notify_changed(c);
+		return;
+	}
+	if (!pd_sw_manager_get_vms(mgr)) {
+		/* GDBusProxy completes even when GetAll failed or timed out,
+		 * with nothing cached; such a proxy would show no VM for good */
+		g_warning("switcher-ui: hostd did not give its properties; asking again");
+		g_object_unref(mgr);
 		return;
 	}
 	c->mgr = mgr;
@@ -217,9 +228,51 @@ static void on_mgr_ready(GObject *src, GAsyncResult *res, gpointer data)
 	notify_changed(c);
 }
 
+static void make_manager(struct sw_client *c)
+{
+	c->mgr_pending = TRUE;
+	/* the proxies use the well-known name; hostd owns it only once */
+	pd_sw_manager_proxy_new(c->bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+				SW_BUS_NAME, SW_ROOT_PATH, c->cancel,
+				on_mgr_ready, making_new(c));
+}
+
+/*
+ * Once a second while hostd's objects are being read: ping hostd and make
+ * the Manager proxy again if the last try failed. The ping is for a
+ * libdbus service that polls its socket before dispatching what a blocking
+ * call of its own already read: hostd, restarted under load, left the
+ * GetAll that came right after it took its name unanswered until the next
+ * message reached it (tests/host/test_switcher_ui.py, about one run in
+ * five). Any message wakes it. A service without that fault is pinged at
+ * most once: loading takes milliseconds.
+ */
+static gboolean nudge(gpointer data)
+{
+	struct sw_client *c = data;
+
+	if (c->state != SW_LOADING) {
+		c->nudge = 0;
+		return G_SOURCE_REMOVE;
+	}
+	g_debug("still reading hostd's objects: pinging it");
+	g_dbus_connection_call(c->bus, SW_BUS_NAME, SW_ROOT_PATH,
+			       "org.freedesktop.DBus.Peer", "Ping", NULL, NULL,
+			       G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000, c->cancel,
+			       NULL, NULL);
+	if (!c->mgr && !c->mgr_pending)
+		make_manager(c);
+	return G_SOURCE_CONTINUE;
+}
+
 /* Forget everything learnt from the previous owner of the name. */
 static void drop_owner(struct sw_client *c)
 {
+	if (c->nudge) {
+		g_source_remove(c->nudge);
+		c->nudge = 0;
+	}
+	c->mgr_pending = FALSE;
 	g_cancellable_cancel(c->cancel);
 	g_object_unref(c->cancel);
 	c->cancel = g_cancellable_new();
@@ -238,10 +291,8 @@ static void on_appeared(GDBusConnection *bus, const char *name,
 
 	drop_owner(c);
 	c->state = SW_LOADING;
-	/* the proxies use the well-known name; hostd owns it only once */
-	pd_sw_manager_proxy_new(bus, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-				SW_BUS_NAME, SW_ROOT_PATH, c->cancel,
-				on_mgr_ready, making_new(c));
+	make_manager(c);
+	c->nudge = g_timeout_add_seconds(1, nudge, c);
 	notify_changed(c);
 }
 

@@ -67,7 +67,7 @@ class Session:
     """A private bus, hostd on it, and (for GUI tests) an X display and a
     tray host."""
 
-    def __init__(self, any_user=False):
+    def __init__(self, any_user=False, fake_hostd=False):
         self.dir = tempfile.mkdtemp(prefix="pd-ui-")
         self.conf = os.path.join(self.dir, "paradice.conf")
         with open(self.conf, "w") as f:
@@ -83,9 +83,17 @@ class Session:
         self.bus = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         self.address = self.bus.stdout.readline().strip()
         check(self.address.startswith("unix:"), "no bus: %r" % self.address)
-        self.hostd = self.log = None
+        self.hostd = self.log = self.fake = None
         self.runs = 0
-        self.start_hostd()
+        if fake_hostd:
+            self.fake = subprocess.Popen(
+                [SYSTEM_PYTHON, TRAY_HOST, "fake-hostd"],
+                env=dict(os.environ, DBUS_SESSION_BUS_ADDRESS=self.address),
+                stdout=subprocess.PIPE, text=True)
+            line = self.fake.stdout.readline().strip()
+            check(line == "ready", "fake hostd did not start: %r" % line)
+        else:
+            self.start_hostd()
         self.xvfb = self.tray_host = None
         self.apps = []
 
@@ -112,7 +120,7 @@ class Session:
               "runtime error" not in log, "sanitizer report:\n%s" % log)
 
     def hostd_log(self):
-        if self.log.closed:
+        if not self.log or self.log.closed:
             return ""
         self.log.seek(0)
         return self.log.read()
@@ -168,13 +176,14 @@ class Session:
         the session bus, English unless asked otherwise."""
         env = dict(os.environ, DISPLAY=self.display,
                    DBUS_SESSION_BUS_ADDRESS=self.address, LC_ALL="C.UTF-8",
+                   G_MESSAGES_DEBUG="switcher-ui",
                    SWITCHER_UI_LOCALEDIR=LOCALEDIR, NO_AT_BRIDGE="1")
         env.pop("LANGUAGE", None)
         env.update(extra)
         return env
 
     def start_app(self, *args, user=None, **env):
-        """switcher-ui with a GUI; its stderr goes to a file."""
+        """switcher-ui with a GUI; its output goes to a file."""
         err = open(os.path.join(self.dir, "ui-%d.err" % len(self.apps)), "w+")
         cmd = [UI, "--bus", self.address] + list(args)
         if user:
@@ -184,7 +193,9 @@ class Session:
             env["HOME"] = home
             cmd = ["setpriv", "--reuid=" + user, "--regid=nogroup",
                    "--clear-groups"] + cmd
-        p = subprocess.Popen(cmd, env=self.appenv(**env), stderr=err)
+        # GLib writes debug messages (G_MESSAGES_DEBUG) to stdout
+        p = subprocess.Popen(cmd, env=self.appenv(**env), stdout=err,
+                             stderr=subprocess.STDOUT)
         p.err = err
         self.apps.append(p)
         return p
@@ -261,7 +272,7 @@ class Session:
             if self.hostd:
                 self.stop_hostd()
         finally:
-            for p in (self.tray_host, self.xvfb, self.bus):
+            for p in (self.fake, self.tray_host, self.xvfb, self.bus):
                 if p:
                     p.kill()
                     p.wait()
@@ -446,7 +457,11 @@ def test_tray_menu_over_dbusmenu_lists_switches_and_survives_hostd(app):
 
         # hostd is back: the VMs are back, clicks work
         s.start_hostd()
-        s.wait_for(menu_shows(want), "the menu to recover with hostd")
+        try:
+            s.wait_for(menu_shows(want), "the menu to recover with hostd")
+        except TestFailure as e:
+            raise TestFailure("%s\nmenu: %r\nswitcher-ui: %s" % (
+                e, s.menu(item), s.app_stderr(ui)[-3000:])) from None
         time.sleep(0.5)
         s.screenshot("switcher-ui-tray-3-recovered.png")
         s.click(item, vm_items(s.menu(item))["spare"][2])
@@ -549,4 +564,80 @@ def test_window_shows_a_refused_switch(app):
         check(shade[0] < shade[1] - 20, "work no longer marked: %r" % shade)
         s.check_alive(ui)
     finally:
+        s.close()
+
+
+def test_vm_without_state_and_errors_in_the_tray(app):
+    """A service that serves a VM without the State property, or with a
+    state this version does not know, does not crash the app: --list says
+    "unknown" or hostd's word, the menu "state unknown" or hostd's word
+    (and an underscore in a VM name stays one). A refused switch (Busy)
+    shows in the menu's first line and as a notification."""
+    s = Session(fake_hostd=True)
+    try:
+        out = s.ui("--list").stdout
+        check(out == "odd 7 unknown\nnew_one 8 hibernating active\n",
+              "list: %r" % out)
+        s.start_x()
+        s.start_tray_host()
+        ui = s.start_app()
+        item = s.tray_item()
+        want = {"odd": ("state unknown", False, None),
+                "new_one": ("hibernating", True, None)}
+        s.wait_for(lambda: {k: v[:2] + (None,) for k, v in
+                            vm_items(s.menu(item)).items()} == want,
+                   "the menu to list both VMs")
+        s.click(item, vm_items(s.menu(item))["odd"][2])
+        s.wait_for(lambda: s.menu(item)[0]["label"] ==
+                   "Could not switch to odd: a switch is already under way",
+                   "the refusal in the menu")
+        s.wait_for(lambda: any(n["summary"] == "Could not switch" and
+                               "already under way" in n["body"]
+                               for n in s.notifications()),
+                   "a notification of the refusal")
+        check(vm_items(s.menu(item))["new_one"][1], "new_one no longer marked")
+        s.check_alive(ui)
+    finally:
+        s.close()
+
+
+def test_a_switch_reads_nothing_again(app):
+    """After the app has read hostd's VMs once, switches (made elsewhere
+    and from the window) cost it no Get or GetAll: it follows hostd's
+    signals. Watched with dbus-monitor on the private bus."""
+    s = Session()
+    mon = None
+    try:
+        s.start_x()
+        ui = s.start_app("--window")
+        s.wait_for(lambda: s.visible_window(), "the switcher window",
+                   timeout=60)
+        time.sleep(1)
+        mon_out = open(os.path.join(s.dir, "monitor.txt"), "w+")
+        mon = subprocess.Popen(
+            ["dbus-monitor", "--address", s.address,
+             "type='method_call',interface='org.freedesktop.DBus.Properties'"],
+            stdout=mon_out, stderr=subprocess.STDOUT)
+        time.sleep(1)
+        for name in ("play", "spare", "work", "play"):
+            s.ui("--switch", name)
+            time.sleep(0.3)
+        s.wait_for(lambda: "switched from work to play" in s.hostd_log(),
+                   "the switches")
+        time.sleep(1)
+        s.check_alive(ui)
+        mon.terminate()
+        mon.wait()
+        mon = None
+        mon_out.seek(0)
+        calls = [line for line in mon_out.read().splitlines()
+                 if "member=Get" in line]
+        # the only Properties calls are --list's own (a fresh client each
+        # time): s.ui("--switch") reads nothing, so any call is the app's
+        check(calls == [], "the app re-read properties on switches:\n%s"
+              % "\n".join(calls[:10]))
+    finally:
+        if mon:
+            mon.kill()
+            mon.wait()
         s.close()

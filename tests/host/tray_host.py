@@ -11,6 +11,11 @@ Debian's /usr/bin/python3 (python3-gi), on the test's private bus
                              "BUSNAME OBJECTPATH" to DIR/items; each
                              notification as a JSON line to DIR/notifications.
                              Prints "ready" once both names are owned.
+  tray_host.py fake-hostd    org.paradice.Switcher1 with VMs real hostd
+                             never shows: "odd" (domain 7) without a State
+                             property, "new_one" (8, active) in a state
+                             unknown to the app ("hibernating"); every
+                             switch is refused as Busy. Prints "ready".
   tray_host.py menu ITEM     the item's menu (com.canonical.dbusmenu
                              GetLayout), as JSON: [{id, label, enabled,
                              toggle-type, toggle-state, type}], in order
@@ -133,6 +138,80 @@ def serve(outdir):
     GLib.MainLoop().run()
 
 
+FAKE_MANAGER = """
+<node>
+  <interface name="org.paradice.Switcher1.Manager">
+    <property name="ActiveVm" type="o" access="read"/>
+    <property name="Vms" type="ao" access="read"/>
+    <property name="Version" type="u" access="read"/>
+    <method name="SwitchTo"><arg name="name" type="s" direction="in"/></method>
+    <method name="SwitchToPath"><arg name="vm" type="o" direction="in"/></method>
+    <method name="SwitchNext"/>
+    <method name="SwitchPrevious"/>
+    <signal name="Switched"><arg type="o"/><arg type="t"/></signal>
+  </interface>
+</node>"""
+
+# a VM object as an older or broken service might serve it: no State
+FAKE_VM_NO_STATE = """
+<node>
+  <interface name="org.paradice.Switcher1.Vm">
+    <property name="Name" type="s" access="read"/>
+    <property name="DomainId" type="u" access="read"/>
+    <property name="Active" type="b" access="read"/>
+  </interface>
+</node>"""
+
+FAKE_VM = """
+<node>
+  <interface name="org.paradice.Switcher1.Vm">
+    <property name="Name" type="s" access="read"/>
+    <property name="DomainId" type="u" access="read"/>
+    <property name="State" type="s" access="read"/>
+    <property name="Active" type="b" access="read"/>
+  </interface>
+</node>"""
+
+
+def fake_hostd():
+    bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+    root = "/org/paradice/Switcher1"
+    vms = {root + "/vm/7": {"Name": GLib.Variant("s", "odd"),
+                            "DomainId": GLib.Variant("u", 7),
+                            "Active": GLib.Variant("b", False)},
+           root + "/vm/8": {"Name": GLib.Variant("s", "new_one"),
+                            "DomainId": GLib.Variant("u", 8),
+                            "State": GLib.Variant("s", "hibernating"),
+                            "Active": GLib.Variant("b", True)}}
+    mgr = {"ActiveVm": GLib.Variant("o", root + "/vm/8"),
+           "Vms": GLib.Variant("ao", sorted(vms)),
+           "Version": GLib.Variant("u", 1)}
+
+    def call(conn, sender, path, iface, method, params, inv):
+        inv.return_dbus_error("org.paradice.Switcher1.Error.Busy",
+                              "a switch is already under way")
+
+    def prop(conn, sender, path, iface, name):
+        return (mgr if path == root else vms[path]).get(name)
+
+    info = Gio.DBusNodeInfo.new_for_xml(FAKE_MANAGER).interfaces[0]
+    bus.register_object(root, info, call, prop, None)
+    for path, props in vms.items():
+        xml = FAKE_VM if "State" in props else FAKE_VM_NO_STATE
+        info = Gio.DBusNodeInfo.new_for_xml(xml).interfaces[0]
+        bus.register_object(path, info, None, prop, None)
+
+    def owned(*_):
+        print("ready", flush=True)
+
+    def lost(_conn, name):
+        sys.exit("tray_host: could not own %s" % name)
+
+    Gio.bus_own_name_on_connection(bus, "org.paradice.Switcher1",
+                                   Gio.BusNameOwnerFlags.NONE, owned, lost)
+    GLib.MainLoop().run()
+
+
 def _menu_path(bus, item):
     name, path = item.split()
     r = bus.call_sync(name, path, "org.freedesktop.DBus.Properties", "Get",
@@ -175,6 +254,8 @@ def click(item, ident):
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "serve":
         serve(sys.argv[2])
+    elif len(sys.argv) == 2 and sys.argv[1] == "fake-hostd":
+        fake_hostd()
     elif len(sys.argv) == 3 and sys.argv[1] == "menu":
         menu(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "click":
