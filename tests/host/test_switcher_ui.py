@@ -305,7 +305,8 @@ def item_id(menu, label):
 
 def test_cli_lists_and_switches_through_hostd(app):
     """switcher-ui --list shows hostd's VMs with the active one; --switch,
-    --next and --previous change it; an unknown VM is a clear error."""
+    --next and --previous change it; an unknown VM, and hostd not running,
+    are clear errors."""
     s = Session()
     try:
         out = s.ui("--list").stdout
@@ -324,6 +325,12 @@ def test_cli_lists_and_switches_through_hostd(app):
               "unknown VM: %d %r" % (r.returncode, r.stderr))
         times = re.findall(r"switched from \w+ to \w+", s.hostd_log())
         check(len(times) == 4, "hostd logged %r" % times)
+        # without hostd: a clear error, not a hang or a GDBus message
+        s.stop_hostd()
+        for args in (["--list"], ["--switch", "play"]):
+            r = s.ui(*args, check_rc=False)
+            check(r.returncode == 1 and "not running" in r.stderr,
+                  "%s without hostd: %d %r" % (args, r.returncode, r.stderr))
     finally:
         s.close()
 
