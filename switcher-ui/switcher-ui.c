@@ -14,6 +14,10 @@
  *   switcher-ui --switch NAME | --next | --previous
  *   --bus ADDRESS               another bus than the system bus (tests)
  *
+ * One switcher runs per desktop session (GApplication
+ * org.paradice.SwitcherUi on the session bus): a second `--window`, as the
+ * applications menu starts it, shows the first one's window and exits.
+ *
  * In the GUI every call to hostd is asynchronous: the GTK main loop never
  * waits for hostd. Each switch, from here or elsewhere (hotkeys, another
  * client), raises a desktop notification through
@@ -36,6 +40,7 @@
 
 struct app {
 	GDBusConnection *bus;
+	gboolean by_address;	/* --bus, not the system bus */
 	struct sw_client *client;
 	char *error;		/* the last error, shown until the next action */
 	char *connect_error;	/* the bus itself could not be reached */
@@ -467,12 +472,22 @@ static void on_show_window(GtkMenuItem *item, gpointer data)
 {
 	struct app *a = data;
 
+	a->fallback_shown = FALSE;	/* asked for: stays when a tray comes */
 	gtk_window_present(GTK_WINDOW(a->window));
 }
 
 static void on_quit(GtkMenuItem *item, gpointer data)
 {
 	gtk_main_quit();
+}
+
+/* Another switcher-ui --window was started in this session. */
+static void on_activate(GApplication *uniq, gpointer data)
+{
+	struct app *a = data;
+
+	a->fallback_shown = FALSE;	/* asked for: stays when a tray comes */
+	gtk_window_present(GTK_WINDOW(a->window));
 }
 
 /* No tray host: the window stands in for the icon; one came: the icon
@@ -518,10 +533,7 @@ static void on_bus(GObject *src, GAsyncResult *res, gpointer data)
 {
 	struct app *a = data;
 	GError *err = NULL;
-	gboolean by_address = GPOINTER_TO_INT(g_object_get_data(G_OBJECT(a->window),
-								 "pd-by-address"));
-
-	a->bus = by_address ? g_dbus_connection_new_for_address_finish(res, &err)
+	a->bus = a->by_address ? g_dbus_connection_new_for_address_finish(res, &err)
 			    : g_bus_get_finish(res, &err);
 	if (!a->bus) {
 		a->connect_error = g_strdup_printf(_("Cannot reach the system bus: %s"),
@@ -664,6 +676,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	const char *localedir = g_getenv("SWITCHER_UI_LOCALEDIR");
+	GApplication *uniq;
 	struct app a = { 0 };
 	GError *err = NULL;
 	gboolean gui;
@@ -712,7 +725,33 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* one switcher per session: the applications menu's entry (--window)
+	 * shows the running tray's window instead of starting a second app,
+	 * which would notify every switch twice */
+	uniq = g_application_new("org.paradice.SwitcherUi", (GApplicationFlags)0);
+	g_signal_connect(uniq, "activate", G_CALLBACK(on_activate), &a);
+	if (!g_application_register(uniq, NULL, &err)) {
+		/* no session bus: run alone */
+		g_debug("not unique: %s", err->message);
+		g_clear_error(&err);
+	} else if (g_application_get_is_remote(uniq)) {
+		GDBusConnection *session = g_bus_get_sync(G_BUS_TYPE_SESSION,
+							  NULL, NULL);
+
+		if (window)
+			g_application_activate(uniq);
+		else
+			g_printerr("switcher-ui: %s\n", _("already running"));
+		if (session) {
+			g_dbus_connection_flush_sync(session, NULL, NULL);
+			g_object_unref(session);
+		}
+		g_object_unref(uniq);
+		return 0;
+	}
+
 	a.window_mode = window;
+	a.by_address = bus_addr != NULL;
 	a.buttons = g_ptr_array_new();
 	a.items = g_ptr_array_new();
 	a.shown = g_ptr_array_new_with_free_func(g_free);
@@ -721,8 +760,6 @@ int main(int argc, char **argv)
 	if (!window)
 		make_tray(&a);
 	update(&a);
-	g_object_set_data(G_OBJECT(a.window), "pd-by-address",
-			  GINT_TO_POINTER(bus_addr != NULL));
 	if (bus_addr)
 		g_dbus_connection_new_for_address(
 			bus_addr, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
@@ -743,6 +780,7 @@ int main(int argc, char **argv)
 	g_free(a.connect_error);
 	if (a.session)
 		g_object_unref(a.session);
+	g_object_unref(uniq);
 	if (a.bus)
 		g_object_unref(a.bus);
 	return status;

@@ -496,6 +496,33 @@ def test_tray_without_tray_host_shows_the_window(app):
         s.close()
 
 
+def test_menu_entry_shows_the_running_tray_window(app):
+    """The applications menu's entry (switcher-ui --window) started while
+    the tray runs shows the tray's window and exits: one switcher per
+    session, so a switch is notified once, not once per process."""
+    s = Session()
+    try:
+        s.start_x()
+        s.start_tray_host()
+        ui = s.start_app()
+        s.tray_item()
+        check(s.visible_window() is None, "a window before it was asked for")
+        r = subprocess.run([UI, "--bus", s.address, "--window"],
+                           env=s.appenv(), capture_output=True, text=True,
+                           timeout=30)
+        check(r.returncode == 0, "second switcher-ui: %d %s"
+              % (r.returncode, r.stderr))
+        s.wait_for(lambda: s.visible_window(), "the tray's window")
+        s.ui("--switch", "play")
+        s.wait_for(lambda: s.notifications(), "the switch's notification")
+        time.sleep(1)
+        got = [n["summary"] for n in s.notifications()]
+        check(got == ["Switched to play"], "notifications: %r" % got)
+        s.check_alive(ui)
+    finally:
+        s.close()
+
+
 def test_tray_menu_in_german(app):
     """The translations are used: with LANGUAGE=de the menu's VM states
     and items are German (switcher-ui/po/de.po)."""
