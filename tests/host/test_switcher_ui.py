@@ -276,6 +276,8 @@ class Session:
                 if p:
                     p.kill()
                     p.wait()
+            # what a failure needs from here is in its message
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def unmnemonic(label):
