@@ -31,10 +31,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,273 +44,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <xenevtchn.h>
-#include <xengnttab.h>
-#include <xenstore.h>
-
 #include <paradice/pd_display.h>
 #include <paradice/pd_grant.h>
-#include "backend.h"
 #include "config.h"
+#include "xen/transport.h"
 
-#include <xen/io/ring.h>
-/* The ring macros want the barriers of the build's architecture; with the
- * interface version the headers pick they would name the kernel's. */
-#undef xen_mb
-#undef xen_rmb
-#undef xen_wmb
-#define xen_mb()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define xen_rmb()	__atomic_thread_fence(__ATOMIC_ACQUIRE)
-#define xen_wmb()	__atomic_thread_fence(__ATOMIC_RELEASE)
-
-DEFINE_RING_TYPES(pdx, struct pd_wire_xen_slot, struct pd_wire_xen_slot);
-
-#define PAGE		4096u
-#define RING_SLOTS	__CONST_RING_SIZE(pdx, PAGE)
-#define MAX_DATA_PAGES	16384u		/* 64 MiB: more is refused */
 #define DIR_REFS	(PAGE / sizeof(uint32_t) - 1)
 
-/* XenbusState */
-enum {
-	XB_UNKNOWN, XB_INITIALISING, XB_INITWAIT, XB_INITIALISED,
-	XB_CONNECTED, XB_CLOSING, XB_CLOSED, XB_RECONFIGURING,
-	XB_RECONFIGURED,
-};
-
-struct inflight {
-	uint64_t id;			/* 0: free */
-	uint32_t offset;		/* of the run the frontend gave */
-	uint32_t cap;			/* its bytes */
-};
-
-struct xen_tp {
-	struct be_transport base;
-	struct be *be;
-	unsigned int domid;
-	char be_path[128];		/* our directory */
-	char fe_path[128];		/* the frontend's directory */
-
-	struct xs_handle *xs;
-	xenevtchn_handle *xce;
-	xengnttab_handle *xgt;
-	bool connected;			/* rings mapped, channels bound */
-	bool ended;
-
-	struct pdx_back_ring req;
-	struct pdx_back_ring evt;
-	void *req_page, *evt_page;
-	uint8_t *data;			/* the data area, mapped once */
-	uint32_t data_pages;
-	size_t data_len;
-	evtchn_port_t req_port, evt_port;	/* local ports */
-
-	/* Protects the request ring's responses, the in-flight table, and
-	 * wakes the reader when a full table gets room. */
-	pthread_mutex_t lock;
-	struct inflight inflight[RING_SLOTS];
-	unsigned int ninflight;
-	int roomfd;			/* eventfd: a slot freed */
-	/* Protects the event ring. */
-	pthread_mutex_t evt_lock;
-	/* /dev/paradice-grant, or -1: then no mmap for this guest. */
-	int grant_fd;
-};
-
-#define XT(t) ((struct xen_tp *)(t))
-
-static const char *state_name(int s)
-{
-	static const char *const n[] = {
-		"Unknown", "Initialising", "InitWait", "Initialised",
-		"Connected", "Closing", "Closed", "Reconfiguring",
-		"Reconfigured",
-	};
-
-	return s >= 0 && s <= XB_RECONFIGURED ? n[s] : "?";
-}
-
-static int xs_read_int(struct xs_handle *xs, const char *dir,
-		       const char *node, long long *out)
-{
-	char path[256], *val, *end;
-	unsigned int len;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, node);
-	val = xs_read(xs, XBT_NULL, path, &len);
-	if (!val)
-		return -1;
-	errno = 0;
-	*out = strtoll(val, &end, 10);
-	if (errno || end == val || *end) {
-		free(val);
-		errno = EINVAL;
-		return -1;
-	}
-	free(val);
-	return 0;
-}
-
-static int read_state(struct xs_handle *xs, const char *dir)
-{
-	long long s;
-
-	if (xs_read_int(xs, dir, "state", &s) || s < 0 || s > XB_RECONFIGURED)
-		return XB_UNKNOWN;
-	return (int)s;
-}
-
-static bool xs_printf_node(struct xs_handle *xs, xs_transaction_t t,
-			   const char *dir, const char *node,
-			   const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static bool xs_printf_node(struct xs_handle *xs, xs_transaction_t t,
-			   const char *dir, const char *node,
-			   const char *fmt, ...)
-{
-	char path[256], val[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	snprintf(path, sizeof(path), "%s/%s", dir, node);
-	return xs_write(xs, t, path, val, strlen(val));
-}
-
-static void set_state(struct xs_handle *xs, const char *dir, int state)
-{
-	xs_printf_node(xs, XBT_NULL, dir, "state", "%d", state);
-}
-
 /* ------------------------------------------------------------------ */
-/* Naming the guest                                                     */
+/* The guest's rings and data area                                      */
 
-/* domain (a name or an id) -> domid and name; -1 if no such domain. */
-static int resolve_domain(struct xs_handle *xs, const char *domain,
-			  unsigned int *domid, char *name, size_t len)
+void be_xen_unmap_shared(struct xen_transport *x)
 {
-	char path[64], *end, **ids, *n;
-	unsigned int count, l;
-	long v;
-
-	errno = 0;
-	v = strtol(domain, &end, 10);
-	if (!errno && end != domain && !*end && v > 0 && v < 0x7ff0) {
-		snprintf(path, sizeof(path), "/local/domain/%ld/name", v);
-		n = xs_read(xs, XBT_NULL, path, &l);
-		if (!n)
-			return -1;
-		snprintf(name, len, "%s", n);
-		free(n);
-		*domid = (unsigned int)v;
-		return 0;
-	}
-	ids = xs_directory(xs, XBT_NULL, "/local/domain", &count);
-	for (unsigned int i = 0; ids && i < count; i++) {
-		snprintf(path, sizeof(path), "/local/domain/%s/name", ids[i]);
-		n = xs_read(xs, XBT_NULL, path, &l);
-		if (n && !strcmp(n, domain) && strcmp(ids[i], "0")) {
-			*domid = (unsigned int)strtoul(ids[i], NULL, 10);
-			snprintf(name, len, "%s", n);
-			free(n);
-			free(ids);
-			return 0;
-		}
-		free(n);
-	}
-	free(ids);
-	errno = ENOENT;
-	return -1;
-}
-
-/* ------------------------------------------------------------------ */
-/* Publishing                                                           */
-
-/*
- * Write our directory from scratch (exports/, features, state
- * Initialising) and create the frontend's directory if it does not exist
- * yet. Permissions are written after the domain exists (we only get here
- * for a running domain): xenstored drops, without a word, an entry naming
- * a domain it does not know (XSA-322).
- */
-static int publish(struct xen_tp *x)
-{
-	struct xs_permissions be_perms[2] = {
-		{ .id = 0, .perms = XS_PERM_NONE },
-		{ .id = x->domid, .perms = XS_PERM_READ },
-	};
-	struct xs_permissions fe_perms[2] = {
-		{ .id = x->domid, .perms = XS_PERM_NONE },
-		{ .id = 0, .perms = XS_PERM_READ },
-	};
-	struct be *be = x->be;
-	xs_transaction_t t;
-	char dir[256];
-	bool ok;
-
-again:
-	t = xs_transaction_start(x->xs);
-	if (t == XBT_NULL)
-		return -1;
-	xs_rm(x->xs, t, x->be_path);
-	ok = xs_mkdir(x->xs, t, x->be_path) &&
-	     xs_set_permissions(x->xs, t, x->be_path, be_perms, 2) &&
-	     xs_printf_node(x->xs, t, x->be_path, "frontend-id", "%u", x->domid) &&
-	     xs_printf_node(x->xs, t, x->be_path, "frontend", "%s", x->fe_path) &&
-	     xs_printf_node(x->xs, t, x->be_path, "versions", "%u",
-			    PD_WIRE_VERSION_MAJOR) &&
-	     xs_printf_node(x->xs, t, x->be_path, "features", "%" PRIx64,
-			    be_transport_features(&x->base)) &&
-	     xs_printf_node(x->xs, t, x->be_path, "max-requests", "%u",
-			    (unsigned int)RING_SLOTS) &&
-	     xs_printf_node(x->xs, t, x->be_path, "state", "%d",
-			    XB_INITIALISING);
-	for (uint32_t i = 0; ok && i < be->nexports; i++) {
-		const struct pd_wire_export *e = &be->exports[i].info;
-
-		snprintf(dir, sizeof(dir), "%s/exports/%u", x->be_path, i);
-		ok = xs_printf_node(x->xs, t, dir, "class", "%u", e->class) &&
-		     xs_printf_node(x->xs, t, dir, "driver", "%u", e->driver) &&
-		     xs_printf_node(x->xs, t, dir, "name", "%s", e->name) &&
-		     xs_printf_node(x->xs, t, dir, "mode", "%04o", e->mode);
-	}
-	if (ok && read_state(x->xs, x->fe_path) == XB_UNKNOWN) {
-		/* first time: the frontend's directory, owned by the guest */
-		xs_rm(x->xs, t, x->fe_path);
-		ok = xs_mkdir(x->xs, t, x->fe_path) &&
-		     xs_set_permissions(x->xs, t, x->fe_path, fe_perms, 2) &&
-		     xs_printf_node(x->xs, t, x->fe_path, "backend-id", "0") &&
-		     xs_printf_node(x->xs, t, x->fe_path, "backend", "%s",
-				    x->be_path) &&
-		     xs_printf_node(x->xs, t, x->fe_path, "state", "%d",
-				    XB_INITIALISING);
-	}
-	if (!ok) {
-		int e = errno;
-
-		xs_transaction_end(x->xs, t, true);
-		errno = e;
-		return -1;
-	}
-	if (!xs_transaction_end(x->xs, t, false)) {
-		if (errno == EAGAIN)
-			goto again;
-		return -1;
-	}
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Mapping the guest's rings and data area                              */
-
-static void unmap_all(struct xen_tp *x)
-{
-	if (x->req_port)
-		xenevtchn_unbind(x->xce, x->req_port);
-	if (x->evt_port)
-		xenevtchn_unbind(x->xce, x->evt_port);
-	x->req_port = x->evt_port = 0;
 	if (x->req_page)
 		xengnttab_unmap(x->xgt, x->req_page, 1);
 	if (x->evt_page)
@@ -321,11 +64,10 @@ static void unmap_all(struct xen_tp *x)
 		xengnttab_unmap(x->xgt, x->data, x->data_pages);
 	x->req_page = x->evt_page = NULL;
 	x->data = NULL;
-	x->connected = false;
 }
 
 /* Read the data area's grant references through its directory. */
-static int read_data_refs(struct xen_tp *x, uint32_t first_dir,
+static int read_data_refs(struct xen_transport *x, uint32_t first_dir,
 			  uint32_t *refs, uint32_t n)
 {
 	uint32_t ref = first_dir, got = 0;
@@ -350,141 +92,173 @@ static int read_data_refs(struct xen_tp *x, uint32_t first_dir,
 }
 
 /*
- * The frontend is Initialised: map its two rings and its data area once,
- * bind both event channels, go Connected. Everything read from its
- * directory is checked before use.
+ * Map the frontend's two ring pages and its data area, once for the
+ * connection. On failure what was mapped stays mapped: the caller ends
+ * with be_xen_unmap_shared().
  */
-static int map_frontend(struct xen_tp *x)
+int be_xen_map_shared(struct xen_transport *x, const struct xen_frontend_dir *fe)
 {
-	long long version, req_ref, evt_ref, req_ch, evt_ch, dir_ref, pages;
 	struct be *be = x->be;
 	uint32_t *refs;
-	xenevtchn_port_or_error_t p;
 
-	if (xs_read_int(x->xs, x->fe_path, "version", &version) ||
-	    xs_read_int(x->xs, x->fe_path, "req-ring-ref", &req_ref) ||
-	    xs_read_int(x->xs, x->fe_path, "evt-ring-ref", &evt_ref) ||
-	    xs_read_int(x->xs, x->fe_path, "req-event-channel", &req_ch) ||
-	    xs_read_int(x->xs, x->fe_path, "evt-event-channel", &evt_ch) ||
-	    xs_read_int(x->xs, x->fe_path, "data-dir-ref", &dir_ref) ||
-	    xs_read_int(x->xs, x->fe_path, "data-pages", &pages)) {
-		be_log(be, "frontend directory incomplete: %s", strerror(errno));
-		return -1;
-	}
-	if (version != PD_WIRE_VERSION_MAJOR) {
-		be_log(be, "frontend chose version %lld", version);
-		return -1;
-	}
-	if (req_ref < 0 || req_ref > UINT32_MAX || evt_ref < 0 ||
-	    evt_ref > UINT32_MAX || dir_ref <= 0 || dir_ref > UINT32_MAX ||
-	    req_ch <= 0 || req_ch > UINT32_MAX || evt_ch <= 0 ||
-	    evt_ch > UINT32_MAX || pages < 1 || pages > MAX_DATA_PAGES) {
-		be_log(be, "frontend directory out of range");
-		return -1;
-	}
-	x->req_page = xengnttab_map_grant_ref(x->xgt, x->domid,
-					      (uint32_t)req_ref,
+	x->req_page = xengnttab_map_grant_ref(x->xgt, x->domid, fe->req_ref,
 					      PROT_READ | PROT_WRITE);
-	x->evt_page = xengnttab_map_grant_ref(x->xgt, x->domid,
-					      (uint32_t)evt_ref,
+	x->evt_page = xengnttab_map_grant_ref(x->xgt, x->domid, fe->evt_ref,
 					      PROT_READ | PROT_WRITE);
 	if (!x->req_page || !x->evt_page) {
 		be_log(be, "cannot map the rings: %s", strerror(errno));
-		goto fail;
+		return -1;
 	}
-	refs = calloc((size_t)pages, sizeof(*refs));
-	if (!refs || read_data_refs(x, (uint32_t)dir_ref, refs,
-				    (uint32_t)pages)) {
+	refs = calloc(fe->pages, sizeof(*refs));
+	if (!refs || read_data_refs(x, fe->dir_ref, refs, fe->pages)) {
 		be_log(be, "cannot read the data directory: %s",
 		       strerror(errno));
 		free(refs);
-		goto fail;
+		return -1;
 	}
-	x->data = xengnttab_map_domain_grant_refs(x->xgt, (uint32_t)pages,
-						  x->domid, refs,
-						  PROT_READ | PROT_WRITE);
+	x->data = xengnttab_map_domain_grant_refs(x->xgt, fe->pages, x->domid,
+						  refs, PROT_READ | PROT_WRITE);
 	free(refs);
 	if (!x->data) {
 		be_log(be, "cannot map the data area: %s", strerror(errno));
-		goto fail;
+		return -1;
 	}
-	x->data_pages = (uint32_t)pages;
-	x->data_len = (size_t)pages * PAGE;
-	BACK_RING_INIT(&x->req, (struct pdx_sring *)x->req_page, PAGE);
-	BACK_RING_INIT(&x->evt, (struct pdx_sring *)x->evt_page, PAGE);
-
-	p = xenevtchn_bind_interdomain(x->xce, x->domid, (evtchn_port_t)req_ch);
-	if (p < 0)
-		goto fail_evtchn;
-	x->req_port = (evtchn_port_t)p;
-	p = xenevtchn_bind_interdomain(x->xce, x->domid, (evtchn_port_t)evt_ch);
-	if (p < 0)
-		goto fail_evtchn;
-	x->evt_port = (evtchn_port_t)p;
-	x->connected = true;
-	set_state(x->xs, x->be_path, XB_CONNECTED);
-	be_log(be, "connected to domain %u: %u data pages", x->domid,
-	       x->data_pages);
+	x->data_pages = fe->pages;
+	x->data_len = (size_t)fe->pages * PAGE;
 	return 0;
-
-fail_evtchn:
-	be_log(be, "cannot bind the event channels: %s", strerror(errno));
-fail:
-	unmap_all(x);
-	return -1;
 }
 
 /* ------------------------------------------------------------------ */
-/* The transport operations                                             */
+/* The grant helper: our pages to the guest (mmap)                      */
 
-/* The frontend's state or its domain changed: go on, connect, or end. */
-static void check_frontend(struct xen_tp *x)
+/* mmap of forwarded files needs the grant helper (module pdgrant);
+ * without it the guest is served all the rest */
+void be_xen_grant_helper_open(struct xen_transport *x)
 {
-	int st = read_state(x->xs, x->fe_path);
-
-	if (!xs_is_domain_introduced(x->xs, x->domid)) {
-		be_log(x->be, "domain %u is gone", x->domid);
-		x->ended = true;
-		return;
-	}
-	if (x->be->verbose)
-		be_log(x->be, "frontend %s", state_name(st));
-	switch (st) {
-	case XB_INITIALISED:
-		if (!x->connected && map_frontend(x)) {
-			set_state(x->xs, x->be_path, XB_CLOSING);
-			x->ended = true;
-		}
-		break;
-	case XB_CLOSING:
-	case XB_CLOSED:
-	case XB_UNKNOWN:
-		/* a frontend that already closed before we connected is
-		 * waiting for a new backend: that is us, not an end */
-		if (x->connected || st == XB_CLOSING)
-			x->ended = true;
-		break;
-	default:
-		break;
+	x->grant_fd = open(PD_GRANT_DEVICE, O_RDWR | O_CLOEXEC);
+	if (x->grant_fd >= 0) {
+		x->base.features |= PD_WIRE_FEAT_MMAP;
+		x->base.revoke_fd = x->grant_fd;
+	} else {
+		be_log(x->be, "%s: %s: mmap of forwarded files not offered "
+		       "(is pdgrant loaded?)", PD_GRANT_DEVICE, strerror(errno));
 	}
 }
 
-/* Drain watch events; true if any fired. */
-static bool drain_watches(struct xen_tp *x)
+void be_xen_grant_helper_close(struct xen_transport *x)
 {
-	bool any = false;
-	char **w;
-
-	while ((w = xs_check_watch(x->xs))) {
-		free(w);
-		any = true;
-	}
-	return any;
+	if (x->grant_fd >= 0)
+		close(x->grant_fd);
+	x->grant_fd = -1;
 }
+
+/* Grant the guest the frames behind addr (maps.c), through the helper. */
+int be_xen_grant(struct be_transport *t, void *addr, uint32_t npages,
+		 bool writable, uint32_t *refs, uint32_t *region)
+{
+	struct xen_transport *x = XT(t);
+	struct pd_grant_map m = {
+		.addr = (uint64_t)(uintptr_t)addr,
+		.refs = (uint64_t)(uintptr_t)refs,
+		.npages = npages,
+		.domid = (uint16_t)x->domid,
+		.flags = writable ? 0 : PD_GRANT_READONLY,
+	};
+
+	if (x->grant_fd < 0)
+		return -EOPNOTSUPP;
+	if (!npages || npages > PD_GRANT_MAX_PAGES)
+		return -EINVAL;
+	if (ioctl(x->grant_fd, PD_GRANT_IOC_MAP, &m))
+		return errno ? -errno : -EIO;
+	*region = m.id;
+	return 0;
+}
+
+int be_xen_ungrant(struct be_transport *t, uint32_t region)
+{
+	struct xen_transport *x = XT(t);
+	__u32 id = region;
+	int ret;
+
+	if (x->grant_fd < 0)
+		return -ENOENT;
+	do {
+		ret = ioctl(x->grant_fd, PD_GRANT_IOC_UNMAP, &id);
+	} while (ret && errno == EINTR);
+	return ret ? (errno ? -errno : -EIO) : 0;
+}
+
+/* Revoked region ids, as __u32s, from the helper's descriptor; the event
+ * thread calls this when it polls readable, and it never blocks. */
+int be_xen_revoked(struct be_transport *t, uint32_t *regions,
+		   unsigned int max)
+{
+	struct xen_transport *x = XT(t);
+	struct pollfd p = { .fd = x->grant_fd, .events = POLLIN };
+	ssize_t n;
+	int r;
+
+	if (x->grant_fd < 0 || !max)
+		return 0;
+	r = poll(&p, 1, 0);
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (p.revents & (POLLERR | POLLNVAL))
+		return -EIO;
+	if (!(p.revents & POLLIN))
+		return 0;
+	n = read(x->grant_fd, regions, max * sizeof(*regions));
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+	return (int)((size_t)n / sizeof(*regions));
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Connecting                                                           */
+
+/* The rings are mapped (grant.c): set up our ends and bind both event
+ * channels. On failure the caller ends with be_xen_ring_disconnect(). */
+int be_xen_ring_connect(struct xen_transport *x,
+			const struct xen_frontend_dir *fe)
+{
+	xenevtchn_port_or_error_t p;
+
+	BACK_RING_INIT(&x->req, (struct pdx_sring *)x->req_page, PAGE);
+	BACK_RING_INIT(&x->evt, (struct pdx_sring *)x->evt_page, PAGE);
+
+	p = xenevtchn_bind_interdomain(x->xce, x->domid, fe->req_ch);
+	if (p < 0)
+		goto fail;
+	x->req_port = (evtchn_port_t)p;
+	p = xenevtchn_bind_interdomain(x->xce, x->domid, fe->evt_ch);
+	if (p < 0)
+		goto fail;
+	x->evt_port = (evtchn_port_t)p;
+	return 0;
+
+fail:
+	be_log(x->be, "cannot bind the event channels: %s", strerror(errno));
+	return -1;
+}
+
+void be_xen_ring_disconnect(struct xen_transport *x)
+{
+	if (x->req_port)
+		xenevtchn_unbind(x->xce, x->req_port);
+	if (x->evt_port)
+		xenevtchn_unbind(x->xce, x->evt_port);
+	x->req_port = x->evt_port = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests                                                             */
 
 /* Take the next request off the ring into buf, if there is one. Returns
- * its length, 0 if none, -1 if the frontend broke the ring. */
-static ssize_t take_request(struct xen_tp *x, uint8_t *buf, size_t cap)
+ * its length, 0 if none, -1 if the frontend broke the ring, -2 if it
+ * dropped a bad slot. */
+static ssize_t take_request(struct xen_transport *x, uint8_t *buf, size_t cap)
 {
 	struct pd_wire_xen_slot untrusted_slot;
 	struct pd_wire_hdr hdr;
@@ -554,9 +328,9 @@ static ssize_t take_request(struct xen_tp *x, uint8_t *buf, size_t cap)
  * Returns 0 when the connection ends: the frontend closes, its domain goes
  * away, or it breaks the protocol.
  */
-static ssize_t xen_recv(struct be_transport *t, void *buf, size_t cap)
+ssize_t be_xen_recv(struct be_transport *t, void *buf, size_t cap)
 {
-	struct xen_tp *x = XT(t);
+	struct xen_transport *x = XT(t);
 
 	for (;;) {
 		struct pollfd pfd[3];
@@ -575,7 +349,8 @@ static ssize_t xen_recv(struct be_transport *t, void *buf, size_t cap)
 				if (r > 0)
 					return r;
 				if (r == -1) {
-					set_state(x->xs, x->be_path, XB_CLOSING);
+					be_xen_set_state(x->xs, x->be_path,
+							 XB_CLOSING);
 					x->ended = true;
 					return 0;
 				}
@@ -604,12 +379,15 @@ static ssize_t xen_recv(struct be_transport *t, void *buf, size_t cap)
 			if (read(x->roomfd, &v, sizeof(v)) < 0)
 				v = 0;
 		}
-		if ((pfd[0].revents & POLLIN) && drain_watches(x))
-			check_frontend(x);
+		if ((pfd[0].revents & POLLIN) && be_xen_drain_watches(x))
+			be_xen_check_frontend(x);
 		else if (n == 0)
-			check_frontend(x);	/* belt and braces */
+			be_xen_check_frontend(x);	/* belt and braces */
 	}
 }
+
+/* ------------------------------------------------------------------ */
+/* Events and replies                                                   */
 
 /*
  * An event into the next buffer the frontend posted. When all are in use
@@ -618,7 +396,7 @@ static ssize_t xen_recv(struct be_transport *t, void *buf, size_t cap)
  * event dropped would be a poll wakeup lost for good, and a guest that
  * never reads its events only stalls its own backend's senders.
  */
-static int send_event(struct xen_tp *x, const void *msg, size_t len)
+static int send_event(struct xen_transport *x, const void *msg, size_t len)
 {
 	long wait_ns = 1000000, waited_ns = 0;
 	bool said = false;
@@ -678,9 +456,9 @@ static int send_event(struct xen_tp *x, const void *msg, size_t len)
  * A reply goes into the run of pages its request came in, never beyond:
  * one that would not fit becomes a bare header with -EOVERFLOW.
  */
-static int xen_send(struct be_transport *t, const void *msg, size_t len)
+int be_xen_send(struct be_transport *t, const void *msg, size_t len)
 {
-	struct xen_tp *x = XT(t);
+	struct xen_transport *x = XT(t);
 	struct pd_wire_hdr hdr;
 	struct pd_wire_xen_slot *rsp;
 	unsigned int i;
@@ -727,77 +505,80 @@ static int xen_send(struct be_transport *t, const void *msg, size_t len)
 	return 0;
 }
 
-/* Grant the guest the frames behind addr (maps.c), through the helper. */
-static int xen_grant(struct be_transport *t, void *addr, uint32_t npages,
-		     bool writable, uint32_t *refs, uint32_t *region)
-{
-	struct xen_tp *x = XT(t);
-	struct pd_grant_map m = {
-		.addr = (uint64_t)(uintptr_t)addr,
-		.refs = (uint64_t)(uintptr_t)refs,
-		.npages = npages,
-		.domid = (uint16_t)x->domid,
-		.flags = writable ? 0 : PD_GRANT_READONLY,
-	};
 
-	if (x->grant_fd < 0)
-		return -EOPNOTSUPP;
-	if (!npages || npages > PD_GRANT_MAX_PAGES)
-		return -EINVAL;
-	if (ioctl(x->grant_fd, PD_GRANT_IOC_MAP, &m))
-		return errno ? -errno : -EIO;
-	*region = m.id;
+
+/* ------------------------------------------------------------------ */
+/* The connection                                                       */
+
+static void disconnect(struct xen_transport *x)
+{
+	be_xen_ring_disconnect(x);
+	be_xen_unmap_shared(x);
+	x->connected = false;
+}
+
+/*
+ * The frontend is Initialised: map its two rings and its data area once,
+ * bind both event channels, go Connected. Everything read from its
+ * directory is checked before use (be_xen_read_frontend).
+ */
+static int connect_frontend(struct xen_transport *x)
+{
+	struct xen_frontend_dir fe;
+
+	if (be_xen_read_frontend(x, &fe))
+		return -1;
+	if (be_xen_map_shared(x, &fe) || be_xen_ring_connect(x, &fe)) {
+		disconnect(x);
+		return -1;
+	}
+	x->connected = true;
+	be_xen_set_state(x->xs, x->be_path, XB_CONNECTED);
+	be_log(x->be, "connected to domain %u: %u data pages", x->domid,
+	       x->data_pages);
 	return 0;
 }
 
-static int xen_ungrant(struct be_transport *t, uint32_t region)
+/* The frontend's state or its domain changed: go on, connect, or end. */
+void be_xen_check_frontend(struct xen_transport *x)
 {
-	struct xen_tp *x = XT(t);
-	__u32 id = region;
-	int ret;
+	int st = be_xen_read_state(x->xs, x->fe_path);
 
-	if (x->grant_fd < 0)
-		return -ENOENT;
-	do {
-		ret = ioctl(x->grant_fd, PD_GRANT_IOC_UNMAP, &id);
-	} while (ret && errno == EINTR);
-	return ret ? (errno ? -errno : -EIO) : 0;
-}
-
-/* Revoked region ids, as __u32s, from the helper's descriptor; the event
- * thread calls this when it polls readable, and it never blocks. */
-static int xen_revoked(struct be_transport *t, uint32_t *regions,
-		       unsigned int max)
-{
-	struct xen_tp *x = XT(t);
-	struct pollfd p = { .fd = x->grant_fd, .events = POLLIN };
-	ssize_t n;
-	int r;
-
-	if (x->grant_fd < 0 || !max)
-		return 0;
-	r = poll(&p, 1, 0);
-	if (r < 0)
-		return errno == EINTR ? 0 : -errno;
-	if (p.revents & (POLLERR | POLLNVAL))
-		return -EIO;
-	if (!(p.revents & POLLIN))
-		return 0;
-	n = read(x->grant_fd, regions, max * sizeof(*regions));
-	if (n < 0)
-		return errno == EINTR || errno == EAGAIN ? 0 : -errno;
-	return (int)((size_t)n / sizeof(*regions));
+	if (!xs_is_domain_introduced(x->xs, x->domid)) {
+		be_log(x->be, "domain %u is gone", x->domid);
+		x->ended = true;
+		return;
+	}
+	if (x->be->verbose)
+		be_log(x->be, "frontend %s", be_xen_state_name(st));
+	switch (st) {
+	case XB_INITIALISED:
+		if (!x->connected && connect_frontend(x)) {
+			be_xen_set_state(x->xs, x->be_path, XB_CLOSING);
+			x->ended = true;
+		}
+		break;
+	case XB_CLOSING:
+	case XB_CLOSED:
+	case XB_UNKNOWN:
+		/* a frontend that already closed before we connected is
+		 * waiting for a new backend: that is us, not an end */
+		if (x->connected || st == XB_CLOSING)
+			x->ended = true;
+		break;
+	default:
+		break;
+	}
 }
 
 static void xen_destroy(struct be_transport *t)
 {
-	struct xen_tp *x = XT(t);
+	struct xen_transport *x = XT(t);
 
 	if (!t)
 		return;
-	unmap_all(x);
-	if (x->grant_fd >= 0)
-		close(x->grant_fd);
+	disconnect(x);
+	be_xen_grant_helper_close(x);
 	if (x->xgt)
 		xengnttab_close(x->xgt);
 	if (x->xce)
@@ -813,23 +594,34 @@ static const struct be_transport_impl xen_impl = {
 	.name = "xen",
 	.features = PD_WIRE_FEAT_POLL_EVENTS | PD_WIRE_FEAT_FASYNC |
 		    PD_WIRE_FEAT_NEWFD | PD_WIRE_FEAT_CANCEL,
-	.recv = xen_recv,
-	.send = xen_send,
-	.grant = xen_grant,
-	.ungrant = xen_ungrant,
-	.revoked = xen_revoked,
+	.recv = be_xen_recv,
+	.send = be_xen_send,
+	.grant = be_xen_grant,
+	.ungrant = be_xen_ungrant,
+	.revoked = be_xen_revoked,
 	.destroy = xen_destroy,
 };
+
+/* Wait until the frontend is Closed (or gone), at most ms. */
+static void wait_frontend_closed(struct xs_handle *xs, const char *fe_path,
+				 int ms)
+{
+	for (int waited = 0; waited < ms; waited += 50) {
+		int st = be_xen_read_state(xs, fe_path);
+
+		if (st == XB_CLOSED || st == XB_UNKNOWN ||
+		    st == XB_INITIALISING)
+			return;
+		nanosleep(&(struct timespec){ .tv_nsec = 50000000 }, NULL);
+	}
+}
 
 /* ------------------------------------------------------------------ */
 /* The server: one connection                                            */
 
-static void wait_frontend_closed(struct xs_handle *xs, const char *fe_path,
-				 int ms);
-
 static struct be_transport *server_create(struct be *be, unsigned int domid)
 {
-	struct xen_tp *x = calloc(1, sizeof(*x));
+	struct xen_transport *x = calloc(1, sizeof(*x));
 
 	if (!x)
 		return NULL;
@@ -842,12 +634,8 @@ static struct be_transport *server_create(struct be *be, unsigned int domid)
 	x->roomfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_mutex_init(&x->evt_lock, NULL);
-	snprintf(x->be_path, sizeof(x->be_path),
-		 "/local/domain/0/backend/%s/%u/0", PD_WIRE_XENBUS_DEVICE_TYPE,
-		 domid);
-	snprintf(x->fe_path, sizeof(x->fe_path),
-		 "/local/domain/%u/device/%s/0", domid,
-		 PD_WIRE_XENBUS_DEVICE_TYPE);
+	be_xen_paths(domid, x->be_path, sizeof(x->be_path), x->fe_path,
+		     sizeof(x->fe_path));
 	x->xs = xs_open(0);
 	x->xce = xenevtchn_open(NULL, 0);
 	x->xgt = xengnttab_open(NULL, 0);
@@ -857,40 +645,30 @@ static struct be_transport *server_create(struct be *be, unsigned int domid)
 	}
 	/* a single mapping of the data area can be large */
 	xengnttab_set_max_grants(x->xgt, MAX_DATA_PAGES + 8);
-	/* mmap of forwarded files needs the grant helper (module pdgrant);
-	 * without it the guest is served all the rest */
-	x->grant_fd = open(PD_GRANT_DEVICE, O_RDWR | O_CLOEXEC);
-	if (x->grant_fd >= 0) {
-		x->base.features |= PD_WIRE_FEAT_MMAP;
-		x->base.revoke_fd = x->grant_fd;
-	} else {
-		be_log(be, "%s: %s: mmap of forwarded files not offered "
-		       "(is pdgrant loaded?)", PD_GRANT_DEVICE, strerror(errno));
-	}
+	be_xen_grant_helper_open(x);
 	/* a frontend still attached to an earlier backend (its references
 	 * are stale) must close first: tell it, and give it a moment */
-	switch (read_state(x->xs, x->fe_path)) {
+	switch (be_xen_read_state(x->xs, x->fe_path)) {
 	case XB_INITIALISED:
 	case XB_CONNECTED:
 	case XB_CLOSING:
 		be_log(be, "frontend still attached to an earlier backend: "
 		       "closing it");
-		set_state(x->xs, x->be_path, XB_CLOSING);
+		be_xen_set_state(x->xs, x->be_path, XB_CLOSING);
 		wait_frontend_closed(x->xs, x->fe_path, 10000);
 		break;
 	default:
 		break;
 	}
-	if (publish(x)) {
+	if (be_xen_publish(x)) {
 		be_log(be, "cannot publish %s: %s", x->be_path, strerror(errno));
 		goto fail;
 	}
-	if (!xs_watch(x->xs, x->fe_path, "fe") ||
-	    !xs_watch(x->xs, "@releaseDomain", "rd")) {
+	if (be_xen_watch(x)) {
 		be_log(be, "cannot watch %s: %s", x->fe_path, strerror(errno));
 		goto fail;
 	}
-	set_state(x->xs, x->be_path, XB_INITWAIT);
+	be_xen_set_state(x->xs, x->be_path, XB_INITWAIT);
 	be_log(be, "waiting for domain %u (%s)", domid, x->fe_path);
 	return &x->base;
 fail:
@@ -906,20 +684,6 @@ static volatile sig_atomic_t monitor_stop;
 static void on_term(int sig)
 {
 	monitor_stop = 1;
-}
-
-/* Wait until the frontend is Closed (or gone), at most ms. */
-static void wait_frontend_closed(struct xs_handle *xs, const char *fe_path,
-				 int ms)
-{
-	for (int waited = 0; waited < ms; waited += 50) {
-		int st = read_state(xs, fe_path);
-
-		if (st == XB_CLOSED || st == XB_UNKNOWN ||
-		    st == XB_INITIALISING)
-			return;
-		nanosleep(&(struct timespec){ .tv_nsec = 50000000 }, NULL);
-	}
 }
 
 static void write_pid(const char *dir, const char *name, const char *what,
@@ -973,10 +737,8 @@ static void monitor(struct be *be, unsigned int domid, const char *name)
 	struct xs_handle *xs;
 	int quick_deaths = 0;
 
-	snprintf(be_path, sizeof(be_path), "/local/domain/0/backend/%s/%u/0",
-		 PD_WIRE_XENBUS_DEVICE_TYPE, domid);
-	snprintf(fe_path, sizeof(fe_path), "/local/domain/%u/device/%s/0",
-		 domid, PD_WIRE_XENBUS_DEVICE_TYPE);
+	be_xen_paths(domid, be_path, sizeof(be_path), fe_path,
+		     sizeof(fe_path));
 	mkdir(run, 0755);
 	write_pid(run, name, "monitor", getpid());
 	/* no SA_RESTART: the signal must interrupt waitpid() */
@@ -1024,11 +786,11 @@ static void monitor(struct be *be, unsigned int domid, const char *name)
 		    WEXITSTATUS(status) == PD_DISPLAY_EXIT_NO_HOSTD)
 			monitor_stop = 1;
 		/* whatever happened, the frontend must stop using it */
-		if (read_state(xs, be_path) != XB_UNKNOWN)
-			set_state(xs, be_path, XB_CLOSING);
+		if (be_xen_read_state(xs, be_path) != XB_UNKNOWN)
+			be_xen_set_state(xs, be_path, XB_CLOSING);
 		if (monitor_stop || !xs_is_domain_introduced(xs, domid)) {
 			wait_frontend_closed(xs, fe_path, 3000);
-			set_state(xs, be_path, XB_CLOSED);
+			be_xen_set_state(xs, be_path, XB_CLOSED);
 			if (!xs_is_domain_introduced(xs, domid)) {
 				/* the domain's whole directory (device 0
 				 * is all), not an empty one left behind */
@@ -1044,7 +806,7 @@ static void monitor(struct be *be, unsigned int domid, const char *name)
 			exit(0);
 		}
 		wait_frontend_closed(xs, fe_path, 5000);
-		set_state(xs, be_path, XB_CLOSED);
+		be_xen_set_state(xs, be_path, XB_CLOSED);
 		xs_close(xs);
 		if (t1.tv_sec - t0.tv_sec < 3) {
 			if (++quick_deaths >= 5) {
@@ -1078,8 +840,8 @@ struct be_transport *be_xen_create(struct be *be, const char *domain,
 		be_log(be, "cannot open xenstore: %s", strerror(errno));
 		return NULL;
 	}
-	if (resolve_domain(xs, domain, &domid, guest_name,
-			   sizeof(guest_name))) {
+	if (be_xen_resolve_domain(xs, domain, &domid, guest_name,
+				  sizeof(guest_name))) {
 		be_log(be, "no domain %s", domain);
 		xs_close(xs);
 		return NULL;
