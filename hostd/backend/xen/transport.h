@@ -3,10 +3,13 @@
  * The Xen transport's insides, shared by its files and by nothing else
  * (main.c knows only be_xen_create() in backend.h):
  *
+ *   supervise.c  the monitor process; the server's lifetime; what to do
+ *                when the frontend's state or the domain changes
  *   xenstore.c   XenStore: the layout, publishing, reading the frontend's
  *                directory, watches, the XenbusState nodes
- *   ../transport_xen.c  the rest, for now: the monitor, the server's
- *                lifetime, grants, the rings
+ *   grant.c      grant mappings of the guest's rings and data area; the
+ *                grant helper (/dev/paradice-grant) for mmap
+ *   ring.c       the two rings and their event channels: recv and send
  *
  * Not named xen.h: hostd/backend is on the include path, so a file here
  * named like one of <xen/...> would be found in its place.
