@@ -13,12 +13,14 @@
  * and room in the in-flight table).
  *
  * Trusts: nothing the guest writes into the ring pages or the data area,
- * which it can change at any moment. A producer index is checked against
- * the ring's size (RING_REQUEST_PROD_OVERFLOW) before a slot is read; a
- * slot is copied out once (untrusted_slot, untrusted_buf) and its offset
- * and length checked against the data area before it is used; a request
- * is copied out of the data area once, and main.c looks only at the copy;
- * a reply is written only inside the run its request came in.
+ * which it can change at any moment. The checks are slot.c's, called
+ * before anything is used: for a request, the producer index against the
+ * ring's size, then the slot, copied out once (untrusted_slot), against
+ * the data area, then the request, copied out once (main.c looks only at
+ * the copy), and its id against the in-flight table; for an event, the
+ * buffer's slot, copied out once here (untrusted_buf), against the data
+ * area and the event's length. A reply is written only inside the run its
+ * request came in, an event only inside its checked buffer.
  */
 #include <errno.h>
 #include <poll.h>
@@ -68,72 +70,32 @@ void be_xen_ring_disconnect(struct xen_transport *x)
 /* ------------------------------------------------------------------ */
 /* Requests                                                             */
 
-/* Take the next request off the ring into buf, if there is one. Returns
- * its length, 0 if none, -1 if the frontend broke the ring, -2 if it
- * dropped a bad slot. */
+/* Take the next request off the ring into buf, if there is one (slot.c
+ * checks it). Returns its length, 0 if none, BE_XEN_RING_BROKEN if the
+ * frontend broke the ring, BE_XEN_SLOT_BAD if it dropped a bad slot. */
 static ssize_t take_request(struct xen_transport *x, uint8_t *buf, size_t cap)
 {
-	struct pd_wire_xen_slot untrusted_slot;
-	struct pd_wire_hdr hdr;
-	RING_IDX rp = x->req.sring->req_prod;
-	size_t len, n;
-	unsigned int i;
+	struct inflight run;
+	ssize_t r;
+	int e;
 
-	xen_rmb();	/* the slots after the producer index */
-	if (RING_REQUEST_PROD_OVERFLOW(&x->req, rp)) {
-		be_log(x->be, "frontend overran the request ring (%u, %u)",
-		       rp, x->req.req_cons);
-		return -1;
-	}
-	if (x->req.req_cons == rp)
-		return 0;
-	memcpy(&untrusted_slot, RING_GET_REQUEST(&x->req, x->req.req_cons),
-	       sizeof(untrusted_slot));
-	x->req.req_cons++;
-
-	/* the one place a slot is checked: everything below uses copies */
-	len = untrusted_slot.len;
-	if (untrusted_slot.offset > x->data_len ||
-	    len > x->data_len - untrusted_slot.offset ||
-	    len < sizeof(hdr) || !untrusted_slot.id) {
-		be_log(x->be, "bad slot (id %llu, offset %u, len %u) dropped",
-		       (unsigned long long)untrusted_slot.id, untrusted_slot.offset,
-		       untrusted_slot.len);
-		return -2;
-	}
-	n = len < cap ? len : cap;
-	memcpy(buf, x->data + untrusted_slot.offset, n);
-	memcpy(&hdr, buf, sizeof(hdr));
-	if (hdr.id != untrusted_slot.id) {
-		be_log(x->be, "slot %llu holds request %llu: dropped",
-		       (unsigned long long)untrusted_slot.id,
-		       (unsigned long long)hdr.id);
-		return -2;
-	}
+	r = be_xen_slot_next(x->be, &x->req, x->data, x->data_len, buf, cap,
+			     &run);
+	if (r <= 0)
+		return r;
 	pthread_mutex_lock(&x->lock);
-	for (i = 0; i < RING_SLOTS; i++)
-		if (x->inflight[i].id == hdr.id)
-			break;
-	if (i < RING_SLOTS) {
-		pthread_mutex_unlock(&x->lock);
-		be_log(x->be, "request id %llu reused: dropped",
-		       (unsigned long long)hdr.id);
-		return -2;
-	}
-	for (i = 0; i < RING_SLOTS; i++)
-		if (!x->inflight[i].id)
-			break;
 	/* take_request only runs with a free entry (recv checks) */
-	x->inflight[i] = (struct inflight){
-		.id = hdr.id, .offset = untrusted_slot.offset, .cap = (uint32_t)len,
-	};
-	x->ninflight++;
+	e = be_xen_inflight_add(x->inflight, &run);
+	if (!e)
+		x->ninflight++;
 	pthread_mutex_unlock(&x->lock);
-	/* the header's own length, if it fits in the run; else main.c sees
-	 * the mismatch and refuses the request */
-	if (hdr.len <= n - sizeof(hdr))
-		return (ssize_t)(sizeof(hdr) + hdr.len);
-	return (ssize_t)n;
+	if (e) {
+		be_log(x->be, "request id %llu %s: dropped",
+		       (unsigned long long)run.id,
+		       e == -EEXIST ? "reused" : "finds no room");
+		return BE_XEN_SLOT_BAD;
+	}
+	return r;
 }
 
 /*
@@ -161,13 +123,13 @@ ssize_t be_xen_recv(struct be_transport *t, void *buf, size_t cap)
 
 				if (r > 0)
 					return r;
-				if (r == -1) {
+				if (r == BE_XEN_RING_BROKEN) {
 					be_xen_set_state(x->xs, x->be_path,
 							 XB_CLOSING);
 					x->ended = true;
 					return 0;
 				}
-				if (r == -2)
+				if (r == BE_XEN_SLOT_BAD)
 					continue;
 				RING_FINAL_CHECK_FOR_REQUESTS(&x->req, more);
 				if (more)
@@ -243,9 +205,7 @@ static int send_event(struct xen_transport *x, const void *msg, size_t len)
 		memcpy(&untrusted_buf, RING_GET_REQUEST(&x->evt, x->evt.req_cons),
 		       sizeof(untrusted_buf));
 		x->evt.req_cons++;
-		if (untrusted_buf.offset > x->data_len ||
-		    untrusted_buf.len > x->data_len - untrusted_buf.offset ||
-		    untrusted_buf.len < len) {
+		if (!be_xen_event_buf_fits(&untrusted_buf, x->data_len, len)) {
 			pthread_mutex_unlock(&x->evt_lock);
 			be_log(x->be, "bad event buffer (offset %u, len %u)",
 			       untrusted_buf.offset, untrusted_buf.len);
@@ -274,18 +234,15 @@ int be_xen_send(struct be_transport *t, const void *msg, size_t len)
 	struct xen_transport *x = XT(t);
 	struct pd_wire_hdr hdr;
 	struct pd_wire_xen_slot *rsp;
-	unsigned int i;
-	int notify;
+	int i, notify;
 
 	memcpy(&hdr, msg, sizeof(hdr));
 	if (hdr.flags & PD_WIRE_F_EVENT)
 		return send_event(x, msg, len);
 
 	pthread_mutex_lock(&x->lock);
-	for (i = 0; i < RING_SLOTS; i++)
-		if (x->inflight[i].id && x->inflight[i].id == hdr.id)
-			break;
-	if (i == RING_SLOTS || !x->connected) {
+	i = be_xen_inflight_find(x->inflight, hdr.id);
+	if (i < 0 || !x->connected) {
 		pthread_mutex_unlock(&x->lock);
 		errno = x->connected ? ENOENT : EPIPE;
 		return -1;

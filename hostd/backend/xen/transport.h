@@ -10,6 +10,8 @@
  *   grant.c      grant mappings of the guest's rings and data area; the
  *                grant helper (/dev/paradice-grant) for mmap
  *   ring.c       the two rings and their event channels: recv and send
+ *   slot.c       the checks of what the frontend writes into the rings
+ *                (pure; its header slot.h has the rings' types)
  *
  * Not named xen.h: hostd/backend is on the include path, so a file here
  * named like one of <xen/...> would be found in its place.
@@ -27,20 +29,8 @@
 
 #include "backend.h"
 
-#include <xen/io/ring.h>
-/* The ring macros want the barriers of the build's architecture; with the
- * interface version the headers pick they would name the kernel's. */
-#undef xen_mb
-#undef xen_rmb
-#undef xen_wmb
-#define xen_mb()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define xen_rmb()	__atomic_thread_fence(__ATOMIC_ACQUIRE)
-#define xen_wmb()	__atomic_thread_fence(__ATOMIC_RELEASE)
+#include "slot.h"
 
-DEFINE_RING_TYPES(pdx, struct pd_wire_xen_slot, struct pd_wire_xen_slot);
-
-#define PAGE		4096u
-#define RING_SLOTS	__CONST_RING_SIZE(pdx, PAGE)
 #define MAX_DATA_PAGES	16384u		/* 64 MiB: more is refused */
 
 /* XenbusState */
@@ -48,12 +38,6 @@ enum {
 	XB_UNKNOWN, XB_INITIALISING, XB_INITWAIT, XB_INITIALISED,
 	XB_CONNECTED, XB_CLOSING, XB_CLOSED, XB_RECONFIGURING,
 	XB_RECONFIGURED,
-};
-
-struct inflight {
-	uint64_t id;			/* 0: free */
-	uint32_t offset;		/* of the run the frontend gave */
-	uint32_t cap;			/* its bytes */
 };
 
 /* One connection: the server's whole state. */
