@@ -125,11 +125,11 @@ static void test_offset_or_length_out_of_the_area_refused(void)
 {
 	setup();
 	put_request(0, 3, 0);
-	check_dropped(3, AREA + 1, HDR);		/* offset past the end */
+	check_dropped(3, AREA + 1, HDR);	/* offset past the end */
 	check_dropped(3, AREA, HDR);			/* starts at the end */
 	check_dropped(3, AREA - HDR + 1, HDR);		/* ends one past */
 	check_dropped(3, 0, AREA + 1);			/* longer than all */
-	check_dropped(3, PAGE, AREA);			/* too long from there */
+	check_dropped(3, PAGE, AREA);		/* too long from there */
 	/* offset + len wraps around 2^32 into the area */
 	check_dropped(3, 0xfffffff0u, 0x20);
 	check_dropped(3, PAGE, 0xffffffffu);
@@ -140,7 +140,7 @@ static void test_short_or_nameless_slot_refused(void)
 {
 	setup();
 	put_request(0, 3, 0);
-	check_dropped(3, 0, HDR - 1);			/* no room for a header */
+	check_dropped(3, 0, HDR - 1);		/* no room for a header */
 	check_dropped(3, 0, 0);
 	put_request(PAGE, 0, 0);
 	check_dropped(0, PAGE, PAGE);			/* id 0 */

@@ -80,7 +80,8 @@ static int read_data_refs(struct xen_transport *x, uint32_t first_dir,
  * connection. On failure what was mapped stays mapped: the caller ends
  * with be_xen_unmap_shared().
  */
-int be_xen_map_shared(struct xen_transport *x, const struct xen_frontend_dir *fe)
+int be_xen_map_shared(struct xen_transport *x,
+		      const struct xen_frontend_dir *fe)
 {
 	struct be *be = x->be;
 	uint32_t *refs;

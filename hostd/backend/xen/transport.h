@@ -85,7 +85,7 @@ struct xen_frontend_dir {
 	uint32_t req_ref, evt_ref;	/* one ring page each */
 	evtchn_port_t req_ch, evt_ch;	/* the guest's ports */
 	uint32_t dir_ref;		/* first page of the data directory */
-	uint32_t pages;			/* of the data area, 1..MAX_DATA_PAGES */
+	uint32_t pages;			/* data area: 1..MAX_DATA_PAGES */
 };
 
 /* xenstore.c */
@@ -99,10 +99,12 @@ void be_xen_set_state(struct xs_handle *xs, const char *dir, int state);
 int be_xen_publish(struct xen_transport *x);
 int be_xen_watch(struct xen_transport *x);
 bool be_xen_drain_watches(struct xen_transport *x);
-int be_xen_read_frontend(struct xen_transport *x, struct xen_frontend_dir *fe);
+int be_xen_read_frontend(struct xen_transport *x,
+			 struct xen_frontend_dir *fe);
 
 /* grant.c */
-int be_xen_map_shared(struct xen_transport *x, const struct xen_frontend_dir *fe);
+int be_xen_map_shared(struct xen_transport *x,
+		      const struct xen_frontend_dir *fe);
 void be_xen_unmap_shared(struct xen_transport *x);
 void be_xen_grant_helper_open(struct xen_transport *x);
 void be_xen_grant_helper_close(struct xen_transport *x);

@@ -251,7 +251,8 @@ bool be_xen_drain_watches(struct xen_transport *x)
  * one place its directory is checked: every number must parse whole and
  * lie in range before it goes into *fe.
  */
-int be_xen_read_frontend(struct xen_transport *x, struct xen_frontend_dir *fe)
+int be_xen_read_frontend(struct xen_transport *x,
+			 struct xen_frontend_dir *fe)
 {
 	long long version, req_ref, evt_ref, req_ch, evt_ch, dir_ref, pages;
 	struct be *be = x->be;
