@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Built without Xen's userspace libraries: --xen is refused. */
+/*
+ * The Xen transport when pd-backend is built without Xen's userspace
+ * libraries (libxen-dev; see meson.build): --xen is refused. Owns nothing,
+ * trusts nothing.
+ */
 #include <errno.h>
 
 #include "backend.h"
