@@ -6,7 +6,7 @@
  * `frames` frames of the size the stream was configured with; WRITEN/READN
  * point to one buffer per channel of `frames` samples each. Neither size
  * is in the argument: both ends learn it from the reply of a successful
- * HW_PARAMS (pd_ioc_snd_learn below) and forget it on HW_FREE. A transfer
+ * HW_PARAMS (snd_learn below, the PCM table's learn hook) and forget it on HW_FREE. A transfer
  * larger than a wire buffer is shortened (CLAMP): ALSA allows short
  * transfers and alsa-lib loops over them. The driver writes `result` back
  * even when it fails, so the argument returns on error too.
@@ -188,19 +188,13 @@ static const struct pd_ioc_entry snd_pcm_entries[] = {
 	PD_IOC0(SNDRV_PCM_IOCTL_UNLINK, 0),
 };
 
-const struct pd_ioc_table pd_ioc_snd_pcm = {
-	.name = "snd-pcm",
-	.entries = snd_pcm_entries,
-	.count = PD_ARRAY_SIZE(snd_pcm_entries),
-};
-
 /*
  * After a successful HW_PARAMS every interval the stream depends on is a
  * single value. Take sample bits, frame bits and channels from it; if they
  * are not fixed, out of bounds or inconsistent, know nothing, so transfers
  * fail with -EBADFD rather than move a wrong number of bytes.
  */
-void pd_ioc_snd_learn(struct pd_ioc_state *st, const __u8 *arg, __u32 len)
+static void snd_learn(struct pd_ioc_state *st, const __u8 *arg, __u32 len)
 {
 	static const unsigned int params[3] = {
 		SNDRV_PCM_HW_PARAM_SAMPLE_BITS, SNDRV_PCM_HW_PARAM_FRAME_BITS,
@@ -230,6 +224,13 @@ void pd_ioc_snd_learn(struct pd_ioc_state *st, const __u8 *arg, __u32 len)
 	st->frame_bits = v[1];
 	st->channels = v[2];
 }
+
+const struct pd_ioc_table pd_ioc_snd_pcm = {
+	.name = "snd-pcm",
+	.entries = snd_pcm_entries,
+	.count = PD_ARRAY_SIZE(snd_pcm_entries),
+	.learn = snd_learn,
+};
 
 /* ------------------------------------------------------------------------ */
 /* Timer                                                                     */

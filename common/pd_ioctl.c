@@ -1,85 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The ioctl descriptor engine: table lookup, the walk that turns a command
- * and its argument bytes into the list of buffers the call touches, the
- * lengths that go back after the call, per-file state, and the self-check
- * of the tables. Shared by the guest kernel module and the backend.
+ * The ioctl descriptor engine: whether an entry matches a command, the walk
+ * that turns a command and its argument bytes into the list of buffers the
+ * call touches, and the lengths that go back after the call. It works on
+ * one table entry at a time and names no class: which tables a class has
+ * is pd_ioc_class.c's, the self-check of a table pd_ioc_check.c's. Shared
+ * by the guest kernel module and the backend.
  */
 #include "pd_ioctl.h"
 
 /* ------------------------------------------------------------------------ */
-/* Tables of each class                                                      */
+/* Matching                                                                  */
 
-static const struct pd_ioc_table *const drm_generic_tables[] = {
-	&pd_ioc_drm_core, NULL,
-};
-static const struct pd_ioc_table *const drm_vgem_tables[] = {
-	&pd_ioc_drm_core, &pd_ioc_drm_vgem, NULL,
-};
-static const struct pd_ioc_table *const drm_virtgpu_tables[] = {
-	&pd_ioc_drm_core, &pd_ioc_drm_virtgpu, NULL,
-};
-static const struct pd_ioc_table *const drm_radeon_tables[] = {
-	&pd_ioc_drm_core, &pd_ioc_drm_radeon, NULL,
-};
-static const struct pd_ioc_table *const drm_amdgpu_tables[] = {
-	&pd_ioc_drm_core, &pd_ioc_drm_amdgpu, NULL,
-};
-static const struct pd_ioc_table *const evdev_tables[] = {
-	&pd_ioc_evdev, NULL,
-};
-static const struct pd_ioc_table *const v4l2_tables[] = {
-	&pd_ioc_v4l2, NULL,
-};
-static const struct pd_ioc_table *const snd_ctl_tables[] = {
-	&pd_ioc_snd_ctl, NULL,
-};
-static const struct pd_ioc_table *const snd_pcm_tables[] = {
-	&pd_ioc_snd_pcm, NULL,
-};
-static const struct pd_ioc_table *const snd_timer_tables[] = {
-	&pd_ioc_snd_timer, NULL,
-};
-
-/*
- * The tables that apply to a file of a class (and, for DRM, of a driver):
- * a NULL-terminated list, or NULL for a class this build does not know.
- */
-const struct pd_ioc_table *const *pd_ioc_tables(unsigned int dev_class,
-						unsigned int driver)
-{
-	switch (dev_class) {
-	case PD_WIRE_CLASS_DRM:
-		switch (driver) {
-		case PD_WIRE_DRIVER_DRM_GENERIC:
-			return drm_generic_tables;
-		case PD_WIRE_DRIVER_DRM_VGEM:
-			return drm_vgem_tables;
-		case PD_WIRE_DRIVER_DRM_VIRTGPU:
-			return drm_virtgpu_tables;
-		case PD_WIRE_DRIVER_DRM_RADEON:
-			return drm_radeon_tables;
-		case PD_WIRE_DRIVER_DRM_AMDGPU:
-			return drm_amdgpu_tables;
-		default:
-			return NULL;
-		}
-	case PD_WIRE_CLASS_EVDEV:
-		return evdev_tables;
-	case PD_WIRE_CLASS_V4L2:
-		return v4l2_tables;
-	case PD_WIRE_CLASS_SND_CTL:
-		return snd_ctl_tables;
-	case PD_WIRE_CLASS_SND_PCM:
-		return snd_pcm_tables;
-	case PD_WIRE_CLASS_SND_TIMER:
-		return snd_timer_tables;
-	default:
-		return NULL;
-	}
-}
-
-static bool entry_matches(const struct pd_ioc_entry *e, __u32 cmd)
+/* Does entry e stand for command cmd (a range of them for VARSIZE)? */
+bool pd_ioc_entry_matches(const struct pd_ioc_entry *e, __u32 cmd)
 {
 	unsigned int nr = _IOC_NR(cmd);
 
@@ -89,42 +23,6 @@ static bool entry_matches(const struct pd_ioc_entry *e, __u32 cmd)
 	       _IOC_TYPE(cmd) == _IOC_TYPE(e->cmd) &&
 	       nr >= _IOC_NR(e->cmd) && nr <= e->nr_last &&
 	       _IOC_SIZE(cmd) <= e->max_size;
-}
-
-/*
- * Find the descriptor of a command for a file of the given class. Returns
- * NULL for a command in no table: the caller refuses it with -ENOTTY and
- * logs it once. *flags gets the entry's flags merged with its table's.
- */
-const struct pd_ioc_entry *pd_ioc_lookup(unsigned int dev_class,
-					 unsigned int driver, __u32 cmd,
-					 unsigned int *flags)
-{
-	const struct pd_ioc_table *const *t = pd_ioc_tables(dev_class, driver);
-	unsigned int i;
-
-	for (; t && *t; t++) {
-		for (i = 0; i < (*t)->count; i++) {
-			const struct pd_ioc_entry *e = &(*t)->entries[i];
-
-			if (entry_matches(e, cmd)) {
-				if (flags)
-					*flags = e->flags | (*t)->flags;
-				return e;
-			}
-		}
-	}
-	return NULL;
-}
-
-unsigned int pd_ioc_count_entries(unsigned int dev_class, unsigned int driver)
-{
-	const struct pd_ioc_table *const *t = pd_ioc_tables(dev_class, driver);
-	unsigned int n = 0;
-
-	for (; t && *t; t++)
-		n += (*t)->count;
-	return n;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -191,11 +89,6 @@ static __s64 get_signed(const __u8 *p, unsigned int width)
 	default:
 		return (__s64)v;
 	}
-}
-
-static bool valid_width(unsigned int w)
-{
-	return w == 1 || w == 2 || w == 4 || w == 8;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -329,7 +222,7 @@ static int cond_holds(const struct pd_ioc_cond *c, const __u8 *arg,
 		*holds = true;
 		return 0;
 	}
-	if (!valid_width(c->width) || !arg || c->off + c->width > arg_len)
+	if (!pd_ioc_valid_width(c->width) || !arg || c->off + c->width > arg_len)
 		return -EINVAL;
 	v = pd_ioc_get(arg + c->off, c->width);
 	switch (c->op) {
@@ -462,7 +355,7 @@ static int buf_length(struct walk *w, unsigned int di, unsigned int pb,
 		break;
 	case PD_IOC_N_FIELD:
 		el = buf_bytes(w, &w->call->buf[pb]);
-		if (!el || !valid_width(d->count_width) ||
+		if (!el || !pd_ioc_valid_width(d->count_width) ||
 		    d->count_off + d->count_width > esz)
 			return walk_fail(w, -EINVAL, "count outside its element");
 		cnt = el + eo + d->count_off;
@@ -471,7 +364,7 @@ static int buf_length(struct walk *w, unsigned int di, unsigned int pb,
 	case PD_IOC_N_ARG:
 		cbuf = 0;
 		coff = d->count_off;
-		if (!valid_width(d->count_width))
+		if (!pd_ioc_valid_width(d->count_width))
 			return -EINVAL;
 		cnt = arg_field(w, d->count_off, d->count_width);
 		if (!cnt)
@@ -493,7 +386,7 @@ static int buf_length(struct walk *w, unsigned int di, unsigned int pb,
 		break;
 	case PD_IOC_N_SELECT:
 		cnt = arg_field(w, d->count_off, d->count_width);
-		if (!cnt || !valid_width(d->count_width))
+		if (!cnt || !pd_ioc_valid_width(d->count_width))
 			return -EINVAL;
 		count = pd_ioc_get(cnt, d->count_width);
 		*len = d->elem;
@@ -604,7 +497,7 @@ static int visit(struct walk *w, unsigned int di, unsigned int pb, __u32 eo,
 	case PD_IOC_D_FD_IN:
 	case PD_IOC_D_FD_NEW:
 	case PD_IOC_D_SCRUB:
-		if (!valid_width(d->width) || d->off + d->width > esz ||
+		if (!pd_ioc_valid_width(d->width) || d->off + d->width > esz ||
 		    eo + d->off + d->width > p->len)
 			return -EINVAL;
 		if (d->kind == PD_IOC_D_FD_IN && !buf_bytes(w, p))
@@ -764,7 +657,7 @@ int pd_ioc_out_lengths(struct pd_ioc_call *call, const __u8 *base,
 			return -EINVAL;
 		}
 		w = d->count_width;
-		if (!valid_width(w))
+		if (!pd_ioc_valid_width(w))
 			return -EINVAL;
 		n = (d->flags & PD_IOC_DF_SIGNED) ?
 		    get_signed(src + d->out_off, w) :
@@ -782,337 +675,6 @@ int pd_ioc_out_lengths(struct pd_ioc_call *call, const __u8 *base,
 			bytes = ((__u64)n * b->bits + 7) / 8;
 		}
 		b->out_len = bytes < b->len ? (__u32)bytes : b->len;
-	}
-	return 0;
-}
-
-/*
- * Per-file state: HW_PARAMS teaches the frame geometry, HW_FREE and a
- * failed HW_PARAMS forget it (the kernel leaves the stream unconfigured
- * after a failed HW_PARAMS). Both ends call this with the argument as the
- * call returned it; the backend's copy comes from the real driver.
- */
-void pd_ioc_learn(const struct pd_ioc_call *call, struct pd_ioc_state *st,
-		  const __u8 *arg, __u32 arg_len, __s64 result)
-{
-	if (!st)
-		return;
-	if (call->flags & PD_IOC_F_FORGET) {
-		if (result == 0)
-			pd_memset(st, 0, sizeof(*st));
-		return;
-	}
-	if (!(call->flags & PD_IOC_F_LEARN))
-		return;
-	pd_memset(st, 0, sizeof(*st));
-	if (result == 0 && arg)
-		pd_ioc_snd_learn(st, arg, arg_len);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Self-check of the tables                                                  */
-
-struct why {
-	char *p;
-	unsigned int len, used;
-};
-
-static void why_str(struct why *y, const char *s)
-{
-	while (s && *s && y->used + 1 < y->len)
-		y->p[y->used++] = *s++;
-	if (y->len)
-		y->p[y->used] = 0;
-}
-
-static int fail(char *why, unsigned int why_len, const struct pd_ioc_table *t,
-		const struct pd_ioc_entry *e, const char *msg)
-{
-	struct why y = { .p = why, .len = why_len };
-
-	if (why && why_len) {
-		why_str(&y, t->name);
-		why_str(&y, ": ");
-		why_str(&y, e ? e->name : "(table)");
-		why_str(&y, ": ");
-		why_str(&y, msg);
-	}
-	return -EINVAL;
-}
-
-/* Does the element a descriptor's fields live in have this many bytes? */
-static bool fits_parent(const struct pd_ioc_entry *e, unsigned int flags,
-			const struct pd_ioc_desc *d, unsigned int end)
-{
-	if (d->parent == PD_IOC_PARENT_ARG) {
-		if (flags & PD_IOC_F_VARSIZE)
-			return end <= _IOC_SIZE(e->cmd) || end <= e->max_size;
-		return end <= pd_ioc_arg_size(e, flags, e->cmd);
-	}
-	return end <= e->desc[d->parent].elem;
-}
-
-static unsigned int parent_dir(const struct pd_ioc_entry *e,
-			       unsigned int flags, const struct pd_ioc_desc *d)
-{
-	if (d->parent == PD_IOC_PARENT_ARG)
-		return pd_ioc_arg_dir(e, flags, e->cmd);
-	return e->desc[d->parent].dir;
-}
-
-static const char *check_desc(const struct pd_ioc_entry *e,
-			      unsigned int flags, unsigned int di,
-			      bool *stateful)
-{
-	const struct pd_ioc_desc *d = &e->desc[di];
-	unsigned int argdir = pd_ioc_arg_dir(e, flags, e->cmd);
-	unsigned int pdir, i;
-
-	for (i = 0; i < PD_ARRAY_SIZE(d->cond); i++) {
-		const struct pd_ioc_cond *c = &d->cond[i];
-
-		if (c->op == PD_IOC_C_NONE)
-			continue;
-		if (c->op > PD_IOC_C_NOT_IN || !valid_width(c->width))
-			return "bad condition";
-		if (d->flags & PD_IOC_DF_ELEM_COND) {
-			if (!(parent_dir(e, flags, d) & PD_IOC_IN))
-				return "condition on an element never read";
-			if (d->parent != PD_IOC_PARENT_ARG &&
-			    (d->parent >= di ||
-			     e->desc[d->parent].kind != PD_IOC_D_PTR))
-				return "parent is not an earlier descriptor";
-			if (!fits_parent(e, flags, d, c->off + c->width))
-				return "condition outside its element";
-			continue;
-		}
-		if (!(argdir & PD_IOC_IN))
-			return "condition on an argument never read";
-		if (c->off + c->width > pd_ioc_arg_size(e, flags, e->cmd))
-			return "condition outside the argument";
-	}
-	if ((d->flags & PD_IOC_DF_ELEM_COND) &&
-	    (d->flags & PD_IOC_DF_POST_COND))
-		return "element conditions are decided before the call";
-	if ((d->flags & PD_IOC_DF_ELEM_COND) &&
-	    d->cond[0].op == PD_IOC_C_NONE)
-		return "element condition flag without a condition";
-	if (d->parent != PD_IOC_PARENT_ARG) {
-		const struct pd_ioc_desc *p;
-
-		if (d->parent >= di)
-			return "parent is not an earlier descriptor";
-		p = &e->desc[d->parent];
-		if (p->kind != PD_IOC_D_PTR || p->scale != PD_IOC_S_ELEM ||
-		    p->count == PD_IOC_N_SELECT || !p->elem)
-			return "parent is not an array of elements";
-	}
-	pdir = parent_dir(e, flags, d);
-
-	if ((d->flags & PD_IOC_DF_POST_COND) &&
-	    (d->kind != PD_IOC_D_SCRUB || !(argdir & PD_IOC_OUT)))
-		return "only scrubs of a returned argument decide after the call";
-
-	switch (d->kind) {
-	case PD_IOC_D_TAIL:
-		if (di != 0 || d->parent != PD_IOC_PARENT_ARG)
-			return "a tail must be the first descriptor";
-		fallthrough;
-	case PD_IOC_D_PTR:
-		if (!(pdir & PD_IOC_IN))
-			return "pointer in a buffer never read";
-		if (!d->dir || (d->dir & ~PD_IOC_INOUT))
-			return "buffer without direction";
-		if (d->kind == PD_IOC_D_PTR &&
-		    (d->width != 8 || !fits_parent(e, flags, d, d->off + 8)))
-			return "pointer field outside its parent";
-		if (d->scale == PD_IOC_S_ELEM && !d->elem)
-			return "zero element size";
-		if (d->scale > PD_IOC_S_SAMPLE)
-			return "bad scale";
-		if (d->scale != PD_IOC_S_ELEM || d->count == PD_IOC_N_CHANNELS)
-			*stateful = true;
-		if (d->alloc_min > PD_WIRE_IOCTL_MAX_BUF)
-			return "alloc_min over the buffer bound";
-		switch (d->count) {
-		case PD_IOC_N_ONE:
-			if (d->elem > PD_WIRE_IOCTL_MAX_BUF)
-				return "fixed size over the buffer bound";
-			break;
-		case PD_IOC_N_FIELD:
-			if (!valid_width(d->count_width) ||
-			    !fits_parent(e, flags, d,
-					 d->count_off + d->count_width))
-				return "count field outside its parent";
-			break;
-		case PD_IOC_N_ARG:
-		case PD_IOC_N_SELECT:
-			if (!valid_width(d->count_width) ||
-			    d->count_off + d->count_width >
-			    pd_ioc_arg_size(e, flags, e->cmd) ||
-			    !(argdir & PD_IOC_IN))
-				return "count field outside the argument";
-			if (d->count == PD_IOC_N_SELECT &&
-			    (!d->select || !d->nselect))
-				return "selector without choices";
-			break;
-		case PD_IOC_N_SUM: {
-			const struct pd_ioc_desc *s;
-
-			if (d->count_off >= di)
-				return "sum of a later descriptor";
-			s = &e->desc[d->count_off];
-			if (s->kind != PD_IOC_D_PTR || s->elem != 4 ||
-			    s->scale != PD_IOC_S_ELEM ||
-			    s->parent != PD_IOC_PARENT_ARG ||
-			    !(s->dir & PD_IOC_IN))
-				return "sum of something not a u32 array";
-			break;
-		}
-		case PD_IOC_N_CHANNELS:
-			*stateful = true;
-			break;
-		default:
-			return "bad count rule";
-		}
-		if (d->count != PD_IOC_N_ONE && d->count != PD_IOC_N_SELECT &&
-		    !d->max)
-			return "unbounded count";
-		if ((d->flags & PD_IOC_DF_CLAMP) &&
-		    d->count != PD_IOC_N_FIELD && d->count != PD_IOC_N_ARG)
-			return "clamp of a count that is no field";
-		if ((d->flags & PD_IOC_DF_VALUE_IF_EMPTY) &&
-		    d->kind != PD_IOC_D_PTR)
-			return "value-if-empty on a non-pointer";
-		switch (d->out) {
-		case PD_IOC_O_FULL:
-		case PD_IOC_O_RET:
-			break;
-		case PD_IOC_O_FIELD:
-			if (!(pdir & PD_IOC_OUT) || !valid_width(d->count_width) ||
-			    !fits_parent(e, flags, d,
-					 d->out_off + d->count_width))
-				return "out count outside its parent";
-			break;
-		case PD_IOC_O_ARG:
-			if (!(argdir & PD_IOC_OUT) ||
-			    !valid_width(d->count_width) ||
-			    d->out_off + d->count_width >
-			    pd_ioc_arg_size(e, flags, e->cmd))
-				return "out count outside the argument";
-			break;
-		default:
-			return "bad out rule";
-		}
-		if (d->out != PD_IOC_O_FULL && !(d->dir & PD_IOC_OUT))
-			return "out rule on a buffer never written";
-		return NULL;
-	case PD_IOC_D_FD_IN:
-		if (!(pdir & PD_IOC_IN))
-			return "fd in a buffer never read";
-		fallthrough;
-	case PD_IOC_D_FD_NEW:
-		if (d->width != 4)
-			return "fd field is not 32 bits";
-		fallthrough;
-	case PD_IOC_D_SCRUB:
-		if (!valid_width(d->width) ||
-		    !fits_parent(e, flags, d, d->off + d->width))
-			return "field outside its parent";
-		if (d->kind != PD_IOC_D_FD_IN && !(pdir & PD_IOC_OUT))
-			return "returned field in a buffer never written";
-		return NULL;
-	case PD_IOC_D_REJECT:
-		if (d->flags & PD_IOC_DF_POST_COND)
-			return "reject decided after the call";
-		if (d->val <= 0)
-			return "reject without an errno";
-		if (d->cond[0].op == PD_IOC_C_NONE)
-			return "reject without a condition";
-		return NULL;
-	default:
-		return "bad kind";
-	}
-}
-
-/*
- * Check one table against the rules the walk relies on: parents before
- * children, every field inside what holds it, every count bounded, no
- * command matched twice. The walk checks bounds again at run time; this
- * catches table mistakes at test time and at module load.
- */
-int pd_ioc_check_table(const struct pd_ioc_table *t, char *why,
-		       unsigned int why_len)
-{
-	unsigned int i, j, di;
-
-	if (!t || !t->name || !t->entries)
-		return fail(why, why_len, t, NULL, "empty table");
-	for (i = 0; i < t->count; i++) {
-		const struct pd_ioc_entry *e = &t->entries[i];
-		unsigned int flags = e->flags | t->flags;
-		bool stateful = false;
-		const char *msg;
-
-		if (!e->name)
-			return fail(why, why_len, t, e, "no name");
-		if (e->ndesc > PD_IOC_MAX_DESC || (!e->desc != !e->ndesc))
-			return fail(why, why_len, t, e, "bad descriptor list");
-		if (flags & PD_IOC_F_VARSIZE) {
-			if (e->nr_last < _IOC_NR(e->cmd) ||
-			    e->max_size > _IOC_SIZEMASK ||
-			    (flags & PD_IOC_F_ARG_VALUE))
-				return fail(why, why_len, t, e, "bad range");
-		} else if (e->nr_last || e->max_size) {
-			return fail(why, why_len, t, e, "range on a fixed command");
-		}
-		if ((flags & PD_IOC_F_ARG_FD) && !(flags & PD_IOC_F_ARG_VALUE))
-			return fail(why, why_len, t, e, "fd argument not a value");
-		if ((flags & PD_IOC_F_ARG_VALUE) && e->ndesc)
-			return fail(why, why_len, t, e, "value with descriptors");
-		if ((flags & PD_IOC_F_ARG_VALUE) && _IOC_DIR(e->cmd) != _IOC_NONE &&
-		    _IOC_SIZE(e->cmd) > 8)
-			return fail(why, why_len, t, e, "value wider than 64 bits");
-		for (di = 0; di < e->ndesc; di++) {
-			msg = check_desc(e, flags, di, &stateful);
-			if (msg)
-				return fail(why, why_len, t, e, msg);
-		}
-		if (stateful != !!(flags & PD_IOC_F_USES_STATE))
-			return fail(why, why_len, t, e,
-				    "USES_STATE does not match the descriptors");
-		for (j = 0; j < t->count; j++) {
-			const struct pd_ioc_entry *o = &t->entries[j];
-
-			if (j == i)
-				continue;
-			if (entry_matches(o, e->cmd) ||
-			    ((flags & PD_IOC_F_VARSIZE) &&
-			     !((o->flags | t->flags) & PD_IOC_F_VARSIZE) &&
-			     entry_matches(e, o->cmd)))
-				return fail(why, why_len, t, e,
-					    "command matched by two entries");
-		}
-	}
-	return 0;
-}
-
-/* Check every table of every class; 0 or -EINVAL with the reason. */
-int pd_ioc_check_tables(char *why, unsigned int why_len)
-{
-	static const struct pd_ioc_table *const all[] = {
-		&pd_ioc_drm_core, &pd_ioc_drm_vgem, &pd_ioc_drm_virtgpu,
-		&pd_ioc_drm_radeon, &pd_ioc_drm_amdgpu, &pd_ioc_evdev,
-		&pd_ioc_v4l2,
-		&pd_ioc_snd_ctl, &pd_ioc_snd_pcm, &pd_ioc_snd_timer,
-	};
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < PD_ARRAY_SIZE(all); i++) {
-		ret = pd_ioc_check_table(all[i], why, why_len);
-		if (ret)
-			return ret;
 	}
 	return 0;
 }

@@ -246,11 +246,19 @@ struct pd_ioc_entry {
 	const char *name;
 };
 
+struct pd_ioc_state;
+
 struct pd_ioc_table {
 	const char *name;
 	const struct pd_ioc_entry *entries;
 	unsigned int count;
 	unsigned int flags;	/* PD_IOC_F_* for every entry */
+	/*
+	 * Optional; required if an entry has PD_IOC_F_LEARN: the file state
+	 * from the argument of that command's successful call (len bytes as
+	 * the call returned them, untrusted in the backend). st is zeroed.
+	 */
+	void (*learn)(struct pd_ioc_state *st, const __u8 *arg, __u32 len);
 };
 
 /* Per open file state learned from replies (ALSA PCM). */
@@ -333,16 +341,37 @@ struct pd_ioc_walk_ops {
  *                                   API
  * ===========================================================================
  */
+/*
+ * pd_ioc_class.c: the registry, one entry per class (per driver for DRM).
+ * The only place in common/ that names the classes.
+ */
+struct pd_ioc_class {
+	__u16 dev_class;	/* PD_WIRE_CLASS_* */
+	__u16 driver;		/* PD_WIRE_DRIVER_* (DRM) */
+	bool any_driver;	/* not DRM: the driver id is not looked at */
+	const struct pd_ioc_table *const *tables;	/* NULL-terminated */
+};
+extern const struct pd_ioc_class pd_ioc_classes[];
+extern const unsigned int pd_ioc_nclasses;
+
+const struct pd_ioc_table *const *pd_ioc_tables(unsigned int dev_class,
+						unsigned int driver);
 const struct pd_ioc_entry *pd_ioc_lookup(unsigned int dev_class,
 					 unsigned int driver, __u32 cmd,
 					 unsigned int *flags);
 unsigned int pd_ioc_count_entries(unsigned int dev_class, unsigned int driver);
+/* The file state after a call (LEARN / FORGET commands; see the table's
+ * learn hook). */
+void pd_ioc_learn(const struct pd_ioc_call *call, struct pd_ioc_state *st,
+		  const __u8 *arg, __u32 arg_len, __s64 result);
 int pd_ioc_check_tables(char *why, unsigned int why_len);
+
+/* pd_ioc_check.c: the self-check of one table. */
 int pd_ioc_check_table(const struct pd_ioc_table *t, char *why,
 		       unsigned int why_len);
-const struct pd_ioc_table *const *pd_ioc_tables(unsigned int dev_class,
-						unsigned int driver);
 
+/* pd_ioctl.c: the engine. */
+bool pd_ioc_entry_matches(const struct pd_ioc_entry *e, __u32 cmd);
 __u32 pd_ioc_arg_size(const struct pd_ioc_entry *e, unsigned int flags,
 		      __u32 cmd);
 unsigned int pd_ioc_arg_dir(const struct pd_ioc_entry *e, unsigned int flags,
@@ -354,15 +383,13 @@ int pd_ioc_walk(struct pd_ioc_call *call, const struct pd_ioc_state *st,
 		const struct pd_ioc_walk_ops *ops, void *ctx);
 int pd_ioc_out_lengths(struct pd_ioc_call *call, const __u8 *base,
 		       __s64 result);
-void pd_ioc_learn(const struct pd_ioc_call *call, struct pd_ioc_state *st,
-		  const __u8 *arg, __u32 arg_len, __s64 result);
-
-/* ALSA: frame geometry from the argument of a successful HW_PARAMS. */
-void pd_ioc_snd_learn(struct pd_ioc_state *st, const __u8 *arg, __u32 len);
-
 int pd_ioc_conds_hold(const struct pd_ioc_desc *d, const __u8 *arg,
 		      __u32 arg_len, bool *holds);
 __u64 pd_ioc_get(const __u8 *p, unsigned int width);
+static inline bool pd_ioc_valid_width(unsigned int w)
+{
+	return w == 1 || w == 2 || w == 4 || w == 8;
+}
 void pd_ioc_put(__u8 *p, unsigned int width, __u64 v);
 
 /*

@@ -5,6 +5,8 @@
  * fixed bodies are checked in ops.c, ioctl bodies by decode.c.
  *
  *   main.c        command line, setup, the reader loop, CANCEL
+ *   log.c         be_log (the ground floor)
+ *   send.c        replies and events to the guest through the transport
  *   exports.c     what a device file is (class, driver, node name)
  *   handles.c     the guest's open files: handle -> real descriptor
  *   ops.c         one function per request
@@ -161,6 +163,13 @@ struct be {
 	struct be_job *running;
 	struct be_maps maps;
 
+	/*
+	 * The event thread's hook for the transport's revoke_fd: called
+	 * when it is readable (readable true) and again every 20 ms while
+	 * it returned 1; -1 stops watching it. main.c sets maps.c's
+	 * be_maps_revocations() before be_events_start(); NULL: none.
+	 */
+	int (*revocations)(struct be *be, bool readable);
 	int epfd;			/* poll interest */
 	int wakefd;			/* eventfd: cancels pending */
 	int sigfd;			/* signalfd: SIGIO of fasync files */
@@ -171,6 +180,7 @@ struct be {
 #define BE_SIG_CANCEL	SIGUSR1
 #define BE_SIG_IO	(SIGRTMIN + 1)
 
+/* log.c */
 void be_log(struct be *be, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -181,14 +191,20 @@ struct be_handle *be_handle_get(struct be *be, uint32_t handle);
 struct be_handle *be_handle_by_fd(struct be *be, int fd);
 void be_handle_put(struct be *be, struct be_handle *h);
 int be_handle_release(struct be *be, uint32_t handle);
+/* After be_maps_finish(): handles.c knows nothing of the mappings. */
 void be_handles_finish(struct be *be);
 
-/* ops.c */
-void be_run_job(struct be *be, struct be_job *job);
+/* send.c: one message to the guest through the transport; 0, or -1
+ * with errno (logged). be_send sets hdr->len. */
+int be_send(struct be *be, struct pd_wire_hdr *hdr, const void *body,
+	    size_t len);
 int be_reply(struct be *be, const struct pd_wire_hdr *req, int64_t result,
 	     const void *body, size_t len);
 int be_send_event(struct be *be, uint16_t op, uint32_t handle,
 		  const void *body, size_t len);
+
+/* ops.c */
+void be_run_job(struct be *be, struct be_job *job);
 
 /* maps.c: PD_OP_MMAP (on a handle the caller holds), PD_OP_FAULT and
  * PD_OP_MUNMAP (by map id: they outlive the handle's RELEASE). */

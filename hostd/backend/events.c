@@ -11,8 +11,9 @@
  *     gets BE_SIG_CANCEL (no SA_RESTART: the call returns EINTR); the
  *     signal is repeated every 20 ms until the worker is out, since it may
  *     have arrived just before the worker entered the call;
- *   - revoked mappings (maps.c): PD_EV_UNMAP when the transport says the
- *     real driver takes a mapping's pages back. The thread doing that
+ *   - revoked mappings (maps.c, through be->revocations): PD_EV_UNMAP
+ *     when the transport says the real driver takes a mapping's pages
+ *     back. The thread doing that
  *     waits until the guest unmapped, so this thread never issues device
  *     ioctls nor unmaps anything itself.
  */
@@ -135,7 +136,7 @@ static void *event_thread(void *arg)
 			be_handle_put(be, h);
 		}
 		if (revoked || unmaps) {
-			int r = be_maps_revocations(be, revoked);
+			int r = be->revocations(be, revoked);
 
 			/* a broken descriptor would wake us forever */
 			if (r < 0)
@@ -186,7 +187,8 @@ int be_events_start(struct be *be)
 	if (epoll_ctl(be->epfd, EPOLL_CTL_ADD, be->sigfd, &ev))
 		return -1;
 	/* a transport made before us that reports revoked mappings (xen) */
-	if (be->tp && be->tp->impl->revoked && be->tp->revoke_fd >= 0) {
+	if (be->tp && be->tp->impl->revoked && be->tp->revoke_fd >= 0 &&
+	    be->revocations) {
 		ev.data.u64 = TAG_REVOKE;
 		if (epoll_ctl(be->epfd, EPOLL_CTL_ADD, be->tp->revoke_fd, &ev))
 			return -1;

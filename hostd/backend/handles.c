@@ -115,11 +115,10 @@ int be_handle_release(struct be *be, uint32_t handle)
 	return 0;
 }
 
-/* The connection is over: release every handle and free the table
- * (after the mappings, which hold their files). */
+/* The connection is over: release every handle and free the table.
+ * The mappings hold their files: end them first (be_maps_finish()). */
 void be_handles_finish(struct be *be)
 {
-	be_maps_finish(be);
 	for (uint32_t i = 0; i < be->next_handle; i++)
 		if (be->handles[i])
 			be_handle_release(be, i);

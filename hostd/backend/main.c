@@ -143,6 +143,7 @@ int main(int argc, char **argv)
 		}
 	}
 	pthread_mutex_init(&be.lock, NULL);
+	be.revocations = be_maps_revocations;
 	signal(SIGPIPE, SIG_IGN);
 	if (xen) {
 		if (argc - optind > 8) {

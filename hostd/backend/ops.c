@@ -9,8 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -20,67 +18,6 @@
 #include "backend.h"
 #include "decode.h"
 #include "display.h"
-
-void be_log(struct be *be, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "pd-backend[%s]: %s\n", be->name, line);
-}
-
-static int be_send(struct be *be, struct pd_wire_hdr *hdr, const void *body,
-		   size_t len)
-{
-	uint8_t small[256];
-	uint8_t *msg = small;
-	int ret;
-
-	if (sizeof(*hdr) + len > sizeof(small)) {
-		msg = malloc(sizeof(*hdr) + len);
-		if (!msg)
-			return -1;
-	}
-	hdr->len = (uint32_t)len;
-	memcpy(msg, hdr, sizeof(*hdr));
-	if (len)
-		memcpy(msg + sizeof(*hdr), body, len);
-	ret = be->tp->impl->send(be->tp, msg, sizeof(*hdr) + len);
-	if (ret)
-		be_log(be, "cannot send op %u: %s", hdr->op, strerror(errno));
-	if (msg != small)
-		free(msg);
-	return ret;
-}
-
-int be_reply(struct be *be, const struct pd_wire_hdr *req, int64_t result,
-	     const void *body, size_t len)
-{
-	struct pd_wire_hdr hdr = {
-		.id = req->id,
-		.op = req->op,
-		.flags = PD_WIRE_F_REPLY,
-		.handle = req->handle,
-		.result = result,
-	};
-
-	return be_send(be, &hdr, body, len);
-}
-
-int be_send_event(struct be *be, uint16_t op, uint32_t handle,
-		  const void *body, size_t len)
-{
-	struct pd_wire_hdr hdr = {
-		.op = op,
-		.flags = PD_WIRE_F_EVENT,
-		.handle = handle,
-	};
-
-	return be_send(be, &hdr, body, len);
-}
 
 /* Copy a fixed body of exactly `size` bytes out of the request. */
 static int take_body(struct be_job *job, void *out, size_t size)

@@ -194,6 +194,7 @@ static struct be_export exports[2];
 static void setup(struct be_transport *tp)
 {
 	if (be.tp) {
+		be_maps_finish(&be);
 		be_handles_finish(&be);
 		pthread_mutex_destroy(&be.lock);
 	}
@@ -733,6 +734,7 @@ int main(void)
 	RUN(test_release_keeps_mapping);
 	RUN(test_limits);
 	RUN(test_end_of_connection);
+	be_maps_finish(&be);
 	be_handles_finish(&be);
 	CHECK_EQ(nlive, 0);
 	return tap_done();

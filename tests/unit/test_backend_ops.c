@@ -57,6 +57,7 @@ static struct be be;
 static void setup(void)
 {
 	if (be.tp) {
+		be_maps_finish(&be);
 		be_handles_finish(&be);
 		pthread_mutex_destroy(&be.lock);
 	}
@@ -297,6 +298,7 @@ int main(void)
 	RUN(test_handles_are_checked);
 	RUN(test_bad_ioctls_get_errnos);
 	RUN(test_unknown_op);
+	be_maps_finish(&be);
 	be_handles_finish(&be);
 	return tap_done();
 }

@@ -3,7 +3,9 @@
  * The descriptor tables: every table passes the self-check, the commands
  * the issue names are found for the right class and refused for others,
  * variable-size commands match by number with the size from the command,
- * and the self-check does catch the table mistakes it is there for.
+ * the self-check does catch the table mistakes it is there for, and the
+ * class registry finds every class the wire names and calls a table's
+ * learn hook for its LEARN command.
  */
 #include <string.h>
 
@@ -365,6 +367,121 @@ static void test_self_check_catches_duplicates(void)
 	CHECK_EQ(pd_ioc_check_table(&t, NULL, 0), 0);
 }
 
+/* Every class and DRM driver the wire defines has its tables in the
+ * registry, and every entry of them is found for it; a DRM file of no
+ * known driver and an unknown class get none. */
+static void test_class_registry_finds_every_class(void)
+{
+	static const unsigned int classes[] = {
+		PD_WIRE_CLASS_EVDEV, PD_WIRE_CLASS_V4L2, PD_WIRE_CLASS_SND_CTL,
+		PD_WIRE_CLASS_SND_PCM, PD_WIRE_CLASS_SND_TIMER,
+	};
+	unsigned int i, drv, n = 0;
+
+	for (drv = PD_WIRE_DRIVER_DRM_GENERIC; drv < PD_WIRE_DRIVER_COUNT; drv++)
+		CHECK(pd_ioc_tables(PD_WIRE_CLASS_DRM, drv) != NULL);
+	CHECK(pd_ioc_tables(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_NONE) == NULL);
+	for (i = 0; i < PD_ARRAY_SIZE(classes); i++) {
+		CHECK(pd_ioc_tables(classes[i], 0) != NULL);
+		/* not DRM: the driver id is not looked at */
+		CHECK(pd_ioc_tables(classes[i], 0) ==
+		      pd_ioc_tables(classes[i], PD_WIRE_DRIVER_DRM_VGEM));
+	}
+	CHECK(pd_ioc_tables(PD_WIRE_CLASS_NONE, 0) == NULL);
+	CHECK_EQ(pd_ioc_nclasses,
+		 (PD_WIRE_DRIVER_COUNT - PD_WIRE_DRIVER_DRM_GENERIC) +
+		 PD_ARRAY_SIZE(classes));
+	for (i = 0; i < pd_ioc_nclasses; i++) {
+		const struct pd_ioc_class *c = &pd_ioc_classes[i];
+		const struct pd_ioc_table *const *t;
+
+		CHECK(pd_ioc_tables(c->dev_class, c->driver) == c->tables);
+		for (t = c->tables; *t; t++)
+			for (unsigned int j = 0; j < (*t)->count; j++, n++)
+				CHECK(found(c->dev_class, c->driver,
+					    (*t)->entries[j].cmd));
+	}
+	CHECK(n > 0);
+}
+
+/* A PCM file's state comes from its table's learn hook after a good
+ * HW_PARAMS, and goes on a failed one and on HW_FREE. */
+static void test_learn_hook_called(void)
+{
+	struct snd_pcm_hw_params hp;
+	struct pd_ioc_state st;
+	struct pd_ioc_call call;
+	const struct pd_ioc_entry *e;
+	unsigned int flags;
+	struct {
+		unsigned int param, val;
+	} fixed[] = {
+		{ SNDRV_PCM_HW_PARAM_SAMPLE_BITS, 16 },
+		{ SNDRV_PCM_HW_PARAM_FRAME_BITS, 32 },
+		{ SNDRV_PCM_HW_PARAM_CHANNELS, 2 },
+	};
+
+	memset(&hp, 0, sizeof(hp));
+	for (unsigned int i = 0; i < PD_ARRAY_SIZE(fixed); i++) {
+		struct snd_interval *iv = &hp.intervals[fixed[i].param -
+					SNDRV_PCM_HW_PARAM_FIRST_INTERVAL];
+
+		iv->min = iv->max = fixed[i].val;
+	}
+	CHECK(pd_ioc_snd_pcm.learn != NULL);
+	e = pd_ioc_lookup(PD_WIRE_CLASS_SND_PCM, 0, SNDRV_PCM_IOCTL_HW_PARAMS,
+			  &flags);
+	CHECK(e != NULL);
+	if (!e)
+		return;
+	CHECK_EQ(pd_ioc_call_init(&call, e, flags, SNDRV_PCM_IOCTL_HW_PARAMS,
+				  0), 0);
+	memset(&st, 0, sizeof(st));
+	pd_ioc_learn(&call, &st, (const __u8 *)&hp, sizeof(hp), 0);
+	CHECK_EQ(st.sample_bits, 16);
+	CHECK_EQ(st.frame_bits, 32);
+	CHECK_EQ(st.channels, 2);
+	/* a failed HW_PARAMS: the hook is not called, the state goes */
+	pd_ioc_learn(&call, &st, (const __u8 *)&hp, sizeof(hp), -EINVAL);
+	CHECK_EQ(st.frame_bits, 0);
+	/* HW_FREE forgets */
+	pd_ioc_learn(&call, &st, (const __u8 *)&hp, sizeof(hp), 0);
+	CHECK_EQ(st.frame_bits, 32);
+	e = pd_ioc_lookup(PD_WIRE_CLASS_SND_PCM, 0, SNDRV_PCM_IOCTL_HW_FREE,
+			  &flags);
+	CHECK(e != NULL);
+	if (!e)
+		return;
+	CHECK_EQ(pd_ioc_call_init(&call, e, flags, SNDRV_PCM_IOCTL_HW_FREE, 0),
+		 0);
+	pd_ioc_learn(&call, &st, NULL, 0, 0);
+	CHECK_EQ(st.frame_bits, 0);
+	CHECK_EQ(st.channels, 0);
+}
+
+static void dummy_learn(struct pd_ioc_state *st, const __u8 *arg, __u32 len)
+{
+	(void)arg;
+	st->channels = len;
+}
+
+/* A LEARN command needs its table's learn hook. */
+static void test_self_check_wants_learn_hook(void)
+{
+	struct pd_ioc_entry e = {
+		.cmd = _IO('x', 1), .flags = PD_IOC_F_LEARN, .name = "learns",
+	};
+	struct pd_ioc_table t = {
+		.name = "t", .entries = &e, .count = 1,
+	};
+	char why[160] = "";
+
+	CHECK_EQ(pd_ioc_check_table(&t, why, sizeof(why)), -EINVAL);
+	CHECK(strstr(why, "learn hook") != NULL);
+	t.learn = dummy_learn;
+	CHECK_EQ(pd_ioc_check_table(&t, why, sizeof(why)), 0);
+}
+
 int main(void)
 {
 	RUN(test_all_tables_pass_self_check);
@@ -374,5 +491,8 @@ int main(void)
 	RUN(test_v4l2_alsa_coverage);
 	RUN(test_self_check_catches_mistakes);
 	RUN(test_self_check_catches_duplicates);
+	RUN(test_class_registry_finds_every_class);
+	RUN(test_learn_hook_called);
+	RUN(test_self_check_wants_learn_hook);
 	return tap_done();
 }
