@@ -18,7 +18,8 @@
  * the same count; a reattach resends the gamma and DPMS. Then, each on a
  * vkms of its own with a socketpair standing in for hostd: legacy
  * SETCRTC, PAGE_FLIP and an atomic commit all go through vkms_commit()
- * and say so to hostd, a TEST_ONLY commit changes nothing; when
+ * and say so to hostd, a TEST_ONLY commit changes nothing; SET_MASTER and
+ * DROP_MASTER answer as 6.1's drm_auth.c and never reach the card; when
  * no hostd comes back, main is told (vkms_gone_fd()) and the process goes
  * on.
  */
@@ -741,6 +742,51 @@ static void test_every_path_commits_through_one_entry(void)
 	vk = saved;
 }
 
+/*
+ * DRM master of the guest's files, as 6.1's drm_auth.c: the first opener
+ * is master; SET_MASTER by the master 0, by another file EBUSY;
+ * DROP_MASTER by a file that is not master EINVAL; once dropped, another
+ * may set it; the master's last close leaves none and the next opener is
+ * master. None of it reaches the card (hostd is its master).
+ */
+static void test_master_is_the_guests_own(void)
+{
+	struct be_handle a = { .handle = 11, .fd = fake_fd,
+			       .dev_class = PD_WIRE_CLASS_DRM };
+	struct be_handle b = a, c = a;
+	struct vkms *saved = vk;
+	int hostd, err;
+
+	b.handle = 12;
+	c.handle = 13;
+	vk = own_vkms(&hostd, 0);
+	master_calls = 0;
+	vkms_card_hooks.opened(vk, &a);
+	vkms_card_hooks.opened(vk, &b);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_SET_MASTER, NULL, &err), 0);
+	CHECK_EQ(dioctl(&b, DRM_IOCTL_SET_MASTER, NULL, &err), -1);
+	CHECK_EQ(err, EBUSY);
+	CHECK_EQ(dioctl(&b, DRM_IOCTL_DROP_MASTER, NULL, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_DROP_MASTER, NULL, &err), 0);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_DROP_MASTER, NULL, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	CHECK_EQ(dioctl(&b, DRM_IOCTL_SET_MASTER, NULL, &err), 0);
+	CHECK_EQ(dioctl(&b, DRM_IOCTL_SET_MASTER, NULL, &err), 0);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_SET_MASTER, NULL, &err), -1);
+	CHECK_EQ(err, EBUSY);
+	vkms_card_hooks.release(vk, &b);
+	vkms_card_hooks.opened(vk, &c);	/* none was: c is */
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_SET_MASTER, NULL, &err), -1);
+	CHECK_EQ(err, EBUSY);
+	CHECK_EQ(dioctl(&c, DRM_IOCTL_DROP_MASTER, NULL, &err), 0);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_SET_MASTER, NULL, &err), 0);
+	CHECK_EQ(master_calls, 0);
+	vkms_destroy(vk);
+	close(hostd);
+	vk = saved;
+}
+
 /* hostd gone and none comes back within the reattach time (2 s: at
  * least 1 s, clock seconds): main is told
  * through vkms_gone_fd() (it exits with PD_DISPLAY_EXIT_NO_HOSTD); the
@@ -779,6 +825,7 @@ int main(void)
 		RUN(test_dirtyfb_answers_as_the_card);
 		RUN(test_reattach_resends_gamma_and_dpms);
 		RUN(test_every_path_commits_through_one_entry);
+		RUN(test_master_is_the_guests_own);
 		RUN(test_no_hostd_is_reported_to_main);
 	}
 	vkms_destroy(vk);

@@ -3,7 +3,8 @@
  * Inside the virtual KMS: the object and what its files share. Nothing
  * outside hostd/backend/vkms/ includes this (they use vkms.h).
  *
- *   vkms.c        the object's life, the ioctl switch, the class hooks
+ *   vkms.c        the object's life, the ioctl switch, the class hooks,
+ *                 DRM master of the guest's files
  *   commit.c      the one commit entry point (vkms_commit): snapshot,
  *                 check, write back, tell hostd
  *   legacy.c      SETCRTC, PAGE_FLIP, SETPLANE as commits; GETCRTC,
@@ -120,6 +121,7 @@ struct vkms {
 	pthread_cond_t flipped;	/* a flip completed */
 	struct { uint32_t id, handle; } blobs[VKMS_MAX_BLOBS];
 	uint32_t atomic_handles[VKMS_MAX_ATOMIC_FILES];
+	uint32_t master;	/* the guest's file that is DRM master, 0: none */
 	struct vkms_stats stats;
 
 	/* the card as learned once (objects.c) */

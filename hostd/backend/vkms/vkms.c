@@ -2,8 +2,22 @@
 /*
  * The virtual KMS object (vkms.h): its life, the switch that sends each
  * display ioctl of a guest's card file to the file that answers it, the
- * class hooks the backend's dispatcher calls (struct be_class_hooks).
-
+ * class hooks the backend's dispatcher calls (struct be_class_hooks), and
+ * DRM master of the guest's files.
+ *
+ * DRM master: hostd is master of the real card, and the backend's files
+ * never are (vkms_not_master()); a guest's compositor still asks for
+ * master (Xorg: drmSetMaster()) and must get the answers a card gives its
+ * clients, as Linux 6.1's drm_auth.c gives them, with the guest's files
+ * standing for the card's: the first file opened while none is master
+ * becomes master (drm_master_open()); SET_MASTER by the master: 0; while
+ * another file is master: EBUSY; otherwise the file becomes master.
+ * DROP_MASTER by a file that is not master: EINVAL; by the master: 0, and
+ * no file is master until one sets it or opens. The master's last close
+ * leaves none. drm_master_check_perm()'s EACCES (neither CAP_SYS_ADMIN nor
+ * the opener that was master) is not made here: the guest's credentials
+ * are not known to the backend. Render nodes are never master (EACCES,
+ * as drm_ioctl_permit()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +26,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "priv.h"
@@ -35,6 +51,38 @@ int vkms_real_crtc(int fd, uint32_t crtc_id, struct drm_mode_crtc *real)
 void vkms_not_master(int fd)
 {
 	ioctl(fd, DRM_IOCTL_DROP_MASTER, 0);
+}
+
+/* A render node (minor 128 and up) has no master. */
+static bool render_node(const struct be_handle *h)
+{
+	struct stat st;
+
+	return !fstat(h->fd, &st) && S_ISCHR(st.st_mode) &&
+	       minor(st.st_rdev) >= 128;
+}
+
+/* SET_MASTER and DROP_MASTER of the guest's file h (see above). */
+static int master_ioctl(struct vkms *v, struct be_handle *h, unsigned int cmd)
+{
+	int r = 0;
+
+	if (render_node(h))
+		return -EACCES;
+	pthread_mutex_lock(&v->lock);
+	if (cmd == DRM_IOCTL_SET_MASTER) {
+		if (v->master && v->master != h->handle)
+			r = -EBUSY;
+		else
+			v->master = h->handle;
+	} else {
+		if (v->master != h->handle)
+			r = -EINVAL;
+		else
+			v->master = 0;
+	}
+	pthread_mutex_unlock(&v->lock);
+	return r;
 }
 
 /*
@@ -92,6 +140,10 @@ static bool card_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 	case DRM_IOCTL_SET_CLIENT_CAP:
 		r = vkms_client_cap(v, h, arg);
 		break;
+	case DRM_IOCTL_SET_MASTER:
+	case DRM_IOCTL_DROP_MASTER:
+		r = master_ioctl(v, h, cmd);
+		break;
 	default:
 		r = vkms_legacy_ioctl(v, h, cmd, arg, &answered);
 		if (!answered)
@@ -103,11 +155,19 @@ static bool card_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 	return true;
 }
 
-/* The guest opened its card: our file is not master of the real card. */
+/* The guest opened its card: our file is not master of the real card;
+ * the guest's is of the virtual one if none is. */
 static void card_opened(void *data, struct be_handle *h)
 {
-	(void)data;
+	struct vkms *v = data;
+
 	vkms_not_master(h->fd);
+	if (render_node(h))
+		return;
+	pthread_mutex_lock(&v->lock);
+	if (!v->master)
+		v->master = h->handle;
+	pthread_mutex_unlock(&v->lock);
 }
 
 /* The vkms answers every screened ioctl (atomic, OBJ_SETPROPERTY). */
@@ -130,7 +190,7 @@ static uint32_t card_poll(void *data, struct be_handle *h)
 }
 
 /* The guest's last close of h: its framebuffers go with the real file
- * (off the screen first), its events and blobs. */
+ * (off the screen first), its events and blobs, its mastership. */
 static void card_release(void *data, struct be_handle *h)
 {
 	struct vkms *v = data;
@@ -138,6 +198,8 @@ static void card_release(void *data, struct be_handle *h)
 	pthread_mutex_lock(&v->lock);
 	vkms_objects_release(v, h->handle);
 	vkms_events_release(v, h->handle);
+	if (v->master == h->handle)
+		v->master = 0;
 	pthread_mutex_unlock(&v->lock);
 }
 

@@ -25,7 +25,9 @@
  *     and merged into the read() and poll() of the file that flipped;
  *   - gamma, DPMS and vblank counts (WAIT_VBLANK, CRTC sequences, flip
  *     events) are the guest's own: one 60 Hz timeline from the vkms's
- *     creation, never the card's (which shows the foreground guest's).
+ *     creation, never the card's (which shows the foreground guest's);
+ *   - DRM master of the guest's files is the guest's own (SET_MASTER,
+ *     DROP_MASTER answered here): hostd is master of the real card.
  *
  * hostd restarted: when the connection closes, the guest notices nothing.
  * Its state stays here, its flips complete here at 60 Hz, and the vkms
