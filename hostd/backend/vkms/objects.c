@@ -296,7 +296,8 @@ static uint32_t mode_blob(struct vkms *v, struct be_handle *h,
 		return c->mode_blob;
 	for (i = 0; i < VKMS_MAX_BLOBS && v->blobs[i].id; i++)
 		;
-	if (i == VKMS_MAX_BLOBS || ioctl(h->fd, DRM_IOCTL_MODE_CREATEPROPBLOB, &b))
+	if (i == VKMS_MAX_BLOBS ||
+	    ioctl(h->fd, DRM_IOCTL_MODE_CREATEPROPBLOB, &b))
 		return 0;
 	v->blobs[i].id = b.blob_id;
 	v->blobs[i].handle = h->handle;
@@ -311,7 +312,7 @@ static uint32_t mode_blob(struct vkms *v, struct be_handle *h,
  * objects: the card's answer (false).
  */
 bool vkms_obj_getproperties(struct vkms *v, struct be_handle *h,
-				 struct drm_mode_obj_get_properties *g, int *ret)
+			    struct drm_mode_obj_get_properties *g, int *ret)
 {
 	uint32_t ids[KMS_MAX_PROPS], n = 0, out = 0;
 	uint64_t vals[KMS_MAX_PROPS];
@@ -372,7 +373,8 @@ bool vkms_obj_getproperties(struct vkms *v, struct be_handle *h,
 }
 
 /* GETPLANERESOURCES: the card's list without the hidden planes. */
-int vkms_getplaneres(struct vkms *v, struct be_handle *h, struct drm_mode_get_plane_res *g)
+int vkms_getplaneres(struct vkms *v, struct be_handle *h,
+		     struct drm_mode_get_plane_res *g)
 {
 	uint32_t ids[KMS_MAX_CRTCS + KMS_MAX_HIDDEN], out = 0;
 	uint32_t *gids = (uint32_t *)(uintptr_t)g->plane_id_ptr;
@@ -399,7 +401,8 @@ int vkms_getplaneres(struct vkms *v, struct be_handle *h, struct drm_mode_get_pl
 }
 
 /* GETPLANE: a primary plane shows the guest's CRTC and framebuffer. */
-int vkms_getplane(struct vkms *v, struct be_handle *h, struct drm_mode_get_plane *p)
+int vkms_getplane(struct vkms *v, struct be_handle *h,
+		  struct drm_mode_get_plane *p)
 {
 	unsigned int idx;
 	int r = vkms_learn_card(v, h->fd);
@@ -422,7 +425,8 @@ int vkms_getplane(struct vkms *v, struct be_handle *h, struct drm_mode_get_plane
 }
 
 /* CREATEPROPBLOB: the blob is this guest's (MODE_ID may name it). */
-int vkms_createblob(struct vkms *v, struct be_handle *h, struct drm_mode_create_blob *b)
+int vkms_createblob(struct vkms *v, struct be_handle *h,
+		    struct drm_mode_create_blob *b)
 {
 	unsigned int i;
 	int r = 0;
@@ -448,7 +452,8 @@ int vkms_createblob(struct vkms *v, struct be_handle *h, struct drm_mode_create_
 }
 
 /* DESTROYPROPBLOB: only the guest's own (the kernel checks the file). */
-int vkms_destroyblob(struct vkms *v, struct be_handle *h, struct drm_mode_destroy_blob *b)
+int vkms_destroyblob(struct vkms *v, struct be_handle *h,
+		     struct drm_mode_destroy_blob *b)
 {
 	int r = -EPERM;
 
@@ -500,7 +505,8 @@ static bool card_blob(struct vkms *v, uint32_t blob)
 
 /* GETPROPBLOB: the guest's own blobs and the card's (blob ids are
  * device-global: another guest's mode is none of its business). */
-int vkms_getblob(struct vkms *v, struct be_handle *h, struct drm_mode_get_blob *b)
+int vkms_getblob(struct vkms *v, struct be_handle *h,
+		 struct drm_mode_get_blob *b)
 {
 	bool ok;
 	int r = vkms_learn_card(v, h->fd);
@@ -516,7 +522,8 @@ int vkms_getblob(struct vkms *v, struct be_handle *h, struct drm_mode_get_blob *
 }
 
 /* SET_CLIENT_CAP: on the guest's file; the atomic cap is remembered. */
-int vkms_client_cap(struct vkms *v, struct be_handle *h, struct drm_set_client_cap *c)
+int vkms_client_cap(struct vkms *v, struct be_handle *h,
+		    struct drm_set_client_cap *c)
 {
 	if (ioctl(h->fd, DRM_IOCTL_SET_CLIENT_CAP, c))
 		return -errno;
