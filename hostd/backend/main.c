@@ -348,7 +348,7 @@ serve:
 		if (errno != EINTR)
 			return 1;
 	if (pfd[1].revents) {
-		be_log(&be, "no hostd to show the guest: exiting");
+		be_log(&be, "exit status %d: no hostd", PD_DISPLAY_EXIT_NO_HOSTD);
 		return PD_DISPLAY_EXIT_NO_HOSTD;
 	}
 	/* the guest's grants end before our mappings of its pages do */

@@ -220,7 +220,7 @@ static void give_up(struct vkms *v)
 	struct timespec tick = { .tv_nsec = VKMS_TICK_NS };
 	uint64_t one = 1;
 
-	be_log(v->be, "display: no hostd came back; the backend ends");
+	be_log(v->be, "display: no hostd came back; exiting");
 	if (write(v->gone, &one, sizeof(one)) < 0)
 		be_log(v->be, "display: cannot tell main: %s", strerror(errno));
 	while (!stopping(v)) {
