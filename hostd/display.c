@@ -4,7 +4,7 @@
  * the foreground guest's display state on it.
  *
  * Guests never program the card. Each guest's pd-backend keeps the guest's
- * virtual display state (hostd/backend/display.c) and sends it here over a
+ * virtual display state (hostd/backend/vkms/) and sends it here over a
  * socketpair made when hostd starts that backend (pd_display.h: the
  * protocol, and why an fb id a backend sends is its own guest's).
  * Framebuffer ids are device-global in DRM (drm_framebuffer_lookup() ->

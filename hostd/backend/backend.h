@@ -4,7 +4,7 @@
  * files it was given. Everything the guest sends is untrusted: headers and
  * fixed bodies are checked in ops.c, ioctl bodies by decode.c.
  *
- *   main.c        command line, setup, the reader loop, CANCEL
+ *   main.c        command line, environment, setup, the reader, CANCEL
  *   log.c         be_log (the ground floor)
  *   send.c        replies and events to the guest through the transport
  *   exports.c     what a device file is (class, driver, node name)
@@ -14,8 +14,10 @@
  *                 FAULT, MUNMAP, PD_EV_UNMAP)
  *   pool.c        worker threads: a blocking request never delays another
  *   events.c      poll readiness and SIGIO as events, cancel delivery
+ *   vkms/         the guest's virtual display under hostd (vkms/vkms.h),
+ *                 reached through struct be_class_hooks
  *   transport_loop.c  the loop transport (/dev/paradice-loop)
- *   transport_xen.c   the Xen transport (rings, grants, XenStore)
+ *   xen/          the Xen transport, one file per concern (xen/transport.h)
  */
 #ifndef PD_BACKEND_H
 #define PD_BACKEND_H
@@ -108,11 +110,39 @@ struct be_export {
 
 int be_export_describe(const char *path, struct be_export *e);
 
+struct be_handle;
+
+/*
+ * What a class of device files does besides forwarding (a guest's card
+ * under hostd: vkms/vkms.h), reached by ops.c only through this table,
+ * set on a handle at its open (NULL: plain forwarding). Every member may
+ * be NULL; data is what the table was set with (struct be).
+ */
+struct be_class_hooks {
+	/* after the open of the real file */
+	void (*opened)(void *data, struct be_handle *h);
+	/* are h's screened ioctls answered here (decode.c)? */
+	bool (*screens)(void *data, const struct be_handle *h);
+	/* a PD_IOC_F_DISPLAY ioctl, its argument rebuilt in our memory:
+	 * answered (true, *ret and errno as from ioctl(2)) or not */
+	bool (*ioctl)(void *data, struct be_handle *h, unsigned int cmd,
+		      void *arg, int *ret);
+	/* a read answered (true, *n and errno as from read(2)) or not */
+	bool (*read)(void *data, struct be_handle *h, void *buf,
+		     size_t count, bool nonblock, ssize_t *n);
+	/* poll bits to add to the real file's */
+	uint32_t (*poll)(void *data, struct be_handle *h);
+	/* before the guest's last close of h */
+	void (*release)(void *data, struct be_handle *h);
+};
+
 struct be_handle {
 	uint32_t handle;
 	int fd;
 	uint16_t dev_class;
 	uint16_t driver;
+	const struct be_class_hooks *hooks;	/* set at open, or NULL */
+	void *hooks_data;
 	int refs;			/* under be.lock */
 	bool gone;			/* released by the guest */
 	/* Serialises stateful ioctls and the file's O_NONBLOCK flag. */
@@ -175,6 +205,12 @@ struct be {
 	int sigfd;			/* signalfd: SIGIO of fasync files */
 	atomic_int cancels;
 	int verbose;
+
+	/* The guest's files of class hooks_class get hooks at open (main.c
+	 * sets them before the reader starts; NULL: none). */
+	uint16_t hooks_class;
+	const struct be_class_hooks *hooks;
+	void *hooks_data;
 };
 
 #define BE_SIG_CANCEL	SIGUSR1

@@ -19,16 +19,20 @@
  * file; pdctl uses both.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <paradice/pd_display.h>
 #include <paradice/pd_loop.h>
 #include "backend.h"
-#include "display.h"
+#include "vkms/vkms.h"
 
 static void usage(FILE *f)
 {
@@ -90,6 +94,126 @@ static void *announce_nodes(void *arg)
 	return NULL;
 }
 
+/* An integer descriptor or value of the environment: 0, -1 if malformed. */
+static int env_long(const char *s, long *out)
+{
+	char *end;
+
+	*out = strtol(s, &end, 10);
+	return end == s || *end || *out < 0 || *out > 1 << 20 ? -1 : 0;
+}
+
+/*
+ * hostd's display connection (PD_DISPLAY_FD), the guest's uinput files
+ * to keep (PD_INPUT_FDS="KBD,PTR") and the card's DIRTYFB answer, taken
+ * out of the environment (our children must not see them): 1 and *cfg
+ * if hostd started us, 0 if not, -1 if malformed.
+ */
+static int display_config(struct be *be, struct vkms_config *cfg, int *input)
+{
+	const char *env = getenv(PD_DISPLAY_FD_ENV);
+	long fd;
+
+	if (!env)
+		return 0;
+	if (env_long(env, &fd)) {
+		be_log(be, "display: bad %s=%s", PD_DISPLAY_FD_ENV, env);
+		return -1;
+	}
+	cfg->sock = (int)fd;
+	cfg->input = input;
+	env = getenv(PD_DISPLAY_INPUT_ENV);
+	for (const char *p = env; p && *p &&
+	     cfg->ninput < PD_DISPLAY_MAX_INPUT;) {
+		char *end;
+
+		fd = strtol(p, &end, 10);
+		if (end == p || fd < 0 || fd > 1 << 20 ||
+		    fcntl((int)fd, F_SETFD, FD_CLOEXEC)) {
+			be_log(be, "display: bad %s=%s", PD_DISPLAY_INPUT_ENV,
+			       env);
+			cfg->ninput = 0;
+			break;
+		}
+		input[cfg->ninput++] = (int)fd;
+		p = *end == ',' ? end + 1 : end;
+	}
+	env = getenv(PD_DISPLAY_DIRTYFB_ENV);
+	cfg->dirtyfb = env && strtol(env, NULL, 10) == -ENOSYS ? -ENOSYS : 0;
+	unsetenv(PD_DISPLAY_FD_ENV);
+	unsetenv(PD_DISPLAY_INPUT_ENV);
+	unsetenv(PD_DISPLAY_DIRTYFB_ENV);
+	return 1;
+}
+
+struct reader {
+	struct be *be;
+	int done;		/* eventfd: the transport ended */
+};
+
+/* The reader: one request at a time off the transport, each to a worker;
+ * CANCEL is answered here, it only signals a worker. */
+static void *reader(void *arg)
+{
+	struct reader *rd = arg;
+	struct be *be = rd->be;
+	uint8_t *buf = malloc(PD_WIRE_MAX_MSG);
+	uint64_t one = 1;
+
+	for (;;) {
+		struct pd_wire_hdr hdr;
+		struct be_job *job;
+		ssize_t n;
+
+		if (!buf)
+			break;
+		n = be->tp->impl->recv(be->tp, buf, PD_WIRE_MAX_MSG);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			be_log(be, "transport: %s", strerror(errno));
+			break;
+		}
+		if ((size_t)n < sizeof(hdr)) {
+			be_log(be, "short message (%zd bytes) dropped", n);
+			continue;
+		}
+		memcpy(&hdr, buf, sizeof(hdr));
+		if (hdr.len != (size_t)n - sizeof(hdr) || !hdr.id ||
+		    hdr.flags & ~(uint16_t)PD_WIRE_F_NONBLOCK || hdr.result ||
+		    hdr.reserved) {
+			be_log(be, "malformed request header (op %u)", hdr.op);
+			if (hdr.id)
+				be_reply(be, &hdr, -EINVAL, NULL, 0);
+			continue;
+		}
+		if (hdr.op == PD_OP_CANCEL) {
+			struct pd_wire_cancel_req cr;
+			int64_t r = -EINVAL;
+
+			if (hdr.len == sizeof(cr)) {
+				memcpy(&cr, buf + sizeof(hdr), sizeof(cr));
+				be_cancel(be, cr.target, &r);
+			}
+			be_reply(be, &hdr, r, NULL, 0);
+			continue;
+		}
+		job = calloc(1, sizeof(*job));
+		if (!job || !(job->body = malloc(hdr.len ? hdr.len : 1))) {
+			free(job);
+			be_reply(be, &hdr, -ENOMEM, NULL, 0);
+			continue;
+		}
+		job->hdr = hdr;
+		memcpy(job->body, buf + sizeof(hdr), hdr.len);
+		be_pool_submit(be, job);
+	}
+	free(buf);
+	if (write(rd->done, &one, sizeof(one)) < 0)
+		be_log(be, "reader: %s", strerror(errno));
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -105,11 +229,15 @@ int main(int argc, char **argv)
 	};
 	struct be be = { .name = "loop", .epfd = -1, .wakefd = -1, .sigfd = -1 };
 	struct announce an = { .be = &be, .ready_fd = -1 };
+	struct vkms_config dcfg = { .sock = -1 };
+	int input[PD_DISPLAY_MAX_INPUT];
+	struct reader rd = { .be = &be };
+	struct pollfd pfd[2];
+	struct vkms *vkms = NULL;
 	const char *loop = PD_LOOP_DEVICE;
 	const char *xen = NULL, *config = "/etc/paradice/paradice.conf";
 	pthread_t t;
-	uint8_t *buf;
-	int c;
+	int c, disp;
 
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
@@ -192,62 +320,37 @@ serve:
 		be_log(&be, "worker threads: %s", strerror(errno));
 		return 1;
 	}
-	if (be_display_start(&be)) {
-		be_log(&be, "display connection to hostd: %s", strerror(errno));
+	disp = display_config(&be, &dcfg, input);
+	if (disp < 0)
 		return 1;
+	if (disp) {
+		vkms = vkms_create(&be, &dcfg);
+		if (!vkms) {
+			be_log(&be, "display connection to hostd: %s",
+			       strerror(errno));
+			return 1;
+		}
+		be.hooks_class = PD_WIRE_CLASS_DRM;
+		be.hooks = &vkms_card_hooks;
+		be.hooks_data = vkms;
 	}
 	if (!xen && pthread_create(&t, NULL, announce_nodes, &an) == 0)
 		pthread_detach(t);
-	buf = malloc(PD_WIRE_MAX_MSG);
-	if (!buf)
+	rd.done = eventfd(0, EFD_CLOEXEC);
+	if (rd.done < 0 || pthread_create(&t, NULL, reader, &rd))
 		return 1;
-
-	/* The reader: one request at a time off the transport, each to a
-	 * worker; CANCEL is answered here, it only signals a worker. */
-	for (;;) {
-		struct pd_wire_hdr hdr;
-		struct be_job *job;
-		ssize_t n = be.tp->impl->recv(be.tp, buf, PD_WIRE_MAX_MSG);
-
-		if (n == 0)
-			break;
-		if (n < 0) {
-			be_log(&be, "transport: %s", strerror(errno));
-			break;
-		}
-		if ((size_t)n < sizeof(hdr)) {
-			be_log(&be, "short message (%zd bytes) dropped", n);
-			continue;
-		}
-		memcpy(&hdr, buf, sizeof(hdr));
-		if (hdr.len != (size_t)n - sizeof(hdr) || !hdr.id ||
-		    hdr.flags & ~(uint16_t)PD_WIRE_F_NONBLOCK || hdr.result ||
-		    hdr.reserved) {
-			be_log(&be, "malformed request header (op %u)", hdr.op);
-			if (hdr.id)
-				be_reply(&be, &hdr, -EINVAL, NULL, 0);
-			continue;
-		}
-		if (hdr.op == PD_OP_CANCEL) {
-			struct pd_wire_cancel_req cr;
-			int64_t r = -EINVAL;
-
-			if (hdr.len == sizeof(cr)) {
-				memcpy(&cr, buf + sizeof(hdr), sizeof(cr));
-				be_cancel(&be, cr.target, &r);
-			}
-			be_reply(&be, &hdr, r, NULL, 0);
-			continue;
-		}
-		job = calloc(1, sizeof(*job));
-		if (!job || !(job->body = malloc(hdr.len ? hdr.len : 1))) {
-			free(job);
-			be_reply(&be, &hdr, -ENOMEM, NULL, 0);
-			continue;
-		}
-		job->hdr = hdr;
-		memcpy(job->body, buf + sizeof(hdr), hdr.len);
-		be_pool_submit(&be, job);
+	pthread_detach(t);
+	/* until the transport ends, or the vkms found no hostd to show the
+	 * guest (then the guest must not go on: the monitor ends it too) */
+	pfd[0] = (struct pollfd){ .fd = rd.done, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = vkms ? vkms_gone_fd(vkms) : -1,
+				  .events = POLLIN };
+	while (poll(pfd, 2, -1) < 0)
+		if (errno != EINTR)
+			return 1;
+	if (pfd[1].revents) {
+		be_log(&be, "exit status %d: no hostd", PD_DISPLAY_EXIT_NO_HOSTD);
+		return PD_DISPLAY_EXIT_NO_HOSTD;
 	}
 	/* the guest's grants end before our mappings of its pages do */
 	be_maps_finish(&be);

@@ -17,7 +17,6 @@
 
 #include "backend.h"
 #include "decode.h"
-#include "display.h"
 
 /* Copy a fixed body of exactly `size` bytes out of the request. */
 static int take_body(struct be_job *job, void *out, size_t size)
@@ -127,7 +126,12 @@ static void op_open(struct be *be, struct be_job *job)
 		return;
 	}
 	h->nonblock = fl & O_NONBLOCK;
-	be_display_opened(h);
+	if (be->hooks && e->info.class == be->hooks_class) {
+		h->hooks = be->hooks;
+		h->hooks_data = be->hooks_data;
+	}
+	if (h->hooks && h->hooks->opened)
+		h->hooks->opened(h->hooks_data, h);
 	if (be->tp->impl->attach && be->tp->impl->attach(be->tp, h->handle, fd))
 		be_log(be, "attach of %s failed: %s (no mmap)", e->path,
 		       strerror(errno));
@@ -140,11 +144,17 @@ static void op_open(struct be *be, struct be_job *job)
 
 static void op_release(struct be *be, struct be_job *job)
 {
+	struct be_handle *h;
+
 	if (job->hdr.len) {
 		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
 		return;
 	}
-	be_display_release(be, job->hdr.handle);
+	h = be_handle_get(be, job->hdr.handle);
+	if (h && h->hooks && h->hooks->release)
+		h->hooks->release(h->hooks_data, h);
+	if (h)
+		be_handle_put(be, h);
 	be_reply(be, &job->hdr, be_handle_release(be, job->hdr.handle), NULL,
 		 0);
 }
@@ -183,8 +193,9 @@ static void op_read(struct be *be, struct be_handle *h, struct be_job *job)
 		return;
 	}
 	prepare_io(h, job);
-	if (!be_display_read(be, h, buf + sizeof(*io), r.count,
-			     job->hdr.flags & PD_WIRE_F_NONBLOCK, &n))
+	if (!h->hooks || !h->hooks->read ||
+	    !h->hooks->read(h->hooks_data, h, buf + sizeof(*io), r.count,
+			    job->hdr.flags & PD_WIRE_F_NONBLOCK, &n))
 		n = read(h->fd, buf + sizeof(*io), r.count);
 	if (n < 0) {
 		be_reply(be, &job->hdr, neg_errno(), NULL, 0);
@@ -258,7 +269,9 @@ static void op_poll(struct be *be, struct be_handle *h, struct be_job *job)
 		be_reply(be, &job->hdr, neg_errno(), NULL, 0);
 		return;
 	}
-	p.revents |= (short)(be_display_poll(be, h) & r.events);
+	if (h->hooks && h->hooks->poll)
+		p.revents |= (short)(h->hooks->poll(h->hooks_data, h) &
+				     r.events);
 	/* Armed before the reply: a change after our look is not missed.
 	 * Also when something is ready already: the event that comes at once
 	 * is what wakes an edge-triggered epoll in the guest again once the
@@ -364,7 +377,7 @@ static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 {
 	struct ioctl_ctx ctx = { .be = be };
 	struct pd_dec_call *dc = thread_dc;
-	bool stateful;
+	bool stateful, screens;
 	int64_t r;
 	size_t n;
 	uint8_t *out;
@@ -379,10 +392,12 @@ static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 	/* the state lock also fixes the descriptor's O_NONBLOCK for the call */
 	pthread_mutex_lock(&h->lock);
 	/* screened commands (atomic, OBJ_SETPROPERTY) only where the
-	 * virtual display answers them all, never on the real card */
+	 * class hooks answer them all, never on the real card */
+	screens = h->hooks && h->hooks->screens &&
+		  h->hooks->screens(h->hooks_data, h);
 	ret = pd_dec_ioctl(dc, h->dev_class, h->driver, &h->st, job->body,
 			   job->hdr.len, &dec_ops, &ctx,
-			   be_display_screens(h) ? PD_DEC_ALLOW_SCREENED : 0);
+			   screens ? PD_DEC_ALLOW_SCREENED : 0);
 	stateful = dc->flags & (PD_IOC_F_USES_STATE | PD_IOC_F_LEARN |
 				PD_IOC_F_FORGET);
 	if (ret) {
@@ -396,8 +411,9 @@ static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 	if (!stateful)
 		pthread_mutex_unlock(&h->lock);
 	errno = 0;
-	if (!(dc->flags & PD_IOC_F_DISPLAY) ||
-	    !be_display_ioctl(be, h, dc->cmd, (void *)dc->arg, &ret)) {
+	if (!(dc->flags & PD_IOC_F_DISPLAY) || !h->hooks || !h->hooks->ioctl ||
+	    !h->hooks->ioctl(h->hooks_data, h, dc->cmd, (void *)dc->arg,
+			     &ret)) {
 		if (dc->flags & PD_IOC_F_SCREEN) {	/* never unscreened */
 			errno = EPERM;
 			ret = -1;

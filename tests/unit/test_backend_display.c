@@ -1,19 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The backend's side of a hostd restart (hostd/backend/display.c,
+ * The backend's virtual KMS (hostd/backend/vkms/). Its side of a hostd
+ * restart (hostd_link.c,
  * pd_display.h "hostd restarted"): the first HELLO on the socketpair
  * hostd gave names the guest and carries no descriptors; when that
  * connection closes, the backend connects to the listening socket of the
  * next hostd and sends a REATTACH HELLO with the guest's uinput
  * descriptors (here: pipes, checked to be the very files it was given);
  * when that one is refused (closed at once), it comes again.
- * With a pretend card (__wrap_ioctl: CRTC 31 with gamma size 256,
- * connector 40, DPMS property 50): GETGAMMA reads back the guest's own
- * table (the kernel's linear ramp before any SETGAMMA); legacy DPMS reads
- * back through be_display_dpms_get(); WAIT_VBLANK counts the guest's 60
+ * With a pretend card (__wrap_ioctl: CRTC 31 with gamma size 256, its
+ * primary plane 33, connector 40, DPMS property 50): GETGAMMA reads back
+ * the guest's own table (the kernel's linear ramp before any SETGAMMA);
+ * legacy DPMS reads back through vkms_dpms_get(); WAIT_VBLANK counts the
+ * guest's 60
  * Hz timeline (relative, absolute, NEXTONMISS, events in read(), EINVAL
  * for a CRTC that is off or a pipe the card lacks), with flip events on
- * the same count; a reattach resends the gamma and DPMS.
+ * the same count; a reattach resends the gamma and DPMS. Then, each on a
+ * vkms of its own with a socketpair standing in for hostd: legacy
+ * SETCRTC, PAGE_FLIP and an atomic commit all go through vkms_commit()
+ * and say so to hostd, a TEST_ONLY commit changes nothing; SET_MASTER and
+ * DROP_MASTER answer as 6.1's drm_auth.c and never reach the card; when
+ * no hostd comes back, main is told (vkms_gone_fd()) and the process goes
+ * on.
  */
 #include <errno.h>
 #include <poll.h>
@@ -38,16 +46,21 @@
 #include <paradice/pd_display.h>
 
 #include "backend.h"
-#include "display.h"
+#include "vkms/vkms.h"
 #include "tap.h"
 
 static struct be be;
+static struct vkms *vk;
 /* where the backend looks for a new hostd (it keeps the pointer) */
 static char be_sock[108];
 
 /* The pretend card: the read end of a pipe (never readable), answered
- * here. */
+ * here, also on the vkms's own descriptor of it (a new open of the same
+ * pipe). */
 static int fake_fd = -1;
+static int master_calls;	/* SET/DROP_MASTER that reached the card */
+
+static bool same_file(int a, int b);
 
 int __real_ioctl(int fd, unsigned long req, ...);
 int __wrap_ioctl(int fd, unsigned long req, ...);
@@ -60,17 +73,38 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	if (fd != fake_fd || fd < 0)
+	if (fd < 0 || fake_fd < 0 || (fd != fake_fd && !same_file(fd, fake_fd)))
 		return __real_ioctl(fd, req, arg);
 	switch (req) {
+	case DRM_IOCTL_SET_MASTER:
+		master_calls++;
+		break;
+	case DRM_IOCTL_SET_CLIENT_CAP:
+		return 0;
 	case DRM_IOCTL_MODE_GETRESOURCES: {
 		struct drm_mode_card_res *r = arg;
 
 		if (r->count_crtcs && r->crtc_id_ptr)
 			*(uint32_t *)(uintptr_t)r->crtc_id_ptr = 31;
+		if (r->count_connectors && r->connector_id_ptr)
+			*(uint32_t *)(uintptr_t)r->connector_id_ptr = 40;
 		r->count_crtcs = 1;
+		r->count_connectors = 1;
 		return 0;
 	}
+	case DRM_IOCTL_MODE_GETPLANERESOURCES: {
+		struct drm_mode_get_plane_res *r = arg;
+
+		if (r->count_planes && r->plane_id_ptr)
+			*(uint32_t *)(uintptr_t)r->plane_id_ptr = 33;
+		r->count_planes = 1;
+		return 0;
+	}
+	case DRM_IOCTL_MODE_GETPLANE:
+		if (((struct drm_mode_get_plane *)arg)->plane_id != 33)
+			break;
+		((struct drm_mode_get_plane *)arg)->possible_crtcs = 1;
+		return 0;
 	case DRM_IOCTL_MODE_GETCRTC:
 		if (((struct drm_mode_crtc *)arg)->crtc_id != 31)
 			break;
@@ -80,15 +114,37 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 		struct drm_mode_get_property *p = arg;
 
 		snprintf(p->name, sizeof(p->name), "%s",
-			 p->prop_id == 50 ? "DPMS" : "other");
+			 p->prop_id == 50 ? "DPMS" : p->prop_id == 60 ? "type" :
+			 p->prop_id == 61 ? "FB_ID" : "other");
 		return 0;
 	}
-	case DRM_IOCTL_MODE_OBJ_GETPROPERTIES:
-		if (((struct drm_mode_obj_get_properties *)arg)->obj_id != 40)
-			break;
-		return 0;
-	case DRM_IOCTL_MODE_ADDFB:
-		((struct drm_mode_fb_cmd *)arg)->fb_id = 77;
+	case DRM_IOCTL_MODE_OBJ_GETPROPERTIES: {
+		/* the connector's DPMS, the primary plane's type and FB_ID */
+		struct drm_mode_obj_get_properties *g = arg;
+		uint32_t *ids = (uint32_t *)(uintptr_t)g->props_ptr;
+		uint64_t *vals = (uint64_t *)(uintptr_t)g->prop_values_ptr;
+
+		if (g->obj_id == 40) {
+			if (g->count_props >= 1 && ids && vals)
+				ids[0] = 50, vals[0] = 0;
+			g->count_props = 1;
+			return 0;
+		}
+		if (g->obj_id == 33) {
+			if (g->count_props >= 2 && ids && vals)
+				ids[0] = 60, vals[0] = 1, ids[1] = 61, vals[1] = 0;
+			g->count_props = 2;
+			return 0;
+		}
+		if (g->obj_id == 31) {
+			g->count_props = 0;
+			return 0;
+		}
+		break;
+	}
+	case DRM_IOCTL_MODE_ADDFB:	/* 77; 800 wide: 80 */
+		((struct drm_mode_fb_cmd *)arg)->fb_id =
+			((struct drm_mode_fb_cmd *)arg)->width == 800 ? 80 : 77;
 		return 0;
 	case DRM_IOCTL_MODE_GETCONNECTOR: {
 		/* the card's DPMS: on (the foreground guest's) */
@@ -109,13 +165,13 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 	return -1;
 }
 
-/* be_display_ioctl() on h: the return value, errno in *err. */
+/* The vkms's ioctl hook on h: the return value, errno in *err. */
 static int dioctl(struct be_handle *h, unsigned long cmd, void *arg, int *err)
 {
 	int ret = 0;
 
 	errno = 0;
-	CHECK(be_display_ioctl(&be, h, (unsigned int)cmd, arg, &ret));
+	CHECK(vkms_card_hooks.ioctl(vk, h, (unsigned int)cmd, arg, &ret));
 	*err = errno;
 	return ret;
 }
@@ -169,25 +225,25 @@ static bool same_file(int a, int b)
 
 static void test_hello_then_reattach_with_the_input_files(void)
 {
-	char *path = be_sock, env[32];
+	char *path = be_sock;
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct pd_disp_hello m;
-	int sv[2], kbd[2], ptr[2], lis, s, fds[4];
+	int sv[2], kbd[2], ptr[2], lis, s, fds[4], input[2];
+	struct vkms_config cfg = { .input = input, .ninput = 2,
+				   .dirtyfb = -ENOSYS,	/* a card like bochs */
+				   .socket_path = be_sock };
 
 	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
 	CHECK(pipe(kbd) == 0 && pipe(ptr) == 0);
-	snprintf(env, sizeof(env), "%d", sv[1]);
-	setenv(PD_DISPLAY_FD_ENV, env, 1);
-	snprintf(env, sizeof(env), "%d,%d", kbd[0], ptr[0]);
-	setenv(PD_DISPLAY_INPUT_ENV, env, 1);
-	setenv(PD_DISPLAY_DIRTYFB_ENV, "-38", 1);	/* a card like bochs */
+	cfg.sock = sv[1];
+	input[0] = kbd[0];
+	input[1] = ptr[0];
 	snprintf(be_sock, sizeof(be_sock), "/tmp/pd-test-be-display-%d.sock",
 		 (int)getpid());
-	be_display_set_socket(path);
 	be.name = "guest7";
 	be.domid = 7;
-	CHECK_EQ(be_display_start(&be), 0);
-	CHECK(getenv(PD_DISPLAY_INPUT_ENV) == NULL);
+	vk = vkms_create(&be, &cfg);
+	CHECK(vk != NULL);
 
 	/* the hostd that started it: names the guest, no descriptors */
 	CHECK_EQ(get_hello(sv[0], &m, fds), 0);
@@ -229,7 +285,7 @@ static void test_hello_then_reattach_with_the_input_files(void)
 	unlink(path);
 }
 
-/* With hostd (the display started above), client caps go to the guest's
+/* With hostd (the vkms made above), client caps go to the guest's
  * real file, the atomic one too (fd -1 here: EBADF shows it got there). */
 static void test_client_caps_reach_the_card(void)
 {
@@ -238,9 +294,9 @@ static void test_client_caps_reach_the_card(void)
 	struct drm_set_client_cap atomic = { DRM_CLIENT_CAP_ATOMIC, 1 };
 	int ret = 0;
 
-	CHECK(be_display_screens(&h));
-	CHECK(be_display_ioctl(&be, &h, DRM_IOCTL_SET_CLIENT_CAP, &atomic,
-			       &ret));
+	CHECK(vkms_card_hooks.screens(vk, &h));
+	CHECK(vkms_card_hooks.ioctl(vk, &h, DRM_IOCTL_SET_CLIENT_CAP, &atomic,
+				    &ret));
 	CHECK_EQ(ret, -1);
 	CHECK_EQ(errno, EBADF);
 }
@@ -293,11 +349,11 @@ static void test_dpms_reads_back(void)
 	uint64_t v = 99;
 	int err;
 
-	CHECK_EQ(be_display_dpms_get(40, &v), 0);
+	CHECK_EQ(vkms_dpms_get(vk, 40, &v), 0);
 	CHECK_EQ(v, DRM_MODE_DPMS_ON);
 	/* standby is off, as the atomic helpers keep it */
 	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), 0);
-	CHECK_EQ(be_display_dpms_get(40, &v), 0);
+	CHECK_EQ(vkms_dpms_get(vk, 40, &v), 0);
 	CHECK_EQ(v, DRM_MODE_DPMS_OFF);
 	p.value = 4;
 	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), -1);
@@ -310,7 +366,7 @@ static void test_dpms_reads_back(void)
 	p.prop_id = 51;		/* not DPMS */
 	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), -1);
 	CHECK_EQ(err, EPERM);
-	CHECK_EQ(be_display_dpms_get(40, &v), 0);
+	CHECK_EQ(vkms_dpms_get(vk, 40, &v), 0);
 	CHECK_EQ(v, DRM_MODE_DPMS_OFF);
 	/* GETCONNECTOR shows the guest's DPMS, not the card's */
 	{
@@ -327,10 +383,10 @@ static void test_dpms_reads_back(void)
 		CHECK_EQ(values[0], 9);
 		CHECK_EQ(values[1], DRM_MODE_DPMS_OFF);
 	}
-	CHECK_EQ(be_display_dpms_set(40, DRM_MODE_DPMS_ON), 0);
-	CHECK_EQ(be_display_dpms_get(40, &v), 0);
+	CHECK_EQ(vkms_dpms_set(vk, 40, DRM_MODE_DPMS_ON), 0);
+	CHECK_EQ(vkms_dpms_get(vk, 40, &v), 0);
 	CHECK_EQ(v, DRM_MODE_DPMS_ON);
-	CHECK_EQ(be_display_dpms_set(40, DRM_MODE_DPMS_OFF), 0);
+	CHECK_EQ(vkms_dpms_set(vk, 40, DRM_MODE_DPMS_OFF), 0);
 }
 
 /* One event from h's read() within ms; its bytes in ev. */
@@ -340,8 +396,8 @@ static ssize_t read_event(struct be_handle *h, void *ev, size_t len, int ms)
 	ssize_t n = -1;
 
 	while (mono_us() < end) {
-		if (be_display_poll(&be, h) & POLLIN) {
-			CHECK(be_display_read(&be, h, ev, len, true, &n));
+		if (vkms_card_hooks.poll(vk, h) & POLLIN) {
+			CHECK(vkms_card_hooks.read(vk, h, ev, len, true, &n));
 			return n;
 		}
 		usleep(2000);
@@ -458,7 +514,6 @@ static void test_dirtyfb_answers_as_the_card(void)
 					   .clips_ptr = (uintptr_t)clips };
 	int err;
 
-	CHECK(getenv(PD_DISPLAY_DIRTYFB_ENV) == NULL);
 	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_DIRTYFB, &c, &err), -1);
 	CHECK_EQ(err, ENOSYS);
 	c.fb_id = 78;
@@ -528,6 +583,233 @@ static void test_reattach_resends_gamma_and_dpms(void)
 	unlink(path);
 }
 
+/* A vkms of its own, hostd being the other end of a socketpair (*hostd,
+ * the HELLO read); no new hostd at any path (reattach_s: its wait). */
+static struct vkms *own_vkms(int *hostd, unsigned int reattach_s)
+{
+	struct vkms_config cfg = { .socket_path = "/nonexistent/pd.sock",
+				   .reattach_s = reattach_s };
+	struct pd_disp_hello m;
+	struct timeval tv = { .tv_sec = 2 };	/* fail, not hang */
+	struct vkms *v;
+	int sv[2], fds[4];
+
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
+	cfg.sock = sv[1];
+	v = vkms_create(&be, &cfg);
+	CHECK(v != NULL);
+	setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	CHECK_EQ(get_hello(sv[0], &m, fds), 0);
+	*hostd = sv[0];
+	return v;
+}
+
+/* The next message to hostd on s: its type, its body in body; 0 if none
+ * is there. */
+static uint16_t next_msg(int s, void *body, size_t len)
+{
+	static uint8_t buf[PD_DISP_MAX_MSG];
+	struct pd_disp_hdr hdr;
+	ssize_t n = recv(s, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (n < (ssize_t)sizeof(hdr))
+		return 0;
+	memcpy(&hdr, buf, sizeof(hdr));
+	CHECK_EQ(hdr.len, (size_t)n - sizeof(hdr));
+	if (body)
+		memcpy(body, buf + sizeof(hdr), len < hdr.len ? len : hdr.len);
+	return hdr.type;
+}
+
+static void flip_done(int s, const struct pd_disp_flip *f)
+{
+	struct {
+		struct pd_disp_hdr hdr;
+		struct pd_disp_flip_done m;
+	} b = { .hdr = { .type = PD_DISP_FLIP_DONE, .len = sizeof(b.m) },
+		.m = { .cookie = f->cookie, .crtc_id = f->crtc_id,
+		       .time_us = mono_us() } };
+
+	CHECK_EQ(send(s, &b, sizeof(b), 0), (ssize_t)sizeof(b));
+}
+
+/*
+ * Legacy SETCRTC and PAGE_FLIP and an atomic commit all take the one
+ * commit path (vkms_commit(): its count goes up, and hostd hears of each
+ * in the one way a commit tells it: a SET_CRTC for the modeset, a FLIP
+ * for each new framebuffer); a TEST_ONLY commit is checked and changes
+ * nothing (no message, GETCRTC and GETPLANE as before); a refused one
+ * neither.
+ */
+static void test_every_path_commits_through_one_entry(void)
+{
+	struct be_handle h = { .handle = 9, .fd = fake_fd,
+			       .dev_class = PD_WIRE_CLASS_DRM };
+	struct drm_mode_fb_cmd fb1 = { .width = 1024, .height = 768 };
+	struct drm_mode_fb_cmd fb2 = { .width = 800, .height = 600 };
+	uint32_t conn = 40, objs[1] = { 33 }, nprops[1] = { 1 };
+	uint32_t props[1] = { 61 };
+	uint64_t vals[1];
+	struct drm_mode_crtc set = { .crtc_id = 31, .mode_valid = 1,
+				     .set_connectors_ptr = (uintptr_t)&conn,
+				     .count_connectors = 1 }, get;
+	struct drm_mode_crtc_page_flip pf = { .crtc_id = 31,
+					      .flags = DRM_MODE_PAGE_FLIP_EVENT,
+					      .user_data = 0x66 };
+	struct drm_mode_atomic a = {
+		.flags = DRM_MODE_ATOMIC_TEST_ONLY, .count_objs = 1,
+		.objs_ptr = (uintptr_t)objs, .count_props_ptr = (uintptr_t)nprops,
+		.props_ptr = (uintptr_t)props, .prop_values_ptr = (uintptr_t)vals };
+	struct drm_set_client_cap cap = { DRM_CLIENT_CAP_ATOMIC, 1 };
+	struct drm_mode_get_plane gp = { .plane_id = 33 };
+	struct vkms_stats st;
+	struct pd_disp_crtc sc;
+	struct pd_disp_flip f;
+	struct drm_event_vblank ev;
+	struct vkms *saved = vk;
+	int hostd, err;
+
+	vk = own_vkms(&hostd, 0);
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_ADDFB, &fb1, &err), 0);
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_ADDFB, &fb2, &err), 0);
+	CHECK_EQ(fb2.fb_id, 80);
+	set.fb_id = fb1.fb_id;
+	set.mode.hdisplay = 640;
+	set.mode.vdisplay = 480;
+	set.mode.clock = 25175;
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_SETCRTC, &set, &err), 0);
+	vkms_get_stats(vk, &st);
+	CHECK_EQ(st.commits, 1);
+	CHECK_EQ(next_msg(hostd, &sc, sizeof(sc)), PD_DISP_SET_CRTC);
+	CHECK_EQ(sc.crtc_id, 31);
+	CHECK_EQ(sc.fb_id, 77);
+	CHECK_EQ(sc.nconn, 1);
+	CHECK_EQ(sc.conn[0], 40);
+	CHECK_EQ(sc.mode.hdisplay, 640);
+	/* a connector the card lacks: refused before any change */
+	conn = 41;
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_SETCRTC, &set, &err), -1);
+	CHECK_EQ(err, ENOENT);
+	conn = 40;
+	CHECK_EQ(next_msg(hostd, NULL, 0), 0);
+
+	/* legacy PAGE_FLIP: a FLIP, its event when hostd says done */
+	pf.fb_id = fb2.fb_id;
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_PAGE_FLIP, &pf, &err), 0);
+	CHECK_EQ(next_msg(hostd, &f, sizeof(f)), PD_DISP_FLIP);
+	CHECK_EQ(f.fb_id, 80);
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_PAGE_FLIP, &pf, &err), -1);
+	CHECK_EQ(err, EBUSY);	/* one at a time */
+	flip_done(hostd, &f);
+	CHECK_EQ(read_event(&h, &ev, sizeof(ev), 1000), sizeof(ev));
+	CHECK_EQ(ev.user_data, 0x66);
+	vkms_get_stats(vk, &st);
+	CHECK_EQ(st.commits, 2);
+
+	/* atomic: the cap first; TEST_ONLY of fb 77 changes nothing */
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_SET_CLIENT_CAP, &cap, &err), 0);
+	vals[0] = 77;
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_ATOMIC, &a, &err), 0);
+	vkms_get_stats(vk, &st);
+	CHECK_EQ(st.commits, 2);
+	CHECK_EQ(st.tests, 1);
+	CHECK_EQ(next_msg(hostd, NULL, 0), 0);
+	get = (struct drm_mode_crtc){ .crtc_id = 31 };
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_GETCRTC, &get, &err), 0);
+	CHECK_EQ(get.fb_id, 80);
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_GETPLANE, &gp, &err), 0);
+	CHECK_EQ(gp.fb_id, 80);
+	/* a framebuffer that is not the guest's: refused, nothing changes */
+	vals[0] = 78;
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_ATOMIC, &a, &err), -1);
+	CHECK_EQ(err, ENOENT);
+	/* the commit itself: a FLIP to hostd, as the legacy flip */
+	vals[0] = 77;
+	a.flags = DRM_MODE_ATOMIC_NONBLOCK;
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_ATOMIC, &a, &err), 0);
+	CHECK_EQ(next_msg(hostd, &f, sizeof(f)), PD_DISP_FLIP);
+	CHECK_EQ(f.fb_id, 77);
+	flip_done(hostd, &f);
+	vkms_get_stats(vk, &st);
+	CHECK_EQ(st.commits, 3);
+	CHECK_EQ(st.tests, 1);
+	CHECK(st.refused >= 2);
+	get = (struct drm_mode_crtc){ .crtc_id = 31 };
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_GETCRTC, &get, &err), 0);
+	CHECK_EQ(get.fb_id, 77);
+	vkms_destroy(vk);
+	close(hostd);
+	vk = saved;
+}
+
+/*
+ * DRM master of the guest's files, as 6.1's drm_auth.c: the first opener
+ * is master; SET_MASTER by the master 0, by another file EBUSY;
+ * DROP_MASTER by a file that is not master EINVAL; once dropped, another
+ * may set it; the master's last close leaves none and the next opener is
+ * master. None of it reaches the card (hostd is its master).
+ */
+static void test_master_is_the_guests_own(void)
+{
+	struct be_handle a = { .handle = 11, .fd = fake_fd,
+			       .dev_class = PD_WIRE_CLASS_DRM };
+	struct be_handle b = a, c = a;
+	struct vkms *saved = vk;
+	int hostd, err;
+
+	b.handle = 12;
+	c.handle = 13;
+	vk = own_vkms(&hostd, 0);
+	master_calls = 0;
+	vkms_card_hooks.opened(vk, &a);
+	vkms_card_hooks.opened(vk, &b);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_SET_MASTER, NULL, &err), 0);
+	CHECK_EQ(dioctl(&b, DRM_IOCTL_SET_MASTER, NULL, &err), -1);
+	CHECK_EQ(err, EBUSY);
+	CHECK_EQ(dioctl(&b, DRM_IOCTL_DROP_MASTER, NULL, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_DROP_MASTER, NULL, &err), 0);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_DROP_MASTER, NULL, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	CHECK_EQ(dioctl(&b, DRM_IOCTL_SET_MASTER, NULL, &err), 0);
+	CHECK_EQ(dioctl(&b, DRM_IOCTL_SET_MASTER, NULL, &err), 0);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_SET_MASTER, NULL, &err), -1);
+	CHECK_EQ(err, EBUSY);
+	vkms_card_hooks.release(vk, &b);
+	vkms_card_hooks.opened(vk, &c);	/* none was: c is */
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_SET_MASTER, NULL, &err), -1);
+	CHECK_EQ(err, EBUSY);
+	CHECK_EQ(dioctl(&c, DRM_IOCTL_DROP_MASTER, NULL, &err), 0);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_SET_MASTER, NULL, &err), 0);
+	CHECK_EQ(master_calls, 0);
+	vkms_destroy(vk);
+	close(hostd);
+	vk = saved;
+}
+
+/* hostd gone and none comes back within the reattach time (2 s: at
+ * least 1 s, clock seconds): main is told
+ * through vkms_gone_fd() (it exits with PD_DISPLAY_EXIT_NO_HOSTD); the
+ * vkms's thread does not end the process (we are still here). */
+static void test_no_hostd_is_reported_to_main(void)
+{
+	struct pollfd p;
+	uint64_t t;
+	int hostd;
+	struct vkms *v = own_vkms(&hostd, 2);
+
+	p.fd = vkms_gone_fd(v);
+	p.events = POLLIN;
+	CHECK_EQ(poll(&p, 1, 0), 0);
+	t = mono_us();
+	close(hostd);
+	CHECK_EQ(poll(&p, 1, 5000), 1);
+	t = mono_us() - t;
+	printf("# gone after %llu us\n", (unsigned long long)t);
+	CHECK(t >= 900000);
+	vkms_destroy(v);
+}
+
 int main(void)
 {
 	RUN(test_hello_then_reattach_with_the_input_files);
@@ -542,6 +824,10 @@ int main(void)
 		RUN(test_wait_vblank);
 		RUN(test_dirtyfb_answers_as_the_card);
 		RUN(test_reattach_resends_gamma_and_dpms);
+		RUN(test_every_path_commits_through_one_entry);
+		RUN(test_master_is_the_guests_own);
+		RUN(test_no_hostd_is_reported_to_main);
 	}
+	vkms_destroy(vk);
 	return tap_done();
 }

@@ -9,6 +9,7 @@
  * valid requests do what they say.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,6 +276,86 @@ static void test_bad_ioctls_get_errnos(void)
 	CHECK_EQ(body_len(), 0);
 }
 
+/* A class's hooks (struct be_class_hooks), counted: what they answer. */
+static int n_opened, n_read, n_poll, n_release;
+
+static void hk_opened(void *data, struct be_handle *h)
+{
+	CHECK(data == &n_opened);
+	CHECK_EQ(h->dev_class, PD_WIRE_CLASS_V4L2);
+	n_opened++;
+}
+
+static bool hk_read(void *data, struct be_handle *h, void *buf,
+		    size_t count, bool nonblock, ssize_t *n)
+{
+	(void)data;
+	(void)h;
+	(void)nonblock;
+	memset(buf, 'h', count);
+	*n = (ssize_t)count;
+	n_read++;
+	return true;
+}
+
+static uint32_t hk_poll(void *data, struct be_handle *h)
+{
+	(void)data;
+	(void)h;
+	n_poll++;
+	return POLLPRI;
+}
+
+static void hk_release(void *data, struct be_handle *h)
+{
+	(void)data;
+	(void)h;
+	n_release++;
+}
+
+static const struct be_class_hooks counted = {
+	.opened = hk_opened, .read = hk_read, .poll = hk_poll,
+	.release = hk_release,
+};
+
+/* The dispatcher reaches class-specific behaviour only through the table
+ * set on a handle at open: a file of the hooked class (video0, /dev/null
+ * here) gets its read and poll from the hooks, its open and release are
+ * told; a file of another class (event0, /dev/zero) is plainly forwarded
+ * and no hook is called for it. */
+static void test_class_hooks(void)
+{
+	struct pd_wire_read_req r = { .count = 4 };
+	struct pd_wire_poll_req pr = { .events = POLLIN | POLLPRI };
+	uint32_t zero, null;
+	uint8_t *data;
+
+	setup();
+	be.hooks_class = PD_WIRE_CLASS_V4L2;
+	be.hooks = &counted;
+	be.hooks_data = &n_opened;
+	connect_ok();
+	zero = open_ok(0, PD_WIRE_O_RDONLY);
+	CHECK_EQ(n_opened, 0);
+	null = open_ok(1, PD_WIRE_O_RDWR);
+	CHECK_EQ(n_opened, 1);
+	/* /dev/null would read 0 bytes: the hook answers */
+	CHECK_EQ(call(PD_OP_READ, null, &r, sizeof(r)), 4);
+	data = last + sizeof(struct pd_wire_hdr) + sizeof(struct pd_wire_io_rsp);
+	CHECK(data[0] == 'h' && data[3] == 'h');
+	CHECK_EQ(call(PD_OP_READ, zero, &r, sizeof(r)), 4);
+	CHECK(data[0] == 0 && data[3] == 0);
+	CHECK_EQ(n_read, 1);
+	CHECK(call(PD_OP_POLL, null, &pr, sizeof(pr)) & POLLPRI);
+	CHECK_EQ(n_poll, 1);
+	CHECK(!(call(PD_OP_POLL, zero, &pr, sizeof(pr)) & POLLPRI));
+	CHECK_EQ(n_poll, 1);
+	CHECK_EQ(call(PD_OP_RELEASE, zero, NULL, 0), 0);
+	CHECK_EQ(n_release, 0);
+	CHECK_EQ(call(PD_OP_RELEASE, null, NULL, 0), 0);
+	CHECK_EQ(n_release, 1);
+}
+
 static void test_unknown_op(void)
 {
 	uint32_t h;
@@ -298,6 +379,7 @@ int main(void)
 	RUN(test_handles_are_checked);
 	RUN(test_bad_ioctls_get_errnos);
 	RUN(test_unknown_op);
+	RUN(test_class_hooks);
 	be_maps_finish(&be);
 	be_handles_finish(&be);
 	return tap_done();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The rules of a guest's atomic commits (hostd/backend/display_atomic.c),
- * on a card described by hand as display.c would learn bochs': one CRTC,
+ * The rules of a guest's atomic commits (hostd/backend/vkms/atomic.c), on
+ * a card described by hand as objects.c would learn bochs': one CRTC,
  * its primary plane, a cursor plane the guest must not see, one connector.
  * The guest has framebuffers 50 and 51 (1024x768, 640x480) and the mode
  * blob 60 (1024x768); 70 and 61 are another guest's framebuffer and blob.
@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "display_atomic.h"
+#include "vkms/state.h"
 #include "tap.h"
 
 enum { CRTC = 31, PLANE = 33, CURSOR = 34, CONN = 35 };

@@ -2,8 +2,10 @@
 /*
  * Atomic modesetting of a guest's virtual display: which property of which
  * object a guest may set to what, and which states a commit may reach
- * (display_atomic.h). No card and no locks here: display.c calls these
- * under its lock with the guest's state and what it learned of the card.
+ * (state.h). The rules (kms_*) use no card and no locks: commit.c checks
+ * every new state with them, under the vkms's lock, whatever path made
+ * it. At the end, ATOMIC and OBJ_SETPROPERTY: property changes that
+ * build a new state for vkms_commit().
  *
  * The rules follow Linux 6.1's atomic core (drm_atomic_uapi.c
  * drm_atomic_set_property(), drm_atomic.c drm_atomic_crtc_check() and
@@ -16,7 +18,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "display_atomic.h"
+#include "priv.h"
+#include "state.h"
 
 enum kms_kind kms_find(const struct kms_card *card, uint32_t id,
 		       unsigned int *idx)
@@ -347,4 +350,96 @@ bool kms_get(const struct kms_card *card, const struct kms_state *s,
 		}
 	}
 	return false;
+}
+
+/* ---- the ioctls ---- */
+
+/* ATOMIC's arrays, rebuilt in our memory by decode.c (checked there). */
+static int build_atomic(struct vkms *v, void *ctx, const struct kms_state *cur,
+			struct kms_state *next, uint32_t *crtcs)
+{
+	const struct drm_mode_atomic *a = ctx;
+	const uint32_t *objs = (const uint32_t *)(uintptr_t)a->objs_ptr;
+	const uint32_t *nprops = (const uint32_t *)(uintptr_t)a->count_props_ptr;
+	const uint32_t *props = (const uint32_t *)(uintptr_t)a->props_ptr;
+	const uint64_t *vals = (const uint64_t *)(uintptr_t)a->prop_values_ptr;
+
+	(void)cur;
+	for (uint32_t o = 0, k = 0; o < a->count_objs; o++) {
+		unsigned int idx;
+		enum kms_kind kind = kms_find(&v->card, objs[o], &idx);
+
+		if (kind == KMS_NONE || kind == KMS_HIDDEN)
+			return -ENOENT;
+		for (uint32_t j = 0; j < nprops[o]; j++, k++) {
+			int r = kms_set(&v->card, next, objs[o], props[k],
+					vals[k], &v->lookup, crtcs);
+
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* ATOMIC: the flags as drm_mode_atomic_ioctl() checks them (no async
+ * commits: EINVAL), the atomic cap first, then one commit. */
+int vkms_atomic(struct vkms *v, struct be_handle *h, struct drm_mode_atomic *a)
+{
+	uint32_t flags = 0;
+	bool cap;
+
+	if ((a->flags & ~(uint32_t)DRM_MODE_ATOMIC_FLAGS) || a->reserved ||
+	    (a->flags & DRM_MODE_PAGE_FLIP_ASYNC) ||
+	    ((a->flags & DRM_MODE_ATOMIC_TEST_ONLY) &&
+	     (a->flags & DRM_MODE_PAGE_FLIP_EVENT)))
+		return -EINVAL;
+	pthread_mutex_lock(&v->lock);
+	cap = vkms_has_atomic(v, h->handle);
+	pthread_mutex_unlock(&v->lock);
+	if (!cap)
+		return -EINVAL;	/* the cap first, as DRM */
+	if (a->flags & DRM_MODE_PAGE_FLIP_EVENT)
+		flags |= VKMS_COMMIT_EVENT;
+	if (a->flags & DRM_MODE_ATOMIC_NONBLOCK)
+		flags |= VKMS_COMMIT_NONBLOCK;
+	if (a->flags & DRM_MODE_ATOMIC_ALLOW_MODESET)
+		flags |= VKMS_COMMIT_ALLOW_MODESET;
+	if (a->flags & DRM_MODE_ATOMIC_TEST_ONLY)
+		flags |= VKMS_COMMIT_TEST_ONLY;
+	return vkms_commit(v, h, build_atomic, a, flags, a->user_data);
+}
+
+static int build_one(struct vkms *v, void *ctx, const struct kms_state *cur,
+		     struct kms_state *next, uint32_t *crtcs)
+{
+	const struct drm_mode_obj_set_property *p = ctx;
+
+	(void)cur;
+	return kms_set(&v->card, next, p->obj_id, p->prop_id, p->value,
+		       &v->lookup, crtcs);
+}
+
+/* OBJ_SETPROPERTY: a blocking commit of one property (DPMS: the legacy
+ * way, drm_atomic_connector_commit_dpms()). */
+int vkms_obj_setproperty(struct vkms *v, struct be_handle *h,
+			 struct drm_mode_obj_set_property *p)
+{
+	const struct kms_prop_id *k;
+	enum kms_kind kind;
+	unsigned int idx;
+	int r = vkms_learn_card(v, h->fd);
+
+	if (r)
+		return r;
+	kind = kms_find(&v->card, p->obj_id, &idx);
+	if (kind == KMS_NONE || kind == KMS_HIDDEN ||
+	    (p->obj_type && p->obj_type != vkms_obj_type[kind]))
+		return -ENOENT;
+	k = kms_prop(&v->card, kind, p->prop_id);
+	if (!k || k->hidden)
+		return -EINVAL;
+	if (kind == KMS_CONN && k->kp == KP_DPMS)
+		return vkms_dpms_set(v, p->obj_id, p->value);
+	return vkms_commit(v, h, build_one, p, VKMS_COMMIT_ALLOW_MODESET, 0);
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Atomic modesetting of a guest's virtual display: the rules, without a
- * card (display_atomic.c). display.c learns what the real card has
- * (struct kms_card), keeps the guest's state, and commits what these
- * functions accept.
+ * The state of a guest's virtual display and the rules a commit of it
+ * must follow, without a card (the rules are in atomic.c). objects.c
+ * learns what the real card has (struct kms_card), commit.c keeps the
+ * guest's state and commits what these functions accept, whatever path
+ * (legacy.c or atomic.c) the new state came by.
  *
  * The virtual display a guest sees: every CRTC of the card, one primary
  * plane per CRTC, the card's connectors; no cursor or overlay planes (they
@@ -11,8 +12,8 @@
  * covers its CRTC exactly, unscaled (as bochs' and other simple drivers'
  * planes must), so the state of a CRTC is what a legacy SETCRTC says.
  */
-#ifndef PD_BACKEND_DISPLAY_ATOMIC_H
-#define PD_BACKEND_DISPLAY_ATOMIC_H
+#ifndef PD_BACKEND_VKMS_STATE_H
+#define PD_BACKEND_VKMS_STATE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -77,7 +78,7 @@ struct kms_state {
 	uint32_t conn_crtc[KMS_MAX_CONNS];	/* CRTC id, 0: none */
 };
 
-/* What only display.c knows: this guest's framebuffers and blobs. */
+/* What only the vkms knows: this guest's framebuffers and blobs. */
 struct kms_lookup {
 	void *ctx;
 	/* 0 and the size if fb is one of this guest's, else -ENOENT */
@@ -109,10 +110,10 @@ int kms_check(const struct kms_card *card, const struct kms_state *old,
 	      const struct kms_state *s, uint32_t crtcs, bool allow_modeset,
 	      const struct kms_lookup *l, uint32_t *modeset);
 /* The virtual value of a property (true), or false: the card's stands
- * (DPMS: display.c keeps it, as for legacy SETPROPERTY). */
+ * (DPMS: legacy.c keeps it, as for legacy SETPROPERTY). */
 bool kms_get(const struct kms_card *card, const struct kms_state *s,
 	     uint32_t obj, const struct kms_prop_id *p, uint64_t *value);
 /* The kms_prop a property's name stands for on an object of kind. */
 enum kms_prop kms_prop_by_name(enum kms_kind kind, const char *name);
 
-#endif /* PD_BACKEND_DISPLAY_ATOMIC_H */
+#endif /* PD_BACKEND_VKMS_STATE_H */

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Inside the virtual KMS: the object and what its files share. Nothing
+ * outside hostd/backend/vkms/ includes this (they use vkms.h).
+ *
+ *   vkms.c        the object's life, the ioctl switch, the class hooks,
+ *                 DRM master of the guest's files
+ *   commit.c      the one commit entry point (vkms_commit): snapshot,
+ *                 check, write back, tell hostd
+ *   legacy.c      SETCRTC, PAGE_FLIP, SETPLANE as commits; GETCRTC,
+ *                 DPMS (SETPROPERTY, GETCONNECTOR), gamma, DIRTYFB
+ *   atomic.c      the rules of a state (state.h), ATOMIC, OBJ_SETPROPERTY
+ *   objects.c     what the card has (learned once), the guest's
+ *                 framebuffers and blobs, GETPLANE*, OBJ_GETPROPERTIES
+ *   events.c      the event queue, the virtual 60 Hz vblank timeline
+ *                 (WAIT_VBLANK, CRTC sequences), flip completion
+ *   hostd_link.c  the connection to hostd (pd_display.h): HELLO, FLIP_DONE,
+ *                 reattach to a new hostd, or giving up (vkms_gone_fd())
+ *
+ * Locking: `lock` guards the guest's state (everything below marked so)
+ * and sends on `sock`; it is never held across a blocking call but a send
+ * on the SEQPACKET socket. `learn_lock` guards learning the card once;
+ * after card_known is set, card and qfd never change.
+ */
+#ifndef PD_BACKEND_VKMS_PRIV_H
+#define PD_BACKEND_VKMS_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifndef __user
+#define __user
+#endif
+#include <drm/drm.h>
+#include <drm/drm_mode.h>
+#include <paradice/pd_display.h>
+
+#include "backend.h"
+#include "vkms.h"
+
+#define VKMS_MAX_FBS		256
+#define VKMS_MAX_EVENTS		128	/* queued per guest, beyond: dropped */
+#define VKMS_MAX_WAITS		64	/* vblank events asked, beyond: ENOMEM */
+#define VKMS_TICK_NS		16666667L	/* our own 60 Hz: the vblank */
+#define VKMS_MAX_BLOBS		64	/* property blobs a guest made */
+#define VKMS_MAX_ATOMIC_FILES	64
+
+struct vfb {
+	uint32_t id;		/* 0: free slot */
+	uint32_t handle;	/* the guest file that made it */
+	uint32_t width, height;
+};
+
+struct vcrtc {
+	uint32_t id;		/* 0: free slot */
+	struct pd_disp_crtc st;
+	bool flip_pending;
+	uint64_t flip_cookie;	/* of the FLIP hostd has */
+	bool flip_event;	/* the guest asked for an event */
+	uint32_t flip_handle;
+	uint64_t flip_user_data;
+	/* what atomic adds to st (state.h) */
+	bool inactive;		/* a mode, but ACTIVE 0: nothing shown */
+	uint32_t mode_blob;	/* MODE_ID as the guest reads it, 0: none yet */
+	uint64_t vrr;
+	bool gamma_set;		/* the guest's SETGAMMA, else the ramp */
+	struct pd_disp_gamma gamma;
+};
+
+/* An event for the guest's read(): flip, vblank, CRTC sequence. */
+union vev {
+	struct drm_event base;
+	struct drm_event_vblank vbl;
+	struct drm_event_crtc_sequence seq;
+};
+
+struct vevent {
+	uint32_t handle;
+	union vev ev;
+};
+
+/* A vblank event the guest asked for (WAIT_VBLANK, QUEUE_SEQUENCE),
+ * queued as an event at vblank `sequence` of the virtual timeline. */
+struct vwait {
+	uint32_t handle;
+	uint64_t sequence;
+	union vev ev;
+};
+
+struct vkms {
+	struct be *be;
+	/* the configuration (vkms.h), kept */
+	char socket_path[108];
+	unsigned int reattach_s;
+	int dirtyfb;		/* the card's DIRTYFB answer (0 or -ENOSYS) */
+	int input[PD_DISPLAY_MAX_INPUT];	/* uinput files we keep */
+	unsigned int ninput;
+
+	pthread_mutex_t lock;
+	int sock;		/* -1: no hostd now (flips complete here) */
+	int wake;		/* eventfd: an event was queued */
+	int gone;		/* eventfd: no hostd came back (main exits) */
+	bool stopping;		/* vkms_destroy(): the threads end */
+	pthread_t link_thread, vblank_thread;
+	uint64_t cookie;
+	struct vfb fbs[VKMS_MAX_FBS];
+	struct vcrtc crtcs[PD_DISPLAY_MAX_CRTCS];
+	struct vevent events[VKMS_MAX_EVENTS];
+	unsigned int nevents;
+	struct pd_disp_dpms dpms[PD_DISPLAY_MAX_DPMS];	/* the guest's */
+	unsigned int ndpms;
+	/* the virtual timeline: vblank k of every CRTC is at epoch + k ticks */
+	uint64_t epoch_ns;
+	struct vwait waits[VKMS_MAX_WAITS];
+	unsigned int nwaits;
+	pthread_cond_t waits_changed;	/* CLOCK_MONOTONIC */
+	uint32_t dpms_prop;	/* the card's DPMS property id; 0: not known */
+	uint32_t card_crtcs[PD_DISPLAY_MAX_CRTCS];	/* pipe -> CRTC id */
+	unsigned int ncard_crtcs;	/* 0: not asked yet */
+	pthread_cond_t flipped;	/* a flip completed */
+	struct { uint32_t id, handle; } blobs[VKMS_MAX_BLOBS];
+	uint32_t atomic_handles[VKMS_MAX_ATOMIC_FILES];
+	uint32_t master;	/* the guest's file that is DRM master, 0: none */
+	struct vkms_stats stats;
+
+	/* the card as learned once (objects.c) */
+	pthread_mutex_t learn_lock;
+	bool card_known;
+	int qfd;		/* our own descriptor of the card, for queries */
+	struct kms_card card;
+	struct kms_lookup lookup;	/* the rules' view of our objects */
+};
+
+/* vkms.c */
+int vkms_real_crtc(int fd, uint32_t crtc_id, struct drm_mode_crtc *real);
+void vkms_not_master(int fd);
+
+/* hostd_link.c */
+/* Under lock: a message to hostd; never fails (without hostd, what it
+ * carries is here and goes to the next one). */
+void vkms_send(struct vkms *v, uint16_t type, const void *body, size_t len);
+/* Under lock: HELLO on sock, with the input descriptors if reattaching. */
+int vkms_send_hello(struct vkms *v, int sock, bool reattach);
+int vkms_link_start(struct vkms *v);
+void vkms_link_stop(struct vkms *v);
+
+/* commit.c (all under lock) */
+struct vcrtc *vkms_crtc_find(struct vkms *v, uint32_t id);
+struct vcrtc *vkms_crtc_get(struct vkms *v, uint32_t id);
+void vkms_shown(const struct vcrtc *c, struct pd_disp_crtc *st);
+void vkms_send_crtc(struct vkms *v, const struct vcrtc *c);
+void vkms_snapshot(struct vkms *v, struct kms_state *s);
+int vkms_wait_flips(struct vkms *v, uint32_t crtcs);
+
+/* objects.c */
+void vkms_objects_init(struct vkms *v);
+int vkms_learn_card(struct vkms *v, int fd);
+struct vfb *vkms_fb_find(struct vkms *v, uint32_t id);	/* under lock */
+void vkms_fb_unshow(struct vkms *v, uint32_t id);	/* under lock */
+bool vkms_has_atomic(struct vkms *v, uint32_t handle);	/* under lock */
+extern const uint32_t vkms_obj_type[];
+int vkms_addfb(struct vkms *v, struct be_handle *h, unsigned int cmd,
+	       void *arg);
+int vkms_rmfb(struct vkms *v, struct be_handle *h, uint32_t *arg);
+bool vkms_obj_getproperties(struct vkms *v, struct be_handle *h,
+			    struct drm_mode_obj_get_properties *g, int *ret);
+int vkms_getplaneres(struct vkms *v, struct be_handle *h,
+		     struct drm_mode_get_plane_res *g);
+int vkms_getplane(struct vkms *v, struct be_handle *h,
+		  struct drm_mode_get_plane *p);
+int vkms_createblob(struct vkms *v, struct be_handle *h,
+		    struct drm_mode_create_blob *b);
+int vkms_destroyblob(struct vkms *v, struct be_handle *h,
+		     struct drm_mode_destroy_blob *b);
+int vkms_getblob(struct vkms *v, struct be_handle *h,
+		 struct drm_mode_get_blob *b);
+int vkms_client_cap(struct vkms *v, struct be_handle *h,
+		    struct drm_set_client_cap *c);
+void vkms_objects_release(struct vkms *v, uint32_t handle); /* under lock */
+
+/* legacy.c */
+int vkms_legacy_ioctl(struct vkms *v, struct be_handle *h, unsigned int cmd,
+		      void *arg, bool *answered);
+
+/* atomic.c */
+int vkms_atomic(struct vkms *v, struct be_handle *h, struct drm_mode_atomic *a);
+int vkms_obj_setproperty(struct vkms *v, struct be_handle *h,
+			 struct drm_mode_obj_set_property *p);
+
+/* events.c */
+uint64_t vkms_now_ns(void);
+uint64_t vkms_vblank_count(const struct vkms *v, uint64_t t_ns);
+/* Under lock: a DRM_EVENT_FLIP_COMPLETE for handle; the handle to
+ * vkms_notify(), 0 if the queue is full (dropped). */
+uint32_t vkms_queue_flip_event(struct vkms *v, uint32_t handle,
+			       uint64_t user_data, uint32_t crtc_id,
+			       uint64_t time_us, uint32_t sequence);
+/* Under lock: c's flip is done at time_us; the handle to vkms_notify(). */
+uint32_t vkms_complete_flip(struct vkms *v, struct vcrtc *c, uint64_t time_us);
+/* Under lock: complete every flip waiting (no hostd); handles
+ * (PD_DISPLAY_MAX_CRTCS) get what to vkms_notify(); returns how many. */
+unsigned int vkms_complete_all(struct vkms *v, uint32_t *handles);
+/* Not under lock: wake a read() and the guest's poll on handle (0: none). */
+void vkms_notify(struct vkms *v, uint32_t handle);
+int vkms_wait_vblank(struct vkms *v, struct be_handle *h,
+		     union drm_wait_vblank *w);
+int vkms_crtc_sequence(struct vkms *v, struct be_handle *h, unsigned int cmd,
+		       void *arg);
+bool vkms_events_read(struct vkms *v, struct be_handle *h, void *buf,
+		      size_t count, bool nonblock, ssize_t *n);
+uint32_t vkms_events_poll(struct vkms *v, struct be_handle *h);
+void vkms_events_release(struct vkms *v, uint32_t handle);	/* under lock */
+int vkms_events_start(struct vkms *v);
+void vkms_events_stop(struct vkms *v);
+
+#endif /* PD_BACKEND_VKMS_PRIV_H */

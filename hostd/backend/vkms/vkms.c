@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The virtual KMS object (vkms.h): its life, the switch that sends each
+ * display ioctl of a guest's card file to the file that answers it, the
+ * class hooks the backend's dispatcher calls (struct be_class_hooks), and
+ * DRM master of the guest's files.
+ *
+ * DRM master: hostd is master of the real card, and the backend's files
+ * never are (vkms_not_master()); a guest's compositor still asks for
+ * master (Xorg: drmSetMaster()) and must get the answers a card gives its
+ * clients, as Linux 6.1's drm_auth.c gives them, with the guest's files
+ * standing for the card's: the first file opened while none is master
+ * becomes master (drm_master_open()); SET_MASTER by the master: 0; while
+ * another file is master: EBUSY; otherwise the file becomes master.
+ * DROP_MASTER by a file that is not master: EINVAL; by the master: 0, and
+ * no file is master until one sets it or opens. The master's last close
+ * leaves none. drm_master_check_perm()'s EACCES (neither CAP_SYS_ADMIN nor
+ * the opener that was master) is not made here: the guest's credentials
+ * are not known to the backend. Render nodes are never master (EACCES,
+ * as drm_ioctl_permit()).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "priv.h"
+
+/* Is crtc_id a CRTC of the real card? Fills *real (gamma size etc.). */
+int vkms_real_crtc(int fd, uint32_t crtc_id, struct drm_mode_crtc *real)
+{
+	memset(real, 0, sizeof(*real));
+	real->crtc_id = crtc_id;
+	if (ioctl(fd, DRM_IOCTL_MODE_GETCRTC, real))
+		return -errno;
+	return 0;
+}
+
+/*
+ * A DRM file opened while no hostd holds the card (it restarts) would be
+ * its master (drm_master_open()), and the next hostd could not be: under
+ * hostd, our files never stay master. (Dropping is allowed to the file's
+ * own opener, drm_master_check_perm(); -EINVAL when it is not master.)
+ */
+void vkms_not_master(int fd)
+{
+	ioctl(fd, DRM_IOCTL_DROP_MASTER, 0);
+}
+
+/* A render node (minor 128 and up) has no master. */
+static bool render_node(const struct be_handle *h)
+{
+	struct stat st;
+
+	return !fstat(h->fd, &st) && S_ISCHR(st.st_mode) &&
+	       minor(st.st_rdev) >= 128;
+}
+
+/* SET_MASTER and DROP_MASTER of the guest's file h (see above). */
+static int master_ioctl(struct vkms *v, struct be_handle *h, unsigned int cmd)
+{
+	int r = 0;
+
+	if (render_node(h))
+		return -EACCES;
+	pthread_mutex_lock(&v->lock);
+	if (cmd == DRM_IOCTL_SET_MASTER) {
+		if (v->master && v->master != h->handle)
+			r = -EBUSY;
+		else
+			v->master = h->handle;
+	} else {
+		if (v->master != h->handle)
+			r = -EINVAL;
+		else
+			v->master = 0;
+	}
+	pthread_mutex_unlock(&v->lock);
+	return r;
+}
+
+/*
+ * A display ioctl of the guest on h, its argument already rebuilt in our
+ * memory by decode.c. Returns true if it was answered here (*ret as from
+ * ioctl(2), errno set on -1); false: run it on the real file.
+ */
+static bool card_ioctl(void *data, struct be_handle *h, unsigned int cmd,
+		       void *arg, int *ret)
+{
+	struct vkms *v = data;
+	bool answered = true;
+	int r;
+
+	switch (cmd) {
+	case DRM_IOCTL_MODE_ADDFB:
+	case DRM_IOCTL_MODE_ADDFB2:
+		r = vkms_addfb(v, h, cmd, arg);
+		break;
+	case DRM_IOCTL_MODE_RMFB:
+		r = vkms_rmfb(v, h, arg);
+		break;
+	case DRM_IOCTL_MODE_GETPLANE:
+		r = vkms_getplane(v, h, arg);
+		break;
+	case DRM_IOCTL_MODE_GETPLANERESOURCES:
+		r = vkms_getplaneres(v, h, arg);
+		break;
+	case DRM_IOCTL_MODE_OBJ_GETPROPERTIES:
+		if (!vkms_obj_getproperties(v, h, arg, &r))
+			return false;	/* not a CRTC, plane or connector */
+		break;
+	case DRM_IOCTL_MODE_OBJ_SETPROPERTY:
+		r = vkms_obj_setproperty(v, h, arg);
+		break;
+	case DRM_IOCTL_MODE_ATOMIC:
+		r = vkms_atomic(v, h, arg);
+		break;
+	case DRM_IOCTL_MODE_CREATEPROPBLOB:
+		r = vkms_createblob(v, h, arg);
+		break;
+	case DRM_IOCTL_MODE_DESTROYPROPBLOB:
+		r = vkms_destroyblob(v, h, arg);
+		break;
+	case DRM_IOCTL_MODE_GETPROPBLOB:
+		r = vkms_getblob(v, h, arg);
+		break;
+	case DRM_IOCTL_WAIT_VBLANK:
+		r = vkms_wait_vblank(v, h, arg);
+		break;
+	case DRM_IOCTL_CRTC_GET_SEQUENCE:
+	case DRM_IOCTL_CRTC_QUEUE_SEQUENCE:
+		r = vkms_crtc_sequence(v, h, cmd, arg);
+		break;
+	case DRM_IOCTL_SET_CLIENT_CAP:
+		r = vkms_client_cap(v, h, arg);
+		break;
+	case DRM_IOCTL_SET_MASTER:
+	case DRM_IOCTL_DROP_MASTER:
+		r = master_ioctl(v, h, cmd);
+		break;
+	default:
+		r = vkms_legacy_ioctl(v, h, cmd, arg, &answered);
+		if (!answered)
+			return false;	/* reads of the real card: resources */
+		break;
+	}
+	*ret = r < 0 ? -1 : r;
+	errno = r < 0 ? -r : 0;
+	return true;
+}
+
+/* The guest opened its card: our file is not master of the real card;
+ * the guest's is of the virtual one if none is. */
+static void card_opened(void *data, struct be_handle *h)
+{
+	struct vkms *v = data;
+
+	vkms_not_master(h->fd);
+	if (render_node(h))
+		return;
+	pthread_mutex_lock(&v->lock);
+	if (!v->master)
+		v->master = h->handle;
+	pthread_mutex_unlock(&v->lock);
+}
+
+/* The vkms answers every screened ioctl (atomic, OBJ_SETPROPERTY). */
+static bool card_screens(void *data, const struct be_handle *h)
+{
+	(void)data;
+	(void)h;
+	return true;
+}
+
+static bool card_read(void *data, struct be_handle *h, void *buf,
+		      size_t count, bool nonblock, ssize_t *n)
+{
+	return vkms_events_read(data, h, buf, count, nonblock, n);
+}
+
+static uint32_t card_poll(void *data, struct be_handle *h)
+{
+	return vkms_events_poll(data, h);
+}
+
+/* The guest's last close of h: its framebuffers go with the real file
+ * (off the screen first), its events and blobs, its mastership. */
+static void card_release(void *data, struct be_handle *h)
+{
+	struct vkms *v = data;
+
+	pthread_mutex_lock(&v->lock);
+	vkms_objects_release(v, h->handle);
+	vkms_events_release(v, h->handle);
+	if (v->master == h->handle)
+		v->master = 0;
+	pthread_mutex_unlock(&v->lock);
+}
+
+const struct be_class_hooks vkms_card_hooks = {
+	.opened = card_opened,
+	.screens = card_screens,
+	.ioctl = card_ioctl,
+	.read = card_read,
+	.poll = card_poll,
+	.release = card_release,
+};
+
+struct vkms *vkms_create(struct be *be, const struct vkms_config *cfg)
+{
+	struct vkms *v = calloc(1, sizeof(*v));
+	int e;
+
+	if (!v)
+		return NULL;
+	v->be = be;
+	v->sock = cfg->sock;
+	v->wake = v->gone = -1;
+	snprintf(v->socket_path, sizeof(v->socket_path), "%s",
+		 cfg->socket_path ? cfg->socket_path : PD_DISPLAY_SOCKET);
+	v->reattach_s = cfg->reattach_s ? cfg->reattach_s :
+					  PD_DISPLAY_REATTACH_S;
+	v->dirtyfb = cfg->dirtyfb;
+	for (unsigned int i = 0; i < cfg->ninput &&
+	     i < PD_DISPLAY_MAX_INPUT; i++)
+		v->input[v->ninput++] = cfg->input[i];
+	pthread_mutex_init(&v->lock, NULL);
+	pthread_mutex_init(&v->learn_lock, NULL);
+	pthread_cond_init(&v->flipped, NULL);
+	vkms_objects_init(v);
+	v->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	v->gone = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (v->wake < 0 || v->gone < 0)
+		goto fail;
+	fcntl(v->sock, F_SETFD, FD_CLOEXEC);
+	if (vkms_events_start(v))
+		goto fail;
+	if (vkms_link_start(v)) {
+		e = errno;
+		pthread_mutex_lock(&v->lock);
+		v->stopping = true;
+		pthread_mutex_unlock(&v->lock);
+		vkms_events_stop(v);
+		errno = e;
+		goto fail;
+	}
+	be_log(be, "display: virtual, shown by hostd");
+	return v;
+fail:
+	e = errno;
+	if (v->wake >= 0)
+		close(v->wake);
+	if (v->gone >= 0)
+		close(v->gone);
+	pthread_cond_destroy(&v->flipped);
+	pthread_mutex_destroy(&v->learn_lock);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+	errno = e;
+	return NULL;
+}
+
+void vkms_destroy(struct vkms *v)
+{
+	if (!v)
+		return;
+	pthread_mutex_lock(&v->lock);
+	v->stopping = true;
+	pthread_mutex_unlock(&v->lock);
+	vkms_link_stop(v);
+	vkms_events_stop(v);
+	if (v->sock >= 0)
+		close(v->sock);
+	for (unsigned int i = 0; i < v->ninput; i++)
+		close(v->input[i]);
+	if (v->qfd >= 0)
+		close(v->qfd);
+	close(v->wake);
+	close(v->gone);
+	pthread_cond_destroy(&v->flipped);
+	pthread_mutex_destroy(&v->learn_lock);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+}
+
+int vkms_gone_fd(const struct vkms *v)
+{
+	return v->gone;
+}
