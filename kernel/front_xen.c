@@ -277,6 +277,8 @@ static const struct pd_transport_ops pdx_ops = {
 	.send = pdx_send,
 	.unsend = pdx_unsend,
 	.mmap = pdx_mmap,
+	.revoke_map = pd_xmap_revoke,
+	.conn_closed = pd_xmap_conn_closed,
 };
 
 /* ------------------------------------------------------------------ */
