@@ -66,7 +66,10 @@ struct platform_device;
 /*
  * The transport boundary. A transport moves whole messages; it knows
  * nothing of file operations. The loop transport implements it with a
- * character device, a Xen transport will with rings and grants.
+ * character device, the Xen transport with rings and grants. The
+ * connection calls its transport only through this table; the transport
+ * calls the connection (pd_conn_create/start/close, pd_conn_complete,
+ * pd_conn_event) directly.
  */
 struct pd_transport_ops {
 	const char *name;
