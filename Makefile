@@ -29,8 +29,11 @@ userspace:
 $(SAN_DIR)/build.ninja:
 	CC=clang meson setup $(SAN_DIR) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 
+# The guest frontend (pdfront) and the driver domain's grant helper
+# (pdgrant): two modules, each its own Kbuild tree.
 kernel:
 	$(MAKE) -C kernel
+	$(MAKE) -C kernel/dom0
 
 check: build $(SAN_DIR)/build.ninja
 	@tests/run-all
@@ -56,3 +59,4 @@ debs: build
 clean:
 	rm -rf $(BUILD)
 	$(MAKE) -C kernel clean
+	$(MAKE) -C kernel/dom0 clean

@@ -2,18 +2,34 @@
 /*
  * Paradice guest frontend: what the files of the module share.
  *
- *   front_main.c    module init/exit, the registry of forwarded nodes
- *   front_req.c     requests: ids, many in flight, out-of-order replies,
- *                   waits, cancel, failing everything when a connection dies
- *   front_conn.c    a connection's life: CONNECT, export list, nodes
- *   front_loop.c    the loop transport (/dev/paradice-loop)
- *   front_xen.c     the Xen transport (xenbus device "paradice")
- *   front_xenmap.c  mmap across domains: grants mapped into the program's
- *                   page tables (PV), taken back on PD_EV_UNMAP
- *   front_fops.c    the class-agnostic forwarding file operations
- *   front_ioctl.c   ioctl marshaling with the shared descriptor tables
- *   front_drm.c, front_v4l2.c, front_snd.c, front_evdev.c
- *                   how each class's node looks to the guest's programs
+ * Layers, each calling only the ones below it (a call upwards goes through
+ * a table of hooks: struct pd_transport_ops, struct pd_class_ops):
+ *
+ *   module          front_main.c     module init/exit: registers the classes,
+ *                                    starts the transports
+ *   transports      front_loop.c     the loop transport (/dev/paradice-loop)
+ *                   front_xenbus.c, front_xen_ring.c, front_xen_shbuf.c
+ *                                    the Xen transport (front_xen.h)
+ *                   front_xenmap.c   mmap across domains: grants mapped into
+ *                                    the program's page tables (PV), taken
+ *                                    back on PD_EV_UNMAP
+ *   classes         front_drm.c, front_v4l2.c, front_snd.c, front_evdev.c
+ *                                    how each class's node looks to the
+ *                                    guest's programs
+ *   file ops        front_fops.c     the class-agnostic forwarding file
+ *                                    operations (pd_fops), backend events
+ *                   front_ioctl.c    ioctl marshaling with the shared
+ *                                    descriptor tables
+ *                   front_file.c     a forwarded file's life: open, adopt,
+ *                                    close
+ *   connections     front_conn.c     a connection's life: CONNECT, export
+ *                                    list, nodes
+ *                   front_registry.c the classes by wire class, the
+ *                                    forwarded nodes by device number
+ *                   front_req.c      requests: ids, many in flight,
+ *                                    out-of-order replies, waits, cancel,
+ *                                    failing everything when a connection
+ *                                    dies
  *
  * Lifetimes: a pd_conn is reference counted; its transport, each open
  * forwarded file and the setup work hold references. Exports live inside
@@ -24,6 +40,7 @@
 #ifndef PD_FRONT_H
 #define PD_FRONT_H
 
+#include <linux/bits.h>
 #include <linux/completion.h>
 #include <linux/err.h>
 #include <linux/fs.h>
@@ -49,7 +66,10 @@ struct platform_device;
 /*
  * The transport boundary. A transport moves whole messages; it knows
  * nothing of file operations. The loop transport implements it with a
- * character device, a Xen transport will with rings and grants.
+ * character device, the Xen transport with rings and grants. The
+ * connection calls its transport only through this table; the transport
+ * calls the connection (pd_conn_create/start/close, pd_conn_complete,
+ * pd_conn_event) directly.
  */
 struct pd_transport_ops {
 	const char *name;
@@ -71,6 +91,14 @@ struct pd_transport_ops {
 	 * another domain into vma (PD_OP_MMAP/FAULT).
 	 */
 	int (*mmap)(struct pd_file *pf, struct vm_area_struct *vma);
+	/* Optional (xen): PD_EV_UNMAP, the backend takes the pages of
+	 * mapping map_id back. From the transport's event path.
+	 */
+	void (*revoke_map)(struct pd_conn *conn, u64 map_id);
+	/* Optional (xen): the connection is closing and every request has
+	 * failed; the backend's pages leave every mapping of it now.
+	 */
+	void (*conn_closed)(struct pd_conn *conn);
 	/* Free the transport's state: the connection's last reference is
 	 * gone. Until then every operation above stays callable, also after
 	 * the transport closed (it then fails or finds nothing).
@@ -128,11 +156,23 @@ void pd_conn_fail_all(struct pd_conn *conn);
 /* ------------------------------------------------------------------ */
 /* Connections and exports (front_conn.c)                              */
 
+/*
+ * A class of device files (DRM, V4L2, ALSA, evdev): how the node of an
+ * export looks to the guest. Registered at module init (front_main.c),
+ * found by the export's wire class (front_registry.c).
+ */
 struct pd_class_ops {
+	const char *name;
+	/* The PD_WIRE_CLASS_* this class serves, as a mask of BIT(class). */
+	u32 wire_classes;
 	/* Create the guest node of an export; fills exp->path, exp->devt. */
 	int (*create)(struct pd_export *exp);
 	/* Remove it (the connection is closing). */
 	void (*destroy)(struct pd_export *exp);
+	/* Optional: every node of a closing connection is gone; free what
+	 * the class kept for the whole connection (ALSA cards).
+	 */
+	void (*conn_closed)(struct pd_conn *conn);
 	/* Adjust what an ioctl returned to what the guest must see (ALSA
 	 * card numbers). Optional.
 	 */
@@ -197,15 +237,29 @@ static inline void pd_conn_get(struct pd_conn *conn)
 {
 	kref_get(&conn->ref);
 }
-bool pd_conn_is_dead(struct pd_conn *conn);
+static inline bool pd_conn_is_dead(struct pd_conn *conn)
+{
+	return READ_ONCE(conn->dead);
+}
 
-/* Node registry by device number (front_main.c). */
+/* ------------------------------------------------------------------ */
+/* Registries (front_registry.c)                                       */
+
+/* Classes: registered before any transport starts, unregistered after
+ * every transport stopped, so lookups need no lock.
+ */
+int pd_class_register(const struct pd_class_ops *cls);
+void pd_class_unregister(const struct pd_class_ops *cls);
+const struct pd_class_ops *pd_class_find(u16 wire_class);
+void pd_classes_conn_closed(struct pd_conn *conn);
+
+/* Forwarded nodes by device number. */
 int pd_node_register(dev_t devt, struct pd_export *exp);
 void pd_node_unregister(dev_t devt);
 struct pd_export *pd_node_get(dev_t devt);	/* takes a conn reference */
 
 /* ------------------------------------------------------------------ */
-/* Forwarded files (front_fops.c, front_ioctl.c)                       */
+/* Forwarded files (front_file.c, front_ioctl.c, front_fops.c)         */
 
 struct pd_file {
 	struct pd_conn *conn;		/* reference */
@@ -224,13 +278,24 @@ struct pd_file {
 	bool revoked;
 };
 
-extern const struct file_operations pd_fops;
-
+/* front_file.c */
 struct pd_file *pd_file_open(struct pd_export *exp, unsigned int f_flags,
 			     int *err);
 struct pd_file *pd_file_adopt(struct pd_conn *conn, u32 handle, int *err);
 void pd_file_close(struct pd_file *pf);
 void pd_file_forget(struct pd_file *pf);
+int pd_file_simple(struct pd_file *pf, u16 op);
+
+/* front_ioctl.c. fops: the file operations of the files an ioctl creates
+ * and of the files a descriptor in its argument may name (pd_fops).
+ */
+long pd_ioctl_forward(struct pd_file *pf, unsigned int cmd, u64 arg,
+		      const struct file_operations *fops, bool nonblock);
+/* An ioctl the module itself makes, arg in kernel memory (no files). */
+long pd_ioctl_kernel(struct pd_file *pf, unsigned int cmd, void *arg);
+
+/* front_fops.c */
+extern const struct file_operations pd_fops;
 int pd_fops_open_export(struct pd_export *exp, struct file *file);
 
 ssize_t pd_fop_read(struct file *file, char __user *buf, size_t count,
@@ -245,33 +310,25 @@ int pd_fop_release(struct inode *inode, struct file *file);
 void pd_conn_event(struct pd_conn *conn, const struct pd_wire_hdr *hdr,
 		   const void *body);
 
-long pd_ioctl_forward(struct pd_file *pf, unsigned int cmd, u64 arg,
-		      bool kernel, bool nonblock);
-static inline long pd_ioctl_kernel(struct pd_file *pf, unsigned int cmd,
-				   void *arg)
-{
-	return pd_ioctl_forward(pf, cmd, (u64)(unsigned long)arg, true, false);
-}
-
 /* ------------------------------------------------------------------ */
-/* Classes                                                             */
+/* Classes (front_drm.c, front_v4l2.c, front_snd.c, front_evdev.c)     */
 
 extern const struct pd_class_ops pd_drm_class;
 extern const struct pd_class_ops pd_v4l2_class;
 extern const struct pd_class_ops pd_snd_class;
 extern const struct pd_class_ops pd_evdev_class;
 
-void pd_snd_conn_closed(struct pd_conn *conn);
+/* ------------------------------------------------------------------ */
+/* Transports                                                          */
 
-/* Mappings across domains (front_xenmap.c) */
+int pd_loop_init(void);
+void pd_loop_exit(void);
+int pd_xen_init(void);		/* front_xenbus.c; nothing outside Xen */
+void pd_xen_exit(void);
+
+/* Mappings across domains (front_xenmap.c), for the Xen transport */
 int pd_xmap_mmap(struct pd_file *pf, struct vm_area_struct *vma, u16 domid);
 void pd_xmap_revoke(struct pd_conn *conn, u64 map_id);
 void pd_xmap_conn_closed(struct pd_conn *conn);
-
-/* Transports */
-int pd_loop_init(void);
-void pd_loop_exit(void);
-int pd_xen_init(void);		/* front_xen.c; nothing outside Xen */
-void pd_xen_exit(void);
 
 #endif /* PD_FRONT_H */

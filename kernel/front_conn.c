@@ -64,11 +64,6 @@ void pd_conn_put(struct pd_conn *conn)
 		kref_put(&conn->ref, pd_conn_free);
 }
 
-bool pd_conn_is_dead(struct pd_conn *conn)
-{
-	return READ_ONCE(conn->dead);
-}
-
 /* Send a small request with a fixed body and wait; the reply's body must
  * be exactly rsp_size bytes when the result is not an error.
  */
@@ -90,23 +85,6 @@ static int pd_conn_call(struct pd_conn *conn, u16 op, const void *body,
 		memcpy(rsp, pd_rsp_body(req), rsp_size);
 	pd_req_put(req);
 	return ret;
-}
-
-static const struct pd_class_ops *pd_class_of(u16 dev_class)
-{
-	switch (dev_class) {
-	case PD_WIRE_CLASS_DRM:
-		return &pd_drm_class;
-	case PD_WIRE_CLASS_EVDEV:
-		return &pd_evdev_class;
-	case PD_WIRE_CLASS_V4L2:
-		return &pd_v4l2_class;
-	case PD_WIRE_CLASS_SND_CTL:
-	case PD_WIRE_CLASS_SND_PCM:
-		return &pd_snd_class;
-	default:
-		return NULL;
-	}
 }
 
 /* Check one export's description from the backend. */
@@ -211,7 +189,7 @@ static void pd_conn_setup(struct work_struct *work)
 		struct pd_export *exp = &conn->exports[i];
 		int err;
 
-		exp->cls = pd_class_of(exp->info.class);
+		exp->cls = pd_class_find(exp->info.class);
 		err = exp->cls ? exp->cls->create(exp) : -EOPNOTSUPP;
 		if (err) {
 			pr_warn("paradice: conn %u: no node for export %u (%s, class %u): %d\n",
@@ -257,7 +235,8 @@ void pd_conn_close(struct pd_conn *conn)
 
 	pd_conn_fail_all(conn);
 	/* the backend's pages leave every mapping of this connection */
-	pd_xmap_conn_closed(conn);
+	if (conn->tp->conn_closed)
+		conn->tp->conn_closed(conn);
 	/* programs asleep in poll/select on an open file learn it now (the
 	 * xarray's lock keeps pf alive: files leave it before being freed)
 	 */
@@ -279,7 +258,7 @@ void pd_conn_close(struct pd_conn *conn)
 		exp->cls->destroy(exp);
 		exp->created = false;
 	}
-	pd_snd_conn_closed(conn);
+	pd_classes_conn_closed(conn);
 	if (conn->pdev)
 		platform_device_unregister(conn->pdev);
 	conn->pdev = NULL;

@@ -82,6 +82,8 @@ static void pd_drm_destroy(struct pd_export *exp)
 }
 
 const struct pd_class_ops pd_drm_class = {
+	.name = "drm",
+	.wire_classes = BIT(PD_WIRE_CLASS_DRM),
 	.create = pd_drm_create,
 	.destroy = pd_drm_destroy,
 };

@@ -325,6 +325,8 @@ static void pd_evdev_destroy(struct pd_export *exp)
 }
 
 const struct pd_class_ops pd_evdev_class = {
+	.name = "evdev",
+	.wire_classes = BIT(PD_WIRE_CLASS_EVDEV),
 	.create = pd_evdev_create,
 	.destroy = pd_evdev_destroy,
 };

@@ -5,7 +5,9 @@
  * reply is checked against the same walk and copied back. This file only
  * gives the engine its ways into the guest: user copies (or kernel copies
  * for the module's own identity queries), descriptors to handles, and new
- * files for the handles the backend creates.
+ * files for the handles the backend creates. Those files get the file
+ * operations the caller names (pd_fops, from front_fops.c, which sits
+ * above this file).
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
@@ -18,6 +20,8 @@
 struct pd_front_ctx {
 	struct pd_file *pf;
 	bool kernel;			/* arg and buffers are kernel memory */
+	/* of new files and of the files descriptors may name; NULL: none */
+	const struct file_operations *fops;
 };
 
 static int ctx_copy_from(void *c, void *dst, __u64 uaddr, __u32 len)
@@ -53,7 +57,7 @@ static int ctx_fd_to_handle(void *c, __s32 fd, __u32 *handle)
 
 	if (!f)
 		return -EBADF;
-	if (f->f_op != &pd_fops ||
+	if (!ctx->fops || f->f_op != ctx->fops ||
 	    ((struct pd_file *)f->private_data)->conn != ctx->pf->conn)
 		ret = -EINVAL;
 	else
@@ -69,7 +73,7 @@ static int ctx_install(void *c, __u32 handle, __u32 flags, __s32 *fdp)
 	struct file *f;
 	int fd, err;
 
-	if (ctx->kernel)
+	if (ctx->kernel || !ctx->fops)
 		return -EINVAL;
 	pf = pd_file_adopt(ctx->pf->conn, handle, &err);
 	if (!pf)
@@ -79,7 +83,7 @@ static int ctx_install(void *c, __u32 handle, __u32 flags, __s32 *fdp)
 		pd_file_forget(pf);
 		return fd;
 	}
-	f = anon_inode_getfile("[paradice]", &pd_fops, pf,
+	f = anon_inode_getfile("[paradice]", ctx->fops, pf,
 			       O_RDWR | ((flags & PD_WIRE_O_NONBLOCK) ?
 					 O_NONBLOCK : 0));
 	if (IS_ERR(f)) {
@@ -149,11 +153,12 @@ static const struct pd_ioc_front_ops front_ops = {
  * (ALSA transfers sized by the stream's geometry) hold the file's state
  * lock from encoding to completion, so both ends size buffers alike.
  */
-long pd_ioctl_forward(struct pd_file *pf, unsigned int cmd, u64 arg,
-		      bool kernel, bool nonblock)
+static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
+			 bool kernel, const struct file_operations *fops,
+			 bool nonblock)
 {
 	static DEFINE_XARRAY(logged);
-	struct pd_front_ctx ctx = { .pf = pf, .kernel = kernel };
+	struct pd_front_ctx ctx = { .pf = pf, .kernel = kernel, .fops = fops };
 	struct pd_ioc_msg msg = { 0 };
 	const struct pd_ioc_entry *e;
 	struct pd_ioc_call *call;
@@ -218,4 +223,17 @@ out:
 	kvfree(msg.buf);
 	kvfree(call);
 	return ret;
+}
+
+/* An ioctl of a program on a forwarded file. */
+long pd_ioctl_forward(struct pd_file *pf, unsigned int cmd, u64 arg,
+		      const struct file_operations *fops, bool nonblock)
+{
+	return pd_ioctl_run(pf, cmd, arg, false, fops, nonblock);
+}
+
+/* An identity query of the module itself (a class creating its node). */
+long pd_ioctl_kernel(struct pd_file *pf, unsigned int cmd, void *arg)
+{
+	return pd_ioctl_run(pf, cmd, (u64)(unsigned long)arg, true, NULL, false);
 }

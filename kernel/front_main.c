@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Paradice guest frontend: module entry points and the registry of
- * forwarded nodes.
+ * Paradice guest frontend: module entry points. The top of the module's
+ * layers: it registers the classes, then starts the transports, which
+ * create connections.
  *
  * The frontend creates virtual device files in the guest and forwards every
  * file operation on them to the backend in the driver domain. The files of
@@ -13,40 +14,35 @@
 
 #include "front.h"
 
-/*
- * Forwarded nodes by device number. Every class's open path ends up here
- * with the inode's i_rdev (the DRM and ALSA cores replace the file's
- * operations by ours before calling our open; evdev and V4L2 call it
- * through their cdevs): one lookup for all classes. The xarray's lock
- * orders a lookup against the connection's teardown.
- */
-static DEFINE_XARRAY(pd_nodes);
+/* The classes of device files, registered before any transport starts. */
+static const struct pd_class_ops *const pd_front_classes[] = {
+	&pd_drm_class,
+	&pd_evdev_class,
+	&pd_v4l2_class,
+	&pd_snd_class,
+};
 
-int pd_node_register(dev_t devt, struct pd_export *exp)
+static void pd_front_unregister_classes(unsigned int n)
 {
-	return xa_insert(&pd_nodes, devt, exp, GFP_KERNEL);
+	while (n--)
+		pd_class_unregister(pd_front_classes[n]);
 }
 
-void pd_node_unregister(dev_t devt)
+static int pd_front_register_classes(void)
 {
-	xa_erase(&pd_nodes, devt);
-}
+	unsigned int i;
+	int ret;
 
-/* The export behind a node, with a reference on its connection, or NULL
- * when the node is gone or its connection is closing.
- */
-struct pd_export *pd_node_get(dev_t devt)
-{
-	struct pd_export *exp;
-
-	xa_lock(&pd_nodes);
-	exp = xa_load(&pd_nodes, devt);
-	if (exp && !pd_conn_is_dead(exp->conn))
-		pd_conn_get(exp->conn);
-	else
-		exp = NULL;
-	xa_unlock(&pd_nodes);
-	return exp;
+	for (i = 0; i < ARRAY_SIZE(pd_front_classes); i++) {
+		ret = pd_class_register(pd_front_classes[i]);
+		if (ret) {
+			pr_err("paradice: class %s: %d\n",
+			       pd_front_classes[i]->name, ret);
+			pd_front_unregister_classes(i);
+			return ret;
+		}
+	}
+	return 0;
 }
 
 static int __init pd_front_init(void)
@@ -59,23 +55,31 @@ static int __init pd_front_init(void)
 		pr_err("paradice: ioctl tables are broken: %s\n", why);
 		return ret;
 	}
-	ret = pd_loop_init();
+	ret = pd_front_register_classes();
 	if (ret)
 		return ret;
+	ret = pd_loop_init();
+	if (ret)
+		goto fail_classes;
 	ret = pd_xen_init();
-	if (ret) {
-		pd_loop_exit();
-		return ret;
-	}
+	if (ret)
+		goto fail_loop;
 	pr_info("paradice: frontend loaded, wire ABI %u.%u\n",
 		PD_WIRE_VERSION_MAJOR, PD_WIRE_VERSION_MINOR);
 	return 0;
+
+fail_loop:
+	pd_loop_exit();
+fail_classes:
+	pd_front_unregister_classes(ARRAY_SIZE(pd_front_classes));
+	return ret;
 }
 
 static void __exit pd_front_exit(void)
 {
 	pd_xen_exit();
 	pd_loop_exit();
+	pd_front_unregister_classes(ARRAY_SIZE(pd_front_classes));
 	pr_info("paradice: frontend unloaded\n");
 }
 

@@ -195,7 +195,7 @@ static void pd_snd_destroy(struct pd_export *exp)
 }
 
 /* After every node of the connection is gone: free its cards. */
-void pd_snd_conn_closed(struct pd_conn *conn)
+static void pd_snd_conn_closed(struct pd_conn *conn)
 {
 	struct pd_snd_card *sc, *tmp;
 
@@ -230,7 +230,10 @@ static void pd_snd_ioctl_fixup(struct pd_file *pf, unsigned int cmd,
 }
 
 const struct pd_class_ops pd_snd_class = {
+	.name = "snd",
+	.wire_classes = BIT(PD_WIRE_CLASS_SND_CTL) | BIT(PD_WIRE_CLASS_SND_PCM),
 	.create = pd_snd_create,
 	.destroy = pd_snd_destroy,
 	.ioctl_fixup = pd_snd_ioctl_fixup,
+	.conn_closed = pd_snd_conn_closed,
 };

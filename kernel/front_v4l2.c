@@ -163,6 +163,8 @@ static void pd_v4l2_destroy(struct pd_export *exp)
 }
 
 const struct pd_class_ops pd_v4l2_class = {
+	.name = "v4l2",
+	.wire_classes = BIT(PD_WIRE_CLASS_V4L2),
 	.create = pd_v4l2_create,
 	.destroy = pd_v4l2_destroy,
 };

@@ -3,8 +3,8 @@
  * mmap of a forwarded file whose real file lives in another domain, zero
  * copy: the backend grants this guest the very frames its own mapping of
  * the real file has (pd_wire.h, "mmap across domains"; the driver domain's
- * side is kernel/pd_grant.c), and we map those grants straight into the
- * program's page tables.
+ * side is kernel/dom0/pd_grant.c), and we map those grants straight into
+ * the program's page tables.
  *
  * PV guests only. A PV guest cannot put another domain's frame into a page
  * table entry itself (Xen refuses the update), so Xen writes the entry:

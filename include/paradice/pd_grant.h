@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /*
- * /dev/paradice-grant: the driver domain's helper (kernel/pd_grant.c,
+ * /dev/paradice-grant: the driver domain's helper (kernel/dom0/pd_grant.c,
  * module pdgrant) that grants a guest the frames behind a mapping the
  * backend made of a real device file. Userspace cannot grant pages it did
  * not allocate itself (gntalloc only grants its own), hence this helper.
@@ -8,7 +8,7 @@
  * A region is a page range of the caller's own address space. MAP grants
  * each of its frames (system RAM) to one domain; a range with device memory
  * (a PCI BAR) fails with ENXIO, as Xen 4.17 cannot grant such frames (see
- * kernel/pd_grant.c). It watches the range: when the real
+ * kernel/dom0/pd_grant.c). It watches the range: when the real
  * driver takes the pages back (its mapping is zapped: a buffer moves, the
  * backend unmaps or exits), the region is revoked, its id becomes readable
  * on the descriptor, and the zap waits until the guest has unmapped every

@@ -518,7 +518,7 @@ struct pd_wire_cancel_req {
  * PD_OP_MUNMAP or the backend sends PD_EV_UNMAP for the mapping. The
  * backend answers all FAULTs of one mapping with the same references until
  * then. PD_WIRE_MAPPING_IOMEM is for a transport that can hand out device
- * memory itself; on Xen 4.17 it cannot (kernel/pd_grant.c says why), so
+ * memory itself; on Xen 4.17 it cannot (kernel/dom0/pd_grant.c says why), so
  * the backend hands out a copy in RAM of such pages and writes it back
  * into the device (hostd/backend/maps.c), and the flag is never set.
  *

@@ -142,7 +142,7 @@ plain)
 	;;
 dom0)
 	load $drivers $xen_mods
-	# the driver domain's grant helper (kernel/pd_grant.c), as the
+	# the driver domain's grant helper (kernel/dom0/pd_grant.c), as the
 	# packaged dom0 loads it at boot: backends grant mmap'ed pages with it
 	insmod /usr/lib/modules/extra/pdgrant.ko ||
 		echo "pd-init: insmod pdgrant failed" >/dev/console

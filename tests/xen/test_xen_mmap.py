@@ -5,7 +5,7 @@ the very frames the real driver handed the backend (TTM system pages of a
 bochs dumb buffer, vb2 vmalloc pages of vivid), zero copy, and the guest's
 frontend maps the grants into the program's page tables. Device memory
 (the bochs VRAM BAR, once the buffer is pinned for scanout) cannot be
-granted by Xen 4.17 (kernel/pd_grant.c says why): the backend serves it
+granted by Xen 4.17 (kernel/dom0/pd_grant.c says why): the backend serves it
 from a copy in RAM that it writes into VRAM. Every grant is counted in
 dom0 before, during and after."""
 

@@ -192,10 +192,13 @@ class Appliance:
             c.symlink(p, t)
         for src, dest in PROJECT_FILES:
             c.file(dest, os.path.join(TOP, src))
-        kdir = os.path.join(TOP, "kernel")
-        for n in sorted(os.listdir(kdir)):
-            if n.endswith(".ko"):
-                c.file("usr/lib/modules/extra/" + n, os.path.join(kdir, n))
+        # the guest frontend (kernel/) and dom0's grant helper (kernel/dom0/)
+        for kdir in (os.path.join(TOP, "kernel"),
+                     os.path.join(TOP, "kernel", "dom0")):
+            for n in sorted(os.listdir(kdir)):
+                if n.endswith(".ko"):
+                    c.file("usr/lib/modules/extra/" + n,
+                           os.path.join(kdir, n))
         if role == "host":
             c.file("etc/xen/pd-test-guest.cfg",
                    os.path.join(TOP, "xen-config", "pd-test-guest.cfg"))

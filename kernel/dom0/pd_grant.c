@@ -120,7 +120,7 @@ static u32 pdg_try_end(struct pdg_region *r)
 }
 
 /* Tell the guest's frontend that its backend is closing: it then drops
- * every mapping of the connection (kernel/front_xen.c). */
+ * every mapping of the connection (kernel/front_xenbus.c). */
 static void pdg_poke_frontend(struct pdg_region *r)
 {
 	char dir[96];
