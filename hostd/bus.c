@@ -558,6 +558,14 @@ struct hostd_bus *hostd_bus_create(struct hostd_switcher *sw,
 	sw->hooks.switched = bus_switched;
 	sw->hooks.bus_data = b;
 	hostd_log("bus: serving %s", BUS_NAME);
+	/*
+	 * A client that saw the name appear may already have asked: libdbus
+	 * read its call from the socket while it waited for RequestName's
+	 * reply, and such a message waits in libdbus's queue, where poll()
+	 * cannot see it. Serve what is queued now (switcher-ui's GetAll
+	 * went unanswered until the next message, 1 restart in 5).
+	 */
+	bus_dispatch(b);
 	return b;
 fail:
 	hostd_log("bus: %s", dbus_error_is_set(&err) ? err.message : "out of memory");
