@@ -181,6 +181,26 @@ static void test_overran_ring_breaks_the_connection(void)
 	CHECK_EQ(back.req_cons, RING_SLOTS);
 }
 
+/*
+ * With a request in flight (taken, not answered), a producer index moved
+ * back behind what the backend took is refused at once, not walked as
+ * 2^32 stale slots.
+ */
+static void test_producer_moved_back_breaks_the_connection(void)
+{
+	struct inflight run = { 0 };
+
+	setup();
+	put_request(0, 1, 0);
+	post(1, 0, PAGE);
+	post(1, 0, PAGE);
+	CHECK_EQ(next(&run), HDR);	/* one taken, none answered */
+	CHECK_EQ(next(&run), HDR);
+	sring->req_prod = back.req_cons - 1;
+	CHECK_EQ(next(&run), BE_XEN_RING_BROKEN);
+	CHECK_EQ(back.req_cons, 2);	/* nothing consumed */
+}
+
 static void test_request_copied_once(void)
 {
 	struct inflight run = { 0 };
@@ -293,6 +313,7 @@ int main(void)
 	RUN(test_short_or_nameless_slot_refused);
 	RUN(test_forged_slot_naming_another_request_refused);
 	RUN(test_overran_ring_breaks_the_connection);
+	RUN(test_producer_moved_back_breaks_the_connection);
 	RUN(test_request_copied_once);
 	RUN(test_header_longer_than_its_run_is_cut);
 	RUN(test_overlapping_runs_are_the_guests_own);

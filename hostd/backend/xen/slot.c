@@ -41,7 +41,14 @@ ssize_t be_xen_slot_next(struct be *be, struct pdx_back_ring *ring,
 	size_t len, n;
 
 	xen_rmb();	/* the slots after the producer index */
-	if (RING_REQUEST_PROD_OVERFLOW(ring, rp)) {
+	/*
+	 * The producer index may run at most one ring ahead of what we
+	 * answered, and never behind what we took: a guest that moves it
+	 * back while a request is in flight would otherwise have us walk
+	 * some 2^32 stale slots, logging each.
+	 */
+	if (RING_REQUEST_PROD_OVERFLOW(ring, rp) ||
+	    (RING_IDX)(rp - ring->req_cons) > RING_SIZE(ring)) {
 		be_log(be, "frontend overran the request ring (%u, %u)",
 		       rp, ring->req_cons);
 		return BE_XEN_RING_BROKEN;
