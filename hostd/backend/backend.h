@@ -91,7 +91,7 @@ static inline uint64_t be_transport_features(const struct be_transport *t)
 }
 
 struct be_transport *be_loop_create(const char *path);
-/* transport_xen.c: forks a monitor; returns in the server process.
+/* xen/supervise.c: forks a monitor; returns in the server process.
  * The guest gets the devices of its config section, then extra[0..nextra)
  * (hostd's virtual keyboard and pointer for that guest). */
 struct be_transport *be_xen_create(struct be *be, const char *domain,

@@ -9,7 +9,7 @@
  *
  * With --xen it serves the Xen guest GUEST (a domain name or id) with the
  * device files the configuration gives it, and PATH... besides (hostd
- * passes the guest's virtual keyboard and pointer) (transport_xen.c).
+ * passes the guest's virtual keyboard and pointer) (xen/supervise.c).
  *
  * It opens the loop transport (a connection of its own: one "guest" whose
  * exports are PATH...), answers the frontend's requests until the

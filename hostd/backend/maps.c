@@ -31,7 +31,7 @@
  *   after the guest's RELEASE until the MUNMAP, as a VMA holds its file.
  *
  * Device memory (a PCI BAR: bochs VRAM once a dumb buffer is pinned for
- * scanout) cannot be granted by Xen 4.17 (kernel/pd_grant.c says why; the
+ * scanout) cannot be granted by Xen 4.17 (kernel/dom0/pd_grant.c says why; the
  * helper answers ENXIO). Such a mapping is served from a copy: pages of a
  * memfd, filled from the real mapping once and granted to the guest, and
  * written back into the real mapping by the copier thread every

@@ -3,7 +3,7 @@
  * The Xen transport, backend side: one guest's "paradice" device, served
  * from dom0 userspace with libxenstore, libxenevtchn and libxengnttab (see
  * the XenStore layout and the state diagram in pd_wire.h, and
- * kernel/front_xen.c for the other end).
+ * kernel/front_xenbus.c for the other end).
  *
  *   pd-backend --xen GUEST [--config FILE] [PATH...]
  *
