@@ -12,8 +12,8 @@
  *
  * Backends outlive hostd: hostd leaves them running when it exits, and a
  * new hostd keeps the ones whose guest still runs (their monitor's pid is
- * in /run/paradice/backend-NAME.monitor, written by backend/xen/supervise.c); they
- * reattach through reattach.c. Not being their parent, hostd follows them
+ * in /run/paradice/backend-NAME.monitor, written by
+ * backend/xen/supervise.c); they reattach through reattach.c. Not being their parent, hostd follows them
  * with a pidfd. A backend left for a domain that went while no hostd ran
  * is stopped.
  */
