@@ -50,7 +50,8 @@ demo-game: build
 bench: build
 	@bench/run
 
-debs: build
+# dpkg-buildpackage builds from a clean copy of the source (build/debs/)
+debs: deps
 	@packaging/build-debs
 
 clean:
