@@ -43,6 +43,7 @@ PROGRAMS = {
     "dh": "debian/rules", "dh_dkms": "debian/rules",
     "dpkg-deb": "tests/host/test_packaging.py",
     "lintian": "tests/host/test_packaging.py",
+    "debootstrap": "packaging/test-install (make debs-check)",
     "Xvfb": "tests/host/test_switcher_ui.py",
     "xdotool": "tests/host/test_switcher_ui.py",
     "convert": "tests/host/test_switcher_ui.py (screenshots)",
