@@ -104,7 +104,8 @@ def test_hostd_unit_enabled_and_bus_activated(app):
     deb-systemd-helper snippet) and starts it only as a restart on upgrade
     (a fresh install needs the config written first); its prerm stops it on
     remove, never on upgrade. The D-Bus activation file names the bus name
-    the policy lets hostd own and the unit the package ships."""
+    the policy lets hostd own, the unit the package ships, and (for a bus
+    without systemd) the package's hostd."""
     deb = _debs()["paradice-host"]
     postinst = _control(deb, "postinst")
     check("deb-systemd-helper enable 'paradice-hostd.service'" in postinst,
@@ -133,6 +134,10 @@ def test_hostd_unit_enabled_and_bus_activated(app):
         check(m and os.path.exists(os.path.join(tmp, "lib/systemd/system",
                                                 m.group(1))),
               "activation file names no unit of the package:\n" + act)
+        m = re.search(r"^Exec=(\S+)$", act, re.M)
+        check(m and m.group(1) == "/usr/sbin/hostd" and
+              os.path.exists(os.path.join(tmp, m.group(1)[1:])),
+              "activation file's Exec is not the package's hostd:\n" + act)
         check(re.search(r"^User=root$", act, re.M), act)
     finally:
         shutil.rmtree(tmp)
