@@ -10,7 +10,7 @@ BUILD     := build
 MESON_DIR := $(BUILD)/meson
 SAN_DIR   := $(BUILD)/meson-san
 
-.PHONY: all deps build userspace kernel check unit vmtest demo demo-game bench debs clean
+.PHONY: all deps build userspace kernel check unit vmtest demo demo-game bench debs debs-check clean
 
 all: build
 
@@ -53,8 +53,13 @@ demo-game: build
 bench: build
 	@bench/run
 
-debs: build
+# dpkg-buildpackage builds from a clean copy of the source (build/debs/)
+debs: deps
 	@packaging/build-debs
+
+# install/upgrade/remove/purge in a clean Debian 12 chroot (slow: minutes)
+debs-check: deps
+	@packaging/test-install
 
 clean:
 	rm -rf $(BUILD)
