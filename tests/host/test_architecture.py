@@ -8,6 +8,7 @@ reads in a sitting (issue 13: about 900 lines)."""
 import glob
 import os
 import re
+import subprocess
 
 from pdvm.testlib import check
 
@@ -23,13 +24,14 @@ TOPS = PRODUCT + ("tests", "bench", "docs", "scripts")
 
 
 def _product_sources(exts=SOURCE):
-    out = []
-    for top in PRODUCT:
-        for root, _, files in os.walk(os.path.join(TOP, top)):
-            for f in files:
-                if f.endswith(exts):
-                    out.append(os.path.relpath(os.path.join(root, f), TOP))
-    return sorted(out)
+    """The tracked source files of the product folders (build outputs such
+    as Kbuild's *.mod.c are not sources)."""
+    out = subprocess.run(["git", "-C", TOP, "ls-files", "--cached",
+                          "--others", "--exclude-standard", "--"] +
+                         list(PRODUCT), capture_output=True, text=True,
+                         check=True).stdout.split()
+    return sorted(p for p in out if p.endswith(exts) and
+                  os.path.exists(os.path.join(TOP, p)))
 
 
 def _expand(path):
