@@ -667,6 +667,7 @@ static void test_every_path_commits_through_one_entry(void)
 	struct pd_disp_flip f;
 	struct drm_event_vblank ev;
 	struct vkms *saved = vk;
+	uint64_t t0;
 	int hostd, err;
 
 	vk = own_vkms(&hostd, 0);
@@ -737,6 +738,15 @@ static void test_every_path_commits_through_one_entry(void)
 	get = (struct drm_mode_crtc){ .crtc_id = 31 };
 	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_GETCRTC, &get, &err), 0);
 	CHECK_EQ(get.fb_id, 77);
+	/* blocking commits that show nothing new: nothing to hostd, and
+	 * each ends at a vblank of the guest's 60 Hz timeline, as a real
+	 * driver's flip_done (three take at least two whole ticks) */
+	a.flags = 0;
+	t0 = mono_us();
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_ATOMIC, &a, &err), 0);
+	CHECK(mono_us() - t0 >= 33000);
+	CHECK_EQ(next_msg(hostd, NULL, 0), 0);
 	vkms_destroy(vk);
 	close(hostd);
 	vk = saved;

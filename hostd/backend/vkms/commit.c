@@ -174,11 +174,13 @@ static uint64_t now_us(void)
  * each CRTC gets one: a flip's when it completes, a modeset's now. The
  * handles to vkms_notify() go to wake (one per CRTC).
  */
-static void apply(struct vkms *v, struct be_handle *h,
+static bool apply(struct vkms *v, struct be_handle *h,
 		  const struct kms_state *old, const struct kms_state *s,
 		  uint32_t crtcs, uint32_t modeset, bool event,
 		  uint64_t user_data, uint32_t *wake)
 {
+	bool unchanged = false;
+
 	write_back(v, s, crtcs);
 	for (unsigned int i = 0; i < v->card.ncrtcs; i++) {
 		const struct kms_crtc *a = &old->crtc[i], *b = &s->crtc[i];
@@ -196,8 +198,10 @@ static void apply(struct vkms *v, struct be_handle *h,
 					vkms_vblank_count(v, vkms_now_ns()));
 			continue;
 		}
-		if (a->fb == b->fb && !event)
-			continue;	/* nothing to show */
+		if (a->fb == b->fb && !event) {
+			unchanged = true;	/* nothing to show */
+			continue;
+		}
 		c->flip_pending = true;
 		c->flip_event = event;
 		c->flip_handle = h->handle;
@@ -207,6 +211,7 @@ static void apply(struct vkms *v, struct be_handle *h,
 					   .crtc_id = c->id, .fb_id = b->fb };
 		vkms_send(v, PD_DISP_FLIP, &m, sizeof(m));
 	}
+	return unchanged;
 }
 
 int vkms_commit(struct vkms *v, struct be_handle *h, vkms_build_fn build,
@@ -214,6 +219,7 @@ int vkms_commit(struct vkms *v, struct be_handle *h, vkms_build_fn build,
 {
 	bool event = flags & VKMS_COMMIT_EVENT;
 	uint32_t crtcs, modeset, wake[KMS_MAX_CRTCS] = { 0 };
+	bool unchanged = false;
 	struct kms_state old, s;
 	int r = vkms_learn_card(v, h->fd);
 
@@ -256,7 +262,8 @@ again:
 			goto out;
 		goto again;	/* the state may have moved meanwhile */
 	}
-	apply(v, h, &old, &s, crtcs, modeset, event, user_data, wake);
+	unchanged = apply(v, h, &old, &s, crtcs, modeset, event, user_data,
+			  wake);
 	v->stats.commits++;
 	/* a blocking commit returns when it is done (a flip completing
 	 * later than 1 s is not an error of this commit) */
@@ -266,6 +273,9 @@ out:
 	pthread_mutex_unlock(&v->lock);
 	for (unsigned int i = 0; i < KMS_MAX_CRTCS; i++)
 		vkms_notify(v, wake[i]);
+	/* a blocking commit that showed nothing new ends at the vblank */
+	if (!r && unchanged && !(flags & VKMS_COMMIT_NONBLOCK))
+		(void)vkms_sleep_to_next_vblank(v);
 	return r;
 }
 

@@ -96,6 +96,19 @@ static int sleep_until(uint64_t t_ns)
 }
 
 /*
+ * A blocking commit that changes nothing on the screen of an active CRTC
+ * still completes at the next vblank, as a real driver's does (6.1's
+ * atomic helpers complete its flip_done at the vblank): compositors and
+ * modetest that commit in a loop are paced at 60 Hz by it. Not under the
+ * lock.
+ */
+int vkms_sleep_to_next_vblank(const struct vkms *v)
+{
+	return sleep_until(vblank_time(v, vkms_vblank_count(v,
+				       vkms_now_ns()) + 1));
+}
+
+/*
  * WAIT_VBLANK, answered from the guest's virtual timeline (60 Hz, the
  * same count as its flip events' sequence), as 6.1's
  * drm_wait_vblank_ioctl() answers: the pipe from the high-crtc bits or

@@ -191,6 +191,7 @@ int vkms_obj_setproperty(struct vkms *v, struct be_handle *h,
 /* events.c */
 uint64_t vkms_now_ns(void);
 uint64_t vkms_vblank_count(const struct vkms *v, uint64_t t_ns);
+int vkms_sleep_to_next_vblank(const struct vkms *v);
 /* Under lock: a DRM_EVENT_FLIP_COMPLETE for handle; the handle to
  * vkms_notify(), 0 if the queue is full (dropped). */
 uint32_t vkms_queue_flip_event(struct vkms *v, uint32_t handle,
