@@ -53,6 +53,7 @@
 #include <paradice/pd_display.h>
 
 #include "display.h"
+#include "display_probe.h"
 #include "log.h"
 #include "poller.h"
 #include "switcher.h"
@@ -119,74 +120,13 @@ static void forget_state(struct guest_display *gd)
 	gd->ndpms = 0;
 }
 
-/*
- * What hostd needs of the card to apply a guest's gamma and DPMS: each
- * CRTC's gamma size (GETCRTC; 0: no legacy gamma, as bochs and virtio-gpu
- * in 6.1) and the id of the DPMS property (one for every connector:
- * mode_config.dpms_property), found by name among the first connector's.
- */
+/* What hostd needs of the card to apply a guest's gamma and DPMS
+ * (display_probe.c). */
 static void probe_card(struct hostd_display *d)
 {
-	uint32_t props[64];
-	uint64_t values[64];
-	struct drm_mode_obj_get_properties op = { 0 };
-
-	for (unsigned int s = 0; s < d->ncrtcs; s++) {
-		struct drm_mode_crtc c = { .crtc_id = d->crtc_ids[s] };
-
-		if (ioctl(d->card, DRM_IOCTL_MODE_GETCRTC, &c) == 0 &&
-		    c.gamma_size <= PD_DISPLAY_MAX_GAMMA)
-			d->gamma_size[s] = c.gamma_size;
-	}
-	if (!d->nconns)
-		return;
-	op.obj_id = d->conn_ids[0];
-	op.obj_type = DRM_MODE_OBJECT_CONNECTOR;
-	op.count_props = 64;
-	op.props_ptr = (uintptr_t)props;
-	op.prop_values_ptr = (uintptr_t)values;
-	if (ioctl(d->card, DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &op))
-		return;
-	for (unsigned int i = 0; i < op.count_props && i < 64; i++) {
-		struct drm_mode_get_property p = { .prop_id = props[i] };
-
-		if (ioctl(d->card, DRM_IOCTL_MODE_GETPROPERTY, &p) == 0 &&
-		    !strcmp(p.name, "DPMS"))
-			d->dpms_prop = props[i];
-	}
-}
-
-/*
- * What the card answers DIRTYFB with, for the backends to give their
- * guests (pd_display.h, PD_DISPLAY_DIRTYFB_ENV): DIRTYFB of a small
- * framebuffer that nothing shows. 6.1: -ENOSYS where the framebuffer has
- * no dirty hook (bochs: drm_gem_fb_create()), 0 where it has one
- * (virtio-gpu: drm_atomic_helper_dirtyfb(), which commits nothing for an
- * fb on no plane). Anything else (no dumb buffers...) counts as 0.
- */
-static int probe_dirtyfb(int card)
-{
-	struct drm_mode_create_dumb cd = { .width = 64, .height = 64,
-					   .bpp = 32 };
-	struct drm_mode_destroy_dumb dd = { 0 };
-	struct drm_mode_fb_cmd fb = { 0 };
-	int r = 0;
-
-	if (ioctl(card, DRM_IOCTL_MODE_CREATE_DUMB, &cd))
-		return 0;
-	fb = (struct drm_mode_fb_cmd){ .width = 64, .height = 64,
-				       .pitch = cd.pitch, .bpp = 32,
-				       .depth = 24, .handle = cd.handle };
-	if (ioctl(card, DRM_IOCTL_MODE_ADDFB, &fb) == 0) {
-		struct drm_mode_fb_dirty_cmd dc = { .fb_id = fb.fb_id };
-
-		if (ioctl(card, DRM_IOCTL_MODE_DIRTYFB, &dc) && errno == ENOSYS)
-			r = -ENOSYS;
-		ioctl(card, DRM_IOCTL_MODE_RMFB, &fb.fb_id);
-	}
-	dd.handle = cd.handle;
-	ioctl(card, DRM_IOCTL_MODE_DESTROY_DUMB, &dd);
-	return r;
+	hostd_card_gamma_sizes(d->card, d->crtc_ids, d->ncrtcs, d->gamma_size);
+	if (d->nconns)
+		d->dpms_prop = hostd_card_dpms_prop(d->card, d->conn_ids[0]);
 }
 
 int hostd_display_dirtyfb(const struct hostd_display *d)
@@ -237,7 +177,7 @@ static void open_card(struct hostd_display *d, const char *card)
 		memcpy(d->crtc_ids, ids, d->ncrtcs * sizeof(ids[0]));
 	}
 	probe_card(d);
-	d->dirtyfb = probe_dirtyfb(d->card);
+	d->dirtyfb = hostd_card_dirtyfb(d->card);
 	hostd_log("display: DRM master of %s, %u CRTC(s), %u connector(s), "
 		  "gamma size %u, DPMS property %u, DIRTYFB %d", card, d->ncrtcs,
 		  d->nconns, d->gamma_size[0], d->dpms_prop, d->dirtyfb);
