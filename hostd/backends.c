@@ -31,9 +31,57 @@
 
 #include <paradice/pd_display.h>
 
-#include "hostd.h"
+#include "backends.h"
+#include "display.h"
+#include "input.h"
+#include "log.h"
+#include "poller.h"
+#include "switcher.h"
 
 #define RESTART_DELAY_US 1000000u
+
+struct hostd_backends {
+	struct hostd_switcher *sw;
+	struct hostd_poller *poller;
+	struct hostd_input *input;	/* NULL: no input devices */
+	struct hostd_display *display;
+	const char *config_path;
+	bool spawn;
+	/* the pidfds of kept backends (hostd_vm.adopted_pidfd) */
+	struct hostd_watch *adopted_watch[HOSTD_MAX_GUESTS];
+};
+
+struct hostd_backends *hostd_backends_create(struct hostd_switcher *sw,
+					     struct hostd_poller *p,
+					     const char *config_path,
+					     bool spawn)
+{
+	struct hostd_backends *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->sw = sw;
+	b->poller = p;
+	b->config_path = config_path;
+	b->spawn = spawn;
+	return b;
+}
+
+void hostd_backends_destroy(struct hostd_backends *b)
+{
+	if (!b)
+		return;
+	for (unsigned int i = 0; i < HOSTD_MAX_GUESTS; i++)
+		hostd_watch_remove(b->adopted_watch[i]);
+	free(b);
+}
+
+void hostd_backends_set_peers(struct hostd_backends *b, struct hostd_input *in,
+			      struct hostd_display *d)
+{
+	b->input = in;
+	b->display = d;
+}
 
 /* pd-backend beside hostd (a build tree, /usr/sbin), else from PATH. */
 static void backend_path(char *buf, size_t len)
@@ -59,7 +107,7 @@ static void backend_path(char *buf, size_t len)
 	snprintf(buf, len, "pd-backend");
 }
 
-static void start(struct hostd *h, struct hostd_vm *vm)
+static void start(struct hostd_backends *b, struct hostd_vm *vm)
 {
 	char prog[PATH_MAX + 32], domid[16];
 	const char *argv[8];
@@ -68,17 +116,17 @@ static void start(struct hostd *h, struct hostd_vm *vm)
 	pid_t pid;
 
 	/* its devices went with a backend that ended while we were away */
-	hostd_input_ensure(h->input, vm->index);
-	hostd_input_guest_fds(h->input, vm->index, ifd);
+	hostd_input_ensure(b->input, vm->index);
+	hostd_input_guest_fds(b->input, vm->index, ifd);
 	backend_path(prog, sizeof(prog));
 	snprintf(domid, sizeof(domid), "%d", vm->domid);
 	argv[n++] = prog;
 	argv[n++] = "--xen";
 	argv[n++] = domid;
 	argv[n++] = "--config";
-	argv[n++] = h->cfg.path;
-	for (int ptr = 0; ptr < 2 && h->input; ptr++) {
-		const char *node = hostd_input_guest_node(h->input, vm->index, ptr);
+	argv[n++] = b->config_path;
+	for (int ptr = 0; ptr < 2 && b->input; ptr++) {
+		const char *node = hostd_input_guest_node(b->input, vm->index, ptr);
 
 		if (node)
 			argv[n++] = node;
@@ -86,7 +134,7 @@ static void start(struct hostd *h, struct hostd_vm *vm)
 	argv[n] = NULL;
 	/* its end of the display protocol (pd_display.h): the backend is
 	 * this guest's by construction */
-	dfd = hostd_display_backend_fd(h->display, vm->index);
+	dfd = hostd_display_backend_fd(b->display, vm->index);
 	pid = fork();
 	if (pid < 0) {
 		hostd_log("%s: cannot start a backend: %s", vm->cfg->name,
@@ -105,7 +153,7 @@ static void start(struct hostd *h, struct hostd_vm *vm)
 			fcntl(dfd, F_SETFD, 0);
 			setenv(PD_DISPLAY_FD_ENV, v, 1);
 			snprintf(v, sizeof(v), "%d",
-				 hostd_display_dirtyfb(h->display));
+				 hostd_display_dirtyfb(b->display));
 			setenv(PD_DISPLAY_DIRTYFB_ENV, v, 1);
 		}
 		/* the backend keeps the guest's devices alive past us */
@@ -134,14 +182,16 @@ static void start(struct hostd *h, struct hostd_vm *vm)
 		  vm->domid);
 }
 
-static void forget_adopted(struct hostd_vm *vm)
+static void forget_adopted(struct hostd_backends *b, struct hostd_vm *vm)
 {
+	hostd_watch_remove(b->adopted_watch[vm->index]);
+	b->adopted_watch[vm->index] = NULL;
 	if (vm->adopted_pidfd >= 0)
 		close(vm->adopted_pidfd);
 	vm->adopted_pidfd = -1;
 }
 
-static void stop(struct hostd_vm *vm)
+static void stop(struct hostd_backends *b, struct hostd_vm *vm)
 {
 	if (vm->backend_pid <= 0)
 		return;
@@ -151,35 +201,37 @@ static void stop(struct hostd_vm *vm)
 	hostd_log("%s: backend %d stopped", vm->cfg->name, vm->backend_pid);
 	/* reaped in hostd_backends_reap(); its pid no longer counts */
 	vm->backend_pid = 0;
-	forget_adopted(vm);
+	forget_adopted(b, vm);
 }
 
-void hostd_backends_update(struct hostd *h)
+void hostd_backends_update(struct hostd_backends *b)
 {
-	if (!h->spawn_backends)
+	struct hostd_switcher *sw = b->sw;
+
+	if (!b->spawn)
 		return;
-	for (unsigned int i = 0; i < h->nvms; i++) {
-		struct hostd_vm *vm = &h->vms[i];
+	for (unsigned int i = 0; i < sw->nvms; i++) {
+		struct hostd_vm *vm = &sw->vms[i];
 
 		if (vm->state != HOSTD_VM_RUNNING) {
-			stop(vm);
+			stop(b, vm);
 			continue;
 		}
 		if (vm->backend_pid <= 0 &&
 		    hostd_now_us() - vm->backend_started_us >= RESTART_DELAY_US)
-			start(h, vm);
+			start(b, vm);
 	}
 }
 
-/* Collect exited backends; returns true while one waits to be restarted. */
-bool hostd_backends_reap(struct hostd *h)
+bool hostd_backends_reap(struct hostd_backends *b)
 {
+	struct hostd_switcher *sw = b->sw;
 	bool pending = false;
 	int status;
 	pid_t pid;
 
-	for (unsigned int i = 0; i < h->nvms; i++) {
-		struct hostd_vm *vm = &h->vms[i];
+	for (unsigned int i = 0; i < sw->nvms; i++) {
+		struct hostd_vm *vm = &sw->vms[i];
 		struct pollfd p = { .fd = vm->adopted_pidfd, .events = POLLIN };
 
 		if (vm->adopted_pidfd < 0 || poll(&p, 1, 0) <= 0)
@@ -188,19 +240,19 @@ bool hostd_backends_reap(struct hostd *h)
 			  vm->cfg->name, vm->backend_pid);
 		vm->backend_pid = 0;
 		vm->backend_started_us = hostd_now_us();
-		forget_adopted(vm);
+		forget_adopted(b, vm);
 	}
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		for (unsigned int i = 0; i < h->nvms; i++)
-			if (h->vms[i].backend_pid == pid) {
-				hostd_log("%s: backend %d %s %d", h->vms[i].cfg->name,
+		for (unsigned int i = 0; i < sw->nvms; i++)
+			if (sw->vms[i].backend_pid == pid) {
+				hostd_log("%s: backend %d %s %d", sw->vms[i].cfg->name,
 					  pid, WIFEXITED(status) ? "exited" : "killed by signal",
 					  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-				h->vms[i].backend_pid = 0;
+				sw->vms[i].backend_pid = 0;
 			}
-	hostd_backends_update(h);
-	for (unsigned int i = 0; h->spawn_backends && i < h->nvms; i++)
-		if (h->vms[i].state == HOSTD_VM_RUNNING && h->vms[i].backend_pid <= 0)
+	hostd_backends_update(b);
+	for (unsigned int i = 0; b->spawn && i < sw->nvms; i++)
+		if (sw->vms[i].state == HOSTD_VM_RUNNING && sw->vms[i].backend_pid <= 0)
 			pending = true;
 	return pending;
 }
@@ -244,14 +296,25 @@ static pid_t live_monitor(const char *name, char *domain, size_t len)
 	return pid;
 }
 
-void hostd_backends_adopt(struct hostd *h)
+/* A kept backend's pidfd is readable: it ended. hostd_backends_reap(),
+ * which hostd.c runs after every dispatch, sees to it. */
+static void on_adopted(int fd, short revents, void *data)
 {
-	for (unsigned int i = 0; i < h->nvms; i++)
-		h->vms[i].adopted_pidfd = -1;
-	if (!h->spawn_backends)
+	(void)fd;
+	(void)revents;
+	(void)data;
+}
+
+void hostd_backends_adopt(struct hostd_backends *b)
+{
+	struct hostd_switcher *sw = b->sw;
+
+	for (unsigned int i = 0; i < sw->nvms; i++)
+		sw->vms[i].adopted_pidfd = -1;
+	if (!b->spawn)
 		return;
-	for (unsigned int i = 0; i < h->nvms; i++) {
-		struct hostd_vm *vm = &h->vms[i];
+	for (unsigned int i = 0; i < sw->nvms; i++) {
+		struct hostd_vm *vm = &sw->vms[i];
 		char domain[HOSTD_NAME_MAX + 16], id[16];
 		pid_t pid = live_monitor(vm->cfg->name, domain, sizeof(domain));
 		int pfd;
@@ -274,20 +337,19 @@ void hostd_backends_adopt(struct hostd *h)
 			kill(-pid, SIGTERM);
 			continue;
 		}
+		b->adopted_watch[i] = hostd_poller_add(b->poller, pfd, POLLIN,
+						       on_adopted, b);
+		if (!b->adopted_watch[i]) {
+			hostd_log("%s: cannot follow backend %d (%s): stopping it",
+				  vm->cfg->name, pid, strerror(errno));
+			close(pfd);
+			kill(-pid, SIGTERM);
+			continue;
+		}
 		vm->backend_pid = pid;
 		vm->adopted_pidfd = pfd;
 		vm->backend_started_us = hostd_now_us();
 		hostd_log("%s: backend %d kept from the previous hostd; it "
 			  "reattaches to %s", vm->cfg->name, pid, PD_DISPLAY_SOCKET);
 	}
-}
-
-unsigned int hostd_backends_fds(struct hostd *h, int *fds, unsigned int max)
-{
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < h->nvms && n < max; i++)
-		if (h->vms[i].adopted_pidfd >= 0)
-			fds[n++] = h->vms[i].adopted_pidfd;
-	return n;
 }

@@ -10,11 +10,15 @@
  */
 #include <dbus/dbus.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "hostd.h"
+#include "bus.h"
+#include "log.h"
+#include "poller.h"
+#include "switcher.h"
 #include "introspect.h"
 
 #define BUS_NAME "org.paradice.Switcher1"
@@ -27,8 +31,10 @@
 #define INTERFACE_VERSION 1u
 
 struct hostd_bus {
-	struct hostd *h;
+	struct hostd_switcher *sw;
 	DBusConnection *conn;
+	struct hostd_watch *watch;
+	bool *lost;		/* set when the bus goes away */
 };
 
 static void vm_path(const struct hostd_vm *vm, char *buf, size_t len)
@@ -36,34 +42,34 @@ static void vm_path(const struct hostd_vm *vm, char *buf, size_t len)
 	snprintf(buf, len, VM_PATH_PREFIX "%d", vm->domid);
 }
 
-static struct hostd_vm *vm_from_path(struct hostd *h, const char *path)
+static struct hostd_vm *vm_from_path(struct hostd_switcher *sw, const char *path)
 {
 	char buf[96];
 
-	for (unsigned int i = 0; i < h->nvms; i++) {
-		if (h->vms[i].state == HOSTD_VM_ABSENT)
+	for (unsigned int i = 0; i < sw->nvms; i++) {
+		if (sw->vms[i].state == HOSTD_VM_ABSENT)
 			continue;
-		vm_path(&h->vms[i], buf, sizeof(buf));
+		vm_path(&sw->vms[i], buf, sizeof(buf));
 		if (strcmp(buf, path) == 0)
-			return &h->vms[i];
+			return &sw->vms[i];
 	}
 	return NULL;
 }
 
-static struct hostd_vm *vm_from_name(struct hostd *h, const char *name)
+static struct hostd_vm *vm_from_name(struct hostd_switcher *sw, const char *name)
 {
-	for (unsigned int i = 0; i < h->nvms; i++)
-		if (h->vms[i].state != HOSTD_VM_ABSENT &&
-		    strcmp(h->vms[i].cfg->name, name) == 0)
-			return &h->vms[i];
+	for (unsigned int i = 0; i < sw->nvms; i++)
+		if (sw->vms[i].state != HOSTD_VM_ABSENT &&
+		    strcmp(sw->vms[i].cfg->name, name) == 0)
+			return &sw->vms[i];
 	return NULL;
 }
 
-static void active_path(struct hostd *h, char *buf, size_t len)
+static void active_path(struct hostd_switcher *sw, char *buf, size_t len)
 {
-	struct hostd_vm *vm = &h->vms[h->router.active];
+	struct hostd_vm *vm = &sw->vms[sw->router.active];
 
-	if (h->nvms && vm->state != HOSTD_VM_ABSENT)
+	if (sw->nvms && vm->state != HOSTD_VM_ABSENT)
 		vm_path(vm, buf, len);
 	else
 		snprintf(buf, len, "/");
@@ -81,7 +87,7 @@ static bool append_variant(DBusMessageIter *it, int type, const char *sig,
 	       dbus_message_iter_close_container(it, &v);
 }
 
-static bool append_vms(struct hostd *h, DBusMessageIter *it)
+static bool append_vms(struct hostd_switcher *sw, DBusMessageIter *it)
 {
 	DBusMessageIter v, a;
 	char buf[96];
@@ -89,12 +95,12 @@ static bool append_vms(struct hostd *h, DBusMessageIter *it)
 	if (!dbus_message_iter_open_container(it, DBUS_TYPE_VARIANT, "ao", &v) ||
 	    !dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "o", &a))
 		return false;
-	for (unsigned int i = 0; i < h->nvms; i++) {
+	for (unsigned int i = 0; i < sw->nvms; i++) {
 		const char *p = buf;
 
-		if (h->vms[i].state == HOSTD_VM_ABSENT)
+		if (sw->vms[i].state == HOSTD_VM_ABSENT)
 			continue;
-		vm_path(&h->vms[i], buf, sizeof(buf));
+		vm_path(&sw->vms[i], buf, sizeof(buf));
 		if (!dbus_message_iter_append_basic(&a, DBUS_TYPE_OBJECT_PATH, &p))
 			return false;
 	}
@@ -103,7 +109,7 @@ static bool append_vms(struct hostd *h, DBusMessageIter *it)
 }
 
 /* Append property `name` of the object as a variant; false if unknown. */
-static bool append_property(struct hostd *h, struct hostd_vm *vm,
+static bool append_property(struct hostd_switcher *sw, struct hostd_vm *vm,
 			    const char *name, DBusMessageIter *it)
 {
 	char buf[96];
@@ -111,11 +117,11 @@ static bool append_property(struct hostd *h, struct hostd_vm *vm,
 
 	if (!vm) {
 		if (strcmp(name, "ActiveVm") == 0) {
-			active_path(h, buf, sizeof(buf));
+			active_path(sw, buf, sizeof(buf));
 			return append_variant(it, DBUS_TYPE_OBJECT_PATH, "o", &s);
 		}
 		if (strcmp(name, "Vms") == 0)
-			return append_vms(h, it);
+			return append_vms(sw, it);
 		if (strcmp(name, "Version") == 0) {
 			dbus_uint32_t v = INTERFACE_VERSION;
 
@@ -137,7 +143,7 @@ static bool append_property(struct hostd *h, struct hostd_vm *vm,
 		return append_variant(it, DBUS_TYPE_STRING, "s", &s);
 	}
 	if (strcmp(name, "Active") == 0) {
-		dbus_bool_t b = vm->index == h->router.active;
+		dbus_bool_t b = vm->index == sw->router.active;
 
 		return append_variant(it, DBUS_TYPE_BOOLEAN, "b", &b);
 	}
@@ -147,7 +153,7 @@ static bool append_property(struct hostd *h, struct hostd_vm *vm,
 static const char *const manager_props[] = { "ActiveVm", "Vms", "Version", NULL };
 static const char *const vm_props[] = { "Name", "DomainId", "State", "Active", NULL };
 
-static DBusMessage *get_all(struct hostd *h, struct hostd_vm *vm, DBusMessage *msg)
+static DBusMessage *get_all(struct hostd_switcher *sw, struct hostd_vm *vm, DBusMessage *msg)
 {
 	DBusMessage *r = dbus_message_new_method_return(msg);
 	DBusMessageIter it, dict, entry;
@@ -161,7 +167,7 @@ static DBusMessage *get_all(struct hostd *h, struct hostd_vm *vm, DBusMessage *m
 		dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL,
 						 &entry);
 		dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, names);
-		append_property(h, vm, *names, &entry);
+		append_property(sw, vm, *names, &entry);
 		dbus_message_iter_close_container(&dict, &entry);
 	}
 	dbus_message_iter_close_container(&it, &dict);
@@ -185,7 +191,7 @@ static void emit_changed(struct hostd_bus *b, const char *path,
 		dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL,
 						 &entry);
 		dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, names);
-		append_property(b->h, vm, *names, &entry);
+		append_property(b->sw, vm, *names, &entry);
 		dbus_message_iter_close_container(&dict, &entry);
 	}
 	dbus_message_iter_close_container(&it, &dict);
@@ -203,12 +209,14 @@ void hostd_bus_vms_changed(struct hostd_bus *b)
 		emit_changed(b, ROOT_PATH, HOSTD_XML_MANAGER_NAME, NULL, names);
 }
 
-void hostd_bus_switched(struct hostd_bus *b, unsigned int from,
-			unsigned int to, uint64_t took_us)
+/* The switcher's switched hook. */
+static void bus_switched(void *data, unsigned int from, unsigned int to,
+			 uint64_t took_us)
 {
+	struct hostd_bus *b = data;
 	static const char *const mgr[] = { "ActiveVm", NULL };
 	static const char *const act[] = { "Active", NULL };
-	struct hostd *h;
+	struct hostd_switcher *sw;
 	char buf[96];
 	const char *p = buf;
 	dbus_uint64_t us = took_us;
@@ -216,17 +224,17 @@ void hostd_bus_switched(struct hostd_bus *b, unsigned int from,
 
 	if (!b)
 		return;
-	h = b->h;
+	sw = b->sw;
 	emit_changed(b, ROOT_PATH, HOSTD_XML_MANAGER_NAME, NULL, mgr);
 	for (unsigned int i = 0; i < 2; i++) {
-		struct hostd_vm *vm = &h->vms[i ? to : from];
+		struct hostd_vm *vm = &sw->vms[i ? to : from];
 
 		if (vm->state == HOSTD_VM_ABSENT || (i && from == to))
 			continue;
 		vm_path(vm, buf, sizeof(buf));
 		emit_changed(b, buf, HOSTD_XML_VM_NAME, vm, act);
 	}
-	active_path(h, buf, sizeof(buf));
+	active_path(sw, buf, sizeof(buf));
 	sig = dbus_message_new_signal(ROOT_PATH, HOSTD_XML_MANAGER_NAME, "Switched");
 	if (!sig)
 		return;
@@ -321,7 +329,7 @@ static DBusMessage *do_switch(struct hostd_bus *b, DBusMessage *msg,
 	why = authorize(b, msg);
 	if (why)
 		return error(msg, ERR_REFUSED, "%s", why);
-	r = hostd_switch_to(b->h, vm->index);
+	r = hostd_switch_to(b->sw, vm->index);
 	if (r == -EAGAIN)
 		return error(msg, ERR_REFUSED, "VM %s cannot take the screen now",
 			     vm->cfg->name);
@@ -331,14 +339,14 @@ static DBusMessage *do_switch(struct hostd_bus *b, DBusMessage *msg,
 }
 
 /* The next (step 1) or previous (step -1) running VM in config order. */
-static struct hostd_vm *step_vm(struct hostd *h, int step)
+static struct hostd_vm *step_vm(struct hostd_switcher *sw, int step)
 {
-	for (unsigned int n = 1; n <= h->nvms; n++) {
-		unsigned int i = (h->router.active + h->nvms +
-				  (unsigned int)(step * (int)n)) % h->nvms;
+	for (unsigned int n = 1; n <= sw->nvms; n++) {
+		unsigned int i = (sw->router.active + sw->nvms +
+				  (unsigned int)(step * (int)n)) % sw->nvms;
 
-		if (h->vms[i].state == HOSTD_VM_RUNNING)
-			return &h->vms[i];
+		if (sw->vms[i].state == HOSTD_VM_RUNNING)
+			return &sw->vms[i];
 	}
 	return NULL;
 }
@@ -361,13 +369,13 @@ static DBusMessage *manager_call(struct hostd_bus *b, DBusMessage *msg)
 			dbus_error_free(&err);
 			return r;
 		}
-		return do_switch(b, msg, by_name ? vm_from_name(b->h, arg) :
-						   vm_from_path(b->h, arg), arg);
+		return do_switch(b, msg, by_name ? vm_from_name(b->sw, arg) :
+						   vm_from_path(b->sw, arg), arg);
 	}
 	if (strcmp(member, "SwitchNext") == 0)
-		return do_switch(b, msg, step_vm(b->h, 1), "to switch to");
+		return do_switch(b, msg, step_vm(b->sw, 1), "to switch to");
 	if (strcmp(member, "SwitchPrevious") == 0)
-		return do_switch(b, msg, step_vm(b->h, -1), "to switch to");
+		return do_switch(b, msg, step_vm(b->sw, -1), "to switch to");
 	return NULL;
 }
 
@@ -385,7 +393,7 @@ static DBusMessage *introspect(struct hostd_bus *b, const char *path,
 		"    <signal name=\"PropertiesChanged\"><arg type=\"s\"/><arg type=\"a{sv}\"/><arg type=\"as\"/></signal>\n"
 		"  </interface>\n";
 	char *xml;
-	size_t cap = sizeof(head) + sizeof(HOSTD_XML_MANAGER) + 64 * (b->h->nvms + 2);
+	size_t cap = sizeof(head) + sizeof(HOSTD_XML_MANAGER) + 64 * (b->sw->nvms + 2);
 	DBusMessage *r;
 	size_t n;
 
@@ -399,11 +407,11 @@ static DBusMessage *introspect(struct hostd_bus *b, const char *path,
 		n += (size_t)snprintf(xml + n, cap - n, "%s  <node name=\"vm\"/>\n",
 				      HOSTD_XML_MANAGER);
 	else if (strcmp(path, ROOT_PATH "/vm") == 0)
-		for (unsigned int i = 0; i < b->h->nvms; i++)
-			if (b->h->vms[i].state != HOSTD_VM_ABSENT)
+		for (unsigned int i = 0; i < b->sw->nvms; i++)
+			if (b->sw->vms[i].state != HOSTD_VM_ABSENT)
 				n += (size_t)snprintf(xml + n, cap - n,
 						      "  <node name=\"%d\"/>\n",
-						      b->h->vms[i].domid);
+						      b->sw->vms[i].domid);
 	snprintf(xml + n, cap - n, "</node>\n");
 	r = dbus_message_new_method_return(msg);
 	if (r)
@@ -425,7 +433,7 @@ static DBusHandlerResult on_message(DBusConnection *conn, DBusMessage *msg,
 	if (dbus_message_get_type(msg) != DBUS_MESSAGE_TYPE_METHOD_CALL)
 		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
 	if (!is_root && strcmp(path, ROOT_PATH "/vm") != 0) {
-		vm = vm_from_path(b->h, path);
+		vm = vm_from_path(b->sw, path);
 		if (!vm) {
 			r = error(msg, ERR_UNKNOWN_VM, "no VM object %s", path);
 			goto reply;
@@ -440,7 +448,7 @@ static DBusHandlerResult on_message(DBusConnection *conn, DBusMessage *msg,
 		if (strcmp(member, "GetAll") == 0 &&
 		    dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &in,
 					  DBUS_TYPE_INVALID)) {
-			r = get_all(b->h, vm, msg);
+			r = get_all(b->sw, vm, msg);
 		} else if (strcmp(member, "Get") == 0 &&
 			   dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &in,
 						 DBUS_TYPE_STRING, &name,
@@ -449,7 +457,7 @@ static DBusHandlerResult on_message(DBusConnection *conn, DBusMessage *msg,
 
 			r = dbus_message_new_method_return(msg);
 			dbus_message_iter_init_append(r, &it);
-			if (!append_property(b->h, vm, name, &it)) {
+			if (!append_property(b->sw, vm, name, &it)) {
 				dbus_message_unref(r);
 				r = error(msg, DBUS_ERROR_UNKNOWN_PROPERTY,
 					  "no property %s", name);
@@ -479,15 +487,43 @@ reply:
 
 static const DBusObjectPathVTable vtable = { .message_function = on_message };
 
-struct hostd_bus *hostd_bus_create(struct hostd *h, const char *address)
+static void bus_dispatch(struct hostd_bus *b)
+{
+	dbus_connection_read_write(b->conn, 0);
+	while (dbus_connection_dispatch(b->conn) == DBUS_DISPATCH_DATA_REMAINS)
+		;
+	dbus_connection_flush(b->conn);
+	if (!dbus_connection_get_is_connected(b->conn)) {
+		hostd_log("bus: disconnected from the bus");
+		*b->lost = true;
+	}
+}
+
+static void on_bus(int fd, short revents, void *data)
+{
+	struct hostd_bus *b = data;
+
+	(void)fd;
+	if (revents & (POLLHUP | POLLERR)) {
+		/* the bus went away: nothing to serve */
+		hostd_log("bus: connection lost");
+		*b->lost = true;
+	}
+	bus_dispatch(b);
+}
+
+struct hostd_bus *hostd_bus_create(struct hostd_switcher *sw,
+				   struct hostd_poller *p, const char *address,
+				   bool *lost)
 {
 	struct hostd_bus *b = calloc(1, sizeof(*b));
 	DBusError err;
-	int r;
+	int r, fd = -1;
 
 	if (!b)
 		return NULL;
-	b->h = h;
+	b->sw = sw;
+	b->lost = lost;
 	dbus_error_init(&err);
 	if (!address || strcmp(address, "system") == 0) {
 		b->conn = dbus_bus_get_private(DBUS_BUS_SYSTEM, &err);
@@ -514,6 +550,13 @@ struct hostd_bus *hostd_bus_create(struct hostd *h, const char *address)
 	}
 	if (!dbus_connection_register_fallback(b->conn, ROOT_PATH, &vtable, b))
 		goto fail;
+	if (!dbus_connection_get_unix_fd(b->conn, &fd) ||
+	    !(b->watch = hostd_poller_add(p, fd, POLLIN, on_bus, b))) {
+		dbus_set_error(&err, DBUS_ERROR_FAILED, "cannot watch the connection");
+		goto fail;
+	}
+	sw->hooks.switched = bus_switched;
+	sw->hooks.bus_data = b;
 	hostd_log("bus: serving %s", BUS_NAME);
 	return b;
 fail:
@@ -527,29 +570,14 @@ void hostd_bus_destroy(struct hostd_bus *b)
 {
 	if (!b)
 		return;
+	if (b->sw->hooks.bus_data == b) {
+		b->sw->hooks.switched = NULL;
+		b->sw->hooks.bus_data = NULL;
+	}
+	hostd_watch_remove(b->watch);
 	if (b->conn) {
 		dbus_connection_close(b->conn);
 		dbus_connection_unref(b->conn);
 	}
 	free(b);
-}
-
-int hostd_bus_fd(struct hostd_bus *b)
-{
-	int fd = -1;
-
-	dbus_connection_get_unix_fd(b->conn, &fd);
-	return fd;
-}
-
-void hostd_bus_dispatch(struct hostd_bus *b)
-{
-	dbus_connection_read_write(b->conn, 0);
-	while (dbus_connection_dispatch(b->conn) == DBUS_DISPATCH_DATA_REMAINS)
-		;
-	dbus_connection_flush(b->conn);
-	if (!dbus_connection_get_is_connected(b->conn)) {
-		hostd_log("bus: disconnected from the bus");
-		b->h->quit = true;
-	}
 }

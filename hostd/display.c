@@ -37,6 +37,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -51,7 +52,10 @@
 #include <drm/drm_mode.h>
 #include <paradice/pd_display.h>
 
-#include "hostd.h"
+#include "display.h"
+#include "log.h"
+#include "poller.h"
+#include "switcher.h"
 
 _Static_assert(sizeof(struct pd_disp_mode) == sizeof(struct drm_mode_modeinfo),
 	       "pd_disp_mode is drm_mode_modeinfo");
@@ -69,6 +73,7 @@ struct guest_crtc {
 
 struct guest_display {
 	int sock;			/* -1: no backend connected */
+	struct hostd_watch *watch;	/* of sock */
 	bool hello;
 	bool reattached;		/* its first state not shown yet */
 	struct guest_crtc crtc[PD_DISPLAY_MAX_CRTCS];
@@ -78,9 +83,11 @@ struct guest_display {
 };
 
 struct hostd_display {
-	struct hostd *h;
+	struct hostd_switcher *sw;
+	struct hostd_poller *poller;
 	int card;			/* master descriptor, -1: no card */
 	int timer;			/* 60 Hz pacing of background flips */
+	struct hostd_watch *card_watch, *timer_watch;
 	bool ticking;
 	uint32_t sequence;		/* paced vblank count */
 	uint32_t crtc_ids[PD_DISPLAY_MAX_CRTCS];
@@ -187,38 +194,31 @@ int hostd_display_dirtyfb(const struct hostd_display *d)
 	return d ? d->dirtyfb : 0;
 }
 
-struct hostd_display *hostd_display_create(struct hostd *h, const char *card)
+static void on_fd(int fd, short revents, void *data);
+static int display_show(void *data, unsigned int to);
+
+/*
+ * Become the DRM master of card and learn what it has. If it cannot be
+ * had, d->card stays -1: the guests' display state is kept, shown
+ * nowhere, and their flips complete paced.
+ */
+static void open_card(struct hostd_display *d, const char *card)
 {
-	struct hostd_display *d = calloc(1, sizeof(*d));
 	struct drm_mode_card_res res = { 0 };
 	uint32_t ids[PD_DISPLAY_MAX_CRTCS];
 
-	if (!d)
-		return NULL;
-	d->h = h;
-	d->card = -1;
-	for (unsigned int i = 0; i < HOSTD_MAX_GUESTS; i++)
-		d->g[i].sock = -1;
-	d->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (d->timer < 0) {
-		hostd_log("display: timerfd: %s", strerror(errno));
-		free(d);
-		return NULL;
-	}
-	if (!card)
-		return d;
 	d->card = open(card, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (d->card < 0) {
 		hostd_log("display: %s: %s; guests' display state is kept but "
 			  "shown nowhere", card, strerror(errno));
-		return d;
+		return;
 	}
 	if (ioctl(d->card, DRM_IOCTL_SET_MASTER, 0)) {
 		hostd_log("display: %s: cannot become DRM master: %s", card,
 			  strerror(errno));
 		close(d->card);
 		d->card = -1;
-		return d;
+		return;
 	}
 	if (ioctl(d->card, DRM_IOCTL_MODE_GETRESOURCES, &res) == 0) {
 		res.count_crtcs = res.count_crtcs > PD_DISPLAY_MAX_CRTCS ?
@@ -241,8 +241,50 @@ struct hostd_display *hostd_display_create(struct hostd *h, const char *card)
 	hostd_log("display: DRM master of %s, %u CRTC(s), %u connector(s), "
 		  "gamma size %u, DPMS property %u, DIRTYFB %d", card, d->ncrtcs,
 		  d->nconns, d->gamma_size[0], d->dpms_prop, d->dirtyfb);
+}
+
+struct hostd_display *hostd_display_create(struct hostd_switcher *sw,
+					   struct hostd_poller *p,
+					   const char *card)
+{
+	struct hostd_display *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->sw = sw;
+	d->poller = p;
+	d->card = -1;
+	for (unsigned int i = 0; i < HOSTD_MAX_GUESTS; i++)
+		d->g[i].sock = -1;
+	d->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (d->timer < 0) {
+		hostd_log("display: timerfd: %s", strerror(errno));
+		free(d);
+		return NULL;
+	}
+	d->timer_watch = hostd_poller_add(p, d->timer, POLLIN, on_fd, d);
+	if (!d->timer_watch) {
+		hostd_log("display: cannot watch the timer: %s", strerror(errno));
+		close(d->timer);
+		free(d);
+		return NULL;
+	}
+	sw->hooks.show = display_show;
+	sw->hooks.show_data = d;
+	if (card)
+		open_card(d, card);
+	if (d->card >= 0) {
+		d->card_watch = hostd_poller_add(p, d->card, POLLIN, on_fd, d);
+		if (!d->card_watch) {
+			hostd_log("display: cannot watch %s: %s", card,
+				  strerror(errno));
+			hostd_display_destroy(d);
+			return NULL;
+		}
+	}
 	return d;
 }
+
 
 void hostd_display_set_crtcs(struct hostd_display *d, const uint32_t *ids,
 			     unsigned int n)
@@ -255,38 +297,30 @@ void hostd_display_destroy(struct hostd_display *d)
 {
 	if (!d)
 		return;
+	if (d->sw->hooks.show_data == d) {
+		d->sw->hooks.show = NULL;
+		d->sw->hooks.show_data = NULL;
+	}
 	for (unsigned int i = 0; i < HOSTD_MAX_GUESTS; i++) {
+		hostd_watch_remove(d->g[i].watch);
 		if (d->g[i].sock >= 0)
 			close(d->g[i].sock);
 		forget_state(&d->g[i]);
 	}
+	hostd_watch_remove(d->card_watch);
 	if (d->card >= 0)
 		close(d->card);
+	hostd_watch_remove(d->timer_watch);
 	close(d->timer);
 	free(d);
-}
-
-unsigned int hostd_display_fds(struct hostd_display *d, int *fds,
-			       unsigned int max)
-{
-	unsigned int n = 0;
-
-	if (!d)
-		return 0;
-	if (n < max && d->card >= 0)
-		fds[n++] = d->card;
-	if (n < max)
-		fds[n++] = d->timer;
-	for (unsigned int i = 0; i < HOSTD_MAX_GUESTS && n < max; i++)
-		if (d->g[i].sock >= 0)
-			fds[n++] = d->g[i].sock;
-	return n;
 }
 
 static void drop_guest(struct hostd_display *d, unsigned int g)
 {
 	struct guest_display *gd = &d->g[g];
 
+	hostd_watch_remove(gd->watch);
+	gd->watch = NULL;
 	if (gd->sock >= 0)
 		close(gd->sock);
 	gd->sock = -1;
@@ -295,19 +329,35 @@ static void drop_guest(struct hostd_display *d, unsigned int g)
 }
 
 /* Does a HELLO name guest g (its name, NUL-padded, and its domain)? */
-bool hostd_display_hello_names(const struct hostd *h,
+bool hostd_display_hello_names(const struct hostd_switcher *sw,
 			       const struct pd_disp_hello *m, unsigned int g)
 {
 	size_t len = strnlen(m->guest, sizeof(m->guest));
 
-	if (g >= h->nvms || len == sizeof(m->guest) ||
-	    strcmp(m->guest, h->vms[g].cfg->name) ||
-	    h->vms[g].domid < 0 || m->domid != (uint32_t)h->vms[g].domid)
+	if (g >= sw->nvms || len == sizeof(m->guest) ||
+	    strcmp(m->guest, sw->vms[g].cfg->name) ||
+	    sw->vms[g].domid < 0 || m->domid != (uint32_t)sw->vms[g].domid)
 		return false;
 	for (size_t i = len; i < sizeof(m->guest); i++)
 		if (m->guest[i])
 			return false;
 	return true;
+}
+
+/* Guest g's connection is sock now, watched; 0, or -1 (sock closed). */
+static int set_sock(struct hostd_display *d, unsigned int g, int sock)
+{
+	struct guest_display *gd = &d->g[g];
+
+	gd->watch = hostd_poller_add(d->poller, sock, POLLIN, on_fd, d);
+	if (!gd->watch) {
+		hostd_log("display: %s: cannot watch its connection: %s",
+			  d->sw->vms[g].cfg->name, strerror(errno));
+		close(sock);
+		return -1;
+	}
+	gd->sock = sock;
+	return 0;
 }
 
 int hostd_display_attach(struct hostd_display *d, unsigned int g, int sock)
@@ -317,7 +367,8 @@ int hostd_display_attach(struct hostd_display *d, unsigned int g, int sock)
 	if (sock < 0)
 		return 0;	/* only asking */
 	drop_guest(d, g);
-	d->g[g].sock = sock;
+	if (set_sock(d, g, sock))
+		return 0;	/* sock closed, as if it closed at once */
 	d->g[g].hello = true;
 	d->g[g].reattached = true;
 	return 0;
@@ -337,7 +388,10 @@ int hostd_display_backend_fd(struct hostd_display *d, unsigned int g)
 	}
 	/* the backend's end blocks: it has a thread of its own for it */
 	fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) & ~O_NONBLOCK);
-	d->g[g].sock = sv[0];
+	if (set_sock(d, g, sv[0])) {
+		close(sv[1]);
+		return -1;
+	}
 	return sv[1];
 }
 
@@ -365,7 +419,7 @@ static void send_done(struct hostd_display *d, unsigned int g, unsigned int slot
 	c->flip_pending = c->flip_real = false;
 	if (gd->sock >= 0 && send(gd->sock, &m, sizeof(m), MSG_NOSIGNAL) < 0)
 		hostd_log("display: %s: cannot send FLIP_DONE: %s",
-			  d->h->vms[g].cfg->name, strerror(errno));
+			  d->sw->vms[g].cfg->name, strerror(errno));
 }
 
 /* Guest g's DPMS of connector conn: what it set, else on. */
@@ -418,7 +472,7 @@ static int apply_crtc(struct hostd_display *d, unsigned int g,
 		int err = errno;
 
 		hostd_log("display: %s: SETCRTC %u fb %u: %s",
-			  d->h->vms[g].cfg->name, req.crtc_id, req.fb_id,
+			  d->sw->vms[g].cfg->name, req.crtc_id, req.fb_id,
 			  strerror(err));
 		return -err;
 	}
@@ -451,7 +505,7 @@ static int apply_gamma(struct hostd_display *d, unsigned int g,
 		int err = errno;
 
 		hostd_log("display: %s: SETGAMMA %u: %s",
-			  d->h->vms[g].cfg->name, lut.crtc_id, strerror(err));
+			  d->sw->vms[g].cfg->name, lut.crtc_id, strerror(err));
 		return -err;
 	}
 	return 0;
@@ -472,7 +526,7 @@ static int apply_dpms(struct hostd_display *d, unsigned int g, uint32_t conn)
 		int err = errno;
 
 		hostd_log("display: %s: DPMS %llu on connector %u: %s",
-			  d->h->vms[g].cfg->name, (unsigned long long)p.value,
+			  d->sw->vms[g].cfg->name, (unsigned long long)p.value,
 			  conn, strerror(err));
 		return -err;
 	}
@@ -512,7 +566,7 @@ static void flip(struct hostd_display *d, unsigned int g, unsigned int slot)
 	};
 	int r;
 
-	if (g != d->h->router.active || d->card < 0 || blanked(d, g, slot)) {
+	if (g != d->sw->router.active || d->card < 0 || blanked(d, g, slot)) {
 		set_ticking(d);
 		return;
 	}
@@ -529,7 +583,7 @@ static void flip(struct hostd_display *d, unsigned int g, unsigned int slot)
 static bool bad_msg(struct hostd_display *d, unsigned int g, const char *why)
 {
 	hostd_log("display: %s: malformed message (%s); connection dropped",
-		  d->h->vms[g].cfg->name, why);
+		  d->sw->vms[g].cfg->name, why);
 	return false;
 }
 
@@ -546,7 +600,7 @@ static bool on_gamma(struct hostd_display *d, unsigned int g,
 	m = malloc(sizeof(*m));
 	if (!m) {
 		hostd_log("display: %s: GAMMA: out of memory",
-			  d->h->vms[g].cfg->name);
+			  d->sw->vms[g].cfg->name);
 		return true;	/* not the guest's fault: kept unapplied */
 	}
 	memcpy(m, untrusted, sizeof(*m));
@@ -562,7 +616,7 @@ static bool on_gamma(struct hostd_display *d, unsigned int g,
 		}
 	free(gd->gamma[slot]);
 	gd->gamma[slot] = m;
-	if (g == d->h->router.active)
+	if (g == d->sw->router.active)
 		apply_gamma(d, g, (unsigned int)slot);
 	return true;
 }
@@ -592,7 +646,7 @@ static bool on_dpms(struct hostd_display *d, unsigned int g,
 	if (gd->dpms[i].conn_id == m.conn_id && gd->dpms[i].mode == m.mode)
 		return true;
 	gd->dpms[i] = m;
-	if (g != d->h->router.active)
+	if (g != d->sw->router.active)
 		return true;
 	for (unsigned int s = 0; s < d->ncrtcs; s++)
 		for (uint32_t k = 0; k < gd->crtc[s].st.nconn; k++)
@@ -627,7 +681,7 @@ static bool on_dirty(struct hostd_display *d, unsigned int g,
 		if (d->g[g].crtc[s].set && d->g[g].crtc[s].st.mode_valid &&
 		    d->g[g].crtc[s].st.fb_id == m.fb_id && !blanked(d, g, s))
 			shown = true;
-	if (g != d->h->router.active || !shown || d->card < 0)
+	if (g != d->sw->router.active || !shown || d->card < 0)
 		return true;
 	cmd.fb_id = m.fb_id;
 	cmd.flags = m.flags;
@@ -635,7 +689,7 @@ static bool on_dirty(struct hostd_display *d, unsigned int g,
 	cmd.num_clips = m.nclips;
 	cmd.clips_ptr = m.nclips ? (uintptr_t)m.clips : 0;
 	if (ioctl(d->card, DRM_IOCTL_MODE_DIRTYFB, &cmd) && errno != ENOSYS)
-		hostd_log("display: %s: DIRTYFB %u: %s", d->h->vms[g].cfg->name,
+		hostd_log("display: %s: DIRTYFB %u: %s", d->sw->vms[g].cfg->name,
 			  m.fb_id, strerror(errno));
 	return true;
 }
@@ -644,7 +698,7 @@ static bool on_dirty(struct hostd_display *d, unsigned int g,
 static bool handle_msg(struct hostd_display *d, unsigned int g,
 		       const uint8_t *untrusted, size_t n)
 {
-	const char *name = d->h->vms[g].cfg->name;
+	const char *name = d->sw->vms[g].cfg->name;
 	struct guest_display *gd = &d->g[g];
 	struct pd_disp_hdr hdr;
 	int slot;
@@ -672,7 +726,7 @@ static bool handle_msg(struct hostd_display *d, unsigned int g,
 		/* a backend we started (or its monitor's next server, on
 		 * the same socket): it names its own guest, no more */
 		if (m.flags || m.ninput ||
-		    !hostd_display_hello_names(d->h, &m, g))
+		    !hostd_display_hello_names(d->sw, &m, g))
 			goto bad;
 		forget_state(gd);
 		gd->hello = true;
@@ -690,7 +744,7 @@ static bool handle_msg(struct hostd_display *d, unsigned int g,
 			goto bad;
 		gd->crtc[slot].set = true;
 		gd->crtc[slot].st = m;
-		if (g == d->h->router.active &&
+		if (g == d->sw->router.active &&
 		    apply_crtc(d, g, (unsigned int)slot) == 0 &&
 		    gd->reattached && d->card >= 0)
 			hostd_log("display: %s's latest frame (fb %u) on screen "
@@ -785,19 +839,20 @@ static void on_card(struct hostd_display *d)
 	}
 }
 
-bool hostd_display_dispatch(struct hostd_display *d, int fd)
+/* One of the display's descriptors is readable (or hung up). */
+static void on_fd(int fd, short revents, void *data)
 {
+	struct hostd_display *d = data;
 	uint8_t msg[PD_DISP_MAX_MSG + 1];
 
-	if (!d)
-		return false;
+	(void)revents;
 	if (fd == d->card) {
 		on_card(d);
-		return true;
+		return;
 	}
 	if (fd == d->timer) {
 		on_tick(d);
-		return true;
+		return;
 	}
 	for (unsigned int g = 0; g < HOSTD_MAX_GUESTS; g++) {
 		ssize_t n;
@@ -812,31 +867,31 @@ bool hostd_display_dispatch(struct hostd_display *d, int fd)
 			if (n <= 0 || (size_t)n > sizeof(msg) ||
 			    !handle_msg(d, g, msg, (size_t)n)) {
 				hostd_log("display: %s: backend connection %s",
-					  d->h->vms[g].cfg->name,
+					  d->sw->vms[g].cfg->name,
 					  n == 0 ? "closed" : "dropped");
 				drop_guest(d, g);
 				set_ticking(d);
 				break;
 			}
 		}
-		return true;
+		return;
 	}
-	return false;
 }
 
 /*
- * The display half of a switch: a full SETCRTC of `to`'s latest state on
+ * The display half of a switch (the switcher's show hook): a full SETCRTC of `to`'s latest state on
  * every CRTC (off where it has none, or where its DPMS blanks it), its
  * gamma (the linear ramp where it set none) and its DPMS on every
  * connector (on where it set none). A background flip `to` still waits
  * for completes at the next tick as before; the outgoing guest's real flip
  * completes by the card's event. Returns 0 or the first error.
  */
-int hostd_display_switch(struct hostd_display *d, unsigned int to)
+static int display_show(void *data, unsigned int to)
 {
+	struct hostd_display *d = data;
 	int ret = 0;
 
-	if (!d || d->card < 0)
+	if (d->card < 0)
 		return 0;
 	for (unsigned int s = 0; s < d->ncrtcs; s++) {
 		int r = apply_crtc(d, to, s);

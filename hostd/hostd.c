@@ -15,176 +15,71 @@
  * --no-backends starts no pd-backend for the guests (backends.c); --card
  * names the DRM card hostd is master of (display.c; /dev/dri/card0, none
  * with --no-xen, which must not take the test machine's screen).
+ *
+ * Its files, from the ground up (each calls only files above it in
+ * this list, and none calls this one):
+ *   log.c       the log and the clock
+ *   poller.c    the event loop: a callback per descriptor
+ *   config.c    /etc/paradice/paradice.conf
+ *   router.c    which guest gets a key; hotkeys; no stuck keys
+ *   switcher.c  the VM list, the foreground guest, the switch (the
+ *               modules' parts of a switch are hooks they set there)
+ *   input.c     physical devices (libinput, grabbed), each guest's virtual
+ *               keyboard and pointer (uinput in dom0, forwarded to the
+ *               guest through Paradice like any evdev file), LEDs
+ *   display.c   the DRM master of the card: shows the foreground guest's
+ *               display state, paces background guests' flips
+ *   bus.c       the D-Bus service (dbus/org.paradice.Switcher1.xml)
+ *   reattach.c  backends that outlived a previous hostd connect again
+ *               (PD_DISPLAY_SOCKET): checked, then given to display.c and
+ *               input.c
+ *   backends.c  one pd-backend process per running guest
+ *   hostd.c     the command line, XenStore (which guests run), signals,
+ *               the loop
  */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <xenstore.h>
 
 #include <paradice/pd_display.h>
 
-#include "hostd.h"
+#include "backends.h"
+#include "bus.h"
+#include "config.h"
+#include "display.h"
+#include "input.h"
+#include "log.h"
+#include "poller.h"
+#include "reattach.h"
+#include "switcher.h"
 
 #define DEFAULT_CONFIG "/etc/paradice/paradice.conf"
 #define DEFAULT_CARD "/dev/dri/card0"
-/* The foreground guest's name, so that a restarted hostd puts it in front
- * again (a tmpfs: a reboot starts with the first running guest). */
-#define ACTIVE_FILE "/run/paradice/active"
-#define MAX_FDS 80
 
-static volatile sig_atomic_t got_signal;
-
-void hostd_log(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("hostd: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-uint64_t hostd_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-const char *hostd_vm_state_name(enum hostd_vm_state s)
-{
-	switch (s) {
-	case HOSTD_VM_RUNNING:
-		return "running";
-	case HOSTD_VM_PAUSED:
-		return "paused";
-	case HOSTD_VM_SHUTDOWN:
-		return "shutdown";
-	case HOSTD_VM_CRASHED:
-		return "crashed";
-	default:
-		return "absent";
-	}
-}
-
-/* -- the router's view of hostd ------------------------------------------- */
-
-static void router_key(void *data, unsigned int g, unsigned int code, int value)
-{
-	struct hostd *h = data;
-
-	hostd_input_key(h->input, g, code, value);
-}
-
-static void router_sync(void *data, unsigned int g)
-{
-	struct hostd *h = data;
-
-	hostd_input_sync(h->input, g);
-}
-
-/*
- * The router has released the outgoing guest's keys and made `to` the
- * foreground guest; finish the switch: the incoming guest's latest frame
- * on the screen (a full SETCRTC, synchronous), pointer buttons and LEDs,
- * then tell the bus. The time logged runs from the request (the hotkey's
- * release or the D-Bus call) to the new frame's commit.
- */
-/* Remember the foreground guest for the next hostd (best effort). */
-static void save_active(const struct hostd *h)
-{
-	const char *tmp = ACTIVE_FILE ".new";
-	FILE *f;
-
-	if (!h->xs)
-		return;		/* --no-xen: a test hostd, not the machine's */
-	mkdir("/run/paradice", 0755);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fprintf(f, "%s\n", h->vms[h->router.active].cfg->name);
-	if (fclose(f) == 0)
-		rename(tmp, ACTIVE_FILE);
-}
-
-/* The guest a previous hostd had in front, if it runs now; else -1. */
-static int saved_active(const struct hostd *h)
-{
-	char name[HOSTD_NAME_MAX + 2] = "";
-	FILE *f = h->xs ? fopen(ACTIVE_FILE, "r") : NULL;
-
-	if (!f)
-		return -1;
-	if (!fgets(name, sizeof(name), f))
-		name[0] = '\0';
-	fclose(f);
-	name[strcspn(name, "\n")] = '\0';
-	for (unsigned int i = 0; i < h->nvms; i++)
-		if (!strcmp(h->vms[i].cfg->name, name) &&
-		    h->vms[i].state == HOSTD_VM_RUNNING)
-			return (int)i;
-	return -1;
-}
-
-static void router_activate(void *data, unsigned int from, unsigned int to)
-{
-	struct hostd *h = data;
-	uint64_t t0 = h->switch_started_us ? h->switch_started_us : hostd_now_us();
-	uint64_t took;
-	int r;
-
-	r = hostd_display_switch(h->display, to);
-	took = hostd_now_us() - t0;
-	if (h->display)
-		hostd_log("display: %s on screen %llu us after the request%s%s",
-			  h->vms[to].cfg->name, (unsigned long long)took,
-			  r ? ": " : "", r ? strerror(-r) : "");
-	hostd_input_switched(h->input, from, to);
-	took = hostd_now_us() - t0;
-	h->switch_started_us = 0;
-	hostd_log("switched from %s to %s in %llu us", h->vms[from].cfg->name,
-		  h->vms[to].cfg->name, (unsigned long long)took);
-	hostd_bus_switched(h->bus, from, to, took);
-	save_active(h);
-}
-
-static bool router_usable(void *data, unsigned int g)
-{
-	struct hostd *h = data;
-
-	return g < h->nvms && h->vms[g].state == HOSTD_VM_RUNNING;
-}
-
-static const struct hostd_router_ops router_ops = {
-	.key = router_key,
-	.sync = router_sync,
-	.activate = router_activate,
-	.usable = router_usable,
+struct hostd {
+	struct hostd_config cfg;
+	struct hostd_switcher sw;
+	struct hostd_poller *poller;
+	struct hostd_backends *backends;
+	struct hostd_input *input;
+	struct hostd_bus *bus;
+	struct hostd_display *display;
+	struct hostd_reattach *reattach;
+	struct xs_handle *xs;	/* NULL with --no-xen */
+	struct hostd_watch *xs_watch, *signal_watch;
+	int sfd;		/* signalfd of SIGCHLD */
+	bool quit;		/* the bus went away */
 };
 
-int hostd_switch_to(struct hostd *h, unsigned int index)
-{
-	if (index >= h->nvms)
-		return -ENOENT;
-	if (h->vms[index].state != HOSTD_VM_RUNNING)
-		return -EAGAIN;
-	if (index == h->router.active)
-		return 0;
-	h->switch_started_us = hostd_now_us();
-	return hostd_router_switch(&h->router, index) ? 0 : -EAGAIN;
-}
+static volatile sig_atomic_t got_signal;
 
 /* -- the VM list follows Xen ------------------------------------------------ */
 
@@ -195,8 +90,8 @@ static bool scan_domains(struct hostd *h)
 	char **ids = h->xs ? xs_directory(h->xs, XBT_NULL, "/local/domain", &n) : NULL;
 	bool changed = false;
 
-	for (unsigned int i = 0; i < h->nvms; i++) {
-		struct hostd_vm *vm = &h->vms[i];
+	for (unsigned int i = 0; i < h->sw.nvms; i++) {
+		struct hostd_vm *vm = &h->sw.vms[i];
 		int domid = h->xs ? -1 : (int)i + 1;
 
 		for (unsigned int j = 0; ids && j < n && domid < 0; j++) {
@@ -209,13 +104,8 @@ static bool scan_domains(struct hostd *h)
 				domid = atoi(ids[j]);
 			free(name);
 		}
-		if (domid != vm->domid) {
-			hostd_log("%s: %s", vm->cfg->name,
-				  domid < 0 ? "domain gone" : "domain running");
-			vm->domid = domid;
-			vm->state = domid < 0 ? HOSTD_VM_ABSENT : HOSTD_VM_RUNNING;
+		if (hostd_switcher_set_domain(&h->sw, i, domid))
 			changed = true;
-		}
 	}
 	free(ids);
 	return changed;
@@ -223,20 +113,34 @@ static bool scan_domains(struct hostd *h)
 
 static void domains_changed(struct hostd *h)
 {
-	unsigned int a = h->router.active;
-
 	if (!scan_domains(h))
 		return;
-	hostd_backends_update(h);
-	/* The foreground guest went away: hand the screen to another. */
-	if (h->vms[a].state != HOSTD_VM_RUNNING) {
-		for (unsigned int i = 0; i < h->nvms; i++)
-			if (h->vms[i].state == HOSTD_VM_RUNNING) {
-				hostd_switch_to(h, i);
-				break;
-			}
-	}
+	hostd_backends_update(h->backends);
+	hostd_switcher_active_gone(&h->sw);
 	hostd_bus_vms_changed(h->bus);
+}
+
+static void on_xenstore(int fd, short revents, void *data)
+{
+	struct hostd *h = data;
+	unsigned int nw;
+	char **w = xs_read_watch(h->xs, &nw);
+
+	(void)fd;
+	(void)revents;
+	free(w);
+	domains_changed(h);
+}
+
+/* SIGCHLD: the reaping is hostd_backends_reap()'s, after the dispatch. */
+static void on_sigchld(int fd, short revents, void *data)
+{
+	struct signalfd_siginfo si;
+
+	(void)revents;
+	(void)data;
+	while (read(fd, &si, sizeof(si)) == sizeof(si))
+		;
 }
 
 static void on_signal(int sig)
@@ -265,16 +169,15 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct hostd h;
+	static struct hostd h = { .sfd = -1 };
 	const char *config = DEFAULT_CONFIG, *bus = "system";
 	const char *card = NULL;
 	bool card_given = false;
 	bool grab = true, xen = true, input = true, backends = true;
 	bool restart_pending = false;
 	sigset_t chld;
-	int sfd = -1;
 	char err[512];
-	int c, saved, status = 1;
+	int c, status = 1;
 
 	while ((c = getopt_long(argc, argv, "c:b:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -308,11 +211,13 @@ int main(int argc, char **argv)
 		hostd_log("%s", err);
 		return 1;
 	}
-	h.nvms = h.cfg.nguests;
-	for (unsigned int i = 0; i < h.nvms; i++) {
-		h.vms[i].cfg = &h.cfg.guests[i];
-		h.vms[i].index = i;
-		h.vms[i].domid = -1;
+	/* --no-xen: a test hostd, not the machine's: /run/paradice is not
+	 * its to write */
+	hostd_switcher_init(&h.sw, &h.cfg, xen);
+	h.poller = hostd_poller_create();
+	if (!h.poller) {
+		hostd_log("out of memory");
+		goto out;
 	}
 	if (xen) {
 		h.xs = xs_open(0);
@@ -326,35 +231,37 @@ int main(int argc, char **argv)
 			hostd_log("cannot watch domains: %s", strerror(errno));
 			goto out;
 		}
+		h.xs_watch = hostd_poller_add(h.poller, xs_fileno(h.xs), POLLIN,
+					      on_xenstore, &h);
+		if (!h.xs_watch) {
+			hostd_log("cannot watch XenStore: %s", strerror(errno));
+			goto out;
+		}
 	}
 	scan_domains(&h);
-	hostd_router_init(&h.router, &h.cfg, h.nvms, &router_ops, &h);
-	for (unsigned int i = 0; i < h.nvms; i++)
-		if (h.vms[i].state == HOSTD_VM_RUNNING) {
-			h.router.active = i;
-			break;
-		}
-	saved = saved_active(&h);
-	if (saved >= 0)
-		h.router.active = (unsigned int)saved;
+	hostd_switcher_pick_active(&h.sw);
 	/* backends only where Xen runs guests: --no-xen has no domains */
-	h.spawn_backends = backends && xen;
+	h.backends = hostd_backends_create(&h.sw, h.poller, h.cfg.path,
+					   backends && xen);
+	if (!h.backends)
+		goto out;
 	/* before the input devices: a kept backend brings its guest's */
-	hostd_backends_adopt(&h);
+	hostd_backends_adopt(h.backends);
 	/* --no-xen is for tests: it leaves the machine's card alone */
 	if (!card_given && xen)
 		card = DEFAULT_CARD;
 	/* before the backends: they must find the card's master taken */
-	h.display = hostd_display_create(&h, card);
+	h.display = hostd_display_create(&h.sw, h.poller, card);
 	if (!h.display)
 		goto out;
 	if (input) {
-		h.input = hostd_input_create(&h, grab);
+		h.input = hostd_input_create(&h.sw, h.poller, grab);
 		if (!h.input)
 			goto out;
 	}
+	hostd_backends_set_peers(h.backends, h.input, h.display);
 	if (strcmp(bus, "none") != 0) {
-		h.bus = hostd_bus_create(&h, bus);
+		h.bus = hostd_bus_create(&h.sw, h.poller, bus, &h.quit);
 		if (!h.bus)
 			goto out;
 	}
@@ -364,94 +271,63 @@ int main(int argc, char **argv)
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
-	sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0) {
+	h.sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (h.sfd < 0) {
 		hostd_log("signalfd: %s", strerror(errno));
+		goto out;
+	}
+	h.signal_watch = hostd_poller_add(h.poller, h.sfd, POLLIN, on_sigchld,
+					  &h);
+	if (!h.signal_watch) {
+		hostd_log("cannot watch SIGCHLD: %s", strerror(errno));
 		goto out;
 	}
 	/* backends an earlier hostd left come back here (without it they
 	 * give up after PD_DISPLAY_REATTACH_S, as if no hostd came); last,
 	 * so that one that connects is served at once: until then it
 	 * completes its guest's flips itself */
-	if (h.spawn_backends)
-		h.reattach = hostd_reattach_create(&h, PD_DISPLAY_SOCKET, true);
-	hostd_backends_update(&h);
-	hostd_log("ready: %u guests, %s in front", h.nvms,
-		  h.vms[h.router.active].cfg->name);
+	if (backends && xen)
+		h.reattach = hostd_reattach_create(&h.sw, h.poller, h.display,
+						   h.input, PD_DISPLAY_SOCKET,
+						   true);
+	hostd_backends_update(h.backends);
+	hostd_log("ready: %u guests, %s in front", h.sw.nvms,
+		  h.sw.vms[h.sw.router.active].cfg->name);
 
 	while (!h.quit && !got_signal) {
-		struct pollfd pfd[MAX_FDS];
-		int fds[MAX_FDS];
-		unsigned int n = hostd_input_fds(h.input, fds, MAX_FDS - 3);
-
-		n += hostd_display_fds(h.display, fds + n, MAX_FDS - 3 - n);
-		n += hostd_reattach_fds(h.reattach, fds + n, MAX_FDS - 3 - n);
-		n += hostd_backends_fds(&h, fds + n, MAX_FDS - 3 - n);
-
-		for (unsigned int i = 0; i < n; i++)
-			pfd[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
-		if (h.bus)
-			pfd[n++] = (struct pollfd){ .fd = hostd_bus_fd(h.bus), .events = POLLIN };
-		if (h.xs)
-			pfd[n++] = (struct pollfd){ .fd = xs_fileno(h.xs), .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		if (poll(pfd, n, restart_pending ? 1000 : -1) < 0) {
+		if (hostd_poller_dispatch(h.poller,
+					  restart_pending ? 1000 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			hostd_log("poll: %s", strerror(errno));
 			break;
 		}
-		for (unsigned int i = 0; i < n; i++) {
-			if (!pfd[i].revents)
-				continue;
-			if (pfd[i].fd == sfd) {
-				struct signalfd_siginfo si;
-
-				while (read(sfd, &si, sizeof(si)) == sizeof(si))
-					;
-			} else if (h.xs && pfd[i].fd == xs_fileno(h.xs)) {
-				unsigned int nw;
-				char **w = xs_read_watch(h.xs, &nw);
-
-				free(w);
-				domains_changed(&h);
-			} else if (h.bus && pfd[i].fd == hostd_bus_fd(h.bus)) {
-				if (pfd[i].revents & (POLLHUP | POLLERR)) {
-					/* the bus went away: nothing to serve */
-					hostd_log("bus: connection lost");
-					h.quit = true;
-				}
-				hostd_bus_dispatch(h.bus);
-			} else if (hostd_reattach_dispatch(h.reattach, pfd[i].fd) ||
-				   hostd_display_dispatch(h.display, pfd[i].fd)) {
-				continue;
-			} else if (h.input) {
-				/* a backend's pidfd: hostd_backends_reap() */
-				hostd_input_dispatch(h.input, pfd[i].fd);
-			}
-		}
-		restart_pending = hostd_backends_reap(&h);
+		restart_pending = hostd_backends_reap(h.backends);
 	}
 	status = got_signal ? 0 : 1;
 	hostd_log("exiting%s", got_signal ? " on a signal" : "");
 out:
 	/* the backends stay: the guests must not see a restart of hostd,
 	 * and they give up by themselves if none comes (pd_display.h) */
-	for (unsigned int i = 0; i < h.nvms; i++)
-		if (h.vms[i].backend_pid > 0)
+	for (unsigned int i = 0; i < h.sw.nvms; i++)
+		if (h.sw.vms[i].backend_pid > 0)
 			hostd_log("%s: backend %d left running for the next hostd",
-				  h.vms[i].cfg->name, h.vms[i].backend_pid);
+				  h.sw.vms[i].cfg->name, h.sw.vms[i].backend_pid);
 	hostd_reattach_destroy(h.reattach);
 	/* first: the backends complete their guests' flips themselves from
 	 * the moment their connection closes */
 	hostd_display_destroy(h.display);
 	h.display = NULL;
-	if (sfd >= 0)
-		close(sfd);
+	hostd_watch_remove(h.signal_watch);
+	if (h.sfd >= 0)
+		close(h.sfd);
 	hostd_bus_destroy(h.bus);
 	hostd_input_destroy(h.input);
+	hostd_backends_destroy(h.backends);
+	hostd_watch_remove(h.xs_watch);
 	if (h.xs)
 		xs_close(h.xs);
+	hostd_poller_destroy(h.poller);
 	hostd_config_finish(&h.cfg);
 	return status;
 }

@@ -32,6 +32,7 @@
 #include <libudev.h>
 #include <linux/input.h>
 #include <linux/uinput.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "hostd.h"
+#include "input.h"
+#include "log.h"
+#include "poller.h"
+#include "switcher.h"
 
 #define VIRTUAL_PREFIX "Paradice "
 #define MAX_KEYBOARDS 16
@@ -52,14 +56,18 @@ struct vdev {
 };
 
 struct guest_devs {
+	struct hostd_input *owner;
 	struct vdev kbd, ptr;
+	struct hostd_watch *leds_watch;	/* kbd.fd: LEDs the guest sets */
 	unsigned int leds;		/* LIBINPUT_LED_* the guest set */
 	unsigned int buttons_down;	/* bit per BTN_LEFT + n */
 	double rest_x, rest_y;		/* sub-pixel motion not sent yet */
 };
 
 struct hostd_input {
-	struct hostd *h;
+	struct hostd_switcher *sw;
+	struct hostd_poller *poller;
+	struct hostd_watch *li_watch;
 	bool grab;
 	struct udev *udev;
 	struct libinput *li;
@@ -197,17 +205,55 @@ out:
 	return 0;
 }
 
+static void dispatch_leds(struct hostd_input *in, unsigned int g);
+static void dispatch_libinput(struct hostd_input *in);
+static void input_key(void *data, unsigned int g, unsigned int code, int value);
+static void input_sync(void *data, unsigned int g);
+static void input_switched(void *data, unsigned int from, unsigned int to);
+
+static void on_leds(int fd, short revents, void *data)
+{
+	struct guest_devs *gd = data;
+	struct hostd_input *in = gd->owner;
+
+	(void)fd;
+	(void)revents;
+	dispatch_leds(in, (unsigned int)(gd - in->guests));
+}
+
+static void on_libinput(int fd, short revents, void *data)
+{
+	(void)fd;
+	(void)revents;
+	dispatch_libinput(data);
+}
+
+/* Guest g's keyboard descriptor is new: read the LEDs it gets. */
+static void watch_leds(struct hostd_input *in, unsigned int g)
+{
+	struct guest_devs *gd = &in->guests[g];
+
+	gd->leds_watch = hostd_poller_add(in->poller, gd->kbd.fd, POLLIN,
+					  on_leds, gd);
+	if (!gd->leds_watch)
+		hostd_log("input: cannot watch %s: %s; its LEDs stay",
+			  gd->kbd.node, strerror(errno));
+}
+
 int hostd_input_ensure(struct hostd_input *in, unsigned int g)
 {
 	struct guest_devs *gd;
 	const char *name;
 
-	if (!in || g >= in->h->nvms)
+	if (!in || g >= in->sw->nvms)
 		return 0;
 	gd = &in->guests[g];
-	name = in->h->vms[g].cfg->name;
-	if (gd->kbd.fd < 0 && make_device(name, false, &gd->kbd))
-		return -ENODEV;
+	name = in->sw->vms[g].cfg->name;
+	if (gd->kbd.fd < 0) {
+		if (make_device(name, false, &gd->kbd))
+			return -ENODEV;
+		watch_leds(in, g);
+	}
 	if (gd->ptr.fd < 0 && make_device(name, true, &gd->ptr))
 		return -ENODEV;
 	return 0;
@@ -215,29 +261,38 @@ int hostd_input_ensure(struct hostd_input *in, unsigned int g)
 
 void hostd_input_guest_fds(struct hostd_input *in, unsigned int g, int fds[2])
 {
-	fds[0] = in && g < in->h->nvms ? in->guests[g].kbd.fd : -1;
-	fds[1] = in && g < in->h->nvms ? in->guests[g].ptr.fd : -1;
+	fds[0] = in && g < in->sw->nvms ? in->guests[g].kbd.fd : -1;
+	fds[1] = in && g < in->sw->nvms ? in->guests[g].ptr.fd : -1;
 }
 
-struct hostd_input *hostd_input_create(struct hostd *h, bool grab_physical)
+struct hostd_input *hostd_input_create(struct hostd_switcher *sw,
+				       struct hostd_poller *p,
+				       bool grab_physical)
 {
 	struct hostd_input *in = calloc(1, sizeof(*in));
 
 	if (!in)
 		return NULL;
-	in->h = h;
+	in->sw = sw;
+	in->poller = p;
 	in->grab = grab_physical;
-	for (unsigned int g = 0; g < HOSTD_MAX_GUESTS; g++)
+	for (unsigned int g = 0; g < HOSTD_MAX_GUESTS; g++) {
+		in->guests[g].owner = in;
 		in->guests[g].kbd.fd = in->guests[g].ptr.fd = -1;
-	for (unsigned int g = 0; g < h->nvms; g++) {
+	}
+	sw->hooks.key = input_key;
+	sw->hooks.sync = input_sync;
+	sw->hooks.input_switched = input_switched;
+	sw->hooks.input_data = in;
+	for (unsigned int g = 0; g < sw->nvms; g++) {
 		struct guest_devs *gd = &in->guests[g];
 
 		/* a kept backend brings the guest's devices back */
-		if (h->vms[g].adopted_pidfd >= 0)
+		if (sw->vms[g].adopted_pidfd >= 0)
 			continue;
 		if (hostd_input_ensure(in, g))
 			goto fail;
-		hostd_log("input: %s gets %s and %s", h->vms[g].cfg->name,
+		hostd_log("input: %s gets %s and %s", sw->vms[g].cfg->name,
 			  gd->kbd.node, gd->ptr.node);
 	}
 	if (!grab_physical)
@@ -250,7 +305,11 @@ struct hostd_input *hostd_input_create(struct hostd *h, bool grab_physical)
 		hostd_log("input: libinput cannot take seat0");
 		goto fail;
 	}
-	hostd_input_dispatch(in, libinput_get_fd(in->li));
+	in->li_watch = hostd_poller_add(p, libinput_get_fd(in->li), POLLIN,
+					on_libinput, in);
+	if (!in->li_watch)
+		goto fail;
+	dispatch_libinput(in);
 	return in;
 fail:
 	hostd_input_destroy(in);
@@ -261,6 +320,13 @@ void hostd_input_destroy(struct hostd_input *in)
 {
 	if (!in)
 		return;
+	if (in->sw->hooks.input_data == in) {
+		in->sw->hooks.key = NULL;
+		in->sw->hooks.sync = NULL;
+		in->sw->hooks.input_switched = NULL;
+		in->sw->hooks.input_data = NULL;
+	}
+	hostd_watch_remove(in->li_watch);
 	for (unsigned int i = 0; i < in->nkeyboards; i++)
 		libinput_device_unref(in->keyboards[i]);
 	if (in->li)
@@ -270,26 +336,13 @@ void hostd_input_destroy(struct hostd_input *in)
 	/* closing is all: a device goes with its last descriptor, so the
 	 * ones a backend holds stay for the next hostd */
 	for (unsigned int g = 0; g < HOSTD_MAX_GUESTS; g++) {
+		hostd_watch_remove(in->guests[g].leds_watch);
 		if (in->guests[g].kbd.fd >= 0)
 			close(in->guests[g].kbd.fd);
 		if (in->guests[g].ptr.fd >= 0)
 			close(in->guests[g].ptr.fd);
 	}
 	free(in);
-}
-
-unsigned int hostd_input_fds(struct hostd_input *in, int *fds, unsigned int max)
-{
-	unsigned int n = 0;
-
-	if (!in)
-		return 0;
-	if (in->li && n < max)
-		fds[n++] = libinput_get_fd(in->li);
-	for (unsigned int g = 0; g < in->h->nvms && n < max; g++)
-		if (in->guests[g].kbd.fd >= 0)
-			fds[n++] = in->guests[g].kbd.fd;
-	return n;
 }
 
 static void write_ev(const struct vdev *v, unsigned int type,
@@ -303,18 +356,18 @@ static void write_ev(const struct vdev *v, unsigned int type,
 			  strerror(errno));
 }
 
-void hostd_input_key(struct hostd_input *in, unsigned int g, unsigned int code,
-		     int value)
+/* The switcher's key hook: the router's keys for guest g. */
+static void input_key(void *data, unsigned int g, unsigned int code, int value)
 {
-	if (!in)
-		return;
+	struct hostd_input *in = data;
+
 	write_ev(&in->guests[g].kbd, EV_KEY, code, value);
 }
 
-void hostd_input_sync(struct hostd_input *in, unsigned int g)
+static void input_sync(void *data, unsigned int g)
 {
-	if (!in)
-		return;
+	struct hostd_input *in = data;
+
 	write_ev(&in->guests[g].kbd, EV_SYN, SYN_REPORT, 0);
 }
 
@@ -325,13 +378,13 @@ static void show_leds(struct hostd_input *in, unsigned int g)
 					   (enum libinput_led)in->guests[g].leds);
 }
 
-void hostd_input_switched(struct hostd_input *in, unsigned int from,
-			  unsigned int to)
+/* The switcher's input_switched hook: release held buttons in `from`,
+ * show `to`'s LEDs. */
+static void input_switched(void *data, unsigned int from, unsigned int to)
 {
+	struct hostd_input *in = data;
 	struct guest_devs *gd;
 
-	if (!in)
-		return;
 	gd = &in->guests[from];
 	if (gd->buttons_down) {
 		for (unsigned int b = 0; b < 32; b++)
@@ -347,7 +400,7 @@ static void pointer_event(struct hostd_input *in, struct libinput_event *ev,
 			  enum libinput_event_type type)
 {
 	struct libinput_event_pointer *p = libinput_event_get_pointer_event(ev);
-	unsigned int g = in->h->router.active;
+	unsigned int g = in->sw->router.active;
 	struct guest_devs *gd = &in->guests[g];
 
 	switch (type) {
@@ -411,7 +464,7 @@ static void device_added(struct hostd_input *in, struct libinput_device *dev)
 	}
 	in->keyboards[in->nkeyboards++] = libinput_device_ref(dev);
 	libinput_device_led_update(dev, (enum libinput_led)
-				   in->guests[in->h->router.active].leds);
+				   in->guests[in->sw->router.active].leds);
 }
 
 static void device_removed(struct hostd_input *in, struct libinput_device *dev)
@@ -444,7 +497,7 @@ static void dispatch_libinput(struct hostd_input *in)
 			struct libinput_event_keyboard *k =
 				libinput_event_get_keyboard_event(ev);
 
-			hostd_router_key(&in->h->router,
+			hostd_router_key(&in->sw->router,
 					 libinput_event_keyboard_get_key(k),
 					 libinput_event_keyboard_get_key_state(k) ==
 						 LIBINPUT_KEY_STATE_PRESSED);
@@ -477,19 +530,8 @@ static void dispatch_leds(struct hostd_input *in, unsigned int g)
 		else
 			in->guests[g].leds &= ~bit;
 	}
-	if (in->guests[g].leds != before && g == in->h->router.active)
+	if (in->guests[g].leds != before && g == in->sw->router.active)
 		show_leds(in, g);
-}
-
-void hostd_input_dispatch(struct hostd_input *in, int fd)
-{
-	if (in->li && fd == libinput_get_fd(in->li)) {
-		dispatch_libinput(in);
-		return;
-	}
-	for (unsigned int g = 0; g < in->h->nvms; g++)
-		if (in->guests[g].kbd.fd >= 0 && fd == in->guests[g].kbd.fd)
-			dispatch_leds(in, g);
 }
 
 const char *hostd_input_guest_node(struct hostd_input *in, unsigned int g,
@@ -557,7 +599,7 @@ int hostd_input_adopt(struct hostd_input *in, unsigned int g, const int *fds,
 	unsigned int released = 0;
 	int r = 0;
 
-	if (!in || g >= in->h->nvms || n > 2) {
+	if (!in || g >= in->sw->nvms || n > 2) {
 		r = in ? -EINVAL : 0;	/* no input at all: nothing to keep */
 		goto out;
 	}
@@ -565,11 +607,11 @@ int hostd_input_adopt(struct hostd_input *in, unsigned int g, const int *fds,
 	for (unsigned int i = 0; i < n && !r; i++) {
 		char want[UINPUT_MAX_NAME_SIZE];
 
-		device_name(want, in->h->vms[g].cfg->name, i);
+		device_name(want, in->sw->vms[g].cfg->name, i);
 		r = check_uinput(fds[i], want, &got[i]);
 		if (r)
 			hostd_log("input: %s: descriptor %u from its backend is "
-				  "not its %s (%s)", in->h->vms[g].cfg->name, i,
+				  "not its %s (%s)", in->sw->vms[g].cfg->name, i,
 				  want, strerror(-r));
 	}
 	if (r)
@@ -581,7 +623,7 @@ int hostd_input_adopt(struct hostd_input *in, unsigned int g, const int *fds,
 
 		if (v->fd >= 0 && strcmp(v->node, got[i].node)) {
 			hostd_log("input: %s has other devices already",
-				  in->h->vms[g].cfg->name);
+				  in->sw->vms[g].cfg->name);
 			r = -EEXIST;
 			goto out;
 		}
@@ -596,14 +638,16 @@ int hostd_input_adopt(struct hostd_input *in, unsigned int g, const int *fds,
 		*v = got[i];
 		v->fd = fds[i];
 		fcntl(v->fd, F_SETFL, fcntl(v->fd, F_GETFL) | O_NONBLOCK);
+		if (!i)
+			watch_leds(in, g);
 		released += release_all(v, i ? NULL : &gd->leds);
 	}
 	gd->buttons_down = 0;
 	hostd_log("input: %s keeps %s and %s (from its backend; %u keys and "
-		  "buttons released)", in->h->vms[g].cfg->name,
+		  "buttons released)", in->sw->vms[g].cfg->name,
 		  gd->kbd.fd >= 0 ? gd->kbd.node : "-",
 		  gd->ptr.fd >= 0 ? gd->ptr.node : "-", released);
-	if (g == in->h->router.active)
+	if (g == in->sw->router.active)
 		show_leds(in, g);
 	return 0;
 out:

@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +34,22 @@
 
 #include <paradice/pd_display.h>
 
-#include "hostd.h"
+#include "display.h"
+#include "input.h"
+#include "log.h"
+#include "poller.h"
+#include "reattach.h"
+#include "switcher.h"
 
 #define MAX_PENDING 8	/* accepted, HELLO not read yet */
 
 struct hostd_reattach {
-	struct hostd *h;
+	struct hostd_switcher *sw;
+	struct hostd_poller *poller;
+	struct hostd_display *display;
+	struct hostd_input *input;	/* NULL: none */
+	struct hostd_watch *listen_watch;
+	struct hostd_watch *pending_watch[MAX_PENDING];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int listen_fd;
 	bool check_peer;
@@ -46,8 +57,13 @@ struct hostd_reattach {
 	unsigned int next;		/* the slot to reuse when all are taken */
 };
 
-struct hostd_reattach *hostd_reattach_create(struct hostd *h, const char *path,
-					     bool check_peer)
+static void on_fd(int fd, short revents, void *data);
+
+struct hostd_reattach *hostd_reattach_create(struct hostd_switcher *sw,
+					     struct hostd_poller *p,
+					     struct hostd_display *d,
+					     struct hostd_input *in,
+					     const char *path, bool check_peer)
 {
 	struct hostd_reattach *r = calloc(1, sizeof(*r));
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -55,7 +71,10 @@ struct hostd_reattach *hostd_reattach_create(struct hostd *h, const char *path,
 
 	if (!r)
 		return NULL;
-	r->h = h;
+	r->sw = sw;
+	r->poller = p;
+	r->display = d;
+	r->input = in;
 	r->check_peer = check_peer;
 	for (unsigned int i = 0; i < MAX_PENDING; i++)
 		r->pending[i] = -1;
@@ -89,6 +108,9 @@ struct hostd_reattach *hostd_reattach_create(struct hostd *h, const char *path,
 	umask(old);
 	if (listen(r->listen_fd, MAX_PENDING))
 		goto fail;
+	r->listen_watch = hostd_poller_add(p, r->listen_fd, POLLIN, on_fd, r);
+	if (!r->listen_watch)
+		goto fail;
 	return r;
 fail:
 	hostd_log("reattach: cannot listen on %s: %s", path, strerror(errno));
@@ -102,27 +124,15 @@ void hostd_reattach_destroy(struct hostd_reattach *r)
 {
 	if (!r)
 		return;
-	for (unsigned int i = 0; i < MAX_PENDING; i++)
+	for (unsigned int i = 0; i < MAX_PENDING; i++) {
+		hostd_watch_remove(r->pending_watch[i]);
 		if (r->pending[i] >= 0)
 			close(r->pending[i]);
+	}
+	hostd_watch_remove(r->listen_watch);
 	close(r->listen_fd);
 	unlink(r->path);
 	free(r);
-}
-
-unsigned int hostd_reattach_fds(struct hostd_reattach *r, int *fds,
-				unsigned int max)
-{
-	unsigned int n = 0;
-
-	if (!r)
-		return 0;
-	if (n < max)
-		fds[n++] = r->listen_fd;
-	for (unsigned int i = 0; i < MAX_PENDING && n < max; i++)
-		if (r->pending[i] >= 0)
-			fds[n++] = r->pending[i];
-	return n;
 }
 
 /* Is pid a "pd-backend --xen DOMAIN" process, DOMAIN our domid or name? */
@@ -166,7 +176,7 @@ static int check_hello(struct hostd_reattach *r, int sock,
 		       const uint8_t *untrusted, size_t n, unsigned int nfds,
 		       const char **why)
 {
-	struct hostd *h = r->h;
+	struct hostd_switcher *sw = r->sw;
 	struct pd_disp_hdr hdr;
 	struct pd_disp_hello m;
 	struct ucred cred;
@@ -195,9 +205,9 @@ static int check_hello(struct hostd_reattach *r, int sock,
 		*why = "the descriptors attached are not the ninput it says";
 		return -1;
 	}
-	for (unsigned int i = 0; i < h->nvms && g < 0; i++)
-		if (h->vms[i].state == HOSTD_VM_RUNNING &&
-		    hostd_display_hello_names(h, &m, i))
+	for (unsigned int i = 0; i < sw->nvms && g < 0; i++)
+		if (sw->vms[i].state == HOSTD_VM_RUNNING &&
+		    hostd_display_hello_names(sw, &m, i))
 			g = (int)i;
 	if (g < 0) {
 		*why = "it names no running guest of ours (name and domain)";
@@ -209,7 +219,7 @@ static int check_hello(struct hostd_reattach *r, int sock,
 		return -1;
 	}
 	if (r->check_peer &&
-	    !peer_is_backend(cred.pid, m.domid, h->vms[g].cfg->name)) {
+	    !peer_is_backend(cred.pid, m.domid, sw->vms[g].cfg->name)) {
 		*why = "the peer is not that guest's pd-backend";
 		return -1;
 	}
@@ -240,6 +250,8 @@ static void take(struct hostd_reattach *r, unsigned int slot)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	r->pending[slot] = -1;
+	hostd_watch_remove(r->pending_watch[slot]);
+	r->pending_watch[slot] = NULL;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n >= 0 && c;
 	     c = CMSG_NXTHDR(&msg, c)) {
 		size_t k;
@@ -268,13 +280,13 @@ static void take(struct hostd_reattach *r, unsigned int slot)
 		why = "message or descriptors truncated";
 	if (!why)
 		g = check_hello(r, sock, buf, (size_t)n, nfds, &why);
-	if (g >= 0 && hostd_display_attach(r->h->display, (unsigned int)g, -1)
+	if (g >= 0 && hostd_display_attach(r->display, (unsigned int)g, -1)
 	    == -EBUSY) {
 		why = "that guest has a backend connection already";
 		g = -1;
 	}
 	if (g >= 0 && nfds) {
-		int e = hostd_input_adopt(r->h->input, (unsigned int)g, fds, nfds);
+		int e = hostd_input_adopt(r->input, (unsigned int)g, fds, nfds);
 
 		nfds = 0;	/* input.c took or closed them */
 		if (e) {
@@ -289,37 +301,55 @@ static void take(struct hostd_reattach *r, unsigned int slot)
 		close(sock);
 		return;
 	}
-	hostd_display_attach(r->h->display, (unsigned int)g, sock);
+	hostd_display_attach(r->display, (unsigned int)g, sock);
 	hostd_log("reattach: %s: its backend is back (display state and "
-		  "input devices kept)", r->h->vms[g].cfg->name);
+		  "input devices kept)", r->sw->vms[g].cfg->name);
 }
 
-bool hostd_reattach_dispatch(struct hostd_reattach *r, int fd)
+/* A pending connection is sock now, in slot: watched for its HELLO. */
+static void set_pending(struct hostd_reattach *r, unsigned int slot, int sock)
 {
-	if (!r)
-		return false;
+	r->pending_watch[slot] = hostd_poller_add(r->poller, sock, POLLIN,
+						  on_fd, r);
+	if (!r->pending_watch[slot]) {
+		hostd_log("reattach: cannot watch a connection: %s",
+			  strerror(errno));
+		close(sock);
+		return;
+	}
+	r->pending[slot] = sock;
+}
+
+/* The listening socket or a pending connection is readable. */
+static void on_fd(int fd, short revents, void *data)
+{
+	struct hostd_reattach *r = data;
+
+	(void)revents;
 	if (fd == r->listen_fd) {
 		int s = accept4(r->listen_fd, NULL, NULL,
 				SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 		if (s < 0)
-			return true;
+			return;
 		for (unsigned int i = 0; i < MAX_PENDING; i++)
 			if (r->pending[i] < 0) {
-				r->pending[i] = s;
-				return true;
+				set_pending(r, i, s);
+				return;
 			}
 		hostd_log("reattach: %d connections without a HELLO: "
 			  "dropping the oldest", MAX_PENDING);
+		hostd_watch_remove(r->pending_watch[r->next]);
+		r->pending_watch[r->next] = NULL;
 		close(r->pending[r->next]);
-		r->pending[r->next] = s;
+		r->pending[r->next] = -1;
+		set_pending(r, r->next, s);
 		r->next = (r->next + 1) % MAX_PENDING;
-		return true;
+		return;
 	}
 	for (unsigned int i = 0; i < MAX_PENDING; i++)
 		if (r->pending[i] == fd) {
 			take(r, i);
-			return true;
+			return;
 		}
-	return false;
 }

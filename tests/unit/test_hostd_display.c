@@ -40,7 +40,12 @@
 #include <drm/drm_mode.h>
 #include <paradice/pd_display.h>
 
-#include "hostd.h"
+#include "display.h"
+#include "input.h"
+#include "log.h"
+#include "poller.h"
+#include "reattach.h"
+#include "switcher.h"
 #include "tap.h"
 
 /* The pretend card: a pipe (hostd polls it; its flip events are written
@@ -228,21 +233,55 @@ int hostd_input_adopt(struct hostd_input *in, unsigned int g, const int *fds,
 	return r;
 }
 
-static struct hostd h;
+static struct hostd_config cfg;
+static struct hostd_switcher sw;
+static struct hostd_poller *poller;
 
-/* h: two running guests, g0 (domain 1, in front) and g1 (domain 2). */
+/* sw: two running guests, g0 (domain 1, in front) and g1 (domain 2). */
 static void two_guests(void)
 {
-	memset(&h, 0, sizeof(h));
-	h.nvms = 2;
+	memset(&sw, 0, sizeof(sw));
+	memset(&cfg, 0, sizeof(cfg));
+	if (!poller)
+		poller = hostd_poller_create();
+	sw.nvms = 2;
 	for (unsigned int i = 0; i < 2; i++) {
-		snprintf(h.cfg.guests[i].name, sizeof(h.cfg.guests[i].name),
+		snprintf(cfg.guests[i].name, sizeof(cfg.guests[i].name),
 			 "g%u", i);
-		h.vms[i].cfg = &h.cfg.guests[i];
-		h.vms[i].domid = (int)i + 1;
-		h.vms[i].state = HOSTD_VM_RUNNING;
+		sw.vms[i].cfg = &cfg.guests[i];
+		sw.vms[i].domid = (int)i + 1;
+		sw.vms[i].state = HOSTD_VM_RUNNING;
 	}
-	h.router.active = 0;
+	sw.router.active = 0;
+}
+
+/* The display half of a switch to guest `to`, as the switcher runs it. */
+static int show(unsigned int to)
+{
+	sw.router.active = to;
+	return sw.hooks.show(sw.hooks.show_data, to);
+}
+
+static void on_ready(int fd, short revents, void *data)
+{
+	(void)fd;
+	(void)revents;
+	*(bool *)data = true;
+}
+
+/* Run hostd's loop (what is registered in the poller) for ms, or until
+ * fd is readable. */
+static void pump_poller(int fd, int ms)
+{
+	uint64_t end = hostd_now_us() + (uint64_t)ms * 1000;
+	bool ready = false;
+	struct hostd_watch *w = hostd_poller_add(poller, fd, POLLIN, on_ready,
+						 &ready);
+
+	while (!ready && hostd_now_us() < end)
+		if (hostd_poller_dispatch(poller, 5) < 0)
+			break;
+	hostd_watch_remove(w);
 }
 static const uint32_t crtc = 31;
 
@@ -251,7 +290,7 @@ static struct hostd_display *setup(void)
 	struct hostd_display *d;
 
 	two_guests();
-	d = hostd_display_create(&h, NULL);
+	d = hostd_display_create(&sw, poller, NULL);
 	hostd_display_set_crtcs(d, &crtc, 1);
 	return d;
 }
@@ -270,24 +309,8 @@ static void msg(int fd, uint16_t type, const void *body, size_t len)
  * readable or closed. */
 static void pump(struct hostd_display *d, int fd, int ms)
 {
-	uint64_t end = hostd_now_us() + (uint64_t)ms * 1000;
-
-	while (hostd_now_us() < end) {
-		int fds[16];
-		struct pollfd p[17];
-		unsigned int n = hostd_display_fds(d, fds, 16);
-
-		for (unsigned int i = 0; i < n; i++)
-			p[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
-		p[n] = (struct pollfd){ .fd = fd, .events = POLLIN };
-		if (poll(p, n + 1, 5) < 0)
-			return;
-		if (p[n].revents)
-			return;
-		for (unsigned int i = 0; i < n; i++)
-			if (p[i].revents)
-				hostd_display_dispatch(d, p[i].fd);
-	}
+	(void)d;
+	pump_poller(fd, ms);
 }
 
 static bool closed(int fd)
@@ -496,26 +519,9 @@ static void reattach_hello(int s, const char *name, uint32_t domid,
 static void pump_all(struct hostd_display *d, struct hostd_reattach *r,
 		     int fd, int ms)
 {
-	uint64_t end = hostd_now_us() + (uint64_t)ms * 1000;
-
-	while (hostd_now_us() < end) {
-		int fds[32];
-		struct pollfd p[33];
-		unsigned int n = hostd_display_fds(d, fds, 16);
-
-		n += hostd_reattach_fds(r, fds + n, 16);
-		for (unsigned int i = 0; i < n; i++)
-			p[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
-		p[n] = (struct pollfd){ .fd = fd, .events = POLLIN };
-		if (poll(p, n + 1, 5) < 0)
-			return;
-		if (p[n].revents)
-			return;
-		for (unsigned int i = 0; i < n; i++)
-			if (p[i].revents &&
-			    !hostd_reattach_dispatch(r, p[i].fd))
-				hostd_display_dispatch(d, p[i].fd);
-	}
+	(void)d;
+	(void)r;
+	pump_poller(fd, ms);
 }
 
 static void test_reattach_checks_the_hello(void)
@@ -538,8 +544,8 @@ static void test_reattach_checks_the_hello(void)
 		{ "not devices", "g1", 2, PD_DISP_HELLO_REATTACH, 1, 1, 0, false },
 	};
 
-	h.display = d;
-	r = hostd_reattach_create(&h, sock_path(), false);
+	r = hostd_reattach_create(&sw, poller, d, NULL,
+				  sock_path(), false);
 	CHECK(r != NULL);
 	adopted = 0;
 	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -579,8 +585,8 @@ static void test_reattach_keeps_state_and_flips(void)
 	} done;
 	int s, s2, fds[2], p[2];
 
-	h.display = d;
-	r = hostd_reattach_create(&h, sock_path(), false);
+	r = hostd_reattach_create(&sw, poller, d, NULL,
+				  sock_path(), false);
 	CHECK(r != NULL);
 	adopted = 0;
 	for (unsigned int k = 0; k < 2; k++) {
@@ -632,7 +638,7 @@ static struct hostd_display *setup_card(void)
 	fake_ino = st.st_ino;
 	fake_w = p[1];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[0]);
-	d = hostd_display_create(&h, path);
+	d = hostd_display_create(&sw, poller, path);
 	close(p[0]);
 	ncalls = 0;
 	return d;
@@ -740,8 +746,7 @@ static void test_gamma_dpms_dirty_follow_the_foreground(void)
 
 	/* to g1: its CRTC is blanked (SETCRTC off), its gamma, its DPMS */
 	mark = ncalls;
-	h.router.active = 1;
-	CHECK_EQ(hostd_display_switch(d, 1), 0);
+	CHECK_EQ(show(1), 0);
 	CHECK_EQ(calls_of(DRM_IOCTL_MODE_SETCRTC, mark, &c), 1);
 	CHECK_EQ(c.v, 0);
 	CHECK_EQ(calls_of(DRM_IOCTL_MODE_SETGAMMA, mark, &c), 1);
@@ -782,8 +787,7 @@ static void test_gamma_dpms_dirty_follow_the_foreground(void)
 	/* back to g0, which set no gamma and no DPMS: the kernel's ramp
 	 * (entry 1: 1 << 8) and DPMS on */
 	mark = ncalls;
-	h.router.active = 0;
-	CHECK_EQ(hostd_display_switch(d, 0), 0);
+	CHECK_EQ(show(0), 0);
 	CHECK_EQ(calls_of(DRM_IOCTL_MODE_SETCRTC, mark, &c), 1);
 	CHECK_EQ(c.v, 9);
 	CHECK_EQ(calls_of(DRM_IOCTL_MODE_SETGAMMA, mark, &c), 1);

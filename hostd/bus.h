@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * bus.c: the D-Bus service (dbus/org.paradice.Switcher1.xml).
+ */
+#ifndef HOSTD_BUS_H
+#define HOSTD_BUS_H
+
+#include <stdbool.h>
+
+struct hostd_bus;
+struct hostd_poller;
+struct hostd_switcher;
+
+/* Sets the switcher's switched hook; watches the connection in p; sets
+ * *lost when the bus goes away (then hostd has nothing to serve). */
+struct hostd_bus *hostd_bus_create(struct hostd_switcher *sw,
+				   struct hostd_poller *p, const char *address,
+				   bool *lost);
+void hostd_bus_destroy(struct hostd_bus *b);
+/* The VM list changed (a domain came or went). */
+void hostd_bus_vms_changed(struct hostd_bus *b);
+
+#endif /* HOSTD_BUS_H */

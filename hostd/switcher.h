@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * hostd's switching state: the VM list (configured guests, which of them
+ * Xen runs, their backends' processes), which guest is in front, and the
+ * switch itself. input.c, display.c, bus.c, reattach.c and backends.c
+ * read this state and ask for switches; the parts of a switch that are
+ * theirs (the screen, the pointer buttons and LEDs, the D-Bus signals)
+ * are hooks they set here when they are created, so this file calls none
+ * of them by name.
+ */
+#ifndef HOSTD_SWITCHER_H
+#define HOSTD_SWITCHER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "router.h"
+
+enum hostd_vm_state {
+	HOSTD_VM_ABSENT,	/* in the config, no domain */
+	HOSTD_VM_RUNNING,
+	HOSTD_VM_PAUSED,
+	HOSTD_VM_SHUTDOWN,
+	HOSTD_VM_CRASHED,
+};
+
+struct hostd_vm {
+	const struct hostd_guest_config *cfg;
+	unsigned int index;	/* in the config, = router guest index */
+	int domid;		/* -1 while absent */
+	enum hostd_vm_state state;
+	/* its backend (backends.c) */
+	int backend_pid;	/* 0: none running */
+	uint64_t backend_started_us;
+	/* a backend a previous hostd started (not our child): its pidfd */
+	int adopted_pidfd;	/* -1: none */
+};
+
+/*
+ * The parts of a switch, in the order a switch calls them; each NULL
+ * until its module sets it (and again after it is destroyed).
+ */
+struct hostd_switch_hooks {
+	/* display.c: put guest `to`'s latest frame on the screen (a full
+	 * SETCRTC, synchronous); 0 or a negative errno, logged */
+	int (*show)(void *data, unsigned int to);
+	void *show_data;
+	/* input.c: keys the router sends to guest g's virtual keyboard, and
+	 * the end of a batch of them */
+	void (*key)(void *data, unsigned int g, unsigned int code, int value);
+	void (*sync)(void *data, unsigned int g);
+	/* input.c: release `from`'s held buttons, show `to`'s LEDs */
+	void (*input_switched)(void *data, unsigned int from, unsigned int to);
+	void *input_data;
+	/* bus.c: tell the bus (took_us: from the request to the end) */
+	void (*switched)(void *data, unsigned int from, unsigned int to,
+			 uint64_t took_us);
+	void *bus_data;
+};
+
+struct hostd_switcher {
+	const struct hostd_config *cfg;
+	struct hostd_vm vms[HOSTD_MAX_GUESTS];
+	unsigned int nvms;
+	/* which guest is in front: router.active */
+	struct hostd_router router;
+	struct hostd_switch_hooks hooks;
+	uint64_t switch_started_us;
+	/* write the foreground guest's name for the next hostd (not in a
+	 * test hostd without Xen: /run/paradice is the machine's) */
+	bool remember;
+};
+
+/* The VM list of cfg (every guest absent), guest 0 in front. cfg must
+ * outlive sw. */
+void hostd_switcher_init(struct hostd_switcher *sw,
+			 const struct hostd_config *cfg, bool remember);
+
+/* Guest i's domain is domid now (-1: none); true if that is news. */
+bool hostd_switcher_set_domain(struct hostd_switcher *sw, unsigned int i,
+			       int domid);
+
+/* At start: the guest a previous hostd had in front, if it runs, else
+ * the first running guest, else guest 0. */
+void hostd_switcher_pick_active(struct hostd_switcher *sw);
+
+/* The foreground guest went away: hand the screen to a running one. */
+void hostd_switcher_active_gone(struct hostd_switcher *sw);
+
+/*
+ * Make guest `index` the foreground one (from D-Bus or the VM list).
+ * Returns 0, -ENOENT for no such VM, -EAGAIN when it cannot take the
+ * screen now.
+ */
+int hostd_switch_to(struct hostd_switcher *sw, unsigned int index);
+
+const char *hostd_vm_state_name(enum hostd_vm_state s);
+
+#endif /* HOSTD_SWITCHER_H */
