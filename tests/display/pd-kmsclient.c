@@ -12,7 +12,7 @@
  *	the emulated VGA zeroes the start of its VRAM when the screen is
  *	switched on or changes mode (a switch between guests with other
  *	modes), and a buffer placed there loses its pixels (real cards keep
- *	them; docs/ARCHITECTURE.md, "The display path"). GETCRTC must
+ *	them; docs/display.md). GETCRTC must
  *	read back what it set. With noflip it sets the CRTC and only waits;
  *	with flood it asks for a flip again at once, whether the last one
  *	completed or not (EBUSY counted as "busy"), never sleeping.

@@ -308,7 +308,7 @@ def test_atomic_modesetting_in_a_guest(app):
     # the mode the guests' clients use (the preferred, listed first): a
     # mode change would have the emulated VGA zero the start of VRAM,
     # where modetest's pattern, painted once, may lie (see the note on VRAM
-    # in docs/ARCHITECTURE.md, "The display path")
+    # in docs/display.md)
     mode = re.search(r"#0 (\d+x\d+) ", fwd).group(1)
     width, height = (int(x) for x in mode.split("x"))
     try:
@@ -358,8 +358,7 @@ def test_atomic_modesetting_in_a_guest(app):
         bg = _freqs(app, "guest1")[n:]
         check(1 < rate < 75, "background atomic flips at %.0f Hz" % rate)
         # what the card scans out is one of guest2's framebuffers (not its
-        # colour: see the note on VRAM in docs/ARCHITECTURE.md, "The display
-        # path")
+        # colour: see the note on VRAM in docs/display.md)
         shown = _plane_fb(app, "dom0")
         guest2_fbs = re.search(r"fbs (\d+) (\d+)", _kms_log(
             app, "guest2")).groups()
