@@ -155,9 +155,9 @@ ssize_t be_xen_recv(struct be_transport *t, void *buf, size_t cap)
 				v = 0;
 		}
 		if ((pfd[0].revents & POLLIN) && be_xen_drain_watches(x))
-			be_xen_check_frontend(x);
+			x->frontend_changed(x);
 		else if (n == 0)
-			be_xen_check_frontend(x);	/* belt and braces */
+			x->frontend_changed(x);	/* belt and braces */
 	}
 }
 

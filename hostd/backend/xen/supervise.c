@@ -17,7 +17,7 @@
  * the frontend reconnects; a server that found no hostd for its guest's
  * display (exit status PD_DISPLAY_EXIT_NO_HOSTD) ends the monitor
  * instead. When the guest's domain is gone the monitor removes the nodes
- * and exits. In the server, be_xen_check_frontend() decides what a change
+ * and exits. In the server, check_frontend() decides what a change
  * of the frontend's state or the end of the domain means: connect, go on,
  * or end; the transport's table (struct be_transport_impl) is here.
  *
@@ -78,7 +78,7 @@ static int connect_frontend(struct xen_transport *x)
 }
 
 /* The frontend's state or its domain changed: go on, connect, or end. */
-void be_xen_check_frontend(struct xen_transport *x)
+static void check_frontend(struct xen_transport *x)
 {
 	int st = be_xen_read_state(x->xs, x->fe_path);
 
@@ -169,6 +169,7 @@ static struct be_transport *server_create(struct be *be, unsigned int domid)
 	x->be = be;
 	x->domid = domid;
 	x->grant_fd = -1;
+	x->frontend_changed = check_frontend;
 	x->roomfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_mutex_init(&x->evt_lock, NULL);

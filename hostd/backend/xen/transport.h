@@ -72,6 +72,10 @@ struct xen_transport {
 	pthread_mutex_t evt_lock;
 	/* /dev/paradice-grant, or -1: then no mmap for this guest. */
 	int grant_fd;
+	/* What a change of the frontend's directory or of the domain means
+	 * (supervise.c sets it): the reader (ring.c) calls it when a watch
+	 * fires, so the ring never calls up into the supervision. */
+	void (*frontend_changed)(struct xen_transport *x);
 };
 
 #define XT(t) ((struct xen_transport *)(t))
@@ -120,8 +124,5 @@ int be_xen_ring_connect(struct xen_transport *x,
 void be_xen_ring_disconnect(struct xen_transport *x);
 ssize_t be_xen_recv(struct be_transport *t, void *buf, size_t cap);
 int be_xen_send(struct be_transport *t, const void *msg, size_t len);
-
-/* supervise.c */
-void be_xen_check_frontend(struct xen_transport *x);
 
 #endif /* PD_BACKEND_XEN_TRANSPORT_H */
