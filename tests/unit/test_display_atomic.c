@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The rules of a guest's atomic commits (hostd/backend/vkms/atomic.c), on
+ * The rules of a guest's atomic commits (hostd/backend/vkms/rules.c), on
  * a card described by hand as objects.c would learn bochs': one CRTC,
  * its primary plane, a cursor plane the guest must not see, one connector.
  * The guest has framebuffers 50 and 51 (1024x768, 640x480) and the mode

@@ -4,57 +4,21 @@
  * Every path that changes what a guest shows (legacy.c: SETCRTC,
  * PAGE_FLIP, SETPLANE; atomic.c: ATOMIC, OBJ_SETPROPERTY) builds a whole
  * new state (state.h) from a snapshot of the guest's and hands it here:
- * one check (the rules of atomic.c), one treatment of a pending flip, one
+ * one check (the rules of rules.c), one treatment of a pending flip, one
  * write back, one way to tell hostd (a modeset is a SET_CRTC, anything
  * else a FLIP hostd answers with FLIP_DONE), one way to make events.
  *
  * The guest's state itself is kept per CRTC as hostd is told it (struct
  * vcrtc, priv.h); vkms_snapshot() and write_back() translate.
+ *
+ * A connector's DPMS, which both legacy SETPROPERTY and OBJ_SETPROPERTY
+ * set, is the guest's too: kept and sent to hostd here (vkms_dpms_set()).
  */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 
 #include "priv.h"
-
-/* Under lock: the slot of CRTC id, without making one. */
-struct vcrtc *vkms_crtc_find(struct vkms *v, uint32_t id)
-{
-	for (unsigned int i = 0; id && i < PD_DISPLAY_MAX_CRTCS; i++)
-		if (v->crtcs[i].id == id)
-			return &v->crtcs[i];
-	return NULL;
-}
-
-/* Under lock: the CRTC's slot, made on first use; NULL if all taken. */
-struct vcrtc *vkms_crtc_get(struct vkms *v, uint32_t id)
-{
-	struct vcrtc *free_slot = NULL;
-
-	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++) {
-		if (v->crtcs[i].id == id)
-			return &v->crtcs[i];
-		if (!v->crtcs[i].id && !free_slot)
-			free_slot = &v->crtcs[i];
-	}
-	if (free_slot) {
-		memset(free_slot, 0, sizeof(*free_slot));
-		free_slot->id = id;
-		free_slot->st.crtc_id = id;
-	}
-	return free_slot;
-}
-
-/* What hostd is to show of c: the guest's state, or off while the guest
- * keeps its CRTC inactive (ACTIVE 0, no framebuffer). */
-void vkms_shown(const struct vcrtc *c, struct pd_disp_crtc *st)
-{
-	*st = c->st;
-	if (c->inactive || !st->fb_id || !st->mode_valid) {
-		memset(st, 0, sizeof(*st));
-		st->crtc_id = c->id;
-	}
-}
 
 /* Under lock: c's state to hostd. */
 void vkms_send_crtc(struct vkms *v, const struct vcrtc *c)
@@ -277,6 +241,51 @@ out:
 	if (!r && unchanged && !(flags & VKMS_COMMIT_NONBLOCK))
 		(void)vkms_sleep_to_next_vblank(v);
 	return r;
+}
+
+/*
+ * The guest's DPMS of a connector: kept here, sent to hostd (which sets
+ * the real connector's while the guest is in front, blanking the screen
+ * when it is off). Values as the atomic helpers keep them
+ * (drm_atomic_connector_commit_dpms(): anything but ON is OFF); above 3,
+ * not a value of the enum: EINVAL. The caller has checked that conn_id is
+ * a connector of the card.
+ */
+int vkms_dpms_set(struct vkms *v, uint32_t conn_id, uint64_t value)
+{
+	struct pd_disp_dpms *e = NULL;
+
+	if (value > PD_DISP_DPMS_OFF)
+		return -EINVAL;
+	pthread_mutex_lock(&v->lock);
+	for (unsigned int i = 0; i < v->ndpms && !e; i++)
+		if (v->dpms[i].conn_id == conn_id)
+			e = &v->dpms[i];
+	if (!e && v->ndpms < PD_DISPLAY_MAX_DPMS)
+		e = &v->dpms[v->ndpms++];
+	if (!e) {
+		pthread_mutex_unlock(&v->lock);
+		return -ENOSPC;
+	}
+	*e = (struct pd_disp_dpms){
+		.conn_id = conn_id,
+		.mode = value == DRM_MODE_DPMS_ON ? PD_DISP_DPMS_ON :
+						   PD_DISP_DPMS_OFF,
+	};
+	vkms_send(v, PD_DISP_DPMS, e, sizeof(*e));
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
+int vkms_dpms_get(struct vkms *v, uint32_t conn_id, uint64_t *value)
+{
+	*value = DRM_MODE_DPMS_ON;
+	pthread_mutex_lock(&v->lock);
+	for (unsigned int i = 0; i < v->ndpms; i++)
+		if (v->dpms[i].conn_id == conn_id)
+			*value = v->dpms[i].mode;
+	pthread_mutex_unlock(&v->lock);
+	return 0;
 }
 
 void vkms_get_stats(struct vkms *v, struct vkms_stats *s)

@@ -62,7 +62,7 @@ static int build_setcrtc(struct vkms *v, void *ctx,
 		next->conn_crtc[j] = req->crtc_id;
 	}
 	/* the same mode keeps its MODE_ID blob; a new one is made when the
-	 * guest reads it (objects.c) */
+	 * guest reads it (object_ioctls.c) */
 	if (!cur->crtc[i].enable ||
 	    memcmp(&cur->crtc[i].mode, &req->mode, sizeof(req->mode)))
 		k->mode_blob = 0;
@@ -319,51 +319,6 @@ static int do_getgamma(struct vkms *v, struct be_handle *h,
 		rgb[1][i] = c ? c->gamma.green[i] : (uint16_t)(i << 8);
 		rgb[2][i] = c ? c->gamma.blue[i] : (uint16_t)(i << 8);
 	}
-	pthread_mutex_unlock(&v->lock);
-	return 0;
-}
-
-/*
- * The guest's DPMS of a connector: kept here, sent to hostd (which sets
- * the real connector's while the guest is in front, blanking the screen
- * when it is off). Values as the atomic helpers keep them
- * (drm_atomic_connector_commit_dpms(): anything but ON is OFF); above 3,
- * not a value of the enum: EINVAL. The caller has checked that conn_id is
- * a connector of the card.
- */
-int vkms_dpms_set(struct vkms *v, uint32_t conn_id, uint64_t value)
-{
-	struct pd_disp_dpms *e = NULL;
-
-	if (value > PD_DISP_DPMS_OFF)
-		return -EINVAL;
-	pthread_mutex_lock(&v->lock);
-	for (unsigned int i = 0; i < v->ndpms && !e; i++)
-		if (v->dpms[i].conn_id == conn_id)
-			e = &v->dpms[i];
-	if (!e && v->ndpms < PD_DISPLAY_MAX_DPMS)
-		e = &v->dpms[v->ndpms++];
-	if (!e) {
-		pthread_mutex_unlock(&v->lock);
-		return -ENOSPC;
-	}
-	*e = (struct pd_disp_dpms){
-		.conn_id = conn_id,
-		.mode = value == DRM_MODE_DPMS_ON ? PD_DISP_DPMS_ON :
-						   PD_DISP_DPMS_OFF,
-	};
-	vkms_send(v, PD_DISP_DPMS, e, sizeof(*e));
-	pthread_mutex_unlock(&v->lock);
-	return 0;
-}
-
-int vkms_dpms_get(struct vkms *v, uint32_t conn_id, uint64_t *value)
-{
-	*value = DRM_MODE_DPMS_ON;
-	pthread_mutex_lock(&v->lock);
-	for (unsigned int i = 0; i < v->ndpms; i++)
-		if (v->dpms[i].conn_id == conn_id)
-			*value = v->dpms[i].mode;
 	pthread_mutex_unlock(&v->lock);
 	return 0;
 }

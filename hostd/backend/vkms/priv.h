@@ -3,19 +3,23 @@
  * Inside the virtual KMS: the object and what its files share. Nothing
  * outside hostd/backend/vkms/ includes this (they use vkms.h).
  *
+ * From the top down; each file calls only files below it:
  *   vkms.c        the object's life, the ioctl switch, the class hooks,
  *                 DRM master of the guest's files
- *   commit.c      the one commit entry point (vkms_commit): snapshot,
- *                 check, write back, tell hostd
  *   legacy.c      SETCRTC, PAGE_FLIP, SETPLANE as commits; GETCRTC,
  *                 DPMS (SETPROPERTY, GETCONNECTOR), gamma, DIRTYFB
- *   atomic.c      the rules of a state (state.h), ATOMIC, OBJ_SETPROPERTY
- *   objects.c     what the card has (learned once), the guest's
- *                 framebuffers and blobs, GETPLANE*, OBJ_GETPROPERTIES
- *   events.c      the event queue, the virtual 60 Hz vblank timeline
- *                 (WAIT_VBLANK, CRTC sequences), flip completion
+ *   atomic.c      ATOMIC, OBJ_SETPROPERTY as commits
+ *   object_ioctls.c  ADDFB*, RMFB, blobs, SET_CLIENT_CAP, GETPLANE*,
+ *                 OBJ_GETPROPERTIES, GETPROPBLOB; a file's objects at close
+ *   commit.c      the one commit entry point (vkms_commit): snapshot,
+ *                 check, write back, tell hostd; the guest's DPMS
  *   hostd_link.c  the connection to hostd (pd_display.h): HELLO, FLIP_DONE,
  *                 reattach to a new hostd, or giving up (vkms_gone_fd())
+ *   events.c      the event queue, the virtual 60 Hz vblank timeline
+ *                 (WAIT_VBLANK, CRTC sequences), flip completion
+ *   objects.c     what the card has (learned once), the guest's CRTC
+ *                 slots, framebuffers and blobs, the atomic cap
+ *   rules.c       the rules of a state (state.h): no card, no vkms
  *
  * Locking: `lock` guards the guest's state (everything below marked so)
  * and sends on `sock`; it is never held across a blocking call but a send
@@ -132,61 +136,24 @@ struct vkms {
 	struct kms_lookup lookup;	/* the rules' view of our objects */
 };
 
-/* vkms.c */
+/* objects.c */
+/* Is crtc_id a CRTC of the real card? Fills *real (gamma size etc.). */
 int vkms_real_crtc(int fd, uint32_t crtc_id, struct drm_mode_crtc *real);
 void vkms_not_master(int fd);
-
-/* hostd_link.c */
-/* Under lock: a message to hostd; never fails (without hostd, what it
- * carries is here and goes to the next one). */
-void vkms_send(struct vkms *v, uint16_t type, const void *body, size_t len);
-/* Under lock: HELLO on sock, with the input descriptors if reattaching. */
-int vkms_send_hello(struct vkms *v, int sock, bool reattach);
-int vkms_link_start(struct vkms *v);
-void vkms_link_stop(struct vkms *v);
-
-/* commit.c (all under lock) */
+void vkms_objects_init(struct vkms *v);
+int vkms_learn_card(struct vkms *v, int fd);
+/* Properties of object id of the card on fd: up to max. 0 or -errno. */
+int vkms_obj_props(int fd, uint32_t id, uint32_t type, uint32_t *ids,
+		   uint64_t *vals, uint32_t max, uint32_t *n);
+extern const uint32_t vkms_obj_type[];
+/* Under lock: the guest's CRTC slots (find: NULL if none yet; get: made
+ * on first use, NULL if all are taken). */
 struct vcrtc *vkms_crtc_find(struct vkms *v, uint32_t id);
 struct vcrtc *vkms_crtc_get(struct vkms *v, uint32_t id);
 void vkms_shown(const struct vcrtc *c, struct pd_disp_crtc *st);
-void vkms_send_crtc(struct vkms *v, const struct vcrtc *c);
-void vkms_snapshot(struct vkms *v, struct kms_state *s);
-int vkms_wait_flips(struct vkms *v, uint32_t crtcs);
-
-/* objects.c */
-void vkms_objects_init(struct vkms *v);
-int vkms_learn_card(struct vkms *v, int fd);
 struct vfb *vkms_fb_find(struct vkms *v, uint32_t id);	/* under lock */
-void vkms_fb_unshow(struct vkms *v, uint32_t id);	/* under lock */
+bool vkms_own_blob(struct vkms *v, uint32_t id);	/* under lock */
 bool vkms_has_atomic(struct vkms *v, uint32_t handle);	/* under lock */
-extern const uint32_t vkms_obj_type[];
-int vkms_addfb(struct vkms *v, struct be_handle *h, unsigned int cmd,
-	       void *arg);
-int vkms_rmfb(struct vkms *v, struct be_handle *h, uint32_t *arg);
-bool vkms_obj_getproperties(struct vkms *v, struct be_handle *h,
-			    struct drm_mode_obj_get_properties *g, int *ret);
-int vkms_getplaneres(struct vkms *v, struct be_handle *h,
-		     struct drm_mode_get_plane_res *g);
-int vkms_getplane(struct vkms *v, struct be_handle *h,
-		  struct drm_mode_get_plane *p);
-int vkms_createblob(struct vkms *v, struct be_handle *h,
-		    struct drm_mode_create_blob *b);
-int vkms_destroyblob(struct vkms *v, struct be_handle *h,
-		     struct drm_mode_destroy_blob *b);
-int vkms_getblob(struct vkms *v, struct be_handle *h,
-		 struct drm_mode_get_blob *b);
-int vkms_client_cap(struct vkms *v, struct be_handle *h,
-		    struct drm_set_client_cap *c);
-void vkms_objects_release(struct vkms *v, uint32_t handle); /* under lock */
-
-/* legacy.c */
-int vkms_legacy_ioctl(struct vkms *v, struct be_handle *h, unsigned int cmd,
-		      void *arg, bool *answered);
-
-/* atomic.c */
-int vkms_atomic(struct vkms *v, struct be_handle *h, struct drm_mode_atomic *a);
-int vkms_obj_setproperty(struct vkms *v, struct be_handle *h,
-			 struct drm_mode_obj_set_property *p);
 
 /* events.c */
 uint64_t vkms_now_ns(void);
@@ -214,5 +181,50 @@ uint32_t vkms_events_poll(struct vkms *v, struct be_handle *h);
 void vkms_events_release(struct vkms *v, uint32_t handle);	/* under lock */
 int vkms_events_start(struct vkms *v);
 void vkms_events_stop(struct vkms *v);
+
+/* hostd_link.c */
+/* Under lock: a message to hostd; never fails (without hostd, what it
+ * carries is here and goes to the next one). */
+void vkms_send(struct vkms *v, uint16_t type, const void *body, size_t len);
+/* Under lock: HELLO on sock, with the input descriptors if reattaching. */
+int vkms_send_hello(struct vkms *v, int sock, bool reattach);
+int vkms_link_start(struct vkms *v);
+void vkms_link_stop(struct vkms *v);
+
+/* commit.c (all under lock) */
+void vkms_send_crtc(struct vkms *v, const struct vcrtc *c);
+void vkms_snapshot(struct vkms *v, struct kms_state *s);
+int vkms_wait_flips(struct vkms *v, uint32_t crtcs);
+/* vkms_commit(), vkms_dpms_set(), vkms_dpms_get(): vkms.h */
+
+/* object_ioctls.c */
+void vkms_fb_unshow(struct vkms *v, uint32_t id);	/* under lock */
+int vkms_addfb(struct vkms *v, struct be_handle *h, unsigned int cmd,
+	       void *arg);
+int vkms_rmfb(struct vkms *v, struct be_handle *h, uint32_t *arg);
+bool vkms_obj_getproperties(struct vkms *v, struct be_handle *h,
+			    struct drm_mode_obj_get_properties *g, int *ret);
+int vkms_getplaneres(struct vkms *v, struct be_handle *h,
+		     struct drm_mode_get_plane_res *g);
+int vkms_getplane(struct vkms *v, struct be_handle *h,
+		  struct drm_mode_get_plane *p);
+int vkms_createblob(struct vkms *v, struct be_handle *h,
+		    struct drm_mode_create_blob *b);
+int vkms_destroyblob(struct vkms *v, struct be_handle *h,
+		     struct drm_mode_destroy_blob *b);
+int vkms_getblob(struct vkms *v, struct be_handle *h,
+		 struct drm_mode_get_blob *b);
+int vkms_client_cap(struct vkms *v, struct be_handle *h,
+		    struct drm_set_client_cap *c);
+void vkms_objects_release(struct vkms *v, uint32_t handle); /* under lock */
+
+/* legacy.c */
+int vkms_legacy_ioctl(struct vkms *v, struct be_handle *h, unsigned int cmd,
+		      void *arg, bool *answered);
+
+/* atomic.c */
+int vkms_atomic(struct vkms *v, struct be_handle *h, struct drm_mode_atomic *a);
+int vkms_obj_setproperty(struct vkms *v, struct be_handle *h,
+			 struct drm_mode_obj_set_property *p);
 
 #endif /* PD_BACKEND_VKMS_PRIV_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The state of a guest's virtual display and the rules a commit of it
- * must follow, without a card (the rules are in atomic.c). objects.c
+ * must follow, without a card (the rules are in rules.c). objects.c
  * learns what the real card has (struct kms_card), commit.c keeps the
  * guest's state and commits what these functions accept, whatever path
  * (legacy.c or atomic.c) the new state came by.
@@ -110,7 +110,7 @@ int kms_check(const struct kms_card *card, const struct kms_state *old,
 	      const struct kms_state *s, uint32_t crtcs, bool allow_modeset,
 	      const struct kms_lookup *l, uint32_t *modeset);
 /* The virtual value of a property (true), or false: the card's stands
- * (DPMS: legacy.c keeps it, as for legacy SETPROPERTY). */
+ * (DPMS: commit.c keeps it, as for legacy SETPROPERTY). */
 bool kms_get(const struct kms_card *card, const struct kms_state *s,
 	     uint32_t obj, const struct kms_prop_id *p, uint64_t *value);
 /* The kms_prop a property's name stands for on an object of kind. */

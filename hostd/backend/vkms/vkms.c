@@ -32,27 +32,6 @@
 
 #include "priv.h"
 
-/* Is crtc_id a CRTC of the real card? Fills *real (gamma size etc.). */
-int vkms_real_crtc(int fd, uint32_t crtc_id, struct drm_mode_crtc *real)
-{
-	memset(real, 0, sizeof(*real));
-	real->crtc_id = crtc_id;
-	if (ioctl(fd, DRM_IOCTL_MODE_GETCRTC, real))
-		return -errno;
-	return 0;
-}
-
-/*
- * A DRM file opened while no hostd holds the card (it restarts) would be
- * its master (drm_master_open()), and the next hostd could not be: under
- * hostd, our files never stay master. (Dropping is allowed to the file's
- * own opener, drm_master_check_perm(); -EINVAL when it is not master.)
- */
-void vkms_not_master(int fd)
-{
-	ioctl(fd, DRM_IOCTL_DROP_MASTER, 0);
-}
-
 /* A render node (minor 128 and up) has no master. */
 static bool render_node(const struct be_handle *h)
 {
