@@ -364,7 +364,7 @@ static void on_polkit(DBusPendingCall *pending, void *data)
 	struct auth *a = data;
 	DBusMessage *r = dbus_pending_call_steal_reply(pending);
 	DBusMessageIter it, res;
-	dbus_bool_t authorized = FALSE;
+	dbus_bool_t authorized = FALSE, challenge = FALSE;
 	DBusMessage *answer;
 
 	dbus_pending_call_unref(a->pending);
@@ -386,10 +386,17 @@ static void on_polkit(DBusPendingCall *pending, void *data)
 			dbus_message_iter_recurse(&it, &res);
 			if (dbus_message_iter_get_arg_type(&res) == DBUS_TYPE_BOOLEAN)
 				dbus_message_iter_get_basic(&res, &authorized);
+			if (dbus_message_iter_next(&res) &&
+			    dbus_message_iter_get_arg_type(&res) == DBUS_TYPE_BOOLEAN)
+				dbus_message_iter_get_basic(&res, &challenge);
 		}
+		/* a challenge: polkit would ask the user, had the caller let it */
 		answer = authorized ?
 			switch_now(a->b, a->call, a->index, a->domid) :
-			error(a->call, ERR_REFUSED, "%s", "not authorized by polkit");
+			error(a->call, ERR_REFUSED, "%s", challenge ?
+			      "not authorized by polkit without authentication "
+			      "(the call did not allow interactive authorization)" :
+			      "not authorized by polkit");
 	}
 	if (r)
 		dbus_message_unref(r);
