@@ -7,6 +7,8 @@
  * Who may switch: root always; anyone else when polkit grants the action
  * org.paradice.switcher.switch. Without polkit on the bus, non-root callers
  * are refused (org.paradice.Switcher1.Error.Refused), never let through.
+ * polkit is asked asynchronously (see "authorization" below): hostd keeps
+ * serving while it waits.
  */
 #include <dbus/dbus.h>
 #include <errno.h>
@@ -14,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "bus.h"
 #include "log.h"
@@ -27,6 +32,11 @@
 #define ERR_UNKNOWN_VM BUS_NAME ".Error.UnknownVm"
 #define ERR_REFUSED BUS_NAME ".Error.Refused"
 #define ERR_BUSY BUS_NAME ".Error.Busy"
+#define ERR_LIMITS BUS_NAME ".Error.LimitsExceeded"
+#define ERR_TIMEOUT BUS_NAME ".Error.Timeout"
+/* switches waiting for polkit: per caller (unique bus name), in all */
+#define AUTH_MAX_PER_CALLER 4u
+#define AUTH_MAX 32u
 #define POLKIT_ACTION "org.paradice.switcher.switch"
 #define INTERFACE_VERSION 1u
 
@@ -35,6 +45,13 @@ struct hostd_bus {
 	DBusConnection *conn;
 	struct hostd_watch *watch;
 	bool *lost;		/* set when the bus goes away */
+	struct auth *auths;	/* switches waiting for polkit */
+	unsigned int nauths;
+	unsigned int auth_timeout_ms;
+	int timer;		/* timerfd: the first auth's deadline */
+	struct hostd_watch *timer_watch;
+	bool deferred;		/* the call being handled is answered later */
+	bool filtering;
 };
 
 static void vm_path(const struct hostd_vm *vm, char *buf, size_t len)
@@ -246,68 +263,27 @@ static void bus_switched(void *data, unsigned int from, unsigned int to,
 
 /* -- authorization ----------------------------------------------------- */
 
-/* 0 if the sender may switch, else a reason for the Refused error. */
-static const char *authorize(struct hostd_bus *b, DBusMessage *msg)
-{
-	const char *sender = dbus_message_get_sender(msg);
-	const char *action = POLKIT_ACTION, *kind = "system-bus-name";
-	const char *key = "name", *empty = "";
-	DBusMessage *q, *r;
-	DBusMessageIter it, subj, dict, entry, v, details;
-	DBusError err;
-	dbus_bool_t authorized = FALSE;
-	unsigned long uid;
-	dbus_uint32_t flags = 0;
+/*
+ * A non-root caller's switch waits for polkit without blocking hostd: the
+ * caller's message is kept, CheckAuthorization is sent with a pending
+ * call, and the caller is answered from its notify (run by
+ * dbus_connection_dispatch, from bus_dispatch). Meanwhile hostd serves
+ * everything else. Bounded per caller and overall; each waits at most
+ * auth_timeout_ms (hostd's own timer: libdbus's pending-call timeouts
+ * need a main loop's timeout functions, which hostd does not give it).
+ */
+struct auth {
+	struct auth *next;
+	struct hostd_bus *b;
+	DBusMessage *call;	/* the caller's, answered at the end */
+	DBusPendingCall *pending;
+	unsigned int index;	/* the VM to switch to, and its domain */
+	int domid;
+	uint64_t deadline_us;
+};
 
-	dbus_error_init(&err);
-	uid = dbus_bus_get_unix_user(b->conn, sender, &err);
-	if (dbus_error_is_set(&err)) {
-		dbus_error_free(&err);
-		return "cannot tell who the caller is";
-	}
-	if (uid == 0)
-		return NULL;
-	q = dbus_message_new_method_call("org.freedesktop.PolicyKit1",
-					 "/org/freedesktop/PolicyKit1/Authority",
-					 "org.freedesktop.PolicyKit1.Authority",
-					 "CheckAuthorization");
-	if (!q)
-		return "out of memory";
-	dbus_message_iter_init_append(q, &it);
-	dbus_message_iter_open_container(&it, DBUS_TYPE_STRUCT, NULL, &subj);
-	dbus_message_iter_append_basic(&subj, DBUS_TYPE_STRING, &kind);
-	dbus_message_iter_open_container(&subj, DBUS_TYPE_ARRAY, "{sv}", &dict);
-	dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL, &entry);
-	dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &key);
-	dbus_message_iter_open_container(&entry, DBUS_TYPE_VARIANT, "s", &v);
-	dbus_message_iter_append_basic(&v, DBUS_TYPE_STRING, &sender);
-	dbus_message_iter_close_container(&entry, &v);
-	dbus_message_iter_close_container(&dict, &entry);
-	dbus_message_iter_close_container(&subj, &dict);
-	dbus_message_iter_close_container(&it, &subj);
-	dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &action);
-	dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{ss}", &details);
-	dbus_message_iter_close_container(&it, &details);
-	dbus_message_iter_append_basic(&it, DBUS_TYPE_UINT32, &flags);
-	dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &empty);
-	r = dbus_connection_send_with_reply_and_block(b->conn, q, 5000, &err);
-	dbus_message_unref(q);
-	if (!r) {
-		hostd_log("bus: polkit: %s", err.message);
-		dbus_error_free(&err);
-		return "polkit is not available to authorize a non-root caller";
-	}
-	if (dbus_message_iter_init(r, &it) &&
-	    dbus_message_iter_get_arg_type(&it) == DBUS_TYPE_STRUCT) {
-		dbus_message_iter_recurse(&it, &subj);
-		if (dbus_message_iter_get_arg_type(&subj) == DBUS_TYPE_BOOLEAN)
-			dbus_message_iter_get_basic(&subj, &authorized);
-	}
-	dbus_message_unref(r);
-	return authorized ? NULL : "not authorized by polkit";
-}
-
-/* -- methods --------------------------------------------------------------- */
+/* polkit's CheckAuthorization flag: it may ask the user (an agent). */
+#define POLKIT_ALLOW_USER_INTERACTION 1u
 
 static DBusMessage *error(DBusMessage *msg, const char *name, const char *fmt,
 			  const char *arg)
@@ -318,24 +294,276 @@ static DBusMessage *error(DBusMessage *msg, const char *name, const char *fmt,
 	return dbus_message_new_error(msg, name, text);
 }
 
-static DBusMessage *do_switch(struct hostd_bus *b, DBusMessage *msg,
-			      struct hostd_vm *vm, const char *what)
+static void reply(struct hostd_bus *b, DBusMessage *r)
 {
-	const char *why;
+	if (!r)
+		return;
+	dbus_connection_send(b->conn, r, NULL);
+	dbus_message_unref(r);
+}
+
+static void arm_timer(struct hostd_bus *b)
+{
+	struct itimerspec its = { 0 };
+	uint64_t first = 0, now = hostd_now_us();
+
+	for (struct auth *a = b->auths; a; a = a->next)
+		if (!first || a->deadline_us < first)
+			first = a->deadline_us;
+	if (first) {
+		uint64_t in = first > now ? first - now : 1;
+
+		its.it_value.tv_sec = (time_t)(in / 1000000);
+		its.it_value.tv_nsec = (long)(in % 1000000) * 1000;
+	}
+	timerfd_settime(b->timer, 0, &its, NULL);
+}
+
+/* Unlink a, cancel its call to polkit and free it; answer r (may be NULL). */
+static void auth_finish(struct auth *a, DBusMessage *r)
+{
+	struct hostd_bus *b = a->b;
+
+	for (struct auth **pp = &b->auths; *pp; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	b->nauths--;
+	reply(b, r);
+	if (a->pending) {
+		dbus_pending_call_cancel(a->pending);
+		dbus_pending_call_unref(a->pending);
+	}
+	dbus_message_unref(a->call);
+	free(a);
+	arm_timer(b);
+}
+
+static DBusMessage *switch_now(struct hostd_bus *b, DBusMessage *msg,
+			       unsigned int index, int domid)
+{
+	struct hostd_vm *vm = index < b->sw->nvms ? &b->sw->vms[index] : NULL;
 	int r;
 
-	if (!vm)
-		return error(msg, ERR_UNKNOWN_VM, "no VM %s", what);
-	why = authorize(b, msg);
-	if (why)
-		return error(msg, ERR_REFUSED, "%s", why);
+	if (!vm || vm->state == HOSTD_VM_ABSENT || vm->domid != domid)
+		return error(msg, ERR_UNKNOWN_VM, "%s",
+			     "the VM went away while polkit was asked");
 	r = hostd_switch_to(b->sw, vm->index);
 	if (r == -EAGAIN)
 		return error(msg, ERR_REFUSED, "VM %s cannot take the screen now",
 			     vm->cfg->name);
 	if (r < 0)
-		return error(msg, ERR_UNKNOWN_VM, "no VM %s", what);
+		return error(msg, ERR_UNKNOWN_VM, "no VM %s", vm->cfg->name);
 	return dbus_message_new_method_return(msg);
+}
+
+/* polkit answered (or the bus did, with an error). */
+static void on_polkit(DBusPendingCall *pending, void *data)
+{
+	struct auth *a = data;
+	DBusMessage *r = dbus_pending_call_steal_reply(pending);
+	DBusMessageIter it, res;
+	dbus_bool_t authorized = FALSE, challenge = FALSE;
+	DBusMessage *answer;
+
+	dbus_pending_call_unref(a->pending);
+	a->pending = NULL;
+	if (!r) {
+		answer = error(a->call, ERR_REFUSED, "%s", "no answer from polkit");
+	} else if (dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR) {
+		DBusError err;
+
+		dbus_error_init(&err);
+		dbus_set_error_from_message(&err, r);
+		hostd_log("bus: polkit: %s", err.message ? err.message : "error");
+		dbus_error_free(&err);
+		answer = error(a->call, ERR_REFUSED, "%s",
+			       "polkit is not available to authorize a non-root caller");
+	} else {
+		if (dbus_message_iter_init(r, &it) &&
+		    dbus_message_iter_get_arg_type(&it) == DBUS_TYPE_STRUCT) {
+			dbus_message_iter_recurse(&it, &res);
+			if (dbus_message_iter_get_arg_type(&res) == DBUS_TYPE_BOOLEAN)
+				dbus_message_iter_get_basic(&res, &authorized);
+			if (dbus_message_iter_next(&res) &&
+			    dbus_message_iter_get_arg_type(&res) == DBUS_TYPE_BOOLEAN)
+				dbus_message_iter_get_basic(&res, &challenge);
+		}
+		/* a challenge: polkit would ask the user, had the caller let it */
+		answer = authorized ?
+			switch_now(a->b, a->call, a->index, a->domid) :
+			error(a->call, ERR_REFUSED, "%s", challenge ?
+			      "not authorized by polkit without authentication "
+			      "(the call did not allow interactive authorization)" :
+			      "not authorized by polkit");
+	}
+	if (r)
+		dbus_message_unref(r);
+	auth_finish(a, answer);
+}
+
+static DBusMessage *check_authorization(const char *sender, bool interactive)
+{
+	const char *action = POLKIT_ACTION, *kind = "system-bus-name";
+	const char *key = "name", *empty = "";
+	dbus_uint32_t flags = interactive ? POLKIT_ALLOW_USER_INTERACTION : 0;
+	DBusMessageIter it, subj, dict, entry, v, details;
+	DBusMessage *q;
+
+	q = dbus_message_new_method_call("org.freedesktop.PolicyKit1",
+					 "/org/freedesktop/PolicyKit1/Authority",
+					 "org.freedesktop.PolicyKit1.Authority",
+					 "CheckAuthorization");
+	if (!q)
+		return NULL;
+	dbus_message_iter_init_append(q, &it);
+	if (!dbus_message_iter_open_container(&it, DBUS_TYPE_STRUCT, NULL, &subj) ||
+	    !dbus_message_iter_append_basic(&subj, DBUS_TYPE_STRING, &kind) ||
+	    !dbus_message_iter_open_container(&subj, DBUS_TYPE_ARRAY, "{sv}", &dict) ||
+	    !dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL, &entry) ||
+	    !dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &key) ||
+	    !dbus_message_iter_open_container(&entry, DBUS_TYPE_VARIANT, "s", &v) ||
+	    !dbus_message_iter_append_basic(&v, DBUS_TYPE_STRING, &sender) ||
+	    !dbus_message_iter_close_container(&entry, &v) ||
+	    !dbus_message_iter_close_container(&dict, &entry) ||
+	    !dbus_message_iter_close_container(&subj, &dict) ||
+	    !dbus_message_iter_close_container(&it, &subj) ||
+	    !dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &action) ||
+	    !dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{ss}", &details) ||
+	    !dbus_message_iter_close_container(&it, &details) ||
+	    !dbus_message_iter_append_basic(&it, DBUS_TYPE_UINT32, &flags) ||
+	    !dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &empty)) {
+		dbus_message_unref(q);
+		return NULL;
+	}
+	return q;
+}
+
+/*
+ * Switch to vm for the caller of msg: at once for root (the answer is
+ * returned), else once polkit grants it (NULL returned: the answer comes
+ * from on_polkit, or an error at once if it cannot be asked).
+ */
+static DBusMessage *authorize_and_switch(struct hostd_bus *b, DBusMessage *msg,
+					 struct hostd_vm *vm)
+{
+	const char *sender = dbus_message_get_sender(msg);
+	bool interactive = dbus_message_get_allow_interactive_authorization(msg);
+	unsigned int mine = 0;
+	DBusMessage *q;
+	struct auth *a;
+	DBusError err;
+	unsigned long uid;
+
+	dbus_error_init(&err);
+	uid = dbus_bus_get_unix_user(b->conn, sender, &err);
+	if (dbus_error_is_set(&err)) {
+		dbus_error_free(&err);
+		return error(msg, ERR_REFUSED, "%s", "cannot tell who the caller is");
+	}
+	if (uid == 0)
+		return switch_now(b, msg, vm->index, vm->domid);
+	for (a = b->auths; a; a = a->next)
+		if (strcmp(dbus_message_get_sender(a->call), sender) == 0)
+			mine++;
+	if (mine >= AUTH_MAX_PER_CALLER || b->nauths >= AUTH_MAX) {
+		hostd_log("bus: %s (uid %lu): %u switches already wait for polkit%s; refused",
+			  sender, uid, mine >= AUTH_MAX_PER_CALLER ? mine : b->nauths,
+			  mine >= AUTH_MAX_PER_CALLER ? " for it" : " in all");
+		return error(msg, ERR_LIMITS, "%s",
+			     mine >= AUTH_MAX_PER_CALLER ?
+			     "too many of your switches wait for polkit already" :
+			     "too many switches wait for polkit already");
+	}
+	a = calloc(1, sizeof(*a));
+	q = check_authorization(sender, interactive);
+	if (!a || !q)
+		goto oom;
+	if (!dbus_connection_send_with_reply(b->conn, q, &a->pending,
+					     DBUS_TIMEOUT_INFINITE) ||
+	    !a->pending)
+		goto oom;
+	if (!dbus_pending_call_set_notify(a->pending, on_polkit, a, NULL)) {
+		dbus_pending_call_cancel(a->pending);
+		dbus_pending_call_unref(a->pending);
+		goto oom;
+	}
+	dbus_message_unref(q);
+	a->b = b;
+	a->call = dbus_message_ref(msg);
+	a->index = vm->index;
+	a->domid = vm->domid;
+	a->deadline_us = hostd_now_us() + (uint64_t)b->auth_timeout_ms * 1000;
+	a->next = b->auths;
+	b->auths = a;
+	b->nauths++;
+	arm_timer(b);
+	b->deferred = true;
+	return NULL;
+oom:
+	if (q)
+		dbus_message_unref(q);
+	free(a);
+	return error(msg, ERR_REFUSED, "%s", "cannot ask polkit (out of memory)");
+}
+
+/* The timer: answer the authorizations polkit left waiting too long. */
+static void on_auth_timer(int fd, short revents, void *data)
+{
+	struct hostd_bus *b = data;
+	uint64_t n, now = hostd_now_us();
+	struct auth *a, *next;
+
+	(void)revents;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		hostd_log("bus: timer: %s", strerror(errno));
+	for (a = b->auths; a; a = next) {
+		next = a->next;
+		if (a->deadline_us > now)
+			continue;
+		hostd_log("bus: %s: polkit did not answer in %u ms",
+			  dbus_message_get_sender(a->call), b->auth_timeout_ms);
+		auth_finish(a, error(a->call, ERR_TIMEOUT, "%s",
+				     "polkit did not answer in time"));
+	}
+	arm_timer(b);
+	dbus_connection_flush(b->conn);
+}
+
+/* A caller left the bus: its switches need no answer. */
+static DBusHandlerResult on_filter(DBusConnection *conn, DBusMessage *msg,
+				   void *data)
+{
+	struct hostd_bus *b = data;
+	const char *name, *old, *new;
+	struct auth *a, *next;
+
+	(void)conn;
+	if (!dbus_message_is_signal(msg, DBUS_INTERFACE_DBUS, "NameOwnerChanged") ||
+	    !dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &name,
+				   DBUS_TYPE_STRING, &old, DBUS_TYPE_STRING, &new,
+				   DBUS_TYPE_INVALID) ||
+	    *new || name[0] != ':')
+		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+	for (a = b->auths; a; a = next) {
+		next = a->next;
+		if (strcmp(dbus_message_get_sender(a->call), name) != 0)
+			continue;
+		hostd_log("bus: %s left while polkit was asked; dropped", name);
+		auth_finish(a, NULL);
+	}
+	return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+}
+
+/* -- methods --------------------------------------------------------------- */
+
+static DBusMessage *do_switch(struct hostd_bus *b, DBusMessage *msg,
+			      struct hostd_vm *vm, const char *what)
+{
+	if (!vm)
+		return error(msg, ERR_UNKNOWN_VM, "no VM %s", what);
+	return authorize_and_switch(b, msg, vm);
 }
 
 /* The next (step 1) or previous (step -1) running VM in config order. */
@@ -432,6 +660,7 @@ static DBusHandlerResult on_message(DBusConnection *conn, DBusMessage *msg,
 
 	if (dbus_message_get_type(msg) != DBUS_MESSAGE_TYPE_METHOD_CALL)
 		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+	b->deferred = false;
 	if (!is_root && strcmp(path, ROOT_PATH "/vm") != 0) {
 		vm = vm_from_path(b->sw, path);
 		if (!vm) {
@@ -474,6 +703,8 @@ static DBusHandlerResult on_message(DBusConnection *conn, DBusMessage *msg,
 		   strcmp(dbus_message_get_member(msg), "Activate") == 0) {
 		r = do_switch(b, msg, vm, path);
 	}
+	if (b->deferred)
+		return DBUS_HANDLER_RESULT_HANDLED;
 	if (!r)
 		r = error(msg, DBUS_ERROR_UNKNOWN_METHOD, "no method %s",
 			  dbus_message_get_member(msg));
@@ -514,7 +745,7 @@ static void on_bus(int fd, short revents, void *data)
 
 struct hostd_bus *hostd_bus_create(struct hostd_switcher *sw,
 				   struct hostd_poller *p, const char *address,
-				   bool *lost)
+				   unsigned int auth_timeout_ms, bool *lost)
 {
 	struct hostd_bus *b = calloc(1, sizeof(*b));
 	DBusError err;
@@ -524,6 +755,8 @@ struct hostd_bus *hostd_bus_create(struct hostd_switcher *sw,
 		return NULL;
 	b->sw = sw;
 	b->lost = lost;
+	b->auth_timeout_ms = auth_timeout_ms;
+	b->timer = -1;
 	dbus_error_init(&err);
 	if (!address || strcmp(address, "system") == 0) {
 		b->conn = dbus_bus_get_private(DBUS_BUS_SYSTEM, &err);
@@ -550,6 +783,23 @@ struct hostd_bus *hostd_bus_create(struct hostd_switcher *sw,
 	}
 	if (!dbus_connection_register_fallback(b->conn, ROOT_PATH, &vtable, b))
 		goto fail;
+	/* callers that leave while polkit is asked (on_filter) */
+	dbus_bus_add_match(b->conn, "type='signal',sender='" DBUS_SERVICE_DBUS
+			   "',interface='" DBUS_INTERFACE_DBUS
+			   "',member='NameOwnerChanged',arg2=''", &err);
+	if (dbus_error_is_set(&err))
+		goto fail;
+	if (!dbus_connection_add_filter(b->conn, on_filter, b, NULL))
+		goto fail;
+	b->filtering = true;
+	b->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (b->timer < 0 ||
+	    !(b->timer_watch = hostd_poller_add(p, b->timer, POLLIN,
+						on_auth_timer, b))) {
+		dbus_set_error(&err, DBUS_ERROR_FAILED, "cannot make a timer: %s",
+			       strerror(errno));
+		goto fail;
+	}
 	if (!dbus_connection_get_unix_fd(b->conn, &fd) ||
 	    !(b->watch = hostd_poller_add(p, fd, POLLIN, on_bus, b))) {
 		dbus_set_error(&err, DBUS_ERROR_FAILED, "cannot watch the connection");
@@ -582,8 +832,18 @@ void hostd_bus_destroy(struct hostd_bus *b)
 		b->sw->hooks.switched = NULL;
 		b->sw->hooks.bus_data = NULL;
 	}
+	/* the callers still waiting are told; their calls to polkit cancelled */
+	while (b->auths)
+		auth_finish(b->auths, error(b->auths->call, ERR_REFUSED, "%s",
+					    "hostd is exiting"));
+	hostd_watch_remove(b->timer_watch);
+	if (b->timer >= 0)
+		close(b->timer);
 	hostd_watch_remove(b->watch);
 	if (b->conn) {
+		if (b->filtering)
+			dbus_connection_remove_filter(b->conn, on_filter, b);
+		dbus_connection_flush(b->conn);
 		dbus_connection_close(b->conn);
 		dbus_connection_unref(b->conn);
 	}

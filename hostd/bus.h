@@ -12,10 +12,11 @@ struct hostd_poller;
 struct hostd_switcher;
 
 /* Sets the switcher's switched hook; watches the connection in p; sets
- * *lost when the bus goes away (then hostd has nothing to serve). */
+ * *lost when the bus goes away (then hostd has nothing to serve). A
+ * non-root caller's switch waits at most auth_timeout_ms for polkit. */
 struct hostd_bus *hostd_bus_create(struct hostd_switcher *sw,
 				   struct hostd_poller *p, const char *address,
-				   bool *lost);
+				   unsigned int auth_timeout_ms, bool *lost);
 void hostd_bus_destroy(struct hostd_bus *b);
 /* The VM list changed (a domain came or went). */
 void hostd_bus_vms_changed(struct hostd_bus *b);

@@ -4,6 +4,7 @@
  *
  *   hostd [--config FILE] [--bus system|session|ADDRESS|none] [--no-grab]
  *         [--no-input] [--no-xen] [--no-backends] [--card PATH|none]
+ *         [--polkit-timeout SECONDS]
  *
  * It reads the configuration, follows which of its guests Xen runs
  * (XenStore watches on @introduceDomain/@releaseDomain), gives each guest a
@@ -152,7 +153,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: hostd [--config FILE] [--bus system|session|ADDRESS|none]"
 			" [--no-grab] [--no-input] [--no-xen] [--no-backends]"
-			" [--card PATH|none]\n");
+			" [--card PATH|none]"
+			" [--polkit-timeout SECONDS]\n");
 	return 2;
 }
 
@@ -166,6 +168,7 @@ int main(int argc, char **argv)
 		{ "no-backends", no_argument, NULL, 'B' },
 		{ "no-xen", no_argument, NULL, 'x' },
 		{ "card", required_argument, NULL, 'C' },
+		{ "polkit-timeout", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -175,6 +178,8 @@ int main(int argc, char **argv)
 	bool card_given = false;
 	bool grab = true, xen = true, input = true, backends = true;
 	bool restart_pending = false;
+	/* as long as a D-Bus client waits for an answer by default */
+	unsigned int polkit_timeout_ms = 25000;
 	sigset_t chld;
 	char err[512];
 	int c, status = 1;
@@ -199,6 +204,15 @@ int main(int argc, char **argv)
 		case 'B':
 			backends = false;
 			break;
+		case 'P': {
+			char *end;
+			double v = strtod(optarg, &end);
+
+			if (*end || !(v > 0 && v <= 3600))
+				return usage();
+			polkit_timeout_ms = (unsigned int)(v * 1000);
+			break;
+		}
 		case 'C':
 			card = strcmp(optarg, "none") ? optarg : NULL;
 			card_given = true;
@@ -261,7 +275,8 @@ int main(int argc, char **argv)
 	}
 	hostd_backends_set_peers(h.backends, h.input, h.display);
 	if (strcmp(bus, "none") != 0) {
-		h.bus = hostd_bus_create(&h.sw, h.poller, bus, &h.quit);
+		h.bus = hostd_bus_create(&h.sw, h.poller, bus,
+					 polkit_timeout_ms, &h.quit);
 		if (!h.bus)
 			goto out;
 	}
