@@ -396,7 +396,13 @@ void sw_client_switch_to(struct sw_client *c, const char *name,
 	call = g_new0(struct switch_call, 1);
 	call->done = done;
 	call->data = data;
-	pd_sw_manager_call_switch_to(c->mgr, name, c->cancel, on_switch_done, call);
+	/* hostd asks polkit, which may prompt the user (auth_admin for an
+	 * inactive session): the call allows it, as the generated one
+	 * cannot say */
+	g_dbus_proxy_call(G_DBUS_PROXY(c->mgr), "SwitchTo",
+			  g_variant_new("(s)", name),
+			  G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, -1,
+			  c->cancel, on_switch_done, call);
 }
 
 char *sw_error_text(const GError *err)

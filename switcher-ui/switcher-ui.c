@@ -587,12 +587,16 @@ static int run_switch(GDBusConnection *bus, const char *name, int step)
 		err = g_error_new_literal(G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER,
 					  SW_BUS_NAME);
 	} else if (mgr) {
-		if (name)
-			ok = pd_sw_manager_call_switch_to_sync(mgr, name, NULL, &err);
-		else if (step > 0)
-			ok = pd_sw_manager_call_switch_next_sync(mgr, NULL, &err);
-		else
-			ok = pd_sw_manager_call_switch_previous_sync(mgr, NULL, &err);
+		/* polkit may prompt the user: the call allows it */
+		GVariant *r = g_dbus_proxy_call_sync(G_DBUS_PROXY(mgr),
+			name ? "SwitchTo" : step > 0 ? "SwitchNext" :
+			"SwitchPrevious", name ? g_variant_new("(s)", name) : NULL,
+			G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, -1, NULL,
+			&err);
+
+		ok = r != NULL;
+		if (r)
+			g_variant_unref(r);
 	}
 	g_free(owner);
 	if (mgr)
