@@ -6,22 +6,10 @@ import re
 import time
 
 from pdvm import fwd
-from pdvm.testlib import TestFailure, check, run_ok
+from pdvm.testlib import check, run_ok
 
 MODE = "plain"
 
-
-def start_keyboard(app):
-    run_ok(app, "plain", "rm -f /tmp/fwd-go /tmp/fwd-uinput.txt; "
-           "(pd-fwdtest uinput 'PD busy kbd' /tmp/fwd-go 90 "
-           ">/tmp/fwd-uinput.txt &)")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        out = run_ok(app, "plain", "cat /tmp/fwd-uinput.txt").strip()
-        if out.startswith("/dev/input/event"):
-            return out
-        time.sleep(0.5)
-    raise TestFailure("the uinput keyboard did not appear")
 
 
 def test_blocking_read_does_not_delay_ioctls(app):
@@ -30,7 +18,7 @@ def test_blocking_read_does_not_delay_ioctls(app):
     all of them finish while the read still waits, and the read completes
     with the right event once a key is pressed."""
     try:
-        kbd = start_keyboard(app)
+        kbd = fwd.start_keyboard(app, "PD busy kbd", 90)
         ev, card = fwd.export(app, kbd, "/dev/dri/card0")
         run_ok(app, "plain", "(pd-fwdtest evdev-read %s 1 >/tmp/fwd-blk.txt "
                "2>&1 &)" % ev)
@@ -58,7 +46,7 @@ def test_blocking_read_does_not_delay_ioctls(app):
 
 def poll_three(app, how):
     try:
-        kbd = start_keyboard(app)
+        kbd = fwd.start_keyboard(app, "PD busy kbd", 90)
         cards = run_ok(app, "plain", "cat /proc/asound/cards")
         real = [int(l.split()[0]) for l in cards.splitlines()
                 if "[Loopback" in l][0]
@@ -103,7 +91,7 @@ def test_signal_interrupts_a_blocked_read_without_losing_data(app):
     backend's read of the real file: the next read gets the first event
     typed afterwards, not the one after it."""
     try:
-        kbd = start_keyboard(app)
+        kbd = fwd.start_keyboard(app, "PD busy kbd", 90)
         ev, = fwd.export(app, kbd)
         run_ok(app, "plain", "(pd-fwdtest evdev-intr %s >/tmp/fwd-intr.txt "
                "2>&1 &); sleep 4" % ev)
@@ -129,7 +117,7 @@ def test_backend_death_fails_requests_with_eio(app):
     disappears, and once the program is gone the module unloads: nothing
     leaks and nothing hangs."""
     try:
-        kbd = start_keyboard(app)
+        kbd = fwd.start_keyboard(app, "PD busy kbd", 90)
         ev, = fwd.export(app, kbd)
         run_ok(app, "plain", "(pd-fwdtest read-err %s >/tmp/fwd-eio.txt "
                "2>&1 &); sleep 2" % ev)

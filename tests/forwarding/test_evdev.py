@@ -5,24 +5,10 @@ forwarded beside the native one, compared in the same run."""
 import time
 
 from pdvm import fwd
-from pdvm.testlib import TestFailure, check, run_ok
+from pdvm.testlib import check, run_ok
 
 MODE = "plain"
 
-
-def start_keyboard(app, name, hold=60):
-    """A uinput keyboard that types "paradice" once /tmp/fwd-go exists;
-    returns its native event node."""
-    run_ok(app, "plain", "rm -f /tmp/fwd-go /tmp/fwd-uinput.txt; "
-           "(pd-fwdtest uinput '%s' /tmp/fwd-go %d >/tmp/fwd-uinput.txt &)"
-           % (name, hold))
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        out = run_ok(app, "plain", "cat /tmp/fwd-uinput.txt").strip()
-        if out.startswith("/dev/input/event"):
-            return out
-        time.sleep(0.5)
-    raise TestFailure("the uinput keyboard did not appear")
 
 
 def test_events_and_identity_identical(app):
@@ -32,7 +18,7 @@ def test_events_and_identity_identical(app):
     EVIOCGNAME, EVIOCGID, EVIOCGPHYS, EVIOCGPROP, every EVIOCGBIT and
     EVIOCGKEY answer the same."""
     try:
-        native = start_keyboard(app, "PD forwarded kbd")
+        native = fwd.start_keyboard(app, "PD forwarded kbd")
         node, = fwd.export(app, native)
         ids_n = run_ok(app, "plain", "pd-fwdtest evdev-ids %s" % native)
         ids_f = run_ok(app, "plain", "pd-fwdtest evdev-ids %s" % node)
@@ -63,7 +49,7 @@ def test_libinput_sees_a_keyboard(app):
     capabilities/ attributes of its parent, copied from the real device)
     and `libinput list-devices` lists it as a keyboard."""
     try:
-        native = start_keyboard(app, "PD libinput kbd")
+        native = fwd.start_keyboard(app, "PD libinput kbd")
         node, = fwd.export(app, native)
         run_ok(app, "plain", "udevadm settle -t 60", timeout=90)
         props = run_ok(app, "plain", "udevadm info %s" % node)
@@ -84,7 +70,7 @@ def test_fasync_delivers_sigio(app):
     SIGIO of the real file coming back as PD_EV_SIGIO): the program gets
     SIGIO when a key is pressed, and reads the key."""
     try:
-        native = start_keyboard(app, "PD fasync kbd")
+        native = fwd.start_keyboard(app, "PD fasync kbd")
         node, = fwd.export(app, native)
         run_ok(app, "plain", "(pd-fwdtest fasync %s 30 >/tmp/fwd-fasync.txt "
                "2>&1 &); sleep 2" % node)

@@ -9,27 +9,13 @@ keyboard's), and every forwarded node is marked ID_PARADICE=1 with a
 (udev reads /etc/udev/rules.d as /lib/udev/rules.d)."""
 
 import os
-import time
 
 from pdvm import fwd
-from pdvm.testlib import TestFailure, check, run_ok
+from pdvm.testlib import check, run_ok
 
 MODE = "plain"
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-
-def start_keyboard(app, name):
-    """A uinput keyboard (as test_evdev's); returns its event node."""
-    run_ok(app, "plain", "rm -f /tmp/fwd-go /tmp/fwd-uinput.txt; "
-           "(pd-fwdtest uinput '%s' /tmp/fwd-go 60 >/tmp/fwd-uinput.txt &)"
-           % name)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        out = run_ok(app, "plain", "cat /tmp/fwd-uinput.txt").strip()
-        if out.startswith("/dev/input/event"):
-            return out
-        time.sleep(0.5)
-    raise TestFailure("the uinput keyboard did not appear")
 
 
 def _info(app, what):
@@ -54,7 +40,7 @@ def test_forwarded_devices_are_on_seat0(app):
         run_ok(app, "plain", "t=0; until [ -e /run/pd-udev-settled ] || "
                "[ $t -gt 120 ]; do sleep 1; t=$((t+1)); done; "
                "udevadm control --reload", timeout=150)
-        native_kbd = start_keyboard(app, "PD seat kbd")
+        native_kbd = fwd.start_keyboard(app, "PD seat kbd")
         paths = ["/dev/dri/card0", native_kbd]
         render = run_ok(app, "plain", "ls /dev/dri/renderD* 2>/dev/null | "
                         "head -n 1").strip()

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 
-from pdvm.testlib import TestFailure, check
+from pdvm.testlib import ANY_USER_BUS, TestFailure, check
 
 MODE = "host"
 
@@ -24,21 +24,6 @@ FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 # fake_polkit.py needs python3-gi, which Debian's python3 has
 SYSTEM_PYTHON = "/usr/bin/python3"
 
-BUS = """\
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=%s</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"""
 
 CONF = """\
 [guest work]
@@ -50,7 +35,7 @@ ERR = "org.paradice.Switcher1.Error."
 
 
 class Session:
-    """A private bus that nobody may join, the fake polkit, and hostd."""
+    """A private bus that any user may join, the fake polkit, and hostd."""
 
     def __init__(self, timeout=None):
         self.hostd = self.polkit = self.bus = self.log = None
@@ -69,7 +54,7 @@ class Session:
             f.write(CONF)
         bus_conf = os.path.join(self.dir, "bus.conf")
         with open(bus_conf, "w") as f:
-            f.write(BUS % self.dir)
+            f.write(ANY_USER_BUS % self.dir)
         self.policy("yes")
         self.bus = subprocess.Popen(["dbus-daemon", "--config-file=" + bus_conf,
                                      "--nofork", "--print-address"],

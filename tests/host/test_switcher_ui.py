@@ -20,7 +20,7 @@ import tempfile
 import time
 
 from pdvm.machine import read_ppm
-from pdvm.testlib import TestFailure, artifact, check, pixel
+from pdvm.testlib import ANY_USER_BUS, TestFailure, artifact, check, pixel
 
 MODE = "host"
 
@@ -33,23 +33,6 @@ TRAY_HOST = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 # tray_host.py needs python3-gi, which Debian's python3 has
 SYSTEM_PYTHON = "/usr/bin/python3"
 
-# A session bus that other users may join: the refused-switch test runs
-# the app as nobody (hostd lets root switch without asking polkit)
-ANY_USER_BUS = """\
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=%s</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"""
 
 CONF = """\
 [switch]

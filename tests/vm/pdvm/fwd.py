@@ -5,10 +5,27 @@ transport: frontend and backend in the same kernel), and clean up so that
 the next test starts from a VM without the module."""
 
 import shlex
+import time
 
 from .testlib import TestFailure, check, run_ok
 
 VM = "plain"
+
+
+def start_keyboard(app, name, hold=60):
+    """A uinput keyboard (pd-fwdtest uinput) that types "paradice" once
+    /tmp/fwd-go exists and lives hold seconds; returns its native event
+    node."""
+    run_ok(app, VM, "rm -f /tmp/fwd-go /tmp/fwd-uinput.txt; "
+           "(pd-fwdtest uinput '%s' /tmp/fwd-go %d >/tmp/fwd-uinput.txt &)"
+           % (name, hold))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        out = run_ok(app, VM, "cat /tmp/fwd-uinput.txt").strip()
+        if out.startswith("/dev/input/event"):
+            return out
+        time.sleep(0.5)
+    raise TestFailure("the uinput keyboard did not appear")
 
 
 def frontend_up(app):

@@ -148,3 +148,24 @@ def artifact(name):
 __all__ = ["TestFailure", "VmError", "check", "run_ok", "indent",
            "missing_color_bars", "pixel", "artifact", "evdev_node",
            "wait_until", "wait_for", "v4l2_comparable"]
+
+
+# A private session bus (for tests on this machine, MODE = "host") that
+# other users may join and anyone may watch: tests run clients as nobody
+# (hostd lets root switch without asking polkit) and dbus-monitor.
+ANY_USER_BUS = """\
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow receive_sender="*"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
