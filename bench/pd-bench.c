@@ -386,9 +386,11 @@ static int cmd_evecho(const char *dev, long n)
 {
 	int fd = open_dev(dev);
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int odd = 0;
+	long done = 0;
 
 	/* reads as many events as are queued, as libevdev does */
-	for (long done = 0; done < n + 1;) {
+	while (done < n + 1) {
 		struct input_event got[64];
 		ssize_t len;
 
@@ -403,9 +405,12 @@ static int cmd_evecho(const char *dev, long n)
 			if (got[i].type != EV_MSC || v <= 0 || v >= ECHO_OFFSET)
 				continue;
 			send_msc(fd, v + ECHO_OFFSET);
+			if (v != 1 && v != (int)done + 1 && odd++ < 20)
+				fprintf(stderr, "evecho: ping %d after %ld\n", v, done);
 			done += v != 1 || !done;	/* ping 1 may repeat */
 		}
 	}
+	fprintf(stderr, "evecho: %ld pings echoed, %d out of order\n", done, odd);
 	return 0;
 }
 

@@ -145,6 +145,7 @@ struct be_handle {
 	void *hooks_data;
 	int refs;			/* under be.lock */
 	bool gone;			/* released by the guest */
+	bool nodisplay_logged;		/* nodisplay.c said it once */
 	/* Serialises stateful ioctls and the file's O_NONBLOCK flag. */
 	pthread_mutex_t lock;
 	struct pd_ioc_state st;

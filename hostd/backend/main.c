@@ -32,13 +32,15 @@
 #include <paradice/pd_display.h>
 #include <paradice/pd_loop.h>
 #include "backend.h"
+#include "nodisplay.h"
 #include "vkms/vkms.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pd-backend [-v] [--loop DEV] [--name NAME] "
 		   "[--ready-fd FD] [--state FILE] PATH...\n"
-		   "       pd-backend [-v] --xen GUEST [--config FILE] [PATH...]\n");
+		   "       pd-backend [-v] --xen GUEST [--config FILE] "
+		   "[--direct-display] [PATH...]\n");
 }
 
 struct announce {
@@ -223,6 +225,7 @@ int main(int argc, char **argv)
 		{ "state", required_argument, NULL, 's' },
 		{ "xen", required_argument, NULL, 'x' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "direct-display", no_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -238,6 +241,7 @@ int main(int argc, char **argv)
 	const char *xen = NULL, *config = "/etc/paradice/paradice.conf";
 	pthread_t t;
 	int c, disp;
+	bool direct = false;
 
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
@@ -258,6 +262,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			config = optarg;
+			break;
+		case 'D':
+			direct = true;
 			break;
 		case 'v':
 			be.verbose++;
@@ -333,6 +340,11 @@ serve:
 		be.hooks_class = PD_WIRE_CLASS_DRM;
 		be.hooks = &vkms_card_hooks;
 		be.hooks_data = vkms;
+	} else if (xen && !direct) {
+		/* the physical display is dom0's: nodisplay.c */
+		be.hooks_class = PD_WIRE_CLASS_DRM;
+		be.hooks = &be_nodisplay_hooks;
+		be.hooks_data = &be;
 	}
 	if (!xen && pthread_create(&t, NULL, announce_nodes, &an) == 0)
 		pthread_detach(t);

@@ -31,6 +31,9 @@
  *   v4l2-expbuf PATH                 one MMAP capture buffer: write it
  *                                    through its mapping, EXPBUF, map the
  *                                    dma-buf and read the bytes back
+ *   drm-master PATH                  SET_MASTER then DROP_MASTER on PATH:
+ *                                    "set_master RET errno E" and
+ *                                    "drop_master RET errno E"
  *   dumb-show PATH RGB1 RGB2 GO HOLD_S
  *                                    map a 1024x768 dumb buffer, fill it
  *                                    with RGB1 (hex), show it on the first
@@ -566,6 +569,22 @@ static int cmd_v4l2_expbuf(const char *path)
 	return bad ? 1 : 0;
 }
 
+static int cmd_drm_master(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return die(path);
+	errno = 0;
+	r = ioctl(fd, DRM_IOCTL_SET_MASTER, 0);
+	printf("set_master %d errno %d\n", r, r ? errno : 0);
+	errno = 0;
+	r = ioctl(fd, DRM_IOCTL_DROP_MASTER, 0);
+	printf("drop_master %d errno %d\n", r, r ? errno : 0);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 5 && !strcmp(argv[1], "uinput"))
@@ -590,6 +609,8 @@ int main(int argc, char **argv)
 		return cmd_read_err(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "v4l2-expbuf"))
 		return cmd_v4l2_expbuf(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "drm-master"))
+		return cmd_drm_master(argv[2]);
 	if (argc == 7 && !strcmp(argv[1], "dumb-show"))
 		return cmd_dumb_show(argv[2], (uint32_t)strtoul(argv[3], NULL, 16),
 				     (uint32_t)strtoul(argv[4], NULL, 16),

@@ -12,8 +12,16 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+
+#ifndef __user
+#define __user
+#endif
+#include <drm/drm.h>
+#include <drm/drm_mode.h>
 
 #include "backend.h"
+#include "nodisplay.h"
 #include "tap.h"
 
 /* The last message the backend sent. */
@@ -356,6 +364,57 @@ static void test_class_hooks(void)
 	CHECK_EQ(n_release, 1);
 }
 
+/* One DRM ioctl whose argument is a single buffer of at most 24 bytes
+ * (or none), zeroed. */
+static int64_t drm_ioctl(uint32_t h, unsigned int cmd)
+{
+	uint8_t m[sizeof(struct pd_wire_ioctl_req) + 24 +
+		  sizeof(struct pd_wire_buf)] = { 0 };
+	struct pd_wire_ioctl_req q = { .cmd = cmd };
+	struct pd_wire_buf b = { .flags = PD_WIRE_BUF_IN | PD_WIRE_BUF_OUT };
+	uint32_t len = _IOC_SIZE(cmd), pad = (len + 7) & ~7u;
+
+	CHECK(len <= 24);
+	if (len) {
+		q.nbufs = 1;
+		q.data_len = len;
+		b.len = len;
+		memcpy(m + sizeof(q) + pad, &b, sizeof(b));
+	}
+	memcpy(m, &q, sizeof(q));
+	return call(PD_OP_IOCTL, h, m,
+		    sizeof(q) + (len ? pad + sizeof(b) : 0));
+}
+
+/* A guest's card that no hostd shows (nodisplay.c): what the card keeps
+ * for its master is answered as for a client that is not master, and the
+ * real file never sees it (/dev/null would say ENOTTY); other ioctls
+ * still reach it. */
+static void test_card_without_display_keeps_master_ioctls(void)
+{
+	uint32_t h;
+
+	setup();
+	exports[1].info.class = PD_WIRE_CLASS_DRM;
+	exports[1].info.driver = PD_WIRE_DRIVER_DRM_GENERIC;
+	be.hooks_class = PD_WIRE_CLASS_DRM;
+	be.hooks = &be_nodisplay_hooks;
+	be.hooks_data = &be;
+	connect_ok();
+	h = open_ok(1, PD_WIRE_O_RDWR);
+	CHECK_EQ(drm_ioctl(h, DRM_IOCTL_SET_MASTER), -EBUSY);
+	CHECK_EQ(drm_ioctl(h, DRM_IOCTL_DROP_MASTER), -EINVAL);
+	CHECK_EQ(drm_ioctl(h, DRM_IOCTL_MODE_PAGE_FLIP), -EACCES);
+	CHECK_EQ(drm_ioctl(h, DRM_IOCTL_GET_MAGIC), -ENOTTY);
+	CHECK_EQ(drm_ioctl(h, DRM_IOCTL_DROP_MASTER), -EINVAL);
+	/* the same file without the hooks: plain forwarding */
+	be.hooks = NULL;
+	h = open_ok(1, PD_WIRE_O_RDWR);
+	CHECK_EQ(drm_ioctl(h, DRM_IOCTL_SET_MASTER), -ENOTTY);
+	exports[1].info.class = PD_WIRE_CLASS_V4L2;
+	exports[1].info.driver = PD_WIRE_DRIVER_NONE;
+}
+
 static void test_unknown_op(void)
 {
 	uint32_t h;
@@ -380,6 +439,7 @@ int main(void)
 	RUN(test_bad_ioctls_get_errnos);
 	RUN(test_unknown_op);
 	RUN(test_class_hooks);
+	RUN(test_card_without_display_keeps_master_ioctls);
 	be_maps_finish(&be);
 	be_handles_finish(&be);
 	return tap_done();

@@ -67,6 +67,29 @@ def test_xen_ioctl_round_trips(app):
           out)
 
 
+def test_xen_card_without_hostd_keeps_the_display(app):
+    """No hostd shows the guests here (each pd-backend runs without a
+    display socket; guest2's without --direct-display): guest2 may query
+    dom0's card but not drive its screen. modetest -s in guest2 is refused
+    as a client that is not master is (EACCES), SET_MASTER as when another
+    master holds the card (EBUSY), and guest2's backend logs why; without
+    the guard the backend, root and the card's master, would set the mode
+    on dom0's screen."""
+    xen.setup(app)
+    conns = run_ok(app, "guest2", "modetest -M bochs-drm -c")
+    m = re.search(r"^(\d+)\s+\d+\s+connected", conns, re.M)
+    check(m, "no connected connector in guest2:\n%s" % conns)
+    out = run_ok(app, "guest2", "modetest -M bochs-drm -s %s:1024x768 "
+                 "</dev/null 2>&1; true" % m.group(1), timeout=60)
+    check("Permission denied" in out, "modetest -s in guest2:\n%s" % out)
+    out = run_ok(app, "guest2", "pd-fwdtest drm-master /dev/dri/card0")
+    check("set_master -1 errno 16" in out and
+          "drop_master -1 errno 22" in out, out)
+    log = run_ok(app, "dom0", "cat /var/log/pd-backend-guest2.log")
+    check(re.search(r"display ioctl 0x[0-9a-f]+ refused \(Permission "
+                    r"denied\): no hostd", log), log[-2000:])
+
+
 def test_xen_evdev_keys_reach_both_guests(app):
     """Keys typed on the emulated keyboard reach evtest in both guests
     through their forwarded /dev/input/event0 (blocking reads, poll events

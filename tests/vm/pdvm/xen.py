@@ -32,6 +32,12 @@ def nodes_up(app, guest, nodes=GUEST_NODES):
     return code == 0
 
 
+# No hostd in these tests: guest1's backend lets it drive dom0's screen
+# through its card (pd-backend --direct-display); guest2's keeps the
+# display to dom0, as every backend does by default.
+DIRECT = ("guest1",)
+
+
 def setup(app, guests=("guest1", "guest2"), conf=CONF, nodes=GUEST_NODES):
     """Config in dom0 (conf), one backend per guest (if not running yet),
     the frontend loaded in each guest; waits for the forwarded nodes (the
@@ -39,8 +45,9 @@ def setup(app, guests=("guest1", "guest2"), conf=CONF, nodes=GUEST_NODES):
     app.copy_in("dom0", conf.encode(), "/etc/paradice/paradice.conf")
     for g in guests:
         if not backend_pid(app, g):
-            run_ok(app, "dom0", "(pd-backend --xen %s >>/var/log/pd-backend-%s"
-                   ".log 2>&1 &); true" % (g, g))
+            run_ok(app, "dom0", "(pd-backend --xen %s%s >>/var/log/pd-backend"
+                   "-%s.log 2>&1 &); true" % (
+                       g, " --direct-display" if g in DIRECT else "", g))
     for g in guests:
         run_ok(app, g, "lsmod | grep -q '^pdfront ' || { modprobe -a drm "
                "videodev snd && insmod /usr/lib/modules/extra/pdfront.ko; }")
