@@ -234,6 +234,8 @@ struct pd_ioc_desc {
 #define PD_IOC_F_FORGET		(1u << 10) /* clears it (HW_FREE) */
 #define PD_IOC_F_DISPLAY	(1u << 11) /* display state: hostd's business */
 #define PD_IOC_F_SCREEN		(1u << 12) /* carries values no table checks */
+#define PD_IOC_F_OWNER		(1u << 13) /* buffer ownership: the class hooks
+					    * see it first (V4L2 queues) */
 
 struct pd_ioc_entry {
 	__u32 cmd;

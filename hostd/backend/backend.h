@@ -16,6 +16,8 @@
  *   events.c      poll readiness and SIGIO as events, cancel delivery
  *   vkms/         the guest's virtual display under hostd (vkms/vkms.h),
  *                 reached through struct be_class_hooks
+ *   nodisplay.c   the class hooks of a guest's card no hostd shows
+ *   v4l2own.c     the class hooks tying a V4L2 queue's buffers to a file
  *   transport_loop.c  the loop transport (/dev/paradice-loop)
  *   xen/          the Xen transport, one file per concern (xen/transport.h)
  */
@@ -134,6 +136,8 @@ struct be_class_hooks {
 	uint32_t (*poll)(void *data, struct be_handle *h);
 	/* before the guest's last close of h */
 	void (*release)(void *data, struct be_handle *h);
+	/* may h's file be mapped (PD_OP_MMAP)? 0 or -errno */
+	int (*mmap)(void *data, struct be_handle *h);
 };
 
 struct be_handle {
@@ -146,6 +150,9 @@ struct be_handle {
 	int refs;			/* under be.lock */
 	bool gone;			/* released by the guest */
 	bool nodisplay_logged;		/* nodisplay.c said it once */
+	atomic_bool buf_owner;		/* V4L2: this file made its queue's
+					 * buffers (v4l2own.c) */
+	bool owner_logged;		/* v4l2own.c said it once */
 	/* Serialises stateful ioctls and the file's O_NONBLOCK flag. */
 	pthread_mutex_t lock;
 	struct pd_ioc_state st;
@@ -207,11 +214,10 @@ struct be {
 	atomic_int cancels;
 	int verbose;
 
-	/* The guest's files of class hooks_class get hooks at open (main.c
-	 * sets them before the reader starts; NULL: none). */
-	uint16_t hooks_class;
-	const struct be_class_hooks *hooks;
-	void *hooks_data;
+	/* The guest's files of a class get that class's hooks at open
+	 * (main.c sets them before the reader starts; NULL: none). */
+	const struct be_class_hooks *hooks[PD_WIRE_CLASS_COUNT];
+	void *hooks_data[PD_WIRE_CLASS_COUNT];
 };
 
 #define BE_SIG_CANCEL	SIGUSR1

@@ -33,6 +33,7 @@
 #include <paradice/pd_loop.h>
 #include "backend.h"
 #include "nodisplay.h"
+#include "v4l2own.h"
 #include "vkms/vkms.h"
 
 static void usage(FILE *f)
@@ -337,15 +338,16 @@ serve:
 			       strerror(errno));
 			return 1;
 		}
-		be.hooks_class = PD_WIRE_CLASS_DRM;
-		be.hooks = &vkms_card_hooks;
-		be.hooks_data = vkms;
+		be.hooks[PD_WIRE_CLASS_DRM] = &vkms_card_hooks;
+		be.hooks_data[PD_WIRE_CLASS_DRM] = vkms;
 	} else if (xen && !direct) {
 		/* the physical display is dom0's: nodisplay.c */
-		be.hooks_class = PD_WIRE_CLASS_DRM;
-		be.hooks = &be_nodisplay_hooks;
-		be.hooks_data = &be;
+		be.hooks[PD_WIRE_CLASS_DRM] = &be_nodisplay_hooks;
+		be.hooks_data[PD_WIRE_CLASS_DRM] = &be;
 	}
+	/* a V4L2 queue's buffers are its owner's: v4l2own.c */
+	be.hooks[PD_WIRE_CLASS_V4L2] = &be_v4l2own_hooks;
+	be.hooks_data[PD_WIRE_CLASS_V4L2] = &be;
 	if (!xen && pthread_create(&t, NULL, announce_nodes, &an) == 0)
 		pthread_detach(t);
 	rd.done = eventfd(0, EFD_CLOEXEC);

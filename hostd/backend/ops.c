@@ -126,9 +126,9 @@ static void op_open(struct be *be, struct be_job *job)
 		return;
 	}
 	h->nonblock = fl & O_NONBLOCK;
-	if (be->hooks && e->info.class == be->hooks_class) {
-		h->hooks = be->hooks;
-		h->hooks_data = be->hooks_data;
+	if (e->info.class < PD_WIRE_CLASS_COUNT) {
+		h->hooks = be->hooks[e->info.class];
+		h->hooks_data = be->hooks_data[e->info.class];
 	}
 	if (h->hooks && h->hooks->opened)
 		h->hooks->opened(h->hooks_data, h);
@@ -411,7 +411,8 @@ static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 	if (!stateful)
 		pthread_mutex_unlock(&h->lock);
 	errno = 0;
-	if (!(dc->flags & PD_IOC_F_DISPLAY) || !h->hooks || !h->hooks->ioctl ||
+	if (!(dc->flags & (PD_IOC_F_DISPLAY | PD_IOC_F_OWNER)) || !h->hooks ||
+	    !h->hooks->ioctl ||
 	    !h->hooks->ioctl(h->hooks_data, h, dc->cmd, (void *)dc->arg,
 			     &ret)) {
 		if (dc->flags & PD_IOC_F_SCREEN) {	/* never unscreened */
@@ -506,6 +507,14 @@ void be_run_job(struct be *be, struct be_job *job)
 		break;
 	case PD_OP_MMAP:
 		/* maps.c; the loop transport maps the real file instead */
+		if (h->hooks && h->hooks->mmap) {
+			int e = h->hooks->mmap(h->hooks_data, h);
+
+			if (e) {
+				be_reply(be, &job->hdr, e, NULL, 0);
+				break;
+			}
+		}
 		be_op_mmap(be, h, job);
 		break;
 	default:

@@ -34,6 +34,10 @@
  *   drm-master PATH                  SET_MASTER then DROP_MASTER on PATH:
  *                                    "set_master RET errno E" and
  *                                    "drop_master RET errno E"
+ *   v4l2-peek PATH                   QUERYBUF of capture buffer 0 and an
+ *                                    mmap of it without REQBUFS:
+ *                                    "querybuf RET errno E", then
+ *                                    "mmap ok" or "mmap errno E"
  *   dumb-show PATH RGB1 RGB2 GO HOLD_S
  *                                    map a 1024x768 dumb buffer, fill it
  *                                    with RGB1 (hex), show it on the first
@@ -585,6 +589,29 @@ static int cmd_drm_master(const char *path)
 	return 0;
 }
 
+static int cmd_v4l2_peek(const char *path)
+{
+	struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+				 .memory = V4L2_MEMORY_MMAP };
+	int fd = open(path, O_RDWR | O_CLOEXEC), r;
+	void *p;
+
+	if (fd < 0)
+		return die(path);
+	r = ioctl(fd, VIDIOC_QUERYBUF, &b);
+	printf("querybuf %d errno %d\n", r, r ? errno : 0);
+	p = mmap(NULL, r ? 4096 : b.length, PROT_READ, MAP_SHARED, fd,
+		 r ? 0 : b.m.offset);
+	if (p == MAP_FAILED) {
+		printf("mmap errno %d\n", errno);
+	} else {
+		printf("mmap ok\n");
+		munmap(p, r ? 4096 : b.length);
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 5 && !strcmp(argv[1], "uinput"))
@@ -609,6 +636,8 @@ int main(int argc, char **argv)
 		return cmd_read_err(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "v4l2-expbuf"))
 		return cmd_v4l2_expbuf(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "v4l2-peek"))
+		return cmd_v4l2_peek(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "drm-master"))
 		return cmd_drm_master(argv[2]);
 	if (argc == 7 && !strcmp(argv[1], "dumb-show"))

@@ -19,9 +19,11 @@
 #endif
 #include <drm/drm.h>
 #include <drm/drm_mode.h>
+#include <linux/videodev2.h>
 
 #include "backend.h"
 #include "nodisplay.h"
+#include "v4l2own.h"
 #include "tap.h"
 
 /* The last message the backend sent. */
@@ -339,9 +341,8 @@ static void test_class_hooks(void)
 	uint8_t *data;
 
 	setup();
-	be.hooks_class = PD_WIRE_CLASS_V4L2;
-	be.hooks = &counted;
-	be.hooks_data = &n_opened;
+	be.hooks[PD_WIRE_CLASS_V4L2] = &counted;
+	be.hooks_data[PD_WIRE_CLASS_V4L2] = &n_opened;
 	connect_ok();
 	zero = open_ok(0, PD_WIRE_O_RDONLY);
 	CHECK_EQ(n_opened, 0);
@@ -364,26 +365,33 @@ static void test_class_hooks(void)
 	CHECK_EQ(n_release, 1);
 }
 
-/* One DRM ioctl whose argument is a single buffer of at most 24 bytes
- * (or none), zeroed. */
-static int64_t drm_ioctl(uint32_t h, unsigned int cmd)
+/* One ioctl whose argument is a single buffer of at most 128 bytes (or
+ * none): in's bytes, or zeros. */
+static int64_t buf_ioctl(uint32_t h, unsigned int cmd, const void *in)
 {
-	uint8_t m[sizeof(struct pd_wire_ioctl_req) + 24 +
+	uint8_t m[sizeof(struct pd_wire_ioctl_req) + 128 +
 		  sizeof(struct pd_wire_buf)] = { 0 };
 	struct pd_wire_ioctl_req q = { .cmd = cmd };
 	struct pd_wire_buf b = { .flags = PD_WIRE_BUF_IN | PD_WIRE_BUF_OUT };
 	uint32_t len = _IOC_SIZE(cmd), pad = (len + 7) & ~7u;
 
-	CHECK(len <= 24);
+	CHECK(len <= 128);
 	if (len) {
 		q.nbufs = 1;
 		q.data_len = len;
 		b.len = len;
+		if (in)
+			memcpy(m + sizeof(q), in, len);
 		memcpy(m + sizeof(q) + pad, &b, sizeof(b));
 	}
 	memcpy(m, &q, sizeof(q));
 	return call(PD_OP_IOCTL, h, m,
 		    sizeof(q) + (len ? pad + sizeof(b) : 0));
+}
+
+static int64_t drm_ioctl(uint32_t h, unsigned int cmd)
+{
+	return buf_ioctl(h, cmd, NULL);
 }
 
 /* A guest's card that no hostd shows (nodisplay.c): what the card keeps
@@ -397,9 +405,8 @@ static void test_card_without_display_keeps_master_ioctls(void)
 	setup();
 	exports[1].info.class = PD_WIRE_CLASS_DRM;
 	exports[1].info.driver = PD_WIRE_DRIVER_DRM_GENERIC;
-	be.hooks_class = PD_WIRE_CLASS_DRM;
-	be.hooks = &be_nodisplay_hooks;
-	be.hooks_data = &be;
+	be.hooks[PD_WIRE_CLASS_DRM] = &be_nodisplay_hooks;
+	be.hooks_data[PD_WIRE_CLASS_DRM] = &be;
 	connect_ok();
 	h = open_ok(1, PD_WIRE_O_RDWR);
 	CHECK_EQ(drm_ioctl(h, DRM_IOCTL_SET_MASTER), -EBUSY);
@@ -408,11 +415,40 @@ static void test_card_without_display_keeps_master_ioctls(void)
 	CHECK_EQ(drm_ioctl(h, DRM_IOCTL_GET_MAGIC), -ENOTTY);
 	CHECK_EQ(drm_ioctl(h, DRM_IOCTL_DROP_MASTER), -EINVAL);
 	/* the same file without the hooks: plain forwarding */
-	be.hooks = NULL;
+	be.hooks[PD_WIRE_CLASS_DRM] = NULL;
 	h = open_ok(1, PD_WIRE_O_RDWR);
 	CHECK_EQ(drm_ioctl(h, DRM_IOCTL_SET_MASTER), -ENOTTY);
 	exports[1].info.class = PD_WIRE_CLASS_V4L2;
 	exports[1].info.driver = PD_WIRE_DRIVER_NONE;
+}
+
+/* A V4L2 queue's buffers are the file's that made them (v4l2own.c): a
+ * file that made none gets EBUSY for QUERYBUF, EXPBUF and mmap, where
+ * Linux would answer any opener (/dev/null says ENOTTY: the hook answered,
+ * the file was not asked); REQBUFS itself reaches the file. */
+static void test_v4l2_buffers_are_their_owners(void)
+{
+	struct v4l2_buffer qb = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+				  .memory = V4L2_MEMORY_MMAP };
+	struct v4l2_requestbuffers rb = { .count = 4,
+					  .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+					  .memory = V4L2_MEMORY_MMAP };
+	struct pd_wire_mmap_req mm = { 0 };
+	uint32_t h;
+
+	setup();
+	be.hooks[PD_WIRE_CLASS_V4L2] = &be_v4l2own_hooks;
+	be.hooks_data[PD_WIRE_CLASS_V4L2] = &be;
+	connect_ok();
+	h = open_ok(1, PD_WIRE_O_RDWR);
+	CHECK_EQ(buf_ioctl(h, VIDIOC_REQBUFS, &rb), -ENOTTY);
+	CHECK_EQ(buf_ioctl(h, VIDIOC_QUERYBUF, &qb), -EBUSY);
+	CHECK_EQ(buf_ioctl(h, VIDIOC_EXPBUF, NULL), -EBUSY);
+	CHECK_EQ(call(PD_OP_MMAP, h, &mm, sizeof(mm)), -EBUSY);
+	/* without the hooks: the file is asked */
+	be.hooks[PD_WIRE_CLASS_V4L2] = NULL;
+	h = open_ok(1, PD_WIRE_O_RDWR);
+	CHECK_EQ(buf_ioctl(h, VIDIOC_QUERYBUF, &qb), -ENOTTY);
 }
 
 static void test_unknown_op(void)
@@ -440,6 +476,7 @@ int main(void)
 	RUN(test_unknown_op);
 	RUN(test_class_hooks);
 	RUN(test_card_without_display_keeps_master_ioctls);
+	RUN(test_v4l2_buffers_are_their_owners);
 	be_maps_finish(&be);
 	be_handles_finish(&be);
 	return tap_done();

@@ -10,6 +10,7 @@ from a copy in RAM that it writes into VRAM. Every grant is counted in
 dom0 before, during and after."""
 
 import re
+import time
 
 from pdvm import xen
 from pdvm.testlib import artifact, check, pixel, run_ok, wait_for
@@ -91,6 +92,43 @@ def test_xen_v4l2_mmap_streaming_in_both_guests(app):
         left = xen.wait_grants(app, before, "%s's grants to end" % g)
         print("%s: 8 frames of %d bytes; grants in dom0 %d before, %d after"
               % (g, size, before, left))
+
+
+def test_xen_v4l2_buffers_stay_with_their_guest(app):
+    """While guest1 streams from dom0's vivid, any other opener of
+    /dev/video0 in dom0 may QUERYBUF and mmap guest1's capture buffers
+    (Linux ties only QBUF/DQBUF/STREAMON to the queue's owner): shown
+    natively. guest2, given the same camera, gets EBUSY for both, and its
+    backend logs why; guest1's stream goes on."""
+    xen.setup(app)
+    before = xen.grants(app)
+    run_ok(app, "guest1", "(v4l2-ctl -d /dev/video0 --stream-mmap "
+           "--stream-count=1000000 >/tmp/own.log 2>&1 &); true")
+    try:
+        wait_for("guest1 streaming", lambda: xen.grants(app) > before,
+                 timeout=60)
+        native = run_ok(app, "dom0", "pd-fwdtest v4l2-peek /dev/video0")
+        check("querybuf 0 errno 0" in native and "mmap ok" in native,
+              "natively, another file could not peek (the premise):\n%s"
+              % native)
+        out = run_ok(app, "guest2", "pd-fwdtest v4l2-peek /dev/video0")
+        check("querybuf -1 errno 16" in out and "mmap errno 16" in out,
+              "guest2 reached guest1's buffers:\n%s" % out)
+        log = run_ok(app, "dom0", "cat /var/log/pd-backend-guest2.log")
+        check("another file owns the video queue's buffers" in log,
+              log[-1500:])
+        n0 = run_ok(app, "guest1", "cat /tmp/own.log").count("<")
+        time.sleep(2)
+        n1 = run_ok(app, "guest1", "cat /tmp/own.log").count("<")
+        check(n1 > n0, "guest1's stream stopped (%d then %d frames)"
+              % (n0, n1))
+        print("dom0 natively: %s; guest2: %s; guest1's stream went on "
+              "(%d -> %d frames)" % (native.strip().replace("\n", ", "),
+                                     out.strip().replace("\n", ", "), n0,
+                                     n1))
+    finally:
+        run_ok(app, "guest1", "killall v4l2-ctl 2>/dev/null; true")
+    xen.wait_grants(app, before, "guest1's grants to end")
 
 
 def test_xen_backend_killed_while_guest_maps_its_pages(app):
