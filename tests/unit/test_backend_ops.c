@@ -412,7 +412,7 @@ static void test_card_without_display_keeps_master_ioctls(void)
 	CHECK_EQ(drm_ioctl(h, DRM_IOCTL_SET_MASTER), -EBUSY);
 	CHECK_EQ(drm_ioctl(h, DRM_IOCTL_DROP_MASTER), -EINVAL);
 	CHECK_EQ(drm_ioctl(h, DRM_IOCTL_MODE_PAGE_FLIP), -EACCES);
-	CHECK_EQ(drm_ioctl(h, DRM_IOCTL_GET_MAGIC), -ENOTTY);
+	CHECK_EQ(drm_ioctl(h, DRM_IOCTL_GET_CAP), -ENOTTY);
 	CHECK_EQ(drm_ioctl(h, DRM_IOCTL_DROP_MASTER), -EINVAL);
 	/* the same file without the hooks: plain forwarding */
 	be.hooks[PD_WIRE_CLASS_DRM] = NULL;
