@@ -58,7 +58,7 @@ static char be_sock[108];
  * here, also on the vkms's own descriptor of it (a new open of the same
  * pipe). */
 static int fake_fd = -1;
-static int master_calls;	/* SET/DROP_MASTER that reached the card */
+static int master_calls;	/* SET_MASTER, magics that reached the card */
 
 static bool same_file(int a, int b);
 
@@ -77,6 +77,8 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 		return __real_ioctl(fd, req, arg);
 	switch (req) {
 	case DRM_IOCTL_SET_MASTER:
+	case DRM_IOCTL_GET_MAGIC:
+	case DRM_IOCTL_AUTH_MAGIC:
 		master_calls++;
 		break;
 	case DRM_IOCTL_SET_CLIENT_CAP:
@@ -954,6 +956,72 @@ static void test_master_is_the_guests_own(void)
 	vk = saved;
 }
 
+/*
+ * GET_MAGIC and AUTH_MAGIC as 6.1's drm_auth.c on the guest's own master:
+ * drmIsMaster() (AUTH_MAGIC of 0) gets EINVAL on the master, EACCES on
+ * another file; a file's magic is the lowest free
+ * and the same on every call; the master authenticates another file's
+ * magic once (then EINVAL); a file that is not master cannot; magics of
+ * closed files are free again. None reaches the card.
+ */
+static void test_magic_answers_as_the_cards(void)
+{
+	struct be_handle a = { .handle = 31, .fd = fake_fd,
+			       .dev_class = PD_WIRE_CLASS_DRM };
+	struct be_handle b = a, c = a;
+	struct drm_auth m = { 0 };
+	struct vkms *saved = vk;
+	uint32_t mb;
+	int hostd, err;
+
+	b.handle = 32;
+	c.handle = 33;
+	vk = own_vkms(&hostd, 0);
+	master_calls = 0;
+	vkms_card_hooks.opened(vk, &a);	/* master */
+	vkms_card_hooks.opened(vk, &b);
+	vkms_card_hooks.opened(vk, &c);
+	/* drmIsMaster() */
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_AUTH_MAGIC, &m, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	CHECK_EQ(dioctl(&b, DRM_IOCTL_AUTH_MAGIC, &m, &err), -1);
+	CHECK_EQ(err, EACCES);
+	/* magics: 1, 2, the same again */
+	CHECK_EQ(dioctl(&b, DRM_IOCTL_GET_MAGIC, &m, &err), 0);
+	CHECK_EQ(m.magic, 1);
+	mb = m.magic;
+	CHECK_EQ(dioctl(&c, DRM_IOCTL_GET_MAGIC, &m, &err), 0);
+	CHECK_EQ(m.magic, 2);
+	CHECK_EQ(dioctl(&b, DRM_IOCTL_GET_MAGIC, &m, &err), 0);
+	CHECK_EQ(m.magic, mb);
+	/* only the master authenticates, each magic once */
+	m.magic = mb;
+	CHECK_EQ(dioctl(&c, DRM_IOCTL_AUTH_MAGIC, &m, &err), -1);
+	CHECK_EQ(err, EACCES);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_AUTH_MAGIC, &m, &err), 0);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_AUTH_MAGIC, &m, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	m.magic = 77;
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_AUTH_MAGIC, &m, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	/* the master dropped: drmIsMaster() says no for it too */
+	m.magic = 0;
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_DROP_MASTER, NULL, &err), 0);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_AUTH_MAGIC, &m, &err), -1);
+	CHECK_EQ(err, EACCES);
+	CHECK_EQ(dioctl(&c, DRM_IOCTL_SET_MASTER, NULL, &err), 0);
+	CHECK_EQ(dioctl(&c, DRM_IOCTL_AUTH_MAGIC, &m, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	/* b closed: its magic is free for the next file */
+	vkms_card_hooks.release(vk, &b);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_GET_MAGIC, &m, &err), 0);
+	CHECK_EQ(m.magic, 1);
+	CHECK_EQ(master_calls, 0);
+	vkms_destroy(vk);
+	close(hostd);
+	vk = saved;
+}
+
 /* hostd gone and none comes back within the reattach time (2 s: at
  * least 1 s, clock seconds): main is told
  * through vkms_gone_fd() (it exits with PD_DISPLAY_EXIT_NO_HOSTD); the
@@ -994,6 +1062,7 @@ int main(void)
 		RUN(test_every_path_commits_through_one_entry);
 		RUN(test_one_timeline_in_the_guests_clock);
 		RUN(test_master_is_the_guests_own);
+		RUN(test_magic_answers_as_the_cards);
 		RUN(test_no_hostd_is_reported_to_main);
 	}
 	vkms_destroy(vk);

@@ -49,6 +49,7 @@
 #define VKMS_TICK_NS		16666667L	/* our own 60 Hz: the vblank */
 #define VKMS_MAX_BLOBS		64	/* property blobs a guest made */
 #define VKMS_MAX_ATOMIC_FILES	64
+#define VKMS_MAX_MAGICS		64	/* files with a magic (GET_MAGIC) */
 
 struct vfb {
 	uint32_t id;		/* 0: free slot */
@@ -136,6 +137,10 @@ struct vkms {
 	struct { uint32_t id, handle; } blobs[VKMS_MAX_BLOBS];
 	uint32_t atomic_handles[VKMS_MAX_ATOMIC_FILES];
 	uint32_t master;	/* the guest's file that is DRM master, 0: none */
+	/* GET_MAGIC's magics of the guest's files; authed: AUTH_MAGIC
+	 * used it (it no longer names the file, as 6.1's idr_replace()) */
+	struct { uint32_t handle, magic; bool authed; } magics[VKMS_MAX_MAGICS];
+	unsigned int nmagics;
 	struct vkms_stats stats;
 
 	/* the card as learned once (objects.c) */
