@@ -12,7 +12,8 @@
  * A measurement is PD_CLOCK_PROBES round trips; the one with the
  * shortest is kept. Its offset is the backend's time against the middle
  * of the trip, so the error is at most half that trip (in practice the
- * difference of the two ways' latencies).
+ * difference of the two ways' latencies); an offset within that error is
+ * sent as 0.
  */
 #include <linux/kernel.h>
 #include <linux/ktime.h>
@@ -64,6 +65,11 @@ int pd_clock_sync(struct pd_conn *conn)
 	}
 	req.flags = PD_WIRE_CLOCK_SET;
 	req.error_ns = (u32)min_t(s64, best_rtt / 2, U32_MAX);
+	/* an offset within its error is 0 as much as anything: the same
+	 * clock (the loop transport) then gives exactly its own times */
+	for (k = 0; k < PD_WIRE_CLOCK_COUNT; k++)
+		if (abs(req.offset_ns[k]) <= req.error_ns)
+			req.offset_ns[k] = 0;
 	ret = pd_conn_call(conn, PD_OP_CLOCK, &req, sizeof(req), &rsp,
 			   sizeof(rsp));
 	if (!ret && !conn->clock_synced)
