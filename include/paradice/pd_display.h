@@ -163,7 +163,10 @@ struct pd_disp_flip {
 
 struct pd_disp_flip_done {
 	uint64_t cookie;
-	uint64_t time_us;	/* CLOCK_MONOTONIC of the (real or paced) vblank */
+	/* CLOCK_MONOTONIC of the (real or paced) vblank; for the log: the
+	 * backend tells its guest the vblank of the guest's own timeline
+	 * the flip completes at (docs/display.md, "One timeline") */
+	uint64_t time_us;
 	uint32_t crtc_id;
 	uint32_t sequence;	/* vblank count */
 	int32_t result;		/* 0, or -errno: the flip did not happen */

@@ -34,10 +34,29 @@
  *   pd-kmsclient dpms CARD 0|3
  *	Legacy SETPROPERTY of the first connected connector's DPMS, then
  *	GETCONNECTOR's value of it: "dpms conn N set V: ERR read R".
+ *   pd-kmsclient times CARD N
+ *	Sets its own mode and framebuffer on the first CRTC (no other client
+ *	may flip there), then N times: a WAIT_VBLANK of the next vblank, a
+ *	vblank query, a PAGE_FLIP with an event read as soon as it comes,
+ *	and a vblank query right after it. Every time is compared with
+ *	clock_gettime(CLOCK_MONOTONIC) around it (us): "sent" is the reply
+ *	or event time minus the time the request was sent (a vblank asked
+ *	for, or a flip, is never before it), "age" the time it was read
+ *	minus its time (never negative, small). Prints "vblank sent MIN age
+ *	MIN MAX median MEDIAN", the same for "flip", and "agree back B offgrid O
+ *	early E": times that went back, vblanks whose time and count do not
+ *	match the 60 Hz grid (1 ms), flips at or before the vblank read
+ *	before them. All three must be 0.
+ *   pd-kmsclient master CARD
+ *	Two opens of CARD (the first is master when no other file is): what
+ *	libdrm's drmIsMaster() asks (AUTH_MAGIC of 0: EACCES means no) on
+ *	each, the second's GET_MAGIC, the first's AUTH_MAGIC of it twice:
+ *	"master1 E master2 E magic M auth E again E" (errno names).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -429,6 +448,200 @@ static int dpms(const char *card, uint64_t v)
 	return 0;
 }
 
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+#define MAX_SAMPLES 256
+
+struct span {
+	int64_t sent_min, age_min, age_max;
+	int64_t ages[MAX_SAMPLES];
+	unsigned int n;
+};
+
+static int cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median age (sorts the samples). */
+static int64_t span_median(struct span *s)
+{
+	if (!s->n)
+		return 0;
+	qsort(s->ages, s->n, sizeof(s->ages[0]), cmp64);
+	return s->ages[s->n / 2];
+}
+
+/* What a series of (count, time) told by the card must be: in order, on
+ * one 60 Hz grid (16666667 ns a vblank; 1 ms for the rounding to us). */
+struct told {
+	bool any;
+	uint32_t seq0, last_seq;
+	int64_t t0, last_t;
+	long back, offgrid;
+};
+
+static void told(struct told *o, uint32_t seq, int64_t t)
+{
+	int64_t k;
+
+	if (!o->any) {
+		*o = (struct told){ .any = true, .seq0 = seq, .t0 = t,
+				    .last_seq = seq, .last_t = t };
+		return;
+	}
+	if ((int32_t)(seq - o->last_seq) < 0 || t < o->last_t)
+		o->back++;
+	k = (int32_t)(seq - o->seq0);
+	if (llabs((t - o->t0) * 1000 - k * 16666667) > 1000000)
+		o->offgrid++;
+	o->last_seq = seq;
+	o->last_t = t;
+}
+
+static void span_add(struct span *s, int64_t sent, int64_t t, int64_t read)
+{
+	if (t - sent < s->sent_min)
+		s->sent_min = t - sent;
+	if (read - t < s->age_min)
+		s->age_min = read - t;
+	if (read - t > s->age_max)
+		s->age_max = read - t;
+	if (s->n < MAX_SAMPLES)
+		s->ages[s->n++] = read - t;
+}
+
+/* A vblank query: its count and time (us). */
+static int vbl_query(int fd, uint32_t n, uint32_t *seq, int64_t *t)
+{
+	union drm_wait_vblank w = { 0 };
+
+	w.request.type = _DRM_VBLANK_RELATIVE;
+	w.request.sequence = n;
+	if (xioctl(fd, DRM_IOCTL_WAIT_VBLANK, &w, "WAIT_VBLANK"))
+		return -1;
+	*seq = w.reply.sequence;
+	*t = (int64_t)w.reply.tval_sec * 1000000 + w.reply.tval_usec;
+	return 0;
+}
+
+static int times(const char *card, int n)
+{
+	int fd = open(card, O_RDWR | O_CLOEXEC);
+	uint32_t crtc, conn, fbs[2], seq;
+	struct drm_mode_modeinfo modes[64];
+	struct drm_mode_get_connector c = { 0 };
+	struct drm_mode_crtc set = { 0 };
+	static struct span vs, fs;
+	struct told o = { 0 };
+	int64_t t, sent;
+	long early = 0;
+
+	vs.sent_min = vs.age_min = fs.sent_min = fs.age_min = INT64_MAX;
+	vs.age_max = fs.age_max = INT64_MIN;
+	if (fd < 0 || first(fd, &crtc, &conn) || !conn)
+		return 1;
+	c.connector_id = conn;
+	if (xioctl(fd, DRM_IOCTL_MODE_GETCONNECTOR, &c, "GETCONNECTOR") ||
+	    !c.count_modes)
+		return 1;
+	c.count_modes = c.count_modes > 64 ? 64 : c.count_modes;
+	c.modes_ptr = (uintptr_t)modes;
+	c.count_props = c.count_encoders = 0;
+	if (xioctl(fd, DRM_IOCTL_MODE_GETCONNECTOR, &c, "GETCONNECTOR"))
+		return 1;
+	for (int i = 0; i < 2; i++) {
+		struct drm_mode_create_dumb cd = { .width = modes[0].hdisplay,
+			.height = modes[0].vdisplay, .bpp = 32 };
+		struct drm_mode_fb_cmd fb = { 0 };
+
+		if (xioctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &cd, "CREATE_DUMB"))
+			return 1;
+		fb = (struct drm_mode_fb_cmd){ .width = cd.width,
+			.height = cd.height, .pitch = cd.pitch, .bpp = 32,
+			.depth = 24, .handle = cd.handle };
+		if (xioctl(fd, DRM_IOCTL_MODE_ADDFB, &fb, "ADDFB"))
+			return 1;
+		fbs[i] = fb.fb_id;
+	}
+	set = (struct drm_mode_crtc){ .crtc_id = crtc, .fb_id = fbs[0],
+		.set_connectors_ptr = (uintptr_t)&conn, .count_connectors = 1,
+		.mode_valid = 1, .mode = modes[0] };
+	if (xioctl(fd, DRM_IOCTL_MODE_SETCRTC, &set, "SETCRTC"))
+		return 1;
+	for (int i = 0; i < n; i++) {
+		struct drm_mode_crtc_page_flip pf = { .crtc_id = crtc,
+			.fb_id = fbs[(i + 1) % 2],
+			.flags = DRM_MODE_PAGE_FLIP_EVENT, .user_data = 7 };
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct drm_event_vblank ev;
+		uint32_t qseq;
+		int64_t qt;
+
+		sent = mono_us();
+		if (vbl_query(fd, 1, &seq, &t))
+			return 1;
+		span_add(&vs, sent, t, mono_us());
+		told(&o, seq, t);
+		if (vbl_query(fd, 0, &qseq, &qt))
+			return 1;
+		told(&o, qseq, qt);
+		sent = mono_us();
+		if (xioctl(fd, DRM_IOCTL_MODE_PAGE_FLIP, &pf, "PAGE_FLIP"))
+			return 1;
+		if (poll(&p, 1, 5000) != 1 ||
+		    read(fd, &ev, sizeof(ev)) != sizeof(ev) ||
+		    ev.base.type != DRM_EVENT_FLIP_COMPLETE) {
+			fprintf(stderr, "pd-kmsclient: no flip event\n");
+			return 1;
+		}
+		t = (int64_t)ev.tv_sec * 1000000 + ev.tv_usec;
+		span_add(&fs, sent, t, mono_us());
+		if ((int32_t)(ev.sequence - qseq) <= 0 || t <= qt)
+			early++;
+		told(&o, ev.sequence, t);
+		if (vbl_query(fd, 0, &seq, &t))
+			return 1;
+		told(&o, seq, t);
+	}
+	printf("vblank sent %lld age %lld %lld median %lld\n",
+	       (long long)vs.sent_min, (long long)vs.age_min,
+	       (long long)vs.age_max, (long long)span_median(&vs));
+	printf("flip sent %lld age %lld %lld median %lld\n",
+	       (long long)fs.sent_min, (long long)fs.age_min,
+	       (long long)fs.age_max, (long long)span_median(&fs));
+	printf("agree back %ld offgrid %ld early %ld\n", o.back, o.offgrid,
+	       early);
+	return 0;
+}
+
+static int master(const char *card)
+{
+	int a = open(card, O_RDWR | O_CLOEXEC), b = open(card, O_RDWR | O_CLOEXEC);
+	struct drm_auth m = { 0 };
+	int e1, e2, e3, e4, e5;
+
+	if (a < 0 || b < 0)
+		return 1;
+	e1 = ioctl(a, DRM_IOCTL_AUTH_MAGIC, &m) ? errno : 0;
+	e2 = ioctl(b, DRM_IOCTL_AUTH_MAGIC, &m) ? errno : 0;
+	e3 = ioctl(b, DRM_IOCTL_GET_MAGIC, &m) ? errno : 0;
+	e4 = ioctl(a, DRM_IOCTL_AUTH_MAGIC, &m) ? errno : 0;
+	e5 = ioctl(a, DRM_IOCTL_AUTH_MAGIC, &m) ? errno : 0;
+	printf("master1 %s master2 %s magic %u %s auth %s again %s\n",
+	       err_name(e1), err_name(e2), m.magic, err_name(e3), err_name(e4),
+	       err_name(e5));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 5 && !strcmp(argv[1], "run"))
@@ -446,6 +659,10 @@ int main(int argc, char **argv)
 		return gamma_(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "dpms"))
 		return dpms(argv[2], strtoull(argv[3], NULL, 10));
+	if (argc == 4 && !strcmp(argv[1], "times"))
+		return times(argv[2], atoi(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "master"))
+		return master(argv[2]);
 	if (argc == 5 && !strcmp(argv[1], "paint"))
 		return paint(argv[2], (uint32_t)strtoul(argv[3], NULL, 10),
 			     (uint32_t)strtoul(argv[4], NULL, 16));

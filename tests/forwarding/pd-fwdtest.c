@@ -12,6 +12,12 @@
  *                                    EVIOCGBIT, one line each
  *   evdev-read PATH N                block in read() until N events came;
  *                                    print "type code value" per event
+ *   evdev-times PATH CLOCK N         EVIOCSCLOCKID CLOCK (realtime,
+ *                                    monotonic, boottime), print "ready
+ *                                    START" (that clock, us), then per
+ *                                    event of the next N: "ev TYPE CODE
+ *                                    VALUE TIME READ" (its time, the
+ *                                    clock when read() returned, us)
  *   drm-ioctls PATH N                N DRM_IOCTL_VERSION + GET_CAP calls;
  *                                    print how many succeeded and the time
  *   dumb-prime PATH                  dumb buffer: create, map, write a
@@ -212,6 +218,42 @@ static int cmd_evdev_read(const char *path, int count)
 		if (n != sizeof(ev))
 			return die("read");
 		printf("%u %u %d\n", ev.type, ev.code, ev.value);
+		fflush(stdout);
+	}
+	close(fd);
+	return 0;
+}
+
+static int64_t clock_us(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int cmd_evdev_times(const char *path, const char *clock, int count)
+{
+	struct input_event ev;
+	int id = !strcmp(clock, "monotonic") ? CLOCK_MONOTONIC :
+		 !strcmp(clock, "boottime") ? CLOCK_BOOTTIME : CLOCK_REALTIME;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return die(path);
+	if (ioctl(fd, EVIOCSCLOCKID, &id))
+		return die("EVIOCSCLOCKID");
+	printf("ready %lld\n", (long long)clock_us(id));
+	fflush(stdout);
+	for (int i = 0; i < count; i++) {
+		ssize_t n = read(fd, &ev, sizeof(ev));
+		int64_t t = clock_us(id);
+
+		if (n != sizeof(ev))
+			return die("read");
+		printf("ev %u %u %d %lld %lld\n", ev.type, ev.code, ev.value,
+		       (long long)ev.input_event_sec * 1000000 +
+		       ev.input_event_usec, (long long)t);
 		fflush(stdout);
 	}
 	close(fd);
@@ -620,6 +662,8 @@ int main(int argc, char **argv)
 		return cmd_evdev_ids(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "evdev-read"))
 		return cmd_evdev_read(argv[2], atoi(argv[3]));
+	if (argc == 5 && !strcmp(argv[1], "evdev-times"))
+		return cmd_evdev_times(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "drm-ioctls"))
 		return cmd_drm_ioctls(argv[2], atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "dumb-prime"))
