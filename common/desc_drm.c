@@ -9,13 +9,18 @@
  * back unchanged, and no more than the reported count comes back.
  *
  * Left out on purpose (refused with -ENOTTY):
- *  - GEM_FLINK/GEM_OPEN, GET_MAGIC/AUTH_MAGIC: global names on the real
- *    device, which would let one guest open another guest's buffers.
- *    libdrm_radeon, libdrm_amdgpu and Mesa use FLINK/OPEN only for buffers
- *    shared by flink name (DRI2), Mesa GET_MAGIC only for DRI2 and Wayland
- *    EGL on a primary node; with DRI3, GBM or a render node they are never
- *    called. libdrm's drmIsMaster() calls AUTH_MAGIC(0) and reads any error
- *    but -EACCES as "master", so in a guest it always says yes.
+ *  - GEM_FLINK/GEM_OPEN: global names on the real device, which would
+ *    let one guest open another guest's buffers. libdrm_radeon,
+ *    libdrm_amdgpu and Mesa use FLINK/OPEN only for buffers shared by
+ *    flink name (DRI2); with DRI3, GBM or a render node they are never
+ *    called.
+ *
+ * GET_MAGIC/AUTH_MAGIC are screened: magics are names in the real
+ * master's namespace, so they never reach the card; the guest's virtual
+ * display answers them from its own master (hostd/backend/vkms/vkms.c),
+ * which is what libdrm's drmIsMaster() (AUTH_MAGIC(0): EACCES for a file
+ * that is not master, EINVAL for the master) and Mesa's DRI2 and Wayland
+ * EGL on a primary node ask. Without a virtual display they are refused.
  *  - MODE_GETFB/GETFB2: hand out a handle to whatever framebuffer is on a
  *    CRTC, possibly another guest's; hostd answers them from the guest's
  *    virtual display.
@@ -230,6 +235,8 @@ static const struct pd_ioc_entry drm_core_entries[] = {
 	PD_IOC(DRM_IOCTL_PRIME_FD_TO_HANDLE, 0, prime_from_fd_desc),
 	PD_IOC0(DRM_IOCTL_SET_MASTER, KMS),
 	PD_IOC0(DRM_IOCTL_DROP_MASTER, KMS),
+	PD_IOC0(DRM_IOCTL_GET_MAGIC, KMS | PD_IOC_F_SCREEN),
+	PD_IOC0(DRM_IOCTL_AUTH_MAGIC, KMS | PD_IOC_F_SCREEN),
 	PD_IOC0(DRM_IOCTL_WAIT_VBLANK, KMS),
 	PD_IOC0(DRM_IOCTL_CRTC_GET_SEQUENCE, KMS),
 	PD_IOC0(DRM_IOCTL_CRTC_QUEUE_SEQUENCE, KMS),

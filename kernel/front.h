@@ -24,6 +24,8 @@
  *                                    close
  *   connections     front_conn.c     a connection's life: CONNECT, export
  *                                    list, nodes
+ *                   front_clock.c    the guest's clock offsets, measured
+ *                                    and sent to the backend (PD_OP_CLOCK)
  *                   front_registry.c the classes by wire class, the
  *                                    forwarded nodes by device number
  *                   front_req.c      requests: ids, many in flight,
@@ -226,6 +228,12 @@ struct pd_conn {
 
 	struct platform_device *pdev;	/* parent of the nodes */
 	struct list_head snd_cards;	/* front_snd.c, under nodes_lock */
+
+	/* front_clock.c: the offsets sent again now and then; set by the
+	 * setup work, read by pd_conn_close() after it flushed that */
+	struct delayed_work clock_work;
+	bool clock_running;
+	bool clock_synced;
 };
 
 struct pd_conn *pd_conn_create(const struct pd_transport_ops *tp,
@@ -233,6 +241,15 @@ struct pd_conn *pd_conn_create(const struct pd_transport_ops *tp,
 void pd_conn_start(struct pd_conn *conn);
 void pd_conn_close(struct pd_conn *conn);
 void pd_conn_put(struct pd_conn *conn);
+/* A small request with a fixed body; the reply's body must be exactly
+ * rsp_size bytes. 0 or -errno. */
+int pd_conn_call(struct pd_conn *conn, u16 op, const void *body,
+		 u32 body_len, void *rsp, u32 rsp_size);
+
+/* front_clock.c: the guest's clock offsets at the backend (PD_OP_CLOCK) */
+int pd_clock_sync(struct pd_conn *conn);
+void pd_clock_start(struct pd_conn *conn);
+void pd_clock_stop(struct pd_conn *conn);
 static inline void pd_conn_get(struct pd_conn *conn)
 {
 	kref_get(&conn->ref);

@@ -67,7 +67,7 @@ void pd_conn_put(struct pd_conn *conn)
 /* Send a small request with a fixed body and wait; the reply's body must
  * be exactly rsp_size bytes when the result is not an error.
  */
-static int pd_conn_call(struct pd_conn *conn, u16 op, const void *body,
+int pd_conn_call(struct pd_conn *conn, u16 op, const void *body,
 			u32 body_len, void *rsp, u32 rsp_size)
 {
 	struct pd_req *req = pd_req_alloc(op, PD_WIRE_HANDLE_NONE, body_len);
@@ -109,7 +109,8 @@ static int pd_conn_handshake(struct pd_conn *conn)
 		.major = PD_WIRE_VERSION_MAJOR,
 		.minor = PD_WIRE_VERSION_MINOR,
 		.max_msg = PD_WIRE_MAX_MSG,
-		.features = conn->tp->features,
+		/* the clock offsets need nothing of the transport */
+		.features = conn->tp->features | PD_WIRE_FEAT_CLOCK,
 		.max_inflight = 1024,
 	}, r;
 	struct pd_wire_export_req er = { 0 };
@@ -126,7 +127,8 @@ static int pd_conn_handshake(struct pd_conn *conn)
 	}
 	if (r.nexports > PD_WIRE_MAX_EXPORTS || r.max_msg < 4096)
 		return -EPROTO;
-	conn->features = r.features & conn->tp->features;
+	conn->features = r.features &
+			 (conn->tp->features | PD_WIRE_FEAT_CLOCK);
 	conn->max_msg = min_t(u32, r.max_msg, PD_WIRE_MAX_MSG);
 	conn->exports = kcalloc(r.nexports ?: 1, sizeof(*conn->exports),
 				GFP_KERNEL);
@@ -170,6 +172,12 @@ static void pd_conn_setup(struct work_struct *work)
 	ret = pd_conn_handshake(conn);
 	if (ret)
 		goto out;
+	/* before any node: the first time a guest program reads is in its
+	 * own clock (a backend that fails this keeps its own clocks) */
+	if (pd_clock_sync(conn))
+		pr_warn("paradice: conn %u: clock offsets not set; times are the backend's\n",
+			conn->id);
+	pd_clock_start(conn);
 
 	mutex_lock(&conn->nodes_lock);
 	if (conn->nodes_gone) {
@@ -247,6 +255,7 @@ void pd_conn_close(struct pd_conn *conn)
 	}
 	xa_unlock(&conn->files);
 	flush_work(&conn->setup_work);
+	pd_clock_stop(conn);
 
 	mutex_lock(&conn->nodes_lock);
 	conn->nodes_gone = true;

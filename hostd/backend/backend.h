@@ -14,6 +14,8 @@
  *                 FAULT, MUNMAP, PD_EV_UNMAP)
  *   pool.c        worker threads: a blocking request never delays another
  *   events.c      poll readiness and SIGIO as events, cancel delivery
+ *   clock.c       the guest's clock offsets (PD_OP_CLOCK); our times
+ *                 made the guest's (vblanks, evdev events)
  *   vkms/         the guest's virtual display under hostd (vkms/vkms.h),
  *                 reached through struct be_class_hooks
  *   transport_loop.c  the loop transport (/dev/paradice-loop)
@@ -150,6 +152,9 @@ struct be_handle {
 	struct pd_ioc_state st;
 	bool nonblock;			/* current O_NONBLOCK of fd */
 	uint32_t poll_seq;
+	/* evdev: the clock the guest chose (EVIOCSCLOCKID), as a Linux
+	 * clockid; 0, CLOCK_REALTIME, until it chose one */
+	atomic_int evdev_clock;
 };
 
 struct be_job {
@@ -184,6 +189,10 @@ struct be {
 	uint32_t nexports;
 	uint64_t features;		/* agreed at CONNECT */
 	atomic_bool connected;
+	/* The guest's clocks minus ours, by PD_WIRE_CLOCK_* (clock.c);
+	 * 0 until the frontend says (PD_OP_CLOCK). */
+	_Atomic int64_t clock_off[PD_WIRE_CLOCK_COUNT];
+	atomic_bool clock_set;
 
 	/* Handles and the running jobs. */
 	pthread_mutex_t lock;
@@ -241,6 +250,19 @@ int be_send_event(struct be *be, uint16_t op, uint32_t handle,
 
 /* ops.c */
 void be_run_job(struct be *be, struct be_job *job);
+
+/* clock.c */
+void be_op_clock(struct be *be, struct be_job *job);
+/* Now on our clock `clock` (PD_WIRE_CLOCK_*), in ns. */
+int64_t be_clock_now(unsigned int clock);
+/* ns of our clock `clock` as the guest's same clock (be may be NULL). */
+int64_t be_clock_to_guest(struct be *be, unsigned int clock, int64_t ns);
+/* PD_WIRE_CLOCK_* of a Linux clockid evdev accepts, -1 for others. */
+int be_clock_of(int linux_clockid);
+/* Times of the struct input_events in buf (n bytes, read from a real
+ * evdev file on linux_clockid) made the guest's. */
+void be_clock_evdev_fix(struct be *be, int linux_clockid, void *buf,
+			size_t n);
 
 /* maps.c: PD_OP_MMAP (on a handle the caller holds), PD_OP_FAULT and
  * PD_OP_MUNMAP (by map id: they outlive the handle's RELEASE). */

@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <linux/input.h>
 
 #include "backend.h"
 #include "decode.h"
@@ -69,7 +70,9 @@ static void op_connect(struct be *be, struct be_job *job)
 		be_reply(be, &job->hdr, -EPROTO, NULL, 0);
 		return;
 	}
-	be->features = c.features & be_transport_features(be->tp);
+	/* the clock offsets need nothing of the transport */
+	be->features = c.features & (be_transport_features(be->tp) |
+				     PD_WIRE_FEAT_CLOCK);
 	c.major = PD_WIRE_VERSION_MAJOR;
 	c.minor = PD_WIRE_VERSION_MINOR;
 	c.max_msg = PD_WIRE_MAX_MSG;
@@ -197,6 +200,9 @@ static void op_read(struct be *be, struct be_handle *h, struct be_job *job)
 	    !h->hooks->read(h->hooks_data, h, buf + sizeof(*io), r.count,
 			    job->hdr.flags & PD_WIRE_F_NONBLOCK, &n))
 		n = read(h->fd, buf + sizeof(*io), r.count);
+	if (n > 0 && h->dev_class == PD_WIRE_CLASS_EVDEV)
+		be_clock_evdev_fix(be, atomic_load(&h->evdev_clock),
+				   buf + sizeof(*io), (size_t)n);
 	if (n < 0) {
 		be_reply(be, &job->hdr, neg_errno(), NULL, 0);
 	} else {
@@ -421,6 +427,11 @@ static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 			ret = ioctl(h->fd, dc->cmd, dc->arg);
 		}
 	}
+	/* evdev stamps with the clock the guest chose: its reads are made
+	 * the guest's same clock (clock.c) */
+	if (ret >= 0 && dc->cmd == EVIOCSCLOCKID &&
+	    h->dev_class == PD_WIRE_CLASS_EVDEV && dc->arg)
+		atomic_store(&h->evdev_clock, *(int *)(uintptr_t)dc->arg);
 	r = pd_dec_after(dc, &h->st, ret < 0 ? neg_errno() : ret);
 	if (stateful)
 		pthread_mutex_unlock(&h->lock);
@@ -460,6 +471,9 @@ void be_run_job(struct be *be, struct be_job *job)
 	switch (job->hdr.op) {
 	case PD_OP_EXPORT_INFO:
 		op_export_info(be, job);
+		return;
+	case PD_OP_CLOCK:
+		be_op_clock(be, job);
 		return;
 	case PD_OP_OPEN:
 		op_open(be, job);

@@ -19,6 +19,12 @@
  *        driver moves them); the frontend unmaps them and faults them in
  *        again. Semantics of MMAP/FAULT/MUNMAP spelled out for Xen.
  *        PD_WIRE_DRIVER_DRM_AMDGPU: a new driver id for amdgpu exports.
+ *   1.2  PD_OP_CLOCK behind PD_WIRE_FEAT_CLOCK: the frontend measures the
+ *        offset of its clocks (MONOTONIC, BOOTTIME, REALTIME) from the
+ *        backend's and tells it, so that the times the backend hands out
+ *        (DRM vblank and flip events, WAIT_VBLANK and CRTC sequence
+ *        replies, evdev events) are in the guest's clocks. A peer without
+ *        the bit: times stay in the driver domain's clocks, as in 1.1.
  *
  * Compatibility rule: a change of PD_WIRE_VERSION_MAJOR breaks the layout of
  * something below; peers with different majors refuse to connect. A minor
@@ -238,7 +244,7 @@
 #include <linux/types.h>
 
 #define PD_WIRE_VERSION_MAJOR 1
-#define PD_WIRE_VERSION_MINOR 1
+#define PD_WIRE_VERSION_MINOR 2
 
 #define PD_WIRE_XENBUS_DEVICE_TYPE "paradice"
 
@@ -289,7 +295,9 @@
 #define PD_WIRE_FEAT_CANCEL		(1ull << 4)
 /* PD_EV_REVOKE: the backend may take a file away (device unplugged). */
 #define PD_WIRE_FEAT_REVOKE		(1ull << 5)
-#define PD_WIRE_FEAT_ALL		((1ull << 6) - 1)
+/* PD_OP_CLOCK: the guest's clock offsets (1.2). */
+#define PD_WIRE_FEAT_CLOCK		(1ull << 6)
+#define PD_WIRE_FEAT_ALL		((1ull << 7) - 1)
 
 /*
  * ===========================================================================
@@ -339,6 +347,7 @@ enum pd_wire_op {
 	PD_OP_MUNMAP		= 0x0d,
 	PD_OP_FASYNC		= 0x0e,
 	PD_OP_CANCEL		= 0x0f,	/* interrupt a request in flight */
+	PD_OP_CLOCK		= 0x10,	/* clock offsets (FEAT_CLOCK) */
 
 	PD_EV_POLL		= 0x81,	/* readiness changed on a handle */
 	PD_EV_SIGIO		= 0x82,	/* fasync notification */
@@ -502,6 +511,39 @@ struct pd_wire_cancel_req {
 	__u64 target;
 };
 
+/*
+ * ---------------------------------------------------------------------------
+ * PD_OP_CLOCK (PD_WIRE_FEAT_CLOCK; handle PD_WIRE_HANDLE_NONE): the
+ * guest's clocks against the backend's. Every reply carries the backend's
+ * clocks as it answers. Without PD_WIRE_CLOCK_SET the request only asks
+ * (the frontend reads its own clocks before sending and after the reply,
+ * and takes the middle: the offset's error is at most half the round
+ * trip, in practice the asymmetry of the two ways). With it, offset_ns
+ * is what the backend adds from then on to a time of its own clock to
+ * make the guest's: DRM times (MONOTONIC) and evdev times (the clock the
+ * guest chose with EVIOCSCLOCKID). The frontend sends one after CONNECT,
+ * before any node exists, and again now and then (clocks tick at the same
+ * rate in a Xen guest, but REALTIME may be set on either side); the
+ * backend keeps times it already handed out from going backwards.
+ *
+ * Worked example (guest up 153 s, dom0 up 213 s; a probe took 400 us):
+ *   CLOCK {flags 0} -> {now_ns: 213.000200 s, ...}   guest: sent at
+ *         153.000000 s, reply at 153.000400 s: offset -60.000000 s
+ *   CLOCK {flags SET, offset_ns[MONOTONIC] -60000000000, error_ns 200000}
+ */
+#define PD_WIRE_CLOCK_MONOTONIC	0
+#define PD_WIRE_CLOCK_BOOTTIME	1
+#define PD_WIRE_CLOCK_REALTIME	2
+#define PD_WIRE_CLOCK_COUNT	3
+#define PD_WIRE_CLOCK_SET	(1u << 0)
+struct pd_wire_clock_req {
+	__s64 offset_ns[PD_WIRE_CLOCK_COUNT];	/* guest minus backend */
+	__u32 flags;		/* PD_WIRE_CLOCK_SET */
+	__u32 error_ns;		/* the offset's bound (for the log) */
+};
+struct pd_wire_clock_rsp {
+	__s64 now_ns[PD_WIRE_CLOCK_COUNT];	/* the backend's clocks */
+};
 /*
  * ---------------------------------------------------------------------------
  * mmap across domains (PD_WIRE_FEAT_MMAP; the loop transport needs none of
@@ -700,6 +742,8 @@ PD_WIRE_ASSERT_SIZE(pd_wire_fasync_req, 8);
 PD_WIRE_ASSERT_SIZE(pd_wire_sigio_ev, 8);
 PD_WIRE_ASSERT_SIZE(pd_wire_revoke_ev, 8);
 PD_WIRE_ASSERT_SIZE(pd_wire_cancel_req, 8);
+PD_WIRE_ASSERT_SIZE(pd_wire_clock_req, 32);
+PD_WIRE_ASSERT_SIZE(pd_wire_clock_rsp, 24);
 PD_WIRE_ASSERT_SIZE(pd_wire_mmap_req, 24);
 PD_WIRE_ASSERT_SIZE(pd_wire_mmap_rsp, 16);
 PD_WIRE_ASSERT_SIZE(pd_wire_fault_req, 24);

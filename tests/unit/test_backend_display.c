@@ -58,7 +58,7 @@ static char be_sock[108];
  * here, also on the vkms's own descriptor of it (a new open of the same
  * pipe). */
 static int fake_fd = -1;
-static int master_calls;	/* SET/DROP_MASTER that reached the card */
+static int master_calls;	/* SET_MASTER, magics that reached the card */
 
 static bool same_file(int a, int b);
 
@@ -77,6 +77,8 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 		return __real_ioctl(fd, req, arg);
 	switch (req) {
 	case DRM_IOCTL_SET_MASTER:
+	case DRM_IOCTL_GET_MAGIC:
+	case DRM_IOCTL_AUTH_MAGIC:
 		master_calls++;
 		break;
 	case DRM_IOCTL_SET_CLIENT_CAP:
@@ -752,6 +754,163 @@ static void test_every_path_commits_through_one_entry(void)
 	vk = saved;
 }
 
+/* A vblank or flip event's time in ns. */
+static int64_t ev_ns(const struct drm_event_vblank *ev)
+{
+	return (int64_t)ev->tv_sec * 1000000000 + (int64_t)ev->tv_usec * 1000;
+}
+
+static int64_t reply_ns(const union drm_wait_vblank *w)
+{
+	return (int64_t)w->reply.tval_sec * 1000000000 +
+	       (int64_t)w->reply.tval_usec * 1000;
+}
+
+/* The grid's tick in ns, and whether two vblanks' times (us resolution)
+ * are da - db ticks apart. */
+#define TICK_NS 16666667
+static bool on_grid(uint32_t sa, int64_t ta, uint32_t sb, int64_t tb)
+{
+	int64_t d = ta - tb - (int64_t)(int32_t)(sa - sb) * TICK_NS;
+
+	return d > -2000 && d < 2000;
+}
+
+/*
+ * One timeline per guest, in the guest's CLOCK_MONOTONIC (here 60 s
+ * behind ours: be's offset, as PD_OP_CLOCK sets it): a WAIT_VBLANK
+ * reply, a flip right after it (hostd shows it at once, with a time of
+ * its own that is earlier), a vblank after the flip, CRTC_GET_SEQUENCE
+ * and QUEUE_SEQUENCE events all agree: each time is its vblank's on
+ * one grid, a flip completes at a vblank after the one read before it
+ * and never before a vblank already told, its event not before that
+ * vblank's time; when the offset is measured again (1 ms less), no time
+ * goes back.
+ */
+static void test_one_timeline_in_the_guests_clock(void)
+{
+	struct be_handle h = { .handle = 21, .fd = fake_fd,
+			       .dev_class = PD_WIRE_CLASS_DRM };
+	struct drm_mode_fb_cmd fb1 = { .width = 1024, .height = 768 };
+	struct drm_mode_fb_cmd fb2 = { .width = 800, .height = 600 };
+	uint32_t conn = 40;
+	struct drm_mode_crtc set = { .crtc_id = 31, .mode_valid = 1,
+				     .set_connectors_ptr = (uintptr_t)&conn,
+				     .count_connectors = 1 };
+	struct drm_mode_crtc_page_flip pf = { .crtc_id = 31,
+					      .flags = DRM_MODE_PAGE_FLIP_EVENT,
+					      .user_data = 0x77 };
+	const int64_t off = -INT64_C(60000000000);
+	union drm_wait_vblank w;
+	struct drm_event_vblank ev;
+	struct drm_crtc_get_sequence gs = { .crtc_id = 31 };
+	struct drm_crtc_queue_sequence qs = { .crtc_id = 31,
+		.flags = DRM_CRTC_SEQUENCE_RELATIVE, .sequence = 2,
+		.user_data = 0x99 };
+	struct drm_event_crtc_sequence sev;
+	struct pd_disp_flip f;
+	struct vkms *saved = vk;
+	uint32_t s0, last_seq;
+	int64_t t0, last_t, now;
+	int hostd, err;
+
+	atomic_store(&be.clock_off[PD_WIRE_CLOCK_MONOTONIC], off);
+	vk = own_vkms(&hostd, 0);
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_ADDFB, &fb1, &err), 0);
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_ADDFB, &fb2, &err), 0);
+	set.fb_id = fb1.fb_id;
+	set.mode.hdisplay = 640;
+	set.mode.vdisplay = 480;
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_SETCRTC, &set, &err), 0);
+	CHECK_EQ(next_msg(hostd, NULL, 0), PD_DISP_SET_CRTC);
+
+	/* a query: the last vblank, in the guest's clock */
+	memset(&w, 0, sizeof(w));
+	w.request.type = _DRM_VBLANK_RELATIVE;
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_WAIT_VBLANK, &w, &err), 0);
+	now = (int64_t)mono_us() * 1000 + off;
+	s0 = w.reply.sequence;
+	t0 = reply_ns(&w);
+	printf("# vblank %u at %lld ns, guest now %lld\n", s0, (long long)t0,
+	       (long long)now);
+	CHECK(t0 <= now && now - t0 < 2 * TICK_NS);
+	/* a flip right after it, hostd shows it at once (with its own,
+	 * earlier time): it completes at a later vblank of the grid */
+	pf.fb_id = fb2.fb_id;
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_PAGE_FLIP, &pf, &err), 0);
+	CHECK_EQ(next_msg(hostd, &f, sizeof(f)), PD_DISP_FLIP);
+	{
+		struct {
+			struct pd_disp_hdr hdr;
+			struct pd_disp_flip_done m;
+		} b = { .hdr = { .type = PD_DISP_FLIP_DONE,
+				 .len = sizeof(b.m) },
+			.m = { .cookie = f.cookie, .crtc_id = f.crtc_id,
+			       .time_us = 1 } };
+
+		CHECK_EQ(send(hostd, &b, sizeof(b), 0), (ssize_t)sizeof(b));
+	}
+	CHECK_EQ(read_event(&h, &ev, sizeof(ev), 1000), sizeof(ev));
+	now = (int64_t)mono_us() * 1000 + off;
+	printf("# flip at %u, %lld ns; read at %lld\n", ev.sequence,
+	       (long long)ev_ns(&ev), (long long)now);
+	CHECK_EQ(ev.base.type, DRM_EVENT_FLIP_COMPLETE);
+	CHECK_EQ(ev.user_data, 0x77);
+	CHECK(ev.sequence > s0);
+	CHECK(ev_ns(&ev) > t0);
+	CHECK(on_grid(ev.sequence, ev_ns(&ev), s0, t0));
+	CHECK(ev_ns(&ev) <= now);	/* not told before its vblank */
+	last_seq = ev.sequence;
+	last_t = ev_ns(&ev);
+	/* a vblank query after the flip: not before it, on the grid */
+	memset(&w, 0, sizeof(w));
+	w.request.type = _DRM_VBLANK_RELATIVE;
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_WAIT_VBLANK, &w, &err), 0);
+	CHECK(w.reply.sequence >= last_seq);
+	CHECK(reply_ns(&w) >= last_t);
+	CHECK(on_grid(w.reply.sequence, reply_ns(&w), s0, t0));
+	/* and one that waits for the next: after the request */
+	memset(&w, 0, sizeof(w));
+	w.request.type = _DRM_VBLANK_RELATIVE;
+	w.request.sequence = 1;
+	now = (int64_t)mono_us() * 1000 + off;
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_WAIT_VBLANK, &w, &err), 0);
+	CHECK(reply_ns(&w) >= now - 1000);
+	CHECK(on_grid(w.reply.sequence, reply_ns(&w), s0, t0));
+	last_seq = w.reply.sequence;
+	/* the CRTC sequence ioctls: the same count and times */
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_CRTC_GET_SEQUENCE, &gs, &err), 0);
+	CHECK((uint32_t)gs.sequence >= last_seq);
+	CHECK(on_grid((uint32_t)gs.sequence, gs.sequence_ns, s0, t0));
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_CRTC_QUEUE_SEQUENCE, &qs, &err), 0);
+	CHECK(qs.sequence >= gs.sequence + 2);
+	CHECK_EQ(read_event(&h, &sev, sizeof(sev), 1000), sizeof(sev));
+	CHECK_EQ(sev.base.type, DRM_EVENT_CRTC_SEQUENCE);
+	CHECK_EQ(sev.user_data, 0x99);
+	CHECK(sev.sequence >= qs.sequence);
+	CHECK(on_grid((uint32_t)sev.sequence, sev.time_ns, s0, t0));
+	CHECK(sev.time_ns <= (int64_t)mono_us() * 1000 + off);
+	last_seq = (uint32_t)sev.sequence;
+	last_t = sev.time_ns;
+	/* the offset measured again, 1 ms less: nothing told goes back */
+	atomic_store(&be.clock_off[PD_WIRE_CLOCK_MONOTONIC], off - 1000000);
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_CRTC_GET_SEQUENCE, &gs, &err), 0);
+	CHECK((uint32_t)gs.sequence >= last_seq);
+	CHECK(gs.sequence_ns >= last_t);
+	/* a flip after the new offset: not before what was told */
+	pf.fb_id = fb1.fb_id;
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_PAGE_FLIP, &pf, &err), 0);
+	CHECK_EQ(next_msg(hostd, &f, sizeof(f)), PD_DISP_FLIP);
+	flip_done(hostd, &f);
+	CHECK_EQ(read_event(&h, &ev, sizeof(ev), 1000), sizeof(ev));
+	CHECK(ev.sequence > (uint32_t)gs.sequence);
+	CHECK(ev_ns(&ev) >= gs.sequence_ns);
+	vkms_destroy(vk);
+	close(hostd);
+	vk = saved;
+	atomic_store(&be.clock_off[PD_WIRE_CLOCK_MONOTONIC], 0);
+}
+
 /*
  * DRM master of the guest's files, as 6.1's drm_auth.c: the first opener
  * is master; SET_MASTER by the master 0, by another file EBUSY;
@@ -797,6 +956,72 @@ static void test_master_is_the_guests_own(void)
 	vk = saved;
 }
 
+/*
+ * GET_MAGIC and AUTH_MAGIC as 6.1's drm_auth.c on the guest's own master:
+ * drmIsMaster() (AUTH_MAGIC of 0) gets EINVAL on the master, EACCES on
+ * another file; a file's magic is the lowest free
+ * and the same on every call; the master authenticates another file's
+ * magic once (then EINVAL); a file that is not master cannot; magics of
+ * closed files are free again. None reaches the card.
+ */
+static void test_magic_answers_as_the_cards(void)
+{
+	struct be_handle a = { .handle = 31, .fd = fake_fd,
+			       .dev_class = PD_WIRE_CLASS_DRM };
+	struct be_handle b = a, c = a;
+	struct drm_auth m = { 0 };
+	struct vkms *saved = vk;
+	uint32_t mb;
+	int hostd, err;
+
+	b.handle = 32;
+	c.handle = 33;
+	vk = own_vkms(&hostd, 0);
+	master_calls = 0;
+	vkms_card_hooks.opened(vk, &a);	/* master */
+	vkms_card_hooks.opened(vk, &b);
+	vkms_card_hooks.opened(vk, &c);
+	/* drmIsMaster() */
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_AUTH_MAGIC, &m, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	CHECK_EQ(dioctl(&b, DRM_IOCTL_AUTH_MAGIC, &m, &err), -1);
+	CHECK_EQ(err, EACCES);
+	/* magics: 1, 2, the same again */
+	CHECK_EQ(dioctl(&b, DRM_IOCTL_GET_MAGIC, &m, &err), 0);
+	CHECK_EQ(m.magic, 1);
+	mb = m.magic;
+	CHECK_EQ(dioctl(&c, DRM_IOCTL_GET_MAGIC, &m, &err), 0);
+	CHECK_EQ(m.magic, 2);
+	CHECK_EQ(dioctl(&b, DRM_IOCTL_GET_MAGIC, &m, &err), 0);
+	CHECK_EQ(m.magic, mb);
+	/* only the master authenticates, each magic once */
+	m.magic = mb;
+	CHECK_EQ(dioctl(&c, DRM_IOCTL_AUTH_MAGIC, &m, &err), -1);
+	CHECK_EQ(err, EACCES);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_AUTH_MAGIC, &m, &err), 0);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_AUTH_MAGIC, &m, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	m.magic = 77;
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_AUTH_MAGIC, &m, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	/* the master dropped: drmIsMaster() says no for it too */
+	m.magic = 0;
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_DROP_MASTER, NULL, &err), 0);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_AUTH_MAGIC, &m, &err), -1);
+	CHECK_EQ(err, EACCES);
+	CHECK_EQ(dioctl(&c, DRM_IOCTL_SET_MASTER, NULL, &err), 0);
+	CHECK_EQ(dioctl(&c, DRM_IOCTL_AUTH_MAGIC, &m, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	/* b closed: its magic is free for the next file */
+	vkms_card_hooks.release(vk, &b);
+	CHECK_EQ(dioctl(&a, DRM_IOCTL_GET_MAGIC, &m, &err), 0);
+	CHECK_EQ(m.magic, 1);
+	CHECK_EQ(master_calls, 0);
+	vkms_destroy(vk);
+	close(hostd);
+	vk = saved;
+}
+
 /* hostd gone and none comes back within the reattach time (2 s: at
  * least 1 s, clock seconds): main is told
  * through vkms_gone_fd() (it exits with PD_DISPLAY_EXIT_NO_HOSTD); the
@@ -835,7 +1060,9 @@ int main(void)
 		RUN(test_dirtyfb_answers_as_the_card);
 		RUN(test_reattach_resends_gamma_and_dpms);
 		RUN(test_every_path_commits_through_one_entry);
+		RUN(test_one_timeline_in_the_guests_clock);
 		RUN(test_master_is_the_guests_own);
+		RUN(test_magic_answers_as_the_cards);
 		RUN(test_no_hostd_is_reported_to_main);
 	}
 	vkms_destroy(vk);

@@ -6,12 +6,15 @@
  * test needs no device and no kernel module. What it proves: every bad
  * header or body gets its errno and nothing else (no crash, no file
  * opened), requests before CONNECT are refused, handles are checked, and
- * valid requests do what they say.
+ * valid requests do what they say; the guest's clock offsets (PD_OP_CLOCK)
+ * make evdev event times the guest's.
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <linux/input.h>
 
 #include "backend.h"
 #include "tap.h"
@@ -160,8 +163,9 @@ static void test_connect_checks(void)
 	CHECK_EQ(body_len(), sizeof(r));
 	memcpy(&r, last + sizeof(struct pd_wire_hdr), sizeof(r));
 	CHECK_EQ(r.nexports, 2);
-	/* only what both the guest and the transport have */
-	CHECK_EQ(r.features, mem_impl.features);
+	/* only what both the guest and the transport have, and the clock
+	 * offsets, which need nothing of the transport */
+	CHECK_EQ(r.features, mem_impl.features | PD_WIRE_FEAT_CLOCK);
 }
 
 static void test_export_info(void)
@@ -239,6 +243,109 @@ static void test_read_write_llseek(void)
 	CHECK_EQ(call(PD_OP_WRITE, null, w, sizeof(w)), -EINVAL);
 	CHECK_EQ(call(PD_OP_WRITE, null, w, 3), -EINVAL);
 	CHECK_EQ(call(PD_OP_LLSEEK, zero, &l, sizeof(l)), -EINVAL);
+}
+
+static int64_t now_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * PD_OP_CLOCK: refused unless agreed at CONNECT; a bad body, flags or an
+ * offset that could overflow gets its errno and changes nothing; a query
+ * answers our clocks; a SET makes our times the guest's
+ * (be_clock_to_guest) and evdev events read from the real file carry
+ * the guest's time of the clock the file was told (REALTIME until
+ * EVIOCSCLOCKID; here /dev/zero reads as events at time 0).
+ */
+static void test_clock_offsets(void)
+{
+	struct pd_wire_connect c = {
+		.major = PD_WIRE_VERSION_MAJOR, .max_msg = PD_WIRE_MAX_MSG,
+		.features = PD_WIRE_FEAT_POLL_EVENTS,
+	};
+	struct pd_wire_clock_req q = { 0 };
+	struct pd_wire_clock_rsp rsp;
+	struct pd_wire_read_req rd = { .count = 2 * sizeof(struct input_event) };
+	struct input_event ev[2];
+	struct be_handle *h;
+	int64_t t0, t1;
+	uint32_t zero;
+
+	setup();
+	CHECK_EQ(call(PD_OP_CONNECT, PD_WIRE_HANDLE_NONE, &c, sizeof(c)), 0);
+	CHECK_EQ(call(PD_OP_CLOCK, PD_WIRE_HANDLE_NONE, &q, sizeof(q)),
+		 -EOPNOTSUPP);
+	setup();
+	connect_ok();
+	CHECK_EQ(call(PD_OP_CLOCK, PD_WIRE_HANDLE_NONE, &q, sizeof(q) - 1),
+		 -EINVAL);
+	q.flags = 2;
+	CHECK_EQ(call(PD_OP_CLOCK, PD_WIRE_HANDLE_NONE, &q, sizeof(q)),
+		 -EINVAL);
+	q.flags = PD_WIRE_CLOCK_SET;
+	q.offset_ns[PD_WIRE_CLOCK_BOOTTIME] = INT64_MIN;
+	CHECK_EQ(call(PD_OP_CLOCK, PD_WIRE_HANDLE_NONE, &q, sizeof(q)),
+		 -ERANGE);
+	CHECK_EQ(be_clock_to_guest(&be, PD_WIRE_CLOCK_BOOTTIME, 7), 7);
+	/* a query: our clocks, now */
+	q.flags = 0;
+	t0 = now_ns(CLOCK_MONOTONIC);
+	CHECK_EQ(call(PD_OP_CLOCK, PD_WIRE_HANDLE_NONE, &q, sizeof(q)), 0);
+	t1 = now_ns(CLOCK_MONOTONIC);
+	CHECK_EQ(body_len(), sizeof(rsp));
+	memcpy(&rsp, last + sizeof(struct pd_wire_hdr), sizeof(rsp));
+	CHECK(rsp.now_ns[PD_WIRE_CLOCK_MONOTONIC] >= t0 &&
+	      rsp.now_ns[PD_WIRE_CLOCK_MONOTONIC] <= t1);
+	CHECK(llabs(rsp.now_ns[PD_WIRE_CLOCK_REALTIME] -
+		    now_ns(CLOCK_REALTIME)) < 1000000000);
+	CHECK_EQ(be_clock_to_guest(&be, PD_WIRE_CLOCK_MONOTONIC, 7), 7);
+	/* the guest's monotonic clock is 60 s behind ours (it booted
+	 * later), its wall clock 1.5 s ahead */
+	q.flags = PD_WIRE_CLOCK_SET;
+	q.offset_ns[PD_WIRE_CLOCK_MONOTONIC] = -INT64_C(60000000000);
+	q.offset_ns[PD_WIRE_CLOCK_BOOTTIME] = -INT64_C(61000000000);
+	q.offset_ns[PD_WIRE_CLOCK_REALTIME] = INT64_C(1500000000);
+	CHECK_EQ(call(PD_OP_CLOCK, PD_WIRE_HANDLE_NONE, &q, sizeof(q)), 0);
+	CHECK_EQ(be_clock_to_guest(&be, PD_WIRE_CLOCK_MONOTONIC,
+				   INT64_C(213000000000)), INT64_C(153000000000));
+	CHECK_EQ(be_clock_to_guest(&be, PD_WIRE_CLOCK_BOOTTIME,
+				   INT64_C(213000000000)), INT64_C(152000000000));
+	/* evdev: REALTIME until told otherwise */
+	zero = open_ok(0, PD_WIRE_O_RDONLY);
+	CHECK_EQ(call(PD_OP_READ, zero, &rd, sizeof(rd)), sizeof(ev));
+	memcpy(ev, last + sizeof(struct pd_wire_hdr) +
+	       sizeof(struct pd_wire_io_rsp), sizeof(ev));
+	CHECK_EQ(ev[0].input_event_sec, 1);
+	CHECK_EQ(ev[0].input_event_usec, 500000);
+	CHECK_EQ(ev[1].input_event_sec, 1);
+	CHECK_EQ(ev[1].type, 0);
+	/* as after EVIOCSCLOCKID(CLOCK_MONOTONIC): a time before the guest's
+	 * clock began is its 0 */
+	h = be_handle_get(&be, zero);
+	CHECK(h != NULL);
+	atomic_store(&h->evdev_clock, CLOCK_MONOTONIC);
+	be_handle_put(&be, h);
+	CHECK_EQ(call(PD_OP_READ, zero, &rd, sizeof(rd)), sizeof(ev));
+	memcpy(ev, last + sizeof(struct pd_wire_hdr) +
+	       sizeof(struct pd_wire_io_rsp), sizeof(ev));
+	CHECK_EQ(ev[0].input_event_sec, 0);
+	CHECK_EQ(ev[0].input_event_usec, 0);
+	/* and a dom0 time 213.25 s is the guest's 153.25 s */
+	ev[0].input_event_sec = 213;
+	ev[0].input_event_usec = 250000;
+	ev[1] = ev[0];
+	be_clock_evdev_fix(&be, CLOCK_MONOTONIC, ev, sizeof(ev) - 1);
+	CHECK_EQ(ev[0].input_event_sec, 153);
+	CHECK_EQ(ev[0].input_event_usec, 250000);
+	CHECK_EQ(ev[1].input_event_sec, 213);	/* partial: left alone */
+	be_clock_evdev_fix(&be, CLOCK_BOOTTIME, ev, sizeof(ev[0]));
+	CHECK_EQ(ev[0].input_event_sec, 92);
+	be_clock_evdev_fix(&be, CLOCK_TAI, ev, sizeof(ev[0]));	/* not evdev's */
+	CHECK_EQ(ev[0].input_event_sec, 92);
 }
 
 static void test_handles_are_checked(void)
@@ -374,6 +481,7 @@ int main(void)
 	RUN(test_nothing_before_connect);
 	RUN(test_connect_checks);
 	RUN(test_export_info);
+	RUN(test_clock_offsets);
 	RUN(test_open_checks);
 	RUN(test_read_write_llseek);
 	RUN(test_handles_are_checked);

@@ -127,11 +127,6 @@ int vkms_wait_flips(struct vkms *v, uint32_t crtcs)
 	return 0;
 }
 
-static uint64_t now_us(void)
-{
-	return vkms_now_ns() / 1000u;
-}
-
 /*
  * Under lock: s (checked) becomes the guest's for the CRTCs in crtcs, from
  * old; modeset says which need a full SET_CRTC at hostd. With an event,
@@ -157,9 +152,8 @@ static bool apply(struct vkms *v, struct be_handle *h,
 		    a->src_x != b->src_x || a->src_y != b->src_y) {
 			vkms_send_crtc(v, c);
 			if (event)
-				wake[i] = vkms_queue_flip_event(v, h->handle,
-					user_data, c->id, now_us(), (uint32_t)
-					vkms_vblank_count(v, vkms_now_ns()));
+				wake[i] = vkms_queue_modeset_event(v,
+					h->handle, user_data, c->id);
 			continue;
 		}
 		if (a->fb == b->fb && !event) {
@@ -171,6 +165,7 @@ static bool apply(struct vkms *v, struct be_handle *h,
 		c->flip_handle = h->handle;
 		c->flip_user_data = user_data;
 		c->flip_cookie = ++v->cookie;
+		vkms_flip_sent(v, c);
 		m = (struct pd_disp_flip){ .cookie = c->flip_cookie,
 					   .crtc_id = c->id, .fb_id = b->fb };
 		vkms_send(v, PD_DISP_FLIP, &m, sizeof(m));

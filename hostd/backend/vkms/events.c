@@ -2,8 +2,17 @@
 /*
  * The guest's events and its virtual 60 Hz vblank timeline. Vblank k of
  * every CRTC is at the vkms's creation + k ticks: WAIT_VBLANK, the CRTC
- * sequence ioctls and the sequence of flip events all count on it, never
- * on the card (which shows the foreground guest's, or has none). Events
+ * sequence ioctls, vblank events and flip and modeset events all count on
+ * it and carry its times, never the card's (which shows the foreground
+ * guest's, or has none) nor hostd's time of a real flip.
+ *
+ * One timeline, as a real CRTC's (Weston asserts it: a flip's time is
+ * never before the vblank it last read): a flip completes at a vblank of
+ * the grid, the first after its commit or, if hostd shows it later, the
+ * first after that; a modeset's event comes at the next vblank; every
+ * time is the vblank's, in the guest's CLOCK_MONOTONIC (our time plus the
+ * offset its frontend measured, clock.c), and no time told goes below one
+ * told before (told_seq/told_ns: the offset may be measured again). Events
  * (flip completions, vblank events the guest asked for) queue here, per
  * guest file, and come out of that file's read(), ahead of the real
  * file's; its poll() says POLLIN while one waits, and a PD_EV_POLL wakes
@@ -38,6 +47,35 @@ uint64_t vkms_vblank_count(const struct vkms *v, uint64_t t_ns)
 static uint64_t vblank_time(const struct vkms *v, uint64_t seq)
 {
 	return v->epoch_ns + seq * VKMS_TICK_NS;
+}
+
+/* Under lock: the time of vblank seq as told to the guest (its
+ * CLOCK_MONOTONIC, ns); never below a time told for an earlier or the
+ * same vblank, never above one told for a later. */
+static int64_t told_time(struct vkms *v, uint64_t seq)
+{
+	int64_t t = be_clock_to_guest(v->be, PD_WIRE_CLOCK_MONOTONIC,
+				      (int64_t)vblank_time(v, seq));
+
+	if (t < 0)
+		t = 0;
+	if (seq >= v->told_seq) {
+		if (t < v->told_ns)
+			t = v->told_ns;
+		v->told_seq = seq;
+		v->told_ns = t;
+	} else if (t > v->told_ns) {
+		t = v->told_ns;
+	}
+	return t;
+}
+
+/* Under lock: the current vblank, never below one already told. */
+static uint64_t current_seq(struct vkms *v)
+{
+	uint64_t seq = vkms_vblank_count(v, vkms_now_ns());
+
+	return seq > v->told_seq ? seq : v->told_seq;
 }
 
 /* Under lock: the CRTC of pipe index `pipe` (WAIT_VBLANK's high-crtc
@@ -143,7 +181,7 @@ int vkms_wait_vblank(struct vkms *v, struct be_handle *h,
 		r = -EINVAL;
 		goto out;
 	}
-	seq = vkms_vblank_count(v, vkms_now_ns());
+	seq = current_seq(v);
 	if (type & _DRM_VBLANK_RELATIVE) {
 		req = seq + w->request.sequence;
 		w->request.sequence = (uint32_t)req;
@@ -180,11 +218,15 @@ int vkms_wait_vblank(struct vkms *v, struct be_handle *h,
 			r = -EBUSY;
 	}
 	if (r != -EINTR) {
-		seq = vkms_vblank_count(v, vkms_now_ns());
-		t = vblank_time(v, seq);
+		int64_t gt;
+
+		pthread_mutex_lock(&v->lock);
+		seq = current_seq(v);
+		gt = told_time(v, seq);
+		pthread_mutex_unlock(&v->lock);
 		w->reply.sequence = (uint32_t)seq;
-		w->reply.tval_sec = (long)(t / 1000000000u);
-		w->reply.tval_usec = (long)(t % 1000000000u / 1000u);
+		w->reply.tval_sec = (long)(gt / 1000000000);
+		w->reply.tval_usec = (long)(gt % 1000000000 / 1000);
 	}
 	return r;
 out:
@@ -215,13 +257,13 @@ int vkms_crtc_sequence(struct vkms *v, struct be_handle *h, unsigned int cmd,
 		r = -EINVAL;
 		goto out;
 	}
-	seq = vkms_vblank_count(v, vkms_now_ns());
+	seq = current_seq(v);
 	if (cmd == DRM_IOCTL_CRTC_GET_SEQUENCE) {
 		struct drm_crtc_get_sequence *g = arg;
 
 		g->active = 1;
 		g->sequence = seq;
-		g->sequence_ns = (int64_t)vblank_time(v, seq);
+		g->sequence_ns = told_time(v, seq);
 	} else {
 		struct drm_crtc_queue_sequence *q = arg;
 		union vev ev = { .seq = {
@@ -347,45 +389,85 @@ void vkms_events_release(struct vkms *v, uint32_t handle)
 			v->crtcs[i].flip_event = false;
 }
 
-/* Under lock: c's flip is done at time_us; queues the guest's event,
- * with the vblank count of the guest's timeline at that time (as
- * WAIT_VBLANK counts; hostd's sequence is another display's). Returns the
- * handle to wake (vkms_notify()), 0 for none. */
-uint32_t vkms_complete_flip(struct vkms *v, struct vcrtc *c, uint64_t time_us)
-{
-	c->flip_pending = false;
-	pthread_cond_broadcast(&v->flipped);
-	if (!c->flip_event)
-		return 0;
-	return vkms_queue_flip_event(v, c->flip_handle, c->flip_user_data,
-				     c->id, time_us, (uint32_t)
-				     vkms_vblank_count(v, time_us * 1000u));
-}
-
-uint32_t vkms_queue_flip_event(struct vkms *v, uint32_t handle,
-			       uint64_t user_data, uint32_t crtc_id,
-			       uint64_t time_us, uint32_t sequence)
+/* Under lock: a DRM_EVENT_FLIP_COMPLETE (or DRM_EVENT_VBLANK) at vblank
+ * seq; the handle to vkms_notify(), 0 if the queue is full (dropped). */
+static uint32_t queue_vblank_event(struct vkms *v, uint32_t handle,
+				   const union vev *ev, uint64_t seq)
 {
 	struct vevent *e;
+	int64_t t;
 
 	if (v->nevents >= VKMS_MAX_EVENTS)
 		return 0;
+	t = told_time(v, seq);
 	e = &v->events[v->nevents++];
 	e->handle = handle;
-	e->ev.vbl = (struct drm_event_vblank){
-		.base = { .type = DRM_EVENT_FLIP_COMPLETE,
-			  .length = sizeof(e->ev.vbl) },
-		.user_data = user_data,
-		.tv_sec = (uint32_t)(time_us / 1000000u),
-		.tv_usec = (uint32_t)(time_us % 1000000u),
-		.sequence = sequence,
-		.crtc_id = crtc_id,
-	};
+	e->ev = *ev;
+	if (ev->base.type == DRM_EVENT_CRTC_SEQUENCE) {
+		e->ev.seq.sequence = seq;
+		e->ev.seq.time_ns = t;
+	} else {
+		e->ev.vbl.sequence = (uint32_t)seq;
+		e->ev.vbl.tv_sec = (uint32_t)(t / 1000000000);
+		e->ev.vbl.tv_usec = (uint32_t)(t % 1000000000 / 1000);
+	}
 	return handle;
 }
 
+static union vev make_flip_event(uint64_t user_data, uint32_t crtc_id)
+{
+	return (union vev){ .vbl = {
+		.base = { .type = DRM_EVENT_FLIP_COMPLETE,
+			  .length = sizeof(struct drm_event_vblank) },
+		.user_data = user_data,
+		.crtc_id = crtc_id,
+	} };
+}
+
+void vkms_flip_sent(struct vkms *v, struct vcrtc *c)
+{
+	c->flip_seq = current_seq(v) + 1;
+	c->flip_done = false;
+}
+
+/* Under lock: c's flip completes at vblank seq (now or passed). */
+static uint32_t complete_at(struct vkms *v, struct vcrtc *c, uint64_t seq)
+{
+	union vev ev = make_flip_event(c->flip_user_data, c->id);
+
+	c->flip_pending = false;
+	c->flip_done = false;
+	pthread_cond_broadcast(&v->flipped);
+	if (!c->flip_event)
+		return 0;
+	return queue_vblank_event(v, c->flip_handle, &ev, seq);
+}
+
+uint32_t vkms_complete_flip(struct vkms *v, struct vcrtc *c)
+{
+	uint64_t seq = current_seq(v);
+
+	if (seq >= c->flip_seq)
+		return complete_at(v, c, seq);
+	c->flip_done = true;	/* the vblank thread completes it */
+	pthread_cond_signal(&v->waits_changed);
+	return 0;
+}
+
+uint32_t vkms_queue_modeset_event(struct vkms *v, uint32_t handle,
+				  uint64_t user_data, uint32_t crtc_id)
+{
+	union vev ev = make_flip_event(user_data, crtc_id);
+	uint64_t seq = current_seq(v);
+
+	if (!queue_wait(v, handle, seq + 1, &ev))
+		return 0;
+	return queue_vblank_event(v, handle, &ev, seq);	/* no room: now */
+}
+
 /*
- * The guest's vblank events (WAIT_VBLANK with EVENT, QUEUE_SEQUENCE): at
+ * The guest's vblank events (WAIT_VBLANK with EVENT, QUEUE_SEQUENCE,
+ * modeset events) and the flips hostd showed before their vblank: at
  * each asked-for vblank of the virtual timeline, move them to the event
  * queue (count and time of the vblank that passed) and wake their files.
  * Sleeps while none waits.
@@ -396,15 +478,14 @@ static void *vblank_thread(void *arg)
 
 	pthread_mutex_lock(&v->lock);
 	while (!v->stopping) {
-		uint32_t wake[VKMS_MAX_WAITS];
+		uint32_t wake[VKMS_MAX_WAITS + PD_DISPLAY_MAX_CRTCS];
 		unsigned int nwake = 0, kept = 0;
-		uint64_t seq = vkms_vblank_count(v, vkms_now_ns());
+		uint64_t seq = current_seq(v);
 		uint64_t next = UINT64_MAX;
 
 		for (unsigned int i = 0; i < v->nwaits; i++) {
 			struct vwait *w = &v->waits[i];
-			struct vevent *e;
-			uint64_t t = vblank_time(v, seq);
+			uint32_t hd;
 
 			if ((int64_t)(seq - w->sequence) < 0) {
 				if (w->sequence < next)
@@ -412,23 +493,26 @@ static void *vblank_thread(void *arg)
 				v->waits[kept++] = *w;
 				continue;
 			}
-			if (v->nevents >= VKMS_MAX_EVENTS)
-				continue;	/* dropped, as a full queue */
-			e = &v->events[v->nevents++];
-			e->handle = w->handle;
-			e->ev = w->ev;
-			if (e->ev.base.type == DRM_EVENT_VBLANK) {
-				e->ev.vbl.sequence = (uint32_t)seq;
-				e->ev.vbl.tv_sec = (uint32_t)(t / 1000000000u);
-				e->ev.vbl.tv_usec =
-					(uint32_t)(t % 1000000000u / 1000u);
-			} else {
-				e->ev.seq.sequence = seq;
-				e->ev.seq.time_ns = (int64_t)t;
-			}
-			wake[nwake++] = w->handle;
+			hd = queue_vblank_event(v, w->handle, &w->ev, seq);
+			if (hd)	/* else dropped, as from a full queue */
+				wake[nwake++] = hd;
 		}
 		v->nwaits = kept;
+		for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++) {
+			struct vcrtc *c = &v->crtcs[i];
+			uint32_t hd;
+
+			if (!c->id || !c->flip_pending || !c->flip_done)
+				continue;
+			if (seq < c->flip_seq) {
+				if (c->flip_seq < next)
+					next = c->flip_seq;
+				continue;
+			}
+			hd = complete_at(v, c, seq);
+			if (hd)
+				wake[nwake++] = hd;
+		}
 		if (nwake) {
 			pthread_mutex_unlock(&v->lock);
 			for (unsigned int i = 0; i < nwake; i++)
@@ -475,18 +559,16 @@ void vkms_notify(struct vkms *v, uint32_t handle)
 	}
 }
 
-/* Under lock: complete every flip waiting, as a 60 Hz display would. */
+/* Under lock: complete every flip waiting, as a 60 Hz display would:
+ * at their vblank of the guest's timeline. */
 unsigned int vkms_complete_all(struct vkms *v, uint32_t *handles)
 {
 	unsigned int n = 0;
-	struct timespec ts;
-	uint64_t now;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++)
-		if (v->crtcs[i].id && v->crtcs[i].flip_pending)
-			handles[n++] = vkms_complete_flip(v, &v->crtcs[i], now);
+		if (v->crtcs[i].id && v->crtcs[i].flip_pending &&
+		    !v->crtcs[i].flip_done)
+			handles[n++] = vkms_complete_flip(v, &v->crtcs[i]);
 	return n;
 }
 

@@ -73,7 +73,7 @@ static void flip_done(struct vkms *v, const struct pd_disp_flip_done *m)
 		be_log(v->be, "display: unexpected FLIP_DONE from hostd");
 		return;
 	}
-	handle = vkms_complete_flip(v, c, m->time_us);
+	handle = vkms_complete_flip(v, c);	/* on the guest's grid */
 	pthread_mutex_unlock(&v->lock);
 	vkms_notify(v, handle);
 }

@@ -49,6 +49,7 @@
 #define VKMS_TICK_NS		16666667L	/* our own 60 Hz: the vblank */
 #define VKMS_MAX_BLOBS		64	/* property blobs a guest made */
 #define VKMS_MAX_ATOMIC_FILES	64
+#define VKMS_MAX_MAGICS		64	/* files with a magic (GET_MAGIC) */
 
 struct vfb {
 	uint32_t id;		/* 0: free slot */
@@ -61,6 +62,11 @@ struct vcrtc {
 	struct pd_disp_crtc st;
 	bool flip_pending;
 	uint64_t flip_cookie;	/* of the FLIP hostd has */
+	/* the first vblank of the guest's timeline the flip may complete
+	 * at (the one after its commit), and whether hostd has shown it:
+	 * then it completes at that vblank, not before (events.c) */
+	uint64_t flip_seq;
+	bool flip_done;
 	bool flip_event;	/* the guest asked for an event */
 	uint32_t flip_handle;
 	uint64_t flip_user_data;
@@ -114,8 +120,13 @@ struct vkms {
 	unsigned int nevents;
 	struct pd_disp_dpms dpms[PD_DISPLAY_MAX_DPMS];	/* the guest's */
 	unsigned int ndpms;
-	/* the virtual timeline: vblank k of every CRTC is at epoch + k ticks */
+	/* the virtual timeline: vblank k of every CRTC is at epoch + k ticks
+	 * of our CLOCK_MONOTONIC, told to the guest in its own (clock.c);
+	 * the latest vblank told and its time in the guest's clock, which
+	 * no later answer goes below (the offset may be measured again) */
 	uint64_t epoch_ns;
+	uint64_t told_seq;
+	int64_t told_ns;
 	struct vwait waits[VKMS_MAX_WAITS];
 	unsigned int nwaits;
 	pthread_cond_t waits_changed;	/* CLOCK_MONOTONIC */
@@ -126,6 +137,10 @@ struct vkms {
 	struct { uint32_t id, handle; } blobs[VKMS_MAX_BLOBS];
 	uint32_t atomic_handles[VKMS_MAX_ATOMIC_FILES];
 	uint32_t master;	/* the guest's file that is DRM master, 0: none */
+	/* GET_MAGIC's magics of the guest's files; authed: AUTH_MAGIC
+	 * used it (it no longer names the file, as 6.1's idr_replace()) */
+	struct { uint32_t handle, magic; bool authed; } magics[VKMS_MAX_MAGICS];
+	unsigned int nmagics;
 	struct vkms_stats stats;
 
 	/* the card as learned once (objects.c) */
@@ -159,13 +174,18 @@ bool vkms_has_atomic(struct vkms *v, uint32_t handle);	/* under lock */
 uint64_t vkms_now_ns(void);
 uint64_t vkms_vblank_count(const struct vkms *v, uint64_t t_ns);
 int vkms_sleep_to_next_vblank(const struct vkms *v);
-/* Under lock: a DRM_EVENT_FLIP_COMPLETE for handle; the handle to
- * vkms_notify(), 0 if the queue is full (dropped). */
-uint32_t vkms_queue_flip_event(struct vkms *v, uint32_t handle,
-			       uint64_t user_data, uint32_t crtc_id,
-			       uint64_t time_us, uint32_t sequence);
-/* Under lock: c's flip is done at time_us; the handle to vkms_notify(). */
-uint32_t vkms_complete_flip(struct vkms *v, struct vcrtc *c, uint64_t time_us);
+/* Under lock: a flip on c is sent to hostd now; it may complete from
+ * the next vblank on. */
+void vkms_flip_sent(struct vkms *v, struct vcrtc *c);
+/* Under lock: a DRM_EVENT_FLIP_COMPLETE for a modeset of crtc_id, at the
+ * next vblank; the handle to vkms_notify() now, 0: none (the vblank
+ * thread wakes it). */
+uint32_t vkms_queue_modeset_event(struct vkms *v, uint32_t handle,
+				  uint64_t user_data, uint32_t crtc_id);
+/* Under lock: hostd has shown c's flip: it completes at the vblank of the
+ * guest's timeline it may (now or later); the handle to vkms_notify()
+ * now, 0: none or later (the vblank thread wakes it). */
+uint32_t vkms_complete_flip(struct vkms *v, struct vcrtc *c);
 /* Under lock: complete every flip waiting (no hostd); handles
  * (PD_DISPLAY_MAX_CRTCS) get what to vkms_notify(); returns how many. */
 unsigned int vkms_complete_all(struct vkms *v, uint32_t *handles);

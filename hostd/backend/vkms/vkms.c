@@ -18,6 +18,19 @@
  * the opener that was master) is not made here: the guest's credentials
  * are not known to the backend. Render nodes are never master (EACCES,
  * as drm_ioctl_permit()).
+ *
+ * Magics (DRI2 authentication, and libdrm's drmIsMaster(), which asks
+ * AUTH_MAGIC(0) and takes anything but EACCES for "master"): one
+ * namespace per guest, as 6.1's master's magic_map (6.1 starts a new map
+ * for a master that is not the first; a guest keeps one). GET_MAGIC gives
+ * a file its magic, the lowest free from 1 (idr_alloc()), the same one
+ * again until its last close; render nodes: EACCES. AUTH_MAGIC by a file
+ * that is not master: EACCES (the ioctl is DRM_MASTER); by the master:
+ * 0 for a magic of one of the guest's files not used before, then it
+ * names nothing (EINVAL again), EINVAL for 0 and any other. Neither
+ * reaches the card: a magic there would be a name in hostd's namespace.
+ * The files of the guest all are authenticated on the card (the backend
+ * opens them), so AUTH_MAGIC changes nothing else.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +73,68 @@ static int master_ioctl(struct vkms *v, struct be_handle *h, unsigned int cmd)
 		else
 			v->master = 0;
 	}
+	pthread_mutex_unlock(&v->lock);
+	return r;
+}
+
+/* Under lock: the slot of handle's magic, VKMS_MAX_MAGICS: none. */
+static unsigned int magic_slot(struct vkms *v, uint32_t handle)
+{
+	for (unsigned int i = 0; i < v->nmagics; i++)
+		if (v->magics[i].handle == handle)
+			return i;
+	return VKMS_MAX_MAGICS;
+}
+
+/* Under lock: has a file of the guest magic m? */
+static bool magic_taken(struct vkms *v, uint32_t m)
+{
+	for (unsigned int i = 0; i < v->nmagics; i++)
+		if (v->magics[i].magic == m)
+			return true;
+	return false;
+}
+
+/* GET_MAGIC and AUTH_MAGIC of the guest's file h (see above). */
+static int magic_ioctl(struct vkms *v, struct be_handle *h, unsigned int cmd,
+		       struct drm_auth *a)
+{
+	unsigned int i;
+	int r = -EINVAL;
+
+	if (render_node(h))
+		return -EACCES;
+	pthread_mutex_lock(&v->lock);
+	if (cmd == DRM_IOCTL_GET_MAGIC) {
+		i = magic_slot(v, h->handle);
+		if (i == VKMS_MAX_MAGICS) {
+			uint32_t m = 1;
+
+			if (v->nmagics == VKMS_MAX_MAGICS) {
+				r = -ENOMEM;	/* as idr_alloc() */
+				goto out;
+			}
+			while (magic_taken(v, m))	/* the lowest free */
+				m++;
+			i = v->nmagics++;
+			v->magics[i].handle = h->handle;
+			v->magics[i].magic = m;
+			v->magics[i].authed = false;
+		}
+		a->magic = v->magics[i].magic;
+		r = 0;
+	} else if (v->master != h->handle) {
+		r = -EACCES;
+	} else {
+		for (i = 0; i < v->nmagics; i++) {
+			if (!a->magic || v->magics[i].magic != a->magic ||
+			    v->magics[i].authed)
+				continue;
+			v->magics[i].authed = true;
+			r = 0;
+		}
+	}
+out:
 	pthread_mutex_unlock(&v->lock);
 	return r;
 }
@@ -123,6 +198,10 @@ static bool card_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 	case DRM_IOCTL_DROP_MASTER:
 		r = master_ioctl(v, h, cmd);
 		break;
+	case DRM_IOCTL_GET_MAGIC:
+	case DRM_IOCTL_AUTH_MAGIC:
+		r = magic_ioctl(v, h, cmd, arg);
+		break;
 	default:
 		r = vkms_legacy_ioctl(v, h, cmd, arg, &answered);
 		if (!answered)
@@ -173,12 +252,16 @@ static uint32_t card_poll(void *data, struct be_handle *h)
 static void card_release(void *data, struct be_handle *h)
 {
 	struct vkms *v = data;
+	unsigned int i;
 
 	pthread_mutex_lock(&v->lock);
 	vkms_objects_release(v, h->handle);
 	vkms_events_release(v, h->handle);
 	if (v->master == h->handle)
 		v->master = 0;
+	i = magic_slot(v, h->handle);
+	if (i < VKMS_MAX_MAGICS)
+		v->magics[i] = v->magics[--v->nmagics];
 	pthread_mutex_unlock(&v->lock);
 }
 
