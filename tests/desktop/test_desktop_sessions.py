@@ -22,6 +22,7 @@ import re
 import struct
 import zlib
 
+from pdvm.machine import write_png
 from pdvm.testlib import (wait_for as _wait, check, artifact, evdev_node,
                           keys_left_down, run_ok, indent)
 
@@ -220,6 +221,19 @@ def _shot(app, name):
     return app.screendump(artifact(name))
 
 
+def side_by_side(a, b):
+    """Two screendumps of the same height, side by side, halved (every
+    other pixel and row): one picture of both guests' desktops."""
+    (wa, h, da), (wb, _, db) = a, b
+    rows = []
+    for y in range(0, h, 2):
+        for w, d in ((wa, da), (wb, db)):
+            line = d[y * w * 3:(y + 1) * w * 3]
+            rows.append(b"".join(line[x * 3:x * 3 + 3]
+                                 for x in range(0, w, 2)))
+    return (wa + wb) // 2, h // 2, b"".join(rows)
+
+
 def _weston_in_front(app, name):
     shot = _shot(app, name)
     n = [count(shot, c) for c in PATTERN]
@@ -241,9 +255,14 @@ def test_weston_and_xorg_at_once(app):
     _start_sessions(app)
     _wait("Weston's desktop with the picture on the screen", lambda:
           _weston_in_front(app, "desktop-weston.png")[0], timeout=90)
+    weston = app.screendump(None)
     app.keys(["ctrl-alt-right"])
     _wait("Xorg's session on the screen", lambda: _xorg_in_front(
         app, "desktop-xorg.png"), timeout=60)
+    xorg = app.screendump(None)
+    if weston[1] == xorg[1]:
+        write_png(artifact("desktop-side-by-side.png"),
+                  *side_by_side(weston, xorg))
     wlog = _log(app, "guest1", "/tmp/weston.log")
     xlog = _log(app, "guest2", "/tmp/Xorg.log")
     for g, log, what in (("guest1", wlog, "Weston"), ("guest2", xlog,
