@@ -25,6 +25,13 @@
  *    import would give the same handle again for the same buffer; a
  *    client closes each handle it got, so both work). A file of another
  *    guest is not in this guest's table, so it goes to the card (ENOSYS).
+ * wlroots 0.15 makes that second file with an empty lease first
+ * (CREATE_LEASE of no objects) and falls back to open() + AUTH_MAGIC
+ * only on EINVAL or EOPNOTSUPP: the guest gets 6.1's EINVAL for an empty
+ * lease and EOPNOTSUPP for any other (no leases of the real card's
+ * objects: hostd shows what a guest's CRTC holds). The object list is
+ * never read.
+ *
  * The table keeps the newest VKMS_MAX_PRIME exports (a compositor makes
  * 2 to 4 buffers per output); each entry keeps its memfd open so that no
  * other file takes its inode while the entry is there.
@@ -133,4 +140,9 @@ void vkms_prime_finish(struct vkms *v)
 	for (i = 0; i < VKMS_MAX_PRIME; i++)
 		if (v->primes[i].fd > 0)
 			close(v->primes[i].fd);
+}
+
+int vkms_create_lease(const struct drm_mode_create_lease *l)
+{
+	return l->object_count ? -EOPNOTSUPP : -EINVAL;
 }

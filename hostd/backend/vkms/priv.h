@@ -260,5 +260,6 @@ int vkms_prime_export(struct vkms *v, struct be_handle *h,
 int vkms_prime_import(struct vkms *v, struct be_handle *h,
 		      struct drm_prime_handle *p, bool *answered);
 void vkms_prime_finish(struct vkms *v);
+int vkms_create_lease(const struct drm_mode_create_lease *l);
 
 #endif /* PD_BACKEND_VKMS_PRIV_H */

@@ -212,6 +212,9 @@ static bool card_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 		if (!answered)
 			return false;
 		break;
+	case DRM_IOCTL_MODE_CREATE_LEASE:
+		r = vkms_create_lease(arg);
+		break;
 	case DRM_IOCTL_PRIME_FD_TO_HANDLE:
 		r = vkms_prime_import(v, h, arg, &answered);
 		if (!answered)
