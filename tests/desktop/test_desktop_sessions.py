@@ -6,7 +6,8 @@ backend, pixman renderer, desktop shell) in guest1 and Xorg 21.1 (xinit,
 modesetting and libinput drivers) in guest2 at once, each with a client
 that draws a known picture, typed text reaching a client in each, and
 switches between them by hotkey and over D-Bus with the background
-session still running.
+session still running; then cage (wlroots) in guest1 as a user through
+seatd.
 
 How they start, as far as a busybox guest allows: pd-guest-tools' udev
 rules (guest-tools/70-paradice.rules, the file the package installs) tag
