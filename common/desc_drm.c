@@ -24,7 +24,9 @@
  *  - MODE_GETFB/GETFB2: hand out a handle to whatever framebuffer is on a
  *    CRTC, possibly another guest's; hostd answers them from the guest's
  *    virtual display.
- *  - leases, legacy DRI1 maps/contexts/buffers/AGP/SG.
+ *  - leases (CREATE_LEASE is screened: the guest's virtual display
+ *    answers it as a card that leases nothing, vkms/prime.c), legacy
+ *    DRI1 maps/contexts/buffers/AGP/SG.
  */
 #include "pd_ioctl.h"
 #include <drm/drm.h>
@@ -227,16 +229,17 @@ static const struct pd_ioc_entry drm_core_entries[] = {
 	PD_IOC(DRM_IOCTL_VERSION, 0, version_desc),
 	PD_IOC(DRM_IOCTL_GET_UNIQUE, 0, unique_desc),
 	PD_IOC(DRM_IOCTL_GET_CLIENT, 0, getclient_desc),
-	PD_IOC0(DRM_IOCTL_GET_CAP, 0),
+	PD_IOC0(DRM_IOCTL_GET_CAP, KMS),
 	PD_IOC0(DRM_IOCTL_SET_CLIENT_CAP, KMS),	/* ATOMIC: noted by hostd's backend */
 	PD_IOC0(DRM_IOCTL_SET_VERSION, 0),
 	PD_IOC0(DRM_IOCTL_GEM_CLOSE, 0),
-	PD_IOC(DRM_IOCTL_PRIME_HANDLE_TO_FD, 0, prime_to_fd_desc),
-	PD_IOC(DRM_IOCTL_PRIME_FD_TO_HANDLE, 0, prime_from_fd_desc),
+	PD_IOC(DRM_IOCTL_PRIME_HANDLE_TO_FD, KMS, prime_to_fd_desc),
+	PD_IOC(DRM_IOCTL_PRIME_FD_TO_HANDLE, KMS, prime_from_fd_desc),
 	PD_IOC0(DRM_IOCTL_SET_MASTER, KMS),
 	PD_IOC0(DRM_IOCTL_DROP_MASTER, KMS),
 	PD_IOC0(DRM_IOCTL_GET_MAGIC, KMS | PD_IOC_F_SCREEN),
 	PD_IOC0(DRM_IOCTL_AUTH_MAGIC, KMS | PD_IOC_F_SCREEN),
+	PD_IOC0(DRM_IOCTL_MODE_CREATE_LEASE, KMS | PD_IOC_F_SCREEN),
 	PD_IOC0(DRM_IOCTL_WAIT_VBLANK, KMS),
 	PD_IOC0(DRM_IOCTL_CRTC_GET_SEQUENCE, KMS),
 	PD_IOC0(DRM_IOCTL_CRTC_QUEUE_SEQUENCE, KMS),

@@ -50,6 +50,7 @@
 #define VKMS_MAX_BLOBS		64	/* property blobs a guest made */
 #define VKMS_MAX_ATOMIC_FILES	64
 #define VKMS_MAX_MAGICS		64	/* files with a magic (GET_MAGIC) */
+#define VKMS_MAX_PRIME		32	/* PRIME exports kept (prime.c) */
 
 struct vfb {
 	uint32_t id;		/* 0: free slot */
@@ -142,6 +143,10 @@ struct vkms {
 	struct { uint32_t handle, magic; bool authed; } magics[VKMS_MAX_MAGICS];
 	unsigned int nmagics;
 	struct vkms_stats stats;
+	/* buffers exported with PRIME on a card without it (prime.c) */
+	struct vprime { int fd; dev_t dev; ino_t ino; uint32_t name; }
+		primes[VKMS_MAX_PRIME];
+	unsigned int nextprime;
 
 	/* the card as learned once (objects.c) */
 	pthread_mutex_t learn_lock;
@@ -246,5 +251,15 @@ int vkms_legacy_ioctl(struct vkms *v, struct be_handle *h, unsigned int cmd,
 int vkms_atomic(struct vkms *v, struct be_handle *h, struct drm_mode_atomic *a);
 int vkms_obj_setproperty(struct vkms *v, struct be_handle *h,
 			 struct drm_mode_obj_set_property *p);
+
+/* prime.c: *answered false: run it on the card */
+int vkms_prime_cap(struct vkms *v, struct be_handle *h,
+		   struct drm_get_cap *c, bool *answered);
+int vkms_prime_export(struct vkms *v, struct be_handle *h,
+		      struct drm_prime_handle *p, bool *answered);
+int vkms_prime_import(struct vkms *v, struct be_handle *h,
+		      struct drm_prime_handle *p, bool *answered);
+void vkms_prime_finish(struct vkms *v);
+int vkms_create_lease(const struct drm_mode_create_lease *l);
 
 #endif /* PD_BACKEND_VKMS_PRIV_H */

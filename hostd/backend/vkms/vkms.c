@@ -202,6 +202,24 @@ static bool card_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 	case DRM_IOCTL_AUTH_MAGIC:
 		r = magic_ioctl(v, h, cmd, arg);
 		break;
+	case DRM_IOCTL_GET_CAP:
+		r = vkms_prime_cap(v, h, arg, &answered);
+		if (!answered)
+			return false;
+		break;
+	case DRM_IOCTL_PRIME_HANDLE_TO_FD:
+		r = vkms_prime_export(v, h, arg, &answered);
+		if (!answered)
+			return false;
+		break;
+	case DRM_IOCTL_MODE_CREATE_LEASE:
+		r = vkms_create_lease(arg);
+		break;
+	case DRM_IOCTL_PRIME_FD_TO_HANDLE:
+		r = vkms_prime_import(v, h, arg, &answered);
+		if (!answered)
+			return false;
+		break;
 	default:
 		r = vkms_legacy_ioctl(v, h, cmd, arg, &answered);
 		if (!answered)
@@ -343,6 +361,7 @@ void vkms_destroy(struct vkms *v)
 		close(v->input[i]);
 	if (v->qfd >= 0)
 		close(v->qfd);
+	vkms_prime_finish(v);
 	close(v->wake);
 	close(v->gone);
 	pthread_cond_destroy(&v->flipped);

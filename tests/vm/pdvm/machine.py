@@ -206,18 +206,21 @@ class Appliance:
             c.file("images/guest.cpio", guest_image)
         return c
 
-    def build_images(self, virgl=False, layers=()):
+    def build_images(self, virgl=False, layers=(), guest_layers=()):
         """The host (plain VM or dom0) and guest images; with virgl both
         also get the "gpu" layer (Mesa) and other file names, so that an
         appliance with virgl and one without can be built side by side.
         layers: more profiles (tests/vm/profiles/NAME.txt), or paths of
         ready cpio layers, put in both images after the gpu layer, for what
         only the bench or the demo runs (glmark2, a game): the images
-        `make check` boots never carry them."""
+        `make check` boots never carry them. guest_layers: profiles put in
+        the guests' image only (dom0 carries them inside it, as a file),
+        for what only guests run (the desktop sessions)."""
         kver = image.kernel_version()
         os.makedirs(VMBUILD, exist_ok=True)
         suffix = ("-virgl" if virgl else "") + "".join(
-            "-" + os.path.basename(n).replace(".cpio", "") for n in layers)
+            "-" + os.path.basename(n).replace(".cpio", "") for n in layers) \
+            + "".join("-g" + n for n in guest_layers)
         guest = os.path.join(VMBUILD, "guest%s.cpio" % suffix)
         host = os.path.join(VMBUILD, "host%s.cpio" % suffix)
         t0 = now()
@@ -225,7 +228,9 @@ class Appliance:
         gpu += [n if n.endswith(".cpio") else
                 image.build_base(n, CACHE, kver, self.say) for n in layers]
         image.concat(guest, [image.build_base("guest", CACHE, kver, self.say)]
-                     + gpu + [self._project_layer("guest", kver)])
+                     + gpu + [image.build_base(n, CACHE, kver, self.say)
+                              for n in guest_layers]
+                     + [self._project_layer("guest", kver)])
         image.concat(host, [image.build_base("host", CACHE, kver, self.say)]
                      + gpu + [self._project_layer("host", kver, guest)])
         self.say("images ready in %.1fs (host %d MiB, guest %d MiB)" % (
@@ -249,16 +254,18 @@ class Appliance:
 
     # -- up / down -----------------------------------------------------------
     def up(self, mode="xen", guests=2, broken=(), timeout=BOOT_TIMEOUT,
-           virgl=False, layers=()):
+           virgl=False, layers=(), guest_layers=()):
         """Boot the appliance. virgl: a virtio-gpu with virgl 3D beside the
         bochs screen (VIRGL_QEMU_ARGS), whose driver the plain VM or dom0
-        loads, and Mesa in every image. layers: see build_images()."""
+        loads, and Mesa in every image. layers, guest_layers: see
+        build_images()."""
         if self.pid():
             raise VmError("the appliance is already up (tests/vm/appliance down)")
         if mode not in ("plain", "xen"):
             raise VmError("unknown mode %r (plain or xen)" % mode)
-        kver, host = self.build_images(virgl, layers)
+        kver, host = self.build_images(virgl, layers, guest_layers)
         extra_mb = layers_mb(host, layers)
+        guest_extra_mb = layers_mb(host, guest_layers)
         os.makedirs(STATE, exist_ok=True)
         for f in os.listdir(STATE):
             os.unlink(os.path.join(STATE, f))
@@ -286,9 +293,11 @@ class Appliance:
         # A layer of L MiB: the guest holds it as ramdisk and as files, in
         # a rootfs of half the memory left (3L more); dom0 holds it twice
         # (its own, and in the guests' image) as ramdisk and as files (6L).
+        # A guest-only layer: the guest as above (3L), dom0 holds it once,
+        # inside the guests' image (3L).
         if mode == "xen":
-            dom0_mem += 6 * extra_mb
-            guest_mem += 3 * extra_mb
+            dom0_mem += 6 * extra_mb + 3 * guest_extra_mb
+            guest_mem += 3 * (extra_mb + guest_extra_mb)
         if mode == "plain":
             qemu += ["-m", "2048", "-kernel", vmlinuz, "-initrd", host,
                      "-append", "console=ttyS0 pd.role=plain " + linux_args]
@@ -310,6 +319,7 @@ class Appliance:
         with open(os.path.join(STATE, "info.json"), "w") as f:
             json.dump({"mode": mode, "guests": guests if mode == "xen" else 0,
                        "virgl": bool(virgl), "layers": list(layers),
+                       "guest_layers": list(guest_layers),
                        "started": time.time()}, f)
         with open(os.path.join(STATE, "qemu.cmdline"), "w") as f:
             f.write(" ".join(shlex.quote(a) for a in qemu) + "\n")
