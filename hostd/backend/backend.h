@@ -149,6 +149,7 @@ struct be_handle {
 	pthread_mutex_t lock;
 	struct pd_ioc_state st;
 	bool nonblock;			/* current O_NONBLOCK of fd */
+	uint32_t objects;		/* counted in be.objects, under be.lock */
 	uint32_t poll_seq;
 };
 
@@ -156,6 +157,8 @@ struct be_job {
 	struct be_job *next;		/* pool queue / running list */
 	struct pd_wire_hdr hdr;
 	uint8_t *body;			/* hdr.len bytes, untrusted */
+	struct be *owner;		/* charged bytes go back to it */
+	uint32_t charged;		/* of be.inflight */
 	pthread_t thread;		/* worker running it */
 	atomic_bool running;
 	atomic_bool cancel;
@@ -188,8 +191,20 @@ struct be {
 	/* Handles and the running jobs. */
 	pthread_mutex_t lock;
 	struct be_handle **handles;
+	uint16_t *handle_gens;		/* per slot: bumped at each release */
+	uint32_t *free_slots;		/* released slots, a stack */
+	uint32_t nfree;
 	uint32_t nhandles;		/* slots in handles */
-	uint32_t next_handle;
+	uint32_t next_handle;		/* slots below were used once */
+	uint32_t open_handles;		/* live in the table */
+	uint32_t objects;		/* GEM buffers and syncobjs (ops.c) */
+	uint64_t inflight;		/* bytes of request bodies held */
+
+	/* The guest's limits (paradice.conf; 0: the default). */
+	struct {
+		uint32_t grants, handles, objects;
+		uint64_t inflight;
+	} max;
 	struct be_job *running;
 	struct be_maps maps;
 

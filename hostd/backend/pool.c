@@ -26,6 +26,11 @@ void be_job_free(struct be_job *job)
 {
 	if (!job)
 		return;
+	if (job->charged) {
+		pthread_mutex_lock(&job->owner->lock);
+		job->owner->inflight -= job->charged;
+		pthread_mutex_unlock(&job->owner->lock);
+	}
 	free(job->body);
 	free(job);
 }

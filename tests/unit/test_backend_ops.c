@@ -259,6 +259,42 @@ static void test_handles_are_checked(void)
 	CHECK(open_ok(0, PD_WIRE_O_RDONLY) != h);
 }
 
+/* Open/close churn reuses the slots (the table does not grow), a stale
+ * handle of a reused slot names nothing, and max.handles caps what is
+ * open at once with EMFILE. */
+static void test_handles_are_reused_and_capped(void)
+{
+	struct pd_wire_read_req r = { .count = 1 };
+	uint32_t h, first, held[4];
+
+	setup();
+	connect_ok();
+	first = open_ok(0, PD_WIRE_O_RDONLY);
+	CHECK_EQ(call(PD_OP_RELEASE, first, NULL, 0), 0);
+	for (int i = 0; i < 5000; i++) {
+		h = open_ok(0, PD_WIRE_O_RDONLY);
+		CHECK_EQ(call(PD_OP_RELEASE, h, NULL, 0), 0);
+	}
+	CHECK_EQ(be.nhandles, 64);
+	CHECK_EQ(be.open_handles, 0);
+	h = open_ok(0, PD_WIRE_O_RDONLY);
+	CHECK_EQ(h & 0xfffff, first & 0xfffff);	/* the same slot */
+	CHECK(h != first);			/* another generation */
+	CHECK_EQ(call(PD_OP_READ, first, &r, sizeof(r)), -EBADF);
+	CHECK_EQ(call(PD_OP_RELEASE, first, NULL, 0), -EBADF);
+	CHECK_EQ(call(PD_OP_READ, h, &r, sizeof(r)), 1);
+	CHECK_EQ(call(PD_OP_RELEASE, h, NULL, 0), 0);
+
+	be.max.handles = 4;
+	for (int i = 0; i < 4; i++)
+		held[i] = open_ok(0, PD_WIRE_O_RDONLY);
+	CHECK_EQ(call(PD_OP_OPEN, PD_WIRE_HANDLE_NONE, &(struct
+		 pd_wire_open_req){ .index = 0, .flags = PD_WIRE_O_RDONLY },
+		 sizeof(struct pd_wire_open_req)), -EMFILE);
+	CHECK_EQ(call(PD_OP_RELEASE, held[2], NULL, 0), 0);
+	CHECK(open_ok(0, PD_WIRE_O_RDONLY) != held[2]);
+}
+
 static void test_bad_ioctls_get_errnos(void)
 {
 	uint8_t junk[64];
@@ -377,6 +413,7 @@ int main(void)
 	RUN(test_open_checks);
 	RUN(test_read_write_llseek);
 	RUN(test_handles_are_checked);
+	RUN(test_handles_are_reused_and_capped);
 	RUN(test_bad_ioctls_get_errnos);
 	RUN(test_unknown_op);
 	RUN(test_class_hooks);
