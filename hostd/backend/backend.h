@@ -273,6 +273,10 @@ void be_maps_finish(struct be *be);
 int be_pool_start(struct be *be);
 void be_pool_submit(struct be *be, struct be_job *job);
 void be_job_free(struct be_job *job);
+/* Request bodies held, against max.inflight: false (logged) if len more
+ * would pass it; be_job_free() gives a job's charge back. */
+bool be_inflight_charge(struct be *be, uint32_t len);
+void be_inflight_uncharge(struct be *be, uint32_t len);
 
 /* events.c */
 int be_events_start(struct be *be);

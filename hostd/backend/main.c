@@ -32,7 +32,6 @@
 #include <paradice/pd_display.h>
 #include <paradice/pd_loop.h>
 #include "backend.h"
-#include "config.h"
 #include "vkms/vkms.h"
 
 static void usage(FILE *f)
@@ -152,45 +151,6 @@ struct reader {
 	int done;		/* eventfd: the transport ended */
 };
 
-/*
- * The request bodies the workers hold, per guest, against max.inflight
- * (paradice.conf max_inflight): the ring lets a guest point every slot at
- * the same megabytes, each copied once per slot. Past the limit a request
- * gets -ENOBUFS; the log says so at the first refusal of a burst and
- * every 1024th after.
- */
-static bool charge_inflight(struct be *be, uint32_t len)
-{
-	static unsigned int refused;
-	uint64_t max = be->max.inflight ? be->max.inflight :
-					   HOSTD_DEFAULT_MAX_INFLIGHT;
-	uint64_t now;
-	bool ok;
-
-	pthread_mutex_lock(&be->lock);
-	now = be->inflight;
-	ok = now + len <= max;
-	if (ok)
-		be->inflight += len;
-	pthread_mutex_unlock(&be->lock);
-	if (ok) {
-		refused = 0;
-		return true;
-	}
-	if (refused++ % 1024 == 0)
-		be_log(be, "request of %u bytes refused: %llu bytes in flight, "
-		       "the limit is %llu (max_inflight)", len,
-		       (unsigned long long)now, (unsigned long long)max);
-	return false;
-}
-
-static void uncharge_inflight(struct be *be, uint32_t len)
-{
-	pthread_mutex_lock(&be->lock);
-	be->inflight -= len;
-	pthread_mutex_unlock(&be->lock);
-}
-
 /* The reader: one request at a time off the transport, each to a worker;
  * CANCEL is answered here, it only signals a worker. */
 static void *reader(void *arg)
@@ -238,14 +198,14 @@ static void *reader(void *arg)
 			be_reply(be, &hdr, r, NULL, 0);
 			continue;
 		}
-		if (!charge_inflight(be, hdr.len)) {
+		if (!be_inflight_charge(be, hdr.len)) {
 			be_reply(be, &hdr, -ENOBUFS, NULL, 0);
 			continue;
 		}
 		job = calloc(1, sizeof(*job));
 		if (!job || !(job->body = malloc(hdr.len ? hdr.len : 1))) {
 			free(job);
-			uncharge_inflight(be, hdr.len);
+			be_inflight_uncharge(be, hdr.len);
 			be_reply(be, &hdr, -ENOMEM, NULL, 0);
 			continue;
 		}

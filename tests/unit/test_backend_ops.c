@@ -295,6 +295,36 @@ static void test_handles_are_reused_and_capped(void)
 	CHECK(open_ok(0, PD_WIRE_O_RDONLY) != held[2]);
 }
 
+/* Request bodies in flight are capped per guest: past max.inflight a
+ * charge is refused, and a freed job gives its bytes back. */
+static void test_inflight_bytes_capped(void)
+{
+	struct be_job *job;
+
+	setup();
+	be.max.inflight = 1000;
+	CHECK(be_inflight_charge(&be, 600));
+	CHECK(!be_inflight_charge(&be, 401));
+	CHECK(be_inflight_charge(&be, 400));
+	CHECK_EQ(be.inflight, 1000);
+	CHECK(!be_inflight_charge(&be, 1));
+	job = calloc(1, sizeof(*job));
+	job->owner = &be;
+	job->charged = 600;
+	be_job_free(job);
+	CHECK_EQ(be.inflight, 400);
+	CHECK(be_inflight_charge(&be, 600));
+	be_inflight_uncharge(&be, 1000);
+	CHECK_EQ(be.inflight, 0);
+	/* 0: the default, 64 MiB, where the wire's largest message (4 MiB
+	 * and a header's worth) fits 15 times, not 128 */
+	be.max.inflight = 0;
+	for (int i = 0; i < 15; i++)
+		CHECK(be_inflight_charge(&be, PD_WIRE_MAX_MSG));
+	CHECK(!be_inflight_charge(&be, PD_WIRE_MAX_MSG));
+	be_inflight_uncharge(&be, 15 * PD_WIRE_MAX_MSG);
+}
+
 static void test_bad_ioctls_get_errnos(void)
 {
 	uint8_t junk[64];
@@ -414,6 +444,7 @@ int main(void)
 	RUN(test_read_write_llseek);
 	RUN(test_handles_are_checked);
 	RUN(test_handles_are_reused_and_capped);
+	RUN(test_inflight_bytes_capped);
 	RUN(test_bad_ioctls_get_errnos);
 	RUN(test_unknown_op);
 	RUN(test_class_hooks);
