@@ -91,6 +91,10 @@ struct pdg_ctx {
 	struct xarray regions;
 	u32 next_id;
 	u32 grants;			/* alive in this descriptor */
+	/* the owner is exiting: every region's grace ends at gone_deadline
+	 * (jiffies), so an exit waits one grace period, not one per region */
+	bool gone;
+	unsigned long gone_deadline;
 
 	spinlock_t qlock;
 	DECLARE_KFIFO(revoked, u32, 256);
@@ -280,12 +284,27 @@ static void pdg_queue_revoked(struct pdg_ctx *ctx, u32 id)
 	wake_up_interruptible(&ctx->wq);
 }
 
+/* The end of the grace period of an exiting owner's regions. */
+static unsigned long pdg_gone_deadline(struct pdg_ctx *ctx)
+{
+	unsigned long deadline;
+
+	mutex_lock(&ctx->lock);
+	if (!ctx->gone) {
+		ctx->gone = true;
+		ctx->gone_deadline = jiffies + msecs_to_jiffies(PDG_GRACE_MS);
+	}
+	deadline = ctx->gone_deadline;
+	mutex_unlock(&ctx->lock);
+	return deadline;
+}
+
 static bool pdg_invalidate(struct mmu_interval_notifier *mn,
 			   const struct mmu_notifier_range *range,
 			   unsigned long cur_seq)
 {
 	struct pdg_region *r = container_of(mn, struct pdg_region, mn);
-	unsigned long now = jiffies, poke_at;
+	unsigned long now = jiffies, poke_at, deadline;
 	bool poked = false;
 
 	if (!mmu_notifier_range_blockable(range))
@@ -294,11 +313,14 @@ static bool pdg_invalidate(struct mmu_interval_notifier *mn,
 	mmu_interval_set_seq(mn, cur_seq);
 	if (r->published && r->slots.live) {
 		pdg_queue_revoked(r->ctx, r->id);
-		poke_at = atomic_read(&range->mm->mm_users) ? now +
-			msecs_to_jiffies(PDG_POKE_MS) : now;
-		pdg_wait_unmapped(r, poke_at,
-				  poke_at + msecs_to_jiffies(PDG_GRACE_MS),
-				  &poked);
+		if (atomic_read(&range->mm->mm_users)) {
+			poke_at = now + msecs_to_jiffies(PDG_POKE_MS);
+			deadline = poke_at + msecs_to_jiffies(PDG_GRACE_MS);
+		} else {
+			poke_at = now;
+			deadline = pdg_gone_deadline(r->ctx);
+		}
+		pdg_wait_unmapped(r, poke_at, deadline, &poked);
 	}
 	mutex_unlock(&r->lock);
 	return true;
@@ -701,7 +723,7 @@ static int pdg_open(struct inode *inode, struct file *file)
 static int pdg_release(struct inode *inode, struct file *file)
 {
 	struct pdg_ctx *ctx = file->private_data;
-	unsigned long id, deadline = jiffies + msecs_to_jiffies(PDG_GRACE_MS);
+	unsigned long id, deadline = pdg_gone_deadline(ctx);
 	struct pdg_region *r;
 	bool poked = false;
 
