@@ -46,8 +46,8 @@ def _restart_guest1(app, conf, mark):
             == "gone", timeout=30)
     wait_for("no backend for guest1", lambda: not xen.backend_pid(
         app, "guest1"), timeout=30)
-    run_ok(app, "dom0", "rm -f %s; %s" % (MARK, "touch %s" % MARK if mark
-                                          else "true"))
+    run_ok(app, "dom0", "mkdir -p /run/paradice; rm -f %s; %s"
+           % (MARK, "touch %s" % MARK if mark else "true"))
     xen.setup(app, conf=conf)
 
 
