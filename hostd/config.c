@@ -236,13 +236,72 @@ static int section(struct parser *p, char *s)
 	p->guest = &cfg->guests[cfg->nguests++];
 	snprintf(p->guest->name, sizeof(p->guest->name), "%s", name);
 	p->guest->line = p->line;
+	p->guest->limits = (struct hostd_guest_limits){
+		.max_grants = HOSTD_DEFAULT_MAX_GRANTS,
+		.max_handles = HOSTD_DEFAULT_MAX_HANDLES,
+		.max_objects = HOSTD_DEFAULT_MAX_OBJECTS,
+		.max_inflight = HOSTD_DEFAULT_MAX_INFLIGHT,
+	};
 	return 0;
+}
+
+/* A limit: a number from 1 to max, with an optional K, M or G (x1024). */
+static int set_limit(struct parser *p, const char *key, const char *value,
+		     unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (*end == 'K' || *end == 'k')
+		mul = 1ull << 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1ull << 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		mul = 1ull << 30, end++;
+	if (errno || end == value || *end || !isdigit((unsigned char)*value) ||
+	    v == 0 || v > max / mul)
+		return fail(p, "'%s = %s': want a number from 1 to %llu "
+			    "(K, M, G allowed)", key, value, max);
+	*out = v * mul;
+	return 0;
+}
+
+static int set_guest_limit(struct parser *p, unsigned int which,
+			   const char *key, const char *value)
+{
+	struct hostd_guest_limits *l = &p->guest->limits;
+	unsigned long long v;
+
+	switch (which) {
+	case 2:	/* pages: within the wire's and the helper's ranges */
+		if (set_limit(p, key, value, 1u << 20, &v) < 0)
+			return -1;
+		l->max_grants = (unsigned int)v;
+		return 0;
+	case 3:	/* handles: ids are 20 bits (hostd/backend/handles.c) */
+		if (set_limit(p, key, value, 1u << 20, &v) < 0)
+			return -1;
+		l->max_handles = (unsigned int)v;
+		return 0;
+	case 4:
+		if (set_limit(p, key, value, 1u << 24, &v) < 0)
+			return -1;
+		l->max_objects = (unsigned int)v;
+		return 0;
+	default:
+		return set_limit(p, key, value, 1ull << 40, &l->max_inflight);
+	}
 }
 
 static int assignment(struct parser *p, char *s)
 {
 	static const char *const switch_keys[] = { "next", "previous" };
-	static const char *const guest_keys[] = { "devices", "hotkey" };
+	static const char *const guest_keys[] = {
+		"devices", "hotkey", "max_grants", "max_handles",
+		"max_objects", "max_inflight",
+	};
 	char *eq = strchr(s, '=');
 	const char *const *keys;
 	char *key, *value;
@@ -256,7 +315,7 @@ static int assignment(struct parser *p, char *s)
 	if (!p->in_switch && !p->guest)
 		return fail(p, "'%s' outside any section", key);
 	keys = p->in_switch ? switch_keys : guest_keys;
-	nkeys = 2;
+	nkeys = p->in_switch ? 2 : sizeof(guest_keys) / sizeof(*guest_keys);
 	while (which < nkeys && strcmp(keys[which], key) != 0)
 		which++;
 	if (which == nkeys)
@@ -272,7 +331,9 @@ static int assignment(struct parser *p, char *s)
 				  value);
 	if (which == 0)
 		return add_devices(p, value);
-	return set_hotkey(p, &p->guest->hotkey, value);
+	if (which == 1)
+		return set_hotkey(p, &p->guest->hotkey, value);
+	return set_guest_limit(p, which, key, value);
 }
 
 /* Every hotkey must be unique, or a press would mean two things. */

@@ -20,8 +20,25 @@ struct hostd_hotkey {
 	unsigned int keys[HOSTD_MAX_HOTKEY_KEYS];
 };
 
+/*
+ * What one guest may hold in dom0 at once, enforced by its backend (the
+ * grant helper adds a global cap of its own). Every key is optional.
+ */
+struct hostd_guest_limits {
+	unsigned int max_grants;	/* pages granted to it (mmap) */
+	unsigned int max_handles;	/* files open through Paradice */
+	unsigned int max_objects;	/* GEM buffers and syncobjs */
+	unsigned long long max_inflight; /* bytes of requests being served */
+};
+
+#define HOSTD_DEFAULT_MAX_GRANTS	16384u
+#define HOSTD_DEFAULT_MAX_HANDLES	1024u
+#define HOSTD_DEFAULT_MAX_OBJECTS	4096u
+#define HOSTD_DEFAULT_MAX_INFLIGHT	(64ull << 20)
+
 struct hostd_guest_config {
 	char name[HOSTD_NAME_MAX];
+	struct hostd_guest_limits limits;
 	unsigned int ndevices;
 	char *devices[HOSTD_MAX_DEVICES];
 	struct hostd_hotkey hotkey;

@@ -265,6 +265,9 @@ static vm_fault_t pd_xmap_fault(struct vm_fault *vmf)
 	mutex_lock(&m->lock);
 	ret = pd_xmap_fill_retry(m, vmf->vma->vm_mm);
 	mutex_unlock(&m->lock);
+	if (ret && ret != -EFAULT)	/* the backend's refusal, e.g. a limit */
+		pr_warn_ratelimited("paradice: fault in map %llu refused by the backend: %d\n",
+				    m->map_id, ret);
 	if (ret == -ENOMEM)
 		return VM_FAULT_OOM;
 	return ret ? VM_FAULT_SIGBUS : VM_FAULT_NOPAGE;

@@ -159,6 +159,7 @@ struct be_handle {
 	pthread_mutex_t lock;
 	struct pd_ioc_state st;
 	bool nonblock;			/* current O_NONBLOCK of fd */
+	uint32_t objects;		/* counted in be.objects, under be.lock */
 	uint32_t poll_seq;
 	/* evdev: the clock the guest chose (EVIOCSCLOCKID), as a Linux
 	 * clockid; 0, CLOCK_REALTIME, until it chose one */
@@ -169,6 +170,8 @@ struct be_job {
 	struct be_job *next;		/* pool queue / running list */
 	struct pd_wire_hdr hdr;
 	uint8_t *body;			/* hdr.len bytes, untrusted */
+	struct be *owner;		/* charged bytes go back to it */
+	uint32_t charged;		/* of be.inflight */
 	pthread_t thread;		/* worker running it */
 	atomic_bool running;
 	atomic_bool cancel;
@@ -205,8 +208,20 @@ struct be {
 	/* Handles and the running jobs. */
 	pthread_mutex_t lock;
 	struct be_handle **handles;
+	uint16_t *handle_gens;		/* per slot: bumped at each release */
+	uint32_t *free_slots;		/* released slots, a stack */
+	uint32_t nfree;
 	uint32_t nhandles;		/* slots in handles */
-	uint32_t next_handle;
+	uint32_t next_handle;		/* slots below were used once */
+	uint32_t open_handles;		/* live in the table */
+	uint32_t objects;		/* GEM buffers and syncobjs (ops.c) */
+	uint64_t inflight;		/* bytes of request bodies held */
+
+	/* The guest's limits (paradice.conf; 0: the default). */
+	struct {
+		uint32_t grants, handles, objects;
+		uint64_t inflight;
+	} max;
 	struct be_job *running;
 	struct be_maps maps;
 
@@ -287,6 +302,10 @@ void be_maps_finish(struct be *be);
 int be_pool_start(struct be *be);
 void be_pool_submit(struct be *be, struct be_job *job);
 void be_job_free(struct be_job *job);
+/* Request bodies held, against max.inflight: false (logged) if len more
+ * would pass it; be_job_free() gives a job's charge back. */
+bool be_inflight_charge(struct be *be, uint32_t len);
+void be_inflight_uncharge(struct be *be, uint32_t len);
 
 /* events.c */
 int be_events_start(struct be *be);

@@ -1,22 +1,87 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The guest's open files. A handle is an index into this guest's table,
- * never reused while the connection lives, so a stale or forged handle
- * names nothing rather than someone else's file. Requests hold a
- * reference while they use a handle's descriptor: a RELEASE closes the
- * descriptor only after the last request on it finished.
+ * The guest's open files. A handle is a slot of this guest's table (low
+ * HANDLE_SLOT_BITS bits) and the slot's generation (the bits above): a
+ * released slot is reused by the next open, with its generation bumped,
+ * so open/close churn does not grow the table and a stale or forged
+ * handle names nothing rather than someone else's file (until one slot
+ * was reused HANDLE_GENS times). The guest may hold at most max.handles
+ * open at once (paradice.conf max_handles): more get EMFILE and a log
+ * line. Requests hold a reference while they use a handle's descriptor:
+ * a RELEASE closes the descriptor only after the last request on it
+ * finished.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "backend.h"
+#include "config.h"
+
+#define HANDLE_SLOT_BITS	20
+#define HANDLE_SLOTS		(1u << HANDLE_SLOT_BITS)
+/* generations 0 .. HANDLE_GENS - 1: never PD_WIRE_HANDLE_NONE */
+#define HANDLE_GENS		((1u << (32 - HANDLE_SLOT_BITS)) - 1)
+
+static uint32_t slot_of(uint32_t handle)
+{
+	return handle & (HANDLE_SLOTS - 1);
+}
+
+static uint32_t max_handles(const struct be *be)
+{
+	uint32_t max = be->max.handles ? be->max.handles :
+					  HOSTD_DEFAULT_MAX_HANDLES;
+
+	return max < HANDLE_SLOTS ? max : HANDLE_SLOTS;
+}
+
+/* With be->lock: a free slot, the table grown if all were used once. */
+static int take_slot(struct be *be, uint32_t *slot)
+{
+	struct be_handle **grown;
+	uint16_t *gens;
+	uint32_t *free_slots, n;
+
+	if (be->nfree) {
+		*slot = be->free_slots[--be->nfree];
+		return 0;
+	}
+	if (be->next_handle < be->nhandles) {
+		*slot = be->next_handle++;
+		return 0;
+	}
+	n = be->nhandles ? be->nhandles * 2 : 64;
+	if (n > HANDLE_SLOTS)
+		return -EMFILE;
+	grown = realloc(be->handles, n * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	be->handles = grown;
+	gens = realloc(be->handle_gens, n * sizeof(*gens));
+	if (!gens)
+		return -ENOMEM;
+	be->handle_gens = gens;
+	free_slots = realloc(be->free_slots, n * sizeof(*free_slots));
+	if (!free_slots)
+		return -ENOMEM;
+	be->free_slots = free_slots;
+	for (uint32_t i = be->nhandles; i < n; i++) {
+		grown[i] = NULL;
+		gens[i] = 0;
+	}
+	be->nhandles = n;
+	be_log(be, "handle table: %u slots", n);
+	*slot = be->next_handle++;
+	return 0;
+}
 
 struct be_handle *be_handle_new(struct be *be, int fd, uint16_t dev_class,
 				uint16_t driver)
 {
 	struct be_handle *h = calloc(1, sizeof(*h));
-	struct be_handle **grown;
+	uint32_t slot;
+	int err;
 
 	if (!h)
 		return NULL;
@@ -26,39 +91,52 @@ struct be_handle *be_handle_new(struct be *be, int fd, uint16_t dev_class,
 	h->refs = 1;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_lock(&be->lock);
-	if (be->next_handle >= be->nhandles) {
-		uint32_t n = be->nhandles ? be->nhandles * 2 : 64;
-
-		if (n > 1u << 24 ||
-		    !(grown = realloc(be->handles, n * sizeof(*grown)))) {
-			pthread_mutex_unlock(&be->lock);
-			free(h);
-			errno = EMFILE;
-			return NULL;
-		}
-		for (uint32_t i = be->nhandles; i < n; i++)
-			grown[i] = NULL;
-		be->handles = grown;
-		be->nhandles = n;
+	if (be->open_handles >= max_handles(be)) {
+		pthread_mutex_unlock(&be->lock);
+		be_log(be, "open refused: %u files open, the limit is %u "
+		       "(max_handles)", be->open_handles, max_handles(be));
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		errno = EMFILE;
+		return NULL;
 	}
-	h->handle = be->next_handle++;
-	be->handles[h->handle] = h;
+	err = take_slot(be, &slot);
+	if (err) {
+		pthread_mutex_unlock(&be->lock);
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		errno = -err;
+		return NULL;
+	}
+	h->handle = slot | (uint32_t)be->handle_gens[slot] << HANDLE_SLOT_BITS;
+	be->handles[slot] = h;
+	be->open_handles++;
 	h->refs++;		/* the table's */
 	pthread_mutex_unlock(&be->lock);
 	return h;
 }
 
+/* With be->lock: the live entry this exact handle names, or NULL. */
+static struct be_handle *lookup(struct be *be, uint32_t handle)
+{
+	uint32_t slot = slot_of(handle);
+	struct be_handle *h;
+
+	if (slot >= be->nhandles)
+		return NULL;
+	h = be->handles[slot];
+	return h && !h->gone && h->handle == handle ? h : NULL;
+}
+
 /* The handle's file with a reference, or NULL (errno EBADF). */
 struct be_handle *be_handle_get(struct be *be, uint32_t handle)
 {
-	struct be_handle *h = NULL;
+	struct be_handle *h;
 
 	pthread_mutex_lock(&be->lock);
-	if (handle < be->nhandles && be->handles[handle] &&
-	    !be->handles[handle]->gone) {
-		h = be->handles[handle];
+	h = lookup(be, handle);
+	if (h)
 		h->refs++;
-	}
 	pthread_mutex_unlock(&be->lock);
 	if (!h)
 		errno = EBADF;
@@ -80,6 +158,8 @@ struct be_handle *be_handle_by_fd(struct be *be, int fd)
 	return h;
 }
 
+/* The last reference closes the file, which frees the objects the guest
+ * made on it (ops.c counts them). */
 void be_handle_put(struct be *be, struct be_handle *h)
 {
 	bool last;
@@ -88,6 +168,8 @@ void be_handle_put(struct be *be, struct be_handle *h)
 		return;
 	pthread_mutex_lock(&be->lock);
 	last = --h->refs == 0;
+	if (last)
+		be->objects -= h->objects;
 	pthread_mutex_unlock(&be->lock);
 	if (!last)
 		return;
@@ -96,17 +178,23 @@ void be_handle_put(struct be *be, struct be_handle *h)
 	free(h);
 }
 
-/* The guest's last close: forget the handle, close when unused. */
+/* The guest's last close: forget the handle (its slot is free for the
+ * next open, with a new generation), close when unused. */
 int be_handle_release(struct be *be, uint32_t handle)
 {
-	struct be_handle *h = NULL;
+	struct be_handle *h;
 
 	pthread_mutex_lock(&be->lock);
-	if (handle < be->nhandles && be->handles[handle] &&
-	    !be->handles[handle]->gone) {
-		h = be->handles[handle];
+	h = lookup(be, handle);
+	if (h) {
+		uint32_t slot = slot_of(handle);
+
 		h->gone = true;
-		be->handles[handle] = NULL;
+		be->handles[slot] = NULL;
+		be->handle_gens[slot] = (uint16_t)((be->handle_gens[slot] + 1) %
+						   HANDLE_GENS);
+		be->free_slots[be->nfree++] = slot;
+		be->open_handles--;
 	}
 	pthread_mutex_unlock(&be->lock);
 	if (!h)
@@ -121,9 +209,14 @@ void be_handles_finish(struct be *be)
 {
 	for (uint32_t i = 0; i < be->next_handle; i++)
 		if (be->handles[i])
-			be_handle_release(be, i);
+			be_handle_release(be, be->handles[i]->handle);
 	free(be->handles);
+	free(be->handle_gens);
+	free(be->free_slots);
 	be->handles = NULL;
+	be->handle_gens = NULL;
+	be->free_slots = NULL;
 	be->nhandles = 0;
 	be->next_handle = 0;
+	be->nfree = 0;
 }

@@ -201,12 +201,19 @@ static void *reader(void *arg)
 			be_reply(be, &hdr, r, NULL, 0);
 			continue;
 		}
+		if (!be_inflight_charge(be, hdr.len)) {
+			be_reply(be, &hdr, -ENOBUFS, NULL, 0);
+			continue;
+		}
 		job = calloc(1, sizeof(*job));
 		if (!job || !(job->body = malloc(hdr.len ? hdr.len : 1))) {
 			free(job);
+			be_inflight_uncharge(be, hdr.len);
 			be_reply(be, &hdr, -ENOMEM, NULL, 0);
 			continue;
 		}
+		job->owner = be;
+		job->charged = hdr.len;
 		job->hdr = hdr;
 		memcpy(job->body, buf + sizeof(hdr), hdr.len);
 		be_pool_submit(be, job);

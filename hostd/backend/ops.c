@@ -16,7 +16,14 @@
 #include <unistd.h>
 #include <linux/input.h>
 
+#include "pd_compat.h"		/* __user, for the uapi headers below */
+#include <drm/drm.h>
+#include <drm/amdgpu_drm.h>
+#include <drm/radeon_drm.h>
+#include <drm/virtgpu_drm.h>
+
 #include "backend.h"
+#include "config.h"
 #include "decode.h"
 
 /* Copy a fixed body of exactly `size` bytes out of the request. */
@@ -379,6 +386,72 @@ static const struct pd_dec_ops dec_ops = {
 
 static _Thread_local struct pd_dec_call *thread_dc;
 
+/*
+ * The GEM buffers and syncobjs a guest makes on DRM files, counted per
+ * file and per guest (be.objects) against max.objects (paradice.conf
+ * max_objects): +1 for an ioctl that makes a handle, -1 for one that
+ * frees one, both only when the real ioctl succeeded; a file's count goes
+ * when the file closes (handles.c). An import of something already
+ * imported counts twice though it is one handle: the count errs high.
+ */
+static int object_delta(const struct be_handle *h, unsigned int cmd)
+{
+	if (h->dev_class != PD_WIRE_CLASS_DRM)
+		return 0;
+	switch (cmd) {
+	case DRM_IOCTL_MODE_CREATE_DUMB:
+	case DRM_IOCTL_SYNCOBJ_CREATE:
+	case DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE:
+	case DRM_IOCTL_PRIME_FD_TO_HANDLE:
+	case DRM_IOCTL_GEM_OPEN:
+	case DRM_IOCTL_AMDGPU_GEM_CREATE:
+	case DRM_IOCTL_RADEON_GEM_CREATE:
+	case DRM_IOCTL_VIRTGPU_RESOURCE_CREATE:
+	case DRM_IOCTL_VIRTGPU_RESOURCE_CREATE_BLOB:
+		return 1;
+	case DRM_IOCTL_MODE_DESTROY_DUMB:
+	case DRM_IOCTL_SYNCOBJ_DESTROY:
+	case DRM_IOCTL_GEM_CLOSE:
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+/* Reserve one object before an ioctl that makes one: 0 or -ENOSPC. */
+static int object_reserve(struct be *be, struct be_handle *h,
+			  const char *name)
+{
+	uint32_t max = be->max.objects ? be->max.objects :
+					  HOSTD_DEFAULT_MAX_OBJECTS;
+	uint32_t now;
+
+	pthread_mutex_lock(&be->lock);
+	now = be->objects;
+	if (now < max) {
+		be->objects++;
+		h->objects++;
+	}
+	pthread_mutex_unlock(&be->lock);
+	if (now < max)
+		return 0;
+	be_log(be, "ioctl %s refused: %u GEM buffers and syncobjs, the limit "
+	       "is %u (max_objects)", name, now, max);
+	return -ENOSPC;
+}
+
+/* After the real ioctl: undo a reservation that failed, count a free. */
+static void object_settle(struct be *be, struct be_handle *h, int delta,
+			  bool ok)
+{
+	pthread_mutex_lock(&be->lock);
+	if ((delta > 0 && !ok) || (delta < 0 && ok && h->objects)) {
+		h->objects--;
+		be->objects--;
+	}
+	pthread_mutex_unlock(&be->lock);
+}
+
 static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 {
 	struct ioctl_ctx ctx = { .be = be };
@@ -387,7 +460,7 @@ static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 	int64_t r;
 	size_t n;
 	uint8_t *out;
-	int ret;
+	int ret, delta;
 
 	if (!dc)
 		dc = thread_dc = pd_dec_create();
@@ -413,6 +486,13 @@ static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 		r = ret;
 		goto reply_err;
 	}
+	delta = object_delta(h, dc->cmd);
+	if (delta > 0 && (ret = object_reserve(be, h, dc->name ? dc->name :
+					       "?"))) {
+		pthread_mutex_unlock(&h->lock);
+		r = ret;
+		goto reply_err;
+	}
 	set_nonblock(h, job->hdr.flags & PD_WIRE_F_NONBLOCK);
 	if (!stateful)
 		pthread_mutex_unlock(&h->lock);
@@ -434,6 +514,8 @@ static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 	    h->dev_class == PD_WIRE_CLASS_EVDEV && dc->arg)
 		atomic_store(&h->evdev_clock, *(int *)(uintptr_t)dc->arg);
 	r = pd_dec_after(dc, &h->st, ret < 0 ? neg_errno() : ret);
+	if (delta)
+		object_settle(be, h, delta, ret >= 0);
 	if (stateful)
 		pthread_mutex_unlock(&h->lock);
 	n = pd_dec_reply_len(dc);

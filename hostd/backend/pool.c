@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "config.h"
 
 #define BE_POOL_MAX	512
 #define BE_POOL_KEEP	8
@@ -22,10 +23,54 @@ static struct be_job *queue_head, *queue_tail;
 static unsigned int nthreads, nidle;
 static struct be *pool_be;
 
+/*
+ * The request bodies the workers hold, per guest, against max.inflight
+ * (paradice.conf max_inflight): the ring lets a guest point every slot at
+ * the same megabytes, each copied once per slot. Past the limit a request
+ * gets -ENOBUFS; the log says so at the first refusal of a burst and
+ * every 1024th after.
+ */
+bool be_inflight_charge(struct be *be, uint32_t len)
+{
+	static unsigned int refused;
+	uint64_t max = be->max.inflight ? be->max.inflight :
+					   HOSTD_DEFAULT_MAX_INFLIGHT;
+	uint64_t now;
+	bool ok;
+
+	pthread_mutex_lock(&be->lock);
+	now = be->inflight;
+	ok = now + len <= max;
+	if (ok)
+		be->inflight += len;
+	pthread_mutex_unlock(&be->lock);
+	if (ok) {
+		refused = 0;
+		return true;
+	}
+	if (refused++ % 1024 == 0)
+		be_log(be, "request of %u bytes refused: %llu bytes in flight, "
+		       "the limit is %llu (max_inflight)", len,
+		       (unsigned long long)now, (unsigned long long)max);
+	return false;
+}
+
+void be_inflight_uncharge(struct be *be, uint32_t len)
+{
+	pthread_mutex_lock(&be->lock);
+	be->inflight -= len;
+	pthread_mutex_unlock(&be->lock);
+}
+
 void be_job_free(struct be_job *job)
 {
 	if (!job)
 		return;
+	if (job->charged) {
+		pthread_mutex_lock(&job->owner->lock);
+		job->owner->inflight -= job->charged;
+		pthread_mutex_unlock(&job->owner->lock);
+	}
 	free(job->body);
 	free(job);
 }

@@ -11,8 +11,12 @@
  * kernel/dom0/pd_grant.c). It watches the range: when the real
  * driver takes the pages back (its mapping is zapped: a buffer moves, the
  * backend unmaps or exits), the region is revoked, its id becomes readable
- * on the descriptor, and the zap waits until the guest has unmapped every
- * grant, so no frame is ever reused while a guest can still reach it.
+ * on the descriptor, and the zap waits for the guest to unmap every grant:
+ * a few seconds at most (kernel/dom0/pd_grant.c), then what the guest
+ * still maps is revoked, its page held until the guest lets go, so no
+ * frame is ever reused while a guest can still reach it. MAP fails with
+ * ENOSPC past the helper's cap on grants alive (module parameter
+ * max_grants), with ENXIO for a frame it cannot grant or hold.
  *
  * Use (the backend, one descriptor per guest):
  *	fd = open("/dev/paradice-grant", O_RDWR | O_CLOEXEC);
@@ -27,7 +31,8 @@
  *	munmap(addr, n * 4096);
  *
  * Closing the descriptor ends what it still has; grants a guest still maps
- * then are ended by the kernel when the guest lets go (never reused before).
+ * then are revoked after the grace period and ended by the kernel when the
+ * guest lets go (their pages never reused before).
  */
 #ifndef PARADICE_PD_GRANT_H
 #define PARADICE_PD_GRANT_H

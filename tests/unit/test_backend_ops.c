@@ -376,6 +376,72 @@ static void test_handles_are_checked(void)
 	CHECK(open_ok(0, PD_WIRE_O_RDONLY) != h);
 }
 
+/* Open/close churn reuses the slots (the table does not grow), a stale
+ * handle of a reused slot names nothing, and max.handles caps what is
+ * open at once with EMFILE. */
+static void test_handles_are_reused_and_capped(void)
+{
+	struct pd_wire_read_req r = { .count = 1 };
+	uint32_t h, first, held[4];
+
+	setup();
+	connect_ok();
+	first = open_ok(0, PD_WIRE_O_RDONLY);
+	CHECK_EQ(call(PD_OP_RELEASE, first, NULL, 0), 0);
+	for (int i = 0; i < 5000; i++) {
+		h = open_ok(0, PD_WIRE_O_RDONLY);
+		CHECK_EQ(call(PD_OP_RELEASE, h, NULL, 0), 0);
+	}
+	CHECK_EQ(be.nhandles, 64);
+	CHECK_EQ(be.open_handles, 0);
+	h = open_ok(0, PD_WIRE_O_RDONLY);
+	CHECK_EQ(h & 0xfffff, first & 0xfffff);	/* the same slot */
+	CHECK(h != first);			/* another generation */
+	CHECK_EQ(call(PD_OP_READ, first, &r, sizeof(r)), -EBADF);
+	CHECK_EQ(call(PD_OP_RELEASE, first, NULL, 0), -EBADF);
+	CHECK_EQ(call(PD_OP_READ, h, &r, sizeof(r)), 1);
+	CHECK_EQ(call(PD_OP_RELEASE, h, NULL, 0), 0);
+
+	be.max.handles = 4;
+	for (int i = 0; i < 4; i++)
+		held[i] = open_ok(0, PD_WIRE_O_RDONLY);
+	CHECK_EQ(call(PD_OP_OPEN, PD_WIRE_HANDLE_NONE, &(struct
+		 pd_wire_open_req){ .index = 0, .flags = PD_WIRE_O_RDONLY },
+		 sizeof(struct pd_wire_open_req)), -EMFILE);
+	CHECK_EQ(call(PD_OP_RELEASE, held[2], NULL, 0), 0);
+	CHECK(open_ok(0, PD_WIRE_O_RDONLY) != held[2]);
+}
+
+/* Request bodies in flight are capped per guest: past max.inflight a
+ * charge is refused, and a freed job gives its bytes back. */
+static void test_inflight_bytes_capped(void)
+{
+	struct be_job *job;
+
+	setup();
+	be.max.inflight = 1000;
+	CHECK(be_inflight_charge(&be, 600));
+	CHECK(!be_inflight_charge(&be, 401));
+	CHECK(be_inflight_charge(&be, 400));
+	CHECK_EQ(be.inflight, 1000);
+	CHECK(!be_inflight_charge(&be, 1));
+	job = calloc(1, sizeof(*job));
+	job->owner = &be;
+	job->charged = 600;
+	be_job_free(job);
+	CHECK_EQ(be.inflight, 400);
+	CHECK(be_inflight_charge(&be, 600));
+	be_inflight_uncharge(&be, 1000);
+	CHECK_EQ(be.inflight, 0);
+	/* 0: the default, 64 MiB, where the wire's largest message (4 MiB
+	 * and a header's worth) fits 15 times, not 128 */
+	be.max.inflight = 0;
+	for (int i = 0; i < 15; i++)
+		CHECK(be_inflight_charge(&be, PD_WIRE_MAX_MSG));
+	CHECK(!be_inflight_charge(&be, PD_WIRE_MAX_MSG));
+	be_inflight_uncharge(&be, 15 * PD_WIRE_MAX_MSG);
+}
+
 static void test_bad_ioctls_get_errnos(void)
 {
 	uint8_t junk[64];
@@ -580,6 +646,8 @@ int main(void)
 	RUN(test_open_checks);
 	RUN(test_read_write_llseek);
 	RUN(test_handles_are_checked);
+	RUN(test_handles_are_reused_and_capped);
+	RUN(test_inflight_bytes_capped);
 	RUN(test_bad_ioctls_get_errnos);
 	RUN(test_unknown_op);
 	RUN(test_class_hooks);

@@ -124,8 +124,45 @@ static void test_comments_and_spacing(void)
 	hostd_config_finish(NULL);
 }
 
+/* The per-guest limits: defaults when absent, numbers with K/M/G, and a
+ * clear refusal of zero, junk and values past the range. */
+static void test_limits(void)
+{
+	struct hostd_config cfg;
+	const struct hostd_guest_limits *l;
+
+	CHECK_EQ(parse(&cfg, "[guest a]\ndevices = /dev/x\n"
+		       "max_grants = 2K\nmax_handles = 64\n"
+		       "max_objects = 100\nmax_inflight = 8M\n"
+		       "[guest b]\ndevices = /dev/x\n"), 0);
+	l = &cfg.guests[0].limits;
+	CHECK_EQ(l->max_grants, 2048);
+	CHECK_EQ(l->max_handles, 64);
+	CHECK_EQ(l->max_objects, 100);
+	CHECK_EQ(l->max_inflight, 8u << 20);
+	l = &cfg.guests[1].limits;
+	CHECK_EQ(l->max_grants, HOSTD_DEFAULT_MAX_GRANTS);
+	CHECK_EQ(l->max_handles, HOSTD_DEFAULT_MAX_HANDLES);
+	CHECK_EQ(l->max_objects, HOSTD_DEFAULT_MAX_OBJECTS);
+	CHECK_EQ(l->max_inflight, HOSTD_DEFAULT_MAX_INFLIGHT);
+	hostd_config_finish(&cfg);
+
+	CHECK_EQ(parse(&cfg, "[guest a]\ndevices = /dev/x\nmax_grants = 0\n"),
+		 -1);
+	CHECK(strstr(err, "t.conf:3: 'max_grants = 0': want a number") != NULL);
+	CHECK_EQ(parse(&cfg, "[guest a]\nmax_handles = 12x\n"), -1);
+	CHECK(strstr(err, "t.conf:2:") != NULL);
+	CHECK_EQ(parse(&cfg, "[guest a]\nmax_handles = 2M\n"), -1);
+	CHECK_EQ(parse(&cfg, "[guest a]\nmax_objects = -1\n"), -1);
+	CHECK_EQ(parse(&cfg, "[guest a]\nmax_inflight = 1\nmax_inflight = 2\n"),
+		 -1);
+	CHECK(strstr(err, "set twice") != NULL);
+	CHECK_EQ(parse(&cfg, "[switch]\nmax_grants = 5\n"), -1);
+}
+
 int main(void)
 {
+	RUN(test_limits);
 	RUN(test_sample_parses);
 	RUN(test_missing_file);
 	RUN(test_bad_lines);

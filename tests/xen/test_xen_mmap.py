@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """mmap across domains: a guest maps pages of dom0's real device files
 through its forwarded nodes. dom0's grant helper (pdgrant) grants the guest
-the very frames the real driver handed the backend (TTM system pages of a
-bochs dumb buffer, vb2 vmalloc pages of vivid), zero copy, and the guest's
-frontend maps the grants into the program's page tables. Device memory
-(the bochs VRAM BAR, once the buffer is pinned for scanout) cannot be
-granted by Xen 4.17 (kernel/dom0/pd_grant.c says why): the backend serves it
-from a copy in RAM that it writes into VRAM. Every grant is counted in
-dom0 before, during and after."""
+the very frames the real driver handed the backend (vb2 vmalloc pages of
+vivid), zero copy, and the guest's frontend maps the grants into the
+program's page tables. Frames it cannot grant, or cannot hold a page
+reference on (so cannot keep from reuse after revoking a guest that does
+not unmap), are served from a copy in RAM that the backend writes into the
+device: the bochs VRAM BAR (Xen 4.17 cannot grant it; kernel/dom0/pd_grant.c
+says why) and TTM's system pages of a bochs dumb buffer (6.1 allocates them
+as non-compound pages). Every grant is counted in dom0 before, during and
+after."""
 
 import re
 import time
@@ -27,14 +29,13 @@ def _colour(app, name):
 
 
 def test_xen_dumb_buffer_mapped_in_guest_shows_on_screen(app):
-    """guest1 maps a 1024x768 dumb buffer of dom0's bochs card (system pages
-    granted, zero copy), fills it red and sets it on the CRTC: the
-    screendump turns red. The mode set moves the buffer into VRAM, so dom0
-    takes the pages back (PD_EV_UNMAP, the move waits until the guest has
-    unmapped them) and the guest's next touch faults; VRAM frames cannot be
-    granted, so the backend grants a copy in RAM and writes it into VRAM;
-    the guest fills it green through the same mapping and the screen turns
-    green. The grants (768 pages) end when the program exits."""
+    """guest1 maps a 1024x768 dumb buffer of dom0's bochs card (TTM system
+    pages, which pdgrant cannot hold: a copy in RAM is granted and written
+    into the buffer), fills it red and sets it on the CRTC: the screendump
+    turns red. The mode set moves the buffer into VRAM; the copy goes on
+    being written there; the guest fills it green through the same mapping
+    and the screen turns green. The grants (768 pages) end when the
+    program exits."""
     xen.setup(app)
     before = xen.grants(app)
     run_ok(app, "guest1", "rm -f /tmp/go /tmp/show.log; (pd-fwdtest dumb-show "

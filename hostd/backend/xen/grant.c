@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <paradice/pd_grant.h>
+#include "config.h"
 #include "transport.h"
 
 #define DIR_REFS	(PAGE / sizeof(uint32_t) - 1)
@@ -137,11 +138,19 @@ void be_xen_grant_helper_close(struct xen_transport *x)
 	x->grant_fd = -1;
 }
 
-/* Grant the guest the frames behind addr (maps.c), through the helper. */
+/*
+ * Grant the guest the frames behind addr (maps.c), through the helper:
+ * no more than max.grants pages at once (paradice.conf max_grants; the
+ * helper counts what this descriptor holds). The helper has a global cap
+ * of its own (module parameter max_grants): -ENOSPC from either.
+ */
 int be_xen_grant(struct be_transport *t, void *addr, uint32_t npages,
 		 bool writable, uint32_t *refs, uint32_t *region)
 {
 	struct xen_transport *x = XT(t);
+	uint32_t max = x->be->max.grants ? x->be->max.grants :
+					    HOSTD_DEFAULT_MAX_GRANTS;
+	struct pd_grant_stats s;
 	struct pd_grant_map m = {
 		.addr = (uint64_t)(uintptr_t)addr,
 		.refs = (uint64_t)(uintptr_t)refs,
@@ -154,6 +163,12 @@ int be_xen_grant(struct be_transport *t, void *addr, uint32_t npages,
 		return -EOPNOTSUPP;
 	if (!npages || npages > PD_GRANT_MAX_PAGES)
 		return -EINVAL;
+	if (ioctl(x->grant_fd, PD_GRANT_IOC_STATS, &s) == 0 &&
+	    (uint64_t)s.grants + npages > max) {
+		be_log(x->be, "%u more pages refused: %u granted, the limit is "
+		       "%u (max_grants)", npages, s.grants, max);
+		return -ENOSPC;
+	}
 	if (ioctl(x->grant_fd, PD_GRANT_IOC_MAP, &m))
 		return errno ? -errno : -EIO;
 	*region = m.id;

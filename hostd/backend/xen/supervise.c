@@ -398,6 +398,10 @@ struct be_transport *be_xen_create(struct be *be, const char *domain,
 		hostd_config_finish(&cfg);
 		return NULL;
 	}
+	be->max.grants = g->limits.max_grants;
+	be->max.handles = g->limits.max_handles;
+	be->max.objects = g->limits.max_objects;
+	be->max.inflight = g->limits.max_inflight;
 	be->nexports = g->ndevices + nextra;
 	be->exports = calloc(be->nexports ? be->nexports : 1,
 			     sizeof(*be->exports));

@@ -89,6 +89,7 @@ PROJECT_PROGRAMS = [
     ("hostd/backend/pd-backend", False),
     ("hostd/backend/pdctl", False),
     ("tests/forwarding/pd-fwdtest", False),
+    ("tests/xen/pd-attack", False),
     ("tests/display/pd-kmsclient", False),
     ("tests/gpu/pd-gltest", False),
 ]

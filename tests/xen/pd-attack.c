@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pd-attack: a hostile guest's programs, run by tests/xen/test_xen_attack.py
+ * in a guest of the xen appliance (never installed by a package). Each
+ * does one thing a guest must not get away with and prints what happened,
+ * one line, for the test to judge; dom0's side is checked by the test.
+ *
+ *   hold-grants MAXREF SECONDS   map through /dev/xen/gntdev every grant
+ *                                dom0 gave this domain among refs
+ *                                1..MAXREF (guessing the numbers, as a
+ *                                hostile kernel could) and never unmap
+ *                                them, whatever PD_EV_UNMAP or Closing
+ *                                say; print "held N", then sleep
+ *   grant-flood PATH NBUF        NBUF 256x256 dumb buffers on PATH (64
+ *                                pages each), each mapped and every page
+ *                                written; a refused fault (SIGBUS) ends
+ *                                it: "mapped P pages, refused at buffer B"
+ *                                or "mapped P pages, none refused"
+ *   gem-flood PATH N             N 64x64 dumb buffers: "created K" and the
+ *                                errno of the first refusal
+ *   churn PATH N                 open and close PATH N times: "churned N"
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "pd_compat.h"	/* __user for the raw uapi headers */
+#include <drm/drm.h>
+#include <drm/drm_mode.h>
+#include <xen/sys/gntdev.h>	/* Xen's copy: no grant_ref_t needed */
+
+static void die(const char *what)
+{
+	printf("error: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* One grant of domain 0 mapped read-only, or NULL: not ours to map. */
+static void *map_one(int gfd, uint32_t ref)
+{
+	struct ioctl_gntdev_map_grant_ref m = { .count = 1 };
+	struct ioctl_gntdev_unmap_grant_ref u = { .count = 1 };
+	void *p;
+
+	m.refs[0].domid = 0;
+	m.refs[0].ref = ref;
+	if (ioctl(gfd, IOCTL_GNTDEV_MAP_GRANT_REF, &m))
+		return NULL;
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, gfd, (off_t)m.index);
+	if (p != MAP_FAILED)
+		return p;
+	u.index = m.index;
+	ioctl(gfd, IOCTL_GNTDEV_UNMAP_GRANT_REF, &u);
+	return NULL;
+}
+
+static int hold_grants(uint32_t maxref, unsigned int seconds)
+{
+	int gfd = open("/dev/xen/gntdev", O_RDWR | O_CLOEXEC);
+	unsigned int held = 0;
+
+	if (gfd < 0)
+		die("/dev/xen/gntdev");
+	for (uint32_t ref = 1; ref <= maxref; ref++)
+		if (map_one(gfd, ref))
+			held++;
+	printf("held %u\n", held);
+	fflush(stdout);
+	sleep(seconds);
+	return 0;
+}
+
+static int open_card(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		die(path);
+	return fd;
+}
+
+static int create_dumb(int fd, uint32_t w, uint32_t h,
+		       struct drm_mode_create_dumb *c)
+{
+	*c = (struct drm_mode_create_dumb){ .width = w, .height = h, .bpp = 32 };
+	return ioctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, c);
+}
+
+static sigjmp_buf bus_jmp;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(bus_jmp, 1);
+}
+
+static int grant_flood(const char *path, unsigned int nbuf)
+{
+	int fd = open_card(path);
+	volatile unsigned long pages = 0;
+	volatile unsigned int b;
+	struct sigaction sa = { .sa_handler = on_sigbus };
+
+	sigaction(SIGBUS, &sa, NULL);
+	for (b = 0; b < nbuf; b++) {
+		struct drm_mode_create_dumb c;
+		struct drm_mode_map_dumb m = { 0 };
+		volatile uint32_t *p;
+
+		if (create_dumb(fd, 256, 256, &c))
+			die("CREATE_DUMB");
+		m.handle = c.handle;
+		if (ioctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &m))
+			die("MAP_DUMB");
+		p = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			 (off_t)m.offset);
+		if (p == MAP_FAILED)
+			die("mmap");
+		if (sigsetjmp(bus_jmp, 1)) {
+			printf("mapped %lu pages, refused at buffer %u\n",
+			       pages, b);
+			return 0;
+		}
+		for (size_t off = 0; off < c.size; off += 4096) {
+			p[off / 4] = 0xa5a5a5a5;
+			pages++;
+		}
+		/* the mapping stays: its grants stay */
+	}
+	printf("mapped %lu pages, none refused\n", pages);
+	return 0;
+}
+
+static int gem_flood(const char *path, unsigned int n)
+{
+	int fd = open_card(path);
+	struct drm_mode_create_dumb c;
+	unsigned int k;
+
+	for (k = 0; k < n; k++)
+		if (create_dumb(fd, 64, 64, &c))
+			break;
+	printf("created %u, then %s\n", k, k < n ? strerror(errno) :
+	       "nothing refused");
+	return 0;
+}
+
+static int churn(const char *path, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		close(open_card(path));
+	printf("churned %u\n", n);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 4 && !strcmp(argv[1], "hold-grants"))
+		return hold_grants((uint32_t)strtoul(argv[2], NULL, 0),
+				   (unsigned int)atoi(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "grant-flood"))
+		return grant_flood(argv[2], (unsigned int)atoi(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "gem-flood"))
+		return gem_flood(argv[2], (unsigned int)atoi(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "churn"))
+		return churn(argv[2], (unsigned int)atoi(argv[3]));
+	fprintf(stderr, "usage: see the comment at the top of pd-attack.c\n");
+	return 2;
+}
