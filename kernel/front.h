@@ -30,6 +30,8 @@
  *                                    out-of-order replies, waits, cancel,
  *                                    failing everything when a connection
  *                                    dies
+ *                   front_stats.c    counters of synchronous trips by op
+ *                                    and ioctl command (debugfs)
  *
  * Lifetimes: a pd_conn is reference counted; its transport, each open
  * forwarded file and the setup work hold references. Exports live inside
@@ -120,6 +122,7 @@ struct pd_req {
 	void *rsp;			/* whole reply message, kvmalloc */
 	u32 rsp_len;			/* bytes of body after the header */
 	s64 result;
+	u64 reply_ns;			/* when the reply arrived (stats) */
 };
 
 struct pd_req *pd_req_alloc(u16 op, u32 handle, u32 body_len);
@@ -152,6 +155,12 @@ int pd_req_run(struct pd_conn *conn, struct pd_req *req, int mode);
 void pd_req_send_orphan(struct pd_conn *conn, struct pd_req *req);
 void pd_conn_complete(struct pd_conn *conn, void *msg, u32 len);
 void pd_conn_fail_all(struct pd_conn *conn);
+
+/* Counters (front_stats.c) */
+#define PD_STATS_NOPS	0x10	/* operations counted by number */
+void pd_stats_init(void);
+void pd_stats_exit(void);
+void pd_stats_trip(u16 op, u32 cmd, u64 ns, u64 wake_ns);
 
 /* ------------------------------------------------------------------ */
 /* Connections and exports (front_conn.c)                              */

@@ -12,6 +12,7 @@
  * touches freed memory. The transport holds its own reference while it
  * copies a message out.
  */
+#include <linux/ktime.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
@@ -129,7 +130,19 @@ static int pd_req_wait(struct pd_conn *conn, struct pd_req *req, int mode);
 
 int pd_req_run(struct pd_conn *conn, struct pd_req *req, int mode)
 {
+	u64 start = ktime_get_ns(), end;
 	int ret = pd_req_wait(conn, req, mode);
+	u32 cmd = 0;
+
+	if (!ret && req->reply_ns) {
+		end = ktime_get_ns();
+		if (req->msg->op == PD_OP_IOCTL &&
+		    req->msg_len >= sizeof(*req->msg) +
+				    sizeof(struct pd_wire_ioctl_req))
+			cmd = ((struct pd_wire_ioctl_req *)pd_req_body(req))->cmd;
+		pd_stats_trip(req->msg->op, cmd, end - start,
+			      end > req->reply_ns ? end - req->reply_ns : 0);
+	}
 
 	/* a broken backend may answer a request it has not read yet: the
 	 * transport must not keep a request its owner is about to free
@@ -206,6 +219,7 @@ void pd_conn_complete(struct pd_conn *conn, void *msg, u32 len)
 		return;
 	}
 	if (req) {
+		req->reply_ns = ktime_get_ns();
 		req->rsp = msg;
 		req->rsp_len = len - sizeof(*hdr);
 		req->result = hdr->result;
