@@ -161,6 +161,8 @@ void pd_conn_fail_all(struct pd_conn *conn);
 void pd_stats_init(void);
 void pd_stats_exit(void);
 void pd_stats_trip(u16 op, u32 cmd, u64 ns, u64 wake_ns);
+void pd_stats_cached(u32 cmd);
+void pd_stats_spin(bool done);
 
 /* ------------------------------------------------------------------ */
 /* Connections and exports (front_conn.c)                              */
@@ -201,6 +203,8 @@ struct pd_export {
 	int snd_card_number;		/* ALSA: the guest card's number */
 };
 
+#define PD_CONN_CALLS	4	/* marshaling states kept per connection */
+
 struct pd_conn {
 	struct kref ref;
 	unsigned int id;		/* names the parent device */
@@ -213,6 +217,10 @@ struct pd_conn {
 	struct xarray reqs;
 	u64 next_id;			/* under reqs' lock */
 	bool dead;			/* under reqs' lock */
+	/* Replies in a row that came within PD_SPIN_NS (front_req.c);
+	 * unlocked: a lost update only shortens or skips one spin.
+	 */
+	unsigned int fast_replies;
 
 	/* Open forwarded files by handle, for events. */
 	struct xarray files;
@@ -235,6 +243,13 @@ struct pd_conn {
 
 	struct platform_device *pdev;	/* parent of the nodes */
 	struct list_head snd_cards;	/* front_snd.c, under nodes_lock */
+
+	/* Free ioctl marshaling states (front_ioctl.c), kept so that an
+	 * ioctl neither allocates nor zeroes 44 KiB; call_lock guards them.
+	 */
+	spinlock_t call_lock;
+	unsigned int ncalls;
+	struct pd_ioc_call *calls[PD_CONN_CALLS];
 };
 
 struct pd_conn *pd_conn_create(const struct pd_transport_ops *tp,
@@ -302,6 +317,8 @@ long pd_ioctl_forward(struct pd_file *pf, unsigned int cmd, u64 arg,
 		      const struct file_operations *fops, bool nonblock);
 /* An ioctl the module itself makes, arg in kernel memory (no files). */
 long pd_ioctl_kernel(struct pd_file *pf, unsigned int cmd, void *arg);
+/* Free what the connection kept for ioctls (its last reference is gone). */
+void pd_ioctl_conn_finish(struct pd_conn *conn);
 
 /* front_fops.c */
 extern const struct file_operations pd_fops;

@@ -148,6 +148,44 @@ static const struct pd_ioc_front_ops front_ops = {
 };
 
 /*
+ * A marshaling state for one call. struct pd_ioc_call is 44 KiB (room for
+ * every buffer a command may have), and Debian's kernels zero every
+ * allocation (init_on_alloc): allocating one per ioctl cost more than
+ * the small ioctl itself. A few free ones are kept per connection; the
+ * walk initialises what it uses (pd_ioc_call_init), so a reused one needs
+ * no clearing.
+ */
+static struct pd_ioc_call *call_get(struct pd_conn *conn)
+{
+	struct pd_ioc_call *call = NULL;
+
+	spin_lock(&conn->call_lock);
+	if (conn->ncalls)
+		call = conn->calls[--conn->ncalls];
+	spin_unlock(&conn->call_lock);
+	return call ?: kvmalloc(sizeof(*call), GFP_KERNEL);
+}
+
+static void call_put(struct pd_conn *conn, struct pd_ioc_call *call)
+{
+	if (!call)
+		return;
+	spin_lock(&conn->call_lock);
+	if (conn->ncalls < PD_CONN_CALLS) {
+		conn->calls[conn->ncalls++] = call;
+		call = NULL;
+	}
+	spin_unlock(&conn->call_lock);
+	kvfree(call);
+}
+
+void pd_ioctl_conn_finish(struct pd_conn *conn)
+{
+	while (conn->ncalls)
+		kvfree(conn->calls[--conn->ncalls]);
+}
+
+/*
  * Forward one ioctl. A command in no table of the file's class is
  * refused with -ENOTTY and logged once per command. Stateful commands
  * (ALSA transfers sized by the stream's geometry) hold the file's state
@@ -179,7 +217,7 @@ static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 				cmd, pf->dev_class);
 		return -ENOTTY;
 	}
-	call = kvmalloc(sizeof(*call), GFP_KERNEL);
+	call = call_get(pf->conn);
 	if (!call)
 		return -ENOMEM;
 	msg.len = sizeof(*hdr);
@@ -221,7 +259,7 @@ out:
 		mutex_unlock(&pf->state_lock);
 	pd_req_put(req);
 	kvfree(msg.buf);
-	kvfree(call);
+	call_put(pf->conn, call);
 	return ret;
 }
 

@@ -5,7 +5,8 @@
  * ioctls, by command, with its count, total and largest time from send
  * to the caller running again; how long a caller took to run again after
  * its reply arrived (guest scheduling, apart from the transport and the
- * backend).
+ * backend); waits that a spin on the completion ended before sleeping;
+ * and answers the guest gave itself from its cache of immutable queries.
  *
  * Read as text from debugfs, <debugfs>/pdfront/stats; writing anything to
  * the file sets every counter to zero. bench/gpu.py reads it before and
@@ -32,6 +33,7 @@ struct pd_stat {
 static DEFINE_SPINLOCK(stats_lock);	/* every counter below */
 static struct pd_stat op_stats[PD_STATS_NOPS];
 static struct pd_stat wake_stats;	/* reply arrived -> caller runs */
+static u64 spin_done, spin_slept;
 static DEFINE_XARRAY(ioctl_stats);	/* by command; entries never freed
 					 * before module exit */
 static struct dentry *stats_dir;
@@ -91,6 +93,29 @@ void pd_stats_trip(u16 op, u32 cmd, u64 ns, u64 wake_ns)
 	spin_unlock(&stats_lock);
 }
 
+/* An ioctl answered from the guest's cache, without a trip. */
+void pd_stats_cached(u32 cmd)
+{
+	struct pd_stat *is = ioctl_stat(cmd);
+
+	spin_lock(&stats_lock);
+	op_stats[PD_OP_IOCTL].cached++;
+	if (is)
+		is->cached++;
+	spin_unlock(&stats_lock);
+}
+
+/* A wait that spun first: did the reply come during the spin? */
+void pd_stats_spin(bool done)
+{
+	spin_lock(&stats_lock);
+	if (done)
+		spin_done++;
+	else
+		spin_slept++;
+	spin_unlock(&stats_lock);
+}
+
 static void show_stat(struct seq_file *m, const struct pd_stat *s)
 {
 	seq_printf(m, " count %llu total_ns %llu max_ns %llu cached %llu\n",
@@ -115,6 +140,7 @@ static int stats_show(struct seq_file *m, void *unused)
 	show_stat(m, &total);
 	seq_puts(m, "wake");
 	show_stat(m, &wake_stats);
+	seq_printf(m, "spin done %llu slept %llu\n", spin_done, spin_slept);
 	for (op = 0; op < PD_STATS_NOPS; op++) {
 		s = &op_stats[op];
 		if (!s->count && !s->cached)
@@ -150,6 +176,7 @@ static ssize_t stats_write(struct file *file, const char __user *buf,
 	spin_lock(&stats_lock);
 	memset(op_stats, 0, sizeof(op_stats));
 	memset(&wake_stats, 0, sizeof(wake_stats));
+	spin_done = spin_slept = 0;
 	xa_for_each(&ioctl_stats, cmd, s)
 		memset(s, 0, sizeof(*s));
 	spin_unlock(&stats_lock);
