@@ -161,6 +161,7 @@ void pd_conn_fail_all(struct pd_conn *conn);
 void pd_stats_init(void);
 void pd_stats_exit(void);
 void pd_stats_trip(u16 op, u32 cmd, u64 ns, u64 wake_ns);
+void pd_stats_file_trip(struct pd_conn *conn, u32 handle, u64 ns);
 void pd_stats_cached(u32 cmd);
 void pd_stats_spin(bool done);
 
@@ -300,6 +301,11 @@ struct pd_file {
 	wait_queue_head_t poll_wq;	/* woken by PD_EV_POLL */
 	struct fasync_struct *fasync;
 	bool revoked;
+
+	/* Its synchronous trips and their time, and ioctls answered from
+	 * the cache (front_stats.c); /proc/PID/fdinfo shows them.
+	 */
+	atomic64_t trips, trip_ns, cached;
 };
 
 /* front_file.c */

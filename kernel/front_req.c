@@ -194,6 +194,7 @@ int pd_req_run(struct pd_conn *conn, struct pd_req *req, int mode)
 			cmd = ((struct pd_wire_ioctl_req *)pd_req_body(req))->cmd;
 		pd_stats_trip(req->msg->op, cmd, end - start,
 			      end > req->reply_ns ? end - req->reply_ns : 0);
+		pd_stats_file_trip(conn, req->msg->handle, end - start);
 	}
 
 	/* a broken backend may answer a request it has not read yet: the

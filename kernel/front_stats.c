@@ -9,7 +9,8 @@
  * and answers the guest gave itself from its cache of immutable queries.
  *
  * Read as text from debugfs, <debugfs>/pdfront/stats; writing anything to
- * the file sets every counter to zero. bench/gpu.py reads it before and
+ * the file sets every counter to zero. Each forwarded file also counts its
+ * own trips, shown in /proc/PID/fdinfo/FD (front_fops.c). bench/gpu.py reads it before and
  * after a glmark2 run to count the trips per frame.
  *
  * One spinlock for everything: a trip costs tens of microseconds at best,
@@ -91,6 +92,24 @@ void pd_stats_trip(u16 op, u32 cmd, u64 ns, u64 wake_ns)
 		stat_add(is, ns);
 	stat_add(&wake_stats, wake_ns);
 	spin_unlock(&stats_lock);
+}
+
+/*
+ * The same trip counted for the file it was about, if it is open: the
+ * caller of a request about a handle holds that file, so the file found
+ * lives until the trip's caller returns. Process context.
+ */
+void pd_stats_file_trip(struct pd_conn *conn, u32 handle, u64 ns)
+{
+	struct pd_file *pf;
+
+	if (handle == PD_WIRE_HANDLE_NONE)
+		return;
+	pf = xa_load(&conn->files, handle);
+	if (!pf)
+		return;
+	atomic64_inc(&pf->trips);
+	atomic64_add(ns, &pf->trip_ns);
 }
 
 /* An ioctl answered from the guest's cache, without a trip. */
