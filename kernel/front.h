@@ -32,6 +32,8 @@
  *                                    dies
  *                   front_stats.c    counters of synchronous trips by op
  *                                    and ioctl command (debugfs)
+ *                   front_qcache.c   replies to immutable queries kept per
+ *                                    export, answered without a trip
  *
  * Lifetimes: a pd_conn is reference counted; its transport, each open
  * forwarded file and the setup work hold references. Exports live inside
@@ -202,6 +204,11 @@ struct pd_export {
 	dev_t devt;			/* of the guest node */
 	char path[64];			/* e.g. "/dev/dri/card1" */
 	int snd_card_number;		/* ALSA: the guest card's number */
+	/* Replies to immutable queries (front_qcache.c): a list that only
+	 * grows, read without a lock, written under conn->qcache_lock.
+	 */
+	struct pd_qcache_entry *qcache;
+	unsigned int nqcache;
 };
 
 #define PD_CONN_CALLS	4	/* marshaling states kept per connection */
@@ -251,6 +258,7 @@ struct pd_conn {
 	spinlock_t call_lock;
 	unsigned int ncalls;
 	struct pd_ioc_call *calls[PD_CONN_CALLS];
+	spinlock_t qcache_lock;		/* adding to an export's qcache */
 };
 
 struct pd_conn *pd_conn_create(const struct pd_transport_ops *tp,
@@ -325,6 +333,17 @@ long pd_ioctl_forward(struct pd_file *pf, unsigned int cmd, u64 arg,
 long pd_ioctl_kernel(struct pd_file *pf, unsigned int cmd, void *arg);
 /* Free what the connection kept for ioctls (its last reference is gone). */
 void pd_ioctl_conn_finish(struct pd_conn *conn);
+
+/* front_qcache.c */
+struct pd_qcache_entry;
+bool pd_qcache_immutable(const struct pd_file *pf, unsigned int cmd);
+const struct pd_qcache_entry *pd_qcache_find(struct pd_export *exp,
+					     const void *key, u32 key_len);
+void *pd_qcache_reply(const struct pd_qcache_entry *e, s64 *result,
+		      u32 *rsp_len);
+void pd_qcache_add(struct pd_export *exp, const void *key, u32 key_len,
+		   s64 result, const void *rsp, u32 rsp_len);
+void pd_qcache_free(struct pd_export *exp);
 
 /* front_fops.c */
 extern const struct file_operations pd_fops;

@@ -40,12 +40,14 @@ struct pd_conn *pd_conn_create(const struct pd_transport_ops *tp,
 	mutex_init(&conn->nodes_lock);
 	INIT_LIST_HEAD(&conn->snd_cards);
 	spin_lock_init(&conn->call_lock);
+	spin_lock_init(&conn->qcache_lock);
 	return conn;
 }
 
 static void pd_conn_free(struct kref *ref)
 {
 	struct pd_conn *conn = container_of(ref, struct pd_conn, ref);
+	unsigned int i;
 
 	if (conn->tp->destroy)
 		conn->tp->destroy(conn);
@@ -55,6 +57,8 @@ static void pd_conn_free(struct kref *ref)
 	WARN_ON(!xa_empty(&conn->maps));
 	xa_destroy(&conn->maps);
 	pd_ioctl_conn_finish(conn);
+	for (i = 0; i < conn->nexports; i++)
+		pd_qcache_free(&conn->exports[i]);
 	kfree(conn->exports);
 	ida_free(&conn_ida, conn->id);
 	kfree(conn);

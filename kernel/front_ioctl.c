@@ -190,6 +190,9 @@ void pd_ioctl_conn_finish(struct pd_conn *conn)
  * refused with -ENOTTY and logged once per command. Stateful commands
  * (ALSA transfers sized by the stream's geometry) hold the file's state
  * lock from encoding to completion, so both ends size buffers alike.
+ * Immutable queries are answered from the export's cache when the same
+ * request was answered before (front_qcache.c), through the same
+ * completion as a reply that travelled.
  */
 static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 			 bool kernel, const struct file_operations *fops,
@@ -201,9 +204,13 @@ static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 	const struct pd_ioc_entry *e;
 	struct pd_ioc_call *call;
 	struct pd_wire_hdr *hdr;
+	const struct pd_qcache_entry *hit;
 	struct pd_req *req = NULL;
+	void *body, *kept = NULL;
+	bool locked = false, immutable;
 	unsigned int flags;
-	bool locked = false;
+	u32 rsp_len;
+	s64 result;
 	long ret;
 
 	if (READ_ONCE(pf->revoked))
@@ -232,6 +239,22 @@ static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 			    &ctx, &msg);
 	if (ret)
 		goto out;
+	immutable = pd_qcache_immutable(pf, cmd) && !pd_conn_is_dead(pf->conn);
+	if (immutable) {
+		/* the request body, after the header, is the key */
+		hit = pd_qcache_find(pf->exp, msg.buf + sizeof(*hdr),
+				     msg.len - sizeof(*hdr));
+		if (hit) {
+			body = kept = pd_qcache_reply(hit, &result, &rsp_len);
+			if (!body) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			pd_stats_cached(cmd);
+			atomic64_inc(&pf->cached);
+			goto complete;
+		}
+	}
 	req = pd_req_from_msg(msg.buf, msg.len, PD_OP_IOCTL, pf->handle);
 	if (!req) {
 		ret = -ENOMEM;
@@ -248,8 +271,16 @@ static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 		ret = req->result < 0 ? pd_errno(req->result) : -EIO;
 		goto out;
 	}
-	ret = pd_ioc_complete(call, &pf->st, req->result, pd_rsp_body(req),
-			      req->rsp_len, &front_ops, &ctx);
+	body = pd_rsp_body(req);
+	result = req->result;
+	rsp_len = req->rsp_len;
+	/* kept before the completion, which writes into the reply */
+	if (immutable)
+		pd_qcache_add(pf->exp, req->msg + 1, req->msg_len - sizeof(*hdr),
+			      result, body, rsp_len);
+complete:
+	ret = pd_ioc_complete(call, &pf->st, result, body, rsp_len,
+			      &front_ops, &ctx);
 	if (ret < 0)
 		ret = pd_errno(ret);
 	if (pf->exp && pf->exp->cls && pf->exp->cls->ioctl_fixup && !kernel)
@@ -258,6 +289,7 @@ out:
 	if (locked)
 		mutex_unlock(&pf->state_lock);
 	pd_req_put(req);
+	kfree(kept);
 	kvfree(msg.buf);
 	call_put(pf->conn, call);
 	return ret;
