@@ -103,6 +103,25 @@ def glmark2(b, vm, card, duration):
     return res
 
 
+STATS = "/sys/kernel/debug/pdfront/stats"
+
+
+def guest_trips(b, vm):
+    """The frontend's count of synchronous trips so far in vm (debugfs,
+    kernel/front_stats.c)."""
+    out = b.sh("mountpoint -q /sys/kernel/debug || mount -t debugfs none "
+               "/sys/kernel/debug; cat %s" % STATS, vm=vm)
+    m = re.search(r"^trips count (\d+)", out, re.M)
+    if not m:
+        raise VmError("%s: no trip count in %s: %s" % (vm, STATS, out[:300]))
+    return int(m.group(1))
+
+
+def frames(res, duration):
+    """Frames glmark2 drew: each scene ran for duration at its rate."""
+    return sum(v[0] * duration for k, v in res.items() if k.startswith("fps "))
+
+
 def game_screenshot(b, fcard, png):
     """Start OpenArena's demo in guest1, wait until it renders the map,
     and grab the virtio-gpu's scanout through QEMU's VNC server: the
@@ -134,19 +153,24 @@ def game_screenshot(b, fcard, png):
               png, w, h, 100 * lit // max(1, len(rgb) // (3 * 97))), flush=True)
 
 
-def run_gpu(b, quick):
+def run_gpu(b, quick, glmark2_only=False):
     """b: a Bench with vm guest1, native_vm dom0, in an appliance booted
-    with virgl and the bench3d layer; appends glmark2's rows."""
+    with virgl and the bench3d layer; appends glmark2's rows, and then
+    (unless glmark2_only) OpenArena's."""
     card, render = virtio_nodes(b)
     fcard = forward(b, card, render)
     print("virgl appliance: dom0 %s, %s -> guest1 %s" % (card, render, fcard),
           flush=True)
     duration = 2 if quick else 5
-    nat, fwd, scenes = [], [], {}
+    nat, fwd, scenes, per_frame = [], [], {}, []
     size = "?"
     for _ in range(b.repeat):
         for vm, node, into in (("dom0", card, nat), ("guest1", fcard, fwd)):
+            before = guest_trips(b, vm) if vm == "guest1" else 0
             r = glmark2(b, vm, node, duration)
+            if vm == "guest1":
+                per_frame.append((guest_trips(b, vm) - before) /
+                                 max(1.0, frames(r, duration)))
             into.append(r["glmark2"][0])
             size = r["size"][1]
             for k, v in r.items():
@@ -161,6 +185,14 @@ def run_gpu(b, quick):
         "goal": (">=", 0.9), "met": f / n >= 0.9})
     print("  %-34s native %10.4g  forwarded %10.4g score    ratio %.2f" % (
         label, n, f, f / n), flush=True)
+    t = statistics.median(per_frame)
+    b.rows.append({
+        "transport": b.transport, "measure": "glmark2 synchronous trips per frame",
+        "unit": "trips", "native": 0.0, "forwarded": t,
+        "spread": "%g..%g" % (min(per_frame), max(per_frame)), "ratio": None,
+        "goal": ("<=", 1.0), "met": t <= 1.0})
+    print("  %-34s forwarded %.3g trips per frame (start-up included)" % (
+        "glmark2 synchronous trips", t), flush=True)
     for scene in GLMARK2_SCENES:
         k = "fps " + scene.split(":")[0]
         if (k, "dom0") in scenes and (k, "guest1") in scenes:
@@ -168,6 +200,8 @@ def run_gpu(b, quick):
             sf = statistics.median(scenes[(k, "guest1")])
             print("    %-32s native %6.4g fps  forwarded %6.4g fps  ratio "
                   "%.2f" % (k[4:], sn, sf, sf / sn if sn else 0), flush=True)
+    if glmark2_only:
+        return b.rows
     shots = os.path.join(BUILD, "test-artifacts")
     os.makedirs(shots, exist_ok=True)
     game_screenshot(b, fcard, os.path.join(shots, "openarena-guest1.png"))

@@ -5,7 +5,10 @@
  * bench/run runs it on the native file and on the forwarded one in the
  * same machine and reports ratios. No pass/fail here: numbers only.
  *
- *   pd-bench rtt DEV [-n N]             small ioctl round trip, ns per call
+ *   pd-bench rtt DEV [-n N] [-V]        small ioctl round trip, ns per call
+ *                                       (DRM: GET_UNIQUE, which always
+ *                                       travels; -V: VERSION, which the
+ *                                       frontend answers from its cache)
  *   pd-bench write DEV SIZE [-t SEC]    bulk write throughput, MB/s (evdev)
  *   pd-bench mmap DEV [-s BYTES]        touch every byte of a dumb buffer
  *   pd-bench conc DEV PROCS [-t SEC]    PROCS processes doing rtt, calls/s
@@ -81,15 +84,29 @@ static enum kind kind_of(const char *path)
 	return K_OTHER;
 }
 
-/* One cheap ioctl of the device's class that every driver answers. */
+/* DRM's small ioctl: VERSION (-V) instead of GET_UNIQUE. */
+static bool drm_version;
+
+/*
+ * One cheap ioctl of the device's class that every driver answers. For
+ * DRM it is GET_UNIQUE with no room for the string: VERSION, the old
+ * choice, is an immutable query that the frontend answers without a
+ * trip once it has seen it (kernel/front_qcache.c), which measures the
+ * cache and not a round trip.
+ */
 static int small_ioctl(int fd, enum kind k)
 {
 	switch (k) {
 	case K_DRM: {
 		struct drm_version v;
+		struct drm_unique u;
 
-		memset(&v, 0, sizeof(v));
-		return ioctl(fd, DRM_IOCTL_VERSION, &v);
+		if (drm_version) {
+			memset(&v, 0, sizeof(v));
+			return ioctl(fd, DRM_IOCTL_VERSION, &v);
+		}
+		memset(&u, 0, sizeof(u));
+		return ioctl(fd, DRM_IOCTL_GET_UNIQUE, &u);
 	}
 	case K_EVDEV: {
 		int version;
@@ -498,7 +515,7 @@ static int cmd_v4l2lat(const char *dev, long n, int64_t off)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: pd-bench rtt DEV [-n N]\n"
+		"usage: pd-bench rtt DEV [-n N] [-V]\n"
 		"       pd-bench write DEV SIZE [-t SEC]\n"
 		"       pd-bench mmap DEV [-s BYTES]\n"
 		"       pd-bench conc DEV PROCS [-t SEC]\n"
@@ -529,6 +546,9 @@ int main(int argc, char **argv)
 	}
 	if (argc < 3)
 		return usage();
+	for (int i = 3; i < argc; i++)
+		if (strcmp(argv[i], "-V") == 0)
+			drm_version = true;
 	if (strcmp(argv[1], "rtt") == 0)
 		return cmd_rtt(argv[2], (long)opt(argc, argv, "-n", 20000));
 	if (strcmp(argv[1], "write") == 0 && argc >= 4)

@@ -32,6 +32,10 @@
  *                                    out-of-order replies, waits, cancel,
  *                                    failing everything when a connection
  *                                    dies
+ *                   front_stats.c    counters of synchronous trips by op
+ *                                    and ioctl command (debugfs)
+ *                   front_qcache.c   replies to immutable queries kept per
+ *                                    export, answered without a trip
  *
  * Lifetimes: a pd_conn is reference counted; its transport, each open
  * forwarded file and the setup work hold references. Exports live inside
@@ -122,6 +126,7 @@ struct pd_req {
 	void *rsp;			/* whole reply message, kvmalloc */
 	u32 rsp_len;			/* bytes of body after the header */
 	s64 result;
+	u64 reply_ns;			/* when the reply arrived (stats) */
 };
 
 struct pd_req *pd_req_alloc(u16 op, u32 handle, u32 body_len);
@@ -154,6 +159,15 @@ int pd_req_run(struct pd_conn *conn, struct pd_req *req, int mode);
 void pd_req_send_orphan(struct pd_conn *conn, struct pd_req *req);
 void pd_conn_complete(struct pd_conn *conn, void *msg, u32 len);
 void pd_conn_fail_all(struct pd_conn *conn);
+
+/* Counters (front_stats.c) */
+#define PD_STATS_NOPS	0x10	/* operations counted by number */
+void pd_stats_init(void);
+void pd_stats_exit(void);
+void pd_stats_trip(u16 op, u32 cmd, u64 ns, u64 wake_ns);
+void pd_stats_file_trip(struct pd_conn *conn, u32 handle, u64 ns);
+void pd_stats_cached(u32 cmd);
+void pd_stats_spin(bool done);
 
 /* ------------------------------------------------------------------ */
 /* Connections and exports (front_conn.c)                              */
@@ -192,7 +206,14 @@ struct pd_export {
 	dev_t devt;			/* of the guest node */
 	char path[64];			/* e.g. "/dev/dri/card1" */
 	int snd_card_number;		/* ALSA: the guest card's number */
+	/* Replies to immutable queries (front_qcache.c): a list that only
+	 * grows, read without a lock, written under conn->qcache_lock.
+	 */
+	struct pd_qcache_entry *qcache;
+	unsigned int nqcache;
 };
+
+#define PD_CONN_CALLS	4	/* marshaling states kept per connection */
 
 struct pd_conn {
 	struct kref ref;
@@ -206,6 +227,10 @@ struct pd_conn {
 	struct xarray reqs;
 	u64 next_id;			/* under reqs' lock */
 	bool dead;			/* under reqs' lock */
+	/* Replies in a row that came within PD_SPIN_NS (front_req.c);
+	 * unlocked: a lost update only shortens or skips one spin.
+	 */
+	unsigned int fast_replies;
 
 	/* Open forwarded files by handle, for events. */
 	struct xarray files;
@@ -234,6 +259,14 @@ struct pd_conn {
 	struct delayed_work clock_work;
 	bool clock_running;
 	bool clock_synced;
+
+	/* Free ioctl marshaling states (front_ioctl.c), kept so that an
+	 * ioctl neither allocates nor zeroes 44 KiB; call_lock guards them.
+	 */
+	spinlock_t call_lock;
+	unsigned int ncalls;
+	struct pd_ioc_call *calls[PD_CONN_CALLS];
+	spinlock_t qcache_lock;		/* adding to an export's qcache */
 };
 
 struct pd_conn *pd_conn_create(const struct pd_transport_ops *tp,
@@ -293,6 +326,11 @@ struct pd_file {
 	wait_queue_head_t poll_wq;	/* woken by PD_EV_POLL */
 	struct fasync_struct *fasync;
 	bool revoked;
+
+	/* Its synchronous trips and their time, and ioctls answered from
+	 * the cache (front_stats.c); /proc/PID/fdinfo shows them.
+	 */
+	atomic64_t trips, trip_ns, cached;
 };
 
 /* front_file.c */
@@ -310,6 +348,19 @@ long pd_ioctl_forward(struct pd_file *pf, unsigned int cmd, u64 arg,
 		      const struct file_operations *fops, bool nonblock);
 /* An ioctl the module itself makes, arg in kernel memory (no files). */
 long pd_ioctl_kernel(struct pd_file *pf, unsigned int cmd, void *arg);
+/* Free what the connection kept for ioctls (its last reference is gone). */
+void pd_ioctl_conn_finish(struct pd_conn *conn);
+
+/* front_qcache.c */
+struct pd_qcache_entry;
+bool pd_qcache_immutable(const struct pd_file *pf, unsigned int cmd);
+const struct pd_qcache_entry *pd_qcache_find(struct pd_export *exp,
+					     const void *key, u32 key_len);
+void *pd_qcache_reply(const struct pd_qcache_entry *e, s64 *result,
+		      u32 *rsp_len);
+void pd_qcache_add(struct pd_export *exp, const void *key, u32 key_len,
+		   s64 result, const void *rsp, u32 rsp_len);
+void pd_qcache_free(struct pd_export *exp);
 
 /* front_fops.c */
 extern const struct file_operations pd_fops;

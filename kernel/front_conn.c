@@ -32,18 +32,22 @@ struct pd_conn *pd_conn_create(const struct pd_transport_ops *tp,
 	kref_init(&conn->ref);
 	conn->tp = tp;
 	conn->tp_priv = tp_priv;
-	xa_init(&conn->reqs);
+	/* replies complete requests from the transport's interrupt handler */
+	xa_init_flags(&conn->reqs, XA_FLAGS_LOCK_IRQ);
 	xa_init(&conn->files);
 	xa_init(&conn->maps);
 	init_waitqueue_head(&conn->setup_wq);
 	mutex_init(&conn->nodes_lock);
 	INIT_LIST_HEAD(&conn->snd_cards);
+	spin_lock_init(&conn->call_lock);
+	spin_lock_init(&conn->qcache_lock);
 	return conn;
 }
 
 static void pd_conn_free(struct kref *ref)
 {
 	struct pd_conn *conn = container_of(ref, struct pd_conn, ref);
+	unsigned int i;
 
 	if (conn->tp->destroy)
 		conn->tp->destroy(conn);
@@ -52,6 +56,9 @@ static void pd_conn_free(struct kref *ref)
 	xa_destroy(&conn->files);
 	WARN_ON(!xa_empty(&conn->maps));
 	xa_destroy(&conn->maps);
+	pd_ioctl_conn_finish(conn);
+	for (i = 0; i < conn->nexports; i++)
+		pd_qcache_free(&conn->exports[i]);
 	kfree(conn->exports);
 	ida_free(&conn_ida, conn->id);
 	kfree(conn);

@@ -18,6 +18,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/poll.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -316,6 +317,18 @@ static int pd_fop_fasync(int fd, struct file *file, int on)
 	return ret;
 }
 
+/* What this file's forwarding cost so far (front_stats.c). */
+static void pd_fop_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct pd_file *pf = file->private_data;
+
+	seq_printf(m, "pd_handle:\t%u\npd_trips:\t%lld\npd_trip_ns:\t%lld\n"
+		   "pd_cached:\t%lld\n", pf->handle,
+		   (long long)atomic64_read(&pf->trips),
+		   (long long)atomic64_read(&pf->trip_ns),
+		   (long long)atomic64_read(&pf->cached));
+}
+
 const struct file_operations pd_fops = {
 	.owner = THIS_MODULE,
 	.open = pd_fop_open,
@@ -331,6 +344,7 @@ const struct file_operations pd_fops = {
 #endif
 	.mmap = pd_fop_mmap,
 	.fasync = pd_fop_fasync,
+	.show_fdinfo = pd_fop_show_fdinfo,
 };
 
 /*

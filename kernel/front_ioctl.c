@@ -148,10 +148,51 @@ static const struct pd_ioc_front_ops front_ops = {
 };
 
 /*
+ * A marshaling state for one call. struct pd_ioc_call is 44 KiB (room for
+ * every buffer a command may have), and Debian's kernels zero every
+ * allocation (init_on_alloc): allocating one per ioctl cost more than
+ * the small ioctl itself. A few free ones are kept per connection; the
+ * walk initialises what it uses (pd_ioc_call_init), so a reused one needs
+ * no clearing.
+ */
+static struct pd_ioc_call *call_get(struct pd_conn *conn)
+{
+	struct pd_ioc_call *call = NULL;
+
+	spin_lock(&conn->call_lock);
+	if (conn->ncalls)
+		call = conn->calls[--conn->ncalls];
+	spin_unlock(&conn->call_lock);
+	return call ?: kvmalloc(sizeof(*call), GFP_KERNEL);
+}
+
+static void call_put(struct pd_conn *conn, struct pd_ioc_call *call)
+{
+	if (!call)
+		return;
+	spin_lock(&conn->call_lock);
+	if (conn->ncalls < PD_CONN_CALLS) {
+		conn->calls[conn->ncalls++] = call;
+		call = NULL;
+	}
+	spin_unlock(&conn->call_lock);
+	kvfree(call);
+}
+
+void pd_ioctl_conn_finish(struct pd_conn *conn)
+{
+	while (conn->ncalls)
+		kvfree(conn->calls[--conn->ncalls]);
+}
+
+/*
  * Forward one ioctl. A command in no table of the file's class is
  * refused with -ENOTTY and logged once per command. Stateful commands
  * (ALSA transfers sized by the stream's geometry) hold the file's state
  * lock from encoding to completion, so both ends size buffers alike.
+ * Immutable queries are answered from the export's cache when the same
+ * request was answered before (front_qcache.c), through the same
+ * completion as a reply that travelled.
  */
 static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 			 bool kernel, const struct file_operations *fops,
@@ -163,9 +204,13 @@ static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 	const struct pd_ioc_entry *e;
 	struct pd_ioc_call *call;
 	struct pd_wire_hdr *hdr;
+	const struct pd_qcache_entry *hit;
 	struct pd_req *req = NULL;
+	void *body, *kept = NULL;
+	bool locked = false, immutable;
 	unsigned int flags;
-	bool locked = false;
+	u32 rsp_len;
+	s64 result;
 	long ret;
 
 	if (READ_ONCE(pf->revoked))
@@ -179,7 +224,7 @@ static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 				cmd, pf->dev_class);
 		return -ENOTTY;
 	}
-	call = kvmalloc(sizeof(*call), GFP_KERNEL);
+	call = call_get(pf->conn);
 	if (!call)
 		return -ENOMEM;
 	msg.len = sizeof(*hdr);
@@ -194,6 +239,22 @@ static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 			    &ctx, &msg);
 	if (ret)
 		goto out;
+	immutable = pd_qcache_immutable(pf, cmd) && !pd_conn_is_dead(pf->conn);
+	if (immutable) {
+		/* the request body, after the header, is the key */
+		hit = pd_qcache_find(pf->exp, msg.buf + sizeof(*hdr),
+				     msg.len - sizeof(*hdr));
+		if (hit) {
+			body = kept = pd_qcache_reply(hit, &result, &rsp_len);
+			if (!body) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			pd_stats_cached(cmd);
+			atomic64_inc(&pf->cached);
+			goto complete;
+		}
+	}
 	req = pd_req_from_msg(msg.buf, msg.len, PD_OP_IOCTL, pf->handle);
 	if (!req) {
 		ret = -ENOMEM;
@@ -210,8 +271,16 @@ static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 		ret = req->result < 0 ? pd_errno(req->result) : -EIO;
 		goto out;
 	}
-	ret = pd_ioc_complete(call, &pf->st, req->result, pd_rsp_body(req),
-			      req->rsp_len, &front_ops, &ctx);
+	body = pd_rsp_body(req);
+	result = req->result;
+	rsp_len = req->rsp_len;
+	/* kept before the completion, which writes into the reply */
+	if (immutable)
+		pd_qcache_add(pf->exp, req->msg + 1, req->msg_len - sizeof(*hdr),
+			      result, body, rsp_len);
+complete:
+	ret = pd_ioc_complete(call, &pf->st, result, body, rsp_len,
+			      &front_ops, &ctx);
 	if (ret < 0)
 		ret = pd_errno(ret);
 	if (pf->exp && pf->exp->cls && pf->exp->cls->ioctl_fixup && !kernel)
@@ -220,8 +289,9 @@ out:
 	if (locked)
 		mutex_unlock(&pf->state_lock);
 	pd_req_put(req);
+	kfree(kept);
 	kvfree(msg.buf);
-	kvfree(call);
+	call_put(pf->conn, call);
 	return ret;
 }
 

@@ -55,9 +55,10 @@ static int __init pd_front_init(void)
 		pr_err("paradice: ioctl tables are broken: %s\n", why);
 		return ret;
 	}
+	pd_stats_init();
 	ret = pd_front_register_classes();
 	if (ret)
-		return ret;
+		goto fail_stats;
 	ret = pd_loop_init();
 	if (ret)
 		goto fail_classes;
@@ -72,6 +73,8 @@ fail_loop:
 	pd_loop_exit();
 fail_classes:
 	pd_front_unregister_classes(ARRAY_SIZE(pd_front_classes));
+fail_stats:
+	pd_stats_exit();
 	return ret;
 }
 
@@ -80,6 +83,7 @@ static void __exit pd_front_exit(void)
 	pd_xen_exit();
 	pd_loop_exit();
 	pd_front_unregister_classes(ARRAY_SIZE(pd_front_classes));
+	pd_stats_exit();
 	pr_info("paradice: frontend unloaded\n");
 }
 

@@ -11,10 +11,17 @@
  * seen the completion or erased the request itself, so a completer never
  * touches freed memory. The transport holds its own reference while it
  * copies a message out.
+ *
+ * A transport may complete requests from its interrupt handler (Xen), so
+ * the table's lock is taken with interrupts off, and whatever a completer
+ * frees there (the reply of a request nobody waits for, an orphan) is
+ * small kmalloc memory.
  */
+#include <linux/ktime.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/processor.h>
 
 #include "front.h"
 
@@ -66,22 +73,22 @@ static int pd_req_enter(struct pd_conn *conn, struct pd_req *req)
 {
 	int ret;
 
-	xa_lock(&conn->reqs);
+	xa_lock_irq(&conn->reqs);
 	if (conn->dead) {
-		xa_unlock(&conn->reqs);
+		xa_unlock_irq(&conn->reqs);
 		return -EIO;
 	}
 	req->id = ++conn->next_id;
 	req->msg->id = req->id;
 	ret = xa_err(__xa_store(&conn->reqs, req->id, req, GFP_ATOMIC));
-	xa_unlock(&conn->reqs);
+	xa_unlock_irq(&conn->reqs);
 	return ret;
 }
 
 /* Take a request out of the table; true if it was still there. */
 static bool pd_req_leave(struct pd_conn *conn, struct pd_req *req)
 {
-	return xa_erase(&conn->reqs, req->id) == req;
+	return xa_erase_irq(&conn->reqs, req->id) == req;
 }
 
 /* A CANCEL for a request the backend may be blocked in. Nobody waits for
@@ -127,9 +134,68 @@ void pd_req_send_orphan(struct pd_conn *conn, struct pd_req *req)
  */
 static int pd_req_wait(struct pd_conn *conn, struct pd_req *req, int mode);
 
+/*
+ * The adaptive spin. Sleeping on a completion and being woken costs two
+ * context switches and, in a guest, often an idle vCPU's wake-up: more
+ * than a whole trip when the backend answers in tens of microseconds.
+ * Where the last PD_SPIN_AFTER replies of this connection came within
+ * PD_SPIN_NS, the caller first polls its completion for at most that
+ * long (the reply completes it from the transport's interrupt handler,
+ * which the spinning CPU takes); else, or when the spin runs out, it
+ * sleeps as before. Under emulation (trips of milliseconds) it never
+ * spins.
+ */
+#define PD_SPIN_NS	(30 * NSEC_PER_USEC)
+#define PD_SPIN_AFTER	2
+
+static void pd_req_spin(struct pd_conn *conn, struct pd_req *req)
+{
+	u64 end;
+
+	if (READ_ONCE(conn->fast_replies) < PD_SPIN_AFTER)
+		return;
+	end = ktime_get_ns() + PD_SPIN_NS;
+	while (!completion_done(&req->done)) {
+		if (need_resched() || signal_pending(current) ||
+		    ktime_get_ns() > end) {
+			pd_stats_spin(false);
+			return;
+		}
+		cpu_relax();
+	}
+	pd_stats_spin(true);
+}
+
+/* A reply came after trip_ns: count it for the spin. */
+static void pd_req_note_trip(struct pd_conn *conn, u64 trip_ns)
+{
+	unsigned int n = READ_ONCE(conn->fast_replies);
+
+	if (trip_ns > PD_SPIN_NS)
+		n = 0;
+	else if (n < PD_SPIN_AFTER)
+		n++;
+	WRITE_ONCE(conn->fast_replies, n);
+}
+
 int pd_req_run(struct pd_conn *conn, struct pd_req *req, int mode)
 {
+	u64 start = ktime_get_ns(), end;
 	int ret = pd_req_wait(conn, req, mode);
+	u32 cmd = 0;
+
+	if (!ret && req->reply_ns) {
+		end = ktime_get_ns();
+		pd_req_note_trip(conn, req->reply_ns > start ?
+				 req->reply_ns - start : 0);
+		if (req->msg->op == PD_OP_IOCTL &&
+		    req->msg_len >= sizeof(*req->msg) +
+				    sizeof(struct pd_wire_ioctl_req))
+			cmd = ((struct pd_wire_ioctl_req *)pd_req_body(req))->cmd;
+		pd_stats_trip(req->msg->op, cmd, end - start,
+			      end > req->reply_ns ? end - req->reply_ns : 0);
+		pd_stats_file_trip(conn, req->msg->handle, end - start);
+	}
 
 	/* a broken backend may answer a request it has not read yet: the
 	 * transport must not keep a request its owner is about to free
@@ -152,6 +218,7 @@ static int pd_req_wait(struct pd_conn *conn, struct pd_req *req, int mode)
 		wait_for_completion(&req->done);
 		return req->rsp ? 0 : -EIO;
 	}
+	pd_req_spin(conn, req);
 	if (mode == PD_WAIT_UNINTR) {
 		if (!wait_for_completion_killable(&req->done))
 			return req->rsp ? 0 : -EIO;
@@ -189,9 +256,10 @@ static int pd_req_wait(struct pd_conn *conn, struct pd_req *req, int mode)
 void pd_conn_complete(struct pd_conn *conn, void *msg, u32 len)
 {
 	const struct pd_wire_hdr *hdr = msg;
+	unsigned long flags;
 	struct pd_req *req;
 
-	xa_lock(&conn->reqs);
+	xa_lock_irqsave(&conn->reqs, flags);
 	req = __xa_erase(&conn->reqs, hdr->id);
 	if (req && req->msg->op != hdr->op) {
 		/* a reply to another operation: the backend is broken */
@@ -199,20 +267,21 @@ void pd_conn_complete(struct pd_conn *conn, void *msg, u32 len)
 				    hdr->op, req->msg->op);
 		req->result = -EIO;
 		complete(&req->done);
-		xa_unlock(&conn->reqs);
+		xa_unlock_irqrestore(&conn->reqs, flags);
 		kvfree(msg);
 		if (req->orphan)
 			pd_req_put(req);
 		return;
 	}
 	if (req) {
+		req->reply_ns = ktime_get_ns();
 		req->rsp = msg;
 		req->rsp_len = len - sizeof(*hdr);
 		req->result = hdr->result;
 		complete(&req->done);
 		msg = NULL;
 	}
-	xa_unlock(&conn->reqs);
+	xa_unlock_irqrestore(&conn->reqs, flags);
 	kvfree(msg);
 	if (req && req->orphan)
 		pd_req_put(req);
@@ -226,7 +295,7 @@ void pd_conn_fail_all(struct pd_conn *conn)
 	struct pd_req *req;
 	unsigned long id;
 
-	xa_lock(&conn->reqs);
+	xa_lock_irq(&conn->reqs);
 	conn->dead = true;
 	xa_for_each(&conn->reqs, id, req) {
 		__xa_erase(&conn->reqs, id);
@@ -239,5 +308,5 @@ void pd_conn_fail_all(struct pd_conn *conn)
 			kfree(req);
 		}
 	}
-	xa_unlock(&conn->reqs);
+	xa_unlock_irq(&conn->reqs);
 }

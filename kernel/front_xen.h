@@ -36,6 +36,13 @@
  * Many requests are in flight: up to the ring's size, as far as the data
  * area has room; the others wait in the send queue, from which unsend()
  * can still take them back.
+ *
+ * Replies are taken in the request ring's interrupt handler, which
+ * completes their waiters directly (one wake-up per trip, no work item
+ * between), as long as they are small (PDX_IRQ_REPLY) and well formed.
+ * The first reply that is not, and every reply after it until the ring is
+ * empty, is left to rsp_work, which may allocate and sleep. Sending space
+ * freed by replies is used by rsp_work too when a send found none.
  */
 #ifndef PD_FRONT_XEN_H
 #define PD_FRONT_XEN_H
@@ -59,6 +66,7 @@ DEFINE_RING_TYPES(pdx, struct pd_wire_xen_slot, struct pd_wire_xen_slot);
 #define PDX_EVT_PAGES	DIV_ROUND_UP(PDX_EVT_AREA, PAGE_SIZE)
 #define PDX_DIR_REFS	(XEN_PAGE_SIZE / sizeof(u32) - 1)	/* + chain */
 #define PDX_DIR_PAGES	DIV_ROUND_UP(PDX_DATA_PAGES, PDX_DIR_REFS)
+#define PDX_IRQ_REPLY	2048u		/* largest reply taken in the irq */
 
 /* The data area and its directory (front_xen_shbuf.c). */
 struct pdx_shbuf {
@@ -93,20 +101,27 @@ struct pdx {
 	struct pdx_shbuf shbuf;
 
 	/*
-	 * io_lock protects everything a request passes through on its way
-	 * out and back: the send queue, the closed flag, the request ring's
-	 * producer, the page bitmap and the in-flight table. Copies into the
-	 * data area happen under it too, so that a slot is only pushed once
-	 * its message is complete.
+	 * io_lock serialises sending: the send queue and the request ring's
+	 * producer. Copies into the data area happen under it, so that a slot
+	 * is only pushed once its message is complete.
 	 */
 	struct mutex io_lock;
 	struct list_head queue;
+	/*
+	 * rsp_lock (taken in the interrupt handler) protects what sending and
+	 * receiving share: the closed flag (written under both locks), the
+	 * page bitmap, the in-flight table, the request ring's consumer, and
+	 * the two flags below.
+	 */
+	spinlock_t rsp_lock;
 	bool closed;
 	unsigned long *used;		/* pages of the request part in use */
 	struct pdx_inflight inflight[PDX_RING_SIZE];
 	unsigned int ninflight;
+	bool rsp_deferred;		/* rsp_work drains; the irq does not */
+	bool starved;			/* a send waits for ring or data room */
 
-	struct work_struct rsp_work;	/* drains the request ring */
+	struct work_struct rsp_work;	/* large replies; sends that waited */
 	struct work_struct evt_work;	/* drains the event ring */
 };
 

@@ -96,7 +96,13 @@ static void pdx_complete_error(struct pdx *px, u64 id, u16 op, int err)
  * Move queued requests onto the ring while there are ring slots and room
  * in the data area. Requests leave the queue in order: one that does not
  * fit holds back the ones behind it, so a large ioctl is not starved by
- * small ones. Caller holds io_lock.
+ * small ones; it marks the transport starved, and the reply that frees
+ * room has rsp_work call this again. Caller holds io_lock.
+ *
+ * A request's pages and in-flight entry are taken under rsp_lock, its
+ * message copied and its slot pushed after: only a broken backend answers
+ * a request it has not been sent, and all it can spoil so is the data
+ * area, which it can write anyway.
  */
 static void pdx_pump(struct pdx *px)
 {
@@ -104,8 +110,7 @@ static void pdx_pump(struct pdx *px)
 	bool notify = false, pushed = false;
 	struct pd_req *req;
 
-	while (!px->closed && px->ninflight < PDX_RING_SIZE &&
-	       (req = list_first_entry_or_null(&px->queue, struct pd_req,
+	while ((req = list_first_entry_or_null(&px->queue, struct pd_req,
 					       queue))) {
 		u32 n = pdx_req_pages(req);
 		struct pd_wire_xen_slot *slot;
@@ -118,9 +123,20 @@ static void pdx_pump(struct pdx *px)
 			pdx_complete_error(px, req->id, req->msg->op, -E2BIG);
 			continue;
 		}
-		start = bitmap_find_next_zero_area(px->used, avail, 0, n, 0);
-		if (start >= avail)
+		spin_lock_irq(&px->rsp_lock);
+		if (px->closed) {
+			spin_unlock_irq(&px->rsp_lock);
 			break;
+		}
+		start = avail;
+		if (px->ninflight < PDX_RING_SIZE)
+			start = bitmap_find_next_zero_area(px->used, avail, 0,
+							   n, 0);
+		if (start >= avail) {
+			px->starved = true;
+			spin_unlock_irq(&px->rsp_lock);
+			break;
+		}
 		bitmap_set(px->used, start, n);
 		for (i = 0; i < PDX_RING_SIZE; i++)
 			if (!px->inflight[i].id)
@@ -130,6 +146,7 @@ static void pdx_pump(struct pdx *px)
 			.first = first + start, .npages = n,
 		};
 		px->ninflight++;
+		spin_unlock_irq(&px->rsp_lock);
 		list_del_init(&req->queue);
 		memcpy(px->shbuf.data + (first + start) * PAGE_SIZE, req->msg,
 		       req->msg_len);
@@ -180,86 +197,222 @@ bool pdx_unsend(struct pd_conn *conn, struct pd_req *req)
 /* Receiving                                                            */
 
 /*
- * One reply slot from the backend. The slot and then the message are
- * copied out of shared memory once; only the copies are looked at. A
- * reply that does not match its request completes it with -EIO, so no
- * caller waits forever on a broken backend. Caller holds io_lock.
+ * A reply slot is copied out of shared memory once and checked; the
+ * message it names is then copied out once into memory of our own, and
+ * only that copy is looked at. A reply that does not match its request
+ * completes it with -EIO, so no caller waits forever on a broken backend.
+ * The helpers below run under rsp_lock unless they say otherwise.
  */
-static void pdx_take_reply(struct pdx *px, struct pd_wire_xen_slot untrusted)
+
+/* The in-flight entry of request id, or NULL. */
+static struct pdx_inflight *pdx_find(struct pdx *px, u64 id)
 {
-	struct pdx_inflight *inf = NULL;
-	struct pd_wire_hdr *hdr;
-	u32 off, cap, len = untrusted.len;
 	unsigned int i;
-	void *msg;
 
 	for (i = 0; i < PDX_RING_SIZE; i++)
-		if (px->inflight[i].id && px->inflight[i].id == untrusted.id) {
-			inf = &px->inflight[i];
-			break;
-		}
-	if (!inf) {
-		dev_warn_ratelimited(&px->dev->dev,
-				     "reply to unknown request %llu\n",
-				     untrusted.id);
-		return;
-	}
-	off = inf->first * PAGE_SIZE;
-	cap = inf->npages * PAGE_SIZE;
-	msg = NULL;
-	if (untrusted.offset == off && len >= sizeof(*hdr) && len <= cap)
-		msg = kvmalloc(len, GFP_KERNEL);
-	if (msg) {
-		memcpy(msg, px->shbuf.data + off, len);
-		hdr = msg;
-		if (hdr->id != inf->id || hdr->op != inf->op ||
-		    !(hdr->flags & PD_WIRE_F_REPLY) ||
-		    hdr->len != len - sizeof(*hdr)) {
-			kvfree(msg);
-			msg = NULL;
-		}
-	}
+		if (px->inflight[i].id && px->inflight[i].id == id)
+			return &px->inflight[i];
+	return NULL;
+}
+
+/* The length of the reply slot s names for inf, or 0 if it is bad. */
+static u32 pdx_reply_len(const struct pdx_inflight *inf,
+			 const struct pd_wire_xen_slot *untrusted)
+{
+	if (untrusted->offset != inf->first * PAGE_SIZE ||
+	    untrusted->len < sizeof(struct pd_wire_hdr) ||
+	    untrusted->len > inf->npages * PAGE_SIZE)
+		return 0;
+	return untrusted->len;
+}
+
+/* Does our copy of a reply of len bytes answer inf? (No lock needed.) */
+static bool pdx_reply_ok(const struct pdx_inflight *inf, const void *msg,
+			 u32 len)
+{
+	const struct pd_wire_hdr *hdr = msg;
+
+	return hdr->id == inf->id && hdr->op == inf->op &&
+	       (hdr->flags & PD_WIRE_F_REPLY) &&
+	       hdr->len == len - sizeof(*hdr);
+}
+
+/* The request of inf has its reply: its pages and entry are free. */
+static void pdx_free_inflight(struct pdx *px, struct pdx_inflight *inf)
+{
 	bitmap_clear(px->used, inf->first - PDX_EVT_PAGES, inf->npages);
 	inf->id = 0;
 	px->ninflight--;
-	if (msg) {
-		pd_conn_complete(px->conn, msg, len);
-		return;
-	}
-	dev_warn_ratelimited(&px->dev->dev, "bad reply to request %llu (op %u)\n",
-			     untrusted.id, inf->op);
-	pdx_complete_error(px, untrusted.id, inf->op, -EIO);
 }
 
-static void pdx_rsp_work(struct work_struct *work)
+/*
+ * In the interrupt handler: take reply slot idx if it is small and good,
+ * completing its waiter. False leaves it (and the ones after it) to
+ * rsp_work: too large, bad, or no memory without sleeping.
+ */
+static bool pdx_take_reply_atomic(struct pdx *px, RING_IDX idx)
 {
-	struct pdx *px = container_of(work, struct pdx, rsp_work);
-	RING_IDX rp, i;
+	struct pd_wire_xen_slot s;
+	struct pdx_inflight *inf;
+	void *msg;
+	u32 len;
+
+	memcpy(&s, RING_GET_RESPONSE(&px->req_ring, idx), sizeof(s));
+	inf = pdx_find(px, s.id);
+	len = inf ? pdx_reply_len(inf, &s) : 0;
+	if (!len || len > PDX_IRQ_REPLY)
+		return false;
+	msg = kmalloc(len, GFP_ATOMIC | __GFP_NOWARN);
+	if (!msg)
+		return false;
+	memcpy(msg, px->shbuf.data + s.offset, len);
+	if (!pdx_reply_ok(inf, msg, len)) {
+		kfree(msg);
+		return false;
+	}
+	pdx_free_inflight(px, inf);
+	/* completes the waiter; what it frees here is kmalloc memory */
+	pd_conn_complete(px->conn, msg, len);
+	return true;
+}
+
+/*
+ * rsp_work's part of the request ring: every reply until the ring is
+ * empty, whatever its size. Only rsp_work takes replies while
+ * rsp_deferred is set, and it holds io_lock, so no send takes an entry
+ * meanwhile: the entry of the reply in hand stays put while the lock is
+ * dropped to allocate, copy and complete. Called and returns with
+ * rsp_lock held (interrupts off).
+ */
+static void pdx_drain(struct pdx *px)
+{
+	struct pd_wire_xen_slot s;
+	struct pdx_inflight *inf;
+	RING_IDX rp;
+	void *msg;
+	u64 id;
+	u32 len;
+	u16 op;
 	int more;
 
-	mutex_lock(&px->io_lock);
-	if (px->closed)
-		goto out;
-	do {
+	while (!px->closed) {
 		rp = READ_ONCE(px->req_ring.sring->rsp_prod);
 		virt_rmb();	/* the slots after the producer index */
 		if (RING_RESPONSE_PROD_OVERFLOW(&px->req_ring, rp)) {
+			/* rsp_deferred stays set: nothing more is taken */
+			spin_unlock_irq(&px->rsp_lock);
 			dev_err(&px->dev->dev, "backend overran the ring\n");
 			xenbus_dev_fatal(px->dev, -EIO, "request ring");
-			goto out;
+			spin_lock_irq(&px->rsp_lock);
+			return;
 		}
-		for (i = px->req_ring.rsp_cons; i != rp; i++) {
-			struct pd_wire_xen_slot s;
+		if (px->req_ring.rsp_cons == rp) {
+			RING_FINAL_CHECK_FOR_RESPONSES(&px->req_ring, more);
+			if (more)
+				continue;
+			px->rsp_deferred = false;
+			return;
+		}
+		memcpy(&s, RING_GET_RESPONSE(&px->req_ring, px->req_ring.rsp_cons),
+		       sizeof(s));
+		px->req_ring.rsp_cons++;
+		inf = pdx_find(px, s.id);
+		if (!inf) {
+			dev_warn_ratelimited(&px->dev->dev,
+					     "reply to unknown request %llu\n",
+					     s.id);
+			continue;
+		}
+		len = pdx_reply_len(inf, &s);
+		id = inf->id;
+		op = inf->op;
+		spin_unlock_irq(&px->rsp_lock);
 
-			memcpy(&s, RING_GET_RESPONSE(&px->req_ring, i), sizeof(s));
-			pdx_take_reply(px, s);
+		msg = len ? kvmalloc(len, GFP_KERNEL) : NULL;
+		if (msg) {
+			memcpy(msg, px->shbuf.data + s.offset, len);
+			if (!pdx_reply_ok(inf, msg, len)) {
+				kvfree(msg);
+				msg = NULL;
+			}
 		}
-		px->req_ring.rsp_cons = rp;
+		spin_lock_irq(&px->rsp_lock);
+		pdx_free_inflight(px, inf);
+		spin_unlock_irq(&px->rsp_lock);
+
+		if (msg) {
+			pd_conn_complete(px->conn, msg, len);
+		} else {
+			dev_warn_ratelimited(&px->dev->dev,
+					     "bad reply to request %llu (op %u)\n",
+					     id, op);
+			pdx_complete_error(px, id, op, -EIO);
+		}
+		spin_lock_irq(&px->rsp_lock);
+	}
+}
+
+/* Replies the interrupt handler left, and sends that waited for room. */
+static void pdx_rsp_work(struct work_struct *work)
+{
+	struct pdx *px = container_of(work, struct pdx, rsp_work);
+	bool pump;
+
+	mutex_lock(&px->io_lock);
+	spin_lock_irq(&px->rsp_lock);
+	if (px->rsp_deferred)
+		pdx_drain(px);
+	pump = px->starved && !px->closed;
+	px->starved = false;
+	spin_unlock_irq(&px->rsp_lock);
+	if (pump)
+		pdx_pump(px);
+	mutex_unlock(&px->io_lock);
+}
+
+/*
+ * The request ring's interrupt: take the replies here and complete their
+ * waiters, so a trip costs one wake-up (the waiter's). What cannot be
+ * taken here goes to rsp_work, and so does everything after it, in ring
+ * order, until the ring is empty again.
+ */
+static irqreturn_t pdx_req_irq(int irq, void *dev_id)
+{
+	struct pdx *px = dev_id;
+	unsigned long flags;
+	bool work = false;
+	RING_IDX rp;
+	int more;
+
+	spin_lock_irqsave(&px->rsp_lock, flags);
+	if (px->closed || !px->used)
+		goto out;
+	if (px->rsp_deferred) {
+		work = true;
+		goto out;
+	}
+	do {
+		rp = READ_ONCE(px->req_ring.sring->rsp_prod);
+		virt_rmb();	/* the slots after the producer index */
+		if (RING_RESPONSE_PROD_OVERFLOW(&px->req_ring, rp))
+			goto defer;	/* rsp_work reports it */
+		while (px->req_ring.rsp_cons != rp) {
+			if (!pdx_take_reply_atomic(px, px->req_ring.rsp_cons))
+				goto defer;
+			px->req_ring.rsp_cons++;
+		}
 		RING_FINAL_CHECK_FOR_RESPONSES(&px->req_ring, more);
 	} while (more);
-	pdx_pump(px);
+	work = px->starved;
+	goto out;
+defer:
+	px->rsp_deferred = true;
+	work = true;
 out:
-	mutex_unlock(&px->io_lock);
+	spin_unlock_irqrestore(&px->rsp_lock, flags);
+	if (work)
+		queue_work(system_highpri_wq, &px->rsp_work);
+	return IRQ_HANDLED;
 }
 
 /* Post event buffer idx (again) for the backend to fill. */
@@ -324,14 +477,6 @@ static void pdx_evt_work(struct work_struct *work)
 			notify_remote_via_irq(px->evt_irq);
 		RING_FINAL_CHECK_FOR_RESPONSES(&px->evt_ring, more);
 	} while (more);
-}
-
-static irqreturn_t pdx_req_irq(int irq, void *dev_id)
-{
-	struct pdx *px = dev_id;
-
-	queue_work(system_highpri_wq, &px->rsp_work);
-	return IRQ_HANDLED;
 }
 
 static irqreturn_t pdx_evt_irq(int irq, void *dev_id)
@@ -400,10 +545,13 @@ int pdx_rings_init(struct pdx *px, evtchn_port_t *req_port,
 	RING_PUSH_REQUESTS(&px->evt_ring);
 	memset(px->inflight, 0, sizeof(px->inflight));
 	px->ninflight = 0;
+	px->rsp_deferred = false;
+	px->starved = false;
 	return 0;
 }
 
-/* Take the rings down; their work items are stopped when this returns. */
+/* Take the rings down; their interrupt handlers and work items are
+ * stopped when this returns. */
 void pdx_rings_finish(struct pdx *px)
 {
 	if (px->req_irq > 0)
@@ -431,6 +579,7 @@ void pdx_rings_finish(struct pdx *px)
 void pdx_io_init(struct pdx *px)
 {
 	mutex_init(&px->io_lock);
+	spin_lock_init(&px->rsp_lock);
 	INIT_LIST_HEAD(&px->queue);
 	INIT_WORK(&px->rsp_work, pdx_rsp_work);
 	INIT_WORK(&px->evt_work, pdx_evt_work);
@@ -442,7 +591,9 @@ void pdx_io_init(struct pdx *px)
 void pdx_io_open(struct pdx *px)
 {
 	mutex_lock(&px->io_lock);
+	spin_lock_irq(&px->rsp_lock);
 	px->closed = false;
+	spin_unlock_irq(&px->rsp_lock);
 	mutex_unlock(&px->io_lock);
 }
 
@@ -455,7 +606,9 @@ void pdx_io_close(struct pdx *px)
 	struct pd_req *req, *tmp;
 
 	mutex_lock(&px->io_lock);
+	spin_lock_irq(&px->rsp_lock);
 	px->closed = true;
+	spin_unlock_irq(&px->rsp_lock);
 	list_for_each_entry_safe(req, tmp, &px->queue, queue)
 		list_del_init(&req->queue);
 	mutex_unlock(&px->io_lock);

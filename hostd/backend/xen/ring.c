@@ -70,6 +70,42 @@ void be_xen_ring_disconnect(struct xen_transport *x)
 /* ------------------------------------------------------------------ */
 /* Requests                                                             */
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The backend's share of the guest's round trips: from taking a request
+ * off the ring to pushing its reply (decoding, the thread handoff, the
+ * real call, encoding). The guest counts the whole trip (debugfs
+ * pdfront/stats); the difference is the event channels, Xen's scheduling
+ * and the guest's own path. Logged every BE_XEN_STATS_EVERY replies.
+ * Caller holds x->lock.
+ */
+#define BE_XEN_STATS_EVERY	1000u
+
+static void note_reply(struct xen_transport *x, uint64_t taken_ns)
+{
+	uint64_t d = now_ns() - taken_ns;
+
+	x->st_count++;
+	x->st_total_ns += d;
+	if (d > x->st_max_ns)
+		x->st_max_ns = d;
+	if (x->st_count < BE_XEN_STATS_EVERY)
+		return;
+	be_log(x->be, "last %llu replies: %llu us mean, %llu us max from "
+	       "taking a request to its reply",
+	       (unsigned long long)x->st_count,
+	       (unsigned long long)(x->st_total_ns / x->st_count / 1000),
+	       (unsigned long long)(x->st_max_ns / 1000));
+	x->st_count = x->st_total_ns = x->st_max_ns = 0;
+}
+
 /* Take the next request off the ring into buf, if there is one (slot.c
  * checks it). Returns its length, 0 if none, BE_XEN_RING_BROKEN if the
  * frontend broke the ring, BE_XEN_SLOT_BAD if it dropped a bad slot. */
@@ -83,6 +119,7 @@ static ssize_t take_request(struct xen_transport *x, uint8_t *buf, size_t cap)
 			     &run);
 	if (r <= 0)
 		return r;
+	run.taken_ns = now_ns();
 	pthread_mutex_lock(&x->lock);
 	/* take_request only runs with a free entry (recv checks) */
 	e = be_xen_inflight_add(x->inflight, &run);
@@ -270,6 +307,7 @@ int be_xen_send(struct be_transport *t, const void *msg, size_t len)
 		if (write(x->roomfd, &one, sizeof(one)) < 0)
 			be_log(x->be, "cannot wake the reader");
 	}
+	note_reply(x, x->inflight[i].taken_ns);
 	x->inflight[i].id = 0;
 	pthread_mutex_unlock(&x->lock);
 	return 0;

@@ -37,6 +37,7 @@ struct inflight {
 	uint64_t id;			/* 0: free */
 	uint32_t offset;		/* of the run the frontend gave */
 	uint32_t cap;			/* its bytes */
+	uint64_t taken_ns;		/* CLOCK_MONOTONIC when taken (ring.c) */
 };
 
 /* be_xen_slot_next(): the frontend broke the ring / posted a bad slot. */

@@ -68,6 +68,10 @@ struct xen_transport {
 	struct inflight inflight[RING_SLOTS];
 	unsigned int ninflight;
 	int roomfd;			/* eventfd: a slot freed */
+	/* Time from taking a request off the ring to pushing its reply,
+	 * over the last replies (ring.c logs it every BE_XEN_STATS_EVERY),
+	 * under lock: the backend's share of a guest's round trip. */
+	uint64_t st_count, st_total_ns, st_max_ns;
 	/* Protects the event ring. */
 	pthread_mutex_t evt_lock;
 	/* /dev/paradice-grant, or -1: then no mmap for this guest. */
