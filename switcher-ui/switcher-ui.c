@@ -11,6 +11,7 @@
  *                               window
  *   switcher-ui --window        a window with one button per VM
  *   switcher-ui --list          print "NAME DOMID STATE [active]" and exit
+ *                               (an off guest: "NAME - off")
  *   switcher-ui --switch NAME | --next | --previous
  *   --bus ADDRESS               another bus than the system bus (tests)
  *
@@ -859,6 +860,18 @@ static void on_list_changed(struct sw_client *c, void *data)
 			printf("%s %u %s%s\n", vm.name, vm.domid,
 			       vm.state ? vm.state : "unknown",
 			       vm.active ? " active" : "");
+	}
+	/* the guests that are off: no domain, "-" */
+	for (const char *const *g = sw_client_guests(c); g && *g; g++) {
+		gboolean on = FALSE;
+
+		for (guint i = 0; i < sw_client_n_vms(c) && !on; i++) {
+			struct sw_vm_info vm;
+
+			on = sw_client_vm(c, i, &vm) && !strcmp(vm.name, *g);
+		}
+		if (!on)
+			printf("%s - off\n", *g);
 	}
 	run->status = 0;
 	g_main_loop_quit(run->loop);
