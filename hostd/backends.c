@@ -49,6 +49,9 @@ struct hostd_backends {
 	bool spawn;
 	/* the pidfds of kept backends (hostd_vm.adopted_pidfd) */
 	struct hostd_watch *adopted_watch[HOSTD_MAX_GUESTS];
+	/* backends of ours that stop() told to end, still to be reaped */
+	pid_t stopped[2 * HOSTD_MAX_GUESTS];
+	unsigned int nstopped;
 };
 
 struct hostd_backends *hostd_backends_create(struct hostd_switcher *sw,
@@ -199,7 +202,10 @@ static void stop(struct hostd_backends *b, struct hostd_vm *vm)
 	 * hostd's start()) */
 	kill(-vm->backend_pid, SIGTERM);
 	hostd_log("%s: backend %d stopped", vm->cfg->name, vm->backend_pid);
-	/* reaped in hostd_backends_reap(); its pid no longer counts */
+	/* ours (not kept from an earlier hostd): reaped in
+	 * hostd_backends_reap(); its pid no longer counts */
+	if (vm->adopted_pidfd < 0 && b->nstopped < sizeof(b->stopped) / sizeof(b->stopped[0]))
+		b->stopped[b->nstopped++] = vm->backend_pid;
 	vm->backend_pid = 0;
 	forget_adopted(b, vm);
 }
@@ -213,7 +219,7 @@ void hostd_backends_update(struct hostd_backends *b)
 	for (unsigned int i = 0; i < sw->nvms; i++) {
 		struct hostd_vm *vm = &sw->vms[i];
 
-		if (vm->state != HOSTD_VM_RUNNING) {
+		if (!hostd_vm_live(vm)) {
 			stop(b, vm);
 			continue;
 		}
@@ -242,17 +248,29 @@ bool hostd_backends_reap(struct hostd_backends *b)
 		vm->backend_started_us = hostd_now_us();
 		forget_adopted(b, vm);
 	}
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		for (unsigned int i = 0; i < sw->nvms; i++)
-			if (sw->vms[i].backend_pid == pid) {
-				hostd_log("%s: backend %d %s %d", sw->vms[i].cfg->name,
-					  pid, WIFEXITED(status) ? "exited" : "killed by signal",
-					  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-				sw->vms[i].backend_pid = 0;
-			}
+	/* each backend by its pid, not waitpid(-1): hostd's other children
+	 * (lifecycle.c's toolstack workers) are reaped by their owner */
+	for (unsigned int i = 0; i < sw->nvms; i++) {
+		struct hostd_vm *vm = &sw->vms[i];
+
+		if (vm->backend_pid <= 0 || vm->adopted_pidfd >= 0)
+			continue;
+		pid = waitpid(vm->backend_pid, &status, WNOHANG);
+		if (pid <= 0)
+			continue;
+		hostd_log("%s: backend %d %s %d", vm->cfg->name,
+			  pid, WIFEXITED(status) ? "exited" : "killed by signal",
+			  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		vm->backend_pid = 0;
+	}
+	for (unsigned int i = 0; i < b->nstopped;)
+		if (waitpid(b->stopped[i], &status, WNOHANG) != 0)
+			b->stopped[i] = b->stopped[--b->nstopped];
+		else
+			i++;
 	hostd_backends_update(b);
 	for (unsigned int i = 0; b->spawn && i < sw->nvms; i++)
-		if (sw->vms[i].state == HOSTD_VM_RUNNING && sw->vms[i].backend_pid <= 0)
+		if (hostd_vm_live(&sw->vms[i]) && sw->vms[i].backend_pid <= 0)
 			pending = true;
 	return pending;
 }
@@ -322,7 +340,7 @@ void hostd_backends_adopt(struct hostd_backends *b)
 		if (!pid)
 			continue;
 		snprintf(id, sizeof(id), "%d", vm->domid);
-		if (vm->state != HOSTD_VM_RUNNING ||
+		if (!hostd_vm_live(vm) ||
 		    (strcmp(domain, id) && strcmp(domain, vm->cfg->name))) {
 			/* its domain went while no hostd ran */
 			kill(-pid, SIGTERM);

@@ -7,8 +7,11 @@
  * Who may switch: root always; anyone else when polkit grants the action
  * org.paradice.switcher.switch. Without polkit on the bus, non-root callers
  * are refused (org.paradice.Switcher1.Error.Refused), never let through.
- * polkit is asked asynchronously (see "authorization" below): hostd keeps
- * serving while it waits.
+ * polkit is asked asynchronously (polkit.c): hostd keeps
+ * serving while it waits. The lifecycle methods (Manager.Start, Vm.Shutdown,
+ * Pause, Resume, ForceOff) are asked the same way, each with an action of
+ * its own (org.paradice.switcher.vm-start ...), and then run by
+ * lifecycle.c in a child process: their answer comes when it ends.
  */
 #include <dbus/dbus.h>
 #include <errno.h>
@@ -16,13 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bus.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "poller.h"
+#include "polkit.h"
 #include "switcher.h"
 #include "introspect.h"
 
@@ -34,24 +37,30 @@
 #define ERR_BUSY BUS_NAME ".Error.Busy"
 #define ERR_LIMITS BUS_NAME ".Error.LimitsExceeded"
 #define ERR_TIMEOUT BUS_NAME ".Error.Timeout"
-/* switches waiting for polkit: per caller (unique bus name), in all */
-#define AUTH_MAX_PER_CALLER 4u
-#define AUTH_MAX 32u
+#define ERR_WRONG_STATE BUS_NAME ".Error.WrongState"
+#define ERR_NOT_CONFIGURED BUS_NAME ".Error.NotConfigured"
+#define ERR_NOT_AVAILABLE BUS_NAME ".Error.NotAvailable"
+#define ERR_FAILED BUS_NAME ".Error.Failed"
 #define POLKIT_ACTION "org.paradice.switcher.switch"
+/* a switch (REQ_SWITCH) or a lifecycle operation (its hostd_vm_op) */
+#define REQ_SWITCH (-1)
+static const char *const op_actions[HOSTD_OP_COUNT] = {
+	"org.paradice.switcher.vm-start",
+	"org.paradice.switcher.vm-shutdown",
+	"org.paradice.switcher.vm-pause",
+	"org.paradice.switcher.vm-resume",
+	"org.paradice.switcher.vm-force-off",
+};
 #define INTERFACE_VERSION 1u
 
 struct hostd_bus {
 	struct hostd_switcher *sw;
+	struct hostd_lifecycle *lc;
 	DBusConnection *conn;
 	struct hostd_watch *watch;
 	bool *lost;		/* set when the bus goes away */
-	struct auth *auths;	/* switches waiting for polkit */
-	unsigned int nauths;
-	unsigned int auth_timeout_ms;
-	int timer;		/* timerfd: the first auth's deadline */
-	struct hostd_watch *timer_watch;
+	struct hostd_polkit *polkit;
 	bool deferred;		/* the call being handled is answered later */
-	bool filtering;
 };
 
 static void vm_path(const struct hostd_vm *vm, char *buf, size_t len)
@@ -125,6 +134,24 @@ static bool append_vms(struct hostd_switcher *sw, DBusMessageIter *it)
 	       dbus_message_iter_close_container(it, &v);
 }
 
+/* Every configured guest's name, running or not, in config order. */
+static bool append_guests(struct hostd_switcher *sw, DBusMessageIter *it)
+{
+	DBusMessageIter v, a;
+
+	if (!dbus_message_iter_open_container(it, DBUS_TYPE_VARIANT, "as", &v) ||
+	    !dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "s", &a))
+		return false;
+	for (unsigned int i = 0; i < sw->nvms; i++) {
+		const char *name = sw->vms[i].cfg->name;
+
+		if (!dbus_message_iter_append_basic(&a, DBUS_TYPE_STRING, &name))
+			return false;
+	}
+	return dbus_message_iter_close_container(&v, &a) &&
+	       dbus_message_iter_close_container(it, &v);
+}
+
 /* Append property `name` of the object as a variant; false if unknown. */
 static bool append_property(struct hostd_switcher *sw, struct hostd_vm *vm,
 			    const char *name, DBusMessageIter *it)
@@ -139,6 +166,8 @@ static bool append_property(struct hostd_switcher *sw, struct hostd_vm *vm,
 		}
 		if (strcmp(name, "Vms") == 0)
 			return append_vms(sw, it);
+		if (strcmp(name, "Guests") == 0)
+			return append_guests(sw, it);
 		if (strcmp(name, "Version") == 0) {
 			dbus_uint32_t v = INTERFACE_VERSION;
 
@@ -167,7 +196,8 @@ static bool append_property(struct hostd_switcher *sw, struct hostd_vm *vm,
 	return false;
 }
 
-static const char *const manager_props[] = { "ActiveVm", "Vms", "Version", NULL };
+static const char *const manager_props[] = { "ActiveVm", "Vms", "Guests",
+					     "Version", NULL };
 static const char *const vm_props[] = { "Name", "DomainId", "State", "Active", NULL };
 
 static DBusMessage *get_all(struct hostd_switcher *sw, struct hostd_vm *vm, DBusMessage *msg)
@@ -226,6 +256,22 @@ void hostd_bus_vms_changed(struct hostd_bus *b)
 		emit_changed(b, ROOT_PATH, HOSTD_XML_MANAGER_NAME, NULL, names);
 }
 
+void hostd_bus_vm_state_changed(struct hostd_bus *b, unsigned int index)
+{
+	static const char *const names[] = { "State", NULL };
+	struct hostd_vm *vm;
+	char buf[96];
+
+	if (!b || index >= b->sw->nvms)
+		return;
+	vm = &b->sw->vms[index];
+	if (vm->state == HOSTD_VM_ABSENT)
+		return;	/* its object is gone (hostd_bus_vms_changed) */
+	vm_path(vm, buf, sizeof(buf));
+	emit_changed(b, buf, HOSTD_XML_VM_NAME, vm, names);
+	dbus_connection_flush(b->conn);
+}
+
 /* The switcher's switched hook. */
 static void bus_switched(void *data, unsigned int from, unsigned int to,
 			 uint64_t took_us)
@@ -261,34 +307,12 @@ static void bus_switched(void *data, unsigned int from, unsigned int to,
 	dbus_message_unref(sig);
 }
 
-/* -- authorization ----------------------------------------------------- */
-
-/*
- * A non-root caller's switch waits for polkit without blocking hostd: the
- * caller's message is kept, CheckAuthorization is sent with a pending
- * call, and the caller is answered from its notify (run by
- * dbus_connection_dispatch, from bus_dispatch). Meanwhile hostd serves
- * everything else. Bounded per caller and overall; each waits at most
- * auth_timeout_ms (hostd's own timer: libdbus's pending-call timeouts
- * need a main loop's timeout functions, which hostd does not give it).
- */
-struct auth {
-	struct auth *next;
-	struct hostd_bus *b;
-	DBusMessage *call;	/* the caller's, answered at the end */
-	DBusPendingCall *pending;
-	unsigned int index;	/* the VM to switch to, and its domain */
-	int domid;
-	uint64_t deadline_us;
-};
-
-/* polkit's CheckAuthorization flag: it may ask the user (an agent). */
-#define POLKIT_ALLOW_USER_INTERACTION 1u
+/* -- answers -------------------------------------------------------------- */
 
 static DBusMessage *error(DBusMessage *msg, const char *name, const char *fmt,
 			  const char *arg)
 {
-	char text[256];
+	char text[1536];
 
 	snprintf(text, sizeof(text), fmt, arg);
 	return dbus_message_new_error(msg, name, text);
@@ -300,44 +324,6 @@ static void reply(struct hostd_bus *b, DBusMessage *r)
 		return;
 	dbus_connection_send(b->conn, r, NULL);
 	dbus_message_unref(r);
-}
-
-static void arm_timer(struct hostd_bus *b)
-{
-	struct itimerspec its = { 0 };
-	uint64_t first = 0, now = hostd_now_us();
-
-	for (struct auth *a = b->auths; a; a = a->next)
-		if (!first || a->deadline_us < first)
-			first = a->deadline_us;
-	if (first) {
-		uint64_t in = first > now ? first - now : 1;
-
-		its.it_value.tv_sec = (time_t)(in / 1000000);
-		its.it_value.tv_nsec = (long)(in % 1000000) * 1000;
-	}
-	timerfd_settime(b->timer, 0, &its, NULL);
-}
-
-/* Unlink a, cancel its call to polkit and free it; answer r (may be NULL). */
-static void auth_finish(struct auth *a, DBusMessage *r)
-{
-	struct hostd_bus *b = a->b;
-
-	for (struct auth **pp = &b->auths; *pp; pp = &(*pp)->next)
-		if (*pp == a) {
-			*pp = a->next;
-			break;
-		}
-	b->nauths--;
-	reply(b, r);
-	if (a->pending) {
-		dbus_pending_call_cancel(a->pending);
-		dbus_pending_call_unref(a->pending);
-	}
-	dbus_message_unref(a->call);
-	free(a);
-	arm_timer(b);
 }
 
 static DBusMessage *switch_now(struct hostd_bus *b, DBusMessage *msg,
@@ -358,202 +344,107 @@ static DBusMessage *switch_now(struct hostd_bus *b, DBusMessage *msg,
 	return dbus_message_new_method_return(msg);
 }
 
-/* polkit answered (or the bus did, with an error). */
-static void on_polkit(DBusPendingCall *pending, void *data)
+/* A lifecycle call waiting for its operation's end (lifecycle.c). */
+struct op_call {
+	struct hostd_bus *b;
+	DBusMessage *call;
+};
+
+static void on_op_done(void *data, int err, const char *text)
 {
-	struct auth *a = data;
-	DBusMessage *r = dbus_pending_call_steal_reply(pending);
-	DBusMessageIter it, res;
-	dbus_bool_t authorized = FALSE, challenge = FALSE;
-	DBusMessage *answer;
+	struct op_call *c = data;
+	DBusMessage *r;
 
-	dbus_pending_call_unref(a->pending);
-	a->pending = NULL;
-	if (!r) {
-		answer = error(a->call, ERR_REFUSED, "%s", "no answer from polkit");
-	} else if (dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR) {
-		DBusError err;
-
-		dbus_error_init(&err);
-		dbus_set_error_from_message(&err, r);
-		hostd_log("bus: polkit: %s", err.message ? err.message : "error");
-		dbus_error_free(&err);
-		answer = error(a->call, ERR_REFUSED, "%s",
-			       "polkit is not available to authorize a non-root caller");
-	} else {
-		if (dbus_message_iter_init(r, &it) &&
-		    dbus_message_iter_get_arg_type(&it) == DBUS_TYPE_STRUCT) {
-			dbus_message_iter_recurse(&it, &res);
-			if (dbus_message_iter_get_arg_type(&res) == DBUS_TYPE_BOOLEAN)
-				dbus_message_iter_get_basic(&res, &authorized);
-			if (dbus_message_iter_next(&res) &&
-			    dbus_message_iter_get_arg_type(&res) == DBUS_TYPE_BOOLEAN)
-				dbus_message_iter_get_basic(&res, &challenge);
-		}
-		/* a challenge: polkit would ask the user, had the caller let it */
-		answer = authorized ?
-			switch_now(a->b, a->call, a->index, a->domid) :
-			error(a->call, ERR_REFUSED, "%s", challenge ?
-			      "not authorized by polkit without authentication "
-			      "(the call did not allow interactive authorization)" :
-			      "not authorized by polkit");
-	}
-	if (r)
-		dbus_message_unref(r);
-	auth_finish(a, answer);
+	if (!err)
+		r = dbus_message_new_method_return(c->call);
+	else
+		r = error(c->call, err == -ETIMEDOUT ? ERR_TIMEOUT : ERR_FAILED,
+			  "%s", text);
+	reply(c->b, r);
+	dbus_connection_flush(c->b->conn);
+	dbus_message_unref(c->call);
+	free(c);
 }
 
-static DBusMessage *check_authorization(const char *sender, bool interactive)
+/* An error for lifecycle check's answer r (not 0). */
+static DBusMessage *op_error(DBusMessage *msg, int r, const char *why)
 {
-	const char *action = POLKIT_ACTION, *kind = "system-bus-name";
-	const char *key = "name", *empty = "";
-	dbus_uint32_t flags = interactive ? POLKIT_ALLOW_USER_INTERACTION : 0;
-	DBusMessageIter it, subj, dict, entry, v, details;
-	DBusMessage *q;
+	const char *name = r == -EINVAL ? ERR_WRONG_STATE :
+			   r == -ENOENT ? ERR_NOT_CONFIGURED :
+			   r == -EBUSY ? ERR_BUSY :
+			   r == -ENOTSUP ? ERR_NOT_AVAILABLE : ERR_FAILED;
 
-	q = dbus_message_new_method_call("org.freedesktop.PolicyKit1",
-					 "/org/freedesktop/PolicyKit1/Authority",
-					 "org.freedesktop.PolicyKit1.Authority",
-					 "CheckAuthorization");
-	if (!q)
-		return NULL;
-	dbus_message_iter_init_append(q, &it);
-	if (!dbus_message_iter_open_container(&it, DBUS_TYPE_STRUCT, NULL, &subj) ||
-	    !dbus_message_iter_append_basic(&subj, DBUS_TYPE_STRING, &kind) ||
-	    !dbus_message_iter_open_container(&subj, DBUS_TYPE_ARRAY, "{sv}", &dict) ||
-	    !dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL, &entry) ||
-	    !dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &key) ||
-	    !dbus_message_iter_open_container(&entry, DBUS_TYPE_VARIANT, "s", &v) ||
-	    !dbus_message_iter_append_basic(&v, DBUS_TYPE_STRING, &sender) ||
-	    !dbus_message_iter_close_container(&entry, &v) ||
-	    !dbus_message_iter_close_container(&dict, &entry) ||
-	    !dbus_message_iter_close_container(&subj, &dict) ||
-	    !dbus_message_iter_close_container(&it, &subj) ||
-	    !dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &action) ||
-	    !dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{ss}", &details) ||
-	    !dbus_message_iter_close_container(&it, &details) ||
-	    !dbus_message_iter_append_basic(&it, DBUS_TYPE_UINT32, &flags) ||
-	    !dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &empty)) {
-		dbus_message_unref(q);
-		return NULL;
-	}
-	return q;
+	return error(msg, name, "%s", why);
 }
 
 /*
- * Switch to vm for the caller of msg: at once for root (the answer is
- * returned), else once polkit grants it (NULL returned: the answer comes
- * from on_polkit, or an error at once if it cannot be asked).
+ * Run lifecycle operation op on guest index (of domain domid when the
+ * call came; a Start's is -1) for the caller of msg: NULL and b->deferred
+ * when it runs (on_op_done answers), else the error.
  */
-static DBusMessage *authorize_and_switch(struct hostd_bus *b, DBusMessage *msg,
-					 struct hostd_vm *vm)
+static DBusMessage *op_now(struct hostd_bus *b, DBusMessage *msg,
+			   enum hostd_vm_op op, unsigned int index, int domid)
 {
-	const char *sender = dbus_message_get_sender(msg);
-	bool interactive = dbus_message_get_allow_interactive_authorization(msg);
-	unsigned int mine = 0;
-	DBusMessage *q;
-	struct auth *a;
-	DBusError err;
-	unsigned long uid;
+	struct hostd_vm *vm = index < b->sw->nvms ? &b->sw->vms[index] : NULL;
+	const char *why;
+	struct op_call *c;
+	int r;
 
-	dbus_error_init(&err);
-	uid = dbus_bus_get_unix_user(b->conn, sender, &err);
-	if (dbus_error_is_set(&err)) {
-		dbus_error_free(&err);
-		return error(msg, ERR_REFUSED, "%s", "cannot tell who the caller is");
+	if (!vm || vm->domid != domid)
+		return error(msg, ERR_UNKNOWN_VM, "%s",
+			     "the VM changed while polkit was asked");
+	r = hostd_lifecycle_check(b->lc, index, op, &why);
+	if (r)
+		return op_error(msg, r, why);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return error(msg, ERR_FAILED, "%s", "out of memory");
+	c->b = b;
+	c->call = dbus_message_ref(msg);
+	hostd_log("bus: %s asks %s of %s", dbus_message_get_sender(msg),
+		  hostd_vm_op_name(op), vm->cfg->name);
+	r = hostd_lifecycle_run(b->lc, index, op, on_op_done, c);
+	if (r) {
+		dbus_message_unref(c->call);
+		free(c);
+		return error(msg, ERR_FAILED, "cannot run the operation: %s",
+			     strerror(-r));
 	}
-	if (uid == 0)
-		return switch_now(b, msg, vm->index, vm->domid);
-	for (a = b->auths; a; a = a->next)
-		if (strcmp(dbus_message_get_sender(a->call), sender) == 0)
-			mine++;
-	if (mine >= AUTH_MAX_PER_CALLER || b->nauths >= AUTH_MAX) {
-		hostd_log("bus: %s (uid %lu): %u switches already wait for polkit%s; refused",
-			  sender, uid, mine >= AUTH_MAX_PER_CALLER ? mine : b->nauths,
-			  mine >= AUTH_MAX_PER_CALLER ? " for it" : " in all");
-		return error(msg, ERR_LIMITS, "%s",
-			     mine >= AUTH_MAX_PER_CALLER ?
-			     "too many of your switches wait for polkit already" :
-			     "too many switches wait for polkit already");
-	}
-	a = calloc(1, sizeof(*a));
-	q = check_authorization(sender, interactive);
-	if (!a || !q)
-		goto oom;
-	if (!dbus_connection_send_with_reply(b->conn, q, &a->pending,
-					     DBUS_TIMEOUT_INFINITE) ||
-	    !a->pending)
-		goto oom;
-	if (!dbus_pending_call_set_notify(a->pending, on_polkit, a, NULL)) {
-		dbus_pending_call_cancel(a->pending);
-		dbus_pending_call_unref(a->pending);
-		goto oom;
-	}
-	dbus_message_unref(q);
-	a->b = b;
-	a->call = dbus_message_ref(msg);
-	a->index = vm->index;
-	a->domid = vm->domid;
-	a->deadline_us = hostd_now_us() + (uint64_t)b->auth_timeout_ms * 1000;
-	a->next = b->auths;
-	b->auths = a;
-	b->nauths++;
-	arm_timer(b);
 	b->deferred = true;
 	return NULL;
-oom:
-	if (q)
-		dbus_message_unref(q);
-	free(a);
-	return error(msg, ERR_REFUSED, "%s", "cannot ask polkit (out of memory)");
 }
 
-/* The timer: answer the authorizations polkit left waiting too long. */
-static void on_auth_timer(int fd, short revents, void *data)
+static DBusMessage *act_now(struct hostd_bus *b, DBusMessage *msg, int req,
+			    unsigned int index, int domid)
 {
-	struct hostd_bus *b = data;
-	uint64_t n, now = hostd_now_us();
-	struct auth *a, *next;
-
-	(void)revents;
-	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		hostd_log("bus: timer: %s", strerror(errno));
-	for (a = b->auths; a; a = next) {
-		next = a->next;
-		if (a->deadline_us > now)
-			continue;
-		hostd_log("bus: %s: polkit did not answer in %u ms",
-			  dbus_message_get_sender(a->call), b->auth_timeout_ms);
-		auth_finish(a, error(a->call, ERR_TIMEOUT, "%s",
-				     "polkit did not answer in time"));
-	}
-	arm_timer(b);
-	dbus_connection_flush(b->conn);
+	if (req == REQ_SWITCH)
+		return switch_now(b, msg, index, domid);
+	return op_now(b, msg, (enum hostd_vm_op)req, index, domid);
 }
 
-/* A caller left the bus: its switches need no answer. */
-static DBusHandlerResult on_filter(DBusConnection *conn, DBusMessage *msg,
-				   void *data)
+/* polkit answered (or the bus did, with an error). */
+/* polkit said yes (or the caller is root). */
+static DBusMessage *granted(void *data, DBusMessage *call, int req,
+			    unsigned int index, int domid)
 {
-	struct hostd_bus *b = data;
-	const char *name, *old, *new;
-	struct auth *a, *next;
+	return act_now(data, call, req, index, domid);
+}
 
-	(void)conn;
-	if (!dbus_message_is_signal(msg, DBUS_INTERFACE_DBUS, "NameOwnerChanged") ||
-	    !dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &name,
-				   DBUS_TYPE_STRING, &old, DBUS_TYPE_STRING, &new,
-				   DBUS_TYPE_INVALID) ||
-	    *new || name[0] != ':')
-		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
-	for (a = b->auths; a; a = next) {
-		next = a->next;
-		if (strcmp(dbus_message_get_sender(a->call), name) != 0)
-			continue;
-		hostd_log("bus: %s left while polkit was asked; dropped", name);
-		auth_finish(a, NULL);
-	}
-	return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+/*
+ * Switch to vm (req REQ_SWITCH) or run lifecycle operation req on it for
+ * the caller of msg, once polkit.c says it may: the answer, or NULL when
+ * it comes later (b->deferred).
+ */
+static DBusMessage *authorize(struct hostd_bus *b, DBusMessage *msg,
+			      struct hostd_vm *vm, int req)
+{
+	DBusMessage *r = hostd_polkit_authorize(
+		b->polkit, msg, req == REQ_SWITCH ? POLKIT_ACTION : op_actions[req],
+		req, vm->index, vm->domid);
+
+	if (!r)
+		b->deferred = true;
+	return r;
 }
 
 /* -- methods --------------------------------------------------------------- */
@@ -563,7 +454,7 @@ static DBusMessage *do_switch(struct hostd_bus *b, DBusMessage *msg,
 {
 	if (!vm)
 		return error(msg, ERR_UNKNOWN_VM, "no VM %s", what);
-	return authorize_and_switch(b, msg, vm);
+	return authorize(b, msg, vm, REQ_SWITCH);
 }
 
 /* The next (step 1) or previous (step -1) running VM in config order. */
@@ -599,6 +490,23 @@ static DBusMessage *manager_call(struct hostd_bus *b, DBusMessage *msg)
 		}
 		return do_switch(b, msg, by_name ? vm_from_name(b->sw, arg) :
 						   vm_from_path(b->sw, arg), arg);
+	}
+	if (strcmp(member, "Start") == 0) {
+		const struct hostd_guest_config *g;
+
+		if (!dbus_message_get_args(msg, &err, DBUS_TYPE_STRING, &arg,
+					   DBUS_TYPE_INVALID)) {
+			DBusMessage *r = dbus_message_new_error(msg, err.name, err.message);
+
+			dbus_error_free(&err);
+			return r;
+		}
+		g = hostd_config_guest(b->sw->cfg, arg);
+		if (!g)
+			return error(msg, ERR_UNKNOWN_VM,
+				     "no guest %s in hostd's configuration", arg);
+		return authorize(b, msg, &b->sw->vms[g - b->sw->cfg->guests],
+				 HOSTD_OP_START);
 	}
 	if (strcmp(member, "SwitchNext") == 0)
 		return do_switch(b, msg, step_vm(b->sw, 1), "to switch to");
@@ -699,9 +607,14 @@ static DBusHandlerResult on_message(DBusConnection *conn, DBusMessage *msg,
 		}
 	} else if (is_root && (!iface || strcmp(iface, HOSTD_XML_MANAGER_NAME) == 0)) {
 		r = manager_call(b, msg);
-	} else if (vm && (!iface || strcmp(iface, HOSTD_XML_VM_NAME) == 0) &&
-		   strcmp(dbus_message_get_member(msg), "Activate") == 0) {
-		r = do_switch(b, msg, vm, path);
+	} else if (vm && (!iface || strcmp(iface, HOSTD_XML_VM_NAME) == 0)) {
+		const char *member = dbus_message_get_member(msg);
+
+		if (strcmp(member, "Activate") == 0)
+			r = do_switch(b, msg, vm, path);
+		for (int op = HOSTD_OP_SHUTDOWN; !r && op < HOSTD_OP_COUNT; op++)
+			if (strcmp(member, hostd_vm_op_name(op)) == 0)
+				r = authorize(b, msg, vm, op);
 	}
 	if (b->deferred)
 		return DBUS_HANDLER_RESULT_HANDLED;
@@ -744,6 +657,7 @@ static void on_bus(int fd, short revents, void *data)
 }
 
 struct hostd_bus *hostd_bus_create(struct hostd_switcher *sw,
+				   struct hostd_lifecycle *lc,
 				   struct hostd_poller *p, const char *address,
 				   unsigned int auth_timeout_ms, bool *lost)
 {
@@ -754,9 +668,8 @@ struct hostd_bus *hostd_bus_create(struct hostd_switcher *sw,
 	if (!b)
 		return NULL;
 	b->sw = sw;
+	b->lc = lc;
 	b->lost = lost;
-	b->auth_timeout_ms = auth_timeout_ms;
-	b->timer = -1;
 	dbus_error_init(&err);
 	if (!address || strcmp(address, "system") == 0) {
 		b->conn = dbus_bus_get_private(DBUS_BUS_SYSTEM, &err);
@@ -783,23 +696,10 @@ struct hostd_bus *hostd_bus_create(struct hostd_switcher *sw,
 	}
 	if (!dbus_connection_register_fallback(b->conn, ROOT_PATH, &vtable, b))
 		goto fail;
-	/* callers that leave while polkit is asked (on_filter) */
-	dbus_bus_add_match(b->conn, "type='signal',sender='" DBUS_SERVICE_DBUS
-			   "',interface='" DBUS_INTERFACE_DBUS
-			   "',member='NameOwnerChanged',arg2=''", &err);
-	if (dbus_error_is_set(&err))
+	b->polkit = hostd_polkit_create(b->conn, p, auth_timeout_ms, granted, b,
+					&err);
+	if (!b->polkit)
 		goto fail;
-	if (!dbus_connection_add_filter(b->conn, on_filter, b, NULL))
-		goto fail;
-	b->filtering = true;
-	b->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (b->timer < 0 ||
-	    !(b->timer_watch = hostd_poller_add(p, b->timer, POLLIN,
-						on_auth_timer, b))) {
-		dbus_set_error(&err, DBUS_ERROR_FAILED, "cannot make a timer: %s",
-			       strerror(errno));
-		goto fail;
-	}
 	if (!dbus_connection_get_unix_fd(b->conn, &fd) ||
 	    !(b->watch = hostd_poller_add(p, fd, POLLIN, on_bus, b))) {
 		dbus_set_error(&err, DBUS_ERROR_FAILED, "cannot watch the connection");
@@ -833,16 +733,9 @@ void hostd_bus_destroy(struct hostd_bus *b)
 		b->sw->hooks.bus_data = NULL;
 	}
 	/* the callers still waiting are told; their calls to polkit cancelled */
-	while (b->auths)
-		auth_finish(b->auths, error(b->auths->call, ERR_REFUSED, "%s",
-					    "hostd is exiting"));
-	hostd_watch_remove(b->timer_watch);
-	if (b->timer >= 0)
-		close(b->timer);
+	hostd_polkit_destroy(b->polkit);
 	hostd_watch_remove(b->watch);
 	if (b->conn) {
-		if (b->filtering)
-			dbus_connection_remove_filter(b->conn, on_filter, b);
 		dbus_connection_flush(b->conn);
 		dbus_connection_close(b->conn);
 		dbus_connection_unref(b->conn);

@@ -206,6 +206,20 @@ static int add_devices(struct parser *p, char *value)
 	return 0;
 }
 
+/* An absolute path, no "..", no spaces: hostd passes it to `xl create`
+ * as one argument (no shell), and a space is more likely a typo. */
+static int set_xl_config(struct parser *p, const char *value)
+{
+	if (value[0] != '/' || strstr(value, "/..") || strpbrk(value, " \t"))
+		return fail(p, "xl-config '%s' is not an absolute path without "
+			    "spaces or '..'", value);
+	if (strlen(value) >= sizeof(p->guest->xl_config))
+		return fail(p, "xl-config '%s' is longer than %d bytes", value,
+			    HOSTD_PATH_MAX - 1);
+	snprintf(p->guest->xl_config, sizeof(p->guest->xl_config), "%s", value);
+	return 0;
+}
+
 static int section(struct parser *p, char *s)
 {
 	struct hostd_config *cfg = p->cfg;
@@ -300,7 +314,7 @@ static int assignment(struct parser *p, char *s)
 	static const char *const switch_keys[] = { "next", "previous" };
 	static const char *const guest_keys[] = {
 		"devices", "hotkey", "max_grants", "max_handles",
-		"max_objects", "max_inflight",
+		"max_objects", "max_inflight", "xl-config",
 	};
 	char *eq = strchr(s, '=');
 	const char *const *keys;
@@ -333,6 +347,8 @@ static int assignment(struct parser *p, char *s)
 		return add_devices(p, value);
 	if (which == 1)
 		return set_hotkey(p, &p->guest->hotkey, value);
+	if (which == 6)
+		return set_xl_config(p, value);
 	return set_guest_limit(p, which, key, value);
 }
 

@@ -13,6 +13,7 @@
 #define HOSTD_MAX_DEVICES 32
 #define HOSTD_MAX_HOTKEY_KEYS 6
 #define HOSTD_NAME_MAX 64
+#define HOSTD_PATH_MAX 256
 
 /* Modifiers and one key, as evdev key codes; matched on release. */
 struct hostd_hotkey {
@@ -42,6 +43,9 @@ struct hostd_guest_config {
 	unsigned int ndevices;
 	char *devices[HOSTD_MAX_DEVICES];
 	struct hostd_hotkey hotkey;
+	/* xl-config: the guest's xl config file, which hostd's Start creates
+	 * it from (`xl create FILE`); "" when not set */
+	char xl_config[HOSTD_PATH_MAX];
 	unsigned int line; /* where its section starts, for messages */
 };
 

@@ -35,6 +35,9 @@
  *               (PD_DISPLAY_SOCKET): checked, then given to display.c and
  *               input.c
  *   backends.c  one pd-backend process per running guest
+ *   lifecycle.c each guest's Xen state (running, paused, ...); start,
+ *               shut down, pause, resume, force off in a child process
+ *               (libxl, or `xl create` for a start)
  *   hostd.c     the command line, XenStore (which guests run), signals,
  *               the loop
  */
@@ -57,6 +60,7 @@
 #include "config.h"
 #include "display.h"
 #include "input.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "poller.h"
 #include "reattach.h"
@@ -74,6 +78,7 @@ struct hostd {
 	struct hostd_bus *bus;
 	struct hostd_display *display;
 	struct hostd_reattach *reattach;
+	struct hostd_lifecycle *lifecycle;
 	struct xs_handle *xs;	/* NULL with --no-xen */
 	struct hostd_watch *xs_watch, *signal_watch;
 	int sfd;		/* signalfd of SIGCHLD */
@@ -116,6 +121,8 @@ static void domains_changed(struct hostd *h)
 {
 	if (!scan_domains(h))
 		return;
+	/* a new domain may be paused (xl create -p) or already dead */
+	hostd_lifecycle_refresh(h->lifecycle);
 	hostd_backends_update(h->backends);
 	hostd_switcher_active_gone(&h->sw);
 	hostd_bus_vms_changed(h->bus);
@@ -131,6 +138,17 @@ static void on_xenstore(int fd, short revents, void *data)
 	(void)revents;
 	free(w);
 	domains_changed(h);
+}
+
+/* lifecycle.c saw guest index's state change: its backend runs while its
+ * domain is live (running or paused); the bus tells the clients. */
+static void on_state_changed(void *data, unsigned int index)
+{
+	struct hostd *h = data;
+
+	if (h->backends)
+		hostd_backends_update(h->backends);
+	hostd_bus_vm_state_changed(h->bus, index);
 }
 
 /* SIGCHLD: the reaping is hostd_backends_reap()'s, after the dispatch. */
@@ -253,6 +271,13 @@ int main(int argc, char **argv)
 		}
 	}
 	scan_domains(&h);
+	h.lifecycle = hostd_lifecycle_create(&h.sw, h.poller, xen,
+					     on_state_changed, &h);
+	if (!h.lifecycle) {
+		hostd_log("out of memory");
+		goto out;
+	}
+	hostd_lifecycle_refresh(h.lifecycle);
 	hostd_switcher_pick_active(&h.sw);
 	/* backends only where Xen runs guests: --no-xen has no domains */
 	h.backends = hostd_backends_create(&h.sw, h.poller, h.cfg.path,
@@ -275,7 +300,7 @@ int main(int argc, char **argv)
 	}
 	hostd_backends_set_peers(h.backends, h.input, h.display);
 	if (strcmp(bus, "none") != 0) {
-		h.bus = hostd_bus_create(&h.sw, h.poller, bus,
+		h.bus = hostd_bus_create(&h.sw, h.lifecycle, h.poller, bus,
 					 polkit_timeout_ms, &h.quit);
 		if (!h.bus)
 			goto out;
@@ -336,6 +361,9 @@ out:
 	hostd_watch_remove(h.signal_watch);
 	if (h.sfd >= 0)
 		close(h.sfd);
+	/* before the bus: its calls still running are answered */
+	hostd_lifecycle_destroy(h.lifecycle);
+	h.lifecycle = NULL;
 	hostd_bus_destroy(h.bus);
 	hostd_input_destroy(h.input);
 	hostd_backends_destroy(h.backends);

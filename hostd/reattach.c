@@ -206,7 +206,7 @@ static int check_hello(struct hostd_reattach *r, int sock,
 		return -1;
 	}
 	for (unsigned int i = 0; i < sw->nvms && g < 0; i++)
-		if (sw->vms[i].state == HOSTD_VM_RUNNING &&
+		if (hostd_vm_live(&sw->vms[i]) &&
 		    hostd_display_hello_names(sw, &m, i))
 			g = (int)i;
 	if (g < 0) {

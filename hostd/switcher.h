@@ -97,4 +97,11 @@ int hostd_switch_to(struct hostd_switcher *sw, unsigned int index);
 
 const char *hostd_vm_state_name(enum hostd_vm_state s);
 
+/* Its domain runs or is paused: it keeps its backend and devices (a
+ * paused guest resumes where it was). */
+static inline bool hostd_vm_live(const struct hostd_vm *vm)
+{
+	return vm->state == HOSTD_VM_RUNNING || vm->state == HOSTD_VM_PAUSED;
+}
+
 #endif /* HOSTD_SWITCHER_H */

@@ -405,6 +405,68 @@ void sw_client_switch_to(struct sw_client *c, const char *name,
 			  c->cancel, on_switch_done, call);
 }
 
+const char *const *sw_client_guests(struct sw_client *c)
+{
+	return c->mgr ? pd_sw_manager_get_guests(c->mgr) : NULL;
+}
+
+static const char *const op_methods[] = {
+	[SW_OP_START] = "Start",
+	[SW_OP_SHUTDOWN] = "Shutdown",
+	[SW_OP_PAUSE] = "Pause",
+	[SW_OP_RESUME] = "Resume",
+	[SW_OP_FORCE_OFF] = "ForceOff",
+};
+
+static void on_op_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct switch_call *call = data;
+	GError *err = NULL;
+	GVariant *r = g_dbus_proxy_call_finish(G_DBUS_PROXY(src), res, &err);
+
+	if (r)
+		g_variant_unref(r);
+	call->done(err, call->data);
+	g_clear_error(&err);
+	g_free(call);
+}
+
+void sw_client_vm_op(struct sw_client *c, const char *name, enum sw_vm_op op,
+		     sw_done_fn done, void *data)
+{
+	GDBusProxy *target = NULL;
+	struct switch_call *call;
+	GError *err = NULL;
+
+	if (c->mgr && op == SW_OP_START)
+		target = G_DBUS_PROXY(c->mgr);
+	for (guint i = 0; c->mgr && !target && i < c->vms->len; i++) {
+		struct vm_entry *e = g_ptr_array_index(c->vms, i);
+		const char *n = e->proxy ? pd_sw_vm_get_name(e->proxy) : NULL;
+
+		if (n && strcmp(n, name) == 0)
+			target = G_DBUS_PROXY(e->proxy);
+	}
+	if (!target) {
+		err = c->mgr ? g_error_new(G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+					   _("%s is not running."), name)
+			     : g_error_new(G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+					   _("The switcher service is not running."));
+		done(err, data);
+		g_error_free(err);
+		return;
+	}
+	call = g_new0(struct switch_call, 1);
+	call->done = done;
+	call->data = data;
+	/* polkit may prompt (auth_admin_keep): the call allows it */
+	g_dbus_proxy_call(target, op_methods[op],
+			  op == SW_OP_START ? g_variant_new("(s)", name) : NULL,
+			  G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION,
+			  op == SW_OP_START ? 150000 : 90000, c->cancel,
+			  on_op_done, call);
+}
+
 char *sw_error_text(const GError *err)
 {
 	GError *copy = g_error_copy(err);

@@ -58,6 +58,26 @@ typedef void (*sw_done_fn)(const GError *err, void *data);
 void sw_client_switch_to(struct sw_client *c, const char *name,
 			 sw_done_fn done, void *data);
 
+/* Every guest hostd is configured for, running or not (its Manager's
+ * Guests, in config order); NULL from a hostd without that property. A
+ * name with no VM among sw_client_vm's is off. */
+const char *const *sw_client_guests(struct sw_client *c);
+
+/* The lifecycle methods of hostd (each asks polkit, which may prompt). */
+enum sw_vm_op {
+	SW_OP_START,		/* Manager.Start(name): an off guest */
+	SW_OP_SHUTDOWN,		/* Vm.Shutdown ... on the VM of that name */
+	SW_OP_PAUSE,
+	SW_OP_RESUME,
+	SW_OP_FORCE_OFF,
+};
+
+/* Run op on the guest of that name; done(err) once, as for a switch. A
+ * Start may take a minute or two (hostd answers when `xl create` has
+ * returned): its call waits up to 150 s. */
+void sw_client_vm_op(struct sw_client *c, const char *name, enum sw_vm_op op,
+		     sw_done_fn done, void *data);
+
 /* The text of a D-Bus error as a person should read it: hostd's message,
  * without the error name GDBus puts in front. */
 char *sw_error_text(const GError *err);

@@ -11,12 +11,19 @@
  *                               window
  *   switcher-ui --window        a window with one button per VM
  *   switcher-ui --list          print "NAME DOMID STATE [active]" and exit
+ *                               (an off guest: "NAME - off")
  *   switcher-ui --switch NAME | --next | --previous
  *   --bus ADDRESS               another bus than the system bus (tests)
  *
  * One switcher runs per desktop session (GApplication
  * org.paradice.SwitcherUi on the session bus): a second `--window`, as the
  * applications menu starts it, shows the first one's window and exits.
+ *
+ * Each guest also has its lifecycle actions (Start, Shut down, Pause,
+ * Resume, Force off: hostd's methods, those that fit its state): a
+ * "Manage NAME" submenu in the tray and a menu button beside its button in
+ * the window. Guests hostd is configured for but that are off are listed
+ * too (hostd's Guests), with Start.
  *
  * In the GUI every call to hostd is asynchronous: the GTK main loop never
  * waits for hostd. Each switch, from here or elsewhere (hotkeys, another
@@ -35,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "client.h"
 #include "tray.h"
 
@@ -54,8 +62,9 @@ struct app {
 	struct tray *tray;
 	gboolean has_host;	/* a tray host shows the item */
 	gboolean fallback_shown;	/* the window stands in for the icon */
-	GtkWidget *menu, *menu_status, *menu_sep;
+	GtkWidget *menu, *menu_status, *menu_sep, *ctl_sep;
 	GPtrArray *items;	/* GtkCheckMenuItem *, one per shown VM */
+	GPtrArray *ctl_items;	/* GtkMenuItem * "Manage NAME", one per VM */
 
 	GPtrArray *shown;	/* the paths of the VMs shown, in order */
 
@@ -76,6 +85,8 @@ static const char *state_text(const char *state)
 		return _("shut down");
 	if (strcmp(state, "crashed") == 0)
 		return _("crashed");
+	if (strcmp(state, "off") == 0)
+		return _("off");
 	return state;	/* a state this version does not know: hostd's word */
 }
 
@@ -100,6 +111,37 @@ static char *vm_label(const struct sw_vm_info *vm)
 static gboolean vm_can_switch(const struct sw_vm_info *vm)
 {
 	return !vm->state || strcmp(vm->state, "running") == 0;
+}
+
+/* The lifecycle actions, in the order they are shown. */
+static const struct {
+	enum sw_vm_op op;
+	const char *label;	/* with its mnemonic */
+	/* its failure: the guest's name, then hostd's reason */
+	const char *failed;
+} ops[] = {
+	{ SW_OP_START, N_("_Start"), N_("Could not start %s: %s") },
+	{ SW_OP_RESUME, N_("_Resume"), N_("Could not resume %s: %s") },
+	{ SW_OP_PAUSE, N_("_Pause"), N_("Could not pause %s: %s") },
+	{ SW_OP_SHUTDOWN, N_("Shut _Down"), N_("Could not shut down %s: %s") },
+	{ SW_OP_FORCE_OFF, N_("_Force Off"), N_("Could not force off %s: %s") },
+};
+
+/* What hostd allows in the VM's state (hostd checks it again). */
+static gboolean op_fits(const struct sw_vm_info *vm, enum sw_vm_op op)
+{
+	const char *st = vm->state ? vm->state : "";
+
+	if (strcmp(st, "off") == 0)
+		return op == SW_OP_START;
+	if (strcmp(st, "running") == 0)
+		return op == SW_OP_SHUTDOWN || op == SW_OP_PAUSE ||
+		       op == SW_OP_FORCE_OFF;
+	if (strcmp(st, "paused") == 0)
+		return op == SW_OP_RESUME || op == SW_OP_FORCE_OFF;
+	if (strcmp(st, "shutdown") == 0 || strcmp(st, "crashed") == 0)
+		return op == SW_OP_FORCE_OFF;
+	return FALSE;
 }
 
 /* -- notifications ------------------------------------------------------ */
@@ -161,6 +203,61 @@ static void on_session(GObject *src, GAsyncResult *res, gpointer data)
 /* -- what is shown ------------------------------------------------------- */
 
 static void update(struct app *a);
+
+/*
+ * The rows shown: hostd's VMs, and the guests it is configured for that
+ * are off (path NULL, state "off"), in config order (hostd's Guests;
+ * from a hostd without it, the VMs alone). The strings are the client's,
+ * valid until it next changes: use the rows at once.
+ */
+static GArray *rows(struct app *a)
+{
+	GArray *vms = g_array_new(FALSE, TRUE, sizeof(struct sw_vm_info));
+	const char *const *guests;
+	GArray *out;
+
+	for (guint i = 0; a->client && i < sw_client_n_vms(a->client); i++) {
+		struct sw_vm_info vm;
+
+		if (sw_client_vm(a->client, i, &vm))
+			g_array_append_val(vms, vm);
+	}
+	guests = a->client ? sw_client_guests(a->client) : NULL;
+	if (!guests)
+		return vms;
+	out = g_array_new(FALSE, TRUE, sizeof(struct sw_vm_info));
+	for (guint g = 0; guests[g]; g++) {
+		struct sw_vm_info off = { .name = guests[g], .state = "off" };
+		guint i;
+
+		for (i = 0; i < vms->len; i++)
+			if (!strcmp(g_array_index(vms, struct sw_vm_info, i).name,
+				    guests[g]))
+				break;
+		if (i < vms->len)
+			g_array_append_val(out, g_array_index(vms, struct sw_vm_info, i));
+		else if (sw_client_get_state(a->client) == SW_READY)
+			g_array_append_val(out, off);
+	}
+	/* a VM hostd has but does not list among its guests: shown last */
+	for (guint i = 0; i < vms->len; i++) {
+		const struct sw_vm_info *vm = &g_array_index(vms, struct sw_vm_info, i);
+		gboolean listed = FALSE;
+
+		for (guint g = 0; guests[g] && !listed; g++)
+			listed = !strcmp(vm->name, guests[g]);
+		if (!listed)
+			g_array_append_val(out, *vm);
+	}
+	g_array_free(vms, TRUE);
+	return out;
+}
+
+/* A row's identity across updates. */
+static char *row_key(const struct sw_vm_info *vm)
+{
+	return vm->path ? g_strdup(vm->path) : g_strconcat("off:", vm->name, NULL);
+}
 
 /* The line that says what the switcher is doing, or what went wrong. */
 static char *status_text(struct app *a, gboolean for_menu)
@@ -232,6 +329,10 @@ static void on_switch_done(const GError *err, void *data)
  * keeps it marked and asks hostd nothing. */
 static void choose(struct app *a, const char *path)
 {
+	if (!path) {	/* an off guest: nothing to switch to */
+		update(a);
+		return;
+	}
 	for (guint i = 0; a->client && i < sw_client_n_vms(a->client); i++) {
 		struct sw_vm_info vm;
 		struct switch_req *req;
@@ -252,6 +353,86 @@ static void choose(struct app *a, const char *path)
 	update(a);
 }
 
+struct op_req {
+	struct app *a;
+	char *name;
+	guint which;	/* index in ops[] */
+};
+
+static void on_op_done(const GError *err, void *data)
+{
+	struct op_req *req = data;
+	struct app *a = req->a;
+
+	if (err && !g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+		char *why = sw_error_text(err);
+		char *text = g_strdup_printf(_(ops[req->which].failed),
+					     req->name, why);
+
+		g_printerr("switcher-ui: %s\n", text);
+		if (!a->window || !gtk_widget_get_visible(a->window))
+			notify(a, _("A virtual machine action failed"), text, TRUE);
+		set_error(a, text);
+		g_free(why);
+	}
+	g_free(req->name);
+	g_free(req);
+}
+
+/* A lifecycle action chosen in the tray's submenu or the window's menu
+ * button: the item carries the action, its menu the guest's name. */
+static void on_op_item(GtkWidget *w, gpointer data)
+{
+	struct app *a = data;
+	GtkWidget *menu = gtk_widget_get_parent(w);
+	const char *name = menu ? g_object_get_data(G_OBJECT(menu), "vm-name") : NULL;
+	struct op_req *req;
+
+	if (!name || !a->client)
+		return;
+	g_clear_pointer(&a->error, g_free);
+	req = g_new0(struct op_req, 1);
+	req->a = a;
+	req->name = g_strdup(name);
+	req->which = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(w), "op"));
+	sw_client_vm_op(a->client, name, ops[req->which].op, on_op_done, req);
+	update(a);
+}
+
+/* A menu of the lifecycle actions for the guest `name` (all made; update()
+ * shows those that fit the state). */
+static GtkWidget *make_op_menu(struct app *a, const char *name)
+{
+	GtkWidget *menu = gtk_menu_new();
+
+	g_object_set_data_full(G_OBJECT(menu), "vm-name", g_strdup(name), g_free);
+	for (guint i = 0; i < G_N_ELEMENTS(ops); i++) {
+		GtkWidget *it = gtk_menu_item_new_with_mnemonic(_(ops[i].label));
+
+		g_object_set_data(G_OBJECT(it), "op", GUINT_TO_POINTER(i));
+		g_signal_connect(it, "activate", G_CALLBACK(on_op_item), a);
+		gtk_menu_shell_append(GTK_MENU_SHELL(menu), it);
+	}
+	return menu;
+}
+
+/* Show the actions of menu that fit vm's state; FALSE if none does. */
+static gboolean show_fitting_ops(GtkWidget *menu, const struct sw_vm_info *vm)
+{
+	GList *items = gtk_container_get_children(GTK_CONTAINER(menu));
+	gboolean any = FALSE;
+
+	for (GList *l = items; l; l = l->next) {
+		guint i = GPOINTER_TO_UINT(g_object_get_data(l->data, "op"));
+		gboolean fits = op_fits(vm, ops[i].op);
+
+		gtk_widget_set_visible(l->data, fits);
+		any |= fits;
+	}
+	g_list_free(items);
+	return any;
+}
+
 static void on_button(GtkWidget *w, gpointer data)
 {
 	choose(data, g_object_get_data(G_OBJECT(w), "vm-path"));
@@ -263,47 +444,58 @@ static void on_item(GtkWidget *w, gpointer data)
 }
 
 /* Did the list of VMs (not their properties) change since last shown? */
-static gboolean same_vms(struct app *a)
+static gboolean same_vms(struct app *a, GArray *r)
 {
-	guint n = 0;
+	gboolean same = r->len == a->shown->len;
 
-	for (guint i = 0; a->client && i < sw_client_n_vms(a->client); i++) {
-		struct sw_vm_info vm;
+	for (guint i = 0; same && i < r->len; i++) {
+		char *key = row_key(&g_array_index(r, struct sw_vm_info, i));
 
-		if (!sw_client_vm(a->client, i, &vm))
-			continue;
-		if (n >= a->shown->len || strcmp(a->shown->pdata[n], vm.path))
-			return FALSE;
-		n++;
+		same = strcmp(a->shown->pdata[i], key) == 0;
+		g_free(key);
 	}
-	return n == a->shown->len;
+	return same;
 }
 
 /* Make one button and one menu item per VM, in hostd's order. */
-static void remake_vm_widgets(struct app *a)
+static void remake_vm_widgets(struct app *a, GArray *r)
 {
+	/* a window row is the button's parent box (with its menu button) */
 	for (guint i = 0; i < a->buttons->len; i++)
-		gtk_widget_destroy(a->buttons->pdata[i]);
+		gtk_widget_destroy(gtk_widget_get_parent(a->buttons->pdata[i]));
 	for (guint i = 0; i < a->items->len; i++)
 		gtk_widget_destroy(a->items->pdata[i]);
+	for (guint i = 0; i < a->ctl_items->len; i++)
+		gtk_widget_destroy(a->ctl_items->pdata[i]);
 	g_ptr_array_set_size(a->buttons, 0);
 	g_ptr_array_set_size(a->items, 0);
+	g_ptr_array_set_size(a->ctl_items, 0);
 	g_ptr_array_set_size(a->shown, 0);
-	for (guint i = 0; a->client && i < sw_client_n_vms(a->client); i++) {
-		struct sw_vm_info vm;
-		GtkWidget *w;
+	for (guint i = 0; i < r->len; i++) {
+		const struct sw_vm_info vm = g_array_index(r, struct sw_vm_info, i);
+		GtkWidget *w, *row, *mb;
+		char *text;
 
-		if (!sw_client_vm(a->client, i, &vm))
-			continue;
-		g_ptr_array_add(a->shown, g_strdup(vm.path));
+		g_ptr_array_add(a->shown, row_key(&vm));
 		if (a->vmbox) {
+			row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
 			w = gtk_toggle_button_new_with_mnemonic("");
 			gtk_widget_set_name(w, vm.name);
 			g_object_set_data_full(G_OBJECT(w), "vm-path",
 					       g_strdup(vm.path), g_free);
 			g_signal_connect(w, "clicked", G_CALLBACK(on_button), a);
-			gtk_box_pack_start(GTK_BOX(a->vmbox), w, FALSE, FALSE, 0);
-			gtk_widget_show(w);
+			gtk_box_pack_start(GTK_BOX(row), w, TRUE, TRUE, 0);
+			mb = gtk_menu_button_new();
+			text = g_strdup_printf(_("Manage %s"), vm.name);
+			gtk_widget_set_tooltip_text(mb, text);
+			gtk_widget_set_name(mb, text);
+			g_free(text);
+			gtk_menu_button_set_popup(GTK_MENU_BUTTON(mb),
+						  make_op_menu(a, vm.name));
+			g_object_set_data(G_OBJECT(w), "ops-button", mb);
+			gtk_box_pack_start(GTK_BOX(row), mb, FALSE, FALSE, 0);
+			gtk_box_pack_start(GTK_BOX(a->vmbox), row, FALSE, FALSE, 0);
+			gtk_widget_show_all(row);
 			g_ptr_array_add(a->buttons, w);
 		}
 		if (a->menu) {
@@ -319,6 +511,20 @@ static void remake_vm_widgets(struct app *a)
 			g_ptr_array_add(a->items, w);
 		}
 	}
+	/* the "Manage NAME" submenus after the VMs and their separator */
+	for (guint i = 0; a->menu && i < r->len; i++) {
+		const struct sw_vm_info *vm = &g_array_index(r, struct sw_vm_info, i);
+		char *text = g_strdup_printf(_("Manage %s"), vm->name);
+		GtkWidget *w = gtk_menu_item_new_with_label(text);
+
+		g_free(text);
+		gtk_menu_item_set_submenu(GTK_MENU_ITEM(w), make_op_menu(a, vm->name));
+		gtk_menu_shell_insert(GTK_MENU_SHELL(a->menu), w,
+				      3 + (gint)a->items->len +
+				      (gint)a->ctl_items->len);
+		gtk_widget_show(w);
+		g_ptr_array_add(a->ctl_items, w);
+	}
 }
 
 /* Show what the client knows: VM labels, which one is active, the
@@ -326,17 +532,17 @@ static void remake_vm_widgets(struct app *a)
  * changed, so that keyboard focus and the open menu survive a switch. */
 static void update(struct app *a)
 {
+	GArray *r = rows(a);
+	gboolean any_ops = FALSE;
 	char *status;
 	guint n = 0;
 
-	if (!same_vms(a))
-		remake_vm_widgets(a);
-	for (guint i = 0; a->client && i < sw_client_n_vms(a->client); i++) {
-		struct sw_vm_info vm;
+	if (!same_vms(a, r))
+		remake_vm_widgets(a, r);
+	for (guint i = 0; i < r->len; i++) {
+		struct sw_vm_info vm = g_array_index(r, struct sw_vm_info, i);
 		char *label;
 
-		if (!sw_client_vm(a->client, i, &vm))
-			continue;
 		label = vm_label(&vm);
 		if (n < a->buttons->len) {
 			GtkWidget *b = a->buttons->pdata[n];
@@ -346,6 +552,17 @@ static void update(struct app *a)
 			gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(b), vm.active);
 			gtk_widget_set_sensitive(b, vm_can_switch(&vm));
 			g_signal_handlers_unblock_by_func(b, on_button, a);
+			b = g_object_get_data(G_OBJECT(b), "ops-button");
+			gtk_widget_set_sensitive(b, show_fitting_ops(
+				GTK_WIDGET(gtk_menu_button_get_popup(GTK_MENU_BUTTON(b))), &vm));
+		}
+		if (n < a->ctl_items->len) {
+			GtkWidget *it = a->ctl_items->pdata[n];
+			gboolean some = show_fitting_ops(
+				gtk_menu_item_get_submenu(GTK_MENU_ITEM(it)), &vm);
+
+			gtk_widget_set_visible(it, some);
+			any_ops |= some;
 		}
 		if (n < a->items->len) {
 			GtkWidget *it = a->items->pdata[n];
@@ -359,6 +576,9 @@ static void update(struct app *a)
 		g_free(label);
 		n++;
 	}
+	g_array_free(r, TRUE);
+	if (a->ctl_sep)
+		gtk_widget_set_visible(a->ctl_sep, any_ops);
 	if (a->status) {
 		status = status_text(a, FALSE);
 		gtk_label_set_text(GTK_LABEL(a->status), status);
@@ -515,6 +735,9 @@ static void make_tray(struct app *a)
 	gtk_widget_set_sensitive(a->menu_status, FALSE);
 	gtk_menu_shell_append(GTK_MENU_SHELL(a->menu), a->menu_status);
 	gtk_menu_shell_append(GTK_MENU_SHELL(a->menu), gtk_separator_menu_item_new());
+	/* the VMs go here, then this separator and their "Manage" submenus */
+	a->ctl_sep = gtk_separator_menu_item_new();
+	gtk_menu_shell_append(GTK_MENU_SHELL(a->menu), a->ctl_sep);
 	a->menu_sep = gtk_separator_menu_item_new();
 	gtk_menu_shell_append(GTK_MENU_SHELL(a->menu), a->menu_sep);
 	w = gtk_menu_item_new_with_mnemonic(_("_Open Switcher Window"));
@@ -544,126 +767,6 @@ static void on_bus(GObject *src, GAsyncResult *res, gpointer data)
 		a->client = sw_client_create(a->bus, &client_ops, a);
 	}
 	update(a);
-}
-
-static GDBusConnection *connect_sync(const char *address, GError **err)
-{
-	if (address)
-		return g_dbus_connection_new_for_address_sync(
-			address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-			G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-			NULL, NULL, err);
-	return g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, err);
-}
-
-/* hostd's error, or a plain sentence when hostd is not there at all. */
-static void print_error(GError *err)
-{
-	char *text;
-
-	if (g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
-	    g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
-		text = g_strdup(_("the switcher service (hostd) is not running"));
-	else
-		text = sw_error_text(err);
-	g_printerr("switcher-ui: %s\n", text);
-	g_free(text);
-}
-
-/* --switch, --next, --previous: one call, then exit. Synchronous: there
- * is no GUI to keep alive. */
-static int run_switch(GDBusConnection *bus, const char *name, int step)
-{
-	GError *err = NULL;
-	PdSwManager *mgr = pd_sw_manager_proxy_new_sync(
-		bus, G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES |
-		G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS |
-		G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-		SW_BUS_NAME, SW_ROOT_PATH, NULL, &err);
-	gboolean ok = FALSE;
-	char *owner = mgr ? g_dbus_proxy_get_name_owner(G_DBUS_PROXY(mgr)) : NULL;
-
-	if (mgr && !owner) {
-		err = g_error_new_literal(G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER,
-					  SW_BUS_NAME);
-	} else if (mgr) {
-		/* polkit may prompt the user: the call allows it */
-		GVariant *r = g_dbus_proxy_call_sync(G_DBUS_PROXY(mgr),
-			name ? "SwitchTo" : step > 0 ? "SwitchNext" :
-			"SwitchPrevious", name ? g_variant_new("(s)", name) : NULL,
-			G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION, -1, NULL,
-			&err);
-
-		ok = r != NULL;
-		if (r)
-			g_variant_unref(r);
-	}
-	g_free(owner);
-	if (mgr)
-		g_object_unref(mgr);
-	if (!ok) {
-		print_error(err);
-		g_error_free(err);
-	}
-	return ok ? 0 : 1;
-}
-
-struct list_run {
-	GMainLoop *loop;
-	int status;
-};
-
-/* --list goes through the same client as the GUI: it prints once the
- * client has read every VM. */
-static void on_list_changed(struct sw_client *c, void *data)
-{
-	struct list_run *run = data;
-
-	switch (sw_client_get_state(c)) {
-	case SW_ABSENT:
-		g_printerr("switcher-ui: %s\n",
-			   _("the switcher service (hostd) is not running"));
-		run->status = 1;
-		g_main_loop_quit(run->loop);
-		return;
-	case SW_READY:
-		break;
-	default:
-		return;
-	}
-	for (guint i = 0; i < sw_client_n_vms(c); i++) {
-		struct sw_vm_info vm;
-
-		if (sw_client_vm(c, i, &vm))
-			printf("%s %u %s%s\n", vm.name, vm.domid,
-			       vm.state ? vm.state : "unknown",
-			       vm.active ? " active" : "");
-	}
-	run->status = 0;
-	g_main_loop_quit(run->loop);
-}
-
-static gboolean on_list_timeout(gpointer data)
-{
-	struct list_run *run = data;
-
-	g_printerr("switcher-ui: %s\n", _("no answer from the switcher service"));
-	g_main_loop_quit(run->loop);
-	return G_SOURCE_REMOVE;
-}
-
-static int run_list(GDBusConnection *bus)
-{
-	static const struct sw_client_ops ops = { .changed = on_list_changed };
-	struct list_run run = { g_main_loop_new(NULL, FALSE), 1 };
-	struct sw_client *c = sw_client_create(bus, &ops, &run);
-	guint timer = g_timeout_add_seconds(25, on_list_timeout, &run);
-
-	g_main_loop_run(run.loop);
-	g_source_remove(timer);
-	sw_client_destroy(c);
-	g_main_loop_unref(run.loop);
-	return run.status;
 }
 
 int main(int argc, char **argv)
@@ -708,7 +811,7 @@ int main(int argc, char **argv)
 	}
 
 	if (list || switch_to || next || previous) {
-		GDBusConnection *bus = connect_sync(bus_addr, &err);
+		GDBusConnection *bus = cli_connect(bus_addr, &err);
 
 		if (!bus) {
 			g_printerr("switcher-ui: %s: %s\n",
@@ -717,9 +820,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (list)
-			status = run_list(bus);
+			status = cli_list(bus);
 		else
-			status = run_switch(bus, switch_to, previous ? -1 : 1);
+			status = cli_switch(bus, switch_to, previous ? -1 : 1);
 		g_object_unref(bus);
 		return status;
 	}
@@ -758,6 +861,7 @@ int main(int argc, char **argv)
 	a.by_address = bus_addr != NULL;
 	a.buttons = g_ptr_array_new();
 	a.items = g_ptr_array_new();
+	a.ctl_items = g_ptr_array_new();
 	a.shown = g_ptr_array_new_with_free_func(g_free);
 	g_bus_get(G_BUS_TYPE_SESSION, NULL, on_session, &a);
 	make_window(&a);
@@ -780,6 +884,7 @@ int main(int argc, char **argv)
 	g_ptr_array_free(a.shown, TRUE);
 	g_ptr_array_free(a.buttons, TRUE);
 	g_ptr_array_free(a.items, TRUE);
+	g_ptr_array_free(a.ctl_items, TRUE);
 	g_free(a.error);
 	g_free(a.connect_error);
 	if (a.session)

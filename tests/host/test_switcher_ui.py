@@ -70,7 +70,8 @@ class Session:
         self.runs = 0
         if fake_hostd:
             self.fake = subprocess.Popen(
-                [SYSTEM_PYTHON, TRAY_HOST, "fake-hostd"],
+                [SYSTEM_PYTHON, TRAY_HOST, fake_hostd
+                 if isinstance(fake_hostd, str) else "fake-hostd"],
                 env=dict(os.environ, DBUS_SESSION_BUS_ADDRESS=self.address),
                 stdout=subprocess.PIPE, text=True)
             line = self.fake.stdout.readline().strip()
@@ -659,4 +660,101 @@ def test_a_switch_reads_nothing_again(app):
         if mon:
             mon.kill()
             mon.wait()
+        s.close()
+
+
+def manage(menu, name):
+    """The labels of the visible actions in the tray's "Manage NAME"
+    submenu; None when the item is absent or hidden."""
+    for it in menu:
+        if unmnemonic(it["label"]) == "Manage " + name:
+            if not it["visible"]:
+                return None
+            return [unmnemonic(c["label"]) for c in it["children"]
+                    if c["visible"]]
+    return None
+
+
+def action_id(menu, name, action):
+    for it in menu:
+        if unmnemonic(it["label"]) == "Manage " + name:
+            for c in it["children"]:
+                if unmnemonic(c["label"]) == action:
+                    return c["id"]
+    raise TestFailure("no %r under 'Manage %s' in %r" % (action, name, menu))
+
+
+def test_tray_shows_vm_states_and_lifecycle_actions(app):
+    """With a service that has a paused VM and an off guest (as hostd
+    shows them under Xen; here tray_host.py fake-lifecycle), the tray's
+    menu lists every guest with its state (an off one cannot be chosen)
+    and a "Manage NAME" submenu with the actions that fit: Pause, Shut
+    Down, Force Off for a running VM, Resume and Force Off for a paused
+    one, Start for an off one. Resume from the menu resumes (the state
+    and the actions follow hostd's PropertiesChanged); a refused Start
+    shows in the menu's first line and as a notification. The window
+    (saved as an artifact) shows the same states."""
+    s = Session(fake_hostd="fake-lifecycle")
+    try:
+        s.start_x()
+        s.start_tray_host()
+        ui = s.start_app()
+        item = s.tray_item()
+        want = {"work": ("running", True), "play": ("paused", False),
+                "spare": ("off", False)}
+        s.wait_for(lambda: {k: v[:2] for k, v in
+                            vm_items(s.menu(item)).items()} == want,
+                   "the menu to list the three guests and their states")
+        menu = s.menu(item)
+        check(manage(menu, "work") == ["Pause", "Shut Down", "Force Off"],
+              "work's actions: %r" % manage(menu, "work"))
+        check(manage(menu, "play") == ["Resume", "Force Off"],
+              "play's actions: %r" % manage(menu, "play"))
+        check(manage(menu, "spare") == ["Start"],
+              "spare's actions: %r" % manage(menu, "spare"))
+        spare = [it for it in menu if it["toggle-type"] == "radio" and
+                 unmnemonic(it["label"]).startswith("spare ")]
+        check(spare and not spare[0]["enabled"], "the off guest can be "
+              "chosen to switch to: %r" % spare)
+        s.click(item, action_id(menu, "play", "Resume"))
+        s.wait_for(lambda: vm_items(s.menu(item))["play"][0] == "running",
+                   "play to be shown running after Resume")
+        s.wait_for(lambda: manage(s.menu(item), "play") ==
+                   ["Pause", "Shut Down", "Force Off"],
+                   "play's actions to follow its state")
+        s.click(item, action_id(s.menu(item), "spare", "Start"))
+        s.wait_for(lambda: s.menu(item)[0]["label"] ==
+                   "Could not start spare: not authorized by polkit",
+                   "the refused Start in the menu")
+        s.wait_for(lambda: any(n["summary"] == "A virtual machine action "
+                               "failed" and "spare" in n["body"]
+                               for n in s.notifications()),
+                   "a notification of the refused Start")
+        s.click(item, item_id(s.menu(item), "Open Switcher Window"))
+        s.wait_for(lambda: s.visible_window(), "the window from the menu")
+        s.screenshot("switcher-ui-lifecycle.png")
+        s.check_alive(ui)
+    finally:
+        s.close()
+
+
+def test_tray_lifecycle_action_without_xen_says_why(app):
+    """With the real hostd without Xen (--no-xen), the tray offers the
+    running VMs' actions, and a Pause chosen there shows hostd's answer
+    "Xen toolstack not available" in the menu's first line."""
+    s = Session()
+    try:
+        s.start_x()
+        s.start_tray_host()
+        ui = s.start_app()
+        item = s.tray_item()
+        s.wait_for(lambda: manage(s.menu(item), "play") ==
+                   ["Pause", "Shut Down", "Force Off"],
+                   "play's actions in the menu")
+        s.click(item, action_id(s.menu(item), "play", "Pause"))
+        s.wait_for(lambda: s.menu(item)[0]["label"] ==
+                   "Could not pause play: Xen toolstack not available",
+                   "hostd's answer in the menu")
+        s.check_alive(ui)
+    finally:
         s.close()

@@ -16,9 +16,20 @@ Debian's /usr/bin/python3 (python3-gi), on the test's private bus
                              property, "new_one" (8, active) in a state
                              unknown to the app ("hibernating"); every
                              switch is refused as Busy. Prints "ready".
+  tray_host.py fake-lifecycle  org.paradice.Switcher1 with the states real
+                             hostd shows only under Xen: Guests work, play,
+                             spare; "work" (domain 1, active) running,
+                             "play" (2) paused, "spare" off (no VM object).
+                             play's Resume and Pause work (its State
+                             follows, with PropertiesChanged); every
+                             other lifecycle call is refused as polkit
+                             would refuse it (Error.Refused). Each call is
+                             printed as a line "CALL NAME METHOD".
   tray_host.py menu ITEM     the item's menu (com.canonical.dbusmenu
                              GetLayout), as JSON: [{id, label, enabled,
-                             toggle-type, toggle-state, type}], in order
+                             toggle-type, toggle-state, type, children}],
+                             in order; children: a submenu's items, the
+                             same way
   tray_host.py click ITEM ID a dbusmenu Event "clicked" on item ID
 
 ITEM is a line of DIR/items.
@@ -212,6 +223,72 @@ def fake_hostd():
     GLib.MainLoop().run()
 
 
+FAKE_LIFECYCLE_MANAGER = FAKE_MANAGER.replace(
+    '<property name="Version"',
+    '<property name="Guests" type="as" access="read"/>'
+    '<method name="Start"><arg name="name" type="s" direction="in"/></method>'
+    '<property name="Version"')
+
+FAKE_LIFECYCLE_VM = FAKE_VM.replace(
+    "</interface>", '<method name="Shutdown"/><method name="Pause"/>'
+    '<method name="Resume"/><method name="ForceOff"/></interface>')
+
+
+def fake_lifecycle():
+    bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+    root = "/org/paradice/Switcher1"
+    vms = {root + "/vm/1": {"Name": GLib.Variant("s", "work"),
+                            "DomainId": GLib.Variant("u", 1),
+                            "State": GLib.Variant("s", "running"),
+                            "Active": GLib.Variant("b", True)},
+           root + "/vm/2": {"Name": GLib.Variant("s", "play"),
+                            "DomainId": GLib.Variant("u", 2),
+                            "State": GLib.Variant("s", "paused"),
+                            "Active": GLib.Variant("b", False)}}
+    mgr = {"ActiveVm": GLib.Variant("o", root + "/vm/1"),
+           "Vms": GLib.Variant("ao", sorted(vms)),
+           "Guests": GLib.Variant("as", ["work", "play", "spare"]),
+           "Version": GLib.Variant("u", 1)}
+
+    def set_state(path, state):
+        vms[path]["State"] = GLib.Variant("s", state)
+        bus.emit_signal(None, path, "org.freedesktop.DBus.Properties",
+                        "PropertiesChanged",
+                        GLib.Variant("(sa{sv}as)", (
+                            "org.paradice.Switcher1.Vm",
+                            {"State": vms[path]["State"]}, [])))
+
+    def call(conn, sender, path, iface, method, params, inv):
+        name = params.unpack()[0] if method == "Start" else \
+            vms[path]["Name"].unpack()
+        print("CALL %s %s" % (name, method), flush=True)
+        if name == "play" and method in ("Pause", "Resume"):
+            set_state(path, "paused" if method == "Pause" else "running")
+            inv.return_value(None)
+            return
+        inv.return_dbus_error("org.paradice.Switcher1.Error.Refused",
+                              "not authorized by polkit")
+
+    def prop(conn, sender, path, iface, name):
+        return (mgr if path == root else vms[path]).get(name)
+
+    info = Gio.DBusNodeInfo.new_for_xml(FAKE_LIFECYCLE_MANAGER).interfaces[0]
+    bus.register_object(root, info, call, prop, None)
+    for path in vms:
+        info = Gio.DBusNodeInfo.new_for_xml(FAKE_LIFECYCLE_VM).interfaces[0]
+        bus.register_object(path, info, call, prop, None)
+
+    def owned(*_):
+        print("ready", flush=True)
+
+    def lost(_conn, name):
+        sys.exit("tray_host: could not own %s" % name)
+
+    Gio.bus_own_name_on_connection(bus, "org.paradice.Switcher1",
+                                   Gio.BusNameOwnerFlags.NONE, owned, lost)
+    GLib.MainLoop().run()
+
+
 def _menu_path(bus, item):
     name, path = item.split()
     r = bus.call_sync(name, path, "org.freedesktop.DBus.Properties", "Get",
@@ -230,15 +307,19 @@ def menu(item):
                       GLib.VariantType("(u(ia{sv}av))"),
                       Gio.DBusCallFlags.NONE, 10000, None)
     _rev, (_id, _props, children) = r.unpack()
-    out = []
-    for cid, props, _sub in children:
-        out.append({"id": cid, "label": props.get("label", ""),
-                    "enabled": props.get("enabled", True),
-                    "visible": props.get("visible", True),
-                    "type": props.get("type", "standard"),
-                    "toggle-type": props.get("toggle-type", ""),
-                    "toggle-state": props.get("toggle-state", -1)})
-    print(json.dumps(out))
+
+    def items(children):
+        out = []
+        for cid, props, sub in children:
+            out.append({"id": cid, "label": props.get("label", ""),
+                        "enabled": props.get("enabled", True),
+                        "visible": props.get("visible", True),
+                        "type": props.get("type", "standard"),
+                        "toggle-type": props.get("toggle-type", ""),
+                        "toggle-state": props.get("toggle-state", -1),
+                        "children": items(sub)})
+        return out
+    print(json.dumps(items(children)))
 
 
 def click(item, ident):
@@ -256,6 +337,8 @@ if __name__ == "__main__":
         serve(sys.argv[2])
     elif len(sys.argv) == 2 and sys.argv[1] == "fake-hostd":
         fake_hostd()
+    elif len(sys.argv) == 2 and sys.argv[1] == "fake-lifecycle":
+        fake_lifecycle()
     elif len(sys.argv) == 3 and sys.argv[1] == "menu":
         menu(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "click":

@@ -43,7 +43,10 @@ static void test_sample_parses(void)
 		CHECK(strcmp(g->devices[0], "/dev/dri/card0") == 0);
 		CHECK_EQ(g->hotkey.nkeys, 3);
 		CHECK_EQ(g->hotkey.keys[2], KEY_F1);
+		CHECK(strcmp(g->xl_config, "/etc/xen/work.cfg") == 0);
 	}
+	g = hostd_config_guest(&cfg, "play");
+	CHECK(g && g->xl_config[0] == '\0');
 	CHECK_EQ(cfg.next.keys[0], KEY_LEFTCTRL);
 	CHECK_EQ(cfg.next.keys[1], KEY_LEFTALT);
 	CHECK_EQ(cfg.next.keys[2], KEY_RIGHT);
@@ -83,6 +86,10 @@ static void test_bad_lines(void)
 		{ "[guest a]\nhotkey =\n", "t.conf:2: 'hotkey' has no value" },
 		{ "[switch]\nnext = ctrl+alt+right\n[guest a]\nhotkey = alt+ctrl+right\n",
 		  "the hotkeys of [switch] next and a are the same" },
+		{ "[guest a]\nxl-config = a.cfg\n", "t.conf:2: xl-config 'a.cfg' is not an absolute path" },
+		{ "[guest a]\nxl-config = /etc/xen/../a.cfg\n", "t.conf:2: xl-config '/etc/xen/../a.cfg' is not" },
+		{ "[guest a]\nxl-config = /etc/a b.cfg\n", "t.conf:2: xl-config '/etc/a b.cfg' is not" },
+		{ "[guest a]\nxl-config = /a.cfg\nxl-config = /b.cfg\n", "t.conf:3: 'xl-config' set twice" },
 		{ "# nothing\n", "t.conf:2: no [guest NAME] section" },
 	};
 
