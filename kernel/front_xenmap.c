@@ -6,29 +6,52 @@
  * side is kernel/dom0/pd_grant.c), and we map those grants straight into
  * the program's page tables.
  *
- * PV guests only. A PV guest cannot put another domain's frame into a page
- * table entry itself (Xen refuses the update), so Xen writes the entry:
- * GNTTABOP_map_grant_ref with GNTMAP_contains_pte and the machine address
- * of the entry, which also works for device memory (a VRAM BAR) that the
- * driver domain may access. Such an entry must be taken down with the
- * matching unmap before the kernel clears it (Xen kills a PV guest that
- * clears a granted entry itself), so an MMU interval notifier unmaps the
- * grants of a range before any zap of it; the entries are marked special
- * (_GNTMAP_guest_avail0 is _PAGE_SPECIAL) and the VMA is VM_PFNMAP, so no
- * core code looks for a struct page behind them. PVH and HVM guests would
- * map grants into ballooned pages instead; not done (-EOPNOTSUPP).
+ * Two ways, chosen at run time by the guest's kind (one module serves
+ * both):
+ *
+ * PV guests (paging not auto-translated). A PV guest cannot put another
+ * domain's frame into a page table entry itself (Xen refuses the update),
+ * so Xen writes the entry: GNTTABOP_map_grant_ref with GNTMAP_contains_pte
+ * and the machine address of the entry, which also works for device
+ * memory (a VRAM BAR) that the driver domain may access. Such an entry
+ * must be taken down with the matching unmap before the kernel clears it
+ * (Xen kills a PV guest that clears a granted entry itself), so an MMU
+ * interval notifier unmaps the grants of a range before any zap of it;
+ * the entries are marked special (_GNTMAP_guest_avail0 is _PAGE_SPECIAL).
+ *
+ * PVH and HVM guests (XENFEAT_auto_translated_physmap): Xen maps a grant
+ * into the guest's physical address space, not into a page table. Each
+ * mapping gets pages of its own from the unpopulated-memory allocator
+ * (gnttab_alloc_pages(): guest-physical addresses with struct pages but
+ * no RAM behind them), Xen puts the granted frame behind each page
+ * (GNTTABOP_map_grant_ref with GNTMAP_host_map and the page's address, as
+ * drivers/xen/gntdev.c does for these guests), and the fault handler
+ * enters the pages' frame numbers into the program's page tables. Here
+ * the kernel may clear those entries as it likes, so the grants stay
+ * mapped across zaps (munmap, exit, mprotect need nothing from us), and
+ * the order reverses where the backend takes pages back: first the
+ * program's entries are zapped, then the grants unmapped, and the pages
+ * go back to the allocator only once no grant is mapped into them.
+ *
+ * Either way the VMA is VM_PFNMAP and its entries special (pte_special),
+ * so no core code takes a reference on a page behind them: nothing
+ * (get_user_pages, a pipe) can hold a granted frame after its entry is
+ * gone, so an unmap of the grants never waits for the program.
  *
  * Life of a mapping: mmap sends PD_OP_MMAP, then PD_OP_FAULT for the grant
- * references, and maps every page. A zap (munmap, exit, mprotect) unmaps
- * the pages it covers; touching them again faults and we map them again
- * with the same references. PD_EV_UNMAP (the real driver moves the pages)
- * unmaps all of them and forgets the references: the next fault asks the
- * backend again and gets the frames where they are now. The connection's
- * end unmaps everything and later faults get SIGBUS. The VMA's close sends
- * PD_OP_MUNMAP. VMAs are never split, moved or copied to a child.
+ * references, and maps every page. PV: a zap (munmap, exit, mprotect)
+ * unmaps the pages it covers; touching them again faults and we map them
+ * again with the same references. PVH/HVM: the first touch faults and we
+ * enter every page. PD_EV_UNMAP (the real driver moves the pages) unmaps
+ * all of them (PVH/HVM: after zapping the program's entries) and forgets
+ * the references: the next fault asks the backend again and gets the
+ * frames where they are now. The connection's end unmaps everything and
+ * later faults get SIGBUS. The VMA's close sends PD_OP_MUNMAP. VMAs are
+ * never split, moved or copied to a child.
  */
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include <asm/xen/hypercall.h>
@@ -48,21 +71,41 @@ struct pd_xmap {
 	u64 map_id;			/* the backend's name */
 	unsigned long start;
 	u32 npages;
+	/*
+	 * Auto-translated guest (PVH/HVM): pages[] are ours to map grants
+	 * into, and mm (grabbed) is where the VMA lives, for zapping it when
+	 * the backend takes the pages back. NULL in a PV guest.
+	 */
+	struct page **pages;
+	struct mm_struct *mm;
 
 	struct mutex lock;		/* everything below */
 	bool have_refs;			/* refs[] are current */
 	bool dead;			/* connection gone or VMA closing */
 	u32 mapped;			/* pages with a handle */
 	u32 *refs;
-	u64 *pte_maddr;			/* machine address of each entry */
+	u64 *pte_maddr;			/* PV: machine address of each entry */
 	grant_handle_t *handles;	/* INVALID_GRANT_HANDLE: not mapped */
 };
+
+static bool pd_xmap_xlat(const struct pd_xmap *m)
+{
+	return m->pages;
+}
 
 static void pd_xmap_free(struct kref *ref)
 {
 	struct pd_xmap *m = container_of(ref, struct pd_xmap, ref);
 
 	pd_conn_put(m->conn);
+	if (m->pages) {
+		/* no grant may stay mapped into a page given back */
+		if (!WARN_ON(m->mapped))
+			gnttab_free_pages(m->npages, m->pages);
+		kvfree(m->pages);
+	}
+	if (m->mm)
+		mmdrop(m->mm);
 	kvfree(m->refs);
 	kvfree(m->pte_maddr);
 	kvfree(m->handles);
@@ -74,31 +117,62 @@ static void pd_xmap_put(struct pd_xmap *m)
 	kref_put(&m->ref, pd_xmap_free);
 }
 
+/*
+ * PV: Xen writes the page table entry at a machine address, marked
+ * special. PVH/HVM: Xen maps the frame at a guest-physical address; it
+ * accepts nothing but GNTMAP_host_map (and readonly) there.
+ */
 static u32 pd_xmap_flags(const struct pd_xmap *m)
 {
-	u32 flags = GNTMAP_host_map | GNTMAP_application_map |
-		    GNTMAP_contains_pte | (1u << _GNTMAP_guest_avail0);
+	u32 flags = GNTMAP_host_map;
 
+	if (!pd_xmap_xlat(m))
+		flags |= GNTMAP_application_map | GNTMAP_contains_pte |
+			 (1u << _GNTMAP_guest_avail0);
 	return m->writable ? flags : flags | GNTMAP_readonly;
 }
 
-/* Unmap pages [first, first + n) that are mapped. m->lock held. */
+/* Where page i's grant goes: the entry's machine address (PV), or the
+ * kernel address of our page, which gnttab_set_map_op() turns into its
+ * guest-physical address (PVH/HVM).
+ */
+static phys_addr_t pd_xmap_host_addr(const struct pd_xmap *m, u32 i)
+{
+	if (pd_xmap_xlat(m))
+		return (phys_addr_t)(unsigned long)
+			pfn_to_kaddr(page_to_pfn(m->pages[i]));
+	return m->pte_maddr[i];
+}
+
+/*
+ * Unmap pages [first, first + n) that are mapped. m->lock held. PVH/HVM:
+ * the program's entries for them must be gone already (see
+ * pd_xmap_take_back()).
+ */
 static void pd_xmap_unmap(struct pd_xmap *m, u32 first, u32 n)
 {
 	struct gnttab_unmap_grant_ref op[16];
+	struct page *pg[16];
 	u32 idx[16], i, k = 0, end = first + n;
 
 	for (i = first; i <= end; i++) {
 		if (i < end && m->handles[i] != INVALID_GRANT_HANDLE) {
-			gnttab_set_unmap_op(&op[k], m->pte_maddr[i],
+			gnttab_set_unmap_op(&op[k], pd_xmap_host_addr(m, i),
 					    pd_xmap_flags(m), m->handles[i]);
+			pg[k] = m->pages ? m->pages[i] : NULL;
 			idx[k++] = i;
 		}
 		if (k && (k == ARRAY_SIZE(op) || i == end)) {
 			u32 j;
+			int err;
 
-			if (HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref,
-						      op, k))
+			/* PVH/HVM: also clears the pages' foreign marks */
+			if (pd_xmap_xlat(m))
+				err = gnttab_unmap_refs(op, NULL, pg, k);
+			else
+				err = HYPERVISOR_grant_table_op(
+					GNTTABOP_unmap_grant_ref, op, k);
+			if (err)
 				BUG();	/* the hypercall itself failed */
 			for (j = 0; j < k; j++) {
 				if (op[j].status != GNTST_okay)
@@ -162,11 +236,14 @@ static int pd_xmap_fetch_refs(struct pd_xmap *m)
 
 /*
  * Map every page not mapped yet, fetching references first if we have
- * none. Called with the mm's mmap lock held and m->lock.
+ * none. Called with the mm's mmap lock held and m->lock. PV: this fills
+ * the program's page table entries; PVH/HVM: our pages, which the fault
+ * handler then enters (pd_xmap_insert()).
  */
 static int pd_xmap_fill(struct pd_xmap *m, struct mm_struct *mm)
 {
 	struct gnttab_map_grant_ref op[16];
+	struct page *pg[16];
 	u32 idx[16], i, k = 0;
 	int ret = 0;
 
@@ -178,22 +255,30 @@ static int pd_xmap_fill(struct pd_xmap *m, struct mm_struct *mm)
 			return ret;
 	}
 	/* page tables may have been freed and made anew since the last time */
-	ret = apply_to_page_range(mm, m->start,
-				  (unsigned long)m->npages << PAGE_SHIFT,
-				  pd_xmap_pte, m);
+	if (!pd_xmap_xlat(m))
+		ret = apply_to_page_range(mm, m->start,
+					  (unsigned long)m->npages << PAGE_SHIFT,
+					  pd_xmap_pte, m);
 	if (ret)
 		return ret;
 	for (i = 0; i <= m->npages; i++) {
 		if (i < m->npages && m->handles[i] == INVALID_GRANT_HANDLE) {
-			gnttab_set_map_op(&op[k], m->pte_maddr[i],
+			gnttab_set_map_op(&op[k], pd_xmap_host_addr(m, i),
 					  pd_xmap_flags(m), m->refs[i],
 					  m->domid);
+			pg[k] = m->pages ? m->pages[i] : NULL;
 			idx[k++] = i;
 		}
 		if (k && (k == ARRAY_SIZE(op) || i == m->npages)) {
 			u32 j;
 
-			gnttab_batch_map(op, k);
+			if (!pd_xmap_xlat(m)) {
+				gnttab_batch_map(op, k);
+			} else if (gnttab_map_refs(op, NULL, pg, k)) {
+				/* the hypercall itself failed: nothing mapped */
+				for (j = 0; j < k; j++)
+					op[j].status = GNTST_general_error;
+			}
 			for (j = 0; j < k; j++) {
 				if (op[j].status != GNTST_okay) {
 					if (!ret)
@@ -255,22 +340,41 @@ static int pd_xmap_fill_retry(struct pd_xmap *m, struct mm_struct *mm)
 	return ret;
 }
 
+/*
+ * PVH/HVM: enter every page into the program's page tables, as special
+ * entries (VM_PFNMAP). Entries already there stay. m->lock held, so that
+ * pd_xmap_take_back() cannot zap and unmap in between.
+ */
+static vm_fault_t pd_xmap_insert(struct pd_xmap *m, struct vm_area_struct *vma)
+{
+	vm_fault_t r = VM_FAULT_NOPAGE;
+	u32 i;
+
+	for (i = 0; i < m->npages && r == VM_FAULT_NOPAGE; i++)
+		r = vmf_insert_pfn(vma, m->start + ((unsigned long)i << PAGE_SHIFT),
+				   page_to_pfn(m->pages[i]));
+	return r;
+}
+
 static vm_fault_t pd_xmap_fault(struct vm_fault *vmf)
 {
 	struct pd_xmap *m = vmf->vma->vm_private_data;
+	vm_fault_t r = VM_FAULT_NOPAGE;
 	int ret;
 
 	if ((vmf->flags & FAULT_FLAG_WRITE) && !m->writable)
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&m->lock);
 	ret = pd_xmap_fill_retry(m, vmf->vma->vm_mm);
+	if (!ret && pd_xmap_xlat(m))
+		r = pd_xmap_insert(m, vmf->vma);
 	mutex_unlock(&m->lock);
 	if (ret && ret != -EFAULT)	/* the backend's refusal, e.g. a limit */
 		pr_warn_ratelimited("paradice: fault in map %llu refused by the backend: %d\n",
 				    m->map_id, ret);
 	if (ret == -ENOMEM)
 		return VM_FAULT_OOM;
-	return ret ? VM_FAULT_SIGBUS : VM_FAULT_NOPAGE;
+	return ret ? VM_FAULT_SIGBUS : r;
 }
 
 static void pd_xmap_send_munmap(struct pd_xmap *m)
@@ -287,15 +391,20 @@ static void pd_xmap_send_munmap(struct pd_xmap *m)
 	pd_req_send_orphan(m->conn, req);
 }
 
-/* The VMA goes: its entries were unmapped by the notifier before. */
+/*
+ * The VMA goes, its entries zapped before: PV, the notifier unmapped the
+ * grants then; PVH/HVM, they are unmapped now, before pd_xmap_free()
+ * gives the pages back.
+ */
 static void pd_xmap_close(struct vm_area_struct *vma)
 {
 	struct pd_xmap *m = vma->vm_private_data;
 
-	mmu_interval_notifier_remove(&m->mn);
+	if (!pd_xmap_xlat(m))
+		mmu_interval_notifier_remove(&m->mn);
 	xa_erase(&m->conn->maps, m->map_id);
 	mutex_lock(&m->lock);
-	if (WARN_ON(m->mapped))
+	if (pd_xmap_xlat(m) || WARN_ON(m->mapped))
 		pd_xmap_unmap(m, 0, m->npages);
 	m->dead = true;
 	mutex_unlock(&m->lock);
@@ -363,8 +472,6 @@ int pd_xmap_mmap(struct pd_file *pf, struct vm_area_struct *vma, u16 domid)
 	u32 i;
 	int ret;
 
-	if (xen_feature(XENFEAT_auto_translated_physmap))
-		return -EOPNOTSUPP;	/* PVH/HVM: see the top of the file */
 	if (!(pf->conn->features & PD_WIRE_FEAT_MMAP))
 		return -ENODEV;
 	if (len >> PAGE_SHIFT > PD_WIRE_MAX_MAP_PAGES)
@@ -388,11 +495,31 @@ int pd_xmap_mmap(struct pd_file *pf, struct vm_area_struct *vma, u16 domid)
 	m->conn = pf->conn;
 	m->npages = len >> PAGE_SHIFT;
 	m->refs = kvcalloc(m->npages, sizeof(*m->refs), GFP_KERNEL);
-	m->pte_maddr = kvcalloc(m->npages, sizeof(*m->pte_maddr), GFP_KERNEL);
 	m->handles = kvcalloc(m->npages, sizeof(*m->handles), GFP_KERNEL);
-	if (!m->refs || !m->pte_maddr || !m->handles) {
+	if (!m->refs || !m->handles) {
 		ret = -ENOMEM;
 		goto fail_free;
+	}
+	if (xen_feature(XENFEAT_auto_translated_physmap)) {
+		/* PVH/HVM: pages to map the grants into (top of the file) */
+		struct page **pages = kvcalloc(m->npages, sizeof(*pages),
+					       GFP_KERNEL);
+
+		if (!pages || gnttab_alloc_pages(m->npages, pages)) {
+			kvfree(pages);
+			ret = -ENOMEM;
+			goto fail_free;
+		}
+		m->pages = pages;
+		mmgrab(vma->vm_mm);
+		m->mm = vma->vm_mm;
+	} else {
+		m->pte_maddr = kvcalloc(m->npages, sizeof(*m->pte_maddr),
+					GFP_KERNEL);
+		if (!m->pte_maddr) {
+			ret = -ENOMEM;
+			goto fail_free;
+		}
 	}
 	for (i = 0; i < m->npages; i++)
 		m->handles[i] = INVALID_GRANT_HANDLE;
@@ -415,11 +542,15 @@ int pd_xmap_mmap(struct pd_file *pf, struct vm_area_struct *vma, u16 domid)
 			 VM_DONTCOPY;
 	vma->vm_ops = &pd_xmap_vm_ops;
 	vma->vm_private_data = m;
-	ret = mmu_interval_notifier_insert_locked(&m->mn, vma->vm_mm,
-						  vma->vm_start, len,
-						  &pd_xmap_mn_ops);
-	if (ret)
-		goto fail_map;
+	/* PVH/HVM: entries may be zapped without us, no notifier needed */
+	if (!pd_xmap_xlat(m)) {
+		ret = mmu_interval_notifier_insert_locked(&m->mn, vma->vm_mm,
+							  vma->vm_start, len,
+							  &pd_xmap_mn_ops);
+		if (ret)
+			goto fail_map;
+	}
+	/* PVH/HVM: the grants are mapped now, the entries at the first fault */
 	mutex_lock(&m->lock);
 	ret = pd_xmap_fill_retry(m, vma->vm_mm);
 	if (ret)
@@ -430,7 +561,8 @@ int pd_xmap_mmap(struct pd_file *pf, struct vm_area_struct *vma, u16 domid)
 	return 0;
 
 fail_notifier:
-	mmu_interval_notifier_remove(&m->mn);
+	if (!pd_xmap_xlat(m))
+		mmu_interval_notifier_remove(&m->mn);
 fail_map:
 	vma->vm_ops = NULL;
 	vma->vm_private_data = NULL;
@@ -457,6 +589,40 @@ static struct pd_xmap *pd_xmap_get(struct pd_conn *conn, u64 map_id)
 	return m;
 }
 
+/*
+ * Unmap every grant of m and forget the references (dead: for good). PV:
+ * Xen clears the program's entries with the grants. PVH/HVM: the entries
+ * point at our pages, so they are zapped first, under the mmap lock (to
+ * find the VMA) and m->lock (so that no fault enters them again before the
+ * grants are gone). A program whose mm is exiting (no users left) runs no
+ * more: its entries go with the mm, the grants go now.
+ */
+static void pd_xmap_take_back(struct pd_xmap *m, bool dead)
+{
+	struct vm_area_struct *vma;
+	bool live = pd_xmap_xlat(m) && mmget_not_zero(m->mm);
+
+	if (live)
+		mmap_read_lock(m->mm);
+	mutex_lock(&m->lock);
+	if (live) {
+		vma = vma_lookup(m->mm, m->start);
+		if (vma && vma->vm_private_data == m)
+			zap_vma_ptes(vma, m->start,
+				     (unsigned long)m->npages << PAGE_SHIFT);
+	}
+	pd_xmap_unmap(m, 0, m->npages);
+	m->have_refs = false;
+	if (dead)
+		m->dead = true;
+	mutex_unlock(&m->lock);
+	if (live) {
+		mmap_read_unlock(m->mm);
+		/* the last user's teardown is not for the event work */
+		mmput_async(m->mm);
+	}
+}
+
 /* PD_EV_UNMAP: the backend takes the pages back. From the event work. */
 void pd_xmap_revoke(struct pd_conn *conn, u64 map_id)
 {
@@ -464,10 +630,7 @@ void pd_xmap_revoke(struct pd_conn *conn, u64 map_id)
 
 	if (!m)
 		return;		/* already closed: MUNMAP is on its way */
-	mutex_lock(&m->lock);
-	pd_xmap_unmap(m, 0, m->npages);
-	m->have_refs = false;
-	mutex_unlock(&m->lock);
+	pd_xmap_take_back(m, false);
 	pd_xmap_put(m);
 }
 
@@ -481,11 +644,7 @@ void pd_xmap_conn_closed(struct pd_conn *conn)
 		m = pd_xmap_get(conn, id);
 		if (!m)
 			continue;
-		mutex_lock(&m->lock);
-		pd_xmap_unmap(m, 0, m->npages);
-		m->have_refs = false;
-		m->dead = true;
-		mutex_unlock(&m->lock);
+		pd_xmap_take_back(m, true);
 		pd_xmap_put(m);
 	}
 }

@@ -4,11 +4,13 @@
 #   pd.role=plain   one Linux VM with the real drivers (loop transport tests)
 #   pd.role=dom0    Xen's driver domain: drivers + Xen toolstack; starts
 #                   pd.guests=N guests (guest1..guestN)
-#   pd.role=guest   a Xen PV guest; pd.name=NAME
+#   pd.role=guest   a Xen guest (PV or PVH); pd.name=NAME
 # and for plain and dom0:
 #   pd.virgl=1      the machine has a virtio-gpu with virgl 3D: load its
 #                   driver after the others (bochs stays card0)
 #   pd.guest_mem=M  (dom0) give the guests M MiB instead of the config's
+#   pd.guest_types=T1:T2...  (dom0) guest1's xl type, guest2's...: pv (the
+#                   config's, and the default for guests not named) or pvh
 # It prints "PD-READY <name>" on the console once the test agent serves.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/lib/xen-4.17/bin
 export HOME=/root
@@ -121,10 +123,18 @@ start_guests() {
 		extra=""
 		case ",$(arg pd.break)," in *",$g,"*) extra="pd.break=1" ;; esac
 		mem=$(arg pd.guest_mem)
+		type=$(arg pd.guest_types | cut -d: -f"$i")
 		sed -e "s/@NAME@/$g/g" -e "s/@EXTRA@/$extra/" \
 			-e "${mem:+s/^memory = .*/memory = $mem/}" \
+			-e "${type:+s/^type = .*/type = \"$type\"/}" \
 			/etc/xen/pd-test-guest.cfg >/etc/xen/$g.cfg
-		mark "xl create $g"
+		# A PVH guest runs in an HVM container, where Xen intercepts
+		# RDTSC when the CPU has no invariant TSC (qemu64 has none) and
+		# emulates it: under QEMU's emulated SVM such guests died of a
+		# triple fault right after an emulated RDTSC, at random, within
+		# seconds to minutes. Native TSC reads take no intercept.
+		[ "$type" = pvh ] && echo 'tsc_mode = "native"' >>/etc/xen/$g.cfg
+		mark "xl create $g (${type:-pv})"
 		xl create /etc/xen/$g.cfg >/var/log/xen/create-$g.log 2>&1 ||
 			echo "pd-init: xl create $g failed: $(tail -n 3 /var/log/xen/create-$g.log)" >/dev/console
 		mark "xl create $g done"

@@ -15,18 +15,12 @@ import re
 import time
 
 from pdvm import xen
-from pdvm.testlib import artifact, check, pixel, run_ok, wait_for
+from pdvm.testlib import check, run_ok, wait_for
 
 MODE = "xen"
 GUESTS = 2
-
-RED, GREEN = "ff0000", "00ff00"
-
-
-def _colour(app, name):
-    shot = app.screendump(artifact(name))
-    return pixel(shot, 512, 384)
-
+# guest1 PV, guest2 PVH (see test_pvh.py): one appliance for tests/xen/
+GUEST_TYPES = ("pv", "pvh")
 
 def test_xen_dumb_buffer_mapped_in_guest_shows_on_screen(app):
     """guest1 maps a 1024x768 dumb buffer of dom0's bochs card (TTM system
@@ -36,37 +30,7 @@ def test_xen_dumb_buffer_mapped_in_guest_shows_on_screen(app):
     being written there; the guest fills it green through the same mapping
     and the screen turns green. The grants (768 pages) end when the
     program exits."""
-    xen.setup(app)
-    before = xen.grants(app)
-    run_ok(app, "guest1", "rm -f /tmp/go /tmp/show.log; (pd-fwdtest dumb-show "
-           "/dev/dri/card0 %s %s /tmp/go 600 >/tmp/show.log 2>&1 &); true"
-           % (RED, GREEN))
-    try:
-        wait_for("guest1's buffer shown", lambda: "shown" in run_ok(
-            app, "guest1", "cat /tmp/show.log"), timeout=120)
-        wait_for("red on screen", lambda: _colour(
-            app, "xen-mmap-red.png") == (255, 0, 0), timeout=60)
-        shown = xen.grants(app)
-        run_ok(app, "guest1", "touch /tmp/go")
-        log = wait_for("guest1's refill", lambda: (lambda t: t if "refilled"
-                       in t else None)(run_ok(app, "guest1",
-                                             "cat /tmp/show.log")), timeout=60)
-        check("0 words differ" in log, log)
-        wait_for("green on screen", lambda: _colour(
-            app, "xen-mmap-green.png") == (0, 255, 0), timeout=60)
-        during = xen.grants(app)
-        copy = run_ok(app, "dom0", "grep -c 'served from a copy' "
-                      "/var/log/pd-backend-guest1.log; true").strip()
-        print("grants in dom0: %d before; %d once the buffer moved into VRAM "
-              "(taken back); %d after the refill (VRAM cannot be granted: "
-              "a copy in RAM, %s such mapping in the backend's log)"
-              % (before, shown, during, copy))
-        check(during == before + 768, "%d grants for the 768-page buffer"
-              % (during - before))
-    finally:
-        run_ok(app, "guest1", "killall pd-fwdtest 2>/dev/null; true")
-    xen.wait_grants(app, before, "the grants to end")
-    print("grants in dom0 after the program exited: %d" % before)
+    xen.dumb_buffer_on_screen(app, "guest1")
 
 
 def test_xen_v4l2_mmap_streaming_in_both_guests(app):

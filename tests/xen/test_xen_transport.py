@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""The Xen transport: two PV guests each load pdfront, connect over xenbus
+"""The Xen transport: two guests (guest1 PV, guest2 PVH) each load pdfront, connect over xenbus
 to their own pd-backend in dom0 (rings and a data area in granted pages,
 event channels both ways) and use dom0's real bochs card, vivid capture
 device and keyboard; a backend that dies mid-request gives -EIO and its
@@ -19,6 +19,8 @@ from pdvm.testlib import wait_for as _wait, v4l2_comparable, TestFailure, check,
 
 MODE = "xen"
 GUESTS = 2
+# guest1 PV, guest2 PVH (see test_pvh.py): one appliance for tests/xen/
+GUEST_TYPES = ("pv", "pvh")
 
 def test_xen_modetest_and_v4l2_identical_in_both_guests_at_once(app):
     """Both guests, at the same time, run modetest -M bochs-drm and
@@ -152,29 +154,7 @@ def test_xen_aplay_into_forwarded_loopback_arrives_byte_identical(app):
     one) while arecord in dom0 captures the loopback's other end natively:
     the samples arrive byte for byte (WRITEI transfers and SYNC_PTR over
     the rings; mmap is not there yet for Xen)."""
-    xen.setup(app)
-    rate = 8000
-    rnd = random.Random(5)
-    payload = bytes(rnd.getrandbits(8) for _ in range(rate * 2))
-    data = payload + bytes(rate * 2)
-    hdr = (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " +
-           struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16) +
-           b"data" + struct.pack("<I", len(data)))
-    app.copy_in("guest1", hdr + data, "/tmp/xt.wav")
-    cards = run_ok(app, "dom0", "cat /proc/asound/cards")
-    check("[Loopback" in cards and cards.split("[Loopback")[0]
-          .rstrip().endswith("1"), "dom0's card 1 is not snd-aloop:\n%s"
-          % cards)
-    run_ok(app, "dom0", "rm -f /tmp/xt-cap.wav; (arecord -D hw:1,1,0 -f "
-           "S16_LE -c 1 -r %d --buffer-time=2000000 -d 8 /tmp/xt-cap.wav "
-           ">/tmp/xt-arecord.log 2>&1 &); sleep 1" % rate)
-    out = run_ok(app, "guest1", "aplay -D hw:0,0,0 --buffer-time=2000000 "
-                 "/tmp/xt.wav 2>&1", timeout=120)
-    _wait("arecord to finish", lambda: not run_ok(
-        app, "dom0", "pidof arecord; true").strip(), timeout=60)
-    cap = app.copy_out("dom0", "/tmp/xt-cap.wav")[44:]
-    check(cap.find(payload) >= 0, "the samples did not arrive whole "
-          "(%d bytes captured); aplay said:\n%s" % (len(cap), out))
+    xen.aplay_loopback(app, "guest1")
 
 
 def test_xen_guest_destroyed_mid_request_leaves_nothing(app):

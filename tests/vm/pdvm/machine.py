@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """The emulated appliance: QEMU (TCG) running either one Linux VM (`plain`)
-or Xen 4.17 with a PV dom0 and N PV guests (`xen`).
+or Xen 4.17 with a PV dom0 and N guests (`xen`), each PV or PVH.
 
 State of the running appliance lives in build/vm/state/: QEMU's pid, the QMP
 and agent sockets, the serial console log, and info.json (mode, guests).
@@ -79,6 +79,18 @@ GUEST_TIMEOUT = int(os.environ.get("PD_VM_GUEST_TIMEOUT") or 100)
 # emulated machine running).
 VIRGL_GUEST_TIMEOUT_FACTOR = 2
 BOOT_TIMEOUT = 150      # from QEMU start to the first agent answer
+# The emulated CPU. qemu64 carries the svm flag and TCG emulates SVM, so
+# Xen can run HVM containers; +npt adds nested paging, without which
+# Debian's Xen (no shadow paging) refuses PVH and HVM guests ("neither hap
+# nor shadow paging available"). With it Xen reports "HAP detected"; the
+# PV dom0, PV guests and the plain VM boot as before (../shared/
+# EMULATION.md; `-cpu max` crashes the PV dom0).
+QEMU_CPU = "qemu64,+npt"
+# What a Xen test guest can be (xen-config/pd-test-guest.cfg's `type`):
+# pv, or pvh (the same kernel and initramfs, paging auto-translated by
+# Xen with nested paging). hvm needs a device model in dom0 (QEMU), which
+# the images do not carry.
+GUEST_TYPES = ("pv", "pvh")
 # The project's programs put in every image at /usr/bin (paths under
 # build/meson), with the libraries they need; optional ones are skipped
 # when the build did not make them.
@@ -99,9 +111,12 @@ PROJECT_FILES = [
      "usr/share/dbus-1/system.d/org.paradice.Switcher1.conf"),
     ("tests/vm/system-bus.conf", "etc/pd-system-bus.conf"),
 ]
+# "Triple fault": Xen's word for a PVH/HVM guest that died; the guest is
+# then restarted under a new domain id, and tests that load the frontend
+# again would pass without a word.
 LOG_PATTERNS = ("Oops", "BUG:", "WARNING:", "Kernel panic",
                 "general protection fault", "Call Trace:", "UBSAN:",
-                "KASAN:", "(XEN) ****")
+                "KASAN:", "(XEN) ****", "Triple fault")
 
 
 class VmError(Exception):
@@ -170,6 +185,13 @@ class Appliance:
         if info["mode"] == "plain":
             return ["plain"]
         return ["dom0"] + ["guest%d" % i for i in range(1, info["guests"] + 1)]
+
+    def guest_type(self, g):
+        """pv or pvh: how guest g (guest1, ...) was created."""
+        self._check_guest(g)
+        types = self.info().get("guest_types") or []
+        i = int(g[len("guest"):]) - 1
+        return types[i] if i < len(types) else "pv"
 
     # -- images --------------------------------------------------------------
     def _project_layer(self, role, kver, guest_image=None):
@@ -255,15 +277,23 @@ class Appliance:
 
     # -- up / down -----------------------------------------------------------
     def up(self, mode="xen", guests=2, broken=(), timeout=BOOT_TIMEOUT,
-           virgl=False, layers=(), guest_layers=()):
+           virgl=False, layers=(), guest_layers=(), guest_types=None):
         """Boot the appliance. virgl: a virtio-gpu with virgl 3D beside the
         bochs screen (VIRGL_QEMU_ARGS), whose driver the plain VM or dom0
         loads, and Mesa in every image. layers, guest_layers: see
-        build_images()."""
+        build_images(). guest_types: the type of each guest in order
+        (GUEST_TYPES), the last one repeated for the guests after it; all
+        PV when None."""
         if self.pid():
             raise VmError("the appliance is already up (tests/vm/appliance down)")
         if mode not in ("plain", "xen"):
             raise VmError("unknown mode %r (plain or xen)" % mode)
+        types = list(guest_types or ["pv"])
+        bad = [t for t in types if t not in GUEST_TYPES]
+        if bad:
+            raise VmError("unknown guest type %r (%s)"
+                          % (bad[0], ", ".join(GUEST_TYPES)))
+        types = (types + types[-1:] * guests)[:guests]
         kver, host = self.build_images(virgl, layers, guest_layers)
         extra_mb = layers_mb(host, layers)
         guest_extra_mb = layers_mb(host, guest_layers)
@@ -272,7 +302,7 @@ class Appliance:
             os.unlink(os.path.join(STATE, f))
         vmlinuz = "/boot/vmlinuz-%s" % kver
         qemu = ["qemu-system-x86_64", "-accel", "tcg,thread=multi",
-                "-cpu", "qemu64", "-smp", "2", "-vga", "std",
+                "-cpu", QEMU_CPU, "-smp", "2", "-vga", "std",
                 "-nic", "none", "-no-reboot",
                 "-chardev", "file,id=con,path=%s/console.log" % STATE,
                 "-serial", "chardev:con",
@@ -308,6 +338,9 @@ class Appliance:
                 extra += " pd.guest_mem=%d" % guest_mem
             if broken:
                 extra += " pd.break=" + ",".join(broken)
+            # (not commas: QEMU's -initrd takes them between modules)
+            if any(t != "pv" for t in types):
+                extra += " pd.guest_types=" + ":".join(types)
             # Room for every guest, one spare (tests create extra guests),
             # and Xen itself. QEMU only backs what is touched.
             mem = dom0_mem + (guest_mem + 16) * (guests + 1) + 256
@@ -319,6 +352,7 @@ class Appliance:
                          vmlinuz, linux_args, extra, host)]
         with open(os.path.join(STATE, "info.json"), "w") as f:
             json.dump({"mode": mode, "guests": guests if mode == "xen" else 0,
+                       "guest_types": types if mode == "xen" else [],
                        "virgl": bool(virgl), "layers": list(layers),
                        "guest_layers": list(guest_layers),
                        "started": time.time()}, f)
@@ -340,7 +374,8 @@ class Appliance:
                 g = "guest%d" % i
                 self.wait_guest(g, t1 + wait * i)
                 self.check_unpacked(g)
-                self.say("%s ready after %.1fs" % (g, now() - t0))
+                self.say("%s (%s) ready after %.1fs" % (g, types[i - 1],
+                                                        now() - t0))
         return now() - t0
 
     def check_unpacked(self, vm):

@@ -1,20 +1,25 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Helpers for the tests in the xen appliance (tests/xen/): the dom0
-configuration, one pd-backend per guest, the frontend in each guest, and
-what dom0 holds for the guests (files, grant mappings, grants)."""
+configuration, one pd-backend per guest, the frontend in each guest, what
+dom0 holds for the guests (files, grant mappings, grants), and checks that
+the PV and the PVH tests run in either guest."""
 
-from .testlib import wait_for, run_ok
+import random
+import struct
+
+from .testlib import artifact, check, pixel, wait_for, run_ok
 
 DEVICES = "/dev/dri/card0 /dev/video0 /dev/input/event0"
-# guest1 also gets snd-aloop's card (card 1 in dom0: snd-dummy is 0)
+# both guests also get snd-aloop's card (card 1 in dom0: snd-dummy is 0),
+# used by one guest at a time
 SOUND = "/dev/snd/controlC1 /dev/snd/pcmC1D0p"
 CONF = """\
 [guest guest1]
 devices = %s %s
 
 [guest guest2]
-devices = %s
-""" % (DEVICES, SOUND, DEVICES)
+devices = %s %s
+""" % (DEVICES, SOUND, DEVICES, SOUND)
 
 GUEST_NODES = ("/dev/dri/card0", "/dev/video0", "/dev/input/event0")
 
@@ -85,3 +90,82 @@ def wait_grants(app, want, what, timeout=30):
     """Wait until dom0's grant count is want; returns it."""
     wait_for(what, lambda: grants(app) == want, timeout=timeout)
     return want
+
+
+RED, GREEN = "ff0000", "00ff00"
+
+
+def _colour(app, name):
+    shot = app.screendump(artifact(name))
+    return pixel(shot, 512, 384)
+
+
+def dumb_buffer_on_screen(app, guest):
+    """guest maps a 1024x768 dumb buffer of dom0's bochs card, fills it red
+    and sets it on the CRTC: the screendump turns red. The mode set moves
+    the buffer into VRAM (dom0 takes the pages back: PD_EV_UNMAP, the move
+    waits until the guest has unmapped them); the guest fills it green
+    through the same mapping (it faults, and maps the backend's copy in
+    RAM) and the screen turns green. Checks 768 grants while shown from
+    the copy and none after the program exits."""
+    setup(app)
+    before = grants(app)
+    run_ok(app, guest, "rm -f /tmp/go /tmp/show.log; (pd-fwdtest dumb-show "
+           "/dev/dri/card0 %s %s /tmp/go 600 >/tmp/show.log 2>&1 &); true"
+           % (RED, GREEN))
+    try:
+        wait_for("%s's buffer shown" % guest, lambda: "shown" in run_ok(
+            app, guest, "cat /tmp/show.log"), timeout=120)
+        wait_for("red on screen", lambda: _colour(
+            app, "xen-mmap-%s-red.png" % guest) == (255, 0, 0), timeout=60)
+        shown = grants(app)
+        run_ok(app, guest, "touch /tmp/go")
+        log = wait_for("%s's refill" % guest, lambda: (
+            lambda t: t if "refilled" in t else None)(run_ok(
+                app, guest, "cat /tmp/show.log")), timeout=60)
+        check("0 words differ" in log, log)
+        wait_for("green on screen", lambda: _colour(
+            app, "xen-mmap-%s-green.png" % guest) == (0, 255, 0), timeout=60)
+        during = grants(app)
+        copy = run_ok(app, "dom0", "grep -c 'served from a copy' "
+                      "/var/log/pd-backend-%s.log; true" % guest).strip()
+        print("%s: grants in dom0: %d before; %d once the buffer moved into "
+              "VRAM (taken back); %d after the refill (VRAM cannot be "
+              "granted: a copy in RAM, %s such mapping in the backend's log)"
+              % (guest, before, shown, during, copy))
+        check(during == before + 768, "%d grants for the 768-page buffer"
+              % (during - before))
+    finally:
+        run_ok(app, guest, "killall pd-fwdtest 2>/dev/null; true")
+    wait_grants(app, before, "the grants to end")
+    print("%s: grants in dom0 after the program exited: %d" % (guest, before))
+
+
+def aplay_loopback(app, guest):
+    """aplay in guest writes random samples into its forwarded snd-aloop
+    playback device (hw:0,0,0 in the guest: the forwarded card is its only
+    one) while arecord in dom0 captures the loopback's other end natively:
+    checks that the samples arrive byte for byte."""
+    setup(app)
+    rate = 8000
+    rnd = random.Random(5)
+    payload = bytes(rnd.getrandbits(8) for _ in range(rate * 2))
+    data = payload + bytes(rate * 2)
+    hdr = (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " +
+           struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16) +
+           b"data" + struct.pack("<I", len(data)))
+    app.copy_in(guest, hdr + data, "/tmp/xt.wav")
+    cards = run_ok(app, "dom0", "cat /proc/asound/cards")
+    check("[Loopback" in cards and cards.split("[Loopback")[0]
+          .rstrip().endswith("1"), "dom0's card 1 is not snd-aloop:\n%s"
+          % cards)
+    run_ok(app, "dom0", "rm -f /tmp/xt-cap.wav; (arecord -D hw:1,1,0 -f "
+           "S16_LE -c 1 -r %d --buffer-time=2000000 -d 8 /tmp/xt-cap.wav "
+           ">/tmp/xt-arecord.log 2>&1 &); sleep 1" % rate)
+    out = run_ok(app, guest, "aplay -D hw:0,0,0 --buffer-time=2000000 "
+                 "/tmp/xt.wav 2>&1", timeout=120)
+    wait_for("arecord to finish", lambda: not run_ok(
+        app, "dom0", "pidof arecord; true").strip(), timeout=60)
+    cap = app.copy_out("dom0", "/tmp/xt-cap.wav")[44:]
+    check(cap.find(payload) >= 0, "the samples did not arrive whole "
+          "(%d bytes captured); aplay said:\n%s" % (len(cap), out))
