@@ -78,6 +78,14 @@ def test_xen_card_without_hostd_keeps_the_display(app):
     the guard the backend, root and the card's master, would set the mode
     on dom0's screen."""
     xen.setup(app)
+    xen.restart_backend(app, "guest2", direct=False)
+    try:
+        _card_kept(app)
+    finally:
+        xen.restart_backend(app, "guest2", direct=True)
+
+
+def _card_kept(app):
     conns = run_ok(app, "guest2", "modetest -M bochs-drm -c")
     m = re.search(r"^(\d+)\s+\d+\s+connected", conns, re.M)
     check(m, "no connected connector in guest2:\n%s" % conns)

@@ -37,28 +37,48 @@ def nodes_up(app, guest, nodes=GUEST_NODES):
     return code == 0
 
 
-# No hostd in these tests: guest1's backend lets it drive dom0's screen
-# through its card (pd-backend --direct-display); guest2's keeps the
-# display to dom0, as every backend does by default.
-DIRECT = ("guest1",)
+# No hostd in these tests: the backends let their guests drive dom0's
+# screen through its card (pd-backend --direct-display), as the tests of
+# buffers moved into VRAM need; restart_backend(direct=False) gives a
+# guest the default, a display kept to dom0.
+DIRECT = ("guest1", "guest2")
 
 
-def setup(app, guests=("guest1", "guest2"), conf=CONF, nodes=GUEST_NODES):
-    """Config in dom0 (conf), one backend per guest (if not running yet),
-    the frontend loaded in each guest; waits for the forwarded nodes (the
-    guest's paths of nodes)."""
+def setup(app, guests=("guest1", "guest2"), conf=CONF, nodes=GUEST_NODES,
+          direct=DIRECT):
+    """Config in dom0 (conf), one backend per guest (if not running yet;
+    with --direct-display for the guests in direct), the frontend loaded in
+    each guest; waits for the forwarded nodes (the guest's paths of
+    nodes)."""
     app.copy_in("dom0", conf.encode(), "/etc/paradice/paradice.conf")
     for g in guests:
         if not backend_pid(app, g):
             run_ok(app, "dom0", "(pd-backend --xen %s%s >>/var/log/pd-backend"
                    "-%s.log 2>&1 &); true" % (
-                       g, " --direct-display" if g in DIRECT else "", g))
+                       g, " --direct-display" if g in direct else "", g))
     for g in guests:
         run_ok(app, g, "lsmod | grep -q '^pdfront ' || { modprobe -a drm "
                "videodev snd && insmod /usr/lib/modules/extra/pdfront.ko; }")
     for g in guests:
         wait_for("the forwarded nodes in %s" % g,
                  lambda: nodes_up(app, g, nodes))
+
+
+def restart_backend(app, guest, direct):
+    """guest's backend (its monitor and server) ended and started anew,
+    with --direct-display or without; waits until guest is served again."""
+    mon = run_ok(app, "dom0", "cat /run/paradice/backend-%s.monitor "
+                 "2>/dev/null; true" % guest).strip()
+    if mon.isdigit():
+        run_ok(app, "dom0", "kill %s 2>/dev/null; true" % mon)
+        wait_for("%s's old backend to end" % guest, lambda: run_ok(
+            app, "dom0", "[ -d /proc/%s ] || echo gone; true" % mon).strip()
+            == "gone", timeout=30)
+    wait_for("no backend for %s" % guest, lambda: not backend_pid(
+        app, guest), timeout=30)
+    setup(app, guests=(guest,), direct=(guest,) if direct else ())
+    wait_for("%s served again" % guest, lambda: "Connectors:" in run_ok(
+        app, guest, "modetest -M bochs-drm -c 2>&1; true"), timeout=60)
 
 
 def dom0_counts(app):
