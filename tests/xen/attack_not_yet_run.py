@@ -1,5 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""A hostile guest against dom0's limits: guest1 runs tests/xen/pd-attack
+"""NOT YET RUN: named so that tests/run-all does not find it (no test_
+prefix) until it has passed once in the xen appliance; rename it to
+tests/xen/test_xen_attack.py to run it.
+
+A hostile guest against dom0's limits: guest1 runs tests/xen/pd-attack
 (never installed by a package) with small limits in its section of
 paradice.conf; guest2 keeps the defaults and must not notice. Each test
 fails if its defence is removed (checked by reverting each one, see the
