@@ -1,13 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""NOT YET RUN: named so that tests/run-all does not find it (no test_
-prefix) until it has passed once in the xen appliance; rename it to
-tests/xen/test_xen_attack.py to run it.
-
-A hostile guest against dom0's limits: guest1 runs tests/xen/pd-attack
+"""A hostile guest against dom0's limits: guest1 runs tests/xen/pd-attack
 (never installed by a package) with small limits in its section of
 paradice.conf; guest2 keeps the defaults and must not notice. Each test
-fails if its defence is removed (checked by reverting each one, see the
-commit that added them):
+fails if its defence is removed:
 
 - a guest that never unmaps grants it guessed and mapped through gntdev
   does not hold dom0: its backend's exit ends within the grace period
