@@ -19,8 +19,6 @@ from pdvm.testlib import check, run_ok, wait_for
 
 MODE = "xen"
 GUESTS = 2
-# guest1 PV, guest2 PVH (see test_pvh.py): one appliance for tests/xen/
-GUEST_TYPES = ("pv", "pvh")
 
 def test_xen_dumb_buffer_mapped_in_guest_shows_on_screen(app):
     """guest1 maps a 1024x768 dumb buffer of dom0's bochs card (TTM system

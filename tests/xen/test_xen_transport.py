@@ -19,8 +19,6 @@ from pdvm.testlib import wait_for as _wait, v4l2_comparable, TestFailure, check,
 
 MODE = "xen"
 GUESTS = 2
-# guest1 PV, guest2 PVH (see test_pvh.py): one appliance for tests/xen/
-GUEST_TYPES = ("pv", "pvh")
 
 def test_xen_modetest_and_v4l2_identical_in_both_guests_at_once(app):
     """Both guests, at the same time, run modetest -M bochs-drm and
