@@ -403,11 +403,17 @@ static int cmd_evecho(const char *dev, long n)
 {
 	int fd = open_dev(dev);
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	int odd = 0;
+	int odd = 0, last = 0;
 	long done = 0;
 
-	/* reads as many events as are queued, as libevdev does */
-	while (done < n + 1) {
+	/* Echoes every ping up to the pinger's last one, n + 1 (ping 1 is
+	 * repeated until answered, then 2 .. n + 1), and stops on that value,
+	 * not on a count: other EV_MSC events in the same device (seen in the
+	 * xen appliance: values 43688 and 43689 before ping 1) are echoed
+	 * too, harmlessly, but neither count as pings nor end the echoer
+	 * before the last ping. Reads as many events as are queued, as
+	 * libevdev does. */
+	while (last != n + 1) {
 		struct input_event got[64];
 		ssize_t len;
 
@@ -422,9 +428,14 @@ static int cmd_evecho(const char *dev, long n)
 			if (got[i].type != EV_MSC || v <= 0 || v >= ECHO_OFFSET)
 				continue;
 			send_msc(fd, v + ECHO_OFFSET);
-			if (v != 1 && v != (int)done + 1 && odd++ < 20)
-				fprintf(stderr, "evecho: ping %d after %ld\n", v, done);
-			done += v != 1 || !done;	/* ping 1 may repeat */
+			if (v == last + 1) {
+				last = v;
+				done++;
+			} else if (!(v == 1 && last == 1) && odd++ < 20) {
+				/* a repeated ping 1 is expected */
+				fprintf(stderr, "evecho: ping %d after %d\n", v,
+					last);
+			}
 		}
 	}
 	fprintf(stderr, "evecho: %ld pings echoed, %d out of order\n", done, odd);
