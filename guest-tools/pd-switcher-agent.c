@@ -109,9 +109,10 @@ static void return_error(GDBusMethodInvocation *inv, const char *reply)
 					     "Invalid" };
 	char name[32] = "Failed";
 	const char *text = reply;
-	size_t len = strcspn(reply + 4, " \n");
 
 	if (!strncmp(reply, "ERR ", 4)) {
+		size_t len = strcspn(reply + 4, " \n");
+
 		for (size_t i = 0; i < G_N_ELEMENTS(known); i++)
 			if (strlen(known[i]) == len &&
 			    !strncmp(reply + 4, known[i], len))

@@ -110,7 +110,7 @@ static enum request parse_request(const char *untrusted, size_t len,
 	space = memchr(untrusted, ' ', len);
 	vlen = space ? (size_t)(space - untrusted) : len;
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-		const char *rest = untrusted + vlen + 1;
+		const char *rest = space ? space + 1 : untrusted + len;
 		size_t rlen = space ? len - vlen - 1 : 0;
 
 		if (strlen(verbs[i].verb) != vlen ||
