@@ -29,10 +29,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <paradice/pd_control.h>
 #include <paradice/pd_display.h>
 
 #include "backends.h"
 #include "display.h"
+#include "guestctl.h"
 #include "input.h"
 #include "log.h"
 #include "poller.h"
@@ -45,6 +47,7 @@ struct hostd_backends {
 	struct hostd_poller *poller;
 	struct hostd_input *input;	/* NULL: no input devices */
 	struct hostd_display *display;
+	struct hostd_guestctl *guestctl;	/* NULL: no control files */
 	const char *config_path;
 	bool spawn;
 	/* the pidfds of kept backends (hostd_vm.adopted_pidfd) */
@@ -86,6 +89,12 @@ void hostd_backends_set_peers(struct hostd_backends *b, struct hostd_input *in,
 	b->display = d;
 }
 
+void hostd_backends_set_guestctl(struct hostd_backends *b,
+				 struct hostd_guestctl *gc)
+{
+	b->guestctl = gc;
+}
+
 /* pd-backend beside hostd (a build tree, /usr/sbin), else from PATH. */
 static void backend_path(char *buf, size_t len)
 {
@@ -115,7 +124,7 @@ static void start(struct hostd_backends *b, struct hostd_vm *vm)
 	char prog[PATH_MAX + 32], domid[16];
 	const char *argv[8];
 	unsigned int n = 0;
-	int dfd, ifd[2];
+	int dfd, cfd, ifd[2];
 	pid_t pid;
 
 	/* its devices went with a backend that ended while we were away */
@@ -138,12 +147,16 @@ static void start(struct hostd_backends *b, struct hostd_vm *vm)
 	/* its end of the display protocol (pd_display.h): the backend is
 	 * this guest's by construction */
 	dfd = hostd_display_backend_fd(b->display, vm->index);
+	/* its guest's control files come over this (guestctl.c) */
+	cfd = hostd_guestctl_backend_fd(b->guestctl, vm->index);
 	pid = fork();
 	if (pid < 0) {
 		hostd_log("%s: cannot start a backend: %s", vm->cfg->name,
 			  strerror(errno));
 		if (dfd >= 0)
 			close(dfd);
+		if (cfd >= 0)
+			close(cfd);
 		return;
 	}
 	if (pid == 0) {
@@ -158,6 +171,13 @@ static void start(struct hostd_backends *b, struct hostd_vm *vm)
 			snprintf(v, sizeof(v), "%d",
 				 hostd_display_dirtyfb(b->display));
 			setenv(PD_DISPLAY_DIRTYFB_ENV, v, 1);
+		}
+		if (cfd >= 0) {
+			char v[16];
+
+			snprintf(v, sizeof(v), "%d", cfd);
+			fcntl(cfd, F_SETFD, 0);
+			setenv(PD_CONTROL_FD_ENV, v, 1);
 		}
 		/* the backend keeps the guest's devices alive past us */
 		if (ifd[0] >= 0 && ifd[1] >= 0) {
@@ -179,6 +199,8 @@ static void start(struct hostd_backends *b, struct hostd_vm *vm)
 	}
 	if (dfd >= 0)
 		close(dfd);
+	if (cfd >= 0)
+		close(cfd);
 	vm->backend_pid = pid;
 	vm->backend_started_us = hostd_now_us();
 	hostd_log("%s: backend %d started (domain %d)", vm->cfg->name, pid,

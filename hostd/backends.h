@@ -30,6 +30,10 @@ void hostd_backends_adopt(struct hostd_backends *b);
  * and its display connection (either may be NULL). */
 void hostd_backends_set_peers(struct hostd_backends *b, struct hostd_input *in,
 			      struct hostd_display *d);
+/* Each backend started from now on gets a control channel of gc's. */
+struct hostd_guestctl;
+void hostd_backends_set_guestctl(struct hostd_backends *b,
+				 struct hostd_guestctl *gc);
 /* Start the backends of running guests that have none, stop those of
  * guests that went. */
 void hostd_backends_update(struct hostd_backends *b);

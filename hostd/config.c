@@ -220,6 +220,35 @@ static int set_xl_config(struct parser *p, const char *value)
 	return 0;
 }
 
+/* "list,switch", "list", "none": what the guest may ask hostd through
+ * its control file. */
+static int set_allow(struct parser *p, const char *value)
+{
+	char buf[128], *save = NULL;
+	unsigned int allow = 0;
+	bool none = false;
+
+	if (strlen(value) >= sizeof(buf))
+		return fail(p, "'allow = %s' is too long", value);
+	snprintf(buf, sizeof(buf), "%s", value);
+	for (char *w = strtok_r(buf, ", \t", &save); w;
+	     w = strtok_r(NULL, ", \t", &save)) {
+		if (!strcmp(w, "list"))
+			allow |= HOSTD_ALLOW_LIST;
+		else if (!strcmp(w, "switch"))
+			allow |= HOSTD_ALLOW_SWITCH;
+		else if (!strcmp(w, "none"))
+			none = true;
+		else
+			return fail(p, "'allow': unknown '%s' (want list, "
+				    "switch or none)", w);
+	}
+	if (none && allow)
+		return fail(p, "'allow': 'none' with '%s'", value);
+	p->guest->allow = allow;
+	return 0;
+}
+
 static int section(struct parser *p, char *s)
 {
 	struct hostd_config *cfg = p->cfg;
@@ -250,6 +279,7 @@ static int section(struct parser *p, char *s)
 	p->guest = &cfg->guests[cfg->nguests++];
 	snprintf(p->guest->name, sizeof(p->guest->name), "%s", name);
 	p->guest->line = p->line;
+	p->guest->allow = HOSTD_DEFAULT_ALLOW;
 	p->guest->limits = (struct hostd_guest_limits){
 		.max_grants = HOSTD_DEFAULT_MAX_GRANTS,
 		.max_handles = HOSTD_DEFAULT_MAX_HANDLES,
@@ -314,7 +344,7 @@ static int assignment(struct parser *p, char *s)
 	static const char *const switch_keys[] = { "next", "previous" };
 	static const char *const guest_keys[] = {
 		"devices", "hotkey", "max_grants", "max_handles",
-		"max_objects", "max_inflight", "xl-config",
+		"max_objects", "max_inflight", "xl-config", "allow",
 	};
 	char *eq = strchr(s, '=');
 	const char *const *keys;
@@ -349,6 +379,8 @@ static int assignment(struct parser *p, char *s)
 		return set_hotkey(p, &p->guest->hotkey, value);
 	if (which == 6)
 		return set_xl_config(p, value);
+	if (which == 7)
+		return set_allow(p, value);
 	return set_guest_limit(p, which, key, value);
 }
 

@@ -37,9 +37,16 @@ struct hostd_guest_limits {
 #define HOSTD_DEFAULT_MAX_OBJECTS	4096u
 #define HOSTD_DEFAULT_MAX_INFLIGHT	(64ull << 20)
 
+/* What a guest may ask hostd through its control file (hostd/guestctl.c,
+ * key `allow`); another guest's frames are never among them. */
+#define HOSTD_ALLOW_LIST	(1u << 0)	/* the VMs and the active one */
+#define HOSTD_ALLOW_SWITCH	(1u << 1)	/* SwitchTo, next, previous */
+#define HOSTD_DEFAULT_ALLOW	(HOSTD_ALLOW_LIST | HOSTD_ALLOW_SWITCH)
+
 struct hostd_guest_config {
 	char name[HOSTD_NAME_MAX];
 	struct hostd_guest_limits limits;
+	unsigned int allow;		/* HOSTD_ALLOW_* */
 	unsigned int ndevices;
 	char *devices[HOSTD_MAX_DEVICES];
 	struct hostd_hotkey hotkey;

@@ -35,6 +35,8 @@
  *               (PD_DISPLAY_SOCKET): checked, then given to display.c and
  *               input.c
  *   backends.c  one pd-backend process per running guest
+ *   guestctl.c  the switcher inside the guests: their control files'
+ *               requests, checked against each guest's allow
  *   lifecycle.c each guest's Xen state (running, paused, ...); start,
  *               shut down, pause, resume, force off in a child process
  *               (libxl, or `xl create` for a start)
@@ -59,6 +61,7 @@
 #include "bus.h"
 #include "config.h"
 #include "display.h"
+#include "guestctl.h"
 #include "input.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -79,6 +82,7 @@ struct hostd {
 	struct hostd_display *display;
 	struct hostd_reattach *reattach;
 	struct hostd_lifecycle *lifecycle;
+	struct hostd_guestctl *guestctl;
 	struct xs_handle *xs;	/* NULL with --no-xen */
 	struct hostd_watch *xs_watch, *signal_watch;
 	int sfd;		/* signalfd of SIGCHLD */
@@ -299,6 +303,11 @@ int main(int argc, char **argv)
 			goto out;
 	}
 	hostd_backends_set_peers(h.backends, h.input, h.display);
+	/* the switcher inside the guests (guestctl.c) */
+	h.guestctl = hostd_guestctl_create(&h.sw, h.poller);
+	if (!h.guestctl)
+		goto out;
+	hostd_backends_set_guestctl(h.backends, h.guestctl);
 	if (strcmp(bus, "none") != 0) {
 		h.bus = hostd_bus_create(&h.sw, h.lifecycle, h.poller, bus,
 					 polkit_timeout_ms, &h.quit);
@@ -366,6 +375,7 @@ out:
 	h.lifecycle = NULL;
 	hostd_bus_destroy(h.bus);
 	hostd_input_destroy(h.input);
+	hostd_guestctl_destroy(h.guestctl);
 	hostd_backends_destroy(h.backends);
 	hostd_watch_remove(h.xs_watch);
 	if (h.xs)

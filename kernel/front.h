@@ -15,7 +15,8 @@
  *                                    back on PD_EV_UNMAP
  *   classes         front_drm.c, front_v4l2.c, front_snd.c, front_evdev.c
  *                                    how each class's node looks to the
- *                                    guest's programs
+ *                                    guest's programs; front_ctl.c the
+ *                                    control file (a line to hostd)
  *   file ops        front_fops.c     the class-agnostic forwarding file
  *                                    operations (pd_fops), backend events
  *                   front_ioctl.c    ioctl marshaling with the shared
@@ -379,12 +380,14 @@ void pd_conn_event(struct pd_conn *conn, const struct pd_wire_hdr *hdr,
 		   const void *body);
 
 /* ------------------------------------------------------------------ */
-/* Classes (front_drm.c, front_v4l2.c, front_snd.c, front_evdev.c)     */
+/* Classes (front_drm.c, front_v4l2.c, front_snd.c, front_evdev.c,     */
+/* front_ctl.c)                                                        */
 
 extern const struct pd_class_ops pd_drm_class;
 extern const struct pd_class_ops pd_v4l2_class;
 extern const struct pd_class_ops pd_snd_class;
 extern const struct pd_class_ops pd_evdev_class;
+extern const struct pd_class_ops pd_ctl_class;
 
 /* ------------------------------------------------------------------ */
 /* Transports                                                          */

@@ -116,8 +116,10 @@ static int pd_conn_handshake(struct pd_conn *conn)
 		.major = PD_WIRE_VERSION_MAJOR,
 		.minor = PD_WIRE_VERSION_MINOR,
 		.max_msg = PD_WIRE_MAX_MSG,
-		/* the clock offsets need nothing of the transport */
-		.features = conn->tp->features | PD_WIRE_FEAT_CLOCK,
+		/* the clock offsets and the control file need nothing of
+		 * the transport */
+		.features = conn->tp->features | PD_WIRE_FEAT_CLOCK |
+			    PD_WIRE_FEAT_CONTROL,
 		.max_inflight = 1024,
 	}, r;
 	struct pd_wire_export_req er = { 0 };
@@ -135,7 +137,8 @@ static int pd_conn_handshake(struct pd_conn *conn)
 	if (r.nexports > PD_WIRE_MAX_EXPORTS || r.max_msg < 4096)
 		return -EPROTO;
 	conn->features = r.features &
-			 (conn->tp->features | PD_WIRE_FEAT_CLOCK);
+			 (conn->tp->features | PD_WIRE_FEAT_CLOCK |
+			  PD_WIRE_FEAT_CONTROL);
 	conn->max_msg = min_t(u32, r.max_msg, PD_WIRE_MAX_MSG);
 	conn->exports = kcalloc(r.nexports ?: 1, sizeof(*conn->exports),
 				GFP_KERNEL);

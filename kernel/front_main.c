@@ -20,6 +20,7 @@ static const struct pd_class_ops *const pd_front_classes[] = {
 	&pd_evdev_class,
 	&pd_v4l2_class,
 	&pd_snd_class,
+	&pd_ctl_class,
 };
 
 static void pd_front_unregister_classes(unsigned int n)

@@ -8,6 +8,7 @@
  *   log.c         be_log (the ground floor)
  *   send.c        replies and events to the guest through the transport
  *   exports.c     what a device file is (class, driver, node name)
+ *   control.c     the guest's control file: its line to hostd
  *   handles.c     the guest's open files: handle -> real descriptor
  *   ops.c         one function per request
  *   maps.c        mappings of real files granted to the guest (MMAP,
@@ -110,9 +111,19 @@ int be_loop_nodes(struct be_transport *t, struct pd_loop_node *nodes,
 struct be_export {
 	char path[256];
 	struct pd_wire_export info;
+	/* a file that is none of dom0's (the control file): made by this
+	 * instead of open(path); a descriptor, or -1 with errno */
+	int (*open)(struct be *be, int flags);
 };
 
 int be_export_describe(const char *path, struct be_export *e);
+
+/* control.c: the control file's export into e if hostd gave us a
+ * channel (1), else 0; the exports a frontend sees (the control file
+ * only with PD_WIRE_FEAT_CONTROL) */
+int be_control_init(struct be *be, struct be_export *e);
+bool be_has_control(const struct be *be);
+uint32_t be_exports_visible(const struct be *be);
 
 struct be_handle;
 
@@ -197,7 +208,8 @@ struct be {
 	const char *name;		/* for the log: the guest */
 	unsigned int domid;		/* --xen: the guest's domain */
 	struct be_export *exports;
-	uint32_t nexports;
+	uint32_t nexports;		/* the control file's last, if any */
+	int control_fd;			/* channel to hostd (control.c), -1 */
 	uint64_t features;		/* agreed at CONNECT */
 	atomic_bool connected;
 	/* The guest's clocks minus ours, by PD_WIRE_CLOCK_* (clock.c);

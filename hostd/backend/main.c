@@ -238,7 +238,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct be be = { .name = "loop", .epfd = -1, .wakefd = -1, .sigfd = -1 };
+	struct be be = { .name = "loop", .epfd = -1, .wakefd = -1, .sigfd = -1,
+			 .control_fd = -1 };
 	struct announce an = { .be = &be, .ready_fd = -1 };
 	struct vkms_config dcfg = { .sock = -1 };
 	int input[PD_DISPLAY_MAX_INPUT];

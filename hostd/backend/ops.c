@@ -77,14 +77,17 @@ static void op_connect(struct be *be, struct be_job *job)
 		be_reply(be, &job->hdr, -EPROTO, NULL, 0);
 		return;
 	}
-	/* the clock offsets need nothing of the transport */
+	/* the clock offsets and the control file need nothing of the
+	 * transport */
 	be->features = c.features & (be_transport_features(be->tp) |
-				     PD_WIRE_FEAT_CLOCK);
+				     PD_WIRE_FEAT_CLOCK |
+				     (be_has_control(be) ?
+				      PD_WIRE_FEAT_CONTROL : 0));
 	c.major = PD_WIRE_VERSION_MAJOR;
 	c.minor = PD_WIRE_VERSION_MINOR;
 	c.max_msg = PD_WIRE_MAX_MSG;
 	c.features = be->features;
-	c.nexports = be->nexports;
+	c.nexports = be_exports_visible(be);
 	c.max_inflight = 256;
 	atomic_store(&be->connected, true);
 	be_reply(be, &job->hdr, 0, &c, sizeof(c));
@@ -95,7 +98,7 @@ static void op_export_info(struct be *be, struct be_job *job)
 	struct pd_wire_export_req r;
 
 	if (take_body(job, &r, sizeof(r)) || r.reserved ||
-	    r.index >= be->nexports) {
+	    r.index >= be_exports_visible(be)) {
 		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
 		return;
 	}
@@ -111,7 +114,7 @@ static void op_open(struct be *be, struct be_job *job)
 	struct be_handle *h;
 	int fl, fd;
 
-	if (take_body(job, &r, sizeof(r)) || r.index >= be->nexports ||
+	if (take_body(job, &r, sizeof(r)) || r.index >= be_exports_visible(be) ||
 	    (r.flags & ~(PD_WIRE_O_ACCMODE | PD_WIRE_O_NONBLOCK)) ||
 	    (r.flags & PD_WIRE_O_ACCMODE) == 3) {
 		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
@@ -124,7 +127,7 @@ static void op_open(struct be *be, struct be_job *job)
 								  O_RDONLY;
 	if (r.flags & PD_WIRE_O_NONBLOCK)
 		fl |= O_NONBLOCK;
-	fd = open(e->path, fl);
+	fd = e->open ? e->open(be, fl) : open(e->path, fl);
 	if (fd < 0) {
 		be_reply(be, &job->hdr, neg_errno(), NULL, 0);
 		return;

@@ -244,7 +244,7 @@
 #include <linux/types.h>
 
 #define PD_WIRE_VERSION_MAJOR 1
-#define PD_WIRE_VERSION_MINOR 2
+#define PD_WIRE_VERSION_MINOR 3
 
 #define PD_WIRE_XENBUS_DEVICE_TYPE "paradice"
 
@@ -297,7 +297,9 @@
 #define PD_WIRE_FEAT_REVOKE		(1ull << 5)
 /* PD_OP_CLOCK: the guest's clock offsets (1.2). */
 #define PD_WIRE_FEAT_CLOCK		(1ull << 6)
-#define PD_WIRE_FEAT_ALL		((1ull << 7) - 1)
+/* The frontend makes a node for a PD_WIRE_CLASS_CONTROL export (1.3). */
+#define PD_WIRE_FEAT_CONTROL		(1ull << 7)
+#define PD_WIRE_FEAT_ALL		((1ull << 8) - 1)
 
 /*
  * ===========================================================================
@@ -313,7 +315,18 @@
 #define PD_WIRE_CLASS_SND_CTL		4
 #define PD_WIRE_CLASS_SND_PCM		5
 #define PD_WIRE_CLASS_SND_TIMER		6
-#define PD_WIRE_CLASS_COUNT		7
+/*
+ * The guest's control file (1.3, PD_WIRE_FEAT_CONTROL): no device of the
+ * driver domain, a packet line to hostd. Each WRITE is one request, each
+ * READ returns one whole reply (a read shorter than the reply loses its
+ * end), POLL says POLLIN while a reply waits; it has no ioctls and no
+ * mmap. The frontend names its node /dev/paradice/control; the backend
+ * exports it last, only to a frontend that offered the feature. What the
+ * requests say is include/paradice/pd_control.h's, between the guest and
+ * hostd: the backend only carries them.
+ */
+#define PD_WIRE_CLASS_CONTROL		7
+#define PD_WIRE_CLASS_COUNT		8
 
 #define PD_WIRE_DRIVER_NONE		0
 #define PD_WIRE_DRIVER_DRM_GENERIC	1	/* KMS only: bochs, simpledrm */

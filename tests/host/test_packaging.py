@@ -78,7 +78,10 @@ def test_packages_hold_their_files(app):
         "pd-guest-tools": [
             "/usr/src/pdfront-0.1.0/dkms.conf",
             "/lib/udev/rules.d/70-paradice.rules",
-            "/usr/lib/modules-load.d/paradice.conf"],
+            "/usr/lib/modules-load.d/paradice.conf",
+            "/usr/sbin/pd-switcher-agent",
+            "/lib/systemd/system/pd-switcher-agent.service",
+            "/usr/share/dbus-1/system.d/org.paradice.Switcher1.guest.conf"],
     }
     for pkg, files in want.items():
         have = _contents(debs[pkg])

@@ -167,8 +167,36 @@ static void test_limits(void)
 	CHECK_EQ(parse(&cfg, "[switch]\nmax_grants = 5\n"), -1);
 }
 
+/* What a guest may ask hostd (guestctl.c): list and switch by default,
+ * any of them, or none; a word that is none of those is refused. */
+static void test_allow(void)
+{
+	struct hostd_config cfg;
+
+	CHECK_EQ(parse(&cfg, "[guest a]\ndevices = /dev/x\nallow = list\n"
+		       "[guest b]\ndevices = /dev/x\nallow = none\n"
+		       "[guest c]\ndevices = /dev/x\n"
+		       "[guest d]\ndevices = /dev/x\nallow = switch, list\n"),
+		 0);
+	CHECK_EQ(cfg.guests[0].allow, HOSTD_ALLOW_LIST);
+	CHECK_EQ(cfg.guests[1].allow, 0);
+	CHECK_EQ(cfg.guests[2].allow, HOSTD_DEFAULT_ALLOW);
+	CHECK_EQ(HOSTD_DEFAULT_ALLOW, HOSTD_ALLOW_LIST | HOSTD_ALLOW_SWITCH);
+	CHECK_EQ(cfg.guests[3].allow, HOSTD_ALLOW_LIST | HOSTD_ALLOW_SWITCH);
+	hostd_config_finish(&cfg);
+
+	CHECK_EQ(parse(&cfg, "[guest a]\nallow = thumbnails\n"), -1);
+	CHECK(strstr(err, "t.conf:2: 'allow': unknown 'thumbnails'") != NULL);
+	CHECK_EQ(parse(&cfg, "[guest a]\nallow = none,list\n"), -1);
+	CHECK(strstr(err, "t.conf:2: 'allow': 'none' with") != NULL);
+	CHECK_EQ(parse(&cfg, "[guest a]\nallow = list\nallow = switch\n"), -1);
+	CHECK(strstr(err, "set twice") != NULL);
+	CHECK_EQ(parse(&cfg, "[switch]\nallow = list\n"), -1);
+}
+
 int main(void)
 {
+	RUN(test_allow);
 	RUN(test_limits);
 	RUN(test_sample_parses);
 	RUN(test_missing_file);

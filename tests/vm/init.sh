@@ -173,6 +173,9 @@ guest)
 	fi
 	load xen-evtchn xen-gntdev xen-gntalloc evdev uinput
 	mark "modules loaded"
+	# a guest's own system bus, where its image has one (the switcher
+	# layer: tests/vm/profiles/switcher.txt)
+	start_dbus
 	start_udev
 	(while true; do pd-vmagent serve-vchan; sleep 1; done) \
 		>>/var/log/pd-vmagent.log 2>&1 &

@@ -403,8 +403,8 @@ struct be_transport *be_xen_create(struct be *be, const char *domain,
 	be->max.objects = g->limits.max_objects;
 	be->max.inflight = g->limits.max_inflight;
 	be->nexports = g->ndevices + nextra;
-	be->exports = calloc(be->nexports ? be->nexports : 1,
-			     sizeof(*be->exports));
+	/* one more: the control file, if hostd gave us its channel */
+	be->exports = calloc(be->nexports + 1, sizeof(*be->exports));
 	if (!be->exports) {
 		hostd_config_finish(&cfg);
 		return NULL;
@@ -427,6 +427,7 @@ struct be_transport *be_xen_create(struct be *be, const char *domain,
 		}
 	}
 	hostd_config_finish(&cfg);
+	be->nexports += (uint32_t)be_control_init(be, &be->exports[be->nexports]);
 
 	if (already_served(guest_name)) {
 		be_log(be, "already served by another pd-backend");

@@ -107,6 +107,12 @@ PROJECT_PROGRAMS = [
     ("tests/display/pd-kmsclient", False),
     ("tests/gpu/pd-gltest", False),
 ]
+# The project's programs put only in the guests of images with one guest
+# layer (tests/vm/profiles/NAME.txt), which holds their libraries: what
+# runs only in those guests, without the libraries in every image.
+LAYER_PROGRAMS = {
+    "switcher": ["switcher-ui/switcher-ui", "guest-tools/pd-switcher-agent"],
+}
 # Project files put in every image: (source, path in the image).
 PROJECT_FILES = [
     ("dbus/org.paradice.Switcher1.conf",
@@ -196,9 +202,17 @@ class Appliance:
         return types[i] if i < len(types) else "pv"
 
     # -- images --------------------------------------------------------------
-    def _project_layer(self, role, kver, guest_image=None):
-        """/init and the project's build outputs, for one role."""
+    def _project_layer(self, role, kver, guest_image=None, guest_layers=()):
+        """/init and the project's build outputs, for one role; a guest's
+        also the LAYER_PROGRAMS of its guest_layers."""
         c = image.Cpio()
+        for layer in guest_layers if role == "guest" else ():
+            for rel in LAYER_PROGRAMS.get(layer, []):
+                prog = os.path.join(BUILD, "meson", rel)
+                if not os.path.exists(prog):
+                    raise VmError("%s is missing: run `make build` first"
+                                  % prog)
+                c.file("usr/bin/" + os.path.basename(rel), prog, 0o755)
         c.file("init", os.path.join(image.VMDIR, "init.sh"), 0o755)
         libs = image.BaseBuilder(None, kver)
         for rel, required in PROJECT_PROGRAMS:
@@ -255,7 +269,8 @@ class Appliance:
         image.concat(guest, [image.build_base("guest", CACHE, kver, self.say)]
                      + gpu + [image.build_base(n, CACHE, kver, self.say)
                               for n in guest_layers]
-                     + [self._project_layer("guest", kver)])
+                     + [self._project_layer("guest", kver,
+                                            guest_layers=guest_layers)])
         image.concat(host, [image.build_base("host", CACHE, kver, self.say)]
                      + gpu + [self._project_layer("host", kver, guest)])
         self.say("images ready in %.1fs (host %d MiB, guest %d MiB)" % (

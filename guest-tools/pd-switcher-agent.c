@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pd-switcher-agent: hostd's D-Bus service, org.paradice.Switcher1, on a
+ * guest's system bus, so that the same switcher-ui (tray, window,
+ * --list, --switch) runs in a guest's desktop as in dom0. It owns the
+ * name and relays each call to hostd through the guest's control file,
+ * /dev/paradice/control (include/paradice/pd_control.h): one request per
+ * write, one reply per read. hostd decides what this guest may do (its
+ * `allow` in dom0's paradice.conf) and logs who asked; a refusal comes
+ * back as the D-Bus error hostd names (org.paradice.Switcher1.Error.*).
+ *
+ * The objects are those of dbus/org.paradice.Switcher1.xml (the code is
+ * generated from it, as switcher-ui's client is): the Manager's Vms,
+ * ActiveVm and Guests, kept current by a LIST every two seconds and after
+ * every switch, and a Vm object per guest with a domain. Starting,
+ * stopping and pausing guests are dom0's: those calls are refused here.
+ * There is no method for another guest's frames.
+ *
+ *   pd-switcher-agent [--control PATH] [--bus system|session|ADDRESS]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <paradice/pd_control.h>
+
+#include "switcher1-agent-gen.h"
+
+#define BUS_NAME	"org.paradice.Switcher1"
+#define ROOT_PATH	"/org/paradice/Switcher1"
+#define ERROR_PREFIX	"org.paradice.Switcher1.Error."
+#define REPLY_TIMEOUT_MS 10000
+#define REFRESH_S	2
+#define MAX_VMS		32
+
+struct vm {
+	char *name;
+	guint domid;
+	PdSwVm *skel;		/* exported at ROOT_PATH/vm/DOMID */
+	gboolean seen;		/* in the last LIST */
+};
+
+struct agent {
+	const char *control;
+	int fd;			/* the control file, -1: closed */
+	GDBusConnection *bus;
+	PdSwManager *mgr;
+	struct vm vms[MAX_VMS];
+	guint nvms;
+	char *active;		/* path of ActiveVm */
+	GMainLoop *loop;
+};
+
+/* -- the control file ------------------------------------------------------- */
+
+static void control_close(struct agent *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+}
+
+/*
+ * One request and its reply (NUL-terminated in reply). TRUE, or FALSE
+ * with err set (NotAvailable: no line to hostd). A file that failed is
+ * closed and opened again by the next request.
+ */
+static gboolean control_call(struct agent *a, const char *req, char *reply,
+			     size_t cap, GError **err)
+{
+	struct pollfd p;
+	ssize_t n;
+
+	if (a->fd < 0)
+		a->fd = open(a->control, O_RDWR | O_CLOEXEC);
+	if (a->fd < 0)
+		goto fail;
+	if (write(a->fd, req, strlen(req)) != (ssize_t)strlen(req))
+		goto fail;
+	p = (struct pollfd){ .fd = a->fd, .events = POLLIN };
+	if (poll(&p, 1, REPLY_TIMEOUT_MS) != 1) {
+		errno = ETIMEDOUT;
+		goto fail;
+	}
+	n = read(a->fd, reply, cap - 1);
+	if (n <= 0) {
+		if (!n)
+			errno = ECONNRESET;
+		goto fail;
+	}
+	reply[n] = '\0';
+	return TRUE;
+fail:
+	g_set_error(err, G_DBUS_ERROR, G_DBUS_ERROR_FAILED,
+		    "no line to hostd through %s: %s", a->control,
+		    g_strerror(errno));
+	control_close(a);
+	return FALSE;
+}
+
+/* hostd's "ERR NAME TEXT" as the D-Bus error it names. */
+static void return_error(GDBusMethodInvocation *inv, const char *reply)
+{
+	static const char *const known[] = { "Refused", "UnknownVm", "Busy",
+					     "Invalid" };
+	char name[32] = "Failed";
+	const char *text = reply;
+
+	if (!strncmp(reply, "ERR ", 4)) {
+		size_t len = strcspn(reply + 4, " \n");
+
+		for (size_t i = 0; i < G_N_ELEMENTS(known); i++)
+			if (strlen(known[i]) == len &&
+			    !strncmp(reply + 4, known[i], len))
+				g_strlcpy(name, known[i], sizeof(name));
+		text = reply + 4 + len + (reply[4 + len] == ' ');
+	}
+	{
+		char *full = g_strconcat(ERROR_PREFIX, name, NULL);
+		char *msg = g_strndup(text, strcspn(text, "\n"));
+
+		g_dbus_method_invocation_return_dbus_error(inv, full, msg);
+		g_free(full);
+		g_free(msg);
+	}
+}
+
+/* -- the objects, from LIST ------------------------------------------------- */
+
+static char *vm_path(guint domid)
+{
+	return g_strdup_printf(ROOT_PATH "/vm/%u", domid);
+}
+
+static gboolean on_vm_activate(PdSwVm *skel, GDBusMethodInvocation *inv,
+			       gpointer data);
+static gboolean on_vm_refused(PdSwVm *skel, GDBusMethodInvocation *inv,
+			      gpointer data);
+
+static struct vm *vm_find(struct agent *a, const char *name, guint domid)
+{
+	for (guint i = 0; i < a->nvms; i++)
+		if (!strcmp(a->vms[i].name, name) && a->vms[i].domid == domid)
+			return &a->vms[i];
+	return NULL;
+}
+
+static struct vm *vm_add(struct agent *a, const char *name, guint domid)
+{
+	struct vm *vm;
+	char *path;
+	GError *err = NULL;
+
+	if (a->nvms == MAX_VMS)
+		return NULL;
+	vm = &a->vms[a->nvms++];
+	vm->name = g_strdup(name);
+	vm->domid = domid;
+	vm->skel = pd_sw_vm_skeleton_new();
+	pd_sw_vm_set_name(vm->skel, name);
+	pd_sw_vm_set_domain_id(vm->skel, domid);
+	g_signal_connect(vm->skel, "handle-activate",
+			 G_CALLBACK(on_vm_activate), a);
+	g_signal_connect(vm->skel, "handle-shutdown",
+			 G_CALLBACK(on_vm_refused), a);
+	g_signal_connect(vm->skel, "handle-pause", G_CALLBACK(on_vm_refused), a);
+	g_signal_connect(vm->skel, "handle-resume",
+			 G_CALLBACK(on_vm_refused), a);
+	g_signal_connect(vm->skel, "handle-force-off",
+			 G_CALLBACK(on_vm_refused), a);
+	path = vm_path(domid);
+	if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(vm->skel),
+					      a->bus, path, &err)) {
+		g_warning("%s: %s", path, err->message);
+		g_clear_error(&err);
+	}
+	g_free(path);
+	return vm;
+}
+
+static void vm_remove(struct agent *a, guint i)
+{
+	struct vm *vm = &a->vms[i];
+
+	g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(vm->skel));
+	g_object_unref(vm->skel);
+	g_free(vm->name);
+	a->vms[i] = a->vms[--a->nvms];
+}
+
+/* Take hostd's LIST reply into the objects; FALSE if it is none. */
+static gboolean apply_list(struct agent *a, const char *reply)
+{
+	char **lines = g_strsplit(reply, "\n", -1);
+	GPtrArray *guests = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *paths = g_ptr_array_new_with_free_func(g_free);
+	char *active = g_strdup("/");
+
+	if (!lines[0] || strcmp(lines[0], "OK")) {
+		g_strfreev(lines);
+		g_ptr_array_unref(guests);
+		g_ptr_array_unref(paths);
+		g_free(active);
+		return FALSE;
+	}
+	for (guint i = 0; i < a->nvms; i++)
+		a->vms[i].seen = FALSE;
+	for (char **l = lines + 1; *l; l++) {
+		char name[64], state[16];
+		guint domid, on;
+		struct vm *vm;
+
+		if (!strncmp(*l, "GUEST ", 6)) {
+			g_ptr_array_add(guests, g_strdup(*l + 6));
+			continue;
+		}
+		if (sscanf(*l, "VM %63s %u %15s %u", name, &domid, state,
+			   &on) != 4)
+			continue;
+		vm = vm_find(a, name, domid);
+		if (!vm)
+			vm = vm_add(a, name, domid);
+		if (!vm)
+			continue;
+		vm->seen = TRUE;
+		pd_sw_vm_set_state(vm->skel, state);
+		pd_sw_vm_set_active(vm->skel, on == 1);
+		g_ptr_array_add(paths, vm_path(domid));
+		if (on == 1) {
+			g_free(active);
+			active = vm_path(domid);
+		}
+	}
+	for (guint i = a->nvms; i-- > 0;)
+		if (!a->vms[i].seen)
+			vm_remove(a, i);
+	g_ptr_array_add(guests, NULL);
+	g_ptr_array_add(paths, NULL);
+	pd_sw_manager_set_guests(a->mgr, (const char *const *)guests->pdata);
+	pd_sw_manager_set_vms(a->mgr, (const char *const *)paths->pdata);
+	pd_sw_manager_set_active_vm(a->mgr, active);
+	if (a->active && strcmp(a->active, active))
+		pd_sw_manager_emit_switched(a->mgr, active, 0);
+	g_free(a->active);
+	a->active = active;
+	g_strfreev(lines);
+	g_ptr_array_unref(guests);
+	g_ptr_array_unref(paths);
+	return TRUE;
+}
+
+static void refresh(struct agent *a)
+{
+	char reply[PD_CONTROL_MAX_REPLY + 1];
+	GError *err = NULL;
+
+	if (!control_call(a, "LIST\n", reply, sizeof(reply), &err)) {
+		g_debug("%s", err->message);
+		g_error_free(err);
+		return;
+	}
+	if (!apply_list(a, reply))
+		g_debug("LIST: %s", reply);
+}
+
+static gboolean on_refresh(gpointer data)
+{
+	refresh(data);
+	return G_SOURCE_CONTINUE;
+}
+
+/* -- the methods ------------------------------------------------------------ */
+
+/* A switch request: its reply as the call's, then the objects anew. */
+static void do_switch(struct agent *a, GDBusMethodInvocation *inv,
+		      const char *req)
+{
+	char reply[PD_CONTROL_MAX_REPLY + 1];
+	GError *err = NULL;
+
+	if (!control_call(a, req, reply, sizeof(reply), &err)) {
+		g_dbus_method_invocation_return_dbus_error(
+			inv, ERROR_PREFIX "NotAvailable", err->message);
+		g_error_free(err);
+		return;
+	}
+	if (strncmp(reply, "OK", 2)) {
+		return_error(inv, reply);
+		return;
+	}
+	g_dbus_method_invocation_return_value(inv, NULL);
+	refresh(a);
+}
+
+static gboolean on_switch_to(PdSwManager *mgr, GDBusMethodInvocation *inv,
+			     const char *name, gpointer data)
+{
+	char *req = g_strdup_printf("SWITCH %s\n", name);
+
+	do_switch(data, inv, req);
+	g_free(req);
+	return TRUE;
+}
+
+static gboolean on_switch_to_path(PdSwManager *mgr, GDBusMethodInvocation *inv,
+				  const char *path, gpointer data)
+{
+	struct agent *a = data;
+
+	for (guint i = 0; i < a->nvms; i++) {
+		char *p = vm_path(a->vms[i].domid);
+		gboolean same = !strcmp(p, path);
+
+		g_free(p);
+		if (same)
+			return on_switch_to(mgr, inv, a->vms[i].name, data);
+	}
+	g_dbus_method_invocation_return_dbus_error(inv, ERROR_PREFIX "UnknownVm",
+						   "no such VM");
+	return TRUE;
+}
+
+static gboolean on_switch_next(PdSwManager *mgr, GDBusMethodInvocation *inv,
+			       gpointer data)
+{
+	do_switch(data, inv, "NEXT\n");
+	return TRUE;
+}
+
+static gboolean on_switch_previous(PdSwManager *mgr,
+				   GDBusMethodInvocation *inv, gpointer data)
+{
+	do_switch(data, inv, "PREVIOUS\n");
+	return TRUE;
+}
+
+static gboolean on_start(PdSwManager *mgr, GDBusMethodInvocation *inv,
+			 const char *name, gpointer data)
+{
+	g_dbus_method_invocation_return_dbus_error(inv, ERROR_PREFIX "Refused",
+		"a guest cannot start, stop or pause guests (dom0's switcher can)");
+	return TRUE;
+}
+
+static gboolean on_vm_activate(PdSwVm *skel, GDBusMethodInvocation *inv,
+			       gpointer data)
+{
+	char *req = g_strdup_printf("SWITCH %s\n", pd_sw_vm_get_name(skel));
+
+	do_switch(data, inv, req);
+	g_free(req);
+	return TRUE;
+}
+
+static gboolean on_vm_refused(PdSwVm *skel, GDBusMethodInvocation *inv,
+			      gpointer data)
+{
+	return on_start(NULL, inv, NULL, data);
+}
+
+/* -- the bus ---------------------------------------------------------------- */
+
+static void on_name_lost(GDBusConnection *bus, const char *name, gpointer data)
+{
+	struct agent *a = data;
+
+	g_printerr("pd-switcher-agent: cannot own %s on the bus (another "
+		   "owner, or the bus policy)\n", name);
+	g_main_loop_quit(a->loop);
+}
+
+static void on_name_acquired(GDBusConnection *bus, const char *name,
+			     gpointer data)
+{
+	g_printerr("pd-switcher-agent: serving %s\n", name);
+}
+
+static GDBusConnection *connect_bus(const char *bus, GError **err)
+{
+	if (!strcmp(bus, "system"))
+		return g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, err);
+	if (!strcmp(bus, "session"))
+		return g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, err);
+	return g_dbus_connection_new_for_address_sync(bus,
+		G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL, err);
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a = { .control = PD_CONTROL_NODE, .fd = -1 };
+	const char *bus = "system";
+	GError *err = NULL;
+	guint owner;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--control") && i + 1 < argc) {
+			a.control = argv[++i];
+		} else if (!strcmp(argv[i], "--bus") && i + 1 < argc) {
+			bus = argv[++i];
+		} else {
+			g_printerr("usage: pd-switcher-agent [--control PATH] "
+				   "[--bus system|session|ADDRESS]\n");
+			return 2;
+		}
+	}
+	a.bus = connect_bus(bus, &err);
+	if (!a.bus) {
+		g_printerr("pd-switcher-agent: %s\n", err->message);
+		return 1;
+	}
+	a.mgr = pd_sw_manager_skeleton_new();
+	pd_sw_manager_set_version(a.mgr, 1);
+	pd_sw_manager_set_active_vm(a.mgr, "/");
+	g_signal_connect(a.mgr, "handle-switch-to", G_CALLBACK(on_switch_to), &a);
+	g_signal_connect(a.mgr, "handle-switch-to-path",
+			 G_CALLBACK(on_switch_to_path), &a);
+	g_signal_connect(a.mgr, "handle-switch-next",
+			 G_CALLBACK(on_switch_next), &a);
+	g_signal_connect(a.mgr, "handle-switch-previous",
+			 G_CALLBACK(on_switch_previous), &a);
+	g_signal_connect(a.mgr, "handle-start", G_CALLBACK(on_start), &a);
+	/* the objects first, then the name: a client that sees the name
+	 * finds them filled */
+	refresh(&a);
+	if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(a.mgr),
+					      a.bus, ROOT_PATH, &err)) {
+		g_printerr("pd-switcher-agent: %s\n", err->message);
+		return 1;
+	}
+	a.loop = g_main_loop_new(NULL, FALSE);
+	owner = g_bus_own_name_on_connection(a.bus, BUS_NAME,
+					     G_BUS_NAME_OWNER_FLAGS_NONE,
+					     on_name_acquired, on_name_lost,
+					     &a, NULL);
+	g_timeout_add_seconds(REFRESH_S, on_refresh, &a);
+	g_main_loop_run(a.loop);
+	g_bus_unown_name(owner);
+	control_close(&a);
+	return 1;
+}
