@@ -179,11 +179,17 @@ def aplay_loopback(app, guest):
     check("[Loopback" in cards and cards.split("[Loopback")[0]
           .rstrip().endswith("1"), "dom0's card 1 is not snd-aloop:\n%s"
           % cards)
+    # arecord runs until aplay has drained, then 1 s more, however long
+    # the guest took to start (on a loaded machine aplay's first samples
+    # came over 7 s after arecord's start: a fixed 8 s capture missed them)
     run_ok(app, "dom0", "rm -f /tmp/xt-cap.wav; (arecord -D hw:1,1,0 -f "
-           "S16_LE -c 1 -r %d --buffer-time=2000000 -d 8 /tmp/xt-cap.wav "
+           "S16_LE -c 1 -r %d --buffer-time=2000000 -d 120 /tmp/xt-cap.wav "
            ">/tmp/xt-arecord.log 2>&1 &); sleep 1" % rate)
-    out = run_ok(app, guest, "aplay -D hw:0,0,0 --buffer-time=2000000 "
-                 "/tmp/xt.wav 2>&1", timeout=120)
+    try:
+        out = run_ok(app, guest, "aplay -D hw:0,0,0 --buffer-time=2000000 "
+                     "/tmp/xt.wav 2>&1", timeout=120)
+    finally:
+        run_ok(app, "dom0", "sleep 1; kill -INT $(pidof arecord); true")
     wait_for("arecord to finish", lambda: not run_ok(
         app, "dom0", "pidof arecord; true").strip(), timeout=60)
     cap = app.copy_out("dom0", "/tmp/xt-cap.wav")[44:]
