@@ -23,7 +23,8 @@
  *                      live one
  *   2 H(1) CMD(1) ST(1) F(1) LEN(2) MEM  an ioctl built by the frontend's
  *                      own encoder from guest memory MEM (command CMD-th
- *                      of the handle's class), then framed as 1
+ *                      of the handle's class; with bit 6 of ST, of the
+ *                      class of export ST % 5), then framed as 1
  *   3 R(1)             what the next ioctls return
  *   4 G(1)             how the next grant goes: ok, device memory
  *                      (ENXIO: served from a copy), or ENOMEM
@@ -82,6 +83,7 @@ static bool events_blocked;
 static uint64_t want_id;		/* the request being answered */
 static int replies;			/* to it */
 static uint32_t handles[MAX_OPEN];	/* from OPEN replies */
+static uint16_t handle_class[MAX_OPEN], handle_driver[MAX_OPEN];
 static unsigned int nhandles;
 static uint64_t map_ids[MAX_MAPS];	/* from MMAP replies */
 static unsigned int nmaps;
@@ -110,6 +112,8 @@ static int fake_send(struct be_transport *t, const void *msg, size_t len)
 		struct pd_wire_open_rsp r;
 
 		memcpy(&r, (const uint8_t *)msg + sizeof(h), sizeof(r));
+		handle_class[nhandles] = r.class;
+		handle_driver[nhandles] = r.driver;
 		handles[nhandles++] = r.handle;
 	}
 	if (h.result == 0 && h.op == PD_OP_MMAP &&
@@ -448,9 +452,14 @@ static void ioctl_request(struct in *in)
 
 	if (!call)
 		return;
-	/* the class of the export the handle was opened from */
-	cl = exports[sti % NEXPORTS].info.class;
-	drv = exports[sti % NEXPORTS].info.driver;
+	/* the class of the file the handle names (bit 6: of another) */
+	if (nhandles && hsel < 0xf0 && !(sti & 0x40)) {
+		cl = handle_class[hsel % nhandles];
+		drv = handle_driver[hsel % nhandles];
+	} else {
+		cl = exports[sti % NEXPORTS].info.class;
+		drv = exports[sti % NEXPORTS].info.driver;
+	}
 	if (sti & 0x80)
 		st = (struct pd_ioc_state){ 32, 16, 2, 0 };
 	memset(gmem, 0, sizeof(gmem));
