@@ -5,8 +5,9 @@
  * calls it once decode.c has rebuilt the argument in our memory): ATOMIC
  * and OBJ_SETPROPERTY (atomic.c, by the rules of rules.c, through the one
  * commit of commit.c), the object queries and property blobs
- * (object_ioctls.c), framebuffers, legacy SETCRTC, PAGE_FLIP, SETPLANE
- * and GETCRTC (legacy.c), client caps. The real card is a pretend one (the
+ * (object_ioctls.c), framebuffers, legacy SETCRTC, PAGE_FLIP, SETPLANE,
+ * GETCRTC, gamma and DIRTYFB (legacy.c), client caps, vblank events and
+ * their reads (events.c: never a blocking wait). The real card is a pretend one (the
  * card's ioctls land in a stub) whose shape the input gives: the vkms
  * learns it as from bochs or any other card (objects.c). hostd is absent
  * (no socket), and completes every flip at once when a commit waits for
@@ -17,7 +18,7 @@
  *
  * Input: byte 0 the card (bits 0-1: CRTCs - 1, bits 2-3: connectors - 1,
  * bits 4-5: hidden planes), byte 1 which of its properties it lacks (a
- * mask), then records, each a byte (op % 14) and its arguments (see
+ * mask), then records, each a byte (op % 18) and its arguments (see
  * run()). Ids the guest names come from a selector byte: below 0xc0 an id
  * of the card or of the guest's framebuffers and blobs, else a forged
  * one.
@@ -149,6 +150,23 @@ static int card_ioctl(unsigned long req, void *arg)
 		snprintf(p->name, sizeof(p->name), "%s", prop_names[kind][i]);
 		p->flags = !strcmp(p->name, "MODE_ID") ||
 			   !strcmp(p->name, "EDID") ? DRM_MODE_PROP_BLOB : 0;
+		return 0;
+	}
+	case DRM_IOCTL_MODE_GETCRTC: {
+		struct drm_mode_crtc *c = arg;
+
+		if (kind_of(c->crtc_id) != 0)
+			return fail(ENOENT);
+		c->gamma_size = 256;
+		return 0;
+	}
+	case DRM_IOCTL_MODE_GETCONNECTOR: {
+		struct drm_mode_get_connector *c = arg;
+
+		if (kind_of(c->connector_id) != 2)
+			return fail(ENOENT);
+		c->count_modes = c->count_props = c->count_encoders = 0;
+		c->connection = 1;
 		return 0;
 	}
 	case DRM_IOCTL_MODE_ADDFB:
@@ -377,7 +395,7 @@ static void atomic(struct in *in)
 
 static void run(struct in *in)
 {
-	switch (get(in, 1) % 14) {
+	switch (get(in, 1) % 18) {
 	case 0:
 		atomic(in);
 		break;
@@ -522,6 +540,65 @@ static void run(struct in *in)
 		p.src_w = p.crtc_w << 16;
 		p.src_h = p.crtc_h << 16;
 		call(DRM_IOCTL_MODE_SETPLANE, &p);
+		break;
+	}
+	case 14: {	/* SETGAMMA, GETGAMMA (the card's size is 256) */
+		static uint16_t r[1024], g[1024], b[1024];
+		struct drm_mode_crtc_lut l = { 0 };
+
+		l.crtc_id = sel(in);
+		l.gamma_size = get(in, 1) & 1 ? 256 : (uint32_t)get(in, 2) % 1025;
+		l.red = (uintptr_t)r;
+		l.green = (uintptr_t)g;
+		l.blue = (uintptr_t)b;
+		r[1] = (uint16_t)get(in, 2);
+		call(get(in, 1) & 1 ? DRM_IOCTL_MODE_GETGAMMA :
+				      DRM_IOCTL_MODE_SETGAMMA, &l);
+		break;
+	}
+	case 15: {	/* DIRTYFB */
+		struct drm_clip_rect clips[20];
+		struct drm_mode_fb_dirty_cmd c = { 0 };
+
+		c.fb_id = sel(in);
+		c.flags = (uint32_t)get(in, 1) % 4;
+		c.num_clips = (uint32_t)get(in, 1) % 21;
+		for (unsigned int i = 0; i < c.num_clips; i++)
+			clips[i] = (struct drm_clip_rect){
+				(unsigned short)get(in, 1), 0,
+				(unsigned short)get(in, 2), 100 };
+		c.clips_ptr = c.num_clips ? (uintptr_t)clips : 0;
+		call(DRM_IOCTL_MODE_DIRTYFB, &c);
+		break;
+	}
+	case 16: {	/* vblank events and sequences (never a wait) */
+		union drm_wait_vblank w = { 0 };
+		struct drm_crtc_get_sequence gs = { 0 };
+		struct drm_crtc_queue_sequence qs = { 0 };
+
+		w.request.type = ((uint32_t)get(in, 1) &
+				  ~(uint32_t)_DRM_VBLANK_SIGNAL) |
+				 _DRM_VBLANK_EVENT;
+		w.request.sequence = (uint32_t)get(in, 1);
+		call(DRM_IOCTL_WAIT_VBLANK, &w);
+		gs.crtc_id = sel(in);
+		call(DRM_IOCTL_CRTC_GET_SEQUENCE, &gs);
+		qs.crtc_id = sel(in);
+		qs.flags = (uint32_t)get(in, 1) & 3;
+		qs.sequence = get(in, 1);
+		call(DRM_IOCTL_CRTC_QUEUE_SEQUENCE, &qs);
+		break;
+	}
+	case 17: {	/* the guest reads its events (non-blocking) */
+		uint8_t buf[256];
+		size_t count = (size_t)get(in, 1);
+		ssize_t n = 0;
+
+		answering = true;
+		if (vkms_card_hooks.read(v, h, buf, count, true, &n) &&
+		    n > (ssize_t)count)
+			abort();
+		answering = false;
 		break;
 	}
 	case 13:	/* the other file; with bit 7, its last close */
