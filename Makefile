@@ -4,13 +4,16 @@
 #   make demo-game  the same with the virgl virtio-gpu as the screen: a game
 #                in one guest, a pattern in the other, switched by hostd
 #   make check   run every test; ends with "N passed, N failed"
+#   make fuzz    every fuzz target of tests/fuzz for 10M executions each,
+#                one at a time at low priority: executions, coverage and
+#                crashes per target (about an hour on 2 cores)
 # Both install the Debian packages they need (scripts/debian-packages.txt).
 
 BUILD     := build
 MESON_DIR := $(BUILD)/meson
 SAN_DIR   := $(BUILD)/meson-san
 
-.PHONY: all deps build userspace kernel check check-pvh unit vmtest demo demo-game bench debs debs-check clean
+.PHONY: all deps build userspace kernel check check-pvh unit fuzz vmtest demo demo-game bench debs debs-check clean
 
 all: build
 
@@ -40,6 +43,17 @@ check: build $(SAN_DIR)/build.ninja
 
 unit: $(SAN_DIR)/build.ninja
 	@tests/run-all --only unit
+
+# The fuzz targets' long runs (tests/fuzz/meson.build lists them); the log
+# of each is in $(SAN_DIR)/tests/fuzz/work/, a finding next to it.
+FUZZ_RUNS ?= 10000000
+fuzz: $(SAN_DIR)/build.ninja
+	ninja -C $(SAN_DIR)
+	@FUZZ_RUNS=$(FUZZ_RUNS) nice -n 10 meson test -C $(SAN_DIR) \
+		--suite fuzz --num-processes 1 -t 0 --no-rebuild --verbose \
+		> $(SAN_DIR)/fuzz.log 2>&1; rc=$$?; \
+	 grep -E '^fuzz |^--- |^(==|SUMMARY)' $(SAN_DIR)/fuzz.log; \
+	 echo "make fuzz: exit $$rc"; exit $$rc
 
 vmtest: build
 	@tests/run-all --only vm

@@ -4,7 +4,8 @@
  * files it was given. Everything the guest sends is untrusted: headers and
  * fixed bodies are checked in ops.c, ioctl bodies by decode.c.
  *
- *   main.c        command line, environment, setup, the reader, CANCEL
+ *   main.c        command line, environment, setup, the reader
+ *   request.c     a request's framing checked, CANCEL, the job handed on
  *   log.c         be_log (the ground floor)
  *   send.c        replies and events to the guest through the transport
  *   exports.c     what a device file is (class, driver, node name)
@@ -281,6 +282,10 @@ int be_reply(struct be *be, const struct pd_wire_hdr *req, int64_t result,
 	     const void *body, size_t len);
 int be_send_event(struct be *be, uint16_t op, uint32_t handle,
 		  const void *body, size_t len);
+
+/* request.c: one message the transport read (n bytes, the guest's):
+ * checked, answered (CANCEL, a bad header) or handed to the pool. */
+void be_take_request(struct be *be, const uint8_t *buf, size_t n);
 
 /* ops.c */
 void be_run_job(struct be *be, struct be_job *job);

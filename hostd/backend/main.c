@@ -154,8 +154,8 @@ struct reader {
 	int done;		/* eventfd: the transport ended */
 };
 
-/* The reader: one request at a time off the transport, each to a worker;
- * CANCEL is answered here, it only signals a worker. */
+/* The reader: one request at a time off the transport, each checked and
+ * handed on by be_take_request() (request.c). */
 static void *reader(void *arg)
 {
 	struct reader *rd = arg;
@@ -164,8 +164,6 @@ static void *reader(void *arg)
 	uint64_t one = 1;
 
 	for (;;) {
-		struct pd_wire_hdr hdr;
-		struct be_job *job;
 		ssize_t n;
 
 		if (!buf)
@@ -177,46 +175,7 @@ static void *reader(void *arg)
 			be_log(be, "transport: %s", strerror(errno));
 			break;
 		}
-		if ((size_t)n < sizeof(hdr)) {
-			be_log(be, "short message (%zd bytes) dropped", n);
-			continue;
-		}
-		memcpy(&hdr, buf, sizeof(hdr));
-		if (hdr.len != (size_t)n - sizeof(hdr) || !hdr.id ||
-		    hdr.flags & ~(uint16_t)PD_WIRE_F_NONBLOCK || hdr.result ||
-		    hdr.reserved) {
-			be_log(be, "malformed request header (op %u)", hdr.op);
-			if (hdr.id)
-				be_reply(be, &hdr, -EINVAL, NULL, 0);
-			continue;
-		}
-		if (hdr.op == PD_OP_CANCEL) {
-			struct pd_wire_cancel_req cr;
-			int64_t r = -EINVAL;
-
-			if (hdr.len == sizeof(cr)) {
-				memcpy(&cr, buf + sizeof(hdr), sizeof(cr));
-				be_cancel(be, cr.target, &r);
-			}
-			be_reply(be, &hdr, r, NULL, 0);
-			continue;
-		}
-		if (!be_inflight_charge(be, hdr.len)) {
-			be_reply(be, &hdr, -ENOBUFS, NULL, 0);
-			continue;
-		}
-		job = calloc(1, sizeof(*job));
-		if (!job || !(job->body = malloc(hdr.len ? hdr.len : 1))) {
-			free(job);
-			be_inflight_uncharge(be, hdr.len);
-			be_reply(be, &hdr, -ENOMEM, NULL, 0);
-			continue;
-		}
-		job->owner = be;
-		job->charged = hdr.len;
-		job->hdr = hdr;
-		memcpy(job->body, buf + sizeof(hdr), hdr.len);
-		be_pool_submit(be, job);
+		be_take_request(be, buf, (size_t)n);
 	}
 	free(buf);
 	if (write(rd->done, &one, sizeof(one)) < 0)

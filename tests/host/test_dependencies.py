@@ -62,6 +62,12 @@ FILES = {
         "tests/host/tray_host.py (python3-gi)",
     "/usr/include/libayatana-appindicator3-0.1/libayatana-appindicator/app-indicator.h":
         "make build (switcher-ui's tray icon)",
+    # clang finds them by its own version: the fuzz targets and the unit
+    # tests link them (-fsanitize=fuzzer,address,undefined)
+    "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a":
+        "tests/fuzz (make unit, make fuzz)",
+    "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.asan-x86_64.a":
+        "make unit (the sanitizer build)",
 }
 
 # Files the images take that no package owns because the base system's

@@ -528,6 +528,29 @@ static void test_dirtyfb_answers_as_the_card(void)
 	CHECK_EQ(err, EINVAL);
 }
 
+static struct vkms *own_vkms(int *hostd, unsigned int reattach_s);
+
+/* DIRTYFB of the whole framebuffer (no clips, no clip array) on a card
+ * that has DIRTYFB (virtio-gpu): 0, and no clip is copied from the NULL
+ * array (UBSan: a null memcpy source; found by tests/fuzz/fuzz_display). */
+static void test_dirtyfb_of_the_whole_fb(void)
+{
+	struct be_handle h = { .handle = 9, .fd = fake_fd,
+			       .dev_class = PD_WIRE_CLASS_DRM };
+	struct drm_mode_fb_cmd fb = { .width = 1024, .height = 768 };
+	struct drm_mode_fb_dirty_cmd c = { 0 };
+	struct vkms *saved = vk;
+	int hostd, err;
+
+	vk = own_vkms(&hostd, 0);
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_ADDFB, &fb, &err), 0);
+	c.fb_id = fb.fb_id;
+	CHECK_EQ(dioctl(&h, DRM_IOCTL_MODE_DIRTYFB, &c, &err), 0);
+	vkms_destroy(vk);
+	close(hostd);
+	vk = saved;
+}
+
 /* A new hostd after all that: the backend's reattach carries the DPMS,
  * the CRTC and its gamma (in that order). */
 static void test_reattach_resends_gamma_and_dpms(void)
@@ -1060,6 +1083,7 @@ int main(void)
 		RUN(test_dirtyfb_answers_as_the_card);
 		RUN(test_reattach_resends_gamma_and_dpms);
 		RUN(test_every_path_commits_through_one_entry);
+		RUN(test_dirtyfb_of_the_whole_fb);
 		RUN(test_one_timeline_in_the_guests_clock);
 		RUN(test_master_is_the_guests_own);
 		RUN(test_magic_answers_as_the_cards);

@@ -354,7 +354,9 @@ static int do_dirtyfb(struct vkms *v, struct drm_mode_fb_dirty_cmd *c)
 	if (c->num_clips <= PD_DISPLAY_MAX_CLIPS) {
 		m.flags = flags;
 		m.nclips = c->num_clips;
-		memcpy(m.clips, clips, c->num_clips * sizeof(m.clips[0]));
+		if (c->num_clips)	/* none: clips is NULL */
+			memcpy(m.clips, clips,
+			       c->num_clips * sizeof(m.clips[0]));
 	}	/* else the whole fb, no annotation */
 	pthread_mutex_lock(&v->lock);
 	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS; i++)
