@@ -6,8 +6,8 @@ backend, pixman renderer, desktop shell) in guest1 and Xorg 21.1 (xinit,
 modesetting and libinput drivers) in guest2 at once, each with a client
 that draws a known picture, typed text reaching a client in each, and
 switches between them by hotkey and over D-Bus with the background
-session still running. (cage through seatd, a wlroots compositor: not
-here yet, see docs/display.md.)
+session still running; then cage (wlroots) in guest1 as a user through
+seatd.
 
 How they start, as far as a busybox guest allows: pd-guest-tools' udev
 rules (guest-tools/70-paradice.rules, the file the package installs) tag
@@ -119,14 +119,18 @@ X_ROOT, X_TERM = (0x30, 0xc0, 0x60), (0xc0, 0x30, 0x80)
 PATTERN = [(0xff, 0x00, 0xc0), (0x00, 0xc0, 0x40), (0x20, 0x40, 0xff),
            (0xff, 0xc0, 0x00)]
 PATTERN_W, PATTERN_H = 240, 160
+# cage's picture: four other colours, so that a frame Weston left on the
+# screen is never taken for cage's
+CAGE_PATTERN = [(0x80, 0x00, 0xff), (0x00, 0xff, 0xe0), (0xe0, 0x60, 0x00),
+                (0x60, 0x80, 0x00)]
 
 
-def pattern_png():
+def pattern_png(colours=PATTERN):
     rows = []
     for y in range(PATTERN_H):
         row = bytearray(b"\0")
         for x in range(PATTERN_W):
-            row += bytes(PATTERN[(x >= PATTERN_W // 2) +
+            row += bytes(colours[(x >= PATTERN_W // 2) +
                                  2 * (y >= PATTERN_H // 2)])
         rows.append(bytes(row))
 
@@ -156,6 +160,15 @@ def _hostd_log(app):
     return _log(app, "dom0", "/var/log/hostd.log")
 
 
+def _asked(app, g, since=0):
+    """What guest g's compositors asked of its card and got, as its
+    backend logged it (each distinct thing once, hostd/backend/vkms),
+    after line since of hostd's log."""
+    return [line.split("display: asked ", 1)[1]
+            for line in _hostd_log(app).splitlines()[since:]
+            if "pd-backend[%s]: display: asked " % g in line]
+
+
 def _alive(app, vm, prog):
     return app.run(vm, "pidof %s >/dev/null" % prog)[0] == 0
 
@@ -180,6 +193,11 @@ def _start_hostd(app):
         _wait("%s's forwarded card and keyboard" % g, lambda: app.run(
             g, "[ -c /dev/dri/card0 ]")[0] == 0 and evdev_node(
                 app, g, "Paradice %s keyboard" % g), timeout=90)
+    for g in ("guest1", "guest2"):
+        nodes = run_ok(app, g, "ls /dev/dri /sys/class/drm | grep -E "
+                       "'^(card|renderD)[0-9]+$' | sort -u").split()
+        check(nodes == ["card0"], "%s: DRM nodes %r, forwarded: card0"
+              % (g, nodes))
     with open(os.path.join(TOP, "guest-tools", "70-paradice.rules"),
               "rb") as f:
         rules = f.read()
@@ -279,6 +297,8 @@ def test_weston_and_xorg_at_once(app):
             if re.search(r"DRM: |drm fd|modeset\(0\): (using|Depth)|"
                          r"libinput|Using (legacy|atomic)|cursor", line,
                          re.I))[:600]))
+    for g, what in (("guest1", "Weston"), ("guest2", "Xorg")):
+        print("    %s asked:\n%s" % (what, indent("\n".join(_asked(app, g)))))
 
 
 def _wayland(cmd):
@@ -410,3 +430,45 @@ def test_switches_both_ways_with_the_other_session_running(app):
     print("    guest1: weston-presentation-shm's frame at vblank %d"
           % _frames(app))
 
+
+
+def test_cage_through_seatd_as_a_user(app):
+    """Weston in guest1 ends; seatd (real seat management: it opens the
+    card and input devices for its clients and takes them back) starts,
+    and cage (wlroots 0.15: its DRM backend with atomic commits, TEST_ONLY
+    first, its dumb-buffer allocator, which exports each buffer with
+    PRIME and imports it again, and pixman) runs as the unprivileged user
+    pd with weston-image fullscreen: the four colour blocks on the
+    screen, and cage still running."""
+    _start_sessions(app)
+    run_ok(app, "dom0", GDBUS + "SwitchTo guest1")
+    app.copy_in("guest1", pattern_png(CAGE_PATTERN), "/tmp/cage.png")
+    mark = len(_hostd_log(app).splitlines())
+    run_ok(app, "guest1", "killall weston-presentation-shm weston-image "
+           "weston-terminal weston 2>/dev/null; t=0; while pidof weston "
+           ">/dev/null && [ $t -lt 30 ]; do sleep 1; t=$((t+1)); done; "
+           "(seatd -g video -l debug >/tmp/seatd.log 2>&1 &); sleep 1; "
+           "(su pd -c 'export XDG_RUNTIME_DIR=/run/user/1000 "
+           "LIBSEAT_BACKEND=seatd WLR_RENDERER=pixman; exec cage -- "
+           "weston-image /tmp/cage.png' >/tmp/cage.log 2>&1 &); true",
+           timeout=90)
+
+    def shown():
+        shot = _shot(app, "desktop-cage.png")
+        return all(count(shot, c) > PATTERN_W * PATTERN_H // 8
+                   for c in CAGE_PATTERN)
+    try:
+        _wait("cage showing weston-image (or cage ending)", lambda:
+              not _alive(app, "guest1", "cage") or shown(), timeout=90)
+        check(shown(), "cage ended without showing weston-image")
+    finally:
+        print("    cage's log:\n" + indent(_log(app, "guest1",
+                                                "/tmp/cage.log")))
+        print("    seatd's log:\n" + indent(_log(app, "guest1",
+                                                 "/tmp/seatd.log")))
+        print("    cage asked:\n%s" % indent("\n".join(
+            _asked(app, "guest1", mark))))
+    check(_alive(app, "guest1", "cage"), "cage ended")
+    ps = run_ok(app, "guest1", "ps -o user,comm | grep -E 'cage|weston'")
+    check(re.search(r"^\s*pd\s+cage", ps, re.M), "cage does not run as pd:"
+          "\n%s" % ps)

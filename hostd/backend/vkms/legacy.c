@@ -209,6 +209,9 @@ static int do_setproperty(struct vkms *v, struct be_handle *h,
 
 	if (ioctl(h->fd, DRM_IOCTL_MODE_GETPROPERTY, &prop))
 		return -errno;
+	prop.name[sizeof(prop.name) - 1] = 0;
+	vkms_asked(v, "SETPROPERTY %s: %s", prop.name,
+		   strcmp(prop.name, "DPMS") ? strerror(EPERM) : "the guest's");
 	if (strcmp(prop.name, "DPMS"))
 		return -EPERM;
 	if (ioctl(h->fd, DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &obj))
