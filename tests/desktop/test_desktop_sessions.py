@@ -217,7 +217,8 @@ def test_cage_through_seatd_as_a_user(app):
            ">/dev/null && [ $t -lt 30 ]; do sleep 1; t=$((t+1)); done; "
            "(seatd -g video -l debug >/tmp/seatd.log 2>&1 &); sleep 1; "
            "(su pd -c 'export XDG_RUNTIME_DIR=/run/user/1000 "
-           "LIBSEAT_BACKEND=seatd WLR_RENDERER=pixman; exec cage -- "
+           "LIBSEAT_BACKEND=seatd WLR_RENDERER=pixman "
+           "LD_PRELOAD=/usr/lib/pd-wlrdebug.so; exec cage -- "
            "weston-image /tmp/cage.png' >/tmp/cage.log 2>&1 &); true",
            timeout=90)
 
@@ -230,8 +231,12 @@ def test_cage_through_seatd_as_a_user(app):
               not _alive(app, "guest1", "cage") or shown(), timeout=90)
         check(shown(), "cage ended without showing weston-image")
     finally:
-        print("    cage's log:\n" + indent(_log(app, "guest1",
-                                                "/tmp/cage.log")))
+        clog = _log(app, "guest1", "/tmp/cage.log")
+        print("    cage's log (%d lines), what wlroots said of its DRM "
+              "backend and commits:\n%s" % (len(clog.splitlines()), "".join(
+                  "    | %s\n" % line for line in clog.splitlines()
+                  if re.search(r"\[backend/drm|fail|error|output", line,
+                               re.I))[-6000:]))
         print("    seatd's log:\n" + indent(_log(app, "guest1",
                                                  "/tmp/seatd.log")))
         print("    cage asked:\n%s" % indent("\n".join(
