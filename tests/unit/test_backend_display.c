@@ -19,9 +19,9 @@
  * vkms of its own with a socketpair standing in for hostd: legacy
  * SETCRTC, PAGE_FLIP and an atomic commit all go through vkms_commit()
  * and say so to hostd, a TEST_ONLY commit changes nothing; SET_MASTER and
- * DROP_MASTER answer as 6.1's drm_auth.c and never reach the card; when
- * no hostd comes back, main is told (vkms_gone_fd()) and the process goes
- * on.
+ * DROP_MASTER answer as 6.1's drm_auth.c and never reach the card; what
+ * a guest asks (caps, client caps) is logged once each; when no hostd
+ * comes back, main is told (vkms_gone_fd()) and the process goes on.
  */
 #include <errno.h>
 #include <poll.h>
@@ -82,6 +82,11 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 		master_calls++;
 		break;
 	case DRM_IOCTL_SET_CLIENT_CAP:
+		return 0;
+	case DRM_IOCTL_GET_CAP:		/* a dumb-buffer card, no PRIME */
+		((struct drm_get_cap *)arg)->value =
+			((struct drm_get_cap *)arg)->capability ==
+			DRM_CAP_DUMB_BUFFER;
 		return 0;
 	case DRM_IOCTL_MODE_GETRESOURCES: {
 		struct drm_mode_card_res *r = arg;
@@ -1045,6 +1050,72 @@ static void test_no_hostd_is_reported_to_main(void)
 	vkms_destroy(v);
 }
 
+/* Lines of the backend's log (stderr) while fn runs. */
+static char *log_of(void (*fn)(void))
+{
+	static char buf[8192];
+	int p[2], saved;
+	ssize_t n;
+
+	fflush(stderr);
+	CHECK(pipe(p) == 0);
+	saved = dup(2);
+	CHECK(dup2(p[1], 2) == 2);
+	fn();
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(p[1]);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	buf[n > 0 ? n : 0] = 0;
+	return buf;
+}
+
+static unsigned int count_of(const char *text, const char *line)
+{
+	unsigned int n = 0;
+
+	for (const char *c = text; (c = strstr(c, line)); c += strlen(line))
+		n++;
+	return n;
+}
+
+static void ask_caps_twice(void)
+{
+	struct drm_get_cap dumb = { .capability = DRM_CAP_DUMB_BUFFER };
+	struct drm_get_cap sync = { .capability = DRM_CAP_SYNCOBJ };
+	struct drm_set_client_cap uni = { DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1 };
+	int err;
+
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ(dioctl(&card_h, DRM_IOCTL_GET_CAP, &dumb, &err), 0);
+		CHECK_EQ(dumb.value, 1);
+		CHECK_EQ(dioctl(&card_h, DRM_IOCTL_GET_CAP, &sync, &err), 0);
+		CHECK_EQ(sync.value, 0);
+		CHECK_EQ(dioctl(&card_h, DRM_IOCTL_SET_CLIENT_CAP, &uni, &err),
+			 0);
+	}
+}
+
+/* What a guest asked of its card is logged once each (the caps real
+ * compositors ask, and what they got: docs/display.md), the card's
+ * answers still reaching the guest. */
+static void test_what_a_guest_asks_is_logged_once(void)
+{
+	const char *log = log_of(ask_caps_twice);
+
+	CHECK_EQ(count_of(log, "pd-backend[guest7]: display: asked GET_CAP "
+			  "DUMB_BUFFER: 1 (the card's)\n"), 1);
+	CHECK_EQ(count_of(log, "display: asked GET_CAP SYNCOBJ: 0 "
+			  "(the card's)\n"), 1);
+	CHECK_EQ(count_of(log, "display: asked SET_CLIENT_CAP "
+			  "UNIVERSAL_PLANES = 1: 0\n"), 1);
+	CHECK_EQ(count_of(log, "display: asked"), 3);
+	/* asked again: nothing new */
+	CHECK_EQ(count_of(log_of(ask_caps_twice), "display: asked"), 0);
+}
+
 int main(void)
 {
 	RUN(test_hello_then_reattach_with_the_input_files);
@@ -1063,6 +1134,7 @@ int main(void)
 		RUN(test_one_timeline_in_the_guests_clock);
 		RUN(test_master_is_the_guests_own);
 		RUN(test_magic_answers_as_the_cards);
+		RUN(test_what_a_guest_asks_is_logged_once);
 		RUN(test_no_hostd_is_reported_to_main);
 	}
 	vkms_destroy(vk);
