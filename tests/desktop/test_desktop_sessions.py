@@ -27,6 +27,11 @@ GUESTS = 2
 GUEST_LAYERS = ("desktop",)
 
 
+def _lines(lines):
+    """lines, indented, all of them (indent() keeps the last 30)."""
+    return "".join("    | %s\n" % line for line in lines)
+
+
 def _shot(app, name):
     return shot(app, artifact(name))
 
@@ -66,7 +71,7 @@ def test_weston_and_xorg_at_once(app):
                          r"libinput|Using (legacy|atomic)|cursor", line,
                          re.I))[:600]))
     for g, what in (("guest1", "Weston"), ("guest2", "Xorg")):
-        print("    %s asked:\n%s" % (what, indent("\n".join(_asked(app, g)))))
+        print("    %s asked:\n%s" % (what, _lines(_asked(app, g))))
 
 
 def _wayland(cmd):
@@ -239,8 +244,7 @@ def test_cage_through_seatd_as_a_user(app):
                                re.I))[-6000:]))
         print("    seatd's log:\n" + indent(_log(app, "guest1",
                                                  "/tmp/seatd.log")))
-        print("    cage asked:\n%s" % indent("\n".join(
-            _asked(app, "guest1", mark))))
+        print("    cage asked:\n%s" % _lines(_asked(app, "guest1", mark)))
     check(_alive(app, "guest1", "cage"), "cage ended")
     ps = run_ok(app, "guest1", "ps -o user,comm | grep -E 'cage|weston'")
     check(re.search(r"^\s*pd\s+cage", ps, re.M), "cage does not run as pd:"

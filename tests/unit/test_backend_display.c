@@ -20,7 +20,8 @@
  * SETCRTC, PAGE_FLIP and an atomic commit all go through vkms_commit()
  * and say so to hostd, a TEST_ONLY commit changes nothing; SET_MASTER and
  * DROP_MASTER answer as 6.1's drm_auth.c and never reach the card; what
- * a guest asks (caps, client caps) is logged once each; when no hostd
+ * a guest asks (caps, client caps) is logged once each per session of the
+ * card (until its last file closes); when no hostd
  * comes back, main is told (vkms_gone_fd()) and the process goes on.
  */
 #include <errno.h>
@@ -122,7 +123,9 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 
 		snprintf(p->name, sizeof(p->name), "%s",
 			 p->prop_id == 50 ? "DPMS" : p->prop_id == 60 ? "type" :
-			 p->prop_id == 61 ? "FB_ID" : "other");
+			 p->prop_id == 61 ? "FB_ID" :
+			 p->prop_id == 52 ? "link-status" :
+			 p->prop_id == 53 ? "non-desktop" : "other");
 		return 0;
 	}
 	case DRM_IOCTL_MODE_OBJ_GETPROPERTIES: {
@@ -131,10 +134,13 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 		uint32_t *ids = (uint32_t *)(uintptr_t)g->props_ptr;
 		uint64_t *vals = (uint64_t *)(uintptr_t)g->prop_values_ptr;
 
-		if (g->obj_id == 40) {
-			if (g->count_props >= 1 && ids && vals)
+		if (g->obj_id == 40) {	/* DPMS, link-status, non-desktop */
+			if (g->count_props >= 3 && ids && vals) {
 				ids[0] = 50, vals[0] = 0;
-			g->count_props = 1;
+				ids[1] = 52, vals[1] = 0;
+				ids[2] = 53, vals[2] = 0;
+			}
+			g->count_props = 3;
 			return 0;
 		}
 		if (g->obj_id == 33) {
@@ -370,9 +376,23 @@ static void test_dpms_reads_back(void)
 	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), -1);
 	CHECK_EQ(err, ENOENT);
 	p.connector_id = 40;
-	p.prop_id = 51;		/* not DPMS */
+	p.prop_id = 51;		/* not a property of the connector */
 	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), -1);
-	CHECK_EQ(err, EPERM);
+	CHECK_EQ(err, EINVAL);
+	/* as 6.1 on an atomic driver: link-status "Good" (or "Bad", which
+	 * the kernel keeps good) is 0, another value EINVAL; an immutable
+	 * property EINVAL; none reaches the card, DPMS stays the guest's */
+	p.prop_id = 52;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), 0);
+	p.value = DRM_MODE_LINK_STATUS_BAD;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), 0);
+	p.value = 2;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	p.prop_id = 53;
+	p.value = 0;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), -1);
+	CHECK_EQ(err, EINVAL);
 	CHECK_EQ(vkms_dpms_get(vk, 40, &v), 0);
 	CHECK_EQ(v, DRM_MODE_DPMS_OFF);
 	/* GETCONNECTOR shows the guest's DPMS, not the card's */
@@ -1114,6 +1134,17 @@ static void test_what_a_guest_asks_is_logged_once(void)
 	CHECK_EQ(count_of(log, "display: asked"), 3);
 	/* asked again: nothing new */
 	CHECK_EQ(count_of(log_of(ask_caps_twice), "display: asked"), 0);
+	/* the guest's last file of the card closes: the next session (a
+	 * compositor started anew) is logged whole */
+	{
+		struct be_handle h = { .handle = 9, .fd = fake_fd,
+				       .dev_class = PD_WIRE_CLASS_DRM };
+
+		vkms_card_hooks.opened(vk, &h);
+		CHECK_EQ(count_of(log_of(ask_caps_twice), "display: asked"), 0);
+		vkms_card_hooks.release(vk, &h);
+	}
+	CHECK_EQ(count_of(log_of(ask_caps_twice), "display: asked"), 3);
 }
 
 int main(void)

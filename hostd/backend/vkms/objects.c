@@ -21,10 +21,11 @@
 #include "priv.h"
 
 /*
- * The log of what a guest asked: each distinct line once per backend
- * (FNV-1a of the line), the first VKMS_MAX_ASKED of them; a compositor
- * asks the same things at every start and every frame, so the log shows
- * what a session needs without growing with it.
+ * The log of what a guest asked: each distinct line once (FNV-1a of the
+ * line), the first VKMS_MAX_ASKED of them, until the guest's last file of
+ * the card closes (vkms_asked_forget()); a compositor asks the same
+ * things at every start and every frame, so the log shows what each
+ * session needs without growing with it.
  */
 void vkms_asked(struct vkms *v, const char *fmt, ...)
 {
@@ -48,6 +49,13 @@ void vkms_asked(struct vkms *v, const char *fmt, ...)
 	pthread_mutex_unlock(&v->asked_lock);
 	if (!seen)
 		be_log(v->be, "display: asked %s", line);
+}
+
+void vkms_asked_forget(struct vkms *v)
+{
+	pthread_mutex_lock(&v->asked_lock);
+	v->nasked = 0;
+	pthread_mutex_unlock(&v->asked_lock);
 }
 
 const char *vkms_kind_name(unsigned int kind)

@@ -149,8 +149,11 @@ struct vkms {
 		primes[VKMS_MAX_PRIME];
 	unsigned int nextprime;
 
-	/* what the guest asked, logged once each (vkms_asked()); its own
-	 * lock, since callers may hold `lock` */
+	unsigned int nfiles;	/* the guest's open files of the card */
+	/* what the guest asked, logged once each (vkms_asked()) while any
+	 * file of the card is open (a compositor's session: from its first
+	 * open to its last close); its own lock, since callers may hold
+	 * `lock` */
 	pthread_mutex_t asked_lock;
 	uint32_t asked[VKMS_MAX_ASKED];	/* hashes of the lines logged */
 	unsigned int nasked;
@@ -169,6 +172,7 @@ struct vkms {
  * they get. Any lock may be held. */
 void vkms_asked(struct vkms *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void vkms_asked_forget(struct vkms *v);	/* a new session: log again */
 const char *vkms_kind_name(unsigned int kind);
 /* Is crtc_id a CRTC of the real card? Fills *real (gamma size etc.). */
 int vkms_real_crtc(int fd, uint32_t crtc_id, struct drm_mode_crtc *real);

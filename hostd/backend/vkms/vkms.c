@@ -297,10 +297,9 @@ static void card_opened(void *data, struct be_handle *h)
 	struct vkms *v = data;
 
 	vkms_not_master(h->fd);
-	if (render_node(h))
-		return;
 	pthread_mutex_lock(&v->lock);
-	if (!v->master)
+	v->nfiles++;
+	if (!v->master && !render_node(h))
 		v->master = h->handle;
 	pthread_mutex_unlock(&v->lock);
 }
@@ -329,9 +328,11 @@ static uint32_t card_poll(void *data, struct be_handle *h)
 static void card_release(void *data, struct be_handle *h)
 {
 	struct vkms *v = data;
+	bool last;
 	unsigned int i;
 
 	pthread_mutex_lock(&v->lock);
+	last = v->nfiles && !--v->nfiles;
 	vkms_objects_release(v, h->handle);
 	vkms_events_release(v, h->handle);
 	if (v->master == h->handle)
@@ -340,6 +341,8 @@ static void card_release(void *data, struct be_handle *h)
 	if (i < VKMS_MAX_MAGICS)
 		v->magics[i] = v->magics[--v->nmagics];
 	pthread_mutex_unlock(&v->lock);
+	if (last)
+		vkms_asked_forget(v);	/* the next session is logged whole */
 }
 
 const struct be_class_hooks vkms_card_hooks = {
