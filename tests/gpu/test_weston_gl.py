@@ -79,8 +79,9 @@ def _hostd_on_virgl(app):
     card, render = _virtio_nodes(app)
     app.copy_in("dom0", (CONF % {"card": card, "render": render}).encode(),
                 "/etc/paradice/paradice.conf")
-    run_ok(app, "dom0", "(hostd --card %s >/var/log/hostd.log 2>&1 &); "
-           "true" % card)
+    run_ok(app, "dom0", "t=0; while [ ! -e /run/pd-udev-settled ] && "
+           "[ $t -lt 90 ]; do sleep 1; t=$((t+1)); done; (hostd --card %s "
+           ">/var/log/hostd.log 2>&1 &); true" % card, timeout=120)
     wait_for("hostd ready", lambda: "ready:" in run_ok(
         app, "dom0", "cat /var/log/hostd.log"), timeout=120)
     run_ok(app, "guest1", "lsmod | grep -q '^pdfront ' || { modprobe -a "
@@ -166,3 +167,7 @@ def test_weston_gl_survives_1000_frames(app):
               "GL renderer %s" % (n + 1, RUNS, frames, secs, frames / secs,
                                    renderer), flush=True)
     print("    %d consecutive runs of %d frames passed" % (done, FRAMES))
+    print("    Weston (GL) asked of its card:\n" + "".join(
+        "    | %s\n" % line.split("display: asked ", 1)[1]
+        for line in run_ok(app, "dom0", "cat /var/log/hostd.log")
+        .splitlines() if "pd-backend[guest1]: display: asked " in line))
