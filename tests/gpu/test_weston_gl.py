@@ -27,8 +27,6 @@ VIRGL = True
 # Weston and its clients (the desktop layer, which also carries Weston's
 # GL renderer) in the guests' image, beside Mesa
 GUEST_LAYERS = ("desktop",)
-# out of make check until seen passing (run-all --opt-in weston-gl)
-OPT_IN = "weston-gl"
 
 FRAMES = 1000
 RUNS = int(os.environ.get("PD_WESTON_GL_RUNS") or 1)
