@@ -9,15 +9,25 @@
  * /dev/dri/cardN or renderDN node on major 226, /sys/class/drm/<node>, and
  * /sys/dev/char/226:N/device/drm (drmGetDevice checks it).
  *
- * A drm_device always has a primary minor; for an exported render node
- * it gets a render minor too (DRIVER_RENDER), and only the minor that
- * matches the export is registered with us: opening the other one gives
- * -ENODEV. DRM_IOCTL_VERSION is forwarded like every other ioctl, so
- * programs see the real driver's name (modetest -M bochs-drm) and not
- * this driver's.
+ * A drm_device always has a primary minor (6.1's drm_dev_init() allocates
+ * it unconditionally, and drm_dev_register() registers it and logs its
+ * index); for an exported render node it gets a render minor too
+ * (DRIVER_RENDER). Left registered, that primary minor was an extra
+ * /dev/dri/cardN in the guest for every forwarded render node: a card
+ * whose opens gave -ENODEV (only the exported minor is registered with
+ * us), and worse, listed beside renderD128 under the parent device's
+ * drm/ directory, where libdrm (drmGetDeviceNameFromFd2(), drmGetDevices2)
+ * looks for the card of a render node and the other way round. So a
+ * render export's primary minor is hidden: no device number (no devtmpfs
+ * node), no uevent, and taken out of sysfs and debugfs right after
+ * registration (hide_primary()), before anyone could open it.
+ * DRM_IOCTL_VERSION is forwarded like every other ioctl, so programs see
+ * the real driver's name (modetest -M bochs-drm) and not this driver's.
  */
 #include <linux/slab.h>
 #include <linux/platform_device.h>
+#include <linux/debugfs.h>
+#include <drm/drm_debugfs.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
 
@@ -40,6 +50,48 @@ static const struct drm_driver pd_drm_render_driver = {
 	.fops = &pd_fops,
 };
 
+/*
+ * Before drm_dev_register(): the render export's primary minor gets no
+ * device number (device_add() then makes no dev attribute, no
+ * /sys/dev/char link and no devtmpfs node) and sends no uevent, so udev
+ * never sees a card.
+ */
+static void quiet_primary(struct drm_device *drm)
+{
+	drm->primary->kdev->devt = 0;
+	dev_set_uevent_suppress(drm->primary->kdev, 1);
+}
+
+/*
+ * After drm_dev_register(): what 6.1's drm_minor_unregister() does to a
+ * minor, but for the idr slot (static to drm_drv.c; it still points at
+ * the minor until the device's release, and only an open of a node with
+ * its number could find it: none exists). drm_dev_unregister() later
+ * skips the minor, as it is no longer registered, so its debugfs
+ * directory (whose files point into the drm_device) goes here, with the
+ * nodes drm_debugfs_init() listed on the minor.
+ */
+static void hide_primary(struct drm_device *drm)
+{
+	struct drm_minor *minor = drm->primary;
+	struct drm_info_node *node;
+
+	device_del(minor->kdev);
+	if (!IS_ENABLED(CONFIG_DEBUG_FS))
+		return;	/* drm_debugfs_init() made nothing */
+	for (;;) {
+		mutex_lock(&minor->debugfs_lock);
+		node = list_first_entry_or_null(&minor->debugfs_list,
+						struct drm_info_node, list);
+		mutex_unlock(&minor->debugfs_lock);
+		if (!node)
+			break;
+		drm_debugfs_remove_files(node->info_ent, 1, minor);
+	}
+	debugfs_remove(minor->debugfs_root);
+	minor->debugfs_root = NULL;
+}
+
 static int pd_drm_create(struct pd_export *exp)
 {
 	bool render = !strncmp(exp->info.name, "renderD", 7);
@@ -51,9 +103,13 @@ static int pd_drm_create(struct pd_export *exp)
 			    &exp->conn->pdev->dev);
 	if (IS_ERR(drm))
 		return PTR_ERR(drm);
+	if (render)
+		quiet_primary(drm);
 	ret = drm_dev_register(drm, 0);
 	if (ret)
 		goto err_put;
+	if (render)
+		hide_primary(drm);
 	minor = render ? drm->render : drm->primary;
 	exp->devt = minor->kdev->devt;
 	snprintf(exp->path, sizeof(exp->path), "/dev/dri/%s%d",

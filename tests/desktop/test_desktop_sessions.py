@@ -6,251 +6,42 @@ backend, pixman renderer, desktop shell) in guest1 and Xorg 21.1 (xinit,
 modesetting and libinput drivers) in guest2 at once, each with a client
 that draws a known picture, typed text reaching a client in each, and
 switches between them by hotkey and over D-Bus with the background
-session still running. (cage through seatd, a wlroots compositor: not
-here yet, see docs/display.md.)
+session still running; then cage (wlroots) in guest1 as a user through
+seatd. How the sessions start: tests/vm/pdvm/desktop.py (`make demo`
+starts them the same way). Screendumps:
+build/test-artifacts/desktop-*.png."""
 
-How they start, as far as a busybox guest allows: pd-guest-tools' udev
-rules (guest-tools/70-paradice.rules, the file the package installs) tag
-the forwarded card and input devices for seat0; there is no systemd PID 1,
-so no logind. Weston (Debian builds it without libseat and ships no
-weston-launch) then starts as root with its direct launcher on a VT, as
-it does on a system without logind; Xorg is started by xinit as root, as
-Debian's setuid wrapper (xserver-xorg-legacy) would start it.
-Screendumps: build/test-artifacts/desktop-*.png."""
-
-import os
 import re
-import struct
-import zlib
 
+from pdvm.desktop import (
+    GDBUS, PATTERN, PATTERN_W, PATTERN_H, CAGE_PATTERN, X_ROOT,
+    pattern_png, count, side_by_side, shot, weston_in_front, xorg_in_front,
+    log as _log, hostd_log as _hostd_log, asked as _asked,
+    alive as _alive, start_sessions as _start_sessions)
 from pdvm.machine import write_png
-from pdvm.testlib import (wait_for as _wait, check, artifact, evdev_node,
+from pdvm.testlib import (wait_for as _wait, check, artifact,
                           keys_left_down, run_ok, indent)
 
 MODE = "xen"
 GUESTS = 2
 GUEST_LAYERS = ("desktop",)
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
 
-CONF = """\
-[switch]
-next = ctrl+alt+right
-previous = ctrl+alt+left
-
-[guest guest1]
-devices = /dev/dri/card0
-hotkey = ctrl+alt+f1
-
-[guest guest2]
-devices = /dev/dri/card0
-hotkey = ctrl+alt+f2
-"""
-GDBUS = ("gdbus call --system --dest org.paradice.Switcher1 "
-         "--object-path /org/paradice/Switcher1 "
-         "--method org.paradice.Switcher1.Manager.")
-
-# What a guest's /etc holds for a desktop user: pd (uid 1000) in the
-# groups that own the devices on Debian (video, input, render).
-SETUP = r"""
-set -e
-cat >/etc/passwd <<EOF
-root:x:0:0:root:/root:/bin/sh
-pd:x:1000:1000:Paradice user:/home/pd:/bin/sh
-EOF
-cat >/etc/group <<EOF
-root:x:0:
-video:x:44:pd
-input:x:104:pd
-render:x:105:pd
-pd:x:1000:
-EOF
-mkdir -p /home/pd /run/user/0 /run/user/1000 /var/lib/xkb /tmp/.X11-unix
-chmod 1777 /tmp/.X11-unix
-chown 1000:1000 /home/pd /run/user/1000
-chmod 700 /run/user/0 /run/user/1000
-udevadm control --reload
-udevadm trigger --action=add --subsystem-match=drm --subsystem-match=input
-udevadm settle --timeout=60
-# udevd started before /etc/group was written (and runs with
-# --resolve-names=never): the group and mode that systemd's
-# 50-udev-default.rules give, by hand. wlroots opens the card a second
-# time itself (its allocator), as the user.
-chgrp video /dev/dri/card*; chmod 660 /dev/dri/card*
-chgrp input /dev/input/event*; chmod 660 /dev/input/event*
-"""
-
-# Weston's configuration: no screen lock or blanking (the test types into
-# clients minutes later), a known background colour, no animations.
-WESTON_INI = """\
-[core]
-idle-time=0
-require-input=false
-
-[shell]
-background-color=0xff204060
-locking=false
-animation=none
-startup-animation=none
-close-animation=none
-focus-animation=none
-
-[keyboard]
-repeat-delay=1000
-"""
-WESTON_BG = (0x20, 0x40, 0x60)
-
-# The X session: the root window's colour, a terminal of a known colour
-# in the top left corner (away from the pointer, which starts in the
-# middle), and xev on the root window logging keys (with no window manager
-# the focus follows the pointer, which is over the root window).
-XSESSION = """\
-#!/bin/sh
-xsetroot -solid '#30c060'
-xterm -geometry 40x8+0+0 -fa 'DejaVu Sans Mono' -fs 10 -bg '#c03080' \
-    -fg white -e sh -c 'while :; do date; sleep 1; done' &
-exec xev -root -event keyboard
-"""
-X_ROOT, X_TERM = (0x30, 0xc0, 0x60), (0xc0, 0x30, 0x80)
-
-# The picture weston-image shows: four blocks of colours nothing else on
-# either screen has.
-PATTERN = [(0xff, 0x00, 0xc0), (0x00, 0xc0, 0x40), (0x20, 0x40, 0xff),
-           (0xff, 0xc0, 0x00)]
-PATTERN_W, PATTERN_H = 240, 160
-
-
-def pattern_png():
-    rows = []
-    for y in range(PATTERN_H):
-        row = bytearray(b"\0")
-        for x in range(PATTERN_W):
-            row += bytes(PATTERN[(x >= PATTERN_W // 2) +
-                                 2 * (y >= PATTERN_H // 2)])
-        rows.append(bytes(row))
-
-    def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data +
-                struct.pack(">I", zlib.crc32(kind + data)))
-    return (b"\x89PNG\r\n\x1a\n" +
-            chunk(b"IHDR", struct.pack(">IIBBBBB", PATTERN_W, PATTERN_H,
-                                       8, 2, 0, 0, 0)) +
-            chunk(b"IDAT", zlib.compress(b"".join(rows))) +
-            chunk(b"IEND", b""))
-
-
-def count(shot, rgb):
-    """Pixels of a screendump of exactly the colour rgb (pixman and
-    Xorg's fb code copy opaque colours unchanged; a screendump is RGB)."""
-    _, _, data = shot
-    return sum(1 for m in re.finditer(re.escape(bytes(rgb)), data)
-               if m.start() % 3 == 0)
-
-
-def _log(app, vm, path):
-    return run_ok(app, vm, "cat %s 2>/dev/null; true" % path)
-
-
-def _hostd_log(app):
-    return _log(app, "dom0", "/var/log/hostd.log")
-
-
-def _alive(app, vm, prog):
-    return app.run(vm, "pidof %s >/dev/null" % prog)[0] == 0
-
-
-def _started(app):
-    return _alive(app, "dom0", "hostd") and all(
-        _alive(app, g, w) for g, w in (("guest1", "weston"),
-                                       ("guest2", "Xorg")))
-
-
-def _start_hostd(app):
-    app.copy_in("dom0", CONF.encode(), "/etc/paradice/paradice.conf")
-    run_ok(app, "dom0", "t=0; while [ ! -e /run/pd-udev-settled ] && "
-           "[ $t -lt 90 ]; do sleep 1; t=$((t+1)); done; "
-           "(hostd >/var/log/hostd.log 2>&1 &); true", timeout=120)
-    _wait("hostd ready", lambda: "ready:" in _hostd_log(app), timeout=90)
-    for g in ("guest1", "guest2"):
-        run_ok(app, g, "lsmod | grep -q '^pdfront ' || { modprobe -a drm "
-               "videodev snd && insmod /usr/lib/modules/extra/pdfront.ko; }",
-               timeout=180)
-    for g in ("guest1", "guest2"):
-        _wait("%s's forwarded card and keyboard" % g, lambda: app.run(
-            g, "[ -c /dev/dri/card0 ]")[0] == 0 and evdev_node(
-                app, g, "Paradice %s keyboard" % g), timeout=90)
-    with open(os.path.join(TOP, "guest-tools", "70-paradice.rules"),
-              "rb") as f:
-        rules = f.read()
-    for g in ("guest1", "guest2"):
-        app.copy_in(g, rules, "/etc/udev/rules.d/70-paradice.rules")
-        run_ok(app, g, SETUP, timeout=120)
-        info = run_ok(app, g, "udevadm info /dev/dri/card0; for d in "
-                      "/sys/class/input/event*; do udevadm info $d; done")
-        check(re.search(r"TAGS=.*:master-of-seat:", info) and
-              "ID_PARADICE=1" in info and "ID_INPUT_KEYBOARD=1" in info,
-              "%s: the forwarded devices are not set up for seat0:\n%s"
-              % (g, indent(info)))
-        # a key logger beside the sessions (evdev does not grab): at the
-        # end no key may be left down in either guest
-        node = evdev_node(app, g, "Paradice %s keyboard" % g)
-        run_ok(app, g, "(evtest %s >/tmp/evtest.log 2>&1 &); true" % node)
-
-
-def _start_sessions(app):
-    """hostd in dom0, Weston in guest1 with weston-image showing the
-    pattern, Xorg in guest2 with its X session; once per boot."""
-    if _started(app):
-        return
-    _start_hostd(app)
-    app.copy_in("guest1", WESTON_INI.encode(), "/etc/xdg/weston/weston.ini")
-    app.copy_in("guest1", pattern_png(), "/tmp/pattern.png")
-    run_ok(app, "guest1", "export XDG_RUNTIME_DIR=/run/user/0; "
-           "(weston --tty=2 --use-pixman --log=/tmp/weston.log </dev/null "
-           ">/tmp/weston.out 2>&1 &); true")
-    app.copy_in("guest2", XSESSION.encode(), "/tmp/xsession")
-    run_ok(app, "guest2", "chmod +x /tmp/xsession; (xinit /tmp/xsession -- "
-           "/usr/bin/Xorg :0 vt2 -nolisten tcp -logfile /tmp/Xorg.log "
-           ">/tmp/xinit.log 2>&1 &); true")
-    _wait("Weston's socket in guest1", lambda: app.run(
-        "guest1", "[ -S /run/user/0/wayland-1 ] || [ -S /run/user/0/"
-        "wayland-0 ]")[0] == 0, timeout=90)
-    run_ok(app, "guest1", "cd /run/user/0; export XDG_RUNTIME_DIR=/run/"
-           "user/0 WAYLAND_DISPLAY=$(ls wayland-? | head -1); "
-           "(weston-image /tmp/pattern.png >/tmp/image.log 2>&1 &); true")
-    _wait("Xorg's session in guest2", lambda: "KeyPress" in _log(
-        app, "guest2", "/tmp/xinit.log") or _alive(app, "guest2", "xev"),
-        timeout=90)
+def _lines(lines):
+    """lines, indented, all of them (indent() keeps the last 30)."""
+    return "".join("    | %s\n" % line for line in lines)
 
 
 def _shot(app, name):
-    return app.screendump(artifact(name))
-
-
-def side_by_side(a, b):
-    """Two screendumps of the same height, side by side, halved (every
-    other pixel and row): one picture of both guests' desktops."""
-    (wa, h, da), (wb, _, db) = a, b
-    rows = []
-    for y in range(0, h, 2):
-        for w, d in ((wa, da), (wb, db)):
-            line = d[y * w * 3:(y + 1) * w * 3]
-            rows.append(b"".join(line[x * 3:x * 3 + 3]
-                                 for x in range(0, w, 2)))
-    return (wa + wb) // 2, h // 2, b"".join(rows)
+    return shot(app, artifact(name))
 
 
 def _weston_in_front(app, name):
-    shot = _shot(app, name)
-    n = [count(shot, c) for c in PATTERN]
-    return all(k > PATTERN_W * PATTERN_H // 8 for k in n) and \
-        count(shot, WESTON_BG) > 10000, n
+    return weston_in_front(app, artifact(name))
 
 
 def _xorg_in_front(app, name, root=X_ROOT):
-    shot = _shot(app, name)
-    return count(shot, root) > 100000 and count(shot, X_TERM) > 10000
+    return xorg_in_front(app, artifact(name), root)
 
 
 def test_weston_and_xorg_at_once(app):
@@ -279,6 +70,8 @@ def test_weston_and_xorg_at_once(app):
             if re.search(r"DRM: |drm fd|modeset\(0\): (using|Depth)|"
                          r"libinput|Using (legacy|atomic)|cursor", line,
                          re.I))[:600]))
+    for g, what in (("guest1", "Weston"), ("guest2", "Xorg")):
+        print("    %s asked:\n%s" % (what, _lines(_asked(app, g))))
 
 
 def _wayland(cmd):
@@ -410,3 +203,49 @@ def test_switches_both_ways_with_the_other_session_running(app):
     print("    guest1: weston-presentation-shm's frame at vblank %d"
           % _frames(app))
 
+
+
+def test_cage_through_seatd_as_a_user(app):
+    """Weston in guest1 ends; seatd (real seat management: it opens the
+    card and input devices for its clients and takes them back) starts,
+    and cage (wlroots 0.15: its DRM backend with atomic commits, TEST_ONLY
+    first, its dumb-buffer allocator, which exports each buffer with
+    PRIME and imports it again, and pixman) runs as the unprivileged user
+    pd with weston-image fullscreen: the four colour blocks on the
+    screen, and cage still running."""
+    _start_sessions(app)
+    run_ok(app, "dom0", GDBUS + "SwitchTo guest1")
+    app.copy_in("guest1", pattern_png(CAGE_PATTERN), "/tmp/cage.png")
+    mark = len(_hostd_log(app).splitlines())
+    run_ok(app, "guest1", "killall weston-presentation-shm weston-image "
+           "weston-terminal weston 2>/dev/null; t=0; while pidof weston "
+           ">/dev/null && [ $t -lt 30 ]; do sleep 1; t=$((t+1)); done; "
+           "(seatd -g video -l debug >/tmp/seatd.log 2>&1 &); sleep 1; "
+           "(su pd -c 'export XDG_RUNTIME_DIR=/run/user/1000 "
+           "LIBSEAT_BACKEND=seatd WLR_RENDERER=pixman "
+           "LD_PRELOAD=/usr/lib/pd-wlrdebug.so; exec cage -- "
+           "weston-image /tmp/cage.png' >/tmp/cage.log 2>&1 &); true",
+           timeout=90)
+
+    def shown():
+        shot = _shot(app, "desktop-cage.png")
+        return all(count(shot, c) > PATTERN_W * PATTERN_H // 8
+                   for c in CAGE_PATTERN)
+    try:
+        _wait("cage showing weston-image (or cage ending)", lambda:
+              not _alive(app, "guest1", "cage") or shown(), timeout=90)
+        check(shown(), "cage ended without showing weston-image")
+    finally:
+        clog = _log(app, "guest1", "/tmp/cage.log")
+        print("    cage's log (%d lines), what wlroots said of its DRM "
+              "backend and commits:\n%s" % (len(clog.splitlines()), "".join(
+                  "    | %s\n" % line for line in clog.splitlines()
+                  if re.search(r"\[backend/drm|fail|error|output", line,
+                               re.I))[-6000:]))
+        print("    seatd's log:\n" + indent(_log(app, "guest1",
+                                                 "/tmp/seatd.log")))
+        print("    cage asked:\n%s" % _lines(_asked(app, "guest1", mark)))
+    check(_alive(app, "guest1", "cage"), "cage ended")
+    ps = run_ok(app, "guest1", "ps -o user,comm | grep -E 'cage|weston'")
+    check(re.search(r"^\s*pd\s+cage", ps, re.M), "cage does not run as pd:"
+          "\n%s" % ps)

@@ -46,9 +46,20 @@ def test_forwarded_devices_are_on_seat0(app):
                         "head -n 1").strip()
         if render:
             paths.append(render)
+        drm_nodes = ("ls /dev/dri /sys/class/drm | grep -E "
+                     "'^(card|renderD)[0-9]+$' | sort -u")
+        before = set(run_ok(app, "plain", drm_nodes).split())
         nodes = fwd.export(app, *paths)
         run_ok(app, "plain", "udevadm settle -t 60", timeout=90)
         card, event = nodes[0], nodes[1]
+        # each forwarded DRM node is one node of the guest: a render node
+        # brings no card of its own (kernel/front_drm.c hides it)
+        after = set(run_ok(app, "plain", drm_nodes).split())
+        want = {os.path.basename(n) for n in nodes if "/dri/" in n}
+        check(after - before == want, "forwarding %s made %s in /dev/dri "
+              "and /sys/class/drm (new: %s)" % (
+                  " ".join(sorted(want)), " ".join(sorted(after)),
+                  " ".join(sorted(after - before))))
 
         info = _info(app, card)
         check({"seat", "master-of-seat", "uaccess"} <= _tags(info) and

@@ -18,6 +18,8 @@ from pdvm.testlib import check, run_ok
 MODE = "xen"
 GUESTS = 2
 VIRGL = True
+# the same guests' image as tests/gpu/test_weston_gl.py (one boot)
+GUEST_LAYERS = ("desktop",)
 
 FRAMES = 20
 

@@ -19,9 +19,10 @@
  * vkms of its own with a socketpair standing in for hostd: legacy
  * SETCRTC, PAGE_FLIP and an atomic commit all go through vkms_commit()
  * and say so to hostd, a TEST_ONLY commit changes nothing; SET_MASTER and
- * DROP_MASTER answer as 6.1's drm_auth.c and never reach the card; when
- * no hostd comes back, main is told (vkms_gone_fd()) and the process goes
- * on.
+ * DROP_MASTER answer as 6.1's drm_auth.c and never reach the card; what
+ * a guest asks (caps, client caps) is logged once each per session of the
+ * card (until its last file closes); when no hostd
+ * comes back, main is told (vkms_gone_fd()) and the process goes on.
  */
 #include <errno.h>
 #include <poll.h>
@@ -83,6 +84,11 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 		break;
 	case DRM_IOCTL_SET_CLIENT_CAP:
 		return 0;
+	case DRM_IOCTL_GET_CAP:		/* a dumb-buffer card, no PRIME */
+		((struct drm_get_cap *)arg)->value =
+			((struct drm_get_cap *)arg)->capability ==
+			DRM_CAP_DUMB_BUFFER;
+		return 0;
 	case DRM_IOCTL_MODE_GETRESOURCES: {
 		struct drm_mode_card_res *r = arg;
 
@@ -117,7 +123,9 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 
 		snprintf(p->name, sizeof(p->name), "%s",
 			 p->prop_id == 50 ? "DPMS" : p->prop_id == 60 ? "type" :
-			 p->prop_id == 61 ? "FB_ID" : "other");
+			 p->prop_id == 61 ? "FB_ID" :
+			 p->prop_id == 52 ? "link-status" :
+			 p->prop_id == 53 ? "non-desktop" : "other");
 		return 0;
 	}
 	case DRM_IOCTL_MODE_OBJ_GETPROPERTIES: {
@@ -126,10 +134,13 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 		uint32_t *ids = (uint32_t *)(uintptr_t)g->props_ptr;
 		uint64_t *vals = (uint64_t *)(uintptr_t)g->prop_values_ptr;
 
-		if (g->obj_id == 40) {
-			if (g->count_props >= 1 && ids && vals)
+		if (g->obj_id == 40) {	/* DPMS, link-status, non-desktop */
+			if (g->count_props >= 3 && ids && vals) {
 				ids[0] = 50, vals[0] = 0;
-			g->count_props = 1;
+				ids[1] = 52, vals[1] = 0;
+				ids[2] = 53, vals[2] = 0;
+			}
+			g->count_props = 3;
 			return 0;
 		}
 		if (g->obj_id == 33) {
@@ -365,9 +376,23 @@ static void test_dpms_reads_back(void)
 	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), -1);
 	CHECK_EQ(err, ENOENT);
 	p.connector_id = 40;
-	p.prop_id = 51;		/* not DPMS */
+	p.prop_id = 51;		/* not a property of the connector */
 	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), -1);
-	CHECK_EQ(err, EPERM);
+	CHECK_EQ(err, EINVAL);
+	/* as 6.1 on an atomic driver: link-status "Good" (or "Bad", which
+	 * the kernel keeps good) is 0, another value EINVAL; an immutable
+	 * property EINVAL; none reaches the card, DPMS stays the guest's */
+	p.prop_id = 52;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), 0);
+	p.value = DRM_MODE_LINK_STATUS_BAD;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), 0);
+	p.value = 2;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), -1);
+	CHECK_EQ(err, EINVAL);
+	p.prop_id = 53;
+	p.value = 0;
+	CHECK_EQ(dioctl(&card_h, DRM_IOCTL_MODE_SETPROPERTY, &p, &err), -1);
+	CHECK_EQ(err, EINVAL);
 	CHECK_EQ(vkms_dpms_get(vk, 40, &v), 0);
 	CHECK_EQ(v, DRM_MODE_DPMS_OFF);
 	/* GETCONNECTOR shows the guest's DPMS, not the card's */
@@ -1068,6 +1093,83 @@ static void test_no_hostd_is_reported_to_main(void)
 	vkms_destroy(v);
 }
 
+/* Lines of the backend's log (stderr) while fn runs. */
+static char *log_of(void (*fn)(void))
+{
+	static char buf[8192];
+	int p[2], saved;
+	ssize_t n;
+
+	fflush(stderr);
+	CHECK(pipe(p) == 0);
+	saved = dup(2);
+	CHECK(dup2(p[1], 2) == 2);
+	fn();
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(p[1]);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	buf[n > 0 ? n : 0] = 0;
+	return buf;
+}
+
+static unsigned int count_of(const char *text, const char *line)
+{
+	unsigned int n = 0;
+
+	for (const char *c = text; (c = strstr(c, line)); c += strlen(line))
+		n++;
+	return n;
+}
+
+static void ask_caps_twice(void)
+{
+	struct drm_get_cap dumb = { .capability = DRM_CAP_DUMB_BUFFER };
+	struct drm_get_cap sync = { .capability = DRM_CAP_SYNCOBJ };
+	struct drm_set_client_cap uni = { DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1 };
+	int err;
+
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ(dioctl(&card_h, DRM_IOCTL_GET_CAP, &dumb, &err), 0);
+		CHECK_EQ(dumb.value, 1);
+		CHECK_EQ(dioctl(&card_h, DRM_IOCTL_GET_CAP, &sync, &err), 0);
+		CHECK_EQ(sync.value, 0);
+		CHECK_EQ(dioctl(&card_h, DRM_IOCTL_SET_CLIENT_CAP, &uni, &err),
+			 0);
+	}
+}
+
+/* What a guest asked of its card is logged once each (the caps real
+ * compositors ask, and what they got: docs/display.md), the card's
+ * answers still reaching the guest. */
+static void test_what_a_guest_asks_is_logged_once(void)
+{
+	const char *log = log_of(ask_caps_twice);
+
+	CHECK_EQ(count_of(log, "pd-backend[guest7]: display: asked GET_CAP "
+			  "DUMB_BUFFER: 1 (the card's)\n"), 1);
+	CHECK_EQ(count_of(log, "display: asked GET_CAP SYNCOBJ: 0 "
+			  "(the card's)\n"), 1);
+	CHECK_EQ(count_of(log, "display: asked SET_CLIENT_CAP "
+			  "UNIVERSAL_PLANES = 1: 0\n"), 1);
+	CHECK_EQ(count_of(log, "display: asked"), 3);
+	/* asked again: nothing new */
+	CHECK_EQ(count_of(log_of(ask_caps_twice), "display: asked"), 0);
+	/* the guest's last file of the card closes: the next session (a
+	 * compositor started anew) is logged whole */
+	{
+		struct be_handle h = { .handle = 9, .fd = fake_fd,
+				       .dev_class = PD_WIRE_CLASS_DRM };
+
+		vkms_card_hooks.opened(vk, &h);
+		CHECK_EQ(count_of(log_of(ask_caps_twice), "display: asked"), 0);
+		vkms_card_hooks.release(vk, &h);
+	}
+	CHECK_EQ(count_of(log_of(ask_caps_twice), "display: asked"), 3);
+}
+
 int main(void)
 {
 	RUN(test_hello_then_reattach_with_the_input_files);
@@ -1087,6 +1189,7 @@ int main(void)
 		RUN(test_one_timeline_in_the_guests_clock);
 		RUN(test_master_is_the_guests_own);
 		RUN(test_magic_answers_as_the_cards);
+		RUN(test_what_a_guest_asks_is_logged_once);
 		RUN(test_no_hostd_is_reported_to_main);
 	}
 	vkms_destroy(vk);

@@ -7,11 +7,32 @@
  * OBJ_SETPROPERTY is the guest's (vkms_dpms_set(), commit.c).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "priv.h"
 #include "state.h"
 
+
+/* The log of a property a guest set (vkms_asked()): the value only when
+ * it was refused. */
+static void log_set(struct vkms *v, const char *how, enum kms_kind kind,
+		    uint32_t prop, uint64_t value, int r)
+{
+	const struct kms_prop_id *p = kms_prop(&v->card, kind, prop);
+	char name[48];
+
+	if (p)
+		snprintf(name, sizeof(name), "%s", p->name);
+	else
+		snprintf(name, sizeof(name), "property %u", prop);
+	if (r)
+		vkms_asked(v, "%s %s %s = %llu: %s", how, vkms_kind_name(kind),
+			   name, (unsigned long long)value, strerror(-r));
+	else
+		vkms_asked(v, "%s %s %s: the guest's", how,
+			   vkms_kind_name(kind), name);
+}
 
 /* ATOMIC's arrays, rebuilt in our memory by decode.c (checked there). */
 static int build_atomic(struct vkms *v, void *ctx, const struct kms_state *cur,
@@ -28,12 +49,16 @@ static int build_atomic(struct vkms *v, void *ctx, const struct kms_state *cur,
 		unsigned int idx;
 		enum kms_kind kind = kms_find(&v->card, objs[o], &idx);
 
-		if (kind == KMS_NONE || kind == KMS_HIDDEN)
+		if (kind == KMS_NONE || kind == KMS_HIDDEN) {
+			vkms_asked(v, "ATOMIC on %s %u: -ENOENT",
+				   vkms_kind_name(kind), objs[o]);
 			return -ENOENT;
+		}
 		for (uint32_t j = 0; j < nprops[o]; j++, k++) {
 			int r = kms_set(&v->card, next, objs[o], props[k],
 					vals[k], &v->lookup, crtcs);
 
+			log_set(v, "ATOMIC", kind, props[k], vals[k], r);
 			if (r)
 				return r;
 		}
@@ -96,9 +121,16 @@ int vkms_obj_setproperty(struct vkms *v, struct be_handle *h,
 	    (p->obj_type && p->obj_type != vkms_obj_type[kind]))
 		return -ENOENT;
 	k = kms_prop(&v->card, kind, p->prop_id);
-	if (!k || k->hidden)
+	if (!k || k->hidden) {
+		log_set(v, "OBJ_SETPROPERTY", kind, p->prop_id, p->value,
+			-EINVAL);
 		return -EINVAL;
+	}
 	if (kind == KMS_CONN && k->kp == KP_DPMS)
-		return vkms_dpms_set(v, p->obj_id, p->value);
-	return vkms_commit(v, h, build_one, p, VKMS_COMMIT_ALLOW_MODESET, 0);
+		r = vkms_dpms_set(v, p->obj_id, p->value);
+	else
+		r = vkms_commit(v, h, build_one, p, VKMS_COMMIT_ALLOW_MODESET,
+				0);
+	log_set(v, "OBJ_SETPROPERTY", kind, p->prop_id, p->value, r);
+	return r;
 }

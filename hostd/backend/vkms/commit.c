@@ -200,6 +200,8 @@ again:
 			r = -EINVAL;	/* an event, but the CRTC is off */
 	if (r) {
 		v->stats.refused++;
+		vkms_asked(v, "a commit (flags 0x%x) of CRTCs 0x%x: refused, %s",
+			   flags, crtcs, strerror(-r));
 		goto out;
 	}
 	if (flags & VKMS_COMMIT_TEST_ONLY) {

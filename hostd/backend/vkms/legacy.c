@@ -195,28 +195,54 @@ static int check_fb(struct vkms *v, uint32_t id)
 	return r;
 }
 
-/* Legacy SETPROPERTY: a connector's DPMS is the guest's
- * (vkms_dpms_set()), anything else is refused. Not a connector:
- * ENOENT, as the kernel's object lookup. */
+/*
+ * Legacy SETPROPERTY of a connector, answered as 6.1 answers it on an
+ * atomic driver (drm_mode_obj_set_property_ioctl(), set_property_atomic(),
+ * drm_atomic_connector_set_property()): not a connector: ENOENT; a
+ * property the connector does not have: EINVAL; DPMS: the guest's
+ * (vkms_dpms_set()); link-status: 0 for a value of its enum (the kernel
+ * never lets userspace turn a good link bad, and the guest's link is
+ * always good: Xorg's modesetting driver sets it to "Good"); any other
+ * (EDID, TILE, non-desktop... immutable on the card, or a setting of the
+ * real connector the guest does not own): EINVAL, where it had EPERM
+ * before (Xorg's RandR output properties). The property's name is the
+ * card's (one id for every connector).
+ */
 static int do_setproperty(struct vkms *v, struct be_handle *h,
 			  struct drm_mode_connector_set_property *p)
 {
 	struct drm_mode_get_property prop = { .prop_id = p->prop_id };
-	struct drm_mode_obj_get_properties obj = {
-		.obj_id = p->connector_id,
-		.obj_type = DRM_MODE_OBJECT_CONNECTOR,
-	};
+	uint32_t ids[KMS_MAX_PROPS], n = 0;
+	uint64_t vals[KMS_MAX_PROPS];
+	bool has = false;
+	int r;
 
-	if (ioctl(h->fd, DRM_IOCTL_MODE_GETPROPERTY, &prop))
-		return -errno;
-	if (strcmp(prop.name, "DPMS"))
-		return -EPERM;
-	if (ioctl(h->fd, DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &obj))
-		return -errno;
-	pthread_mutex_lock(&v->lock);
-	v->dpms_prop = p->prop_id;
-	pthread_mutex_unlock(&v->lock);
-	return vkms_dpms_set(v, p->connector_id, p->value);
+	r = vkms_obj_props(h->fd, p->connector_id, DRM_MODE_OBJECT_CONNECTOR,
+			   ids, vals, KMS_MAX_PROPS, &n);
+	if (r)
+		return r;	/* not a connector: ENOENT */
+	for (uint32_t i = 0; i < n; i++)
+		has |= ids[i] == p->prop_id;
+	if (!has || ioctl(h->fd, DRM_IOCTL_MODE_GETPROPERTY, &prop)) {
+		vkms_asked(v, "SETPROPERTY of property %u: %s", p->prop_id,
+			   strerror(EINVAL));
+		return -EINVAL;
+	}
+	prop.name[sizeof(prop.name) - 1] = 0;
+	if (!strcmp(prop.name, "DPMS")) {
+		pthread_mutex_lock(&v->lock);
+		v->dpms_prop = p->prop_id;
+		pthread_mutex_unlock(&v->lock);
+		r = vkms_dpms_set(v, p->connector_id, p->value);
+	} else if (!strcmp(prop.name, "link-status")) {
+		r = p->value == DRM_MODE_LINK_STATUS_GOOD ||
+		    p->value == DRM_MODE_LINK_STATUS_BAD ? 0 : -EINVAL;
+	} else {
+		r = -EINVAL;
+	}
+	vkms_asked(v, "SETPROPERTY %s: %s", prop.name,
+		   r ? strerror(-r) : "0, the guest's");
+	return r;
 }
 
 /* GETCONNECTOR: the real card's answer, but its DPMS value is the

@@ -12,12 +12,62 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "priv.h"
+
+/*
+ * The log of what a guest asked: each distinct line once (FNV-1a of the
+ * line), the first VKMS_MAX_ASKED of them, until the guest's last file of
+ * the card closes (vkms_asked_forget()); a compositor asks the same
+ * things at every start and every frame, so the log shows what each
+ * session needs without growing with it.
+ */
+void vkms_asked(struct vkms *v, const char *fmt, ...)
+{
+	char line[256];
+	uint32_t hash = 2166136261u;
+	bool seen = false;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	for (const char *c = line; *c; c++)
+		hash = (hash ^ (uint8_t)*c) * 16777619u;
+	pthread_mutex_lock(&v->asked_lock);
+	for (unsigned int i = 0; i < v->nasked && !seen; i++)
+		seen = v->asked[i] == hash;
+	if (!seen && v->nasked < VKMS_MAX_ASKED)
+		v->asked[v->nasked++] = hash;
+	else
+		seen = true;
+	pthread_mutex_unlock(&v->asked_lock);
+	if (!seen)
+		be_log(v->be, "display: asked %s", line);
+}
+
+void vkms_asked_forget(struct vkms *v)
+{
+	pthread_mutex_lock(&v->asked_lock);
+	v->nasked = 0;
+	pthread_mutex_unlock(&v->asked_lock);
+}
+
+const char *vkms_kind_name(unsigned int kind)
+{
+	static const char *const names[] = {
+		[KMS_NONE] = "object", [KMS_CRTC] = "CRTC",
+		[KMS_PLANE] = "plane", [KMS_CONN] = "connector",
+		[KMS_HIDDEN] = "hidden plane",
+	};
+
+	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
 
 /* Is crtc_id a CRTC of the real card? Fills *real (gamma size etc.). */
 int vkms_real_crtc(int fd, uint32_t crtc_id, struct drm_mode_crtc *real)
@@ -87,6 +137,7 @@ static void learn_props(struct vkms *v, enum kms_kind kind, uint32_t obj,
 			continue;
 		p.name[sizeof(p.name) - 1] = 0;
 		k->id = ids[i];
+		memcpy(k->name, p.name, sizeof(k->name));
 		k->kp = (uint8_t)kms_prop_by_name(kind, p.name);
 		/* a guest descriptor or address would be meaningless here */
 		k->hidden = k->kp == KP_IN_FENCE_FD ||

@@ -51,6 +51,7 @@
 #define VKMS_MAX_ATOMIC_FILES	64
 #define VKMS_MAX_MAGICS		64	/* files with a magic (GET_MAGIC) */
 #define VKMS_MAX_PRIME		32	/* PRIME exports kept (prime.c) */
+#define VKMS_MAX_ASKED		128	/* distinct requests logged */
 
 struct vfb {
 	uint32_t id;		/* 0: free slot */
@@ -148,6 +149,15 @@ struct vkms {
 		primes[VKMS_MAX_PRIME];
 	unsigned int nextprime;
 
+	unsigned int nfiles;	/* the guest's open files of the card */
+	/* what the guest asked, logged once each (vkms_asked()) while any
+	 * file of the card is open (a compositor's session: from its first
+	 * open to its last close); its own lock, since callers may hold
+	 * `lock` */
+	pthread_mutex_t asked_lock;
+	uint32_t asked[VKMS_MAX_ASKED];	/* hashes of the lines logged */
+	unsigned int nasked;
+
 	/* the card as learned once (objects.c) */
 	pthread_mutex_t learn_lock;
 	bool card_known;
@@ -157,6 +167,13 @@ struct vkms {
 };
 
 /* objects.c */
+/* One log line per distinct thing a guest asked of its card (a cap, a
+ * property set, an error answered): what real compositors ask, and what
+ * they get. Any lock may be held. */
+void vkms_asked(struct vkms *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void vkms_asked_forget(struct vkms *v);	/* a new session: log again */
+const char *vkms_kind_name(unsigned int kind);
 /* Is crtc_id a CRTC of the real card? Fills *real (gamma size etc.). */
 int vkms_real_crtc(int fd, uint32_t crtc_id, struct drm_mode_crtc *real);
 void vkms_not_master(int fd);

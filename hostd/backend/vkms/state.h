@@ -44,6 +44,7 @@ enum kms_prop {
 
 struct kms_prop_id {
 	uint32_t id;
+	char name[DRM_PROP_NAME_LEN];	/* for the log of what was asked */
 	uint8_t kp;	/* enum kms_prop */
 	bool hidden;	/* not listed to the guest */
 	bool blob;	/* its value is a blob id */

@@ -139,6 +139,42 @@ out:
 	return r;
 }
 
+/* Names of caps for the log of what a guest asked (drm.h). */
+static const char *const caps[] = {
+	[DRM_CAP_DUMB_BUFFER] = "DUMB_BUFFER",
+	[DRM_CAP_VBLANK_HIGH_CRTC] = "VBLANK_HIGH_CRTC",
+	[DRM_CAP_DUMB_PREFERRED_DEPTH] = "DUMB_PREFERRED_DEPTH",
+	[DRM_CAP_DUMB_PREFER_SHADOW] = "DUMB_PREFER_SHADOW",
+	[DRM_CAP_PRIME] = "PRIME",
+	[DRM_CAP_TIMESTAMP_MONOTONIC] = "TIMESTAMP_MONOTONIC",
+	[DRM_CAP_ASYNC_PAGE_FLIP] = "ASYNC_PAGE_FLIP",
+	[DRM_CAP_CURSOR_WIDTH] = "CURSOR_WIDTH",
+	[DRM_CAP_CURSOR_HEIGHT] = "CURSOR_HEIGHT",
+	[DRM_CAP_ADDFB2_MODIFIERS] = "ADDFB2_MODIFIERS",
+	[DRM_CAP_PAGE_FLIP_TARGET] = "PAGE_FLIP_TARGET",
+	[DRM_CAP_CRTC_IN_VBLANK_EVENT] = "CRTC_IN_VBLANK_EVENT",
+	[DRM_CAP_SYNCOBJ] = "SYNCOBJ",
+	[DRM_CAP_SYNCOBJ_TIMELINE] = "SYNCOBJ_TIMELINE",
+};
+static const char *const client_caps[] = {
+	[DRM_CLIENT_CAP_STEREO_3D] = "STEREO_3D",
+	[DRM_CLIENT_CAP_UNIVERSAL_PLANES] = "UNIVERSAL_PLANES",
+	[DRM_CLIENT_CAP_ATOMIC] = "ATOMIC",
+	[DRM_CLIENT_CAP_ASPECT_RATIO] = "ASPECT_RATIO",
+	[DRM_CLIENT_CAP_WRITEBACK_CONNECTORS] = "WRITEBACK_CONNECTORS",
+};
+#define NCAPS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *name_of(const char *const *names, size_t n, uint64_t i)
+{
+	static __thread char num[24];
+
+	if (i < n && names[i])
+		return names[i];
+	snprintf(num, sizeof(num), "0x%llx", (unsigned long long)i);
+	return num;
+}
+
 /*
  * A display ioctl of the guest on h, its argument already rebuilt in our
  * memory by decode.c. Returns true if it was answered here (*ret as from
@@ -191,9 +227,17 @@ static bool card_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 	case DRM_IOCTL_CRTC_QUEUE_SEQUENCE:
 		r = vkms_crtc_sequence(v, h, cmd, arg);
 		break;
-	case DRM_IOCTL_SET_CLIENT_CAP:
+	case DRM_IOCTL_SET_CLIENT_CAP: {
+		const struct drm_set_client_cap *c = arg;
+
 		r = vkms_client_cap(v, h, arg);
+		vkms_asked(v, "SET_CLIENT_CAP %s = %llu: %s",
+			   name_of(client_caps, NCAPS(client_caps),
+				   c->capability),
+			   (unsigned long long)c->value,
+			   r ? strerror(-r) : "0");
 		break;
+	}
 	case DRM_IOCTL_SET_MASTER:
 	case DRM_IOCTL_DROP_MASTER:
 		r = master_ioctl(v, h, cmd);
@@ -202,11 +246,23 @@ static bool card_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 	case DRM_IOCTL_AUTH_MAGIC:
 		r = magic_ioctl(v, h, cmd, arg);
 		break;
-	case DRM_IOCTL_GET_CAP:
+	case DRM_IOCTL_GET_CAP: {
+		struct drm_get_cap *c = arg;
+
 		r = vkms_prime_cap(v, h, arg, &answered);
-		if (!answered)
-			return false;
+		if (!answered)	/* the card's answer, asked here for the log */
+			r = ioctl(h->fd, DRM_IOCTL_GET_CAP, c) ? -errno : 0;
+		if (r)
+			vkms_asked(v, "GET_CAP %s: %s%s",
+				   name_of(caps, NCAPS(caps), c->capability),
+				   strerror(-r), answered ? "" : " (the card's)");
+		else
+			vkms_asked(v, "GET_CAP %s: %llu%s",
+				   name_of(caps, NCAPS(caps), c->capability),
+				   (unsigned long long)c->value,
+				   answered ? "" : " (the card's)");
 		break;
+	}
 	case DRM_IOCTL_PRIME_HANDLE_TO_FD:
 		r = vkms_prime_export(v, h, arg, &answered);
 		if (!answered)
@@ -226,6 +282,9 @@ static bool card_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 			return false;	/* reads of the real card: resources */
 		break;
 	}
+	if (r < 0 && cmd != DRM_IOCTL_GET_CAP &&
+	    cmd != DRM_IOCTL_SET_CLIENT_CAP)
+		vkms_asked(v, "ioctl 0x%02x: %s", _IOC_NR(cmd), strerror(-r));
 	*ret = r < 0 ? -1 : r;
 	errno = r < 0 ? -r : 0;
 	return true;
@@ -238,10 +297,9 @@ static void card_opened(void *data, struct be_handle *h)
 	struct vkms *v = data;
 
 	vkms_not_master(h->fd);
-	if (render_node(h))
-		return;
 	pthread_mutex_lock(&v->lock);
-	if (!v->master)
+	v->nfiles++;
+	if (!v->master && !render_node(h))
 		v->master = h->handle;
 	pthread_mutex_unlock(&v->lock);
 }
@@ -270,9 +328,11 @@ static uint32_t card_poll(void *data, struct be_handle *h)
 static void card_release(void *data, struct be_handle *h)
 {
 	struct vkms *v = data;
+	bool last;
 	unsigned int i;
 
 	pthread_mutex_lock(&v->lock);
+	last = v->nfiles && !--v->nfiles;
 	vkms_objects_release(v, h->handle);
 	vkms_events_release(v, h->handle);
 	if (v->master == h->handle)
@@ -281,6 +341,8 @@ static void card_release(void *data, struct be_handle *h)
 	if (i < VKMS_MAX_MAGICS)
 		v->magics[i] = v->magics[--v->nmagics];
 	pthread_mutex_unlock(&v->lock);
+	if (last)
+		vkms_asked_forget(v);	/* the next session is logged whole */
 }
 
 const struct be_class_hooks vkms_card_hooks = {
@@ -312,6 +374,7 @@ struct vkms *vkms_create(struct be *be, const struct vkms_config *cfg)
 		v->input[v->ninput++] = cfg->input[i];
 	pthread_mutex_init(&v->lock, NULL);
 	pthread_mutex_init(&v->learn_lock, NULL);
+	pthread_mutex_init(&v->asked_lock, NULL);
 	pthread_cond_init(&v->flipped, NULL);
 	vkms_objects_init(v);
 	v->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -339,6 +402,7 @@ fail:
 	if (v->gone >= 0)
 		close(v->gone);
 	pthread_cond_destroy(&v->flipped);
+	pthread_mutex_destroy(&v->asked_lock);
 	pthread_mutex_destroy(&v->learn_lock);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
@@ -365,6 +429,7 @@ void vkms_destroy(struct vkms *v)
 	close(v->wake);
 	close(v->gone);
 	pthread_cond_destroy(&v->flipped);
+	pthread_mutex_destroy(&v->asked_lock);
 	pthread_mutex_destroy(&v->learn_lock);
 	pthread_mutex_destroy(&v->lock);
 	free(v);

@@ -119,6 +119,11 @@ PROJECT_FILES = [
      "usr/share/dbus-1/system.d/org.paradice.Switcher1.conf"),
     ("tests/vm/system-bus.conf", "etc/pd-system-bus.conf"),
 ]
+# Libraries of the project's tests (under build/meson), put in every image
+# when the build made them: wlroots' debug log for cage (tests/desktop).
+PROJECT_LIBS = [
+    ("tests/desktop/libpd-wlrdebug.so", "usr/lib/pd-wlrdebug.so"),
+]
 # "Triple fault": Xen's word for a PVH/HVM guest that died; the guest is
 # then restarted under a new domain id, and tests that load the frontend
 # again would pass without a word.
@@ -231,6 +236,9 @@ class Appliance:
             c.symlink(p, t)
         for src, dest in PROJECT_FILES:
             c.file(dest, os.path.join(TOP, src))
+        for src, dest in PROJECT_LIBS:
+            if os.path.exists(os.path.join(BUILD, "meson", src)):
+                c.file(dest, os.path.join(BUILD, "meson", src), 0o755)
         # the guest frontend (kernel/) and dom0's grant helper (kernel/dom0/)
         for kdir in (os.path.join(TOP, "kernel"),
                      os.path.join(TOP, "kernel", "dom0")):

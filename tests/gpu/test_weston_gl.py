@@ -1,0 +1,173 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Weston with its GL renderer on the forwarded virgl card: hostd is the
+DRM master of dom0's virtio-gpu (virgl 3D), guest1 is given its card and
+render node, and Weston 10 (DRM backend, GL renderer: GBM and EGL through
+Mesa's virgl driver on the forwarded card, atomic commits to the virtual
+display) runs in guest1 with weston-presentation-shm animating, until
+1000 frames were presented. Weston must survive them: its
+`timespec_sub_to_nsec(stamp, &output->frame_time) >= 0` assertion in
+weston_output_finish_frame() fired when a flip's time came before the
+frame time it had (docs/display.md, "One timeline per guest").
+
+PD_WESTON_GL_RUNS (default 1) runs it that many times in a row, each
+with a new Weston; PD_WESTON_GL_BUDGET (seconds) starts no new run that
+would end (as long as the last one took) past that long after the first
+(the count reached is printed). A screen grab of the virtio-gpu's scanout (VNC):
+build/test-artifacts/gpu-weston-gl.png."""
+
+import os
+import re
+import time
+
+from pdvm.testlib import artifact, check, run_ok, wait_for, indent
+
+MODE = "xen"
+GUESTS = 2
+VIRGL = True
+# Weston and its clients (the desktop layer, which also carries Weston's
+# GL renderer) in the guests' image, beside Mesa
+GUEST_LAYERS = ("desktop",)
+
+FRAMES = 1000
+RUNS = int(os.environ.get("PD_WESTON_GL_RUNS") or 1)
+BUDGET = float(os.environ.get("PD_WESTON_GL_BUDGET") or 0)
+CONF = """\
+[switch]
+next = ctrl+alt+right
+
+[guest guest1]
+devices = %(card)s %(render)s
+hotkey = ctrl+alt+f1
+"""
+WESTON_INI = """\
+[core]
+idle-time=0
+require-input=false
+
+[shell]
+background-color=0xff204060
+locking=false
+animation=none
+startup-animation=none
+close-animation=none
+focus-animation=none
+"""
+WAYLAND = ("cd /run/user/0; export XDG_RUNTIME_DIR=/run/user/0 "
+           "WAYLAND_DISPLAY=$(ls wayland-? | head -1); ")
+
+
+def _virtio_nodes(app):
+    """dom0's card and render node of the virtio-gpu."""
+    out = run_ok(app, "dom0", "for d in /sys/class/drm/card? "
+                 "/sys/class/drm/renderD*; do drv=$(readlink "
+                 "$d/device/virtio*/driver 2>/dev/null); [ \"${drv##*/}\" "
+                 "= virtio_gpu ] && echo /dev/dri/${d##*/}; done; true")
+    nodes = out.split()
+    check(len(nodes) == 2, "dom0's virtio-gpu nodes: %r" % nodes)
+    return nodes
+
+
+def _hostd_on_virgl(app):
+    """hostd, master of the virtio-gpu's card, gives guest1 its card and
+    render node (the backends of earlier tests end first)."""
+    if run_ok(app, "dom0", "pidof hostd; true").strip():
+        return
+    run_ok(app, "dom0", "for m in /run/paradice/backend-*.monitor; do "
+           "[ -e $m ] && kill $(cat $m) 2>/dev/null; done; t=0; while "
+           "pidof pd-backend >/dev/null && [ $t -lt 30 ]; do sleep 1; "
+           "t=$((t+1)); done; ! pidof pd-backend", timeout=60)
+    card, render = _virtio_nodes(app)
+    app.copy_in("dom0", (CONF % {"card": card, "render": render}).encode(),
+                "/etc/paradice/paradice.conf")
+    run_ok(app, "dom0", "t=0; while [ ! -e /run/pd-udev-settled ] && "
+           "[ $t -lt 90 ]; do sleep 1; t=$((t+1)); done; (hostd --card %s "
+           ">/var/log/hostd.log 2>&1 &); true" % card, timeout=120)
+    wait_for("hostd ready", lambda: "ready:" in run_ok(
+        app, "dom0", "cat /var/log/hostd.log"), timeout=120)
+    run_ok(app, "guest1", "lsmod | grep -q '^pdfront ' || { modprobe -a "
+           "drm videodev snd && insmod /usr/lib/modules/extra/pdfront.ko; }",
+           timeout=180)
+    wait_for("guest1's forwarded card and render node", lambda: app.run(
+        "guest1", "[ -c /dev/dri/card0 ] && [ -c /dev/dri/renderD128 ]")[0]
+        == 0, timeout=120)
+    nodes = run_ok(app, "guest1", "ls /dev/dri /sys/class/drm | grep -E "
+                   "'^(card|renderD)[0-9]+$' | sort -u").split()
+    check(nodes == ["card0", "renderD128"], "guest1's DRM nodes: %r "
+          "(forwarded: a card and a render node)" % nodes)
+
+
+def _frames(app):
+    """Frames presented to weston-presentation-shm (one line each; its
+    stdout is a file, written in blocks)."""
+    return int(run_ok(app, "guest1", "grep -c ' seq ' /tmp/pres.log "
+                      "2>/dev/null; true").strip() or 0)
+
+
+def _weston_alive(app):
+    return app.run("guest1", "pidof weston >/dev/null")[0] == 0
+
+
+def _one_run(app, n):
+    run_ok(app, "guest1", "rm -f /tmp/pres.log /tmp/weston-gl.log "
+           "/tmp/weston-gl.out /run/user/0/wayland-*; export "
+           "XDG_RUNTIME_DIR=/run/user/0; (weston --tty=2 "
+           "--log=/tmp/weston-gl.log </dev/null >/tmp/weston-gl.out 2>&1 &);"
+           " true")
+    try:
+        wait_for("Weston's socket in guest1", lambda: app.run(
+            "guest1", "ls /run/user/0/wayland-? >/dev/null 2>&1")[0] == 0
+            or not _weston_alive(app), timeout=180)
+        check(_weston_alive(app), "Weston ended at start")
+        run_ok(app, "guest1", WAYLAND + "(weston-presentation-shm "
+               ">/tmp/pres.log 2>&1 &); true")
+        t0 = time.monotonic()
+        wait_for("%d frames presented (or Weston ending)" % FRAMES,
+                 lambda: _frames(app) >= FRAMES or not _weston_alive(app),
+                 timeout=480, step=3)
+        secs = time.monotonic() - t0
+        frames = _frames(app)
+        alive = _weston_alive(app)
+        if n == 0:
+            app.vnc_grab(artifact("gpu-weston-gl.png"))
+    finally:
+        log = run_ok(app, "guest1", "cat /tmp/weston-gl.log "
+                     "/tmp/weston-gl.out 2>/dev/null; true")
+        run_ok(app, "guest1", "killall weston-presentation-shm weston "
+               "2>/dev/null; t=0; while pidof weston >/dev/null && "
+               "[ $t -lt 30 ]; do sleep 1; t=$((t+1)); done; true",
+               timeout=60)
+    renderer = re.search(r"GL renderer: (.*)", log)
+    check(alive and frames >= FRAMES and "Assertion" not in log,
+          "run %d: Weston %s after %d frames:\n%s" % (
+              n + 1, "alive" if alive else "ended", frames, indent(log)))
+    check(renderer and "virgl" in renderer.group(1),
+          "run %d: Weston's renderer is not virgl's GL:\n%s"
+          % (n + 1, indent(log)))
+    return frames, secs, renderer.group(1)
+
+
+def test_weston_gl_survives_1000_frames(app):
+    """Weston's GL renderer (virgl, through the forwarded card and
+    render node) presents 1000 frames of weston-presentation-shm in
+    guest1 on the virtual display hostd shows, and Weston still runs;
+    as many times in a row as PD_WESTON_GL_RUNS says."""
+    _hostd_on_virgl(app)
+    app.copy_in("guest1", WESTON_INI.encode(), "/etc/xdg/weston/weston.ini")
+    run_ok(app, "guest1", "mkdir -p /run/user/0; chmod 700 /run/user/0")
+    t0 = time.monotonic()
+    done, last = 0, 0.0
+    for n in range(RUNS):
+        if n and BUDGET and time.monotonic() - t0 + last > BUDGET:
+            break  # the next run would end past the budget
+        t1 = time.monotonic()
+        frames, secs, renderer = _one_run(app, n)
+        last = time.monotonic() - t1
+        done += 1
+        print("    run %d/%d: %d frames in %.0f s (%.1f/s), Weston alive; "
+              "GL renderer %s" % (n + 1, RUNS, frames, secs, frames / secs,
+                                   renderer), flush=True)
+    print("    %d consecutive runs of %d frames passed" % (done, FRAMES))
+    print("    Weston (GL) asked of its card:\n" + "".join(
+        "    | %s\n" % line.split("display: asked ", 1)[1]
+        for line in run_ok(app, "dom0", "cat /var/log/hostd.log")
+        .splitlines() if "pd-backend[guest1]: display: asked " in line))
