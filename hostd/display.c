@@ -49,10 +49,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/fb.h>
-#include <linux/kd.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -65,9 +62,9 @@
 #include <paradice/pd_display.h>
 
 #include "display.h"
+#include "display_priv.h"
 #include "display_probe.h"
 #include "log.h"
-#include "overlay.h"
 #include "poller.h"
 #include "switcher.h"
 
@@ -75,61 +72,6 @@ _Static_assert(sizeof(struct pd_disp_mode) == sizeof(struct drm_mode_modeinfo),
 	       "pd_disp_mode is drm_mode_modeinfo");
 
 #define TICK_NS		16666667L	/* 60 Hz */
-#define OVERLAY_NS	500000000L	/* the overlay's thumbnails: 2 Hz */
-/* drm_fourcc.h's XRGB8888 and ARGB8888: the frames we make thumbnails of */
-#define FOURCC_XR24	0x34325258u
-#define FOURCC_AR24	0x34325241u
-#define MAX_CONNS	8		/* connectors of the card we set DPMS on */
-
-struct guest_crtc {
-	bool set;			/* the guest sent state for it */
-	struct pd_disp_crtc st;
-	bool flip_pending;		/* a FLIP without its FLIP_DONE */
-	bool flip_real;			/* ... waiting for the card's event */
-	uint64_t flip_cookie;
-};
-
-struct guest_display {
-	int sock;			/* -1: no backend connected */
-	struct hostd_watch *watch;	/* of sock */
-	bool hello;
-	bool reattached;		/* its first state not shown yet */
-	struct guest_crtc crtc[PD_DISPLAY_MAX_CRTCS];
-	struct pd_disp_gamma *gamma[PD_DISPLAY_MAX_CRTCS];	/* NULL: unset */
-	struct pd_disp_dpms dpms[PD_DISPLAY_MAX_DPMS];	/* set by the guest */
-	unsigned int ndpms;
-};
-
-struct hostd_display {
-	struct hostd_switcher *sw;
-	struct hostd_poller *poller;
-	int card;			/* master descriptor, -1: no card */
-	int timer;			/* 60 Hz pacing of background flips */
-	struct hostd_watch *card_watch, *timer_watch;
-	bool ticking;
-	uint32_t sequence;		/* paced vblank count */
-	uint32_t crtc_ids[PD_DISPLAY_MAX_CRTCS];
-	unsigned int ncrtcs;
-	uint32_t gamma_size[PD_DISPLAY_MAX_CRTCS];	/* the card's; 0: none */
-	uint32_t conn_ids[MAX_CONNS];
-	unsigned int nconns;
-	uint32_t dpms_prop;		/* the DPMS property's id; 0: unknown */
-	int dirtyfb;			/* the card's DIRTYFB answer: 0, -ENOSYS */
-	bool master;			/* we are the card's master now */
-	struct guest_display g[HOSTD_MAX_GUESTS];
-	/* the on-screen switcher: hostd's own dumb buffer on CRTC 0 */
-	struct {
-		bool up;
-		unsigned int selected;
-		int timer;		/* redraws the thumbnails */
-		struct hostd_watch *timer_watch;
-		uint32_t handle, fb, pitch, w, h;
-		uint64_t size;
-		void *map;		/* the buffer, MAP_FAILED: none */
-		uint32_t *shadow;	/* drawn here, then copied */
-	} ov;
-};
-
 /* Does guest g's state go to the card: it is in front, no overlay? */
 static bool in_front(const struct hostd_display *d, unsigned int g)
 {
@@ -171,9 +113,6 @@ int hostd_display_dirtyfb(const struct hostd_display *d)
 
 static void on_fd(int fd, short revents, void *data);
 static int display_show(void *data, unsigned int to);
-static void display_overlay(void *data, bool shown, unsigned int selected);
-static void overlay_free(struct hostd_display *d);
-static void overlay_render(struct hostd_display *d);
 
 /*
  * Become the DRM master of card and learn what it has. If it cannot be
@@ -233,8 +172,7 @@ struct hostd_display *hostd_display_create(struct hostd_switcher *sw,
 	d->sw = sw;
 	d->poller = p;
 	d->card = -1;
-	d->ov.timer = -1;
-	d->ov.map = MAP_FAILED;
+	hostd_display_overlay_init(d);
 	for (unsigned int i = 0; i < HOSTD_MAX_GUESTS; i++)
 		d->g[i].sock = -1;
 	d->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -251,18 +189,13 @@ struct hostd_display *hostd_display_create(struct hostd_switcher *sw,
 		return NULL;
 	}
 	sw->hooks.show = display_show;
-	sw->hooks.overlay = display_overlay;
+	sw->hooks.overlay = hostd_display_overlay;
 	sw->hooks.show_data = d;
 	if (card)
 		open_card(d, card);
 	if (d->card >= 0) {
 		d->card_watch = hostd_poller_add(p, d->card, POLLIN, on_fd, d);
-		d->ov.timer = timerfd_create(CLOCK_MONOTONIC,
-					     TFD_CLOEXEC | TFD_NONBLOCK);
-		if (d->ov.timer >= 0)
-			d->ov.timer_watch = hostd_poller_add(p, d->ov.timer,
-							     POLLIN, on_fd, d);
-		if (!d->card_watch || !d->ov.timer_watch) {
+		if (!d->card_watch || hostd_display_overlay_watch(d, on_fd)) {
 			hostd_log("display: cannot watch %s or a timer: %s",
 				  card, strerror(errno));
 			hostd_display_destroy(d);
@@ -289,10 +222,7 @@ void hostd_display_destroy(struct hostd_display *d)
 		d->sw->hooks.overlay = NULL;
 		d->sw->hooks.show_data = NULL;
 	}
-	overlay_free(d);
-	hostd_watch_remove(d->ov.timer_watch);
-	if (d->ov.timer >= 0)
-		close(d->ov.timer);
+	hostd_display_overlay_finish(d);
 	for (unsigned int i = 0; i < HOSTD_MAX_GUESTS; i++) {
 		hostd_watch_remove(d->g[i].watch);
 		if (d->g[i].sock >= 0)
@@ -847,11 +777,7 @@ static void on_fd(int fd, short revents, void *data)
 		return;
 	}
 	if (fd == d->ov.timer) {
-		uint64_t ticks;
-
-		if (read(fd, &ticks, sizeof(ticks)) == sizeof(ticks) &&
-		    d->ov.up)
-			overlay_render(d);
+		hostd_display_overlay_tick(d);
 		return;
 	}
 	for (unsigned int g = 0; g < HOSTD_MAX_GUESTS; g++) {
@@ -878,369 +804,6 @@ static void on_fd(int fd, short revents, void *data)
 	}
 }
 
-/* -- dom0's entry --------------------------------------------------------- */
-
-/* Be the card's master again (after dom0's entry): 0 or -errno, logged. */
-static int take_master(struct hostd_display *d)
-{
-	if (d->master)
-		return 0;
-	if (ioctl(d->card, DRM_IOCTL_SET_MASTER, 0)) {
-		int err = errno;
-
-		hostd_log("display: cannot be the card's master again: %s "
-			  "(dom0 holds it: its session's compositor?)",
-			  strerror(err));
-		return -err;
-	}
-	d->master = true;
-	hostd_log("display: DRM master again");
-	return 0;
-}
-
-/*
- * dom0's entry in front: drop the master and put dom0's console back.
- * Dropping alone leaves our last frame on the screen: the kernel's fbdev
- * emulation restores its own mode only on the last close of the card (the
- * backends keep it open) or when fbcon sets its mode. What makes fbcon set
- * it is what an X server does when it leaves: the console's KD_TEXT after
- * KD_GRAPHICS (fbcon_blank() with mode_switch sets the fb's var with
- * FB_ACTIVATE_KD_TEXT, drm_fb_helper_set_par() restores fbdev's mode even
- * over a master, and the console is redrawn). Without a VT (tty0 missing)
- * a forced FBIOPUT_VSCREENINFO on fb0 sets fbdev's mode without the
- * redraw. A session of dom0's own (its compositor becomes the master when
- * its VT is in front) works the same way: we are not the master.
- */
-static void restore_console(void)
-{
-	struct fb_var_screeninfo var;
-	int fd = open("/dev/tty0", O_RDWR | O_CLOEXEC | O_NOCTTY);
-
-	if (fd >= 0) {
-		int r = ioctl(fd, KDSETMODE, KD_GRAPHICS);
-
-		r |= ioctl(fd, KDSETMODE, KD_TEXT);
-		close(fd);
-		if (r == 0) {
-			hostd_log("display: dom0's console back (tty0 KD_TEXT)");
-			return;
-		}
-	}
-	fd = open("/dev/fb0", O_RDWR | O_CLOEXEC);
-	if (fd >= 0 && ioctl(fd, FBIOGET_VSCREENINFO, &var) == 0) {
-		var.activate = FB_ACTIVATE_NOW | FB_ACTIVATE_FORCE;
-		if (ioctl(fd, FBIOPUT_VSCREENINFO, &var) == 0) {
-			close(fd);
-			hostd_log("display: dom0's console mode back (fb0)");
-			return;
-		}
-	}
-	hostd_log("display: cannot put dom0's console back: %s",
-		  strerror(errno));
-	if (fd >= 0)
-		close(fd);
-}
-
-static int show_host(struct hostd_display *d)
-{
-	if (d->master) {
-		if (ioctl(d->card, DRM_IOCTL_DROP_MASTER, 0)) {
-			int err = errno;
-
-			hostd_log("display: DROP_MASTER: %s", strerror(err));
-			return -err;
-		}
-		d->master = false;
-	}
-	restore_console();
-	/* after fbdev took the CRTC: removing a scanned-out fb would turn
-	 * it off */
-	overlay_free(d);
-	set_ticking(d);
-	return 0;
-}
-
-/* -- the on-screen switcher ------------------------------------------------ */
-
-static void overlay_free(struct hostd_display *d)
-{
-	if (d->ov.up)
-		return;
-	if (d->ov.map != MAP_FAILED)
-		munmap(d->ov.map, d->ov.size);
-	d->ov.map = MAP_FAILED;
-	if (d->ov.fb)
-		ioctl(d->card, DRM_IOCTL_MODE_RMFB, &d->ov.fb);
-	d->ov.fb = 0;
-	if (d->ov.handle) {
-		struct drm_mode_destroy_dumb dd = { .handle = d->ov.handle };
-
-		ioctl(d->card, DRM_IOCTL_MODE_DESTROY_DUMB, &dd);
-	}
-	d->ov.handle = 0;
-	free(d->ov.shadow);
-	d->ov.shadow = NULL;
-}
-
-/*
- * The mode and connectors to show the overlay with: the foreground
- * guest's on CRTC 0, else what the CRTC shows now (dom0's console), else
- * the first connector's first mode. false: none.
- */
-static bool screen_mode(struct hostd_display *d, struct drm_mode_modeinfo *mode,
-			uint32_t *conn, uint32_t *nconn)
-{
-	unsigned int a = d->sw->router.active;
-	struct drm_mode_crtc crtc = { .crtc_id = d->crtc_ids[0] };
-	struct drm_mode_get_connector gc = { 0 };
-	struct drm_mode_modeinfo modes[1];
-
-	if (!d->ncrtcs || !d->nconns)
-		return false;
-	if (a < HOSTD_MAX_GUESTS && !hostd_is_host(d->sw, a) &&
-	    d->g[a].crtc[0].set && d->g[a].crtc[0].st.mode_valid &&
-	    d->g[a].crtc[0].st.nconn) {
-		memcpy(mode, &d->g[a].crtc[0].st.mode, sizeof(*mode));
-		*nconn = d->g[a].crtc[0].st.nconn;
-		memcpy(conn, d->g[a].crtc[0].st.conn, *nconn * sizeof(*conn));
-		return true;
-	}
-	conn[0] = d->conn_ids[0];
-	*nconn = 1;
-	if (ioctl(d->card, DRM_IOCTL_MODE_GETCRTC, &crtc) == 0 &&
-	    crtc.mode_valid) {
-		*mode = crtc.mode;
-		return true;
-	}
-	gc.connector_id = d->conn_ids[0];
-	if (ioctl(d->card, DRM_IOCTL_MODE_GETCONNECTOR, &gc) || !gc.count_modes)
-		return false;
-	gc.count_modes = 1;
-	gc.modes_ptr = (uintptr_t)modes;
-	gc.count_props = gc.count_encoders = 0;
-	gc.props_ptr = gc.prop_values_ptr = gc.encoders_ptr = 0;
-	if (ioctl(d->card, DRM_IOCTL_MODE_GETCONNECTOR, &gc))
-		return false;
-	*mode = modes[0];
-	return true;
-}
-
-/* hostd's own buffer for the overlay, on CRTC 0: 0 or -errno, logged. */
-static int overlay_buffer(struct hostd_display *d)
-{
-	struct drm_mode_modeinfo mode;
-	uint32_t conn[PD_DISPLAY_MAX_CONN], nconn = 0;
-	struct drm_mode_create_dumb cd = { .bpp = 32 };
-	struct drm_mode_fb_cmd fb = { .bpp = 32, .depth = 24 };
-	struct drm_mode_map_dumb md = { 0 };
-	struct drm_mode_crtc req = { .crtc_id = d->crtc_ids[0] };
-	const char *what = "mode";
-
-	if (!screen_mode(d, &mode, conn, &nconn))
-		goto fail;
-	cd.width = mode.hdisplay;
-	cd.height = mode.vdisplay;
-	what = "CREATE_DUMB";
-	if (ioctl(d->card, DRM_IOCTL_MODE_CREATE_DUMB, &cd))
-		goto fail;
-	d->ov.handle = cd.handle;
-	d->ov.pitch = cd.pitch;
-	d->ov.size = cd.size;
-	d->ov.w = cd.width;
-	d->ov.h = cd.height;
-	fb.width = cd.width;
-	fb.height = cd.height;
-	fb.pitch = cd.pitch;
-	fb.handle = cd.handle;
-	what = "ADDFB";
-	if (ioctl(d->card, DRM_IOCTL_MODE_ADDFB, &fb))
-		goto fail;
-	d->ov.fb = fb.fb_id;
-	md.handle = cd.handle;
-	what = "MAP_DUMB";
-	if (ioctl(d->card, DRM_IOCTL_MODE_MAP_DUMB, &md))
-		goto fail;
-	what = "mmap";
-	d->ov.map = mmap(NULL, d->ov.size, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 d->card, (off_t)md.offset);
-	if (d->ov.map == MAP_FAILED)
-		goto fail;
-	what = "memory";
-	d->ov.shadow = calloc(1, (size_t)d->ov.pitch * d->ov.h);
-	if (!d->ov.shadow)
-		goto fail;
-	req.fb_id = d->ov.fb;
-	req.set_connectors_ptr = (uintptr_t)conn;
-	req.count_connectors = nconn;
-	req.mode_valid = 1;
-	req.mode = mode;
-	what = "SETCRTC";
-	if (ioctl(d->card, DRM_IOCTL_MODE_SETCRTC, &req))
-		goto fail;
-	return 0;
-fail:
-	hostd_log("display: no overlay: %s: %s", what, strerror(errno));
-	overlay_free(d);
-	return -1;
-}
-
-/* A read-only mapping of what guest g's CRTC 0 shows. */
-struct frame_map {
-	void *map;
-	size_t size;
-	uint32_t handle;
-	pixman_image_t *img;
-};
-
-static void unmap_frame(struct hostd_display *d, struct frame_map *f)
-{
-	if (f->img)
-		pixman_image_unref(f->img);
-	if (f->map && f->map != MAP_FAILED)
-		munmap(f->map, f->size);
-	if (f->handle) {
-		struct drm_gem_close gc = { .handle = f->handle };
-
-		ioctl(d->card, DRM_IOCTL_GEM_CLOSE, &gc);
-	}
-	memset(f, 0, sizeof(*f));
-}
-
-/*
- * Guest g's last frame: its framebuffer (GETFB2 gives hostd, master and
- * root, a handle of its own to the buffer), mapped read-only, the part its
- * CRTC shows as a pixman image. false: none (no state, another format).
- */
-static bool map_frame(struct hostd_display *d, unsigned int g,
-		      struct frame_map *f)
-{
-	const struct guest_crtc *c = &d->g[g].crtc[0];
-	struct drm_mode_fb_cmd2 fb = { 0 };
-	struct drm_mode_map_dumb md = { 0 };
-	uint32_t w, h;
-
-	memset(f, 0, sizeof(*f));
-	if (d->g[g].sock < 0 || !c->set || !c->st.mode_valid || !c->st.fb_id)
-		return false;
-	fb.fb_id = c->st.fb_id;
-	if (ioctl(d->card, DRM_IOCTL_MODE_GETFB2, &fb))
-		return false;
-	/* one plane in these formats; another handle would be a leak */
-	for (unsigned int i = 1; i < 4; i++)
-		if (fb.handles[i] && fb.handles[i] != fb.handles[0]) {
-			struct drm_gem_close gc = { .handle = fb.handles[i] };
-
-			ioctl(d->card, DRM_IOCTL_GEM_CLOSE, &gc);
-		}
-	f->handle = fb.handles[0];
-	if (!f->handle || (fb.pixel_format != FOURCC_XR24 &&
-			   fb.pixel_format != FOURCC_AR24))
-		goto none;
-	w = c->st.mode.hdisplay;
-	h = c->st.mode.vdisplay;
-	if (c->st.x >= fb.width || c->st.y >= fb.height || !w || !h)
-		goto none;
-	if (w > fb.width - c->st.x)
-		w = fb.width - c->st.x;
-	if (h > fb.height - c->st.y)
-		h = fb.height - c->st.y;
-	md.handle = f->handle;
-	if (ioctl(d->card, DRM_IOCTL_MODE_MAP_DUMB, &md))
-		goto none;
-	f->size = (size_t)fb.offsets[0] + (size_t)fb.pitches[0] * fb.height;
-	f->map = mmap(NULL, f->size, PROT_READ, MAP_SHARED, d->card,
-		      (off_t)md.offset);
-	if (f->map == MAP_FAILED)
-		goto none;
-	f->img = pixman_image_create_bits(
-		PIXMAN_x8r8g8b8, (int)w, (int)h,
-		(uint32_t *)((uint8_t *)f->map + fb.offsets[0] +
-			     (size_t)c->st.y * fb.pitches[0] +
-			     (size_t)c->st.x * 4),
-		(int)fb.pitches[0]);
-	if (!f->img)
-		goto none;
-	return true;
-none:
-	unmap_frame(d, f);
-	return false;
-}
-
-/* Draw the overlay now: every entry of the VM list, its live thumbnail. */
-static void overlay_render(struct hostd_display *d)
-{
-	struct hostd_overlay_entry e[HOSTD_MAX_VMS];
-	struct frame_map f[HOSTD_MAX_GUESTS];
-	unsigned int n = d->sw->nvms + 1;
-	pixman_image_t *dst;
-	struct drm_mode_fb_dirty_cmd dirty = { .fb_id = d->ov.fb };
-
-	if (d->ov.map == MAP_FAILED)
-		return;
-	dst = pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)d->ov.w,
-				       (int)d->ov.h, d->ov.shadow,
-				       (int)d->ov.pitch);
-	if (!dst)
-		return;
-	for (unsigned int i = 0; i < n; i++) {
-		bool host = hostd_is_host(d->sw, i);
-
-		e[i].name = d->sw->vms[i].cfg->name;
-		e[i].state = host ? "dom0" :
-			     hostd_vm_state_name(d->sw->vms[i].state);
-		e[i].selected = i == d->ov.selected;
-		e[i].frame = NULL;
-		if (!host && map_frame(d, i, &f[i]))
-			e[i].frame = f[i].img;
-	}
-	hostd_overlay_draw(dst, e, n);
-	for (unsigned int i = 0; i < n; i++)
-		if (e[i].frame)
-			unmap_frame(d, &f[i]);
-	pixman_image_unref(dst);
-	memcpy(d->ov.map, d->ov.shadow, (size_t)d->ov.pitch * d->ov.h);
-	ioctl(d->card, DRM_IOCTL_MODE_DIRTYFB, &dirty);
-}
-
-/*
- * The switcher's overlay hook. Shown: hostd's buffer goes on CRTC 0 (the
- * master is taken back if dom0's entry had it) and is drawn with
- * `selected` chosen, then redrawn at 2 Hz. Hidden: no more redraws; if
- * `selected` is the entry in front its frame is shown again now, else
- * the switch that follows shows the incoming one; the buffer goes once
- * it is off the screen (display_show(), show_host()).
- */
-static void display_overlay(void *data, bool shown, unsigned int selected)
-{
-	struct hostd_display *d = data;
-	struct itimerspec its = { 0 };
-
-	if (d->card < 0)
-		return;
-	if (!shown) {
-		bool was_up = d->ov.up;
-
-		d->ov.up = false;
-		timerfd_settime(d->ov.timer, 0, &its, NULL);
-		if (was_up && selected == d->sw->router.active)
-			display_show(d, selected);
-		return;
-	}
-	d->ov.selected = selected;
-	if (!d->ov.up) {
-		if (take_master(d) || overlay_buffer(d))
-			return;
-		d->ov.up = true;
-		its.it_interval.tv_nsec = OVERLAY_NS;
-		its.it_value.tv_nsec = OVERLAY_NS;
-		timerfd_settime(d->ov.timer, 0, &its, NULL);
-		hostd_log("display: overlay up (%ux%u), %s chosen", d->ov.w,
-			  d->ov.h, d->sw->vms[selected].cfg->name);
-	}
-	overlay_render(d);
-	set_ticking(d);
-}
-
 /*
  * The display half of a switch (the switcher's show hook): a full SETCRTC of `to`'s latest state on
  * every CRTC (off where it has none, or where its DPMS blanks it), its
@@ -1256,10 +819,13 @@ static int display_show(void *data, unsigned int to)
 
 	if (d->card < 0)
 		return 0;
-	if (hostd_is_host(d->sw, to))
-		return show_host(d);
-	if (take_master(d)) {
-		overlay_free(d);
+	if (hostd_is_host(d->sw, to)) {
+		ret = hostd_display_give_master(d);
+		set_ticking(d);
+		return ret;
+	}
+	if (hostd_display_take_master(d)) {
+		hostd_display_overlay_free(d);
 		return -EBUSY;
 	}
 	for (unsigned int s = 0; s < d->ncrtcs; s++) {
@@ -1273,6 +839,6 @@ static int display_show(void *data, unsigned int to)
 		apply_dpms(d, to, d->conn_ids[i]);
 	set_ticking(d);
 	/* the overlay's buffer is off the screen now */
-	overlay_free(d);
+	hostd_display_overlay_free(d);
 	return ret;
 }
