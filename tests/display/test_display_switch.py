@@ -224,7 +224,9 @@ def test_overlay_shows_every_guest_and_switches_on_release(app):
     overlay while the guests go on flipping (live thumbnails); releasing
     ctrl+alt puts guest2 on the screen, and the next key reaches guest2
     only, with no key left down in guest1."""
-    _dbus_switch(app, "guest1", "overlay-before.png")
+    run_ok(app, "dom0", GDBUS + "SwitchTo guest1")
+    _wait("guest1 on the screen", lambda: _shows(
+        app, "display-overlay-before.png", "guest1")[0], timeout=20)
     _evtests(app, "/tmp/kbdov.log")
     n = len(_hostd_log(app).splitlines())
     _hold(app, ["ctrl", "alt"], True)
@@ -302,8 +304,8 @@ def test_host_entry_gives_dom0_the_screen_and_takes_it_back(app):
     console text, no guest colour), and lets go of the keyboard: an
     evtest in dom0 on the physical keyboard gets the keys typed then, no
     guest does, and guests' flips keep completing without reaching the
-    screen. ctrl+alt+F1 from there brings guest1's frame back and its
-    keys; D-Bus SwitchTo host and back works the same."""
+    screen. ctrl+alt+F2 from there brings guest2's frame back and its
+    keys; D-Bus SwitchTo host and back to guest1 works the same."""
     kbd = evdev_node(app, "dom0", "AT Translated Set 2 keyboard")
     check(kbd, "no physical keyboard in dom0")
     run_ok(app, "dom0", "for i in 1 2 3 4 5 6 7 8; do echo 'PARADICE dom0 "
@@ -316,8 +318,9 @@ def test_host_entry_gives_dom0_the_screen_and_takes_it_back(app):
     time.sleep(1)
     check("KEY_X" not in keys_pressed(app, "dom0", "/tmp/dom0kbd.log"),
           "dom0 read a key while a guest had the keyboard")
-    for how, back, via in (("ctrl-alt-f12", "guest1", "ctrl-alt-f1"),
-                           ("dbus", "guest2", "dbus")):
+    # guest1 in front at the end, as the tests after this one want
+    for how, back, via in (("ctrl-alt-f12", "guest2", "ctrl-alt-f2"),
+                           ("dbus", "guest1", "dbus")):
         n = len(_hostd_log(app).splitlines())
         e0 = {g: _events(app, g) for g in ("guest1", "guest2")}
         if how == "dbus":
