@@ -364,8 +364,17 @@ def test_host_entry_gives_dom0_the_screen_and_takes_it_back(app):
     check(keys_pressed(app, "dom0", "/tmp/dom0kbd.log").count("KEY_D") == 0,
           "dom0 read a key after a guest took the keyboard back")
     run_ok(app, "dom0", "killall evtest 2>/dev/null; true")
+    # the tests after these want the first test's clients: new ones with
+    # as much time left, guest1 in front
+    for g, rgb in (("guest1", "ff0000"), ("guest2", "0000ff")):
+        run_ok(app, g, "killall evtest pd-kmsclient 2>/dev/null; sleep 1; "
+               "(pd-kmsclient run /dev/dri/card0 %s 600 >/tmp/kms.log 2>&1 &);"
+               " true" % rgb)
     for g in ("guest1", "guest2"):
-        run_ok(app, g, "killall evtest 2>/dev/null; true")
+        _wait("%s's flip events" % g, lambda: _events(app, g) >= 3,
+              timeout=60)
+    _wait("guest1 on the screen", lambda: _shows(
+        app, "display-host-end.png", "guest1")[0], timeout=20)
     print("    hostd: " + " | ".join(
         l for l in _hostd_log(app).splitlines() if "console" in l or
         "master" in l)[-600:])
