@@ -214,7 +214,7 @@ def _evtests(app, log):
                " sleep 1" % (node, log))
 
 
-def test_overlay_shows_every_guest_and_switches_on_release(app):
+def test_overlay_shows_every_guest_and_the_screen_follows_the_foreground_choice(app):
     """With guest1 in front, ctrl+alt held and tab pressed put hostd's
     on-screen switcher up: the screendump shows guest1's red and guest2's
     blue frames as thumbnails (each a filled rectangle with the screen's
@@ -298,7 +298,7 @@ def _console_text(shot):
     return n
 
 
-def test_host_entry_gives_dom0_the_screen_and_takes_it_back(app):
+def test_host_entry_follows_the_foreground_to_dom0_and_back(app):
     """dom0's console (tty1) has lines of text. ctrl+alt+F12 (dom0's
     entry) puts it on the screen in place of guest2's frame (screendump:
     console text, no guest colour), and lets go of the keyboard: an
