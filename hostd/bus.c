@@ -84,6 +84,9 @@ static struct hostd_vm *vm_from_path(struct hostd_switcher *sw, const char *path
 
 static struct hostd_vm *vm_from_name(struct hostd_switcher *sw, const char *name)
 {
+	/* dom0's entry (switcher.h): SwitchTo only; it has no object */
+	if (strcmp(name, HOSTD_HOST_NAME) == 0)
+		return &sw->vms[sw->nvms];
 	for (unsigned int i = 0; i < sw->nvms; i++)
 		if (sw->vms[i].state != HOSTD_VM_ABSENT &&
 		    strcmp(sw->vms[i].cfg->name, name) == 0)
@@ -292,7 +295,8 @@ static void bus_switched(void *data, unsigned int from, unsigned int to,
 	for (unsigned int i = 0; i < 2; i++) {
 		struct hostd_vm *vm = &sw->vms[i ? to : from];
 
-		if (vm->state == HOSTD_VM_ABSENT || (i && from == to))
+		if (vm->state == HOSTD_VM_ABSENT || (i && from == to) ||
+		    hostd_is_host(sw, vm->index))
 			continue;
 		vm_path(vm, buf, sizeof(buf));
 		emit_changed(b, buf, HOSTD_XML_VM_NAME, vm, act);
@@ -329,7 +333,7 @@ static void reply(struct hostd_bus *b, DBusMessage *r)
 static DBusMessage *switch_now(struct hostd_bus *b, DBusMessage *msg,
 			       unsigned int index, int domid)
 {
-	struct hostd_vm *vm = index < b->sw->nvms ? &b->sw->vms[index] : NULL;
+	struct hostd_vm *vm = index <= b->sw->nvms ? &b->sw->vms[index] : NULL;
 	int r;
 
 	if (!vm || vm->state == HOSTD_VM_ABSENT || vm->domid != domid)

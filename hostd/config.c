@@ -67,7 +67,7 @@ static const struct {
 	{ "altgr", KEY_RIGHTALT },
 };
 
-static bool is_modifier(unsigned int code)
+bool hostd_key_is_modifier(unsigned int code)
 {
 	switch (code) {
 	case KEY_LEFTCTRL:
@@ -128,7 +128,7 @@ int hostd_hotkey_parse(struct hostd_hotkey *hk, const char *text, char *err,
 			return -1;
 		}
 		hk->keys[hk->nkeys++] = (unsigned int)code;
-		if (!is_modifier((unsigned int)code))
+		if (!hostd_key_is_modifier((unsigned int)code))
 			plain++;
 		if (!plus)
 			break;
@@ -272,6 +272,9 @@ static int section(struct parser *p, char *s)
 	if (!valid_name(name))
 		return fail(p, "bad guest name '%s' (letters, digits, '_', '.', '-'; under %d)",
 			    name, HOSTD_NAME_MAX);
+	if (strcmp(name, HOSTD_HOST_NAME) == 0)
+		return fail(p, "'%s' names dom0 in the VM list, not a guest",
+			    name);
 	if (hostd_config_guest(cfg, name))
 		return fail(p, "guest '%s' defined twice", name);
 	if (cfg->nguests == HOSTD_MAX_GUESTS)
@@ -341,7 +344,8 @@ static int set_guest_limit(struct parser *p, unsigned int which,
 
 static int assignment(struct parser *p, char *s)
 {
-	static const char *const switch_keys[] = { "next", "previous" };
+	static const char *const switch_keys[] = { "next", "previous",
+						    "overlay", "host" };
 	static const char *const guest_keys[] = {
 		"devices", "hotkey", "max_grants", "max_handles",
 		"max_objects", "max_inflight", "xl-config", "allow",
@@ -359,7 +363,8 @@ static int assignment(struct parser *p, char *s)
 	if (!p->in_switch && !p->guest)
 		return fail(p, "'%s' outside any section", key);
 	keys = p->in_switch ? switch_keys : guest_keys;
-	nkeys = p->in_switch ? 2 : sizeof(guest_keys) / sizeof(*guest_keys);
+	nkeys = p->in_switch ? sizeof(switch_keys) / sizeof(*switch_keys) :
+			       sizeof(guest_keys) / sizeof(*guest_keys);
 	while (which < nkeys && strcmp(keys[which], key) != 0)
 		which++;
 	if (which == nkeys)
@@ -370,9 +375,12 @@ static int assignment(struct parser *p, char *s)
 	p->seen |= 1u << which;
 	if (!*value)
 		return fail(p, "'%s' has no value", key);
-	if (p->in_switch)
-		return set_hotkey(p, which == 0 ? &p->cfg->next : &p->cfg->previous,
-				  value);
+	if (p->in_switch) {
+		struct hostd_hotkey *hk[] = { &p->cfg->next, &p->cfg->previous,
+					      &p->cfg->overlay, &p->cfg->host };
+
+		return set_hotkey(p, hk[which], value);
+	}
 	if (which == 0)
 		return add_devices(p, value);
 	if (which == 1)
@@ -388,14 +396,18 @@ static int assignment(struct parser *p, char *s)
 static int check_hotkeys(struct parser *p)
 {
 	struct hostd_config *cfg = p->cfg;
-	const struct hostd_hotkey *all[HOSTD_MAX_GUESTS + 2];
-	const char *names[HOSTD_MAX_GUESTS + 2];
+	const struct hostd_hotkey *all[HOSTD_MAX_GUESTS + 4];
+	const char *names[HOSTD_MAX_GUESTS + 4];
 	unsigned int n = 0;
 
 	all[n] = &cfg->next;
 	names[n++] = "[switch] next";
 	all[n] = &cfg->previous;
 	names[n++] = "[switch] previous";
+	all[n] = &cfg->overlay;
+	names[n++] = "[switch] overlay";
+	all[n] = &cfg->host;
+	names[n++] = "[switch] host";
 	for (unsigned int i = 0; i < cfg->nguests; i++) {
 		all[n] = &cfg->guests[i].hotkey;
 		names[n++] = cfg->guests[i].name;

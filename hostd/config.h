@@ -7,6 +7,7 @@
 #ifndef HOSTD_CONFIG_H
 #define HOSTD_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define HOSTD_MAX_GUESTS 32
@@ -56,9 +57,15 @@ struct hostd_guest_config {
 	unsigned int line; /* where its section starts, for messages */
 };
 
+/* dom0's entry in the VM list (switcher.h); no guest may take the name */
+#define HOSTD_HOST_NAME "host"
+
 struct hostd_config {
 	char *path;
 	struct hostd_hotkey next, previous;
+	/* overlay: shows the on-screen switcher while its modifiers are
+	 * held (router.h); host: straight to dom0's entry. nkeys 0: none */
+	struct hostd_hotkey overlay, host;
 	unsigned int nguests;
 	struct hostd_guest_config guests[HOSTD_MAX_GUESTS];
 };
@@ -79,6 +86,9 @@ void hostd_config_finish(struct hostd_config *cfg);
 /* The guest of that name, or NULL. */
 const struct hostd_guest_config *
 hostd_config_guest(const struct hostd_config *cfg, const char *name);
+
+/* Is code ctrl, alt, shift or meta (either side)? */
+bool hostd_key_is_modifier(unsigned int code);
 
 /* Parse "ctrl+alt+f1"; returns 0 or -1 with a reason in err. */
 int hostd_hotkey_parse(struct hostd_hotkey *hk, const char *text, char *err,

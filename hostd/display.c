@@ -29,6 +29,15 @@
  *     and never touch the card; a switch sets the incoming guest's gamma
  *     on every CRTC that has one (the kernel's initial linear ramp where it
  *     set none) and its DPMS on every connector (on where it set none);
+ *   - while the on-screen switcher (overlay.c) is up, the screen shows
+ *     hostd's own buffer and no guest is in front: every guest's flips
+ *     complete paced, its state is kept and shown when it is in front
+ *     again; the thumbnails are read from the guests' framebuffers through
+ *     read-only mappings of hostd's own, never handed to anyone;
+ *   - while dom0's entry ("host") is in front hostd is not the card's
+ *     master (DROP_MASTER) and dom0's console is put back (see
+ *     show_host()); no guest is in front, so nothing of theirs reaches the
+ *     card; the next switch to a guest takes the master back first;
  *   - a CRTC whose connectors the guest all turned off (DPMS) is blanked
  *     on the card (SETCRTC off, then the connectors' DPMS off): hostd does
  *     not flip on it, its flips complete at the 60 Hz tick like a
@@ -53,6 +62,7 @@
 #include <paradice/pd_display.h>
 
 #include "display.h"
+#include "display_priv.h"
 #include "display_probe.h"
 #include "log.h"
 #include "poller.h"
@@ -62,44 +72,11 @@ _Static_assert(sizeof(struct pd_disp_mode) == sizeof(struct drm_mode_modeinfo),
 	       "pd_disp_mode is drm_mode_modeinfo");
 
 #define TICK_NS		16666667L	/* 60 Hz */
-#define MAX_CONNS	8		/* connectors of the card we set DPMS on */
-
-struct guest_crtc {
-	bool set;			/* the guest sent state for it */
-	struct pd_disp_crtc st;
-	bool flip_pending;		/* a FLIP without its FLIP_DONE */
-	bool flip_real;			/* ... waiting for the card's event */
-	uint64_t flip_cookie;
-};
-
-struct guest_display {
-	int sock;			/* -1: no backend connected */
-	struct hostd_watch *watch;	/* of sock */
-	bool hello;
-	bool reattached;		/* its first state not shown yet */
-	struct guest_crtc crtc[PD_DISPLAY_MAX_CRTCS];
-	struct pd_disp_gamma *gamma[PD_DISPLAY_MAX_CRTCS];	/* NULL: unset */
-	struct pd_disp_dpms dpms[PD_DISPLAY_MAX_DPMS];	/* set by the guest */
-	unsigned int ndpms;
-};
-
-struct hostd_display {
-	struct hostd_switcher *sw;
-	struct hostd_poller *poller;
-	int card;			/* master descriptor, -1: no card */
-	int timer;			/* 60 Hz pacing of background flips */
-	struct hostd_watch *card_watch, *timer_watch;
-	bool ticking;
-	uint32_t sequence;		/* paced vblank count */
-	uint32_t crtc_ids[PD_DISPLAY_MAX_CRTCS];
-	unsigned int ncrtcs;
-	uint32_t gamma_size[PD_DISPLAY_MAX_CRTCS];	/* the card's; 0: none */
-	uint32_t conn_ids[MAX_CONNS];
-	unsigned int nconns;
-	uint32_t dpms_prop;		/* the DPMS property's id; 0: unknown */
-	int dirtyfb;			/* the card's DIRTYFB answer: 0, -ENOSYS */
-	struct guest_display g[HOSTD_MAX_GUESTS];
-};
+/* Does guest g's state go to the card: it is in front, no overlay? */
+static bool in_front(const struct hostd_display *d, unsigned int g)
+{
+	return g == d->sw->router.active && !d->ov.up;
+}
 
 static int crtc_slot(const struct hostd_display *d, uint32_t id)
 {
@@ -176,6 +153,7 @@ static void open_card(struct hostd_display *d, const char *card)
 		}
 		memcpy(d->crtc_ids, ids, d->ncrtcs * sizeof(ids[0]));
 	}
+	d->master = true;
 	probe_card(d);
 	d->dirtyfb = hostd_card_dirtyfb(d->card);
 	hostd_log("display: DRM master of %s, %u CRTC(s), %u connector(s), "
@@ -194,6 +172,7 @@ struct hostd_display *hostd_display_create(struct hostd_switcher *sw,
 	d->sw = sw;
 	d->poller = p;
 	d->card = -1;
+	hostd_display_overlay_init(d);
 	for (unsigned int i = 0; i < HOSTD_MAX_GUESTS; i++)
 		d->g[i].sock = -1;
 	d->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -210,14 +189,15 @@ struct hostd_display *hostd_display_create(struct hostd_switcher *sw,
 		return NULL;
 	}
 	sw->hooks.show = display_show;
+	sw->hooks.overlay = hostd_display_overlay;
 	sw->hooks.show_data = d;
 	if (card)
 		open_card(d, card);
 	if (d->card >= 0) {
 		d->card_watch = hostd_poller_add(p, d->card, POLLIN, on_fd, d);
-		if (!d->card_watch) {
-			hostd_log("display: cannot watch %s: %s", card,
-				  strerror(errno));
+		if (!d->card_watch || hostd_display_overlay_watch(d, on_fd)) {
+			hostd_log("display: cannot watch %s or a timer: %s",
+				  card, strerror(errno));
 			hostd_display_destroy(d);
 			return NULL;
 		}
@@ -239,8 +219,10 @@ void hostd_display_destroy(struct hostd_display *d)
 		return;
 	if (d->sw->hooks.show_data == d) {
 		d->sw->hooks.show = NULL;
+		d->sw->hooks.overlay = NULL;
 		d->sw->hooks.show_data = NULL;
 	}
+	hostd_display_overlay_finish(d);
 	for (unsigned int i = 0; i < HOSTD_MAX_GUESTS; i++) {
 		hostd_watch_remove(d->g[i].watch);
 		if (d->g[i].sock >= 0)
@@ -506,7 +488,7 @@ static void flip(struct hostd_display *d, unsigned int g, unsigned int slot)
 	};
 	int r;
 
-	if (g != d->sw->router.active || d->card < 0 || blanked(d, g, slot)) {
+	if (!in_front(d, g) || d->card < 0 || blanked(d, g, slot)) {
 		set_ticking(d);
 		return;
 	}
@@ -556,7 +538,7 @@ static bool on_gamma(struct hostd_display *d, unsigned int g,
 		}
 	free(gd->gamma[slot]);
 	gd->gamma[slot] = m;
-	if (g == d->sw->router.active)
+	if (in_front(d, g))
 		apply_gamma(d, g, (unsigned int)slot);
 	return true;
 }
@@ -586,7 +568,7 @@ static bool on_dpms(struct hostd_display *d, unsigned int g,
 	if (gd->dpms[i].conn_id == m.conn_id && gd->dpms[i].mode == m.mode)
 		return true;
 	gd->dpms[i] = m;
-	if (g != d->sw->router.active)
+	if (!in_front(d, g))
 		return true;
 	for (unsigned int s = 0; s < d->ncrtcs; s++)
 		for (uint32_t k = 0; k < gd->crtc[s].st.nconn; k++)
@@ -621,7 +603,7 @@ static bool on_dirty(struct hostd_display *d, unsigned int g,
 		if (d->g[g].crtc[s].set && d->g[g].crtc[s].st.mode_valid &&
 		    d->g[g].crtc[s].st.fb_id == m.fb_id && !blanked(d, g, s))
 			shown = true;
-	if (g != d->sw->router.active || !shown || d->card < 0)
+	if (!in_front(d, g) || !shown || d->card < 0)
 		return true;
 	cmd.fb_id = m.fb_id;
 	cmd.flags = m.flags;
@@ -684,7 +666,7 @@ static bool handle_msg(struct hostd_display *d, unsigned int g,
 			goto bad;
 		gd->crtc[slot].set = true;
 		gd->crtc[slot].st = m;
-		if (g == d->sw->router.active &&
+		if (in_front(d, g) &&
 		    apply_crtc(d, g, (unsigned int)slot) == 0 &&
 		    gd->reattached && d->card >= 0)
 			hostd_log("display: %s's latest frame (fb %u) on screen "
@@ -794,6 +776,10 @@ static void on_fd(int fd, short revents, void *data)
 		on_tick(d);
 		return;
 	}
+	if (fd == d->ov.timer) {
+		hostd_display_overlay_tick(d);
+		return;
+	}
 	for (unsigned int g = 0; g < HOSTD_MAX_GUESTS; g++) {
 		ssize_t n;
 
@@ -833,6 +819,15 @@ static int display_show(void *data, unsigned int to)
 
 	if (d->card < 0)
 		return 0;
+	if (hostd_is_host(d->sw, to)) {
+		ret = hostd_display_give_master(d);
+		set_ticking(d);
+		return ret;
+	}
+	if (hostd_display_take_master(d)) {
+		hostd_display_overlay_free(d);
+		return -EBUSY;
+	}
 	for (unsigned int s = 0; s < d->ncrtcs; s++) {
 		int r = apply_crtc(d, to, s);
 
@@ -843,5 +838,7 @@ static int display_show(void *data, unsigned int to)
 	for (unsigned int i = 0; i < d->nconns; i++)
 		apply_dpms(d, to, d->conn_ids[i]);
 	set_ticking(d);
+	/* the overlay's buffer is off the screen now */
+	hostd_display_overlay_free(d);
 	return ret;
 }

@@ -28,8 +28,12 @@
  *   input.c     physical devices (libinput, grabbed), each guest's virtual
  *               keyboard and pointer (uinput in dom0, forwarded to the
  *               guest through Paradice like any evdev file), LEDs
+ *   overlay.c   the on-screen switcher's picture (pixman, a 5x7 font)
  *   display.c   the DRM master of the card: shows the foreground guest's
  *               display state, paces background guests' flips
+ *   display_overlay.c  the screen while no guest is on it: the on-screen
+ *               switcher in hostd's own buffer, dom0's entry (master
+ *               dropped, dom0's console back)
  *   bus.c       the D-Bus service (dbus/org.paradice.Switcher1.xml)
  *   reattach.c  backends that outlived a previous hostd connect again
  *               (PD_DISPLAY_SOCKET): checked, then given to display.c and

@@ -48,6 +48,7 @@
 
 #define VIRTUAL_PREFIX "Paradice "
 #define MAX_KEYBOARDS 16
+#define MAX_PHYSICAL 32		/* physical devices' descriptors we grab */
 
 /* One uinput device: the descriptor that keeps it, its evdev node. */
 struct vdev {
@@ -73,8 +74,25 @@ struct hostd_input {
 	struct libinput *li;
 	struct libinput_device *keyboards[MAX_KEYBOARDS];
 	unsigned int nkeyboards;
-	struct guest_devs guests[HOSTD_MAX_GUESTS];
+	/* the physical devices' descriptors (libinput's), -1: free slot;
+	 * ungrabbed while dom0's entry is in front */
+	int physical[MAX_PHYSICAL];
+	bool ungrabbed;
+	/* index HOSTD_MAX_GUESTS and below; dom0's entry has no devices */
+	struct guest_devs guests[HOSTD_MAX_VMS];
 };
+
+/* Grab (or let go of) every physical device (failures logged). */
+static void grab_all(struct hostd_input *in, bool grab)
+{
+	for (unsigned int i = 0; i < MAX_PHYSICAL; i++)
+		if (in->physical[i] >= 0 &&
+		    ioctl(in->physical[i], EVIOCGRAB, (void *)(uintptr_t)grab) < 0)
+			hostd_log("input: cannot %s descriptor %d: %s",
+				  grab ? "grab" : "let go of", in->physical[i],
+				  strerror(errno));
+	in->ungrabbed = !grab;
+}
 
 static int open_restricted(const char *path, int flags, void *data)
 {
@@ -90,18 +108,27 @@ static int open_restricted(const char *path, int flags, void *data)
 		close(fd);
 		return -ENODEV;
 	}
-	if (in->grab && ioctl(fd, EVIOCGRAB, (void *)1) < 0)
+	if (in->grab && !in->ungrabbed && ioctl(fd, EVIOCGRAB, (void *)1) < 0)
 		hostd_log("input: cannot grab %s (%s): %s", path, name,
 			  strerror(errno));
 	else
-		hostd_log("input: %s %s (%s)", in->grab ? "grabbed" : "opened",
-			  path, name);
+		hostd_log("input: %s %s (%s)", in->grab && !in->ungrabbed ?
+			  "grabbed" : "opened", path, name);
+	for (unsigned int i = 0; i < MAX_PHYSICAL; i++)
+		if (in->physical[i] < 0) {
+			in->physical[i] = fd;
+			break;
+		}
 	return fd;
 }
 
 static void close_restricted(int fd, void *data)
 {
-	(void)data;
+	struct hostd_input *in = data;
+
+	for (unsigned int i = 0; i < MAX_PHYSICAL; i++)
+		if (in->physical[i] == fd)
+			in->physical[i] = -1;
 	close(fd);
 }
 
@@ -276,10 +303,15 @@ struct hostd_input *hostd_input_create(struct hostd_switcher *sw,
 	in->sw = sw;
 	in->poller = p;
 	in->grab = grab_physical;
-	for (unsigned int g = 0; g < HOSTD_MAX_GUESTS; g++) {
+	for (unsigned int g = 0; g < HOSTD_MAX_VMS; g++) {
 		in->guests[g].owner = in;
 		in->guests[g].kbd.fd = in->guests[g].ptr.fd = -1;
 	}
+	for (unsigned int i = 0; i < MAX_PHYSICAL; i++)
+		in->physical[i] = -1;
+	/* dom0's entry in front at start (a previous hostd's choice is
+	 * not kept for it, switcher.c): never, but be exact */
+	in->ungrabbed = hostd_is_host(sw, sw->router.active);
 	sw->hooks.key = input_key;
 	sw->hooks.sync = input_sync;
 	sw->hooks.input_switched = input_switched;
@@ -335,7 +367,7 @@ void hostd_input_destroy(struct hostd_input *in)
 		udev_unref(in->udev);
 	/* closing is all: a device goes with its last descriptor, so the
 	 * ones a backend holds stay for the next hostd */
-	for (unsigned int g = 0; g < HOSTD_MAX_GUESTS; g++) {
+	for (unsigned int g = 0; g < HOSTD_MAX_VMS; g++) {
 		hostd_watch_remove(in->guests[g].leds_watch);
 		if (in->guests[g].kbd.fd >= 0)
 			close(in->guests[g].kbd.fd);
@@ -373,17 +405,26 @@ static void input_sync(void *data, unsigned int g)
 
 static void show_leds(struct hostd_input *in, unsigned int g)
 {
+	if (hostd_is_host(in->sw, g))
+		return;	/* dom0's console sets its own */
 	for (unsigned int i = 0; i < in->nkeyboards; i++)
 		libinput_device_led_update(in->keyboards[i],
 					   (enum libinput_led)in->guests[g].leds);
 }
 
-/* The switcher's input_switched hook: release held buttons in `from`,
- * show `to`'s LEDs. */
+/*
+ * The switcher's input_switched hook: release held buttons in `from`,
+ * show `to`'s LEDs. To dom0's entry: let go of the physical devices (dom0's
+ * console or session reads them; hostd keeps reading, for the hotkeys);
+ * from it: grab them again.
+ */
 static void input_switched(void *data, unsigned int from, unsigned int to)
 {
 	struct hostd_input *in = data;
 	struct guest_devs *gd;
+
+	if (in->grab && hostd_is_host(in->sw, to) != in->ungrabbed)
+		grab_all(in, !hostd_is_host(in->sw, to));
 
 	gd = &in->guests[from];
 	if (gd->buttons_down) {

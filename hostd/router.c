@@ -92,8 +92,16 @@ void hostd_router_init(struct hostd_router *r, const struct hostd_config *cfg,
 	r->data = data;
 }
 
+void hostd_router_add_host(struct hostd_router *r)
+{
+	r->host = true;
+}
+
+/* dom0's entry is always usable: an administrator can always get there. */
 static bool usable(const struct hostd_router *r, unsigned int g)
 {
+	if (hostd_router_is_host(r, g))
+		return true;
 	return !r->ops->usable || r->ops->usable(r->data, g);
 }
 
@@ -102,20 +110,28 @@ unsigned int hostd_router_target(const struct hostd_router *r,
 				 enum hostd_hotkey_action action,
 				 unsigned int guest)
 {
-	unsigned int step;
+	unsigned int step, tries, g;
 
 	switch (action) {
 	case HOSTD_HOTKEY_NEXT:
 	case HOSTD_HOTKEY_PREVIOUS:
 		step = action == HOSTD_HOTKEY_NEXT ? 1 : r->nguests - 1;
-		for (unsigned int n = 1, g = r->active; n < r->nguests; n++) {
+		tries = r->nguests - 1;
+		g = r->active;
+		if (hostd_router_is_host(r, g)) {
+			/* from dom0's entry: the first or the last guest */
+			g = action == HOSTD_HOTKEY_NEXT ? r->nguests - 1 : 0;
+			tries = r->nguests;
+		}
+		for (unsigned int n = 0; n < tries; n++) {
 			g = (g + step) % r->nguests;
 			if (usable(r, g))
 				return g;
 		}
 		return r->active;
 	case HOSTD_HOTKEY_GUEST:
-		return guest < r->nguests && usable(r, guest) ? guest : r->active;
+		return guest < hostd_router_entries(r) && usable(r, guest) ?
+			       guest : r->active;
 	default:
 		return r->active;
 	}
@@ -140,7 +156,7 @@ bool hostd_router_switch(struct hostd_router *r, unsigned int to)
 {
 	unsigned int from = r->active;
 
-	if (to >= r->nguests || !usable(r, to))
+	if (to >= hostd_router_entries(r) || !usable(r, to))
 		return false;
 	/*
 	 * Keys still physically down belong to nobody until pressed again:
@@ -149,6 +165,13 @@ bool hostd_router_switch(struct hostd_router *r, unsigned int to)
 	release_all(r);
 	r->active = to;
 	r->armed = false;
+	if (r->overlay) {
+		/* a switch from elsewhere while the overlay is up: it goes;
+		 * what is held stays swallowed until released */
+		r->overlay = false;
+		if (r->ops->overlay)
+			r->ops->overlay(r->data, false, to);
+	}
 	r->switches++;
 	r->ops->activate(r->data, from, to);
 	return true;
@@ -183,7 +206,91 @@ match_hotkey(struct hostd_router *r, unsigned int code, unsigned int *target)
 			*target = hostd_router_target(r, HOSTD_HOTKEY_GUEST, g);
 			return &cfg->guests[g].hotkey;
 		}
+	if (r->host && completes(r, &cfg->host, code)) {
+		*target = r->nguests;
+		return &cfg->host;
+	}
 	return NULL;
+}
+
+/* The usable entry step (1 or -1) from entry g in the overlay's order
+ * (the guests, then dom0's); g itself when there is no other. */
+static unsigned int overlay_step(const struct hostd_router *r, unsigned int g,
+				 int step)
+{
+	unsigned int n = hostd_router_entries(r);
+
+	for (unsigned int i = 1; i < n; i++) {
+		unsigned int e = (g + n + (unsigned int)(step * (int)i)) % n;
+
+		if (usable(r, e))
+			return e;
+	}
+	return g;
+}
+
+static void show_overlay(struct hostd_router *r)
+{
+	if (r->ops->overlay)
+		r->ops->overlay(r->data, true, r->overlay_selected);
+}
+
+/* Is any modifier of the overlay's hotkey down? */
+static bool overlay_modifiers_down(const struct hostd_router *r)
+{
+	for (unsigned int i = 0; i < r->armed_keys.nkeys; i++)
+		if (hostd_key_is_modifier(r->armed_keys.keys[i]) &&
+		    is_down_canonical(r, r->armed_keys.keys[i]))
+			return true;
+	return false;
+}
+
+/* A key pressed while the overlay is up: it chooses, nobody gets it. */
+static void overlay_key(struct hostd_router *r, unsigned int code)
+{
+	int step = 0;
+
+	if (r->overlay_cancelled)
+		return;
+	switch (code) {
+	case KEY_RIGHT:
+	case KEY_DOWN:
+		step = 1;
+		break;
+	case KEY_LEFT:
+	case KEY_UP:
+		step = -1;
+		break;
+	case KEY_ESC:
+		r->overlay_cancelled = true;
+		if (r->ops->overlay)
+			r->ops->overlay(r->data, false, r->active);
+		return;
+	default:
+		for (unsigned int i = 0; i < r->armed_keys.nkeys; i++)
+			if (!hostd_key_is_modifier(r->armed_keys.keys[i]) &&
+			    r->armed_keys.keys[i] == canonical(code))
+				step = 1;
+	}
+	if (!step)
+		return;
+	r->overlay_selected = overlay_step(r, r->overlay_selected, step);
+	show_overlay(r);
+}
+
+/* The overlay's modifiers are all up: hide it and switch to the choice. */
+static void overlay_done(struct hostd_router *r)
+{
+	unsigned int to = r->overlay_cancelled ? r->active : r->overlay_selected;
+	bool cancelled = r->overlay_cancelled;
+
+	r->overlay = false;
+	r->overlay_cancelled = false;
+	r->armed = false;
+	if (!cancelled && r->ops->overlay)
+		r->ops->overlay(r->data, false, to);
+	if (to != r->active)
+		hostd_router_switch(r, to);
 }
 
 void hostd_router_key(struct hostd_router *r, unsigned int code, int value)
@@ -195,6 +302,19 @@ void hostd_router_key(struct hostd_router *r, unsigned int code, int value)
 		return;
 	if (value == 1) {
 		set_bit(r->down, code, true);
+		if (r->overlay) {
+			overlay_key(r, code);
+			return;
+		}
+		if (!r->armed && r->cfg && completes(r, &r->cfg->overlay, code)) {
+			r->armed = true;
+			r->armed_keys = r->cfg->overlay;
+			r->overlay = true;
+			r->overlay_cancelled = false;
+			r->overlay_selected = overlay_step(r, r->active, 1);
+			show_overlay(r);
+			return;
+		}
 		hk = r->armed ? NULL : match_hotkey(r, code, &target);
 		if (hk) {
 			/* The hotkey's own key never reaches a guest. */
@@ -205,6 +325,8 @@ void hostd_router_key(struct hostd_router *r, unsigned int code, int value)
 		}
 		if (r->armed)
 			return; /* typing while the hotkey is held: nobody gets it */
+		if (hostd_router_is_host(r, r->active))
+			return; /* dom0 reads its keyboard itself */
 		set_bit(r->guest_down, code, true);
 		r->ops->key(r->data, r->active, code, 1);
 		r->ops->sync(r->data, r->active);
@@ -223,6 +345,11 @@ void hostd_router_key(struct hostd_router *r, unsigned int code, int value)
 		set_bit(r->guest_down, code, false);
 		r->ops->key(r->data, r->active, code, 0);
 		r->ops->sync(r->data, r->active);
+	}
+	if (r->overlay) {
+		if (!overlay_modifiers_down(r))
+			overlay_done(r);
+		return;
 	}
 	if (r->armed && armed_keys_up(r)) {
 		unsigned int to = r->armed_target;

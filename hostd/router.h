@@ -16,6 +16,20 @@
  *    gets the keyboard. A key physically held across the switch reaches
  *    nobody until it is pressed again.
  *  - A guest only ever gets a release or a repeat for a key it saw pressed.
+ *
+ * dom0's entry ("host", when the owner adds it): index nguests, after the
+ * guests. While it is in front no key reaches any guest (dom0 reads the
+ * physical devices itself); hotkeys still work. next and previous cycle
+ * through the guests only; the host hotkey, the overlay and
+ * hostd_router_switch() reach it.
+ *
+ * The overlay (the on-screen switcher): pressing the overlay hotkey (e.g.
+ * ctrl+alt+tab) shows it with the entry after the foreground one
+ * selected. While the hotkey's modifiers stay down, its key again, right
+ * or down select the next entry, left or up the previous one, Escape
+ * cancels (hides it, no switch). Releasing every modifier of the hotkey
+ * hides it and switches to the selected entry. No key press, repeat or
+ * release of a key pressed while it is up reaches any guest.
  */
 #ifndef HOSTD_ROUTER_H
 #define HOSTD_ROUTER_H
@@ -39,6 +53,10 @@ struct hostd_router_ops {
 	void (*activate)(void *data, unsigned int from, unsigned int to);
 	/* optional: may guest g take the foreground now (is it running)? */
 	bool (*usable)(void *data, unsigned int g);
+	/* optional: the overlay is shown with entry `selected` chosen, or
+	 * hidden (shown false; selected: the entry that comes to the front
+	 * next, called before its activate) */
+	void (*overlay)(void *data, bool shown, unsigned int selected);
 };
 
 enum hostd_hotkey_action {
@@ -53,6 +71,7 @@ struct hostd_router {
 	void *data;
 	const struct hostd_config *cfg;
 	unsigned int nguests;
+	bool host;		/* dom0's entry exists, index nguests */
 	unsigned int active;
 	/* keys physically down now */
 	uint8_t down[HOSTD_ROUTER_KEYS / 8 + 1];
@@ -62,6 +81,10 @@ struct hostd_router {
 	bool armed;
 	unsigned int armed_target;
 	struct hostd_hotkey armed_keys;
+	/* the overlay is up (also armed, with armed_keys its hotkey) */
+	bool overlay;
+	bool overlay_cancelled;	/* Escape: hidden, no switch */
+	unsigned int overlay_selected;
 	unsigned long switches;
 };
 
@@ -69,6 +92,22 @@ struct hostd_router {
 void hostd_router_init(struct hostd_router *r, const struct hostd_config *cfg,
 		       unsigned int nguests, const struct hostd_router_ops *ops,
 		       void *data);
+
+/* Add dom0's entry, index r->nguests. */
+void hostd_router_add_host(struct hostd_router *r);
+
+/* Entries in the VM list: the guests and dom0's, if any. */
+static inline unsigned int hostd_router_entries(const struct hostd_router *r)
+{
+	return r->nguests + (r->host ? 1 : 0);
+}
+
+/* Is entry g dom0's? */
+static inline bool hostd_router_is_host(const struct hostd_router *r,
+					unsigned int g)
+{
+	return r->host && g == r->nguests;
+}
 
 /* One EV_KEY event from a physical keyboard. */
 void hostd_router_key(struct hostd_router *r, unsigned int code, int value);

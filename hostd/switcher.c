@@ -129,11 +129,22 @@ static bool router_usable(void *data, unsigned int g)
 	return g < sw->nvms && sw->vms[g].state == HOSTD_VM_RUNNING;
 }
 
+static void router_overlay(void *data, bool shown, unsigned int selected)
+{
+	struct hostd_switcher *sw = data;
+
+	if (!shown && selected != sw->router.active)
+		sw->switch_started_us = hostd_now_us();
+	if (sw->hooks.overlay)
+		sw->hooks.overlay(sw->hooks.show_data, shown, selected);
+}
+
 static const struct hostd_router_ops router_ops = {
 	.key = router_key,
 	.sync = router_sync,
 	.activate = router_activate,
 	.usable = router_usable,
+	.overlay = router_overlay,
 };
 
 /* -- the VM list ------------------------------------------------------------ */
@@ -151,7 +162,16 @@ void hostd_switcher_init(struct hostd_switcher *sw,
 		sw->vms[i].domid = -1;
 		sw->vms[i].adopted_pidfd = -1;
 	}
+	/* dom0's entry: always there, always usable */
+	snprintf(sw->host_cfg.name, sizeof(sw->host_cfg.name), "%s",
+		 HOSTD_HOST_NAME);
+	sw->vms[sw->nvms].cfg = &sw->host_cfg;
+	sw->vms[sw->nvms].index = sw->nvms;
+	sw->vms[sw->nvms].domid = 0;
+	sw->vms[sw->nvms].state = HOSTD_VM_RUNNING;
+	sw->vms[sw->nvms].adopted_pidfd = -1;
 	hostd_router_init(&sw->router, cfg, sw->nvms, &router_ops, sw);
+	hostd_router_add_host(&sw->router);
 }
 
 bool hostd_switcher_set_domain(struct hostd_switcher *sw, unsigned int i,
@@ -184,6 +204,7 @@ void hostd_switcher_pick_active(struct hostd_switcher *sw)
 
 void hostd_switcher_active_gone(struct hostd_switcher *sw)
 {
+	/* dom0's entry never goes */
 	if (sw->vms[sw->router.active].state == HOSTD_VM_RUNNING)
 		return;
 	for (unsigned int i = 0; i < sw->nvms; i++)
@@ -195,7 +216,7 @@ void hostd_switcher_active_gone(struct hostd_switcher *sw)
 
 int hostd_switch_to(struct hostd_switcher *sw, unsigned int index)
 {
-	if (index >= sw->nvms)
+	if (index > sw->nvms)	/* nvms: dom0's entry */
 		return -ENOENT;
 	if (sw->vms[index].state != HOSTD_VM_RUNNING)
 		return -EAGAIN;

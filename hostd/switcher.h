@@ -25,6 +25,10 @@ enum hostd_vm_state {
 	HOSTD_VM_CRASHED,
 };
 
+/* The VM list: the configured guests, then dom0's entry "host" (index
+ * nvms, never in a loop over the guests: i < nvms). */
+#define HOSTD_MAX_VMS (HOSTD_MAX_GUESTS + 1)
+
 struct hostd_vm {
 	const struct hostd_guest_config *cfg;
 	unsigned int index;	/* in the config, = router guest index */
@@ -53,6 +57,9 @@ struct hostd_switch_hooks {
 	/* input.c: release `from`'s held buttons, show `to`'s LEDs */
 	void (*input_switched)(void *data, unsigned int from, unsigned int to);
 	void *input_data;
+	/* display.c: the on-screen switcher shown with entry `selected`
+	 * chosen, or hidden (selected: the entry about to be in front) */
+	void (*overlay)(void *data, bool shown, unsigned int selected);
 	/* bus.c: tell the bus (took_us: from the request to the end) */
 	void (*switched)(void *data, unsigned int from, unsigned int to,
 			 uint64_t took_us);
@@ -61,8 +68,9 @@ struct hostd_switch_hooks {
 
 struct hostd_switcher {
 	const struct hostd_config *cfg;
-	struct hostd_vm vms[HOSTD_MAX_GUESTS];
-	unsigned int nvms;
+	struct hostd_vm vms[HOSTD_MAX_VMS];
+	unsigned int nvms;	/* guests; vms[nvms] is dom0's entry */
+	struct hostd_guest_config host_cfg;	/* its name */
 	/* which guest is in front: router.active */
 	struct hostd_router router;
 	struct hostd_switch_hooks hooks;
@@ -96,6 +104,13 @@ void hostd_switcher_active_gone(struct hostd_switcher *sw);
 int hostd_switch_to(struct hostd_switcher *sw, unsigned int index);
 
 const char *hostd_vm_state_name(enum hostd_vm_state s);
+
+/* Is entry i dom0's ("host")? */
+static inline bool hostd_is_host(const struct hostd_switcher *sw,
+				 unsigned int i)
+{
+	return i == sw->nvms;
+}
 
 /* Its domain runs or is paused: it keeps its backend and devices (a
  * paused guest resumes where it was). */

@@ -24,6 +24,8 @@ CONF = """\
 [switch]
 next = ctrl+alt+right
 previous = ctrl+alt+left
+overlay = ctrl+alt+tab
+host = ctrl+alt+f12
 
 [guest guest1]
 devices = /dev/dri/card0
@@ -172,6 +174,210 @@ def test_display_follows_the_foreground_guest(app):
           % (e1 - e0, t1 - t0, rate))
     for g in ("guest1", "guest2"):
         print("    %s: %s" % (g, _kms_log(app, g).strip().splitlines()[-1]))
+
+
+def _hold(app, keys, down):
+    """Keys (qcodes) down or up through QMP, held until told."""
+    q = app.qmp()
+    try:
+        ev = [{"type": "key", "data": {"down": down, "key": {
+            "type": "qcode", "data": k}}} for k in keys]
+        q.cmd("input-send-event", events=ev if down else ev[::-1])
+    finally:
+        q.close()
+
+
+def _box(shot, rgb, tol=40):
+    """The bounding box (x0, y0, x1, y1) of the pixels near colour rgb and
+    how many there are; None if none."""
+    w, h, data = shot
+    xs, ys, n = [], [], 0
+    for y in range(0, h, 2):
+        row = data[y * w * 3:(y + 1) * w * 3]
+        for x in range(0, w, 2):
+            p = row[x * 3:x * 3 + 3]
+            if all(abs(a - b) <= tol for a, b in zip(p, rgb)):
+                xs.append(x)
+                ys.append(y)
+                n += 1
+    if not n:
+        return None
+    return (min(xs), min(ys), max(xs) + 1, max(ys) + 1), n * 4
+
+
+def _evtests(app, log):
+    """An evtest on each guest's forwarded keyboard, writing log."""
+    for g in ("guest1", "guest2"):
+        node = _wait("%s's forwarded keyboard" % g, lambda: evdev_node(
+            app, g, "Paradice %s keyboard" % g), timeout=60)
+        run_ok(app, g, "killall evtest 2>/dev/null; (evtest %s >%s 2>&1 &);"
+               " sleep 1" % (node, log))
+
+
+def test_overlay_shows_every_guest_and_the_screen_follows_the_foreground_choice(app):
+    """With guest1 in front, ctrl+alt held and tab pressed put hostd's
+    on-screen switcher up: the screendump shows guest1's red and guest2's
+    blue frames as thumbnails (each a filled rectangle with the screen's
+    aspect ratio, guest1's left of guest2's, neither the whole screen),
+    guest2's tile framed as the choice. Keys typed meanwhile (tab, a, the
+    arrows) reach neither guest's evtest; the background stays the
+    overlay while the guests go on flipping (live thumbnails); releasing
+    ctrl+alt puts guest2 on the screen, and the next key reaches guest2
+    only, with no key left down in guest1."""
+    run_ok(app, "dom0", GDBUS + "SwitchTo guest1")
+    _wait("guest1 on the screen", lambda: _shows(
+        app, "display-overlay-before.png", "guest1")[0], timeout=20)
+    _evtests(app, "/tmp/kbdov.log")
+    n = len(_hostd_log(app).splitlines())
+    _hold(app, ["ctrl", "alt"], True)
+    try:
+        app.keys(["tab"])
+        _wait("the overlay up", lambda: "display: overlay up" in "\n".join(
+            _hostd_log(app).splitlines()[n:]), timeout=20)
+        time.sleep(1)
+        shot = app.screendump(artifact("display-overlay.png"))
+        w, h, _ = shot
+        red, blue = _box(shot, COLOURS["guest1"]), _box(shot, COLOURS["guest2"])
+        check(red and blue, "no red or blue thumbnail on the screen")
+        for name, (box, count) in (("guest1", red), ("guest2", blue)):
+            bw, bh = box[2] - box[0], box[3] - box[1]
+            print("    %s's thumbnail: %dx%d at (%d,%d), %.0f%% filled"
+                  % (name, bw, bh, box[0], box[1], 100.0 * count / (bw * bh)))
+            check(bw < w // 2 and bh < h // 2 and bw > w // 10,
+                  "%s's thumbnail is %dx%d on %dx%d" % (name, bw, bh, w, h))
+            check(count >= 0.9 * bw * bh, "%s's thumbnail is not a filled "
+                  "rectangle: %d of %d pixels" % (name, count, bw * bh))
+            check(abs(bw * h - bh * w) <= 0.05 * w * h / 4 + 4 * w,
+                  "%s's thumbnail %dx%d is not %dx%d's shape"
+                  % (name, bw, bh, w, h))
+        check(red[0][2] <= blue[0][0], "guest1's tile is not left of "
+              "guest2's: %r %r" % (red[0], blue[0]))
+        frame = pixel(shot, blue[0][0] - 3, (blue[0][1] + blue[0][3]) // 2)
+        check(frame[0] > 0xc0 and frame[1] > 0xa0 and frame[2] < 0x60,
+              "guest2's tile is not framed as the choice: %r" % (frame,))
+        # right: host, left: guest2, tab x3: host, guest1, guest2
+        app.keys(["a", "right", "left", "tab", "tab", "tab"])
+        time.sleep(1)
+        again = app.screendump(artifact("display-overlay-held.png"))
+        red2 = _box(again, COLOURS["guest1"])
+        check(red2 and _box(again, COLOURS["guest2"]) and
+              red2[0][2] - red2[0][0] < w // 2,
+              "the overlay went while ctrl+alt were held")
+    finally:
+        _hold(app, ["ctrl", "alt"], False)
+    _wait("guest2 on the screen", lambda: _shows(
+        app, "display-overlay-after.png", "guest2")[0], timeout=20)
+    for g in ("guest1", "guest2"):
+        pressed = keys_pressed(app, g, "/tmp/kbdov.log")
+        for k in ("KEY_TAB", "KEY_A", "KEY_RIGHT", "KEY_LEFT"):
+            check(k not in pressed, "%s got %s while the overlay was up: %r"
+                  % (g, k, pressed))
+    log1 = run_ok(app, "guest1", "cat /tmp/kbdov.log")
+    check(not keys_left_down(log1), "keys left down in guest1: %r"
+          % keys_left_down(log1))
+    app.keys(["b"])
+    _wait("b in guest2", lambda: "KEY_B" in keys_pressed(
+        app, "guest2", "/tmp/kbdov.log"), timeout=20)
+    check("KEY_B" not in keys_pressed(app, "guest1", "/tmp/kbdov.log"),
+          "guest1 got a key typed after the switch")
+    print("    hostd: " + " | ".join(
+        l for l in _hostd_log(app).splitlines()[n:] if "overlay" in l or
+        "switched" in l))
+
+
+def _console_text(shot):
+    """Light grey or white pixels (console text) in the screen's top
+    third: how many."""
+    w, h, data = shot
+    n = 0
+    for y in range(0, h // 3, 2):
+        for x in range(0, w, 2):
+            p = data[(y * w + x) * 3:(y * w + x) * 3 + 3]
+            if min(p) >= 0x90 and max(p) - min(p) < 0x30:
+                n += 1
+    return n
+
+
+def test_host_entry_follows_the_foreground_to_dom0_and_back(app):
+    """dom0's console (tty1) has lines of text. ctrl+alt+F12 (dom0's
+    entry) puts it on the screen in place of guest2's frame (screendump:
+    console text, no guest colour), and lets go of the keyboard: an
+    evtest in dom0 on the physical keyboard gets the keys typed then, no
+    guest does, and guests' flips keep completing without reaching the
+    screen. ctrl+alt+F2 from there brings guest2's frame back and its
+    keys; D-Bus SwitchTo host and back to guest1 works the same."""
+    kbd = evdev_node(app, "dom0", "AT Translated Set 2 keyboard")
+    check(kbd, "no physical keyboard in dom0")
+    run_ok(app, "dom0", "for i in 1 2 3 4 5 6 7 8; do echo 'PARADICE dom0 "
+           "console: HOST HOST HOST HOST HOST HOST HOST HOST'; done "
+           ">/dev/tty1")
+    _evtests(app, "/tmp/kbdhost.log")
+    run_ok(app, "dom0", "killall evtest 2>/dev/null; (evtest %s "
+           ">/tmp/dom0kbd.log 2>&1 &); sleep 1" % kbd)
+    app.keys(["x"])	# a guest is in front: dom0's evtest gets nothing
+    time.sleep(1)
+    check("KEY_X" not in keys_pressed(app, "dom0", "/tmp/dom0kbd.log"),
+          "dom0 read a key while a guest had the keyboard")
+    # guest1 in front at the end, as the tests after this one want
+    for how, back, via in (("ctrl-alt-f12", "guest2", "ctrl-alt-f2"),
+                           ("dbus", "guest1", "dbus")):
+        n = len(_hostd_log(app).splitlines())
+        e0 = {g: _events(app, g) for g in ("guest1", "guest2")}
+        if how == "dbus":
+            run_ok(app, "dom0", GDBUS + "SwitchTo host")
+        else:
+            app.keys([how])
+        _wait("dom0's console back", lambda: "dom0's console" in "\n".join(
+            _hostd_log(app).splitlines()[n:]), timeout=20)
+        shot = _wait("console text on the screen", lambda: (
+            lambda s: _console_text(s) > 500 and s)(app.screendump(
+                artifact("display-host-%s.png" % how))), timeout=20)
+        w, h, _ = shot
+        for g in ("guest1", "guest2"):
+            b = _box(shot, COLOURS[g])
+            check(not b or b[1] < 100, "%s's frame is on dom0's screen: %r"
+                  % (g, b))
+        app.keys(["c"])
+        _wait("c in dom0", lambda: "KEY_C" in keys_pressed(
+            app, "dom0", "/tmp/dom0kbd.log"), timeout=20)
+        time.sleep(3)
+        for g in ("guest1", "guest2"):
+            check("KEY_C" not in keys_pressed(app, g, "/tmp/kbdhost.log"),
+                  "%s got a key while dom0 was in front" % g)
+            check(_events(app, g) > e0[g] + 5, "%s's flips stalled while "
+                  "dom0 was in front" % g)
+        check(_console_text(app.screendump(artifact(
+            "display-host-later-%s.png" % how))) > 500,
+            "dom0's console went while guests flipped")
+        print("    %s: dom0's console, %d text pixels in the top third"
+              % (how, _console_text(shot)))
+        if via == "dbus":
+            run_ok(app, "dom0", GDBUS + "SwitchTo " + back)
+        else:
+            app.keys([via])
+        _wait("%s back on the screen" % back, lambda: _shows(
+            app, "display-host-back-%s.png" % back, back)[0], timeout=20)
+        app.keys(["d"])
+        _wait("d in %s" % back, lambda: "KEY_D" in keys_pressed(
+            app, back, "/tmp/kbdhost.log"), timeout=20)
+        run_ok(app, "dom0", "true")
+    check(keys_pressed(app, "dom0", "/tmp/dom0kbd.log").count("KEY_D") == 0,
+          "dom0 read a key after a guest took the keyboard back")
+    run_ok(app, "dom0", "killall evtest 2>/dev/null; true")
+    # the tests after these want the first test's clients: new ones with
+    # as much time left, guest1 in front
+    for g, rgb in (("guest1", "ff0000"), ("guest2", "0000ff")):
+        run_ok(app, g, "killall evtest pd-kmsclient 2>/dev/null; sleep 1; "
+               "(pd-kmsclient run /dev/dri/card0 %s 600 >/tmp/kms.log 2>&1 &);"
+               " true" % rgb)
+    for g in ("guest1", "guest2"):
+        _wait("%s's flip events" % g, lambda: _events(app, g) >= 3,
+              timeout=60)
+    _wait("guest1 on the screen", lambda: _shows(
+        app, "display-host-end.png", "guest1")[0], timeout=20)
+    print("    hostd: " + " | ".join(
+        l for l in _hostd_log(app).splitlines() if "console" in l or
+        "master" in l)[-600:])
 
 
 def _rate(app, g, seconds=6):

@@ -50,6 +50,10 @@ static void test_sample_parses(void)
 	CHECK_EQ(cfg.next.keys[0], KEY_LEFTCTRL);
 	CHECK_EQ(cfg.next.keys[1], KEY_LEFTALT);
 	CHECK_EQ(cfg.next.keys[2], KEY_RIGHT);
+	CHECK_EQ(cfg.overlay.nkeys, 3);
+	CHECK_EQ(cfg.overlay.keys[2], KEY_TAB);
+	CHECK_EQ(cfg.host.nkeys, 3);
+	CHECK_EQ(cfg.host.keys[2], KEY_F12);
 	CHECK(hostd_config_guest(&cfg, "nobody") == NULL);
 	hostd_config_finish(&cfg);
 }
@@ -91,6 +95,12 @@ static void test_bad_lines(void)
 		{ "[guest a]\nxl-config = /etc/a b.cfg\n", "t.conf:2: xl-config '/etc/a b.cfg' is not" },
 		{ "[guest a]\nxl-config = /a.cfg\nxl-config = /b.cfg\n", "t.conf:3: 'xl-config' set twice" },
 		{ "# nothing\n", "t.conf:2: no [guest NAME] section" },
+		{ "[guest host]\n", "t.conf:1: 'host' names dom0 in the VM list" },
+		{ "[switch]\noverlay = ctrl+alt+tab\n[guest a]\nhotkey = ctrl+alt+tab\n",
+		  "the hotkeys of [switch] overlay and a are the same" },
+		{ "[switch]\nhost = ctrl+alt+f1\nprevious = ctrl+alt+f1\n[guest a]\n",
+		  "the hotkeys of [switch] previous and [switch] host are the same" },
+		{ "[switch]\noverlay = tab\n", "t.conf:2: hotkey 'tab' must be" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

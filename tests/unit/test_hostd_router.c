@@ -61,8 +61,31 @@ static bool on_usable(void *data, unsigned int g)
 	return (int)g != unusable;
 }
 
+/* the overlay as the display would show it */
+static struct {
+	unsigned int shows, hides;
+	bool up;
+	unsigned int selected;
+	unsigned int events_when_shown; /* key events to guests so far */
+} ov;
+
+static unsigned int all_events(void);
+
+static void on_overlay(void *data, bool shown, unsigned int selected)
+{
+	(void)data;
+	if (shown && !ov.up)
+		ov.events_when_shown = all_events();
+	ov.up = shown;
+	ov.selected = selected;
+	if (shown)
+		ov.shows++;
+	else
+		ov.hides++;
+}
+
 static const struct hostd_router_ops ops = { on_key, on_sync, on_activate,
-					     on_usable };
+					     on_usable, on_overlay };
 
 static struct hostd_config cfg;
 static struct hostd_router r;
@@ -77,6 +100,9 @@ static void setup(void)
 	unusable = -1;
 	hostd_hotkey_parse(&cfg.next, "ctrl+alt+right", err, sizeof(err));
 	hostd_hotkey_parse(&cfg.previous, "ctrl+alt+left", err, sizeof(err));
+	hostd_hotkey_parse(&cfg.overlay, "ctrl+alt+tab", err, sizeof(err));
+	hostd_hotkey_parse(&cfg.host, "ctrl+alt+f12", err, sizeof(err));
+	memset(&ov, 0, sizeof(ov));
 	cfg.nguests = NG;
 	for (int g = 0; g < NG; g++) {
 		char hk[32];
@@ -86,6 +112,15 @@ static void setup(void)
 		hostd_hotkey_parse(&cfg.guests[g].hotkey, hk, err, sizeof(err));
 	}
 	hostd_router_init(&r, &cfg, NG, &ops, &s);
+}
+
+static unsigned int all_events(void)
+{
+	unsigned int n = 0;
+
+	for (int g = 0; g < NG; g++)
+		n += s.events[g];
+	return n;
 }
 
 static void tap_key(unsigned int code)
@@ -250,6 +285,156 @@ static void test_random_typing_and_switches_leave_no_key_down(void)
 	CHECK(r.switches >= 200);
 }
 
+static void ctrl_alt(int value)
+{
+	if (value) {
+		hostd_router_key(&r, KEY_LEFTCTRL, 1);
+		hostd_router_key(&r, KEY_LEFTALT, 1);
+	} else {
+		hostd_router_key(&r, KEY_LEFTALT, 0);
+		hostd_router_key(&r, KEY_LEFTCTRL, 0);
+	}
+}
+
+/* ctrl+alt+tab shows the overlay with the next guest chosen; tab and the
+ * arrows choose while ctrl+alt are held; their release switches; no key
+ * pressed meanwhile reaches a guest. */
+static void test_overlay_chooses_while_held_and_switches_on_release(void)
+{
+	unsigned int before;
+
+	setup();
+	hostd_router_add_host(&r);
+	ctrl_alt(1);
+	before = all_events();	/* ctrl and alt went to guest 0 */
+	tap_key(KEY_TAB);
+	CHECK(ov.up);
+	CHECK_EQ(ov.selected, 1);
+	tap_key(KEY_TAB);
+	CHECK_EQ(ov.selected, 2);
+	tap_key(KEY_RIGHT);
+	CHECK_EQ(ov.selected, NG); /* dom0's entry, after the guests */
+	tap_key(KEY_RIGHT);
+	CHECK_EQ(ov.selected, 0);  /* wraps */
+	tap_key(KEY_LEFT);
+	CHECK_EQ(ov.selected, NG);
+	tap_key(KEY_UP);
+	CHECK_EQ(ov.selected, 2);
+	tap_key(KEY_A);		/* typing while it is up: nobody */
+	hostd_router_key(&r, KEY_B, 1);
+	hostd_router_key(&r, KEY_B, 2);
+	hostd_router_key(&r, KEY_B, 0);
+	tap_key(KEY_F1);	/* another hotkey's key: nothing either */
+	CHECK_EQ(all_events(), before);
+	CHECK_EQ(s.activations, 0);
+	CHECK(ov.up);
+	hostd_router_key(&r, KEY_LEFTALT, 0); /* ctrl still down: stays */
+	CHECK(ov.up);
+	CHECK_EQ(s.activations, 0);
+	hostd_router_key(&r, KEY_LEFTCTRL, 0);
+	CHECK(!ov.up);
+	CHECK_EQ(ov.selected, 2);
+	CHECK_EQ(s.activations, 1);
+	CHECK_EQ(r.active, 2);
+	for (int g = 0; g < NG; g++) {
+		CHECK_EQ(s.hotkey_keys_seen[g][KEY_TAB], 0);
+		CHECK_EQ(s.hotkey_keys_seen[g][KEY_A], 0);
+		CHECK_EQ(s.hotkey_keys_seen[g][KEY_B], 0);
+		CHECK(!any_down(g));
+	}
+	CHECK_EQ(s.events[2], 0);
+	CHECK_EQ(s.bad, 0);
+	/* typing afterwards reaches the new guest */
+	tap_key(KEY_A);
+	CHECK_EQ(s.hotkey_keys_seen[2][KEY_A], 2);
+}
+
+static void test_overlay_escape_cancels_and_skips_stopped_guests(void)
+{
+	setup();
+	unusable = 1;
+	ctrl_alt(1);
+	tap_key(KEY_TAB);
+	CHECK_EQ(ov.selected, 2); /* guest 1 is not running */
+	tap_key(KEY_TAB);
+	CHECK_EQ(ov.selected, 0); /* no dom0 entry here: wraps to 0 */
+	tap_key(KEY_TAB);
+	tap_key(KEY_ESC);
+	CHECK(!ov.up);
+	tap_key(KEY_TAB);	/* cancelled: nothing until released */
+	CHECK(!ov.up);
+	ctrl_alt(0);
+	CHECK_EQ(s.activations, 0);
+	CHECK_EQ(r.active, 0);
+	CHECK_EQ(ov.shows, 3);
+	CHECK_EQ(ov.hides, 1);
+	/* the overlay again, released at once: the next guest */
+	ctrl_alt(1);
+	tap_key(KEY_TAB);
+	ctrl_alt(0);
+	CHECK_EQ(r.active, 2);
+	CHECK(!ov.up);
+	CHECK_EQ(s.bad, 0);
+}
+
+/* dom0's entry: its hotkey and a switch reach it, next/previous skip
+ * it, no key reaches any guest while it is in front, and the hotkeys
+ * bring a guest back. */
+static void test_host_entry_takes_no_keys_and_hotkeys_leave_it(void)
+{
+	setup();
+	/* without the entry its hotkey does nothing and reaches guest 0 */
+	ctrl_alt(1);
+	tap_key(KEY_F12);
+	ctrl_alt(0);
+	CHECK_EQ(r.active, 0);
+	CHECK_EQ(s.hotkey_keys_seen[0][KEY_F12], 2);
+	CHECK(!hostd_router_switch(&r, NG));
+	hostd_router_add_host(&r);
+	ctrl_alt(1);
+	tap_key(KEY_F12);
+	ctrl_alt(0);
+	CHECK_EQ(r.active, NG);
+	CHECK_EQ(s.last_to, NG);
+	CHECK(hostd_router_switch(&r, 1));
+	hostd_router_key(&r, KEY_W, 1); /* held into a D-Bus switch */
+	CHECK(hostd_router_switch(&r, NG));
+	CHECK(!s.down[1][KEY_W]); /* released in the outgoing guest */
+	hostd_router_key(&r, KEY_W, 0);
+	for (int g = 0; g < NG; g++)
+		s.events[g] = 0;
+	tap_key(KEY_A);
+	hostd_router_key(&r, KEY_LEFTSHIFT, 1);
+	tap_key(KEY_B);
+	hostd_router_key(&r, KEY_LEFTSHIFT, 0);
+	CHECK_EQ(all_events(), 0);
+	/* next from dom0's entry: the first guest; previous: the last */
+	ctrl_alt(1);
+	tap_key(KEY_RIGHT);
+	ctrl_alt(0);
+	CHECK_EQ(r.active, 0);
+	CHECK(hostd_router_switch(&r, NG));
+	ctrl_alt(1);
+	tap_key(KEY_LEFT);
+	ctrl_alt(0);
+	CHECK_EQ(r.active, NG - 1);
+	/* next and previous cycle through the guests only */
+	ctrl_alt(1);
+	tap_key(KEY_RIGHT);
+	ctrl_alt(0);
+	CHECK_EQ(r.active, 0);
+	/* the overlay from dom0's entry starts at the first guest */
+	CHECK(hostd_router_switch(&r, NG));
+	ctrl_alt(1);
+	tap_key(KEY_TAB);
+	CHECK_EQ(ov.selected, 0);
+	ctrl_alt(0);
+	CHECK_EQ(r.active, 0);
+	for (int g = 0; g < NG; g++)
+		CHECK(!any_down(g));
+	CHECK_EQ(s.bad, 0);
+}
+
 int main(void)
 {
 	RUN(test_keys_go_to_the_foreground_guest_only);
@@ -259,5 +444,8 @@ int main(void)
 	RUN(test_previous_and_self_hotkeys);
 	RUN(test_guests_not_running_are_skipped);
 	RUN(test_random_typing_and_switches_leave_no_key_down);
+	RUN(test_overlay_chooses_while_held_and_switches_on_release);
+	RUN(test_overlay_escape_cancels_and_skips_stopped_guests);
+	RUN(test_host_entry_takes_no_keys_and_hotkeys_leave_it);
 	return tap_done();
 }
