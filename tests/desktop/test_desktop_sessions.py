@@ -10,15 +10,14 @@ session still running. (cage through seatd, a wlroots compositor: not
 here yet, see docs/display.md.)
 
 How they start, as far as a busybox guest allows: pd-guest-tools' udev
-rules (guest-tools/70-paradice.rules, the file the package installs) tag
-the forwarded card and input devices for seat0; there is no systemd PID 1,
-so no logind. Weston (Debian builds it without libseat and ships no
-weston-launch) then starts as root with its direct launcher on a VT, as
-it does on a system without logind; Xorg is started by xinit as root, as
-Debian's setuid wrapper (xserver-xorg-legacy) would start it.
+rules (guest-tools/70-paradice.rules, in the guests' image from the
+package) tag the forwarded card and input devices for seat0; there is no
+systemd PID 1, so no logind. Weston (Debian builds it without libseat
+and ships no weston-launch) then starts as root with its direct launcher
+on a VT, as it does on a system without logind; Xorg is started by xinit
+as root, as Debian's setuid wrapper (xserver-xorg-legacy) would start it.
 Screendumps: build/test-artifacts/desktop-*.png."""
 
-import os
 import re
 import struct
 import zlib
@@ -31,8 +30,6 @@ MODE = "xen"
 GUESTS = 2
 GUEST_LAYERS = ("desktop",)
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
 
 CONF = """\
 [switch]
@@ -174,17 +171,15 @@ def _start_hostd(app):
     _wait("hostd ready", lambda: "ready:" in _hostd_log(app), timeout=90)
     for g in ("guest1", "guest2"):
         run_ok(app, g, "lsmod | grep -q '^pdfront ' || { modprobe -a drm "
-               "videodev snd && insmod /usr/lib/modules/extra/pdfront.ko; }",
+               "videodev snd && insmod "
+               "/lib/modules/$(uname -r)/updates/dkms/pdfront.ko; }",
                timeout=180)
     for g in ("guest1", "guest2"):
         _wait("%s's forwarded card and keyboard" % g, lambda: app.run(
             g, "[ -c /dev/dri/card0 ]")[0] == 0 and evdev_node(
                 app, g, "Paradice %s keyboard" % g), timeout=90)
-    with open(os.path.join(TOP, "guest-tools", "70-paradice.rules"),
-              "rb") as f:
-        rules = f.read()
+    # pd-guest-tools' udev rules are in the guests' image (70-paradice.rules)
     for g in ("guest1", "guest2"):
-        app.copy_in(g, rules, "/etc/udev/rules.d/70-paradice.rules")
         run_ok(app, g, SETUP, timeout=120)
         info = run_ok(app, g, "udevadm info /dev/dri/card0; for d in "
                       "/sys/class/input/event*; do udevadm info $d; done")
