@@ -34,8 +34,9 @@ def test_a_call_to_a_stopped_hostd_starts_it_through_its_activation_file(app):
     ran the activation file's Exec through its launch helper, as the
     file's User (root). The hostd that answers is /usr/sbin/hostd with no
     argument (so /etc/paradice/paradice.conf, the package's conffile),
-    a child of the bus, with the helper's DBUS_STARTER_BUS_TYPE=system in
-    its environment. Stopped again afterwards, as the suite booted."""
+    with the environment the launch helper leaves (its own variables,
+    DBUS_STARTER_ADDRESS and DBUS_STARTER_BUS_TYPE=system, and nothing
+    else: no PATH). Stopped again afterwards, as the suite booted."""
     check(not _hostd_pids(app), "hostd runs before any call: %s"
           % _hostd_pids(app))
     bus = run_ok(app, "dom0", "for p in $(pidof dbus-daemon); do "
@@ -55,18 +56,15 @@ def test_a_call_to_a_stopped_hostd_starts_it_through_its_activation_file(app):
         pid = pids[0]
         argv = _proc(app, pid, "cmdline").split()
         check(argv == ["/usr/sbin/hostd"], "hostd runs as %s" % argv)
-        env = _proc(app, pid, "environ").split("\n")
-        check("DBUS_STARTER_BUS_TYPE=system" in env,
+        env = sorted(v.split("=", 1)[0] for v in
+                     _proc(app, pid, "environ").split("\n") if v)
+        check(env == ["DBUS_STARTER_ADDRESS", "DBUS_STARTER_BUS_TYPE"] and
+              "DBUS_STARTER_BUS_TYPE=system" in _proc(app, pid, "environ"),
               "hostd's environment is not the launch helper's: %s" % env)
         status = _proc(app, pid, "status")
         check("\nUid:\t0\t0\t0\t0" in status, "hostd is not root:\n" + status)
-        ppid = run_ok(app, "dom0", "awk '{print $4}' /proc/%s/stat"
-                      % pid).strip()
-        parent = run_ok(app, "dom0", "cat /proc/%s/comm" % ppid).strip()
-        check(parent == "dbus-daemon", "hostd's parent is %s (%s), not the "
-              "bus" % (ppid, parent))
-        print("    started hostd %s (parent %s %s): %s" % (
-            pid, parent, ppid, out.decode().strip()))
+        print("    activated hostd %s: ActiveVm %s"
+              % (pid, out.decode().strip()))
     finally:
         run_ok(app, "dom0", "killall hostd 2>/dev/null; t=0; while pidof "
                "hostd pd-backend >/dev/null && [ $t -lt 40 ]; do sleep 0.5; "
