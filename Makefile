@@ -38,6 +38,9 @@ kernel:
 	$(MAKE) -C kernel
 	$(MAKE) -C kernel/dom0
 
+# The emulated machines' images take the project's files from the Debian
+# packages: tests/run-all (and every boot of the appliance) builds them
+# first when the source changed since build/debs/ was made (about 15 s).
 check: build $(SAN_DIR)/build.ninja
 	@tests/run-all
 

@@ -74,8 +74,8 @@ def forward(b, card, render):
          ">/var/log/pd-backend-guest1.log 2>&1 &);"
          " true", vm="dom0")
     b.sh("modprobe -a drm videodev snd && insmod "
-         "/usr/lib/modules/extra/pdfront.ko; t=0; while [ ! -c "
-         "/dev/dri/renderD128 ] && [ $t -lt 300 ]; do sleep 0.2; "
+         "/lib/modules/$(uname -r)/updates/dkms/pdfront.ko; t=0; "
+         "while [ ! -c /dev/dri/renderD128 ] && [ $t -lt 300 ]; do sleep 0.2; "
          "t=$((t+1)); done; [ -c /dev/dri/renderD128 ]", vm="guest1")
     return "/dev/dri/card0"
 

@@ -210,6 +210,14 @@ int main(int argc, char **argv)
 	char err[512];
 	int c, status = 1;
 
+	/* D-Bus activation without systemd (dbus-daemon-launch-helper) starts
+	 * hostd with an empty environment: a service's usual PATH then, so
+	 * that lifecycle.c finds xl (/usr/sbin/xl on Debian) as it does when
+	 * systemd or a shell starts hostd */
+	if (setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+		   "/sbin:/bin", 0))
+		return 1;
+
 	while ((c = getopt_long(argc, argv, "c:b:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

@@ -98,7 +98,8 @@ def _start(app):
           "hostd is not the card's master:\n%s" % log)
     for g in ("guest1", "guest2"):
         run_ok(app, g, "lsmod | grep -q '^pdfront ' || { modprobe -a drm "
-               "videodev snd && insmod /usr/lib/modules/extra/pdfront.ko; }",
+               "videodev snd && insmod "
+               "/lib/modules/$(uname -r)/updates/dkms/pdfront.ko; }",
                timeout=180)
     for g in ("guest1", "guest2"):
         _wait("%s's forwarded card" % g, lambda: app.run(

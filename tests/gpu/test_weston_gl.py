@@ -85,7 +85,7 @@ def _hostd_on_virgl(app):
     wait_for("hostd ready", lambda: "ready:" in run_ok(
         app, "dom0", "cat /var/log/hostd.log"), timeout=120)
     run_ok(app, "guest1", "lsmod | grep -q '^pdfront ' || { modprobe -a "
-           "drm videodev snd && insmod /usr/lib/modules/extra/pdfront.ko; }",
+           "drm videodev snd && insmod /lib/modules/$(uname -r)/updates/dkms/pdfront.ko; }",
            timeout=180)
     wait_for("guest1's forwarded card and render node", lambda: app.run(
         "guest1", "[ -c /dev/dri/card0 ] && [ -c /dev/dri/renderD128 ]")[0]

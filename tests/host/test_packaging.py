@@ -4,7 +4,9 @@ on debian/) builds the four packages of the one source; they hold what they
 should and nothing of a build; their maintainer scripts enable hostd's unit
 through debhelper and drive DKMS without hiding its failures; the DKMS
 trees, unpacked from the packages, build their modules against the Debian
-6.1 headers as DKMS would; lintian finds no error and no warning."""
+6.1 headers as DKMS would; lintian finds no error and no warning. The
+packages are those the emulated machines' images are made from
+(tests/vm/pdvm/debs.py: built again when the source changed)."""
 
 import os
 import re
@@ -12,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 
+from pdvm import debs as pdvm_debs
 from pdvm.testlib import check
 
 MODE = "host"
@@ -22,20 +25,13 @@ PACKAGES = {"paradice-host", "paradice-dom0-dkms", "paradice-switcher-ui",
 LEFTOVER = re.compile(r"(\.mod\.c|\.mod|\.o|\.ko|\.cmd|Module\.symvers|"
                       r"modules\.order)$")
 
-_built = {}
-
-
 def _debs():
-    """Build once per run: package name -> .deb path."""
-    if not _built:
-        r = subprocess.run([os.path.join(TOP, "packaging", "build-debs")],
-                           capture_output=True, text=True)
-        check(r.returncode == 0, "build-debs failed: %s" % r.stderr[-3000:])
-        for p in r.stdout.split():
-            name = os.path.basename(p).split("_")[0]
-            if not name.endswith("-dbgsym"):
-                _built[name] = p
-    return _built
+    """package name -> .deb path, built by packaging/build-debs from the
+    source as it is."""
+    try:
+        return pdvm_debs.ensure(log=lambda msg: None)
+    except pdvm_debs.DebsError as e:
+        check(False, str(e))
 
 
 def _contents(deb):
@@ -164,34 +160,19 @@ def test_dkms_scripts_do_not_hide_failures(app):
 
 
 def _dkms_build(deb, module):
-    """Do what `dkms build` does with the tree of deb: copy it to
-    $dkms_tree/NAME/VERSION/build, read dkms.conf with kernelver,
-    kernel_source_dir and dkms_tree set, run MAKE[0] there, and find
-    BUILT_MODULE_LOCATION[0]/BUILT_MODULE_NAME[0].ko."""
+    """Build the DKMS tree of deb as `dkms build` does (pdvm.debs.
+    dkms_build: $dkms_tree/NAME/VERSION/build, dkms.conf read with
+    kernelver, kernel_source_dir and dkms_tree set, MAKE[0] run there) and
+    check it made BUILT_MODULE_NAME[0].ko, named module."""
     kver = subprocess.run([os.path.join(TOP, "scripts", "kver")],
                           capture_output=True, text=True,
                           check=True).stdout.strip()
-    tmp = tempfile.mkdtemp(prefix="pd-dkms-")
     try:
-        root = os.path.join(tmp, "root")
-        subprocess.run(["dpkg-deb", "-x", deb, root], check=True)
-        (srcname,) = os.listdir(os.path.join(root, "usr", "src"))
-        name, version = srcname.rsplit("-", 1)
-        build = os.path.join(tmp, "dkms", name, version, "build")
-        shutil.copytree(os.path.join(root, "usr", "src", srcname), build)
-        script = ('set -e; kernelver=%s; kernel_source_dir=/lib/modules/%s/build;'
-                  ' dkms_tree=%s; . ./dkms.conf;'
-                  ' test "$PACKAGE_NAME-$PACKAGE_VERSION" = %s;'
-                  ' test "${BUILT_MODULE_NAME[0]}" = %s;'
-                  ' eval "${MAKE[0]}";'
-                  ' ls "${BUILT_MODULE_LOCATION[0]}${BUILT_MODULE_NAME[0]}.ko"'
-                  % (kver, kver, os.path.join(tmp, "dkms"), srcname, module))
-        r = subprocess.run(["bash", "-c", script], cwd=build,
-                           capture_output=True, text=True)
-        check(r.returncode == 0, "DKMS build of %s failed:\n%s" %
-              (srcname, r.stdout[-2000:] + r.stderr[-2000:]))
-    finally:
-        shutil.rmtree(tmp)
+        built = pdvm_debs.dkms_modules(deb, kver, log=lambda msg: None)
+    except pdvm_debs.DebsError as e:
+        check(False, str(e))
+    check([m for m, _ in built] == [module], "DKMS tree of %s built %r"
+          % (os.path.basename(deb), built))
 
 
 def test_dkms_trees_build_their_modules(app):

@@ -133,7 +133,8 @@ def test_guests_read_their_own_virtual_keyboard_through_paradice(app):
     only while that guest is in front, and the hotkey reaches neither."""
     for g in ("guest1", "guest2"):
         run_ok(app, g, "lsmod | grep -q '^pdfront ' || { modprobe -a drm "
-               "videodev snd; insmod /usr/lib/modules/extra/pdfront.ko; }")
+               "videodev snd; insmod "
+               "/lib/modules/$(uname -r)/updates/dkms/pdfront.ko; }")
     nodes = {}
     for g in ("guest1", "guest2"):
         nodes[g] = _wait(lambda: _guest_keyboard(app, g), g, timeout=60)

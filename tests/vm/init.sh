@@ -89,12 +89,17 @@ serve_port() {
 		>>/var/log/pd-vmagent.log 2>&1 &
 }
 
-# The system bus, for hostd's D-Bus service (tests/vm/system-bus.conf).
+# The system bus, for hostd's D-Bus service: Debian's own, started as
+# Debian's init script without systemd starts it (/etc/init.d/dbus): its
+# config (/usr/share/dbus-1/system.conf) makes it run as messagebus and
+# start a service that a call names (hostd, org.paradice.Switcher1) through
+# the setuid dbus-daemon-launch-helper, from the activation file in
+# /usr/share/dbus-1/system-services.
 start_dbus() {
 	[ -x /usr/bin/dbus-daemon ] || return 0
 	mkdir -p /run/dbus
 	[ -s /etc/machine-id ] || echo 5044706172616469636500000000000a >/etc/machine-id
-	dbus-daemon --config-file=/etc/pd-system-bus.conf --fork --nopidfile ||
+	dbus-daemon --system ||
 		echo "pd-init: dbus-daemon failed" >/dev/console
 }
 
@@ -154,7 +159,8 @@ dom0)
 	load $drivers $xen_mods
 	# the driver domain's grant helper (kernel/dom0/pd_grant.c), as the
 	# packaged dom0 loads it at boot: backends grant mmap'ed pages with it
-	insmod /usr/lib/modules/extra/pdgrant.ko ||
+	# (built from paradice-dom0-dkms' DKMS tree, where DKMS installs it)
+	insmod /lib/modules/$(uname -r)/updates/dkms/pdgrant.ko ||
 		echo "pd-init: insmod pdgrant failed" >/dev/console
 	mark "drivers loaded"
 	start_xen_toolstack

@@ -68,7 +68,7 @@ def _start(app):
     _wait("hostd ready", lambda: "ready:" in _hostd_log(app), timeout=90)
     for g in ("guest1", "guest2"):
         run_ok(app, g, "lsmod | grep -q '^pdfront ' || { modprobe -a drm "
-               "videodev snd && insmod /usr/lib/modules/extra/pdfront.ko; }",
+               "videodev snd && insmod /lib/modules/$(uname -r)/updates/dkms/pdfront.ko; }",
                timeout=180)
     for g in ("guest1", "guest2"):
         _wait("%s's card and control file" % g, lambda: app.run(

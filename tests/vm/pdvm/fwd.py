@@ -30,7 +30,7 @@ def start_keyboard(app, name, hold=60):
 
 def frontend_up(app):
     run_ok(app, VM, "lsmod | grep -q '^pdfront ' || "
-           "insmod /usr/lib/modules/extra/pdfront.ko")
+           "insmod /lib/modules/$(uname -r)/updates/dkms/pdfront.ko")
 
 
 def export(app, *paths):

@@ -45,7 +45,8 @@ class Cpio:
     """A newc archive written in one go; entries keep insertion order."""
 
     def __init__(self):
-        self.entries = {}  # path -> (mode, data bytes | host path, rdev)
+        # path -> (mode, data bytes | host path, rdev, (uid, gid))
+        self.entries = {}
 
     def dir(self, path):
         path = path.strip("/")
@@ -53,47 +54,48 @@ class Cpio:
         for i in range(1, len(parts) + 1):
             p = "/".join(parts[:i])
             if p and p not in self.entries:
-                self.entries[p] = (stat.S_IFDIR | 0o755, b"", 0)
+                self.entries[p] = (stat.S_IFDIR | 0o755, b"", 0, (0, 0))
 
     def _parent(self, path):
         parent = os.path.dirname(path.strip("/"))
         if parent:
             self.dir(parent)
 
-    def file(self, path, data, mode=0o644):
-        """data: bytes, or the host path of a file to copy."""
+    def file(self, path, data, mode=0o644, owner=(0, 0)):
+        """data: bytes, or the host path of a file to copy. owner: (uid,
+        gid), the numbers of the images' /etc/passwd and /etc/group."""
         self._parent(path)
-        self.entries[path.strip("/")] = (stat.S_IFREG | mode, data, 0)
+        self.entries[path.strip("/")] = (stat.S_IFREG | mode, data, 0, owner)
 
     def symlink(self, path, target):
         self._parent(path)
         self.entries[path.strip("/")] = (stat.S_IFLNK | 0o777,
-                                         target.encode(), 0)
+                                         target.encode(), 0, (0, 0))
 
     def chardev(self, path, major, minor, mode=0o600):
         self._parent(path)
         self.entries[path.strip("/")] = (stat.S_IFCHR | mode, b"",
-                                         (major, minor))
+                                         (major, minor), (0, 0))
 
     def write(self, out_path):
         tmp = out_path + ".tmp"
         with open(tmp, "wb") as out:
             ino = 1000
-            for name, (mode, data, rdev) in self.entries.items():
+            for name, (mode, data, rdev, owner) in self.entries.items():
                 if isinstance(data, str):
                     with open(data, "rb") as f:
                         data = f.read()
                 ino += 1
-                self._entry(out, name, mode, data, rdev, ino)
-            self._entry(out, "TRAILER!!!", 0, b"", 0, 0)
+                self._entry(out, name, mode, data, rdev, ino, owner)
+            self._entry(out, "TRAILER!!!", 0, b"", 0, 0, (0, 0))
         os.replace(tmp, out_path)
 
     @staticmethod
-    def _entry(out, name, mode, data, rdev, ino):
+    def _entry(out, name, mode, data, rdev, ino, owner):
         rmaj, rmin = rdev if rdev else (0, 0)
         bname = name.encode() + b"\0"
         hdr = "070701" + "".join("%08x" % v for v in (
-            ino, mode, 0, 0, 1, 0, len(data), 0, 0, rmaj, rmin,
+            ino, mode, owner[0], owner[1], 1, 0, len(data), 0, 0, rmaj, rmin,
             len(bname), 0))
         out.write(hdr.encode() + bname)
         out.write(b"\0" * ((4 - (110 + len(bname)) % 4) % 4))
@@ -249,8 +251,12 @@ class BaseBuilder:
         c.symlink("var/run", "/run")
         for p in sorted(self.links):
             c.symlink(p, self.links[p])
+        # Debian's owners (the images carry this machine's /etc/passwd
+        # and /etc/group): dbus-daemon-launch-helper is setuid root and
+        # runs for group messagebus only.
         for p in sorted(self.files):
-            c.file(p, p, stat.S_IMODE(os.stat(p).st_mode))
+            st = os.stat(p)
+            c.file(p, p, stat.S_IMODE(st.st_mode), (st.st_uid, st.st_gid))
         if self.modules:
             dep = self._moddep()[1]
             lines = ["%s: %s\n" % (m, " ".join(dep.get(m, [])))

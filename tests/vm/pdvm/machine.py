@@ -12,12 +12,13 @@ import json
 import os
 import shlex
 import signal
+import stat
 import subprocess
 import time
 import zlib
 import struct
 
-from . import image
+from . import debs, image
 from .channels import Agent, ChannelError, Qmp
 
 TOP = image.TOP
@@ -93,15 +94,26 @@ QEMU_CPU_PVH = "qemu64,+npt"
 # Xen with nested paging). hvm needs a device model in dom0 (QEMU), which
 # the images do not carry.
 GUEST_TYPES = ("pv", "pvh")
-# The project's programs put in every image at /usr/bin (paths under
+# The project's packages (`make debs`) unpacked into each role's image, as
+# dpkg would (tests/vm/pdvm/debs.py): the programs, the D-Bus and polkit
+# files, the config, the udev rules; the kernel modules built from the
+# packages' DKMS trees as DKMS would, where DKMS installs them. The plain
+# VM is dom0 and guest at once (loop transport), so the host image, which
+# it shares with dom0, carries the guest's package too. No image has
+# paradice-switcher-ui: no emulated machine runs a desktop in dom0.
+ROLE_PACKAGES = {
+    "host": ("paradice-host", "paradice-dom0-dkms", "pd-guest-tools"),
+    "guest": ("pd-guest-tools",),
+}
+# Where DKMS installs a module for kernel KVER (DEST_MODULE_LOCATION of
+# both dkms.conf): tests load them from there (insmod).
+DKMS_MODULE_DIR = "usr/lib/modules/%s/updates/dkms"
+# Test programs, in no package: put in every image at /usr/bin (paths under
 # build/meson), with the libraries they need; optional ones are skipped
 # when the build did not make them.
 PROJECT_PROGRAMS = [
     ("tests/vm/agent/pd-vmagent", True),
-    ("hostd/hostd", False),
     ("bench/pd-bench", False),
-    ("hostd/backend/pd-backend", False),
-    ("hostd/backend/pdctl", False),
     ("tests/forwarding/pd-fwdtest", False),
     ("tests/xen/pd-attack", False),
     ("tests/display/pd-kmsclient", False),
@@ -111,14 +123,8 @@ PROJECT_PROGRAMS = [
 # layer (tests/vm/profiles/NAME.txt), which holds their libraries: what
 # runs only in those guests, without the libraries in every image.
 LAYER_PROGRAMS = {
-    "switcher": ["switcher-ui/switcher-ui", "guest-tools/pd-switcher-agent"],
+    "switcher": ["switcher-ui/switcher-ui"],
 }
-# Project files put in every image: (source, path in the image).
-PROJECT_FILES = [
-    ("dbus/org.paradice.Switcher1.conf",
-     "usr/share/dbus-1/system.d/org.paradice.Switcher1.conf"),
-    ("tests/vm/system-bus.conf", "etc/pd-system-bus.conf"),
-]
 # Libraries of the project's tests (under build/meson), put in every image
 # when the build made them: wlroots' debug log for cage (tests/desktop).
 PROJECT_LIBS = [
@@ -207,9 +213,11 @@ class Appliance:
         return types[i] if i < len(types) else "pv"
 
     # -- images --------------------------------------------------------------
-    def _project_layer(self, role, kver, guest_image=None, guest_layers=()):
-        """/init and the project's build outputs, for one role; a guest's
-        also the LAYER_PROGRAMS of its guest_layers."""
+    def _project_layer(self, role, kver, packages, guest_image=None,
+                       guest_layers=()):
+        """/init, the project's packages and test programs, for one role;
+        a guest's also the LAYER_PROGRAMS of its guest_layers.
+        packages: package name -> .deb (debs.ensure())."""
         c = image.Cpio()
         for layer in guest_layers if role == "guest" else ():
             for rel in LAYER_PROGRAMS.get(layer, []):
@@ -220,6 +228,8 @@ class Appliance:
                 c.file("usr/bin/" + os.path.basename(rel), prog, 0o755)
         c.file("init", os.path.join(image.VMDIR, "init.sh"), 0o755)
         libs = image.BaseBuilder(None, kver)
+        for name in ROLE_PACKAGES[role]:
+            self._unpack_package(c, libs, packages[name], kver)
         for rel, required in PROJECT_PROGRAMS:
             prog = os.path.join(BUILD, "meson", rel)
             if not os.path.exists(prog):
@@ -234,24 +244,47 @@ class Appliance:
             c.file(p, p, 0o755)
         for p, t in libs.links.items():
             c.symlink(p, t)
-        for src, dest in PROJECT_FILES:
-            c.file(dest, os.path.join(TOP, src))
         for src, dest in PROJECT_LIBS:
             if os.path.exists(os.path.join(BUILD, "meson", src)):
                 c.file(dest, os.path.join(BUILD, "meson", src), 0o755)
-        # the guest frontend (kernel/) and dom0's grant helper (kernel/dom0/)
-        for kdir in (os.path.join(TOP, "kernel"),
-                     os.path.join(TOP, "kernel", "dom0")):
-            for n in sorted(os.listdir(kdir)):
-                if n.endswith(".ko"):
-                    c.file("usr/lib/modules/extra/" + n,
-                           os.path.join(kdir, n))
         if role == "host":
             c.file("etc/xen/pd-test-guest.cfg",
                    os.path.join(TOP, "xen-config", "pd-test-guest.cfg"))
             c.file("boot/vmlinux", image.vmlinux(kver, CACHE))
             c.file("images/guest.cpio", guest_image)
         return c
+
+    def _unpack_package(self, c, libs, deb, kver):
+        """Put into c what installing deb leaves on a Debian 12 system:
+        its files (/bin, /sbin, /lib as /usr's: the images merge /usr as
+        Debian 12 does), the libraries its programs need (into libs), and
+        the modules DKMS would build from its /usr/src trees."""
+        root = debs.unpack(deb)
+        for dirpath, dirnames, names in os.walk(root):
+            for n in names + [d for d in dirnames
+                              if os.path.islink(os.path.join(dirpath, d))]:
+                src = os.path.join(dirpath, n)
+                rel = os.path.relpath(src, root)
+                top, _, rest = rel.partition("/")
+                if top in image.MERGED_USR and rest:
+                    rel = image.MERGED_USR[top] + "/" + rest
+                if os.path.islink(src):
+                    c.symlink(rel, os.readlink(src))
+                    continue
+                mode = stat.S_IMODE(os.stat(src).st_mode)
+                c.file(rel, src, mode)
+                if mode & 0o111:
+                    with open(src, "rb") as f:
+                        elf = f.read(4) == b"\x7fELF"
+                    if elf:
+                        libs.add_binary(src, deb)
+                        del libs.files[os.path.realpath(src)]
+        try:
+            built = debs.dkms_modules(deb, kver, self.say)
+        except debs.DebsError as e:
+            raise VmError(str(e)) from e
+        for module, ko in built:
+            c.file("%s/%s.ko" % (DKMS_MODULE_DIR % kver, module), ko)
 
     def build_images(self, virgl=False, layers=(), guest_layers=()):
         """The host (plain VM or dom0) and guest images; with virgl both
@@ -265,6 +298,10 @@ class Appliance:
         for what only guests run (the desktop sessions)."""
         kver = image.kernel_version()
         os.makedirs(VMBUILD, exist_ok=True)
+        try:
+            packages = debs.ensure(self.say)
+        except debs.DebsError as e:
+            raise VmError(str(e)) from e
         suffix = ("-virgl" if virgl else "") + "".join(
             "-" + os.path.basename(n).replace(".cpio", "") for n in layers) \
             + "".join("-g" + n for n in guest_layers)
@@ -277,10 +314,11 @@ class Appliance:
         image.concat(guest, [image.build_base("guest", CACHE, kver, self.say)]
                      + gpu + [image.build_base(n, CACHE, kver, self.say)
                               for n in guest_layers]
-                     + [self._project_layer("guest", kver,
+                     + [self._project_layer("guest", kver, packages,
                                             guest_layers=guest_layers)])
         image.concat(host, [image.build_base("host", CACHE, kver, self.say)]
-                     + gpu + [self._project_layer("host", kver, guest)])
+                     + gpu + [self._project_layer("host", kver, packages,
+                                                  guest)])
         self.say("images ready in %.1fs (host %d MiB, guest %d MiB)" % (
             now() - t0, os.path.getsize(host) >> 20,
             os.path.getsize(guest) >> 20))

@@ -58,7 +58,8 @@ def setup(app, guests=("guest1", "guest2"), conf=CONF, nodes=GUEST_NODES,
                        g, " --direct-display" if g in direct else "", g))
     for g in guests:
         run_ok(app, g, "lsmod | grep -q '^pdfront ' || { modprobe -a drm "
-               "videodev snd && insmod /usr/lib/modules/extra/pdfront.ko; }")
+               "videodev snd && insmod "
+               "/lib/modules/$(uname -r)/updates/dkms/pdfront.ko; }")
     for g in guests:
         wait_for("the forwarded nodes in %s" % g,
                  lambda: nodes_up(app, g, nodes))
