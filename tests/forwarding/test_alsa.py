@@ -63,7 +63,10 @@ def play_through(app, device, extra=""):
     app.copy_in("plain", data, "/tmp/fwd-test.wav")
     real = loopback_card(app)
     # aplay in the background with a bounded wait, so that a hang shows
-    # where it is stuck instead of a channel timeout
+    # where it is stuck instead of a channel timeout. The backend is found
+    # by /proc/PID/comm, never by pidof: reading a process's cmdline waits
+    # for its mmap lock, which a program stuck in a forwarded mmap holds
+    # (a hang once took the test's shell with it that way)
     out = run_ok(app, "plain", "rm -f /tmp/fwd-cap.wav; (arecord -D hw:%d,1,0 "
                  "-f S16_LE -c 1 -r %d --buffer-time=2000000 -d 5 "
                  "/tmp/fwd-cap.wav >/tmp/fwd-arecord.log 2>&1 &); sleep 1; "
@@ -71,10 +74,11 @@ def play_through(app, device, extra=""):
                  ">/tmp/fwd-aplay.log 2>&1 & p=$!; i=0; "
                  "while kill -0 $p 2>/dev/null && [ $i -lt 60 ]; do sleep 1; "
                  "i=$((i+1)); done; if kill -0 $p 2>/dev/null; then "
-                 "echo HUNG; cat /proc/$p/stack; for t in $(pidof pd-backend);"
-                 " do for s in /proc/$t/task/*/stack; do cat $s; done; done; "
-                 "kill $p; fi; cat /tmp/fwd-aplay.log; sleep 5"
-                 % (real, RATE, device, extra), timeout=120)
+                 "echo HUNG; cat /proc/$p/stack; for t in /proc/[0-9]*; do "
+                 "[ \"$(cat $t/comm 2>/dev/null)\" = pd-backend ] || continue; "
+                 "for s in $t/task/*; do cat $s/comm $s/stack; done; done; "
+                 "dmesg | tail -40; kill $p; fi; cat /tmp/fwd-aplay.log; "
+                 "sleep 5" % (real, RATE, device, extra), timeout=120)
     check("HUNG" not in out, "aplay -D %s %s hung:\n%s" % (device, extra, out))
     cap = app.copy_out("plain", "/tmp/fwd-cap.wav")[44:]
     return cap.find(payload) >= 0, len(cap)
