@@ -19,6 +19,7 @@ import os
 import re
 import time
 
+from pdvm.desktop import WESTON_INI  # the desktop sessions' Weston config
 from pdvm.testlib import artifact, check, run_ok, wait_for, indent
 
 MODE = "xen"
@@ -38,19 +39,6 @@ next = ctrl+alt+right
 [guest guest1]
 devices = %(card)s %(render)s
 hotkey = ctrl+alt+f1
-"""
-WESTON_INI = """\
-[core]
-idle-time=0
-require-input=false
-
-[shell]
-background-color=0xff204060
-locking=false
-animation=none
-startup-animation=none
-close-animation=none
-focus-animation=none
 """
 WAYLAND = ("cd /run/user/0; export XDG_RUNTIME_DIR=/run/user/0 "
            "WAYLAND_DISPLAY=$(ls wayland-? | head -1); ")
