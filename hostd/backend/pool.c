@@ -3,8 +3,9 @@
  * Worker threads. A request may block in the real driver for as long as
  * the guest's program would have (a read of an evdev file waits for a key):
  * so a request never waits for a busy worker. Idle workers take queued
- * requests; when none is idle a new worker starts, up to BE_POOL_MAX, and
- * workers idle for a while exit again down to BE_POOL_KEEP.
+ * requests; when no idle one is left for a job a new worker starts, up to
+ * BE_POOL_MAX, and workers idle for a while exit again down to
+ * BE_POOL_KEEP.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,7 +21,10 @@
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_cond = PTHREAD_COND_INITIALIZER;
 static struct be_job *queue_head, *queue_tail;
-static unsigned int nthreads, nidle;
+/* nidle counts the workers in their wait, also those already woken for a
+ * job that have not taken it yet: so a job needs a new worker when the
+ * queue holds more jobs than there are idle workers, not when none is. */
+static unsigned int nthreads, nidle, nqueued;
 static struct be *pool_be;
 
 /*
@@ -126,6 +130,7 @@ static void *worker(void *arg)
 		queue_head = job->next;
 		if (!queue_head)
 			queue_tail = NULL;
+		nqueued--;
 		pthread_mutex_unlock(&pool_lock);
 
 		job->next = NULL;
@@ -175,7 +180,8 @@ void be_pool_submit(struct be *be, struct be_job *job)
 	else
 		queue_head = job;
 	queue_tail = job;
-	if (!nidle && nthreads < BE_POOL_MAX && spawn(be))
+	nqueued++;
+	if (nqueued > nidle && nthreads < BE_POOL_MAX && spawn(be))
 		be_log(be, "cannot start a worker: %s", strerror(errno));
 	pthread_cond_signal(&pool_cond);
 	pthread_mutex_unlock(&pool_lock);
