@@ -14,7 +14,9 @@ fails if its defence is removed:
   a log line naming the guest and the limit in dom0) and pdgrant refuses
   past its global cap;
 - a memory flood: GEM buffers past max_objects get ENOSPC;
-- open/close churn: the handle table does not grow."""
+- open/close churn: the handle table does not grow;
+- a rogue frontend (tests/xen/pd-rogue-front, guest1's pdfront unloaded)
+  writes forged ring slots and requests: each is dropped or refused."""
 
 import re
 import time
@@ -170,6 +172,63 @@ def pending_xen_attack_grant_exhaustion_refused(app):
     check("the limit is %d (max_grants)" % (before + 200) in msg,
           "no refusal in pdgrant's log:\n" + msg)
     xen.wait_grants(app, before, "guest1's grants to end")
+
+
+def test_xen_attack_rogue_frontend_forged_ring(app):
+    """guest1 plays a hostile kernel: with pdfront unloaded,
+    tests/xen/pd-rogue-front connects to guest1's backend as a frontend
+    does (XenStore nodes, rings and a data area shared through gntalloc,
+    two event channels) and writes forged ring slots and requests (its
+    header lists them). A bad slot is dropped with a log line naming the
+    guest and the slot's fields; a lying header, a forged handle and an
+    unknown opcode get an errno; after each the backend still answers a
+    valid request; a producer index a ring ahead ends that connection and
+    only it: a new server serves guest1 once pdfront is back, guest2 is
+    served, no dom0 thread waits in pdgrant, and dom0's backends hold as
+    many files and guest mappings as before."""
+    _attack_setup(app)
+    procs, _ = xen.dom0_counts(app)
+    held = [sum(v[i] for v in procs.values()) for i in (0, 1)]
+    n0 = _log_lines(app)
+    run_ok(app, "guest1", "rmmod pdfront")
+    try:
+        out = run_ok(app, "guest1", "pd-rogue-front 60", timeout=240)
+    finally:
+        xen.setup(app, conf=ATTACK_CONF)
+    log = _log_since(app, n0)
+    print(out)
+    check("done" in out.splitlines(), "pd-rogue-front did not finish:\n"
+          + out)
+    check(re.search(r"^before-connect: reply -107$", out, re.M), out)
+    check(re.search(r"^connect: reply \d+$", out, re.M), out)
+    for step in ("slot-past-area", "slot-len-wraps", "slot-short",
+                 "slot-id-lies"):
+        check(("%s: no reply" % step) in out and ("%s: alive" % step) in out,
+              "%s not dropped, or the backend stopped answering:\n%s"
+              % (step, out))
+    check("header-len-lies: reply -22" in out, out)
+    for step in ("forged-handle", "unknown-op"):
+        check(re.search(r"%s: reply -\d+" % step, out), out)
+    for step in ("connect", "header-len-lies", "forged-handle",
+                 "unknown-op", "overlapping"):
+        check(("%s: alive" % step) in out, out)
+    check("overlapping: first answered, second answered" in out, out)
+    check("ring-overrun: connection ended" in out, out)
+    for want in ("pd-backend[guest1]: bad slot (id ", "offset 65536, len 64",
+                 "len 4294967295", "holds request", "malformed request "
+                 "header", "frontend overran the request ring"):
+        check(want in log, "dom0's log lacks %r:\n%s" % (want, log[-3000:]))
+    stacks = run_ok(app, "dom0", "grep -l pdg_ /proc/[0-9]*/stack "
+                    "2>/dev/null; true").strip()
+    check(not stacks, "dom0 threads in pdgrant: %s" % stacks)
+    out2 = run_ok(app, "guest2", "modetest -M bochs-drm -c 2>&1; true")
+    check("Connectors:" in out2, "guest2 not served:\n" + out2)
+    wait_for("guest1 served again", lambda: "Connectors:" in run_ok(
+        app, "guest1", "modetest -M bochs-drm -c 2>&1; true"), timeout=60)
+    procs, _ = xen.dom0_counts(app)
+    after = [sum(v[i] for v in procs.values()) for i in (0, 1)]
+    check(after == held, "dom0's backends held %s files and guest mappings "
+          "before the attack, %s after" % (held, after))
 
 
 def test_xen_attack_gem_flood_capped(app):

@@ -116,6 +116,7 @@ PROJECT_PROGRAMS = [
     ("bench/pd-bench", False),
     ("tests/forwarding/pd-fwdtest", False),
     ("tests/xen/pd-attack", False),
+    ("tests/xen/pd-rogue-front", False),
     ("tests/display/pd-kmsclient", False),
     ("tests/gpu/pd-gltest", False),
 ]
