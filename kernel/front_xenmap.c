@@ -556,6 +556,9 @@ int pd_xmap_mmap(struct pd_file *pf, struct vm_area_struct *vma, u16 domid)
 	if (ret)
 		pd_xmap_unmap(m, 0, m->npages);
 	mutex_unlock(&m->lock);
+	if (ret && ret != -EFAULT)	/* as at a fault: e.g. a limit */
+		pr_warn_ratelimited("paradice: mmap of map %llu refused by the backend: %d\n",
+				    map_id, ret);
 	if (ret)
 		goto fail_notifier;
 	return 0;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * pd-rogue-front: a hostile guest kernel's Paradice frontend, played from
- * the guest's userspace (tests/xen/test_xen_attack.py unloads pdfront
- * first; never installed by a package). It connects to the domain's
+ * the guest's userspace (tests/xen/test_xen_attack.py unbinds pdfront from
+ * the device first; never installed by a package). It connects to the domain's
  * paradice backend as a frontend does (pd_wire.h, "XenStore layout" and
  * "Transports and framing of messages"): ring pages and a data area shared
  * with dom0 through gntalloc, two unbound event channels, its nodes in
@@ -17,7 +17,7 @@
  *   header-len-lies  hdr.len longer than the slot       reply -EINVAL
  *   forged-handle    IOCTL on a handle never opened     reply < 0
  *   unknown-op       an opcode that does not exist      reply < 0
- *   overlapping      two requests in one run of bytes   both answered
+ *   overlapping      two requests in overlapping runs   both answered
  *   ring-overrun     producer index a ring ahead        connection ends
  *
  * After each forged step a valid EXPORT_INFO must still be answered
@@ -227,12 +227,27 @@ static void push(void)
 	xenevtchn_notify(xce, req_port);
 }
 
-/* Wait for the reply to id (others are dropped): its result, or NO_REPLY
- * after secs. */
+/* Replies that came while another was awaited: kept for their caller. */
+struct early {
+	uint64_t id;
+	int64_t result;
+};
+
+static struct early early[16];
+static unsigned int nearly;
+
+/* Wait for the reply to id: its result, or NO_REPLY after secs. */
 static int64_t reply(uint64_t id, double secs)
 {
 	double end = now() + secs;
 
+	for (unsigned int i = 0; i < nearly; i++)
+		if (early[i].id == id) {
+			int64_t res = early[i].result;
+
+			early[i] = early[--nearly];
+			return res;
+		}
 	do {
 		while (RING_HAS_UNCONSUMED_RESPONSES(&req)) {
 			struct pd_wire_xen_slot r;
@@ -242,10 +257,14 @@ static int64_t reply(uint64_t id, double secs)
 			memcpy(&r, RING_GET_RESPONSE(&req, req.rsp_cons),
 			       sizeof(r));
 			req.rsp_cons++;
-			if (r.offset > DATA_LEN - sizeof(h) || r.id != id)
+			if (r.offset > DATA_LEN - sizeof(h))
 				continue;
 			memcpy(&h, data + r.offset, sizeof(h));
-			return h.result;
+			if (r.id == id)
+				return h.result;
+			if (nearly < sizeof(early) / sizeof(early[0]))
+				early[nearly++] = (struct early){
+					r.id, h.result };
 		}
 		usleep(2000);
 	} while (now() < end);
@@ -345,14 +364,17 @@ int main(int argc, char **argv)
 	say("unknown-op", call(0x7f, PD_WIRE_HANDLE_NONE, NULL, 0));
 	alive("unknown-op");
 
-	/* two requests in one run: both are copied out before use, both get
-	 * an answer (into the same bytes, which are the guest's own) */
+	/* two requests whose runs overlap (the second's header lies inside
+	 * the first's run): each is copied out before use, so both get an
+	 * answer, written into bytes that are the guest's own anyway */
 	a = next_id++;
 	b = next_id++;
 	put_msg(8 * RUN, a, PD_OP_EXPORT_INFO, PD_WIRE_HANDLE_NONE, &e,
 		sizeof(e));
+	put_msg(8 * RUN + 128, b, PD_OP_EXPORT_INFO, PD_WIRE_HANDLE_NONE, &e,
+		sizeof(e));
 	post_slot(a, 8 * RUN, RUN);
-	post_slot(b, 8 * RUN, RUN);
+	post_slot(b, 8 * RUN + 128, RUN);
 	push();
 	r = reply(a, 10);
 	printf("overlapping: first %s, second %s\n",
