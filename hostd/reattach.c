@@ -100,7 +100,9 @@ struct hostd_reattach *hostd_reattach_create(struct hostd_switcher *sw,
 	if (r->listen_fd < 0)
 		goto fail;
 	unlink(path);	/* a dead hostd's */
-	old = umask(0077);	/* only our user may connect */
+	/* anyone may connect (confined backends run as their guest's own
+	 * user); check_hello() takes only a configured guest's backend */
+	old = umask(0111);
 	if (bind(r->listen_fd, (struct sockaddr *)&a, sizeof(a))) {
 		umask(old);
 		goto fail;
@@ -214,8 +216,9 @@ static int check_hello(struct hostd_reattach *r, int sock,
 		return -1;
 	}
 	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ||
-	    cred.uid != geteuid()) {
-		*why = "the peer is not our user";
+	    (cred.uid != geteuid() &&
+	     cred.uid != sw->vms[g].cfg->backend_uid)) {
+		*why = "the peer is neither our user nor that guest's backend user";
 		return -1;
 	}
 	if (r->check_peer &&
