@@ -74,9 +74,8 @@ static int drop_sets(void)
  * hostd (recvmsg), copies in RAM of device memory and PRIME buffers
  * (memfd_create, ftruncate: maps.c, vkms/prime.c), exit. open stays (glibc may read its locale or zone
  * files; the uid decides what opens). clone only for a thread
- * (CLONE_THREAD; clone3, whose flags a filter cannot read, is ENOSYS, and
- * glibc falls back to clone). Not here, among others: execve,
- * fork (only the monitor forks), ptrace, mount and the namespaces, bpf,
+ * (CLONE_THREAD; clone3 is ENOSYS: quiet_filter()). Not here, among
+ * others: execve, fork (only the monitor forks), ptrace, mount and the namespaces, bpf,
  * perf_event_open, io_uring, userfaultfd, keyctl, kexec, module loading,
  * setuid and friends, chmod, chown, unlink.
  */
@@ -92,7 +91,7 @@ static const int allowed[] = {
 	SYS_rt_sigtimedwait, SYS_sigaltstack, SYS_tgkill, SYS_restart_syscall,
 	SYS_getpid, SYS_gettid, SYS_getuid, SYS_geteuid, SYS_getgid,
 	SYS_getegid, SYS_getresuid, SYS_getresgid, SYS_getgroups, SYS_prctl,
-	SYS_set_robust_list, SYS_rseq, SYS_futex,
+	SYS_clone3, SYS_set_robust_list, SYS_rseq, SYS_futex,
 	SYS_sched_yield, SYS_sched_getaffinity, SYS_getrandom,
 	SYS_exit, SYS_exit_group, SYS_nanosleep, SYS_clock_nanosleep,
 	SYS_clock_gettime, SYS_clock_getres, SYS_gettimeofday,
@@ -109,6 +108,29 @@ static const int allowed[] = {
 	SYS_futex_time64,
 #endif
 };
+
+/*
+ * clone3 is ENOSYS, whose flags a filter cannot read (glibc falls back to
+ * clone, which the main filter allows for threads), in a filter of its
+ * own without SECCOMP_FILTER_FLAG_LOG: the kernel logs an action only if
+ * the filter it came from asked, and this one is expected at every new
+ * thread. (The main filter lets clone3 through; ERRNO wins over ALLOW.)
+ */
+static int quiet_filter(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K,
+			 SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]),
+				   .filter = f };
+
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
 
 #if defined(__x86_64__)
 #define THIS_ARCH AUDIT_ARCH_X86_64
@@ -150,11 +172,7 @@ static int install_filter(void)
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
 		SECCOMP_RET_KILL_PROCESS);
 #endif
-	/* clone3: ENOSYS (glibc then clones); clone: threads only */
-	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-		SYS_clone3, 0, 1);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-		SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
+	/* clone: threads only (clone3: quiet_filter()) */
 	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
 		SYS_clone, 0, 4);
 	/* the flags' low half (little-endian) */
@@ -175,6 +193,8 @@ static int install_filter(void)
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
 		SECCOMP_RET_ALLOW);
 	prog.len = (unsigned short)n;
+	if (quiet_filter())
+		return -1;
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
 			    SECCOMP_FILTER_FLAG_LOG, &prog);
 #else
