@@ -278,6 +278,9 @@ struct be {
  * no new privileges, and the syscall filter; before any thread exists.
  * 0, or -1 (logged): then the backend must not go on. */
 int be_confine(struct be *be);
+/* confine.c: the monitor of a server that will confine itself keeps only
+ * the capabilities that takes. 0, or -1 (logged). */
+int be_confine_monitor(struct be *be);
 
 /* log.c */
 void be_log(struct be *be, const char *fmt, ...)

@@ -20,28 +20,32 @@
  * come from hostd (vkms_open_file(), struct be's open_file), which checks
  * each against the guest's configuration. The monitor that forks the
  * servers keeps root: it reads nothing of the guest's but the XenbusState
- * numbers and must open those devices again for each new server.
+ * numbers and must open those devices again for each new server; it
+ * keeps only the capabilities a server's confinement takes
+ * (be_confine_monitor()).
  *
  * Without hostd (--direct-display, pdctl, the loop transport of the tests
  * and benchmarks) nobody could open the files for it: it stays as it was
  * started, and says so only in that nothing here runs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
-#include <linux/audit.h>
-#include <linux/capability.h>
-#include <fcntl.h>
-#include <linux/filter.h>
-#include <linux/mount.h>
-#include <linux/seccomp.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/mount.h>
+#include <linux/seccomp.h>
 
 #include "backend.h"
 
@@ -244,6 +248,41 @@ static int set_limits(struct be *be)
 		if (setrlimit(l[i].res, &(struct rlimit){ l[i].max, l[i].max }))
 			return -1;
 	return 0;
+}
+
+/*
+ * The monitor (xen/supervise.c) stays root, since each new server must
+ * open the Xen devices (root's files) and then confine itself, but keeps
+ * only the capabilities that takes, in every set and in the bounding set:
+ * SETUID, SETGID, SETPCAP (the server's drop), SYS_ADMIN (its mount
+ * namespace) and KILL (to end a server of another uid).
+ */
+int be_confine_monitor(struct be *be)
+{
+	static const int keep[] = { CAP_SETUID, CAP_SETGID, CAP_SETPCAP,
+				    CAP_SYS_ADMIN, CAP_KILL };
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	uint64_t mask = 0;
+
+	for (unsigned int i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		mask |= 1ull << keep[i];
+	for (int c = 0; prctl(PR_CAPBSET_READ, c, 0, 0, 0) >= 0; c++)
+		if (!(mask & (1ull << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0))
+			goto fail;
+	memset(data, 0, sizeof(data));
+	data[0].permitted = data[0].effective = (uint32_t)mask;
+	data[1].permitted = data[1].effective = (uint32_t)(mask >> 32);
+	if (syscall(SYS_capset, &hdr, data) ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0))
+		goto fail;
+	return 0;
+fail:
+	be_log(be, "cannot limit the monitor's capabilities: %s",
+	       strerror(errno));
+	return -1;
 }
 
 int be_confine(struct be *be)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A backend's confinement (hostd/backend/confine.c), in a child process
- * (there is no way back): once be_confine() returned 0 it runs as the
+ * (there is no way back): its monitor's capabilities cut to the five a
+ * server's confinement takes; once be_confine() returned 0 it runs as the
  * given user and group, with no groups, no capabilities in any set,
  * no_new_privs and a syscall filter (/proc/self/status says so); it
  * cannot become root again, exec, fork, open a root-only file or create
@@ -18,6 +19,8 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include "backend.h"
 #include "tap.h"
@@ -70,6 +73,19 @@ static void child(int keep)
 	void *ret = NULL;
 	char c = 'x';
 
+	/* as pd-backend --xen: its monitor first, then the server */
+	if (be_confine_monitor(&be))
+		fail("be_confine_monitor");
+	status_field("CapEff", v, sizeof(v));
+	if (strtoull(v, NULL, 16) != ((1ull << CAP_SETUID) |
+	    (1ull << CAP_SETGID) | (1ull << CAP_SETPCAP) |
+	    (1ull << CAP_SYS_ADMIN) | (1ull << CAP_KILL)))
+		fail("the monitor's capabilities");
+	status_field("CapBnd", v, sizeof(v));
+	if (strtoull(v, NULL, 16) != ((1ull << CAP_SETUID) |
+	    (1ull << CAP_SETGID) | (1ull << CAP_SETPCAP) |
+	    (1ull << CAP_SYS_ADMIN) | (1ull << CAP_KILL)))
+		fail("the monitor's bounding set");
 	if (be_confine(&be))
 		fail("be_confine");
 	if (getuid() != UID || geteuid() != UID || getgid() != UID ||

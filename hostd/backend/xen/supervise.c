@@ -441,6 +441,8 @@ struct be_transport *be_xen_create(struct be *be, const char *domain,
 		be_log(be, "already served by another pd-backend");
 		return NULL;
 	}
+	if (be->confine_uid && be_confine_monitor(be))
+		return NULL;
 	monitor(be, domid, guest_name);
 	/* the server, in a process of its own */
 	return server_create(be, domid);
