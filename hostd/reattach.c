@@ -15,7 +15,8 @@
  * input.c see the connection: one HELLO with PD_DISP_HELLO_REATTACH, of
  * exact size, naming a configured guest whose domain runs now with that
  * domain id and that has no backend connection; the peer runs as our user
- * and is a "pd-backend --xen DOMAIN" process; the descriptors are at most
+ * or as that guest's backend_uid (a confined backend: the socket is open
+ * to everyone, 0666, for that) and is a "pd-backend --xen DOMAIN" process; the descriptors are at most
  * the number the HELLO says, nothing else in the control data, and
  * input.c checks that they are that guest's uinput devices. Any failure
  * closes the connection (and the descriptors) with a log line that names
