@@ -301,7 +301,7 @@ int vkms_open_file(void *vkms, const char *path, int flags)
 	struct timespec deadline;
 	unsigned int gen = 0;
 	bool sent = false;
-	int fd = -1, err = 0;
+	int fd = -1, err = 0, fl;
 
 	if (strlen(path) >= sizeof(m.path)) {
 		errno = ENAMETOOLONG;
@@ -350,9 +350,15 @@ int vkms_open_file(void *vkms, const char *path, int flags)
 		errno = err ? err : EIO;
 		return -1;
 	}
-	/* hostd opens with O_NONBLOCK (pd_display.h) */
-	if (!(flags & O_NONBLOCK))
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	/* hostd opens with O_NONBLOCK (pd_display.h): as the guest asked */
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, (flags & O_NONBLOCK) ?
+			    fl | O_NONBLOCK : fl & ~O_NONBLOCK)) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
 	return fd;
 }
 
