@@ -283,11 +283,13 @@ static int section(struct parser *p, char *s)
 	snprintf(p->guest->name, sizeof(p->guest->name), "%s", name);
 	p->guest->line = p->line;
 	p->guest->allow = HOSTD_DEFAULT_ALLOW;
+	p->guest->backend_uid = HOSTD_BACKEND_UID_BASE + cfg->nguests - 1;
 	p->guest->limits = (struct hostd_guest_limits){
 		.max_grants = HOSTD_DEFAULT_MAX_GRANTS,
 		.max_handles = HOSTD_DEFAULT_MAX_HANDLES,
 		.max_objects = HOSTD_DEFAULT_MAX_OBJECTS,
 		.max_inflight = HOSTD_DEFAULT_MAX_INFLIGHT,
+		.max_memory = HOSTD_DEFAULT_MAX_MEMORY,
 	};
 	return 0;
 }
@@ -312,6 +314,22 @@ static int set_limit(struct parser *p, const char *key, const char *value,
 		return fail(p, "'%s = %s': want a number from 1 to %llu "
 			    "(K, M, G allowed)", key, value, max);
 	*out = v * mul;
+	return 0;
+}
+
+/* A backend's uid: 1 to 2^32 - 2 (0 is root, -1 is no one). */
+static int set_backend_uid(struct parser *p, const char *value)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno || end == value || *end || !isdigit((unsigned char)*value) ||
+	    v == 0 || v >= 0xffffffffull)
+		return fail(p, "'backend_uid = %s': want a number from 1 to %u",
+			    value, 0xfffffffeu);
+	p->guest->backend_uid = (unsigned int)v;
 	return 0;
 }
 
@@ -349,6 +367,7 @@ static int assignment(struct parser *p, char *s)
 	static const char *const guest_keys[] = {
 		"devices", "hotkey", "max_grants", "max_handles",
 		"max_objects", "max_inflight", "xl-config", "allow",
+		"backend_uid", "max_memory",
 	};
 	char *eq = strchr(s, '=');
 	const char *const *keys;
@@ -389,6 +408,17 @@ static int assignment(struct parser *p, char *s)
 		return set_xl_config(p, value);
 	if (which == 7)
 		return set_allow(p, value);
+	if (which == 8)
+		return set_backend_uid(p, value);
+	if (which == 9) {
+		if (set_limit(p, key, value, 1ull << 40,
+			      &p->guest->limits.max_memory) < 0)
+			return -1;
+		if (p->guest->limits.max_memory < HOSTD_MIN_MAX_MEMORY)
+			return fail(p, "'%s = %s': less than %lluM", key, value,
+				    HOSTD_MIN_MAX_MEMORY >> 20);
+		return 0;
+	}
 	return set_guest_limit(p, which, key, value);
 }
 
@@ -467,6 +497,18 @@ int hostd_config_parse(struct hostd_config *cfg, const char *path,
 	}
 	if (check_hotkeys(&p) < 0)
 		goto bad;
+	/* two guests' backends of one user could signal each other */
+	for (unsigned int i = 0; i < cfg->nguests; i++)
+		for (unsigned int j = i + 1; j < cfg->nguests; j++)
+			if (cfg->guests[i].backend_uid ==
+			    cfg->guests[j].backend_uid) {
+				p.line = cfg->guests[j].line;
+				fail(&p, "guests %s and %s have the same "
+				     "backend_uid %u", cfg->guests[i].name,
+				     cfg->guests[j].name,
+				     cfg->guests[j].backend_uid);
+				goto bad;
+			}
 	return 0;
 bad:
 	hostd_config_finish(cfg);

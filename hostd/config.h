@@ -31,12 +31,16 @@ struct hostd_guest_limits {
 	unsigned int max_handles;	/* files open through Paradice */
 	unsigned int max_objects;	/* GEM buffers and syncobjs */
 	unsigned long long max_inflight; /* bytes of requests being served */
+	/* address space of its backend once confined (RLIMIT_AS) */
+	unsigned long long max_memory;
 };
 
 #define HOSTD_DEFAULT_MAX_GRANTS	16384u
 #define HOSTD_DEFAULT_MAX_HANDLES	1024u
 #define HOSTD_DEFAULT_MAX_OBJECTS	4096u
 #define HOSTD_DEFAULT_MAX_INFLIGHT	(64ull << 20)
+#define HOSTD_DEFAULT_MAX_MEMORY	(8ull << 30)
+#define HOSTD_MIN_MAX_MEMORY		(256ull << 20)
 
 /* What a guest may ask hostd through its control file (hostd/guestctl.c,
  * key `allow`); another guest's frames are never among them. */
@@ -44,8 +48,19 @@ struct hostd_guest_limits {
 #define HOSTD_ALLOW_SWITCH	(1u << 1)	/* SwitchTo, next, previous */
 #define HOSTD_DEFAULT_ALLOW	(HOSTD_ALLOW_LIST | HOSTD_ALLOW_SWITCH)
 
+/*
+ * The user (and group, the same number) a guest's backend runs as once
+ * hostd started it (hostd/backend/confine.c, docs/security.md): key
+ * `backend_uid`, else this base plus the guest's index in the file. No
+ * passwd entry is needed or made: the ids only have to be unused by
+ * anything else in dom0 and differ between guests ("PD" << 16, far above
+ * Debian's and systemd's ranges).
+ */
+#define HOSTD_BACKEND_UID_BASE	0x50440000u
+
 struct hostd_guest_config {
 	char name[HOSTD_NAME_MAX];
+	unsigned int backend_uid;	/* its backend's uid and gid, never 0 */
 	struct hostd_guest_limits limits;
 	unsigned int allow;		/* HOSTD_ALLOW_* */
 	unsigned int ndevices;

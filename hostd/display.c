@@ -616,6 +616,60 @@ static bool on_dirty(struct hostd_display *d, unsigned int g,
 	return true;
 }
 
+void hostd_display_set_broker(struct hostd_display *d,
+			      int (*fn)(void *data, unsigned int g,
+					const struct pd_disp_open *m),
+			      void *data)
+{
+	d->broker = fn;
+	d->broker_data = data;
+}
+
+/* OPEN: the broker opens the file (or says why not); OPENED goes back on
+ * the connection, with the descriptor. Never waits: an answer the socket
+ * has no room for is dropped (the backend's wait is bounded). */
+static bool on_open(struct hostd_display *d, unsigned int g,
+		    const uint8_t *untrusted, size_t len)
+{
+	struct pd_disp_open m;
+	struct {
+		struct pd_disp_hdr hdr;
+		struct pd_disp_opened r;
+	} a = { .hdr = { .type = PD_DISP_OPENED, .len = sizeof(a.r) } };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { &a, sizeof(a) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	int fd;
+
+	if (len != sizeof(m))
+		return bad_msg(d, g, "OPEN: size");
+	memcpy(&m, untrusted, sizeof(m));
+	fd = d->broker ? d->broker(d->broker_data, g, &m) : -ENOSYS;
+	a.r.id = m.id;
+	a.r.result = fd < 0 ? fd : 0;
+	if (fd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	if (sendmsg(d->g[g].sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) !=
+	    (ssize_t)sizeof(a))
+		hostd_log("display: %s: cannot answer an OPEN: %s",
+			  d->sw->vms[g].cfg->name, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return true;
+}
+
 /* One message from guest g's backend; false: drop the connection. */
 static bool handle_msg(struct hostd_display *d, unsigned int g,
 		       const uint8_t *untrusted, size_t n)
@@ -708,6 +762,8 @@ static bool handle_msg(struct hostd_display *d, unsigned int g,
 		return on_dpms(d, g, untrusted, hdr.len);
 	case PD_DISP_DIRTY:
 		return on_dirty(d, g, untrusted, hdr.len);
+	case PD_DISP_OPEN:
+		return on_open(d, g, untrusted, hdr.len);
 	default:
 		break;
 	}

@@ -13,6 +13,7 @@ struct hostd_display;
 struct hostd_poller;
 struct hostd_switcher;
 struct pd_disp_hello;
+struct pd_disp_open;
 
 /* card: the DRM card to be master of, NULL for none. Sets the
  * switcher's show hook; watches its descriptors in p. */
@@ -31,6 +32,12 @@ int hostd_display_dirtyfb(const struct hostd_display *d);
 /* A reattached backend's connection for guest g, its HELLO taken
  * (reattach.c): 0, or -EBUSY if g has a connection. sock -1: only ask. */
 int hostd_display_attach(struct hostd_display *d, unsigned int g, int sock);
+/* Who opens the device files guest g's backend asks for (PD_DISP_OPEN):
+ * fn returns a descriptor (display.c sends it and closes it) or -errno. */
+void hostd_display_set_broker(struct hostd_display *d,
+			      int (*fn)(void *data, unsigned int g,
+					const struct pd_disp_open *m),
+			      void *data);
 /* Does a HELLO name guest g (its name, NUL-padded, and its domain)? */
 bool hostd_display_hello_names(const struct hostd_switcher *sw,
 			       const struct pd_disp_hello *m, unsigned int g);

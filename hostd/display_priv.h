@@ -59,6 +59,10 @@ struct hostd_display {
 	int dirtyfb;			/* the card's DIRTYFB answer: 0, -ENOSYS */
 	bool master;			/* we are the card's master now */
 	struct guest_display g[HOSTD_MAX_GUESTS];
+	/* opens a confined backend's device file (broker.c through hostd.c):
+	 * a descriptor or -errno; NULL: every OPEN is -ENOSYS */
+	int (*broker)(void *data, unsigned int g, const struct pd_disp_open *m);
+	void *broker_data;
 	/* the on-screen switcher: hostd's own dumb buffer on CRTC 0
 	 * (display_overlay.c) */
 	struct {

@@ -62,6 +62,7 @@
 #include <paradice/pd_display.h>
 
 #include "backends.h"
+#include "broker.h"
 #include "bus.h"
 #include "config.h"
 #include "display.h"
@@ -94,6 +95,25 @@ struct hostd {
 };
 
 static volatile sig_atomic_t got_signal;
+
+/* A confined backend asks for a device file (display.c's OPEN): its
+ * guest's configured ones and the virtual keyboard and pointer we made for
+ * that guest, nothing else (broker.c). */
+static int open_for_backend(void *data, unsigned int g,
+			    const struct pd_disp_open *m)
+{
+	struct hostd *h = data;
+	const char *extra[2] = { NULL, NULL };
+
+	if (g >= h->sw.nvms)
+		return -EINVAL;
+	if (h->input) {
+		extra[0] = hostd_input_guest_node(h->input, g, false);
+		extra[1] = hostd_input_guest_node(h->input, g, true);
+	}
+	return hostd_broker_open(h->sw.vms[g].cfg, extra, 2, m->path,
+				 sizeof(m->path), m->flags);
+}
 
 /* -- the VM list follows Xen ------------------------------------------------ */
 
@@ -315,6 +335,7 @@ int main(int argc, char **argv)
 			goto out;
 	}
 	hostd_backends_set_peers(h.backends, h.input, h.display);
+	hostd_display_set_broker(h.display, open_for_backend, &h);
 	/* the switcher inside the guests (guestctl.c) */
 	h.guestctl = hostd_guestctl_create(&h.sw, h.poller);
 	if (!h.guestctl)

@@ -15,7 +15,8 @@
  * input.c see the connection: one HELLO with PD_DISP_HELLO_REATTACH, of
  * exact size, naming a configured guest whose domain runs now with that
  * domain id and that has no backend connection; the peer runs as our user
- * and is a "pd-backend --xen DOMAIN" process; the descriptors are at most
+ * or as that guest's backend_uid (a confined backend: the socket is open
+ * to everyone, 0666, for that) and is a "pd-backend --xen DOMAIN" process; the descriptors are at most
  * the number the HELLO says, nothing else in the control data, and
  * input.c checks that they are that guest's uinput devices. Any failure
  * closes the connection (and the descriptors) with a log line that names
@@ -100,7 +101,9 @@ struct hostd_reattach *hostd_reattach_create(struct hostd_switcher *sw,
 	if (r->listen_fd < 0)
 		goto fail;
 	unlink(path);	/* a dead hostd's */
-	old = umask(0077);	/* only our user may connect */
+	/* anyone may connect (confined backends run as their guest's own
+	 * user); check_hello() takes only a configured guest's backend */
+	old = umask(0111);
 	if (bind(r->listen_fd, (struct sockaddr *)&a, sizeof(a))) {
 		umask(old);
 		goto fail;
@@ -214,8 +217,9 @@ static int check_hello(struct hostd_reattach *r, int sock,
 		return -1;
 	}
 	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ||
-	    cred.uid != geteuid()) {
-		*why = "the peer is not our user";
+	    (cred.uid != geteuid() &&
+	     cred.uid != sw->vms[g].cfg->backend_uid)) {
+		*why = "the peer is neither our user nor that guest's backend user";
 		return -1;
 	}
 	if (r->check_peer &&

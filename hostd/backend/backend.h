@@ -157,6 +157,7 @@ struct be_class_hooks {
 struct be_handle {
 	uint32_t handle;
 	int fd;
+	const char *path;		/* the export's (NULL: not known) */
 	uint16_t dev_class;
 	uint16_t driver;
 	const struct be_class_hooks *hooks;	/* set at open, or NULL */
@@ -234,6 +235,7 @@ struct be {
 	struct {
 		uint32_t grants, handles, objects;
 		uint64_t inflight;
+		uint64_t memory;	/* RLIMIT_AS once confined */
 	} max;
 	struct be_job *running;
 	struct be_maps maps;
@@ -251,6 +253,18 @@ struct be {
 	atomic_int cancels;
 	int verbose;
 
+	/*
+	 * Opens a device file of the guest's for us (confine.c: a confined
+	 * backend cannot; vkms_open_file() asks hostd): a descriptor or -1
+	 * with errno, as open(2). NULL: open(2) itself. Set before the
+	 * reader starts.
+	 */
+	int (*open_file)(void *data, const char *path, int flags);
+	void *open_data;
+	/* The user to run as once hostd started us (--xen; the config's
+	 * backend_uid), 0: stay as we are (confine.c). */
+	unsigned int confine_uid;
+
 	/* The guest's files of a class get that class's hooks at open
 	 * (main.c sets them before the reader starts; NULL: none). */
 	const struct be_class_hooks *hooks[PD_WIRE_CLASS_COUNT];
@@ -259,6 +273,14 @@ struct be {
 
 #define BE_SIG_CANCEL	SIGUSR1
 #define BE_SIG_IO	(SIGRTMIN + 1)
+
+/* confine.c: become be->confine_uid, with no capabilities, no groups and
+ * no new privileges, and the syscall filter; before any thread exists.
+ * 0, or -1 (logged): then the backend must not go on. */
+int be_confine(struct be *be);
+/* confine.c: the monitor of a server that will confine itself keeps only
+ * the capabilities that takes. 0, or -1 (logged). */
+int be_confine_monitor(struct be *be);
 
 /* log.c */
 void be_log(struct be *be, const char *fmt, ...)

@@ -307,6 +307,11 @@ serve:
 		}
 		be.hooks[PD_WIRE_CLASS_DRM] = &vkms_card_hooks;
 		be.hooks_data[PD_WIRE_CLASS_DRM] = vkms;
+		/* confined (confine.c): hostd opens the guest's files */
+		if (be.confine_uid) {
+			be.open_file = vkms_open_file;
+			be.open_data = vkms;
+		}
 	} else if (xen && !direct) {
 		/* the physical display is dom0's: nodisplay.c */
 		be.hooks[PD_WIRE_CLASS_DRM] = &be_nodisplay_hooks;

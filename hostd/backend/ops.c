@@ -127,7 +127,9 @@ static void op_open(struct be *be, struct be_job *job)
 								  O_RDONLY;
 	if (r.flags & PD_WIRE_O_NONBLOCK)
 		fl |= O_NONBLOCK;
-	fd = e->open ? e->open(be, fl) : open(e->path, fl);
+	fd = e->open ? e->open(be, fl) :
+	     be->open_file ? be->open_file(be->open_data, e->path, fl) :
+			     open(e->path, fl);
 	if (fd < 0) {
 		be_reply(be, &job->hdr, neg_errno(), NULL, 0);
 		return;
@@ -139,6 +141,7 @@ static void op_open(struct be *be, struct be_job *job)
 		return;
 	}
 	h->nonblock = fl & O_NONBLOCK;
+	h->path = e->path;
 	if (e->info.class < PD_WIRE_CLASS_COUNT) {
 		h->hooks = be->hooks[e->info.class];
 		h->hooks_data = be->hooks_data[e->info.class];

@@ -58,7 +58,7 @@
  *     DPMS(...)      for every connector whose DPMS the guest set
  *
  * and goes on as above. The new hostd believes none of it: the peer must
- * run as hostd's user, be a "pd-backend --xen DOMID" process, name a
+ * run as hostd's user or as that guest's backend user (backend_uid), be a "pd-backend --xen DOMID" process, name a
  * configured guest whose domain DOMID runs now and that has no connection
  * yet; each descriptor must be a uinput device with that guest's device
  * name. Anything else drops the connection with a log line.
@@ -76,6 +76,28 @@
  * guest's compositor must not stall on a screen it cannot see anyway),
  * and its SET_CRTC is kept, shown when its DPMS is on again.
  *
+ * Device files through hostd (version 4). A backend that hostd started runs
+ * as its guest's own unprivileged user (docs/security.md) and cannot open
+ * the guest's device files itself; it asks hostd:
+ *
+ *     OPEN(id, flags, path)  ------------>   path checked against the
+ *                                            guest's configured devices
+ *                                            and its virtual keyboard and
+ *                                            pointer; opened by hostd
+ *                            <------------   OPENED(id, result), with the
+ *                                            descriptor (SCM_RIGHTS) when
+ *                                            result is 0
+ *
+ * hostd always opens with O_NONBLOCK (an open that waits, such as a busy
+ * ALSA device's, must not stall hostd's loop); the backend clears it when
+ * its guest did not ask for it. flags: O_RDONLY, O_WRONLY or O_RDWR, and
+ * PD_DISP_OPEN_NONBLOCK; anything else is -EINVAL. A path that is not the
+ * guest's is -EACCES and a log line naming the guest and the path. hostd
+ * answers every OPEN once, on the connection it came on; a backend waits
+ * at most PD_DISPLAY_OPEN_WAIT_S for the answer (and for a new hostd, if
+ * there is none now), then its guest's open fails with EAGAIN (no hostd)
+ * or EIO (no answer).
+ *
  * Version history:
  *   1  HELLO, SET_CRTC, FLIP, FLIP_DONE (legacy KMS, primary plane only)
  *   2  HELLO names the guest (domid, name) and may reattach a backend to a
@@ -88,7 +110,7 @@
 
 #include <stdint.h>
 
-#define PD_DISPLAY_VERSION	3
+#define PD_DISPLAY_VERSION	4
 #define PD_DISPLAY_FD_ENV	"PD_DISPLAY_FD"
 /* What the card answers DIRTYFB with ("0" or "-38", -ENOSYS: no dirty
  * hook, e.g. bochs), probed once by hostd; a backend answers its guest's
@@ -107,6 +129,8 @@
 #define PD_DISPLAY_MAX_GAMMA	1024	/* entries per channel of a GAMMA */
 #define PD_DISPLAY_MAX_DPMS	8	/* connectors with a DPMS of a guest */
 #define PD_DISPLAY_MAX_CLIPS	16	/* rects of a DIRTY; more: whole fb */
+#define PD_DISPLAY_PATH_MAX	256	/* an OPEN's path, its NUL included */
+#define PD_DISPLAY_OPEN_WAIT_S	5	/* a backend waits that long for OPENED */
 
 enum pd_disp_type {
 	PD_DISP_HELLO = 1,	/* backend -> hostd: struct pd_disp_hello */
@@ -116,6 +140,8 @@ enum pd_disp_type {
 	PD_DISP_GAMMA = 5,	/* backend -> hostd: struct pd_disp_gamma */
 	PD_DISP_DPMS = 6,	/* backend -> hostd: struct pd_disp_dpms */
 	PD_DISP_DIRTY = 7,	/* backend -> hostd: struct pd_disp_dirty */
+	PD_DISP_OPEN = 8,	/* backend -> hostd: struct pd_disp_open */
+	PD_DISP_OPENED = 9,	/* hostd -> backend: struct pd_disp_opened */
 };
 
 struct pd_disp_hdr {
@@ -208,6 +234,21 @@ struct pd_disp_dirty {
 	struct pd_disp_clip clips[PD_DISPLAY_MAX_CLIPS];	/* past nclips: 0 */
 };
 
+#define PD_DISP_OPEN_ACCMODE	3u	/* O_RDONLY 0, O_WRONLY 1, O_RDWR 2 */
+#define PD_DISP_OPEN_NONBLOCK	4u
+
+/* A device file of the guest, opened by hostd for its backend. */
+struct pd_disp_open {
+	uint32_t id;		/* comes back in OPENED */
+	uint32_t flags;		/* PD_DISP_OPEN_* */
+	char path[PD_DISPLAY_PATH_MAX];	/* NUL-terminated, NUL-padded */
+};
+
+struct pd_disp_opened {
+	uint32_t id;
+	int32_t result;		/* 0 (one descriptor attached) or -errno */
+};
+
 /* The largest message either side sends or accepts (GAMMA). */
 #define PD_DISP_MAX_MSG	(sizeof(struct pd_disp_hdr) + sizeof(struct pd_disp_gamma))
 
@@ -221,6 +262,8 @@ _Static_assert(sizeof(struct pd_disp_gamma) == 6152, "pd_disp_gamma");
 _Static_assert(sizeof(struct pd_disp_dpms) == 8, "pd_disp_dpms");
 _Static_assert(sizeof(struct pd_disp_clip) == 8, "pd_disp_clip");
 _Static_assert(sizeof(struct pd_disp_dirty) == 144, "pd_disp_dirty");
+_Static_assert(sizeof(struct pd_disp_open) == 264, "pd_disp_open");
+_Static_assert(sizeof(struct pd_disp_opened) == 8, "pd_disp_opened");
 _Static_assert(PD_DISP_MAX_MSG <= UINT16_MAX, "hdr.len holds every body");
 
 #endif /* PARADICE_PD_DISPLAY_H */

@@ -22,10 +22,13 @@
  * DROP_MASTER answer as 6.1's drm_auth.c and never reach the card; what
  * a guest asks (caps, client caps) is logged once each per session of the
  * card (until its last file closes); when no hostd
- * comes back, main is told (vkms_gone_fd()) and the process goes on.
+ * comes back, main is told (vkms_gone_fd()) and the process goes on; a
+ * confined backend's device files come from hostd (vkms_open_file()).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1170,6 +1173,152 @@ static void test_what_a_guest_asks_is_logged_once(void)
 	CHECK_EQ(count_of(log_of(ask_caps_twice), "display: asked"), 3);
 }
 
+/* hostd's side of one OPEN (a thread): answers with result and fd (sent
+ * if result is 0), after a stale answer first if stale_fd >= 0. */
+struct opener {
+	int hostd;
+	int32_t result;
+	int fd, stale_fd;
+	struct pd_disp_open got;
+	bool seen;
+};
+
+static void answer(int s, uint32_t id, int32_t result, int fd)
+{
+	struct {
+		struct pd_disp_hdr hdr;
+		struct pd_disp_opened r;
+	} a = { .hdr = { .type = PD_DISP_OPENED, .len = sizeof(a.r) },
+		.r = { .id = id, .result = result } };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { &a, sizeof(a) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	CHECK_EQ(sendmsg(s, &msg, 0), (ssize_t)sizeof(a));
+}
+
+static void *play_hostd(void *arg)
+{
+	struct opener *o = arg;
+	uint8_t buf[PD_DISP_MAX_MSG];
+	struct pd_disp_hdr hdr;
+	ssize_t n;
+
+	/* other messages (none expected) are skipped */
+	do {
+		n = recv(o->hostd, buf, sizeof(buf), 0);
+		if (n < (ssize_t)sizeof(hdr))
+			return NULL;
+		memcpy(&hdr, buf, sizeof(hdr));
+	} while (hdr.type != PD_DISP_OPEN);
+	if (n != sizeof(hdr) + sizeof(o->got))
+		return NULL;
+	memcpy(&o->got, buf + sizeof(hdr), sizeof(o->got));
+	o->seen = true;
+	if (o->result == 1)
+		return NULL;		/* no answer */
+	if (o->stale_fd >= 0)
+		answer(o->hostd, o->got.id + 1000, 0, o->stale_fd);
+	answer(o->hostd, o->got.id, o->result, o->result ? -1 : o->fd);
+	return NULL;
+}
+
+static int open_with(struct vkms *v, struct opener *o, const char *path,
+		     int flags)
+{
+	pthread_t t;
+	int fd, e;
+
+	o->seen = false;
+	CHECK_EQ(pthread_create(&t, NULL, play_hostd, o), 0);
+	fd = vkms_open_file(v, path, flags);
+	e = errno;
+	pthread_join(t, NULL);
+	errno = e;
+	return fd;
+}
+
+/*
+ * A confined backend's device files come from hostd (PD_DISP_OPEN): the
+ * request names the path and the access; the descriptor hostd sends back
+ * is the one returned, with O_NONBLOCK cleared unless asked for and
+ * close-on-exec; hostd's refusal is the errno; an answer to no request
+ * (a stale id) is dropped and its descriptor closed; without an answer
+ * the open gives up after PD_DISPLAY_OPEN_WAIT_S with EIO.
+ */
+static void test_device_files_come_from_hostd(void)
+{
+	struct opener o = { .stale_fd = -1 };
+	int p[2], q[2], fd;
+	struct timespec t0, t1;
+	char c = 'x';
+
+	vkms_destroy(vk);
+	vk = own_vkms(&o.hostd, 60);
+	CHECK(pipe2(p, O_NONBLOCK) == 0);
+	o.fd = p[0];
+	fd = open_with(vk, &o, "/dev/dri/card0", O_RDWR);
+	CHECK(o.seen);
+	CHECK(!strcmp(o.got.path, "/dev/dri/card0"));
+	CHECK_EQ(o.got.flags, 2);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK(!(fcntl(fd, F_GETFL) & O_NONBLOCK));
+		CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+		CHECK_EQ(write(p[1], &c, 1), 1);
+		CHECK_EQ(read(fd, &c, 1), 1);	/* the very pipe */
+		close(fd);
+	}
+	fd = open_with(vk, &o, "/dev/snd/pcmC0D0p", O_WRONLY | O_NONBLOCK);
+	CHECK_EQ(o.got.flags, 1 | PD_DISP_OPEN_NONBLOCK);
+	if (fd >= 0) {
+		CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK);
+		close(fd);
+	}
+	o.result = -EACCES;
+	CHECK_EQ(open_with(vk, &o, "/dev/mem", O_RDONLY), -1);
+	CHECK_EQ(errno, EACCES);
+	/* a stale answer's descriptor is closed: its pipe's reader goes */
+	CHECK(pipe(q) == 0);
+	o.result = 0;
+	o.stale_fd = q[0];
+	fd = open_with(vk, &o, "/dev/video0", O_RDWR);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	close(q[0]);
+	signal(SIGPIPE, SIG_IGN);
+	CHECK_EQ(write(q[1], &c, 1), -1);
+	CHECK_EQ(errno, EPIPE);
+	close(q[1]);
+	o.stale_fd = -1;
+	o.result = 1;	/* hostd never answers */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(open_with(vk, &o, "/dev/video0", O_RDWR), -1);
+	CHECK_EQ(errno, EIO);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(t1.tv_sec - t0.tv_sec >= PD_DISPLAY_OPEN_WAIT_S - 1 &&
+	      t1.tv_sec - t0.tv_sec <= PD_DISPLAY_OPEN_WAIT_S + 2);
+	close(p[0]);
+	close(p[1]);
+	close(o.hostd);
+}
+
 int main(void)
 {
 	RUN(test_hello_then_reattach_with_the_input_files);
@@ -1191,6 +1340,7 @@ int main(void)
 		RUN(test_magic_answers_as_the_cards);
 		RUN(test_what_a_guest_asks_is_logged_once);
 		RUN(test_no_hostd_is_reported_to_main);
+		RUN(test_device_files_come_from_hostd);
 	}
 	vkms_destroy(vk);
 	return tap_done();

@@ -204,8 +204,43 @@ static void test_allow(void)
 	CHECK_EQ(parse(&cfg, "[switch]\nallow = list\n"), -1);
 }
 
+/* Each guest's backend runs as its own user: the base plus its place by
+ * default, or backend_uid; never root, never one two guests share. Its
+ * address space: 8G by default, max_memory, never under 256M. */
+static void test_backend_uid(void)
+{
+	struct hostd_config cfg;
+
+	CHECK_EQ(parse(&cfg, "[guest a]\ndevices = /dev/x\n"
+		       "[guest b]\ndevices = /dev/x\nbackend_uid = 4000\n"
+		       "[guest c]\ndevices = /dev/x\n"), 0);
+	CHECK_EQ(cfg.guests[0].backend_uid, HOSTD_BACKEND_UID_BASE);
+	CHECK_EQ(cfg.guests[1].backend_uid, 4000);
+	CHECK_EQ(cfg.guests[2].backend_uid, HOSTD_BACKEND_UID_BASE + 2);
+	CHECK_EQ(cfg.guests[0].limits.max_memory, HOSTD_DEFAULT_MAX_MEMORY);
+	hostd_config_finish(&cfg);
+	CHECK_EQ(parse(&cfg, "[guest a]\nmax_memory = 2G\n"), 0);
+	CHECK_EQ(cfg.guests[0].limits.max_memory, 2ull << 30);
+	hostd_config_finish(&cfg);
+	CHECK_EQ(parse(&cfg, "[guest a]\nmax_memory = 100M\n"), -1);
+	CHECK(strstr(err, "t.conf:2: 'max_memory = 100M': less than 256M")
+	      != NULL);
+
+	CHECK_EQ(parse(&cfg, "[guest a]\nbackend_uid = 0\n"), -1);
+	CHECK(strstr(err, "t.conf:2: 'backend_uid = 0': want a number") != NULL);
+	CHECK_EQ(parse(&cfg, "[guest a]\nbackend_uid = 4294967295\n"), -1);
+	CHECK_EQ(parse(&cfg, "[guest a]\nbackend_uid = -5\n"), -1);
+	CHECK_EQ(parse(&cfg, "[guest a]\nbackend_uid = 12u\n"), -1);
+	CHECK_EQ(parse(&cfg, "[guest a]\nbackend_uid = 7\n"
+		       "[guest b]\nbackend_uid = 7\n"), -1);
+	CHECK(strstr(err, "t.conf:3: guests a and b have the same backend_uid 7")
+	      != NULL);
+	CHECK_EQ(parse(&cfg, "[switch]\nbackend_uid = 7\n"), -1);
+}
+
 int main(void)
 {
+	RUN(test_backend_uid);
 	RUN(test_allow);
 	RUN(test_limits);
 	RUN(test_sample_parses);

@@ -112,7 +112,7 @@ int vkms_obj_setproperty(struct vkms *v, struct be_handle *h,
 	const struct kms_prop_id *k;
 	enum kms_kind kind;
 	unsigned int idx;
-	int r = vkms_learn_card(v, h->fd);
+	int r = vkms_learn_card(v, h);
 
 	if (r)
 		return r;

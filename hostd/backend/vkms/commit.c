@@ -180,7 +180,7 @@ int vkms_commit(struct vkms *v, struct be_handle *h, vkms_build_fn build,
 	uint32_t crtcs, modeset, wake[KMS_MAX_CRTCS] = { 0 };
 	bool unchanged = false;
 	struct kms_state old, s;
-	int r = vkms_learn_card(v, h->fd);
+	int r = vkms_learn_card(v, h);
 
 	if (r)
 		return r;

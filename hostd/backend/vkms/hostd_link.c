@@ -16,8 +16,14 @@
  * exits with PD_DISPLAY_EXIT_NO_HOSTD and the monitor ends (the guest gets
  * EIO, its framebuffers go with the real files, nothing stays on the
  * screen). The thread itself never ends the process.
+ *
+ * Device files through hostd (vkms_open_file()): a confined backend's
+ * OPEN goes on the connection there is, its OPENED comes back to this
+ * thread with the descriptor; an OPEN lost with its connection is sent
+ * again on the next, all within PD_DISPLAY_OPEN_WAIT_S.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -162,8 +168,11 @@ static int reattach(struct vkms *v)
 			r = send_on(s, PD_DISP_GAMMA, &v->crtcs[i].gamma,
 				    sizeof(v->crtcs[i].gamma));
 	}
-	if (!r)
+	if (!r) {
 		v->sock = s;
+		v->sock_gen++;
+		pthread_cond_broadcast(&v->opened);
+	}
 	pthread_mutex_unlock(&v->lock);
 	for (unsigned int i = 0; i < ndone; i++)
 		vkms_notify(v, handles[i]);
@@ -229,6 +238,130 @@ static void give_up(struct vkms *v)
 	}
 }
 
+/* One message of hostd's, and the descriptor it carries (*fd, else -1;
+ * any more are closed). recv()'s result. */
+static ssize_t receive(int sock, void *buf, size_t len, int *fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+	} ctl;
+	struct iovec iov = { buf, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+
+	*fd = -1;
+	if (n < 0)
+		return n;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c;
+	     c = CMSG_NXTHDR(&msg, c)) {
+		size_t nfds;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfds; i++) {
+			int one;
+
+			memcpy(&one, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*fd < 0)
+				*fd = one;
+			else
+				close(one);
+		}
+	}
+	return n;
+}
+
+/* hostd's answer to an OPEN (fd: the descriptor it carried, or -1). */
+static void opened(struct vkms *v, const struct pd_disp_opened *o, int fd)
+{
+	pthread_mutex_lock(&v->lock);
+	if (!v->open_want || o->id != v->open_want || v->open_done ||
+	    (o->result == 0) != (fd >= 0) || o->result > 0) {
+		pthread_mutex_unlock(&v->lock);
+		if (fd >= 0)
+			close(fd);
+		be_log(v->be, "display: unexpected OPENED from hostd");
+		return;
+	}
+	v->open_done = true;
+	v->open_result = o->result;
+	v->open_fd = fd;
+	pthread_cond_broadcast(&v->opened);
+	pthread_mutex_unlock(&v->lock);
+}
+
+int vkms_open_file(void *vkms, const char *path, int flags)
+{
+	struct vkms *v = vkms;
+	struct pd_disp_open m = { .flags = (uint32_t)(flags & O_ACCMODE) };
+	struct timespec deadline;
+	unsigned int gen = 0;
+	bool sent = false;
+	int fd = -1, err = 0, fl;
+
+	if (strlen(path) >= sizeof(m.path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(m.path, path, strlen(path));
+	if (flags & O_NONBLOCK)
+		m.flags |= PD_DISP_OPEN_NONBLOCK;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += PD_DISPLAY_OPEN_WAIT_S;
+	pthread_mutex_lock(&v->open_lock);
+	pthread_mutex_lock(&v->lock);
+	if (++v->open_seq == 0)
+		v->open_seq = 1;
+	m.id = v->open_seq;
+	v->open_want = m.id;
+	v->open_done = false;
+	for (;;) {
+		if (v->open_done)
+			break;
+		/* lost with its connection: again on the next */
+		if (sent && gen != v->sock_gen)
+			sent = false;
+		if (!sent && v->sock >= 0 && !v->stopping) {
+			gen = v->sock_gen;
+			sent = !send_on(v->sock, PD_DISP_OPEN, &m, sizeof(m));
+		}
+		if (pthread_cond_timedwait(&v->opened, &v->lock,
+					   &deadline) == ETIMEDOUT) {
+			err = sent ? EIO : EAGAIN;
+			break;
+		}
+	}
+	if (v->open_done) {
+		fd = v->open_fd;
+		err = -v->open_result;
+	}
+	v->open_want = 0;
+	v->open_done = false;
+	v->open_fd = -1;
+	pthread_mutex_unlock(&v->lock);
+	pthread_mutex_unlock(&v->open_lock);
+	if (fd < 0) {
+		be_log(v->be, "display: hostd did not open %s: %s", path,
+		       strerror(err ? err : EIO));
+		errno = err ? err : EIO;
+		return -1;
+	}
+	/* hostd opens with O_NONBLOCK (pd_display.h): as the guest asked */
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, (flags & O_NONBLOCK) ?
+			    fl | O_NONBLOCK : fl & ~O_NONBLOCK)) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
 /* hostd's messages; hostd is trusted, but its messages are still checked. */
 static void *link_thread(void *arg)
 {
@@ -241,7 +374,7 @@ static void *link_thread(void *arg)
 		struct pd_disp_hdr hdr;
 		struct pd_disp_flip_done m;
 		ssize_t n;
-		int sock, r;
+		int sock, r, fd;
 
 		pthread_mutex_lock(&v->lock);
 		sock = v->sock;
@@ -265,7 +398,7 @@ static void *link_thread(void *arg)
 			clock_gettime(CLOCK_MONOTONIC, &since);
 			continue;
 		}
-		n = recv(sock, buf, sizeof(buf), 0);
+		n = receive(sock, buf, sizeof(buf), &fd);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -276,10 +409,22 @@ static void *link_thread(void *arg)
 			pthread_mutex_lock(&v->lock);
 			close(v->sock);
 			v->sock = -1;	/* flips it had: ours now */
+			v->sock_gen++;
+			pthread_cond_broadcast(&v->opened);
 			pthread_mutex_unlock(&v->lock);
 			continue;
 		}
 		memcpy(&hdr, buf, sizeof(hdr) <= (size_t)n ? sizeof(hdr) : 0);
+		if ((size_t)n == sizeof(hdr) + sizeof(struct pd_disp_opened) &&
+		    hdr.type == PD_DISP_OPENED && hdr.len == n - sizeof(hdr)) {
+			struct pd_disp_opened o;
+
+			memcpy(&o, buf + sizeof(hdr), sizeof(o));
+			opened(v, &o, fd);
+			continue;
+		}
+		if (fd >= 0)
+			close(fd);
 		if ((size_t)n != sizeof(hdr) + sizeof(m) ||
 		    hdr.type != PD_DISP_FLIP_DONE || hdr.len != sizeof(m)) {
 			be_log(v->be, "display: bad message from hostd");

@@ -121,7 +121,7 @@ bool vkms_obj_getproperties(struct vkms *v, struct be_handle *h,
 	struct kms_state s;
 	enum kms_kind kind;
 	unsigned int idx;
-	int r = vkms_learn_card(v, h->fd);
+	int r = vkms_learn_card(v, h);
 
 	if (r) {
 		*ret = r;
@@ -182,7 +182,7 @@ int vkms_getplaneres(struct vkms *v, struct be_handle *h,
 		.plane_id_ptr = (uintptr_t)ids,
 		.count_planes = KMS_MAX_CRTCS + KMS_MAX_HIDDEN };
 	unsigned int idx;
-	int e = vkms_learn_card(v, h->fd);
+	int e = vkms_learn_card(v, h);
 
 	if (e)
 		return e;
@@ -205,7 +205,7 @@ int vkms_getplane(struct vkms *v, struct be_handle *h,
 		  struct drm_mode_get_plane *p)
 {
 	unsigned int idx;
-	int r = vkms_learn_card(v, h->fd);
+	int r = vkms_learn_card(v, h);
 
 	if (r)
 		return r;
@@ -309,7 +309,7 @@ int vkms_getblob(struct vkms *v, struct be_handle *h,
 		 struct drm_mode_get_blob *b)
 {
 	bool ok;
-	int r = vkms_learn_card(v, h->fd);
+	int r = vkms_learn_card(v, h);
 
 	if (r)
 		return r;

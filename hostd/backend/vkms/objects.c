@@ -168,9 +168,10 @@ static bool is_primary(struct vkms *v, uint32_t plane)
 
 /*
  * What the card has, learned once through our own descriptor of it (a
- * new open of the guest's file: the caps we set stay ours). 0 or -errno.
+ * new open of the guest's file h: the caps we set stay ours; by hostd
+ * when we are confined). 0 or -errno.
  */
-int vkms_learn_card(struct vkms *v, int fd)
+int vkms_learn_card(struct vkms *v, const struct be_handle *h)
 {
 	uint32_t crtcs[KMS_MAX_CRTCS * 2], conns[KMS_MAX_CONNS * 2];
 	uint32_t planes[KMS_MAX_CRTCS + KMS_MAX_HIDDEN];
@@ -182,8 +183,13 @@ int vkms_learn_card(struct vkms *v, int fd)
 	pthread_mutex_lock(&v->learn_lock);
 	if (v->card_known)
 		goto out;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	v->qfd = open(path, O_RDWR | O_CLOEXEC);
+	if (v->be->open_file && h->path) {
+		v->qfd = v->be->open_file(v->be->open_data, h->path,
+					  O_RDWR | O_CLOEXEC);
+	} else {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", h->fd);
+		v->qfd = open(path, O_RDWR | O_CLOEXEC);
+	}
 	if (v->qfd >= 0)
 		vkms_not_master(v->qfd);
 	if (v->qfd < 0 ||

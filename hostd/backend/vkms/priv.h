@@ -111,6 +111,15 @@ struct vkms {
 
 	pthread_mutex_t lock;
 	int sock;		/* -1: no hostd now (flips complete here) */
+	unsigned int sock_gen;	/* under lock: bumped when sock changes */
+	/* Device files opened by hostd (vkms_open_file()): one OPEN at a
+	 * time (open_lock); the awaited id, its answer, under lock; opened
+	 * is signalled on an answer and on every change of sock. */
+	pthread_mutex_t open_lock;
+	pthread_cond_t opened;	/* CLOCK_MONOTONIC */
+	uint32_t open_seq, open_want;
+	bool open_done;
+	int open_result, open_fd;
 	int wake;		/* eventfd: an event was queued */
 	int gone;		/* eventfd: no hostd came back (main exits) */
 	bool stopping;		/* vkms_destroy(): the threads end */
@@ -178,7 +187,7 @@ const char *vkms_kind_name(unsigned int kind);
 int vkms_real_crtc(int fd, uint32_t crtc_id, struct drm_mode_crtc *real);
 void vkms_not_master(int fd);
 void vkms_objects_init(struct vkms *v);
-int vkms_learn_card(struct vkms *v, int fd);
+int vkms_learn_card(struct vkms *v, const struct be_handle *h);
 /* Properties of object id of the card on fd: up to max. 0 or -errno. */
 int vkms_obj_props(int fd, uint32_t id, uint32_t type, uint32_t *ids,
 		   uint64_t *vals, uint32_t max, uint32_t *n);

@@ -41,6 +41,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "priv.h"
@@ -376,6 +377,16 @@ struct vkms *vkms_create(struct be *be, const struct vkms_config *cfg)
 	pthread_mutex_init(&v->learn_lock, NULL);
 	pthread_mutex_init(&v->asked_lock, NULL);
 	pthread_cond_init(&v->flipped, NULL);
+	pthread_mutex_init(&v->open_lock, NULL);
+	{
+		pthread_condattr_t a;
+
+		pthread_condattr_init(&a);
+		pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+		pthread_cond_init(&v->opened, &a);
+		pthread_condattr_destroy(&a);
+	}
+	v->open_fd = -1;
 	vkms_objects_init(v);
 	v->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	v->gone = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -402,6 +413,8 @@ fail:
 	if (v->gone >= 0)
 		close(v->gone);
 	pthread_cond_destroy(&v->flipped);
+	pthread_cond_destroy(&v->opened);
+	pthread_mutex_destroy(&v->open_lock);
 	pthread_mutex_destroy(&v->asked_lock);
 	pthread_mutex_destroy(&v->learn_lock);
 	pthread_mutex_destroy(&v->lock);
@@ -429,6 +442,8 @@ void vkms_destroy(struct vkms *v)
 	close(v->wake);
 	close(v->gone);
 	pthread_cond_destroy(&v->flipped);
+	pthread_cond_destroy(&v->opened);
+	pthread_mutex_destroy(&v->open_lock);
 	pthread_mutex_destroy(&v->asked_lock);
 	pthread_mutex_destroy(&v->learn_lock);
 	pthread_mutex_destroy(&v->lock);

@@ -70,6 +70,15 @@ struct vkms *vkms_create(struct be *be, const struct vkms_config *cfg);
 void vkms_destroy(struct vkms *v);
 /* Readable once no hostd came back within the reattach time. */
 int vkms_gone_fd(const struct vkms *v);
+/*
+ * A device file of the guest, opened by hostd (PD_DISP_OPEN): for a
+ * backend that runs confined and cannot open it itself (struct be's
+ * open_file). Waits at most PD_DISPLAY_OPEN_WAIT_S, for hostd's answer
+ * and for a new hostd if there is none now. A descriptor with
+ * O_NONBLOCK as flags say, or -1 with errno: hostd's refusal, EAGAIN
+ * (no hostd came) or EIO (no answer).
+ */
+int vkms_open_file(void *vkms, const char *path, int flags);
 
 /* What a guest's card file gets at open (data: the vkms). */
 extern const struct be_class_hooks vkms_card_hooks;

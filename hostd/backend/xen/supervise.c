@@ -185,6 +185,9 @@ static struct be_transport *server_create(struct be *be, unsigned int domid)
 	/* a single mapping of the data area can be large */
 	xengnttab_set_max_grants(x->xgt, MAX_DATA_PAGES + 8);
 	be_xen_grant_helper_open(x);
+	/* all we open ourselves is open: the rest hostd opens for us */
+	if (be->confine_uid && be_confine(be))
+		goto fail;
 	/* a frontend still attached to an earlier backend (its references
 	 * are stale) must close first: tell it, and give it a moment */
 	switch (be_xen_read_state(x->xs, x->fe_path)) {
@@ -402,6 +405,11 @@ struct be_transport *be_xen_create(struct be *be, const char *domain,
 	be->max.handles = g->limits.max_handles;
 	be->max.objects = g->limits.max_objects;
 	be->max.inflight = g->limits.max_inflight;
+	be->max.memory = g->limits.max_memory;
+	/* started by hostd, which opens its devices for it: confined
+	 * (confine.c); else it must open them itself */
+	if (getenv(PD_DISPLAY_FD_ENV))
+		be->confine_uid = g->backend_uid;
 	be->nexports = g->ndevices + nextra;
 	/* one more: the control file, if hostd gave us its channel */
 	be->exports = calloc(be->nexports + 1, sizeof(*be->exports));
@@ -433,6 +441,8 @@ struct be_transport *be_xen_create(struct be *be, const char *domain,
 		be_log(be, "already served by another pd-backend");
 		return NULL;
 	}
+	if (be->confine_uid && be_confine_monitor(be))
+		return NULL;
 	monitor(be, domid, guest_name);
 	/* the server, in a process of its own */
 	return server_create(be, domid);
