@@ -68,11 +68,13 @@ static void vm_path(const struct hostd_vm *vm, char *buf, size_t len)
 	snprintf(buf, len, VM_PATH_PREFIX "%d", vm->domid);
 }
 
+/* A VM object's path: a guest's, or dom0's entry's (.../vm/0, the last of
+ * the list: i <= nvms). */
 static struct hostd_vm *vm_from_path(struct hostd_switcher *sw, const char *path)
 {
 	char buf[96];
 
-	for (unsigned int i = 0; i < sw->nvms; i++) {
+	for (unsigned int i = 0; i <= sw->nvms; i++) {
 		if (sw->vms[i].state == HOSTD_VM_ABSENT)
 			continue;
 		vm_path(&sw->vms[i], buf, sizeof(buf));
@@ -84,7 +86,7 @@ static struct hostd_vm *vm_from_path(struct hostd_switcher *sw, const char *path
 
 static struct hostd_vm *vm_from_name(struct hostd_switcher *sw, const char *name)
 {
-	/* dom0's entry (switcher.h): SwitchTo only; it has no object */
+	/* dom0's entry (switcher.h), object .../vm/0 */
 	if (strcmp(name, HOSTD_HOST_NAME) == 0)
 		return &sw->vms[sw->nvms];
 	for (unsigned int i = 0; i < sw->nvms; i++)
@@ -124,7 +126,8 @@ static bool append_vms(struct hostd_switcher *sw, DBusMessageIter *it)
 	if (!dbus_message_iter_open_container(it, DBUS_TYPE_VARIANT, "ao", &v) ||
 	    !dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "o", &a))
 		return false;
-	for (unsigned int i = 0; i < sw->nvms; i++) {
+	/* the guests with a domain, then dom0's entry (always there) */
+	for (unsigned int i = 0; i <= sw->nvms; i++) {
 		const char *p = buf;
 
 		if (sw->vms[i].state == HOSTD_VM_ABSENT)
@@ -196,12 +199,17 @@ static bool append_property(struct hostd_switcher *sw, struct hostd_vm *vm,
 
 		return append_variant(it, DBUS_TYPE_BOOLEAN, "b", &b);
 	}
+	if (strcmp(name, "Kind") == 0) {
+		s = hostd_is_host(sw, vm->index) ? "host" : "guest";
+		return append_variant(it, DBUS_TYPE_STRING, "s", &s);
+	}
 	return false;
 }
 
 static const char *const manager_props[] = { "ActiveVm", "Vms", "Guests",
 					     "Version", NULL };
-static const char *const vm_props[] = { "Name", "DomainId", "State", "Active", NULL };
+static const char *const vm_props[] = { "Name", "DomainId", "State", "Active",
+					"Kind", NULL };
 
 static DBusMessage *get_all(struct hostd_switcher *sw, struct hostd_vm *vm, DBusMessage *msg)
 {
@@ -295,8 +303,7 @@ static void bus_switched(void *data, unsigned int from, unsigned int to,
 	for (unsigned int i = 0; i < 2; i++) {
 		struct hostd_vm *vm = &sw->vms[i ? to : from];
 
-		if (vm->state == HOSTD_VM_ABSENT || (i && from == to) ||
-		    hostd_is_host(sw, vm->index))
+		if (vm->state == HOSTD_VM_ABSENT || (i && from == to))
 			continue;
 		vm_path(vm, buf, sizeof(buf));
 		emit_changed(b, buf, HOSTD_XML_VM_NAME, vm, act);
@@ -461,11 +468,16 @@ static DBusMessage *do_switch(struct hostd_bus *b, DBusMessage *msg,
 	return authorize(b, msg, vm, REQ_SWITCH);
 }
 
-/* The next (step 1) or previous (step -1) running VM in config order. */
+/* The next (step 1) or previous (step -1) running guest in config order
+ * (from dom0's entry: the first or the last). */
 static struct hostd_vm *step_vm(struct hostd_switcher *sw, int step)
 {
+	unsigned int from = sw->router.active;
+
+	if (hostd_is_host(sw, from))
+		from = step > 0 ? sw->nvms - 1 : 0;
 	for (unsigned int n = 1; n <= sw->nvms; n++) {
-		unsigned int i = (sw->router.active + sw->nvms +
+		unsigned int i = (from + sw->nvms +
 				  (unsigned int)(step * (int)n)) % sw->nvms;
 
 		if (sw->vms[i].state == HOSTD_VM_RUNNING)
@@ -547,7 +559,7 @@ static DBusMessage *introspect(struct hostd_bus *b, const char *path,
 		n += (size_t)snprintf(xml + n, cap - n, "%s  <node name=\"vm\"/>\n",
 				      HOSTD_XML_MANAGER);
 	else if (strcmp(path, ROOT_PATH "/vm") == 0)
-		for (unsigned int i = 0; i < b->sw->nvms; i++)
+		for (unsigned int i = 0; i <= b->sw->nvms; i++)
 			if (b->sw->vms[i].state != HOSTD_VM_ABSENT)
 				n += (size_t)snprintf(xml + n, cap - n,
 						      "  <node name=\"%d\"/>\n",
@@ -616,6 +628,14 @@ static DBusHandlerResult on_message(DBusConnection *conn, DBusMessage *msg,
 
 		if (strcmp(member, "Activate") == 0)
 			r = do_switch(b, msg, vm, path);
+		/* dom0's entry is the machine itself: no lifecycle */
+		for (int op = HOSTD_OP_SHUTDOWN;
+		     !r && hostd_is_host(b->sw, vm->index) && op < HOSTD_OP_COUNT;
+		     op++)
+			if (strcmp(member, hostd_vm_op_name(op)) == 0)
+				r = error(msg, ERR_REFUSED, "%s", "host is dom0 "
+					  "itself: it is not shut down, paused "
+					  "or forced off from the switcher");
 		for (int op = HOSTD_OP_SHUTDOWN; !r && op < HOSTD_OP_COUNT; op++)
 			if (strcmp(member, hostd_vm_op_name(op)) == 0)
 				r = authorize(b, msg, vm, op);

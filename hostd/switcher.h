@@ -64,6 +64,9 @@ struct hostd_switch_hooks {
 	void (*switched)(void *data, unsigned int from, unsigned int to,
 			 uint64_t took_us);
 	void *bus_data;
+	/* guestctl.c: tell the guests that watch (after the bus) */
+	void (*guests_changed)(void *data);
+	void *guests_data;
 };
 
 struct hostd_switcher {

@@ -6,7 +6,11 @@ D-Bus interface on the guest's own system bus through it, and the same
 switcher-ui as in dom0 lists and switches from inside the guest. guest1
 may switch (the default), guest2 only list (`allow = list`): hostd
 refuses guest2's switch, the agent answers with hostd's D-Bus error, and
-hostd logs who asked. No guest gets another guest's frames.
+hostd logs who asked. No guest gets another guest's frames. dom0's
+entry ("host") is in every guest's list, but only a guest whose allow
+says host may hand dom0 the screen. A switch made in dom0 reaches the
+guest's bus at once (hostd's EVENTs), and the control files work again
+after a hostd restart without the backends restarting.
 
 Each guest shows its own colour through its forwarded card (pd-kmsclient,
 guest1 red, guest2 blue): the screendump says which guest is in front.
@@ -169,6 +173,108 @@ def test_a_guest_cannot_fetch_thumbnails(app):
           % err.decode(errors="replace"))
     check("guestctl: guest1 asks for guest2's frames: refused"
           in _hostd_log(app), "hostd did not log the frames request")
+
+
+def _now(app, g):
+    return float(run_ok(app, g, "date +%s.%N").strip())
+
+
+def test_a_switch_made_in_dom0_reaches_the_guests_bus_at_once(app):
+    """guest1's agent asked hostd for EVENTs: a switch made in dom0 (D-Bus
+    there) shows on guest1's system bus as Switched within a second (the
+    agent's own list comes only every 30 s now). Times: the guest's
+    clock at the signal against dom0's just before the call, with the two
+    clocks' offset measured around it."""
+    run_ok(app, "guest1", "rm -f /tmp/mon.log; ("
+           "if command -v dbus-monitor >/dev/null; then dbus-monitor "
+           "--system \"type='signal',interface='org.paradice.Switcher1."
+           "Manager',member='Switched'\"; else stdbuf -oL gdbus monitor "
+           "--system --dest org.paradice.Switcher1; fi 2>&1 | while IFS= "
+           "read -r l; do echo \"$(date +%s.%N) $l\"; done >/tmp/mon.log &)"
+           "; sleep 2; true")
+    d1 = _now(app, "dom0")
+    g = _now(app, "guest1")
+    d2 = _now(app, "dom0")
+    out = run_ok(app, "dom0", "date +%s.%N; " + GDBUS + "SwitchTo guest1")
+    t_call = float(out.split()[0])
+    _wait("guest1 on the screen", lambda: _shows(
+        app, "vm-switcher-event.png", "guest1"), timeout=30)
+    seen = []
+
+    def signal():
+        # dbus-monitor's header line of the signal, or gdbus's one line
+        for line in run_ok(app, "guest1", "cat /tmp/mon.log").splitlines():
+            if "Switched" in line:
+                seen.append(float(line.split()[0]))
+        return bool(seen)
+    _wait("guest1's bus to say Switched", signal, timeout=30)
+    app.run("guest1", "killall dbus-monitor gdbus 2>/dev/null; true")
+    # the guest's clock minus dom0's lies between g - d2 and g - d1
+    lo, hi = g - d2, g - d1
+    took_lo, took_hi = seen[0] - hi - t_call, seen[0] - lo - t_call
+    print("switch in dom0 to Switched on guest1's bus: %.3f..%.3f s "
+          "(clock offset %.3f..%.3f s)" % (took_lo, took_hi, lo, hi))
+    check(took_lo < 1.0, "Switched came %.3f..%.3f s after the call in "
+          "dom0 (offset %.3f..%.3f)" % (took_lo, took_hi, lo, hi))
+
+
+HOST_CONF = CONF.replace("[guest guest2]", "allow = list,switch,host\n\n"
+                         "[guest guest2]")
+
+
+def test_host_needs_its_own_word_and_control_survives_a_hostd_restart(app):
+    """guest1 (allow = list,switch) lists dom0's entry but may not switch
+    to it (Refused, logged). hostd is restarted with guest1's allow
+    extended by host: the backends are the same processes, they bring
+    their control channels back with their displays, and switcher-ui
+    --list in guest1 works again through the same agent; guest1 now
+    hands dom0 the screen (neither guest's colour) and takes it back."""
+    code, out, err = _ui(app, "guest1", "--list")
+    check(code == 0 and re.search(r"^host 0 running$", out, re.M),
+          "--list in guest1 without host:\n%s%s" % (out, err))
+    code, out, err = _ui(app, "guest1", "--switch host")
+    check(code == 1 and "guest1 may not hand dom0 the screen" in err,
+          "--switch host in guest1 (allow has no host) exited %d: %s%s"
+          % (code, out, err))
+    check("guestctl: guest1 asks SWITCH host: refused" in _hostd_log(app),
+          "hostd did not log the refused switch to host")
+    pids = sorted(run_ok(app, "dom0", "pidof pd-backend").split())
+
+    app.copy_in("dom0", HOST_CONF.encode(), "/etc/paradice/paradice.conf")
+    run_ok(app, "dom0", "killall hostd; t=0; while pidof hostd >/dev/null "
+           "&& [ $t -lt 40 ]; do sleep 0.5; t=$((t+1)); done; ! pidof hostd",
+           timeout=60)
+    run_ok(app, "dom0", "mv /var/log/hostd.log /var/log/hostd-1.log; "
+           "(hostd >/var/log/hostd.log 2>&1 &); true")
+    _wait("hostd ready", lambda: "ready:" in _hostd_log(app), timeout=90)
+    for g in ("guest1", "guest2"):
+        _wait("%s's control channel back" % g, lambda: "guestctl: %s: its "
+              "backend's control channel is back" % g in _hostd_log(app),
+              timeout=60)
+    check(sorted(run_ok(app, "dom0", "pidof pd-backend").split()) == pids,
+          "the backends changed across the restart: %s" % pids)
+    _wait("switcher-ui --list in guest1 after the restart", lambda: re.search(
+        r"^guest1 \d+ running", _ui(app, "guest1", "--list")[1], re.M),
+        timeout=30)
+    code, out, err = _ui(app, "guest2", "--list")
+    check(code == 0 and re.search(r"^guest2 \d+ running", out, re.M),
+          "--list in guest2 after the restart: %d %s%s" % (code, out, err))
+
+    code, out, err = _ui(app, "guest1", "--switch host")
+    check(code == 0, "--switch host in guest1 (allow host) exited %d: %s%s"
+          % (code, out, err))
+    check("guestctl: guest1 asks to switch to host" in _hostd_log(app),
+          "hostd's log:\n%s" % _hostd_log(app)[-2000:])
+    _wait("dom0's console on the screen", lambda: not _shows(
+        app, "vm-switcher-host.png", "guest1") and not _shows(
+        app, "vm-switcher-host.png", "guest2"), timeout=30)
+    code, out, err = _ui(app, "guest1", "--list")
+    check(re.search(r"^host 0 running active$", out, re.M),
+          "--list in guest1 with host in front:\n%s%s" % (out, err))
+    code, out, err = _ui(app, "guest1", "--switch guest1")
+    check(code == 0, "--switch guest1 from host exited %d: %s" % (code, err))
+    _wait("guest1 on the screen again", lambda: _shows(
+        app, "vm-switcher-back.png", "guest1"), timeout=30)
 
 
 def test_vm_switcher_cleanup(app):
