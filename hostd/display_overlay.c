@@ -14,6 +14,10 @@
  *     flips complete paced, its state is kept;
  *   - with dom0's entry in front hostd is not the master; the overlay or
  *     the next guest takes it back first.
+ *
+ * The same mappings give the thumbnails hostd's D-Bus service hands
+ * dom0's switcher (hostd_display_thumbnail, behind polkit in bus.c);
+ * never a guest: guestctl.c has no such request.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -360,6 +364,48 @@ static bool map_frame(struct hostd_display *d, unsigned int g,
 none:
 	unmap_frame(d, f);
 	return false;
+}
+
+int hostd_display_thumbnail(void *data, unsigned int g, uint32_t max_w,
+			    uint32_t max_h, struct hostd_thumbnail *out)
+{
+	struct hostd_display *d = data;
+	struct frame_map f;
+	pixman_image_t *dst;
+	uint32_t fw, fh, w, h;
+
+	memset(out, 0, sizeof(*out));
+	if (g >= d->sw->nvms || d->card < 0 || !max_w || !max_h ||
+	    !map_frame(d, g, &f))
+		return -ENOENT;
+	fw = (uint32_t)pixman_image_get_width(f.img);
+	fh = (uint32_t)pixman_image_get_height(f.img);
+	/* the frame's aspect, within max_w x max_h, never enlarged */
+	w = fw < max_w ? fw : max_w;
+	h = (uint32_t)((uint64_t)fh * w / fw);
+	if (h > max_h) {
+		h = max_h;
+		w = (uint32_t)((uint64_t)fw * h / fh);
+	}
+	w = w ? w : 1;
+	h = h ? h : 1;
+	out->pixels = calloc((size_t)w * h, 4);
+	dst = out->pixels ? pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)w,
+						      (int)h, out->pixels,
+						      (int)w * 4) : NULL;
+	if (!dst) {
+		free(out->pixels);
+		out->pixels = NULL;
+		unmap_frame(d, &f);
+		return -ENOMEM;
+	}
+	hostd_overlay_scale(dst, f.img);
+	pixman_image_unref(dst);
+	unmap_frame(d, &f);
+	out->width = w;
+	out->height = h;
+	out->stride = w * 4;
+	return 0;
 }
 
 /* Draw the overlay now: every entry of the VM list, its live thumbnail. */

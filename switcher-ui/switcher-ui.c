@@ -47,6 +47,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "thumbs.h"
 #include "tray.h"
 
 struct app {
@@ -60,6 +61,7 @@ struct app {
 	gboolean window_mode;
 	GtkWidget *window, *vmbox, *status, *infobar, *infolabel;
 	GPtrArray *buttons;	/* GtkToggleButton *, one per shown VM */
+	struct thumbs *thumbs;	/* their pictures (thumbs.c) */
 
 	/* the tray */
 	struct tray *tray;
@@ -464,6 +466,7 @@ static gboolean same_vms(struct app *a, GArray *r)
 static void remake_vm_widgets(struct app *a, GArray *r)
 {
 	/* a window row is the button's parent box (with its menu button) */
+	thumbs_clear(a->thumbs);
 	for (guint i = 0; i < a->buttons->len; i++)
 		gtk_widget_destroy(gtk_widget_get_parent(a->buttons->pdata[i]));
 	for (guint i = 0; i < a->items->len; i++)
@@ -484,6 +487,8 @@ static void remake_vm_widgets(struct app *a, GArray *r)
 			row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
 			w = gtk_toggle_button_new_with_mnemonic("");
 			gtk_widget_set_name(w, vm.name);
+			if (vm.path && !vm.host)	/* a guest with a domain */
+				thumbs_attach(a->thumbs, w, vm.name);
 			g_object_set_data_full(G_OBJECT(w), "vm-path",
 					       g_strdup(vm.path), g_free);
 			g_signal_connect(w, "clicked", G_CALLBACK(on_button), a);
@@ -692,7 +697,9 @@ static void make_window(struct app *a)
 
 /* -- the tray ---------------------------------------------------------------- */
 
-static void on_show_window(GtkMenuItem *item, gpointer data)
+/* The menu's "Open Switcher Window", or another switcher-ui --window
+ * started in this session (GApplication's activate). */
+static void on_show_window(GObject *src, gpointer data)
 {
 	struct app *a = data;
 
@@ -703,15 +710,6 @@ static void on_show_window(GtkMenuItem *item, gpointer data)
 static void on_quit(GtkMenuItem *item, gpointer data)
 {
 	gtk_main_quit();
-}
-
-/* Another switcher-ui --window was started in this session. */
-static void on_activate(GApplication *uniq, gpointer data)
-{
-	struct app *a = data;
-
-	a->fallback_shown = FALSE;	/* asked for: stays when a tray comes */
-	gtk_window_present(GTK_WINDOW(a->window));
 }
 
 /* No tray host: the window stands in for the icon; one came: the icon
@@ -768,6 +766,7 @@ static void on_bus(GObject *src, GAsyncResult *res, gpointer data)
 		g_printerr("switcher-ui: %s\n", a->connect_error);
 		g_error_free(err);
 	} else {
+		a->thumbs = thumbs_create(a->bus, a->window);
 		a->client = sw_client_create(a->bus, &client_ops, a);
 	}
 	update(a);
@@ -840,7 +839,7 @@ int main(int argc, char **argv)
 	 * shows the running tray's window instead of starting a second app,
 	 * which would notify every switch twice */
 	uniq = g_application_new("org.paradice.SwitcherUi", (GApplicationFlags)0);
-	g_signal_connect(uniq, "activate", G_CALLBACK(on_activate), &a);
+	g_signal_connect(uniq, "activate", G_CALLBACK(on_show_window), &a);
 	if (!g_application_register(uniq, NULL, &err)) {
 		/* no session bus: run alone */
 		g_debug("not unique: %s", err->message);
@@ -884,6 +883,7 @@ int main(int argc, char **argv)
 	gtk_main();
 
 	sw_client_destroy(a.client);
+	thumbs_destroy(a.thumbs);
 	tray_destroy(a.tray);
 	g_ptr_array_free(a.shown, TRUE);
 	g_ptr_array_free(a.buttons, TRUE);

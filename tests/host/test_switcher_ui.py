@@ -497,6 +497,49 @@ def test_tray_menu_over_dbusmenu_lists_switches_and_survives_hostd(app):
         s.close()
 
 
+def test_window_shows_each_guests_thumbnail(app):
+    """In dom0 the window shows each running guest's thumbnail on its
+    button (hostd's Thumbnails.GetThumbnail, XRGB8888 made a GdkPixbuf):
+    with a service whose thumbnails are solid red (work) and blue (play),
+    both colours are in the window, in blocks of the thumbnail's size;
+    dom0's entry has none. Saved as build/test-artifacts/
+    switcher-ui-thumbnails.png."""
+    s = Session(fake_hostd="fake-thumbs")
+    try:
+        out = s.ui("--list").stdout
+        check(out == "work 1 running active\nplay 2 running\n"
+              "host 0 running\n", "list: %r" % out)
+        s.start_x()
+        s.start_app("--window")
+        s.wait_for(lambda: s.visible_window(), "the switcher window",
+                   timeout=90)
+        ppm = os.path.join(s.dir, "thumbs.ppm")
+
+        def colours():
+            subprocess.run(["import", "-window", "root", "-depth", "8",
+                            "ppm:" + ppm], env=s.xenv(), check=True)
+            w, h, _ = shot = read_ppm(ppm)
+            n = {"red": 0, "blue": 0}
+            for y in range(0, h, 2):
+                for x in range(0, w, 2):
+                    p = pixel(shot, x, y)
+                    if p == (255, 0, 0):
+                        n["red"] += 1
+                    elif p == (0, 0, 255):
+                        n["blue"] += 1
+            return n
+        # 96 x 72 each, every other pixel counted: 1728
+        s.wait_for(lambda: min(colours().values()) >= 1700,
+                   "both thumbnails in the window", timeout=30)
+        subprocess.run(["import", "-window", "root",
+                        artifact("switcher-ui-thumbnails.png")], env=s.xenv())
+        n = colours()
+        check(n["red"] <= 1800 and n["blue"] <= 1800,
+              "more of the colours than two thumbnails: %r" % n)
+    finally:
+        s.close()
+
+
 def test_tray_without_tray_host_shows_the_window(app):
     """Where no tray host runs (no StatusNotifierWatcher on the session
     bus), the app shows its window instead of an icon nobody sees, and no

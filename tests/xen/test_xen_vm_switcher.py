@@ -277,6 +277,58 @@ def test_host_needs_its_own_word_and_control_survives_a_hostd_restart(app):
         app, "vm-switcher-back.png", "guest1"), timeout=30)
 
 
+def _thumbnail(app, name, w, h):
+    """GetThumbnail in dom0 (root: polkit not asked): (width, height,
+    stride, format, bytes), or the error's text."""
+    code, out, err = app.run("dom0", "gdbus call --system --dest "
+                             "org.paradice.Switcher1 --object-path "
+                             "/org/paradice/Switcher1 --method org.paradice."
+                             "Switcher1.Thumbnails.GetThumbnail %s %d %d"
+                             % (name, w, h), timeout=60)
+    out = out.decode(errors="replace")
+    if code:
+        return err.decode(errors="replace")
+    m = re.match(r"\(uint32 (\d+), uint32 (\d+), uint32 (\d+), '(\w+)', "
+                 r"\[(.*)\]\)", out.strip(), re.S)
+    check(m, "GetThumbnail %s: %r" % (name, out[:300]))
+    data = bytes(int(b, 16) for b in re.findall(r"0x([0-9a-f]{2})",
+                                                  m.group(5)))
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3)), m.group(4),
+            data)
+
+
+def test_dom0_gets_each_guests_thumbnail_and_a_guest_none(app):
+    """In dom0, hostd's Thumbnails.GetThumbnail gives each guest's last
+    frame scaled (XRGB8888, within the size asked, the frame's aspect):
+    guest1's is red, guest2's blue, whichever is in front; "host" has
+    none (NotAvailable). In a guest the interface is not there at all."""
+    for g in ("guest1", "guest2"):
+        t = _thumbnail(app, g, 64, 64)
+        check(isinstance(t, tuple), "GetThumbnail %s: %s" % (g, t))
+        w, h, stride, fmt, data = t
+        check(fmt == "XRGB8888" and 0 < w <= 64 and 0 < h <= 64 and
+              stride >= 4 * w and len(data) == stride * h,
+              "%s's thumbnail: %dx%d stride %d %s, %d bytes"
+              % (g, w, h, stride, fmt, len(data)))
+        o = (h // 2) * stride + (w // 2) * 4
+        bgr = tuple(data[o:o + 3])
+        want = COLOURS[g][::-1]
+        check(all(abs(a - b) <= 16 for a, b in zip(bgr, want)),
+              "%s's thumbnail's middle: B,G,R %r, want %r" % (g, bgr, want))
+        print("%s: %dx%d thumbnail, middle B,G,R %r" % (g, w, h, bgr))
+    t = _thumbnail(app, "host", 64, 64)
+    check(isinstance(t, str) and "Error.NotAvailable" in t,
+          "GetThumbnail host: %r" % (t,))
+    code, out, err = app.run("guest1", "gdbus call --system --dest "
+                             "org.paradice.Switcher1 --object-path "
+                             "/org/paradice/Switcher1 --method org.paradice."
+                             "Switcher1.Thumbnails.GetThumbnail guest2 64 64")
+    err = err.decode(errors="replace")
+    check(code != 0 and ("UnknownMethod" in err or "UnknownInterface" in err
+                         or "No such interface" in err),
+          "Thumbnails in guest1: %d %s" % (code, err))
+
+
 def test_vm_switcher_cleanup(app):
     """Stop the agents, clients, hostd and its backends."""
     for g in ("guest1", "guest2"):
