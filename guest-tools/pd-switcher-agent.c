@@ -154,15 +154,16 @@ static gboolean on_control_readable(gint fd, GIOCondition cond,
 /*
  * One request and its reply (NUL-terminated in reply). TRUE, or FALSE
  * with err set (NotAvailable: no line to hostd). A file that failed is
- * closed and opened again by the next request.
+ * closed; one opened earlier whose write fails (hostd, restarted, closed
+ * it) is opened again at once and the request written there.
  */
 static gboolean control_call(struct agent *a, const char *req, char *reply,
 			     size_t cap, GError **err)
 {
+	gint64 end = g_get_monotonic_time() + REPLY_TIMEOUT_MS * 1000ll;
+	gboolean fresh = a->fd < 0;
 	struct pollfd p;
 	ssize_t n;
-
-	gint64 end = g_get_monotonic_time() + REPLY_TIMEOUT_MS * 1000ll;
 
 	if (a->fd < 0) {
 		a->fd = open(a->control, O_RDWR | O_CLOEXEC);
@@ -171,8 +172,12 @@ static gboolean control_call(struct agent *a, const char *req, char *reply,
 	}
 	if (a->fd < 0)
 		goto fail;
-	if (write(a->fd, req, strlen(req)) != (ssize_t)strlen(req))
-		goto fail;
+	if (write(a->fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		if (fresh)
+			goto fail;
+		control_close(a);
+		return control_call(a, req, reply, cap, err);
+	}
 	/* the reply is the first packet that is no EVENT (an EVENT sent
 	 * before hostd read the request may come first: applied) */
 	for (;;) {

@@ -253,6 +253,11 @@ def test_host_needs_its_own_word_and_control_survives_a_hostd_restart(app):
               timeout=60)
     check(sorted(run_ok(app, "dom0", "pidof pd-backend").split()) == pids,
           "the backends changed across the restart: %s" % pids)
+    # a new open of the control file reaches the new hostd
+    out = run_ok(app, "guest1", "exec 3<>/dev/paradice/control; "
+                 "printf 'LIST' >&3; dd bs=4096 count=1 2>/dev/null <&3")
+    check(out.startswith("OK\nSELF guest1\n") and "VM host 0 running" in out,
+          "LIST on a new control file after the restart: %r" % out)
     _wait("switcher-ui --list in guest1 after the restart", lambda: re.search(
         r"^guest1 \d+ running", _ui(app, "guest1", "--list")[1], re.M),
         timeout=30)
