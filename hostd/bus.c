@@ -460,8 +460,8 @@ static DBusMessage *thumbnail_now(struct hostd_bus *b, DBusMessage *msg,
 	if (!k->thumbnail || k->thumbnail(k->show_data, index, max_w, max_h,
 					  &t))
 		return error(msg, ERR_NOT_AVAILABLE, "no frame of %s to show "
-			     "(no display state yet, or a format other than "
-			     "XRGB8888/ARGB8888)", vm->cfg->name);
+			     "(no display state yet, or a format hostd does "
+			     "not read)", vm->cfg->name);
 	r = dbus_message_new_method_return(msg);
 	bytes = (const uint8_t *)t.pixels;
 	n = (int)(t.stride * t.height);
