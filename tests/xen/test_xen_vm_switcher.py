@@ -18,6 +18,7 @@ Runs last in the suite (it leaves hostd's backends, not the suite's
 --direct-display ones; it stops them all at the end)."""
 
 import re
+import time
 
 from pdvm import xen
 from pdvm.testlib import (wait_for as _wait, artifact, check, pixel,
@@ -175,47 +176,35 @@ def test_a_guest_cannot_fetch_thumbnails(app):
           in _hostd_log(app), "hostd did not log the frames request")
 
 
-def _now(app, g):
-    return float(run_ok(app, g, "date +%s.%N").strip())
-
-
 def test_a_switch_made_in_dom0_reaches_the_guests_bus_at_once(app):
     """guest1's agent asked hostd for EVENTs: a switch made in dom0 (D-Bus
-    there) shows on guest1's system bus as Switched within a second (the
-    agent's own list comes only every 30 s now). Times: the guest's
-    clock at the signal against dom0's just before the call, with the two
-    clocks' offset measured around it."""
+    there) shows on guest1's system bus as Switched at once (the agent's
+    own list comes only every 30 s now, every 2 s before). The time is an
+    upper bound taken by the test: from just before the call in dom0 to
+    the moment a waiting loop in guest1 (20 ms steps) sees the signal,
+    with the harness's own round trips in it."""
     run_ok(app, "guest1", "rm -f /tmp/mon.log; ("
            "if command -v dbus-monitor >/dev/null; then dbus-monitor "
            "--system \"type='signal',interface='org.paradice.Switcher1."
            "Manager',member='Switched'\"; else stdbuf -oL gdbus monitor "
-           "--system --dest org.paradice.Switcher1; fi 2>&1 | while IFS= "
-           "read -r l; do echo \"$(date +%s.%N) $l\"; done >/tmp/mon.log &)"
+           "--system --dest org.paradice.Switcher1; fi >/tmp/mon.log 2>&1 &)"
            "; sleep 2; true")
-    d1 = _now(app, "dom0")
-    g = _now(app, "guest1")
-    d2 = _now(app, "dom0")
-    out = run_ok(app, "dom0", "date +%s.%N; " + GDBUS + "SwitchTo guest1")
-    t_call = float(out.split()[0])
+    check("Switched" not in run_ok(app, "guest1", "cat /tmp/mon.log"),
+          "a Switched signal before the switch")
+    t0 = time.monotonic()
+    run_ok(app, "dom0", GDBUS + "SwitchTo guest1")
+    t1 = time.monotonic()
+    run_ok(app, "guest1", "t=0; while ! grep -q Switched /tmp/mon.log && "
+           "[ $t -lt 1500 ]; do sleep 0.02; t=$((t+1)); done; "
+           "grep -q Switched /tmp/mon.log", timeout=60)
+    t2 = time.monotonic()
+    app.run("guest1", "killall dbus-monitor gdbus 2>/dev/null; true")
+    print("SwitchTo in dom0 took %.3f s; Switched on guest1's bus at most "
+          "%.3f s after the call began" % (t1 - t0, t2 - t0))
+    check(t2 - t0 < 1.5, "Switched reached guest1's bus only %.3f s after "
+          "the call in dom0" % (t2 - t0))
     _wait("guest1 on the screen", lambda: _shows(
         app, "vm-switcher-event.png", "guest1"), timeout=30)
-    seen = []
-
-    def signal():
-        # dbus-monitor's header line of the signal, or gdbus's one line
-        for line in run_ok(app, "guest1", "cat /tmp/mon.log").splitlines():
-            if "Switched" in line:
-                seen.append(float(line.split()[0]))
-        return bool(seen)
-    _wait("guest1's bus to say Switched", signal, timeout=30)
-    app.run("guest1", "killall dbus-monitor gdbus 2>/dev/null; true")
-    # the guest's clock minus dom0's lies between g - d2 and g - d1
-    lo, hi = g - d2, g - d1
-    took_lo, took_hi = seen[0] - hi - t_call, seen[0] - lo - t_call
-    print("switch in dom0 to Switched on guest1's bus: %.3f..%.3f s "
-          "(clock offset %.3f..%.3f s)" % (took_lo, took_hi, lo, hi))
-    check(took_lo < 1.0, "Switched came %.3f..%.3f s after the call in "
-          "dom0 (offset %.3f..%.3f)" % (took_lo, took_hi, lo, hi))
 
 
 HOST_CONF = CONF.replace("[guest guest2]", "allow = list,switch,host\n\n"
