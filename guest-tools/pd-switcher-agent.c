@@ -11,16 +11,23 @@
  *
  * The objects are those of dbus/org.paradice.Switcher1.xml (the code is
  * generated from it, as switcher-ui's client is): the Manager's Vms,
- * ActiveVm and Guests, kept current by a LIST every two seconds and after
- * every switch, and a Vm object per guest with a domain. Starting,
- * stopping and pausing guests are dom0's: those calls are refused here.
- * There is no method for another guest's frames.
+ * ActiveVm and Guests, and a Vm object per guest with a domain and one for
+ * dom0's entry ("host", Kind "host"). They are kept current by hostd's
+ * EVENTs: the agent asks WATCH on its file, and hostd sends the list
+ * after every switch and every change of a VM (made anywhere: a hotkey,
+ * dom0's app, another guest), which the agent turns into
+ * PropertiesChanged and Switched at once; a LIST every 30 s and after each
+ * of its own switches covers an event hostd had to drop. From a hostd
+ * without WATCH the LIST comes every 2 s instead. Starting, stopping and
+ * pausing guests are dom0's: those calls are refused here. There is no
+ * method for another guest's frames.
  *
  *   pd-switcher-agent [--control PATH] [--bus system|session|ADDRESS]
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
+#include <glib-unix.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +42,7 @@
 #define ERROR_PREFIX	"org.paradice.Switcher1.Error."
 #define REPLY_TIMEOUT_MS 10000
 #define REFRESH_S	2
+#define WATCHED_REFRESH	15	/* ticks: with EVENTs, a LIST every 30 s */
 #define MAX_VMS		32
 
 struct vm {
@@ -47,6 +55,9 @@ struct vm {
 struct agent {
 	const char *control;
 	int fd;			/* the control file, -1: closed */
+	gboolean watching;	/* hostd sends EVENTs on it (WATCH) */
+	guint fd_source;	/* EVENTs while idle */
+	guint ticks;
 	GDBusConnection *bus;
 	PdSwManager *mgr;
 	struct vm vms[MAX_VMS];
@@ -57,43 +68,137 @@ struct agent {
 
 /* -- the control file ------------------------------------------------------- */
 
+static gboolean apply_list(struct agent *a, const char *reply);
+
 static void control_close(struct agent *a)
 {
+	if (a->fd_source)
+		g_source_remove(a->fd_source);
+	a->fd_source = 0;
+	a->watching = FALSE;
 	if (a->fd >= 0)
 		close(a->fd);
 	a->fd = -1;
 }
 
+static gboolean is_event(const char *packet)
+{
+	return !strncmp(packet, "EVENT\n", 6);
+}
+
+static gboolean on_control_readable(gint fd, GIOCondition cond,
+				    gpointer data);
+
+/*
+ * A file just opened: ask hostd for EVENTs. A hostd that predates WATCH
+ * answers "ERR Invalid": the agent then lists every REFRESH_S seconds.
+ */
+static void control_watch(struct agent *a)
+{
+	char reply[PD_CONTROL_MAX_REPLY + 1];
+	struct pollfd p = { .fd = a->fd, .events = POLLIN };
+	ssize_t n;
+
+	if (write(a->fd, "WATCH\n", 6) != 6 ||
+	    poll(&p, 1, REPLY_TIMEOUT_MS) != 1 ||
+	    (n = read(a->fd, reply, sizeof(reply) - 1)) <= 0)
+		return;
+	reply[n] = '\0';
+	if (strncmp(reply, "OK", 2)) {
+		g_debug("no EVENTs from this hostd: %s", reply);
+		return;
+	}
+	a->watching = TRUE;
+	a->fd_source = g_unix_fd_add(a->fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+				     on_control_readable, a);
+}
+
+/* Every packet waiting on the file: EVENTs applied (nothing else comes
+ * unasked). FALSE if the file is gone. */
+static gboolean control_drain(struct agent *a)
+{
+	char buf[PD_CONTROL_MAX_REPLY + 1];
+
+	for (;;) {
+		struct pollfd p = { .fd = a->fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 0) != 1)
+			return TRUE;
+		if (!(p.revents & POLLIN))
+			return FALSE;
+		n = read(a->fd, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			return FALSE;
+		buf[n] = '\0';
+		if (is_event(buf))
+			apply_list(a, buf);
+		else
+			g_debug("unasked packet from hostd: %s", buf);
+	}
+}
+
+static gboolean on_control_readable(gint fd, GIOCondition cond,
+				    gpointer data)
+{
+	struct agent *a = data;
+
+	if (control_drain(a))
+		return G_SOURCE_CONTINUE;
+	/* the next refresh opens it again (and asks WATCH again) */
+	a->fd_source = 0;
+	control_close(a);
+	return G_SOURCE_REMOVE;
+}
+
 /*
  * One request and its reply (NUL-terminated in reply). TRUE, or FALSE
  * with err set (NotAvailable: no line to hostd). A file that failed is
- * closed and opened again by the next request.
+ * closed; one opened earlier whose write fails (hostd, restarted, closed
+ * it) is opened again at once and the request written there.
  */
 static gboolean control_call(struct agent *a, const char *req, char *reply,
 			     size_t cap, GError **err)
 {
+	gint64 end = g_get_monotonic_time() + REPLY_TIMEOUT_MS * 1000ll;
+	gboolean fresh = a->fd < 0;
 	struct pollfd p;
 	ssize_t n;
 
-	if (a->fd < 0)
+	if (a->fd < 0) {
 		a->fd = open(a->control, O_RDWR | O_CLOEXEC);
+		if (a->fd >= 0)
+			control_watch(a);
+	}
 	if (a->fd < 0)
 		goto fail;
-	if (write(a->fd, req, strlen(req)) != (ssize_t)strlen(req))
-		goto fail;
-	p = (struct pollfd){ .fd = a->fd, .events = POLLIN };
-	if (poll(&p, 1, REPLY_TIMEOUT_MS) != 1) {
-		errno = ETIMEDOUT;
-		goto fail;
+	if (write(a->fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		if (fresh)
+			goto fail;
+		control_close(a);
+		return control_call(a, req, reply, cap, err);
 	}
-	n = read(a->fd, reply, cap - 1);
-	if (n <= 0) {
-		if (!n)
-			errno = ECONNRESET;
-		goto fail;
+	/* the reply is the first packet that is no EVENT (an EVENT sent
+	 * before hostd read the request may come first: applied) */
+	for (;;) {
+		gint64 left = (end - g_get_monotonic_time()) / 1000;
+
+		p = (struct pollfd){ .fd = a->fd, .events = POLLIN };
+		if (left < 0 || poll(&p, 1, (int)left) != 1) {
+			errno = ETIMEDOUT;
+			goto fail;
+		}
+		n = read(a->fd, reply, cap - 1);
+		if (n <= 0) {
+			if (!n)
+				errno = ECONNRESET;
+			goto fail;
+		}
+		reply[n] = '\0';
+		if (!is_event(reply))
+			return TRUE;
+		apply_list(a, reply);
 	}
-	reply[n] = '\0';
-	return TRUE;
 fail:
 	g_set_error(err, G_DBUS_ERROR, G_DBUS_ERROR_FAILED,
 		    "no line to hostd through %s: %s", a->control,
@@ -163,6 +268,9 @@ static struct vm *vm_add(struct agent *a, const char *name, guint domid)
 	vm->skel = pd_sw_vm_skeleton_new();
 	pd_sw_vm_set_name(vm->skel, name);
 	pd_sw_vm_set_domain_id(vm->skel, domid);
+	/* dom0's entry: the one name no guest may have, domain 0 */
+	pd_sw_vm_set_kind(vm->skel, !strcmp(name, "host") && domid == 0 ?
+			  "host" : "guest");
 	g_signal_connect(vm->skel, "handle-activate",
 			 G_CALLBACK(on_vm_activate), a);
 	g_signal_connect(vm->skel, "handle-shutdown",
@@ -200,7 +308,7 @@ static gboolean apply_list(struct agent *a, const char *reply)
 	GPtrArray *paths = g_ptr_array_new_with_free_func(g_free);
 	char *active = g_strdup("/");
 
-	if (!lines[0] || strcmp(lines[0], "OK")) {
+	if (!lines[0] || (strcmp(lines[0], "OK") && strcmp(lines[0], "EVENT"))) {
 		g_strfreev(lines);
 		g_ptr_array_unref(guests);
 		g_ptr_array_unref(paths);
@@ -269,7 +377,11 @@ static void refresh(struct agent *a)
 
 static gboolean on_refresh(gpointer data)
 {
-	refresh(data);
+	struct agent *a = data;
+
+	/* with EVENTs a LIST now and then covers one hostd dropped */
+	if (!a->watching || ++a->ticks % WATCHED_REFRESH == 0)
+		refresh(a);
 	return G_SOURCE_CONTINUE;
 }
 

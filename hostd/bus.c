@@ -8,7 +8,9 @@
  * org.paradice.switcher.switch. Without polkit on the bus, non-root callers
  * are refused (org.paradice.Switcher1.Error.Refused), never let through.
  * polkit is asked asynchronously (polkit.c): hostd keeps
- * serving while it waits. The lifecycle methods (Manager.Start, Vm.Shutdown,
+ * serving while it waits. A guest's thumbnail (Manager.GetThumbnail, for
+ * dom0's switcher window) has an action of its own,
+ * org.paradice.switcher.thumbnail: it shows what a guest shows. The lifecycle methods (Manager.Start, Vm.Shutdown,
  * Pause, Resume, ForceOff) are asked the same way, each with an action of
  * its own (org.paradice.switcher.vm-start ...), and then run by
  * lifecycle.c in a child process: their answer comes when it ends.
@@ -42,8 +44,13 @@
 #define ERR_NOT_AVAILABLE BUS_NAME ".Error.NotAvailable"
 #define ERR_FAILED BUS_NAME ".Error.Failed"
 #define POLKIT_ACTION "org.paradice.switcher.switch"
-/* a switch (REQ_SWITCH) or a lifecycle operation (its hostd_vm_op) */
+/* a switch (REQ_SWITCH), a thumbnail (REQ_THUMBNAIL) or a lifecycle
+ * operation (its hostd_vm_op) */
 #define REQ_SWITCH (-1)
+#define REQ_THUMBNAIL (-2)
+#define THUMBNAIL_ACTION "org.paradice.switcher.thumbnail"
+#define THUMBNAIL_MAX_W 640u	/* the largest thumbnail hostd hands out */
+#define THUMBNAIL_MAX_H 480u
 static const char *const op_actions[HOSTD_OP_COUNT] = {
 	"org.paradice.switcher.vm-start",
 	"org.paradice.switcher.vm-shutdown",
@@ -68,11 +75,13 @@ static void vm_path(const struct hostd_vm *vm, char *buf, size_t len)
 	snprintf(buf, len, VM_PATH_PREFIX "%d", vm->domid);
 }
 
+/* A VM object's path: a guest's, or dom0's entry's (.../vm/0, the last of
+ * the list: i <= nvms). */
 static struct hostd_vm *vm_from_path(struct hostd_switcher *sw, const char *path)
 {
 	char buf[96];
 
-	for (unsigned int i = 0; i < sw->nvms; i++) {
+	for (unsigned int i = 0; i <= sw->nvms; i++) {
 		if (sw->vms[i].state == HOSTD_VM_ABSENT)
 			continue;
 		vm_path(&sw->vms[i], buf, sizeof(buf));
@@ -84,7 +93,7 @@ static struct hostd_vm *vm_from_path(struct hostd_switcher *sw, const char *path
 
 static struct hostd_vm *vm_from_name(struct hostd_switcher *sw, const char *name)
 {
-	/* dom0's entry (switcher.h): SwitchTo only; it has no object */
+	/* dom0's entry (switcher.h), object .../vm/0 */
 	if (strcmp(name, HOSTD_HOST_NAME) == 0)
 		return &sw->vms[sw->nvms];
 	for (unsigned int i = 0; i < sw->nvms; i++)
@@ -124,7 +133,8 @@ static bool append_vms(struct hostd_switcher *sw, DBusMessageIter *it)
 	if (!dbus_message_iter_open_container(it, DBUS_TYPE_VARIANT, "ao", &v) ||
 	    !dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "o", &a))
 		return false;
-	for (unsigned int i = 0; i < sw->nvms; i++) {
+	/* the guests with a domain, then dom0's entry (always there) */
+	for (unsigned int i = 0; i <= sw->nvms; i++) {
 		const char *p = buf;
 
 		if (sw->vms[i].state == HOSTD_VM_ABSENT)
@@ -196,12 +206,17 @@ static bool append_property(struct hostd_switcher *sw, struct hostd_vm *vm,
 
 		return append_variant(it, DBUS_TYPE_BOOLEAN, "b", &b);
 	}
+	if (strcmp(name, "Kind") == 0) {
+		s = hostd_is_host(sw, vm->index) ? "host" : "guest";
+		return append_variant(it, DBUS_TYPE_STRING, "s", &s);
+	}
 	return false;
 }
 
 static const char *const manager_props[] = { "ActiveVm", "Vms", "Guests",
 					     "Version", NULL };
-static const char *const vm_props[] = { "Name", "DomainId", "State", "Active", NULL };
+static const char *const vm_props[] = { "Name", "DomainId", "State", "Active",
+					"Kind", NULL };
 
 static DBusMessage *get_all(struct hostd_switcher *sw, struct hostd_vm *vm, DBusMessage *msg)
 {
@@ -295,8 +310,7 @@ static void bus_switched(void *data, unsigned int from, unsigned int to,
 	for (unsigned int i = 0; i < 2; i++) {
 		struct hostd_vm *vm = &sw->vms[i ? to : from];
 
-		if (vm->state == HOSTD_VM_ABSENT || (i && from == to) ||
-		    hostd_is_host(sw, vm->index))
+		if (vm->state == HOSTD_VM_ABSENT || (i && from == to))
 			continue;
 		vm_path(vm, buf, sizeof(buf));
 		emit_changed(b, buf, HOSTD_XML_VM_NAME, vm, act);
@@ -418,11 +432,59 @@ static DBusMessage *op_now(struct hostd_bus *b, DBusMessage *msg,
 	return NULL;
 }
 
+/*
+ * Guest index's thumbnail for the caller of msg (polkit said yes), within
+ * the size the call asks (at most THUMBNAIL_MAX_W x THUMBNAIL_MAX_H):
+ * (width, height, stride, "XRGB8888", bytes).
+ */
+static DBusMessage *thumbnail_now(struct hostd_bus *b, DBusMessage *msg,
+				  unsigned int index, int domid)
+{
+	const struct hostd_switch_hooks *k = &b->sw->hooks;
+	struct hostd_vm *vm = index < b->sw->nvms ? &b->sw->vms[index] : NULL;
+	dbus_uint32_t max_w = 0, max_h = 0;
+	struct hostd_thumbnail t;
+	const char *name = NULL, *format = "XRGB8888";
+	const uint8_t *bytes;
+	DBusMessage *r;
+	int n;
+
+	if (!vm || vm->state == HOSTD_VM_ABSENT || vm->domid != domid)
+		return error(msg, ERR_UNKNOWN_VM, "%s",
+			     "the VM went away while polkit was asked");
+	dbus_message_get_args(msg, NULL, DBUS_TYPE_STRING, &name,
+			      DBUS_TYPE_UINT32, &max_w, DBUS_TYPE_UINT32,
+			      &max_h, DBUS_TYPE_INVALID);
+	max_w = max_w && max_w < THUMBNAIL_MAX_W ? max_w : THUMBNAIL_MAX_W;
+	max_h = max_h && max_h < THUMBNAIL_MAX_H ? max_h : THUMBNAIL_MAX_H;
+	if (!k->thumbnail || k->thumbnail(k->show_data, index, max_w, max_h,
+					  &t))
+		return error(msg, ERR_NOT_AVAILABLE, "no frame of %s to show "
+			     "(no display state yet, or a format hostd does "
+			     "not read)", vm->cfg->name);
+	r = dbus_message_new_method_return(msg);
+	bytes = (const uint8_t *)t.pixels;
+	n = (int)(t.stride * t.height);
+	if (r && !dbus_message_append_args(r, DBUS_TYPE_UINT32, &t.width,
+					   DBUS_TYPE_UINT32, &t.height,
+					   DBUS_TYPE_UINT32, &t.stride,
+					   DBUS_TYPE_STRING, &format,
+					   DBUS_TYPE_ARRAY, DBUS_TYPE_BYTE,
+					   &bytes, n, DBUS_TYPE_INVALID)) {
+		dbus_message_unref(r);
+		r = NULL;
+	}
+	free(t.pixels);
+	return r;
+}
+
 static DBusMessage *act_now(struct hostd_bus *b, DBusMessage *msg, int req,
 			    unsigned int index, int domid)
 {
 	if (req == REQ_SWITCH)
 		return switch_now(b, msg, index, domid);
+	if (req == REQ_THUMBNAIL)
+		return thumbnail_now(b, msg, index, domid);
 	return op_now(b, msg, (enum hostd_vm_op)req, index, domid);
 }
 
@@ -443,7 +505,8 @@ static DBusMessage *authorize(struct hostd_bus *b, DBusMessage *msg,
 			      struct hostd_vm *vm, int req)
 {
 	DBusMessage *r = hostd_polkit_authorize(
-		b->polkit, msg, req == REQ_SWITCH ? POLKIT_ACTION : op_actions[req],
+		b->polkit, msg, req == REQ_SWITCH ? POLKIT_ACTION :
+		req == REQ_THUMBNAIL ? THUMBNAIL_ACTION : op_actions[req],
 		req, vm->index, vm->domid);
 
 	if (!r)
@@ -461,11 +524,16 @@ static DBusMessage *do_switch(struct hostd_bus *b, DBusMessage *msg,
 	return authorize(b, msg, vm, REQ_SWITCH);
 }
 
-/* The next (step 1) or previous (step -1) running VM in config order. */
+/* The next (step 1) or previous (step -1) running guest in config order
+ * (from dom0's entry: the first or the last). */
 static struct hostd_vm *step_vm(struct hostd_switcher *sw, int step)
 {
+	unsigned int from = sw->router.active;
+
+	if (hostd_is_host(sw, from))
+		from = step > 0 ? sw->nvms - 1 : 0;
 	for (unsigned int n = 1; n <= sw->nvms; n++) {
-		unsigned int i = (sw->router.active + sw->nvms +
+		unsigned int i = (from + sw->nvms +
 				  (unsigned int)(step * (int)n)) % sw->nvms;
 
 		if (sw->vms[i].state == HOSTD_VM_RUNNING)
@@ -519,6 +587,39 @@ static DBusMessage *manager_call(struct hostd_bus *b, DBusMessage *msg)
 	return NULL;
 }
 
+/* org.paradice.Switcher1.Thumbnails, on the root object. */
+static DBusMessage *thumbnails_call(struct hostd_bus *b, DBusMessage *msg)
+{
+	const char *member = dbus_message_get_member(msg);
+	const char *arg = NULL;
+	DBusError err;
+
+	dbus_error_init(&err);
+	if (strcmp(member, "GetThumbnail") == 0) {
+		dbus_uint32_t w, h;
+		struct hostd_vm *vm;
+
+		if (!dbus_message_get_args(msg, &err, DBUS_TYPE_STRING, &arg,
+					   DBUS_TYPE_UINT32, &w,
+					   DBUS_TYPE_UINT32, &h,
+					   DBUS_TYPE_INVALID)) {
+			DBusMessage *r = dbus_message_new_error(msg, err.name, err.message);
+
+			dbus_error_free(&err);
+			return r;
+		}
+		vm = vm_from_name(b->sw, arg);
+		if (!vm)
+			return error(msg, ERR_UNKNOWN_VM, "no VM %s", arg);
+		if (hostd_is_host(b->sw, vm->index))
+			return error(msg, ERR_NOT_AVAILABLE, "%s", "host (dom0) "
+				     "has no thumbnail: hostd does not read "
+				     "dom0's screen");
+		return authorize(b, msg, vm, REQ_THUMBNAIL);
+	}
+	return NULL;
+}
+
 static DBusMessage *introspect(struct hostd_bus *b, const char *path,
 			       struct hostd_vm *vm, DBusMessage *msg)
 {
@@ -533,7 +634,8 @@ static DBusMessage *introspect(struct hostd_bus *b, const char *path,
 		"    <signal name=\"PropertiesChanged\"><arg type=\"s\"/><arg type=\"a{sv}\"/><arg type=\"as\"/></signal>\n"
 		"  </interface>\n";
 	char *xml;
-	size_t cap = sizeof(head) + sizeof(HOSTD_XML_MANAGER) + 64 * (b->sw->nvms + 2);
+	size_t cap = sizeof(head) + sizeof(HOSTD_XML_MANAGER) +
+		     sizeof(HOSTD_XML_THUMBNAILS) + 64 * (b->sw->nvms + 2);
 	DBusMessage *r;
 	size_t n;
 
@@ -544,10 +646,10 @@ static DBusMessage *introspect(struct hostd_bus *b, const char *path,
 	if (vm)
 		n += (size_t)snprintf(xml + n, cap - n, "%s", HOSTD_XML_VM);
 	else if (strcmp(path, ROOT_PATH) == 0)
-		n += (size_t)snprintf(xml + n, cap - n, "%s  <node name=\"vm\"/>\n",
-				      HOSTD_XML_MANAGER);
+		n += (size_t)snprintf(xml + n, cap - n, "%s%s  <node name=\"vm\"/>\n",
+				      HOSTD_XML_MANAGER, HOSTD_XML_THUMBNAILS);
 	else if (strcmp(path, ROOT_PATH "/vm") == 0)
-		for (unsigned int i = 0; i < b->sw->nvms; i++)
+		for (unsigned int i = 0; i <= b->sw->nvms; i++)
 			if (b->sw->vms[i].state != HOSTD_VM_ABSENT)
 				n += (size_t)snprintf(xml + n, cap - n,
 						      "  <node name=\"%d\"/>\n",
@@ -611,11 +713,23 @@ static DBusHandlerResult on_message(DBusConnection *conn, DBusMessage *msg,
 		}
 	} else if (is_root && (!iface || strcmp(iface, HOSTD_XML_MANAGER_NAME) == 0)) {
 		r = manager_call(b, msg);
+		if (!r && !b->deferred && !iface)
+			r = thumbnails_call(b, msg);
+	} else if (is_root && strcmp(iface, HOSTD_XML_THUMBNAILS_NAME) == 0) {
+		r = thumbnails_call(b, msg);
 	} else if (vm && (!iface || strcmp(iface, HOSTD_XML_VM_NAME) == 0)) {
 		const char *member = dbus_message_get_member(msg);
 
 		if (strcmp(member, "Activate") == 0)
 			r = do_switch(b, msg, vm, path);
+		/* dom0's entry is the machine itself: no lifecycle */
+		for (int op = HOSTD_OP_SHUTDOWN;
+		     !r && hostd_is_host(b->sw, vm->index) && op < HOSTD_OP_COUNT;
+		     op++)
+			if (strcmp(member, hostd_vm_op_name(op)) == 0)
+				r = error(msg, ERR_REFUSED, "%s", "host is dom0 "
+					  "itself: it is not shut down, paused "
+					  "or forced off from the switcher");
 		for (int op = HOSTD_OP_SHUTDOWN; !r && op < HOSTD_OP_COUNT; op++)
 			if (strcmp(member, hostd_vm_op_name(op)) == 0)
 				r = authorize(b, msg, vm, op);

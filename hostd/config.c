@@ -220,7 +220,7 @@ static int set_xl_config(struct parser *p, const char *value)
 	return 0;
 }
 
-/* "list,switch", "list", "none": what the guest may ask hostd through
+/* "list,switch", "list", "list,switch,host", "none": what the guest may ask hostd through
  * its control file. */
 static int set_allow(struct parser *p, const char *value)
 {
@@ -237,11 +237,13 @@ static int set_allow(struct parser *p, const char *value)
 			allow |= HOSTD_ALLOW_LIST;
 		else if (!strcmp(w, "switch"))
 			allow |= HOSTD_ALLOW_SWITCH;
+		else if (!strcmp(w, "host"))
+			allow |= HOSTD_ALLOW_HOST;
 		else if (!strcmp(w, "none"))
 			none = true;
 		else
 			return fail(p, "'allow': unknown '%s' (want list, "
-				    "switch or none)", w);
+				    "switch, host or none)", w);
 	}
 	if (none && allow)
 		return fail(p, "'allow': 'none' with '%s'", value);

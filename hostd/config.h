@@ -46,6 +46,7 @@ struct hostd_guest_limits {
  * key `allow`); another guest's frames are never among them. */
 #define HOSTD_ALLOW_LIST	(1u << 0)	/* the VMs and the active one */
 #define HOSTD_ALLOW_SWITCH	(1u << 1)	/* SwitchTo, next, previous */
+#define HOSTD_ALLOW_HOST	(1u << 2)	/* SwitchTo host: dom0's entry */
 #define HOSTD_DEFAULT_ALLOW	(HOSTD_ALLOW_LIST | HOSTD_ALLOW_SWITCH)
 
 /*

@@ -190,6 +190,7 @@ struct hostd_display *hostd_display_create(struct hostd_switcher *sw,
 	}
 	sw->hooks.show = display_show;
 	sw->hooks.overlay = hostd_display_overlay;
+	sw->hooks.thumbnail = hostd_display_thumbnail;
 	sw->hooks.show_data = d;
 	if (card)
 		open_card(d, card);
@@ -220,6 +221,7 @@ void hostd_display_destroy(struct hostd_display *d)
 	if (d->sw->hooks.show_data == d) {
 		d->sw->hooks.show = NULL;
 		d->sw->hooks.overlay = NULL;
+		d->sw->hooks.thumbnail = NULL;
 		d->sw->hooks.show_data = NULL;
 	}
 	hostd_display_overlay_finish(d);

@@ -14,6 +14,10 @@
  *     flips complete paced, its state is kept;
  *   - with dom0's entry in front hostd is not the master; the overlay or
  *     the next guest takes it back first.
+ *
+ * The same mappings give the thumbnails hostd's D-Bus service hands
+ * dom0's switcher (hostd_display_thumbnail, behind polkit in bus.c);
+ * never a guest: guestctl.c has no such request.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,9 +37,31 @@
 #include "poller.h"
 
 #define OVERLAY_NS	500000000L	/* the overlay's thumbnails: 2 Hz */
-/* drm_fourcc.h's XRGB8888 and ARGB8888: the frames we make thumbnails of */
-#define FOURCC_XR24	0x34325258u
-#define FOURCC_AR24	0x34325241u
+/* The frames we make thumbnails of: drm_fourcc.h's codes, the pixman
+ * format that reads them (alpha ignored: a scanned-out frame is opaque)
+ * and their bytes per pixel. Others get no thumbnail. */
+#define FOURCC(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | \
+			    (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+static const struct {
+	uint32_t fourcc;
+	pixman_format_code_t pixman;
+	uint32_t cpp;
+} frame_formats[] = {
+	{ FOURCC('X', 'R', '2', '4'), PIXMAN_x8r8g8b8, 4 },
+	{ FOURCC('A', 'R', '2', '4'), PIXMAN_x8r8g8b8, 4 },
+	{ FOURCC('X', 'B', '2', '4'), PIXMAN_x8b8g8r8, 4 },
+	{ FOURCC('A', 'B', '2', '4'), PIXMAN_x8b8g8r8, 4 },
+	{ FOURCC('X', 'R', '3', '0'), PIXMAN_x2r10g10b10, 4 },
+	{ FOURCC('A', 'R', '3', '0'), PIXMAN_x2r10g10b10, 4 },
+	{ FOURCC('X', 'B', '3', '0'), PIXMAN_x2b10g10r10, 4 },
+	{ FOURCC('A', 'B', '3', '0'), PIXMAN_x2b10g10r10, 4 },
+	{ FOURCC('R', 'G', '2', '4'), PIXMAN_r8g8b8, 3 },
+	{ FOURCC('B', 'G', '2', '4'), PIXMAN_b8g8r8, 3 },
+	{ FOURCC('R', 'G', '1', '6'), PIXMAN_r5g6b5, 2 },
+	{ FOURCC('B', 'G', '1', '6'), PIXMAN_b5g6r5, 2 },
+	{ FOURCC('X', 'R', '1', '5'), PIXMAN_x1r5g5b5, 2 },
+	{ FOURCC('A', 'R', '1', '5'), PIXMAN_x1r5g5b5, 2 },
+};
 
 static void overlay_render(struct hostd_display *d);
 
@@ -280,7 +306,7 @@ fail:
 	return -1;
 }
 
-/* A read-only mapping of what guest g's CRTC 0 shows. */
+/* A read-only mapping of what guest g's CRTC shows. */
 struct frame_map {
 	void *map;
 	size_t size;
@@ -305,18 +331,29 @@ static void unmap_frame(struct hostd_display *d, struct frame_map *f)
 /*
  * Guest g's last frame: its framebuffer (GETFB2 gives hostd, master and
  * root, a handle of its own to the buffer), mapped read-only, the part its
- * CRTC shows as a pixman image. false: none (no state, another format).
+ * CRTC shows as a pixman image. The CRTC: the first the guest uses (a
+ * mode and a framebuffer on it), whichever of the card's it is. false:
+ * none (no state, a format frame_formats lacks).
  */
 static bool map_frame(struct hostd_display *d, unsigned int g,
 		      struct frame_map *f)
 {
-	const struct guest_crtc *c = &d->g[g].crtc[0];
+	const struct guest_crtc *c = NULL;
 	struct drm_mode_fb_cmd2 fb = { 0 };
 	struct drm_mode_map_dumb md = { 0 };
-	uint32_t w, h;
+	pixman_format_code_t format = 0;
+	uint32_t w, h, cpp = 0;
 
 	memset(f, 0, sizeof(*f));
-	if (d->g[g].sock < 0 || !c->set || !c->st.mode_valid || !c->st.fb_id)
+	if (d->g[g].sock < 0)
+		return false;
+	for (unsigned int i = 0; i < PD_DISPLAY_MAX_CRTCS && !c; i++) {
+		const struct guest_crtc *k = &d->g[g].crtc[i];
+
+		if (k->set && k->st.mode_valid && k->st.fb_id)
+			c = k;
+	}
+	if (!c)
 		return false;
 	fb.fb_id = c->st.fb_id;
 	if (ioctl(d->card, DRM_IOCTL_MODE_GETFB2, &fb))
@@ -329,8 +366,13 @@ static bool map_frame(struct hostd_display *d, unsigned int g,
 			ioctl(d->card, DRM_IOCTL_GEM_CLOSE, &gc);
 		}
 	f->handle = fb.handles[0];
-	if (!f->handle || (fb.pixel_format != FOURCC_XR24 &&
-			   fb.pixel_format != FOURCC_AR24))
+	for (size_t i = 0; i < sizeof(frame_formats) / sizeof(frame_formats[0]);
+	     i++)
+		if (frame_formats[i].fourcc == fb.pixel_format) {
+			format = frame_formats[i].pixman;
+			cpp = frame_formats[i].cpp;
+		}
+	if (!f->handle || !cpp)
 		goto none;
 	w = c->st.mode.hdisplay;
 	h = c->st.mode.vdisplay;
@@ -348,11 +390,17 @@ static bool map_frame(struct hostd_display *d, unsigned int g,
 		      (off_t)md.offset);
 	if (f->map == MAP_FAILED)
 		goto none;
+	/* pixman wants rows of whole 32-bit words: the pitch and the start
+	 * (mmap's page plus the offset, rows and columns) aligned to 4 */
+	if (fb.pitches[0] % 4 || (fb.offsets[0] + (size_t)c->st.y *
+				  fb.pitches[0] + (size_t)c->st.x * cpp) % 4 ||
+	    (uint64_t)fb.pitches[0] < (uint64_t)(c->st.x + w) * cpp)
+		goto none;
 	f->img = pixman_image_create_bits(
-		PIXMAN_x8r8g8b8, (int)w, (int)h,
+		format, (int)w, (int)h,
 		(uint32_t *)((uint8_t *)f->map + fb.offsets[0] +
 			     (size_t)c->st.y * fb.pitches[0] +
-			     (size_t)c->st.x * 4),
+			     (size_t)c->st.x * cpp),
 		(int)fb.pitches[0]);
 	if (!f->img)
 		goto none;
@@ -360,6 +408,48 @@ static bool map_frame(struct hostd_display *d, unsigned int g,
 none:
 	unmap_frame(d, f);
 	return false;
+}
+
+int hostd_display_thumbnail(void *data, unsigned int g, uint32_t max_w,
+			    uint32_t max_h, struct hostd_thumbnail *out)
+{
+	struct hostd_display *d = data;
+	struct frame_map f;
+	pixman_image_t *dst;
+	uint32_t fw, fh, w, h;
+
+	memset(out, 0, sizeof(*out));
+	if (g >= d->sw->nvms || d->card < 0 || !max_w || !max_h ||
+	    !map_frame(d, g, &f))
+		return -ENOENT;
+	fw = (uint32_t)pixman_image_get_width(f.img);
+	fh = (uint32_t)pixman_image_get_height(f.img);
+	/* the frame's aspect, within max_w x max_h, never enlarged */
+	w = fw < max_w ? fw : max_w;
+	h = (uint32_t)((uint64_t)fh * w / fw);
+	if (h > max_h) {
+		h = max_h;
+		w = (uint32_t)((uint64_t)fw * h / fh);
+	}
+	w = w ? w : 1;
+	h = h ? h : 1;
+	out->pixels = calloc((size_t)w * h, 4);
+	dst = out->pixels ? pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)w,
+						      (int)h, out->pixels,
+						      (int)w * 4) : NULL;
+	if (!dst) {
+		free(out->pixels);
+		out->pixels = NULL;
+		unmap_frame(d, &f);
+		return -ENOMEM;
+	}
+	hostd_overlay_scale(dst, f.img);
+	pixman_image_unref(dst);
+	unmap_frame(d, &f);
+	out->width = w;
+	out->height = h;
+	out->stride = w * 4;
+	return 0;
 }
 
 /* Draw the overlay now: every entry of the VM list, its live thumbnail. */

@@ -91,6 +91,10 @@ void hostd_display_overlay_tick(struct hostd_display *d);
 /* Free the overlay's buffer unless it is up (call once another frame is
  * on the screen). */
 void hostd_display_overlay_free(struct hostd_display *d);
+/* The switcher's thumbnail hook (data: the display): guest g's last
+ * frame, as the overlay maps it, scaled into out. */
+int hostd_display_thumbnail(void *data, unsigned int g, uint32_t max_w,
+			    uint32_t max_h, struct hostd_thumbnail *out);
 /* Be the card's master (again): 0 or -errno, logged. */
 int hostd_display_take_master(struct hostd_display *d);
 /* dom0's entry in front: drop the master, dom0's console back. */

@@ -5,17 +5,27 @@
  * in paradice.conf and carried out through the switcher.
  *
  * Which guest a request comes from is fixed by construction: each backend
- * gets a channel of its own at its start (hostd_guestctl_backend_fd), and
- * a control file counts as that guest's because it came over that
- * channel. Everything a guest writes is untrusted_: a request is read
- * once, at most PD_CONTROL_MAX_REQ bytes, parsed in one place
- * (parse_request) before anything looks at it. hostd never waits on a
- * guest: the channel and every file are non-blocking, a file gets one
- * request read per turn of the loop, and a reply that does not fit in its
- * socket buffer closes it.
+ * gets a channel of its own at its start (hostd_guestctl_backend_fd), or
+ * brings a new one when it reattaches after a hostd restart (checked by
+ * reattach.c, given here by hostd_guestctl_adopt), and a control file
+ * counts as that guest's because it came over that channel. Everything a
+ * guest writes is untrusted_: a request is read once, at most
+ * PD_CONTROL_MAX_REQ bytes, parsed in one place (parse_request) before
+ * anything looks at it. hostd never waits on a guest: the channel and
+ * every file are non-blocking, a file gets one request read per turn of
+ * the loop, and a reply that does not fit in its socket buffer closes it.
+ *
+ * Files that asked for it (WATCH) get an EVENT, the LIST of now, after
+ * each switch and each change of the VM list or a VM's state
+ * (hostd_guestctl_notify). An event that does not fit in the file's
+ * socket buffer is not queued: the file is marked and gets the one event
+ * of the state of then when its buffer has room again (a POLLOUT watch),
+ * so a guest that does not read costs hostd one flag.
  *
  * Never served to a guest, whatever its `allow`: another guest's frames
- * (thumbnails, screenshots), starting or stopping guests.
+ * (thumbnails, screenshots), starting or stopping guests. dom0's entry
+ * ("host") only to a guest whose allow says host: `switch` alone does not
+ * let a guest hand dom0 the screen.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +49,8 @@ struct gc_file {
 	struct gc_guest *guest;
 	int fd;				/* -1: free slot */
 	struct hostd_watch *watch;
+	bool watching;			/* asked WATCH: gets EVENTs */
+	struct hostd_watch *out_watch;	/* an EVENT waits for room */
 };
 
 struct gc_guest {
@@ -63,6 +75,7 @@ enum request {
 	REQ_SWITCH,
 	REQ_NEXT,
 	REQ_PREVIOUS,
+	REQ_WATCH,
 	REQ_FRAMES,		/* THUMBNAIL, SCREENSHOT: never served */
 };
 
@@ -96,6 +109,7 @@ static enum request parse_request(const char *untrusted, size_t len,
 		{ "SWITCH", REQ_SWITCH, true },
 		{ "NEXT", REQ_NEXT, false },
 		{ "PREVIOUS", REQ_PREVIOUS, false },
+		{ "WATCH", REQ_WATCH, false },
 		{ "THUMBNAIL", REQ_FRAMES, true },
 		{ "SCREENSHOT", REQ_FRAMES, true },
 	};
@@ -154,22 +168,33 @@ static void put(struct out *o, const char *fmt, ...)
 	o->len += (size_t)n;
 }
 
-/* The next (step 1) or previous (step -1) running VM after the one in
- * front, in config order, as bus.c's SwitchNext; NULL: none. */
+/* The next (step 1) or previous (step -1) running guest after the one in
+ * front, in config order, as bus.c's SwitchNext (from dom0's entry: the
+ * first or the last); NULL: none. */
 static struct hostd_vm *step_vm(struct hostd_switcher *sw, int step)
 {
-	for (unsigned int n = 1; n < sw->nvms; n++) {
-		unsigned int i = (sw->router.active + sw->nvms +
+	unsigned int from = sw->router.active;
+
+	if (!sw->nvms)
+		return NULL;
+	if (hostd_is_host(sw, from))
+		from = step > 0 ? sw->nvms - 1 : 0;
+	for (unsigned int n = 1; n <= sw->nvms; n++) {
+		unsigned int i = (from + sw->nvms +
 				  (unsigned int)(step * (int)n)) % sw->nvms;
 
-		if (sw->vms[i].state == HOSTD_VM_RUNNING)
+		if (sw->vms[i].state == HOSTD_VM_RUNNING &&
+		    i != sw->router.active)
 			return &sw->vms[i];
 	}
 	return NULL;
 }
 
+/* A VM of that name with a domain, or dom0's entry ("host"). */
 static struct hostd_vm *vm_named(struct hostd_switcher *sw, const char *name)
 {
+	if (!strcmp(name, HOSTD_HOST_NAME))
+		return &sw->vms[sw->nvms];
 	for (unsigned int i = 0; i < sw->nvms; i++)
 		if (!strcmp(sw->vms[i].cfg->name, name) &&
 		    sw->vms[i].state != HOSTD_VM_ABSENT)
@@ -177,9 +202,11 @@ static struct hostd_vm *vm_named(struct hostd_switcher *sw, const char *name)
 	return NULL;
 }
 
-static void list(struct hostd_switcher *sw, unsigned int g, struct out *o)
+/* LIST's reply (first line `first`: "OK" or "EVENT"). */
+static void list(struct hostd_switcher *sw, unsigned int g, struct out *o,
+		 const char *first)
 {
-	put(o, "OK\nSELF %s\n", sw->vms[g].cfg->name);
+	put(o, "%s\nSELF %s\n", first, sw->vms[g].cfg->name);
 	for (unsigned int i = 0; i < sw->nvms; i++)
 		put(o, "GUEST %s\n", sw->vms[i].cfg->name);
 	for (unsigned int i = 0; i < sw->nvms; i++) {
@@ -191,15 +218,20 @@ static void list(struct hostd_switcher *sw, unsigned int g, struct out *o)
 		    hostd_vm_state_name(vm->state),
 		    i == sw->router.active);
 	}
+	/* dom0's entry, last (its name is no guest's) */
+	put(o, "VM %s 0 running %d\n", HOSTD_HOST_NAME,
+	    hostd_is_host(sw, sw->router.active));
 }
 
-size_t hostd_guestctl_answer(struct hostd_switcher *sw, unsigned int g,
-			     const char *untrusted_req, size_t len,
-			     char *reply, size_t cap)
+/* hostd_guestctl_answer, which also says what was asked (*asked). */
+static size_t answer(struct hostd_switcher *sw, unsigned int g,
+		     const char *untrusted_req, size_t len, char *reply,
+		     size_t cap, enum request *asked)
 {
 	static const char *const what[] = {
 		[REQ_LIST] = "LIST", [REQ_SWITCH] = "SWITCH",
 		[REQ_NEXT] = "NEXT", [REQ_PREVIOUS] = "PREVIOUS",
+		[REQ_WATCH] = "WATCH",
 		[REQ_FRAMES] = "another guest's frames",
 	};
 	struct out o = { .buf = reply, .cap = cap };
@@ -210,13 +242,15 @@ size_t hostd_guestctl_answer(struct hostd_switcher *sw, unsigned int g,
 	struct hostd_vm *to = NULL;
 	int r;
 
+	*asked = req;
 	reply[0] = '\0';
 	switch (req) {
 	case REQ_INVALID:
 		hostd_log("guestctl: %s: a request that is none (%zu bytes) "
 			  "refused", guest, len);
 		put(&o, "ERR Invalid not a request (LIST, SWITCH NAME, NEXT, "
-			"PREVIOUS; at most %u bytes)\n", PD_CONTROL_MAX_REQ);
+			"PREVIOUS, WATCH; at most %u bytes)\n",
+		    PD_CONTROL_MAX_REQ);
 		return o.len;
 	case REQ_FRAMES:
 		hostd_log("guestctl: %s asks for %s's frames: refused (never "
@@ -225,20 +259,34 @@ size_t hostd_guestctl_answer(struct hostd_switcher *sw, unsigned int g,
 			"frames\n");
 		return o.len;
 	case REQ_LIST:
+	case REQ_WATCH:
 		if (!(allow & HOSTD_ALLOW_LIST)) {
-			hostd_log("guestctl: %s asks LIST: refused (its allow "
-				  "has no list)", guest);
+			hostd_log("guestctl: %s asks %s: refused (its allow "
+				  "has no list)", guest, what[req]);
 			put(&o, "ERR Refused %s may not list the VMs "
 				"(paradice.conf: allow)\n", guest);
 			return o.len;
 		}
-		list(sw, g, &o);
+		if (req == REQ_WATCH)
+			put(&o, "OK\n");
+		else
+			list(sw, g, &o, "OK");
 		return o.full ? 0 : o.len;
 	default:
 		break;
 	}
-	/* the switches */
-	if (!(allow & HOSTD_ALLOW_SWITCH)) {
+	/* the switches: to dom0's entry only with allow host, which is not
+	 * part of switch (a guest must not hand dom0 the screen unless the
+	 * administrator said so) */
+	if (req == REQ_SWITCH && !strcmp(name, HOSTD_HOST_NAME)) {
+		if (!(allow & HOSTD_ALLOW_HOST)) {
+			hostd_log("guestctl: %s asks SWITCH host: refused (its "
+				  "allow has no host)", guest);
+			put(&o, "ERR Refused %s may not hand dom0 the screen "
+				"(paradice.conf: allow has no host)\n", guest);
+			return o.len;
+		}
+	} else if (!(allow & HOSTD_ALLOW_SWITCH)) {
 		hostd_log("guestctl: %s asks %s%s%s: refused (its allow has no "
 			  "switch)", guest, what[req], name[0] ? " " : "", name);
 		put(&o, "ERR Refused %s may not switch (paradice.conf: allow)\n",
@@ -271,6 +319,15 @@ size_t hostd_guestctl_answer(struct hostd_switcher *sw, unsigned int g,
 	return o.len;
 }
 
+size_t hostd_guestctl_answer(struct hostd_switcher *sw, unsigned int g,
+			     const char *untrusted_req, size_t len,
+			     char *reply, size_t cap)
+{
+	enum request asked;
+
+	return answer(sw, g, untrusted_req, len, reply, cap, &asked);
+}
+
 /* -- control files and channels --------------------------------------------- */
 
 static void close_file(struct gc_file *f)
@@ -279,6 +336,9 @@ static void close_file(struct gc_file *f)
 		return;
 	hostd_watch_remove(f->watch);
 	f->watch = NULL;
+	hostd_watch_remove(f->out_watch);
+	f->out_watch = NULL;
+	f->watching = false;
 	close(f->fd);
 	f->fd = -1;
 }
@@ -288,6 +348,7 @@ static void on_file(int fd, short revents, void *data)
 	struct gc_file *f = data;
 	struct gc_guest *gg = f->guest;
 	char req[PD_CONTROL_MAX_REQ + 1], reply[PD_CONTROL_MAX_REPLY];
+	enum request asked;
 	ssize_t n;
 	size_t rlen;
 
@@ -303,14 +364,72 @@ static void on_file(int fd, short revents, void *data)
 		close_file(f);
 		return;
 	}
-	rlen = hostd_guestctl_answer(gg->gc->sw, gg->index, req, (size_t)n,
-				     reply, sizeof(reply));
+	rlen = answer(gg->gc->sw, gg->index, req, (size_t)n, reply,
+		      sizeof(reply), &asked);
 	if (!rlen || send(fd, reply, rlen, MSG_DONTWAIT | MSG_NOSIGNAL) !=
 			     (ssize_t)rlen) {
 		hostd_log("guestctl: %s: a control file that does not read its "
 			  "replies closed", gg->gc->sw->vms[gg->index].cfg->name);
 		close_file(f);
+		return;
 	}
+	if (asked == REQ_WATCH && !strcmp(reply, "OK\n"))
+		f->watching = true;
+}
+
+/* Send file f the EVENT of now; false if its buffer has no room. */
+static bool send_event(struct gc_file *f)
+{
+	struct gc_guest *gg = f->guest;
+	char buf[PD_CONTROL_MAX_REPLY];
+	struct out o = { .buf = buf, .cap = sizeof(buf) };
+
+	list(gg->gc->sw, gg->index, &o, "EVENT");
+	if (o.full)
+		return true;	/* cannot be: LIST of 32 guests fits */
+	return send(f->fd, buf, o.len, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+	       (ssize_t)o.len || (errno != EAGAIN && errno != ENOBUFS);
+}
+
+static void on_file_room(int fd, short revents, void *data)
+{
+	struct gc_file *f = data;
+
+	(void)fd;
+	/* a hang-up is on_file's to see; stop asking for room either way */
+	if ((revents & POLLOUT) && !send_event(f))
+		return;
+	hostd_watch_remove(f->out_watch);
+	f->out_watch = NULL;
+}
+
+void hostd_guestctl_notify(struct hostd_guestctl *gc)
+{
+	if (!gc)
+		return;
+	for (unsigned int i = 0; i < gc->sw->nvms; i++) {
+		struct gc_guest *gg = &gc->g[i];
+
+		if (!(gc->sw->vms[i].cfg->allow & HOSTD_ALLOW_LIST))
+			continue;
+		for (unsigned int j = 0; j < PD_CONTROL_MAX_FILES; j++) {
+			struct gc_file *f = &gg->files[j];
+
+			/* one waiting already: it sends the state of then */
+			if (f->fd < 0 || !f->watching || f->out_watch)
+				continue;
+			if (send_event(f))
+				continue;
+			f->out_watch = hostd_poller_add(gc->poller, f->fd,
+							POLLOUT, on_file_room,
+							f);
+		}
+	}
+}
+
+static void on_switched(void *data)
+{
+	hostd_guestctl_notify(data);
 }
 
 static void close_channel(struct gc_guest *gg)
@@ -442,6 +561,32 @@ int hostd_guestctl_backend_fd(struct hostd_guestctl *gc, unsigned int g)
 	return sv[1];
 }
 
+int hostd_guestctl_adopt(struct hostd_guestctl *gc, unsigned int g, int fd)
+{
+	struct gc_guest *gg;
+
+	if (!gc || g >= gc->sw->nvms || !is_seqpacket(fd)) {
+		close(fd);
+		return -1;
+	}
+	gg = &gc->g[g];
+	close_channel(gg);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	gg->chan = fd;
+	gg->chan_watch = hostd_poller_add(gc->poller, fd, POLLIN, on_channel,
+					  gg);
+	if (!gg->chan_watch) {
+		hostd_log("guestctl: %s", strerror(errno));
+		close(fd);
+		gg->chan = -1;
+		return -1;
+	}
+	hostd_log("guestctl: %s: its backend's control channel is back",
+		  gc->sw->vms[g].cfg->name);
+	return 0;
+}
+
 struct hostd_guestctl *hostd_guestctl_create(struct hostd_switcher *sw,
 					     struct hostd_poller *p)
 {
@@ -451,6 +596,8 @@ struct hostd_guestctl *hostd_guestctl_create(struct hostd_switcher *sw,
 		return NULL;
 	gc->sw = sw;
 	gc->poller = p;
+	sw->hooks.guests_changed = on_switched;
+	sw->hooks.guests_data = gc;
 	for (unsigned int i = 0; i < HOSTD_MAX_GUESTS; i++) {
 		gc->g[i].gc = gc;
 		gc->g[i].index = i;
@@ -467,6 +614,10 @@ void hostd_guestctl_destroy(struct hostd_guestctl *gc)
 {
 	if (!gc)
 		return;
+	if (gc->sw->hooks.guests_data == gc) {
+		gc->sw->hooks.guests_changed = NULL;
+		gc->sw->hooks.guests_data = NULL;
+	}
 	for (unsigned int i = 0; i < HOSTD_MAX_GUESTS; i++)
 		close_channel(&gc->g[i]);
 	free(gc);

@@ -25,6 +25,17 @@ void hostd_guestctl_destroy(struct hostd_guestctl *gc);
  * -1 (logged). gc may be NULL (-1). */
 int hostd_guestctl_backend_fd(struct hostd_guestctl *gc, unsigned int g);
 
+/* A backend that outlived the last hostd reattached (reattach.c checked
+ * it) with fd, its end of a new channel for guest g: it replaces g's
+ * channel (fd is taken: closed on failure). 0, or -1 (not a Unix
+ * SOCK_SEQPACKET socket, logged otherwise). */
+int hostd_guestctl_adopt(struct hostd_guestctl *gc, unsigned int g, int fd);
+
+/* The VM list or a VM's state changed: every control file that asked
+ * WATCH (its guest's allow has list) gets an EVENT, without waiting on
+ * any (also called by the switcher after each switch). NULL is ignored. */
+void hostd_guestctl_notify(struct hostd_guestctl *gc);
+
 /*
  * One request of guest g, untrusted_req[0..len) as it came, answered:
  * checked, carried out, logged; the reply (NUL-terminated, at most

@@ -154,6 +154,7 @@ static void domains_changed(struct hostd *h)
 	hostd_backends_update(h->backends);
 	hostd_switcher_active_gone(&h->sw);
 	hostd_bus_vms_changed(h->bus);
+	hostd_guestctl_notify(h->guestctl);
 }
 
 static void on_xenstore(int fd, short revents, void *data)
@@ -177,6 +178,7 @@ static void on_state_changed(void *data, unsigned int index)
 	if (h->backends)
 		hostd_backends_update(h->backends);
 	hostd_bus_vm_state_changed(h->bus, index);
+	hostd_guestctl_notify(h->guestctl);
 }
 
 /* SIGCHLD: the reaping is hostd_backends_reap()'s, after the dispatch. */
@@ -370,8 +372,8 @@ int main(int argc, char **argv)
 	 * completes its guest's flips itself */
 	if (backends && xen)
 		h.reattach = hostd_reattach_create(&h.sw, h.poller, h.display,
-						   h.input, PD_DISPLAY_SOCKET,
-						   true);
+						   h.input, h.guestctl,
+						   PD_DISPLAY_SOCKET, true);
 	hostd_backends_update(h.backends);
 	hostd_log("ready: %u guests, %s in front", h.sw.nvms,
 		  h.sw.vms[h.sw.router.active].cfg->name);

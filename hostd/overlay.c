@@ -220,6 +220,15 @@ static void draw_thumbnail(pixman_image_t *dst, pixman_image_t *frame,
 	pixman_image_set_transform(frame, NULL);
 }
 
+void hostd_overlay_scale(pixman_image_t *dst, pixman_image_t *frame)
+{
+	struct hostd_overlay_rect r = {
+		0, 0, pixman_image_get_width(dst), pixman_image_get_height(dst)
+	};
+
+	draw_thumbnail(dst, frame, &r);
+}
+
 void hostd_overlay_draw(pixman_image_t *dst,
 			const struct hostd_overlay_entry *e, unsigned int n)
 {

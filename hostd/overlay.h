@@ -41,6 +41,10 @@ bool hostd_overlay_layout(uint32_t w, uint32_t h, unsigned int n,
 void hostd_overlay_draw(pixman_image_t *dst,
 			const struct hostd_overlay_entry *e, unsigned int n);
 
+/* frame scaled into the whole of dst (bilinear), as a tile's thumbnail
+ * is: the thumbnails the D-Bus service hands dom0's switcher. */
+void hostd_overlay_scale(pixman_image_t *dst, pixman_image_t *frame);
+
 /* Text in the built-in 5x7 font, each dot scale x scale pixels; letters
  * are shown in capitals, a character it has no glyph for as '?'. Draws at
  * most max_chars characters (0: all); returns the width drawn. */

@@ -16,9 +16,12 @@
  * exact size, naming a configured guest whose domain runs now with that
  * domain id and that has no backend connection; the peer runs as our user
  * or as that guest's backend_uid (a confined backend: the socket is open
- * to everyone, 0666, for that) and is a "pd-backend --xen DOMAIN" process; the descriptors are at most
- * the number the HELLO says, nothing else in the control data, and
- * input.c checks that they are that guest's uinput devices. Any failure
+ * to everyone, 0666, for that) and is a "pd-backend --xen DOMAIN"
+ * process; the descriptors are exactly the number the HELLO says (its
+ * input devices, and one more when it says PD_DISP_HELLO_CONTROL), nothing
+ * else in the control data; input.c checks that the input ones are that
+ * guest's uinput devices, guestctl.c that the control channel is a
+ * seqpacket socket. Any failure
  * closes the connection (and the descriptors) with a log line that names
  * what was wrong; the backend tries again until it gives up.
  */
@@ -36,6 +39,7 @@
 #include <paradice/pd_display.h>
 
 #include "display.h"
+#include "guestctl.h"
 #include "input.h"
 #include "log.h"
 #include "poller.h"
@@ -49,6 +53,7 @@ struct hostd_reattach {
 	struct hostd_poller *poller;
 	struct hostd_display *display;
 	struct hostd_input *input;	/* NULL: none */
+	struct hostd_guestctl *guestctl;	/* NULL: none */
 	struct hostd_watch *listen_watch;
 	struct hostd_watch *pending_watch[MAX_PENDING];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -64,6 +69,7 @@ struct hostd_reattach *hostd_reattach_create(struct hostd_switcher *sw,
 					     struct hostd_poller *p,
 					     struct hostd_display *d,
 					     struct hostd_input *in,
+					     struct hostd_guestctl *gc,
 					     const char *path, bool check_peer)
 {
 	struct hostd_reattach *r = calloc(1, sizeof(*r));
@@ -76,6 +82,7 @@ struct hostd_reattach *hostd_reattach_create(struct hostd_switcher *sw,
 	r->poller = p;
 	r->display = d;
 	r->input = in;
+	r->guestctl = gc;
 	r->check_peer = check_peer;
 	for (unsigned int i = 0; i < MAX_PENDING; i++)
 		r->pending[i] = -1;
@@ -171,13 +178,14 @@ static bool peer_is_backend(pid_t pid, unsigned int domid, const char *name)
 }
 
 /*
- * The first message of a connection: returns the guest it reattaches, or
- * -1 after logging why not. fds (nfds of them) are given to input.c or
- * closed by the caller.
+ * The first message of a connection: returns the guest it reattaches
+ * (*control: the last of the nfds descriptors is a control channel), or
+ * -1 with *why. fds (nfds of them) are given to input.c and guestctl.c
+ * or closed by the caller.
  */
 static int check_hello(struct hostd_reattach *r, int sock,
 		       const uint8_t *untrusted, size_t n, unsigned int nfds,
-		       const char **why)
+		       bool *control, const char **why)
 {
 	struct hostd_switcher *sw = r->sw;
 	struct pd_disp_hdr hdr;
@@ -200,11 +208,13 @@ static int check_hello(struct hostd_reattach *r, int sock,
 		*why = "another protocol version";
 		return -1;
 	}
-	if (m.flags != PD_DISP_HELLO_REATTACH) {
-		*why = "flags are not REATTACH";
+	if (m.flags != PD_DISP_HELLO_REATTACH &&
+	    m.flags != (PD_DISP_HELLO_REATTACH | PD_DISP_HELLO_CONTROL)) {
+		*why = "flags are not REATTACH (and CONTROL)";
 		return -1;
 	}
-	if (m.ninput > PD_DISPLAY_MAX_INPUT || m.ninput != nfds) {
+	*control = m.flags & PD_DISP_HELLO_CONTROL;
+	if (m.ninput > PD_DISPLAY_MAX_INPUT || m.ninput + *control != nfds) {
 		*why = "the descriptors attached are not the ninput it says";
 		return -1;
 	}
@@ -237,15 +247,17 @@ static void take(struct hostd_reattach *r, unsigned int slot)
 	uint8_t buf[PD_DISP_MAX_MSG + 1];
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * PD_DISPLAY_MAX_INPUT)];
+		char buf[CMSG_SPACE(sizeof(int) * PD_DISPLAY_MAX_FDS)];
 	} ctl;
 	struct iovec iov = { buf, sizeof(buf) };
 	struct msghdr msg = {
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
 	};
-	int sock = r->pending[slot], fds[PD_DISPLAY_MAX_INPUT];
+	int sock = r->pending[slot], fds[PD_DISPLAY_MAX_FDS];
 	unsigned int nfds = 0;
+	int chan = -1;
+	bool control = false;
 	const char *why = NULL;
 	ssize_t n;
 	int g = -1;
@@ -270,7 +282,7 @@ static void take(struct hostd_reattach *r, unsigned int slot)
 			int fd;
 
 			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-			if (nfds < PD_DISPLAY_MAX_INPUT)
+			if (nfds < PD_DISPLAY_MAX_FDS)
 				fds[nfds++] = fd;
 			else {
 				close(fd);
@@ -283,7 +295,10 @@ static void take(struct hostd_reattach *r, unsigned int slot)
 	else if (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC))
 		why = "message or descriptors truncated";
 	if (!why)
-		g = check_hello(r, sock, buf, (size_t)n, nfds, &why);
+		g = check_hello(r, sock, buf, (size_t)n, nfds, &control, &why);
+	/* the control channel: the one after the input descriptors */
+	if (g >= 0 && control)
+		chan = fds[--nfds];
 	if (g >= 0 && hostd_display_attach(r->display, (unsigned int)g, -1)
 	    == -EBUSY) {
 		why = "that guest has a backend connection already";
@@ -302,12 +317,20 @@ static void take(struct hostd_reattach *r, unsigned int slot)
 		close(fds[i]);
 	if (g < 0) {
 		hostd_log("reattach: a backend's connection refused: %s", why);
+		if (chan >= 0)
+			close(chan);
 		close(sock);
 		return;
 	}
 	hostd_display_attach(r->display, (unsigned int)g, sock);
 	hostd_log("reattach: %s: its backend is back (display state and "
 		  "input devices kept)", r->sw->vms[g].cfg->name);
+	/* after the display: a bad channel costs the guest its control
+	 * file, not its screen */
+	if (chan >= 0 && hostd_guestctl_adopt(r->guestctl, (unsigned int)g,
+					      chan))
+		hostd_log("reattach: %s: its control channel refused (not a "
+			  "seqpacket socket)", r->sw->vms[g].cfg->name);
 }
 
 /* A pending connection is sock now, in slot: watched for its HELLO. */

@@ -119,6 +119,8 @@ static void router_activate(void *data, unsigned int from, unsigned int to)
 		  sw->vms[to].cfg->name, (unsigned long long)took);
 	if (k->switched)
 		k->switched(k->bus_data, from, to, took);
+	if (k->guests_changed)
+		k->guests_changed(k->guests_data);
 	save_active(sw);
 }
 

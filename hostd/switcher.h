@@ -41,6 +41,14 @@ struct hostd_vm {
 	int adopted_pidfd;	/* -1: none */
 };
 
+/* A VM's thumbnail (display.c's thumbnail hook): its last frame scaled,
+ * XRGB8888 (each pixel a native-endian 32-bit 0xXXRRGGBB word), rows
+ * stride bytes apart; pixels malloc'd, the caller frees them. */
+struct hostd_thumbnail {
+	uint32_t width, height, stride;
+	uint32_t *pixels;
+};
+
 /*
  * The parts of a switch, in the order a switch calls them; each NULL
  * until its module sets it (and again after it is destroyed).
@@ -50,6 +58,11 @@ struct hostd_switch_hooks {
 	 * SETCRTC, synchronous); 0 or a negative errno, logged */
 	int (*show)(void *data, unsigned int to);
 	void *show_data;
+	/* display.c (not a part of a switch; show_data): guest g's thumbnail
+	 * within max_w x max_h (its aspect kept, never enlarged); 0, or
+	 * -ENOENT when it has no frame hostd can read */
+	int (*thumbnail)(void *data, unsigned int g, uint32_t max_w,
+			 uint32_t max_h, struct hostd_thumbnail *out);
 	/* input.c: keys the router sends to guest g's virtual keyboard, and
 	 * the end of a batch of them */
 	void (*key)(void *data, unsigned int g, unsigned int code, int value);
@@ -64,6 +77,9 @@ struct hostd_switch_hooks {
 	void (*switched)(void *data, unsigned int from, unsigned int to,
 			 uint64_t took_us);
 	void *bus_data;
+	/* guestctl.c: tell the guests that watch (after the bus) */
+	void (*guests_changed)(void *data);
+	void *guests_data;
 };
 
 struct hostd_switcher {

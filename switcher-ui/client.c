@@ -349,11 +349,12 @@ gboolean sw_client_vm(struct sw_client *c, guint i, struct sw_vm_info *out)
 {
 	struct vm_entry *e = i < c->vms->len ? g_ptr_array_index(c->vms, i) : NULL;
 	const char *active = c->mgr ? pd_sw_manager_get_active_vm(c->mgr) : NULL;
-	const char *name;
+	const char *name, *kind;
 
 	if (!e || !e->proxy)
 		return FALSE;
 	name = pd_sw_vm_get_name(e->proxy);
+	kind = pd_sw_vm_get_kind(e->proxy);
 	out->path = e->path;
 	out->name = name ? name : strrchr(e->path, '/') + 1;
 	out->state = pd_sw_vm_get_state(e->proxy);
@@ -361,6 +362,8 @@ gboolean sw_client_vm(struct sw_client *c, guint i, struct sw_vm_info *out)
 	/* the Manager's ActiveVm is the one truth (a VM's own Active says the
 	 * same, but two caches may be updated one signal apart) */
 	out->active = active && strcmp(active, e->path) == 0;
+	/* a hostd without Kind has no host object either */
+	out->host = kind && strcmp(kind, "host") == 0;
 	return TRUE;
 }
 

@@ -40,6 +40,7 @@ struct sw_vm_info {
 	const char *state;
 	guint domid;
 	gboolean active;
+	gboolean host;	/* dom0's own entry (Kind "host"): no lifecycle */
 };
 
 struct sw_client *sw_client_create(GDBusConnection *bus,

@@ -19,6 +19,9 @@
  * org.paradice.SwitcherUi on the session bus): a second `--window`, as the
  * applications menu starts it, shows the first one's window and exits.
  *
+ * dom0's own entry (Kind "host") is listed last, "Host (dom0)", without
+ * lifecycle actions: choosing it hands dom0 the screen, as its hotkey.
+ *
  * Each guest also has its lifecycle actions (Start, Shut down, Pause,
  * Resume, Force off: hostd's methods, those that fit its state): a
  * "Manage NAME" submenu in the tray and a menu button beside its button in
@@ -44,6 +47,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "thumbs.h"
 #include "tray.h"
 
 struct app {
@@ -57,6 +61,7 @@ struct app {
 	gboolean window_mode;
 	GtkWidget *window, *vmbox, *status, *infobar, *infolabel;
 	GPtrArray *buttons;	/* GtkToggleButton *, one per shown VM */
+	struct thumbs *thumbs;	/* their pictures (thumbs.c) */
 
 	/* the tray */
 	struct tray *tray;
@@ -94,8 +99,10 @@ static const char *state_text(const char *state)
  * in the name are doubled so that GTK shows them. */
 static char *vm_label(const struct sw_vm_info *vm)
 {
-	GString *s = g_string_new("_");
+	GString *s = vm->host ? NULL : g_string_new("_");
 
+	if (!s)	/* TRANSLATORS: dom0's own entry, with its mnemonic */
+		return g_strdup(_("_Host (dom0)"));
 	for (const char *p = vm->name; *p; p++) {
 		if (*p == '_')
 			g_string_append_c(s, '_');
@@ -130,7 +137,8 @@ static const struct {
 /* What hostd allows in the VM's state (hostd checks it again). */
 static gboolean op_fits(const struct sw_vm_info *vm, enum sw_vm_op op)
 {
-	const char *st = vm->state ? vm->state : "";
+	/* dom0's entry: a state none fits */
+	const char *st = vm->host ? "host" : vm->state ? vm->state : "";
 
 	if (strcmp(st, "off") == 0)
 		return op == SW_OP_START;
@@ -282,7 +290,9 @@ static char *status_text(struct app *a, gboolean for_menu)
 
 		if (!sw_client_vm(a->client, i, &vm))
 			continue;
-		n++;
+		n += !vm.host;	/* "no VM": no guest */
+		if (vm.active && for_menu && vm.host)
+			return g_strdup(_("dom0 has the screen and keyboard"));
 		if (vm.active && for_menu)
 			return g_strdup_printf(_("%s has the screen and keyboard"),
 					       vm.name);
@@ -438,11 +448,6 @@ static void on_button(GtkWidget *w, gpointer data)
 	choose(data, g_object_get_data(G_OBJECT(w), "vm-path"));
 }
 
-static void on_item(GtkWidget *w, gpointer data)
-{
-	choose(data, g_object_get_data(G_OBJECT(w), "vm-path"));
-}
-
 /* Did the list of VMs (not their properties) change since last shown? */
 static gboolean same_vms(struct app *a, GArray *r)
 {
@@ -461,6 +466,7 @@ static gboolean same_vms(struct app *a, GArray *r)
 static void remake_vm_widgets(struct app *a, GArray *r)
 {
 	/* a window row is the button's parent box (with its menu button) */
+	thumbs_clear(a->thumbs);
 	for (guint i = 0; i < a->buttons->len; i++)
 		gtk_widget_destroy(gtk_widget_get_parent(a->buttons->pdata[i]));
 	for (guint i = 0; i < a->items->len; i++)
@@ -481,6 +487,8 @@ static void remake_vm_widgets(struct app *a, GArray *r)
 			row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
 			w = gtk_toggle_button_new_with_mnemonic("");
 			gtk_widget_set_name(w, vm.name);
+			if (vm.path && !vm.host)	/* a guest with a domain */
+				thumbs_attach(a->thumbs, w, vm.name);
 			g_object_set_data_full(G_OBJECT(w), "vm-path",
 					       g_strdup(vm.path), g_free);
 			g_signal_connect(w, "clicked", G_CALLBACK(on_button), a);
@@ -503,7 +511,7 @@ static void remake_vm_widgets(struct app *a, GArray *r)
 			gtk_check_menu_item_set_draw_as_radio(GTK_CHECK_MENU_ITEM(w), TRUE);
 			g_object_set_data_full(G_OBJECT(w), "vm-path",
 					       g_strdup(vm.path), g_free);
-			g_signal_connect(w, "activate", G_CALLBACK(on_item), a);
+			g_signal_connect(w, "activate", G_CALLBACK(on_button), a);
 			/* after the status line and its separator */
 			gtk_menu_shell_insert(GTK_MENU_SHELL(a->menu), w,
 					      2 + (gint)a->items->len);
@@ -555,6 +563,7 @@ static void update(struct app *a)
 			b = g_object_get_data(G_OBJECT(b), "ops-button");
 			gtk_widget_set_sensitive(b, show_fitting_ops(
 				GTK_WIDGET(gtk_menu_button_get_popup(GTK_MENU_BUTTON(b))), &vm));
+			gtk_widget_set_visible(b, !vm.host);
 		}
 		if (n < a->ctl_items->len) {
 			GtkWidget *it = a->ctl_items->pdata[n];
@@ -567,11 +576,11 @@ static void update(struct app *a)
 		if (n < a->items->len) {
 			GtkWidget *it = a->items->pdata[n];
 
-			g_signal_handlers_block_by_func(it, on_item, a);
+			g_signal_handlers_block_by_func(it, on_button, a);
 			gtk_menu_item_set_label(GTK_MENU_ITEM(it), label);
 			gtk_check_menu_item_set_active(GTK_CHECK_MENU_ITEM(it), vm.active);
 			gtk_widget_set_sensitive(it, vm_can_switch(&vm));
-			g_signal_handlers_unblock_by_func(it, on_item, a);
+			g_signal_handlers_unblock_by_func(it, on_button, a);
 		}
 		g_free(label);
 		n++;
@@ -688,7 +697,9 @@ static void make_window(struct app *a)
 
 /* -- the tray ---------------------------------------------------------------- */
 
-static void on_show_window(GtkMenuItem *item, gpointer data)
+/* The menu's "Open Switcher Window", or another switcher-ui --window
+ * started in this session (GApplication's activate). */
+static void on_show_window(GObject *src, gpointer data)
 {
 	struct app *a = data;
 
@@ -699,15 +710,6 @@ static void on_show_window(GtkMenuItem *item, gpointer data)
 static void on_quit(GtkMenuItem *item, gpointer data)
 {
 	gtk_main_quit();
-}
-
-/* Another switcher-ui --window was started in this session. */
-static void on_activate(GApplication *uniq, gpointer data)
-{
-	struct app *a = data;
-
-	a->fallback_shown = FALSE;	/* asked for: stays when a tray comes */
-	gtk_window_present(GTK_WINDOW(a->window));
 }
 
 /* No tray host: the window stands in for the icon; one came: the icon
@@ -764,6 +766,7 @@ static void on_bus(GObject *src, GAsyncResult *res, gpointer data)
 		g_printerr("switcher-ui: %s\n", a->connect_error);
 		g_error_free(err);
 	} else {
+		a->thumbs = thumbs_create(a->bus, a->window);
 		a->client = sw_client_create(a->bus, &client_ops, a);
 	}
 	update(a);
@@ -836,7 +839,7 @@ int main(int argc, char **argv)
 	 * shows the running tray's window instead of starting a second app,
 	 * which would notify every switch twice */
 	uniq = g_application_new("org.paradice.SwitcherUi", (GApplicationFlags)0);
-	g_signal_connect(uniq, "activate", G_CALLBACK(on_activate), &a);
+	g_signal_connect(uniq, "activate", G_CALLBACK(on_show_window), &a);
 	if (!g_application_register(uniq, NULL, &err)) {
 		/* no session bus: run alone */
 		g_debug("not unique: %s", err->message);
@@ -880,6 +883,7 @@ int main(int argc, char **argv)
 	gtk_main();
 
 	sw_client_destroy(a.client);
+	thumbs_destroy(a.thumbs);
 	tray_destroy(a.tray);
 	g_ptr_array_free(a.shown, TRUE);
 	g_ptr_array_free(a.buttons, TRUE);

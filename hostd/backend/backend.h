@@ -124,6 +124,9 @@ int be_export_describe(const char *path, struct be_export *e);
  * only with PD_WIRE_FEAT_CONTROL) */
 int be_control_init(struct be *be, struct be_export *e);
 bool be_has_control(const struct be *be);
+/* a new channel to hostd (a reattach brought one to a new hostd): fd
+ * replaces the old one, which is closed; safe against opens running */
+void be_control_set_channel(struct be *be, int fd);
 uint32_t be_exports_visible(const struct be *be);
 
 struct be_handle;

@@ -9,12 +9,18 @@
  * and polls are the generic ones of ops.c on that socket; we never look
  * at what the guest says (hostd does, hostd/guestctl.c).
  *
+ * After a hostd restart the channel is dead (its other end was the old
+ * hostd's); the display link brings the new hostd a new one when it
+ * reattaches (vkms/hostd_link.c, be_control_set_channel()), so the
+ * guest's control file works again without its backend restarting.
+ *
  * Only a frontend that offered PD_WIRE_FEAT_CONTROL sees the export
  * (be_exports_visible()): an older one would refuse the whole export list
  * for a class it does not know.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +30,11 @@
 #include <paradice/pd_control.h>
 
 #include "backend.h"
+
+/* be->control_fd: read by the workers' opens, replaced by the display
+ * link's thread when it reattaches; the lock keeps an open from sending
+ * on a descriptor number closed (and perhaps reused) meanwhile */
+static pthread_mutex_t channel_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Send our guest's new file to hostd; 0 or -1 with errno. */
 static int send_file(struct be *be, int fd)
@@ -36,6 +47,8 @@ static int send_file(struct be *be, int fd)
 		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
 	};
 	struct cmsghdr *c;
+	ssize_t n;
+	int err;
 
 	memset(cbuf, 0, sizeof(cbuf));
 	c = CMSG_FIRSTHDR(&msg);
@@ -44,8 +57,25 @@ static int send_file(struct be *be, int fd)
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	/* never wait for hostd: a hostd that does not read refuses the open */
-	return sendmsg(be->control_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) ==
-	       (ssize_t)sizeof(m) ? 0 : -1;
+	pthread_mutex_lock(&channel_lock);
+	n = sendmsg(be->control_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	err = errno;
+	pthread_mutex_unlock(&channel_lock);
+	errno = err;
+	return n == (ssize_t)sizeof(m) ? 0 : -1;
+}
+
+void be_control_set_channel(struct be *be, int fd)
+{
+	int old;
+
+	pthread_mutex_lock(&channel_lock);
+	old = be->control_fd;
+	be->control_fd = fd;
+	pthread_mutex_unlock(&channel_lock);
+	if (old >= 0)
+		close(old);
+	be_log(be, "control: a new channel to hostd");
 }
 
 /* struct be_export's open: the guest opened its control file. */

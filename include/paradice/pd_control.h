@@ -23,8 +23,10 @@
  * backend keeps as the real file behind the guest's handle, so the
  * guest's write, read and poll on its file are the generic forwarded
  * ones (hostd/backend/control.c). hostd sends nothing on the channel.
- * A backend that outlived its hostd has no channel: its guest's opens
- * fail with ENOTCONN until the guest's backend is started again.
+ * A backend that outlived its hostd has a dead channel (its guest's opens
+ * fail with ENOTCONN) until it reattaches to the new hostd, which brings
+ * a new one (pd_display.h, PD_DISP_HELLO_CONTROL); files opened before
+ * the restart stay dead (read 0): the guest opens its file again.
  *
  * On a control file: one request per write, one reply per request, in
  * order, each one packet. Everything the guest writes is untrusted: hostd
@@ -39,7 +41,11 @@
  *
  *   LIST            the VMs and which one is in front (allow: list)
  *   SWITCH NAME     give the screen and keyboard to guest NAME (switch)
- *   NEXT, PREVIOUS  to the next / previous running guest (switch)
+ *   SWITCH host     to dom0's entry: its console or session (host; switch
+ *                   alone does not let a guest hand dom0 the screen)
+ *   NEXT, PREVIOUS  to the next / previous running guest (switch); from
+ *                   dom0's entry the first / the last
+ *   WATCH           this file gets EVENTs from now on (list)
  *
  * Replies: "OK\n", with LIST's lines after it:
  *
@@ -47,7 +53,17 @@
  *   GUEST NAME                each guest of hostd's configuration, in
  *                             config order (running or not)
  *   VM NAME DOMID STATE A     each guest with a domain: STATE as the Vm
- *                             object's State, A 1 if it is in front
+ *                             object's State, A 1 if it is in front;
+ *                             then dom0's entry, "VM host 0 running A"
+ *                             (no guest may be named host)
+ *
+ * Events (after WATCH): a packet that starts "EVENT\n" and goes on as
+ * LIST's reply after "OK\n", sent unasked after every switch and every
+ * change of the VM list or a VM's state, made anywhere. It may come
+ * between a request and its reply: a reader takes the first packet that
+ * is no EVENT as the reply. hostd never waits for a guest's room: an
+ * EVENT that does not fit in the file's buffer waits as a mark, and the
+ * file gets one EVENT of the state of then when it has room.
  *
  * or "ERR NAME TEXT\n": NAME is the last part of the D-Bus error the
  * switcher agent answers with (org.paradice.Switcher1.Error.NAME):
@@ -63,9 +79,18 @@
  *   guest1 writes "LIST"
  *   reads "OK\nSELF guest1\nGUEST guest1\nGUEST guest2\n"
  *         "VM guest1 1 running 1\nVM guest2 2 running 0\n"
+ *         "VM host 0 running 0\n"
  *   writes "SWITCH guest2"       reads "OK\n"
  *   writes "THUMBNAIL guest2"    reads "ERR Refused a guest never sees
  *                                       another guest's frames\n"
+ *   writes "WATCH"               reads "OK\n"
+ *   (dom0's hotkey switches to guest2)
+ *   reads "EVENT\nSELF guest1\nGUEST guest1\nGUEST guest2\n"
+ *         "VM guest1 1 running 0\nVM guest2 2 running 1\n"
+ *         "VM host 0 running 0\n"
+ *   writes "SWITCH host"         reads "ERR Refused guest1 may not hand
+ *                                       dom0 the screen (paradice.conf:
+ *                                       allow has no host)\n"
  */
 #ifndef PARADICE_PD_CONTROL_H
 #define PARADICE_PD_CONTROL_H

@@ -52,7 +52,12 @@
  *     HELLO(version, PD_DISP_HELLO_REATTACH, domid, guest name, ninput)
  *         with ninput descriptors (SCM_RIGHTS): the guest's virtual
  *         keyboard, then its pointer (the uinput files hostd made, which
- *         the backend holds so that the devices outlive hostd)
+ *         the backend holds so that the devices outlive hostd); with
+ *         PD_DISP_HELLO_CONTROL in flags too (a backend whose guest has a
+ *         control file, include/paradice/pd_control.h), one descriptor
+ *         more after them: hostd's end of a new control channel, a
+ *         SOCK_SEQPACKET socketpair the backend made (its old channel
+ *         died with the old hostd)
  *     SET_CRTC(...)  for every CRTC it has state for (the latest frame)
  *     GAMMA(...)     for every CRTC whose gamma the guest set
  *     DPMS(...)      for every connector whose DPMS the guest set
@@ -60,8 +65,9 @@
  * and goes on as above. The new hostd believes none of it: the peer must
  * run as hostd's user or as that guest's backend user (backend_uid), be a "pd-backend --xen DOMID" process, name a
  * configured guest whose domain DOMID runs now and that has no connection
- * yet; each descriptor must be a uinput device with that guest's device
- * name. Anything else drops the connection with a log line.
+ * yet; each input descriptor must be a uinput device with that guest's
+ * device name, the control channel a Unix SOCK_SEQPACKET socket. Anything
+ * else drops the connection with a log line.
  *
  * A backend has at most one FLIP outstanding per CRTC (the guest gets
  * -EBUSY for a second one, as from a real driver); hostd answers every
@@ -103,7 +109,11 @@
  *   2  HELLO names the guest (domid, name) and may reattach a backend to a
  *      new hostd with its input devices; PD_DISPLAY_SOCKET
  *   3  GAMMA, DPMS, DIRTY: a guest's gamma, DPMS and damage reach the card
- *      while it is in front; a switch applies them; PD_DISPLAY_DIRTYFB_ENV
+ *      while it is in front; a switch applies them; PD_DISPLAY_DIRTYFB_ENV;
+ *      later, without a new number: the reattach HELLO's
+ *      PD_DISP_HELLO_CONTROL and the control channel's descriptor (a
+ *      hostd that predates it refuses such a HELLO: going back to an
+ *      older hostd under running backends costs them their reattach)
  */
 #ifndef PARADICE_PD_DISPLAY_H
 #define PARADICE_PD_DISPLAY_H
@@ -123,6 +133,8 @@
 #define PD_DISPLAY_REATTACH_S	60	/* a backend waits that long */
 #define PD_DISPLAY_EXIT_NO_HOSTD 3	/* ... then exits with this status */
 #define PD_DISPLAY_MAX_INPUT	2	/* keyboard, pointer */
+/* descriptors of a reattach HELLO: the input ones, the control channel */
+#define PD_DISPLAY_MAX_FDS	(PD_DISPLAY_MAX_INPUT + 1)
 #define PD_DISPLAY_NAME_MAX	64
 #define PD_DISPLAY_MAX_CONN	4	/* connectors per CRTC */
 #define PD_DISPLAY_MAX_CRTCS	4	/* CRTCs a guest may set */
@@ -151,12 +163,15 @@ struct pd_disp_hdr {
 };
 
 #define PD_DISP_HELLO_REATTACH	1u	/* on PD_DISPLAY_SOCKET, not a socketpair */
+#define PD_DISP_HELLO_CONTROL	2u	/* with REATTACH: a control channel too */
 
 struct pd_disp_hello {
 	uint32_t version;	/* PD_DISPLAY_VERSION */
-	uint32_t flags;		/* PD_DISP_HELLO_REATTACH or 0 */
+	uint32_t flags;		/* PD_DISP_HELLO_REATTACH (| _CONTROL) or 0 */
 	uint32_t domid;		/* the guest's domain */
-	uint32_t ninput;	/* descriptors attached; 0 without REATTACH */
+	uint32_t ninput;	/* input descriptors attached (the control
+				 * channel's is not counted); 0 without
+				 * REATTACH */
 	char guest[PD_DISPLAY_NAME_MAX];	/* NUL-terminated, NUL-padded */
 };
 

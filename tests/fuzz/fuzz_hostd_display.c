@@ -434,7 +434,7 @@ static void setup(void)
 	close(p[0]);
 	if (!d)
 		abort();
-	r = hostd_reattach_create(&sw, poller, d, NULL, sock_path, false);
+	r = hostd_reattach_create(&sw, poller, d, NULL, NULL, sock_path, false);
 	if (!r)
 		abort();
 }

@@ -126,3 +126,48 @@ def test_each_lifecycle_method_asks_polkit_its_own_action(app):
     finally:
         s.close()
 
+
+
+def test_thumbnails_ask_their_own_action_and_host_has_no_lifecycle(app):
+    """Thumbnails.GetThumbnail from user nobody asks polkit for
+    org.paradice.switcher.thumbnail: "no" is Error.Refused, "yes" lets it
+    through (here, without a card: NotAvailable, "no frame"). dom0's entry
+    (/org/paradice/Switcher1/vm/0, Kind "host") has no thumbnail and no
+    lifecycle: NotAvailable and Refused without asking polkit."""
+    s = Session()
+    try:
+        root = "/org/paradice/Switcher1"
+        thumb = "org.paradice.Switcher1.Thumbnails.GetThumbnail"
+        s.policy("no")
+        ok, name, err = call(s, root, thumb, "play", "64", "48",
+                             user="nobody")
+        check(not ok and name == ERR + "Refused", "refused: %s" % err)
+        check([c["action"] for c in s.calls()] ==
+              ["org.paradice.switcher.thumbnail"], "polkit was asked %r"
+              % s.calls())
+        s.policy("yes")
+        ok, name, err = call(s, root, thumb, "play", "64", "48",
+                             user="nobody")
+        check(not ok and name == ERR + "NotAvailable" and
+              "no frame of play" in err, "granted: %s" % err)
+        n = len(s.calls())
+        ok, name, err = call(s, root, thumb, "host", "64", "48",
+                             user="nobody")
+        check(not ok and name == ERR + "NotAvailable", "host: %s" % err)
+        host = root + "/vm/0"
+        r = subprocess.run(["gdbus", "call", "--system", "--dest",
+                            "org.paradice.Switcher1", "--object-path", host,
+                            "--method", "org.freedesktop.DBus.Properties.Get",
+                            VM, "Kind"], env=s.env, capture_output=True,
+                           text=True, timeout=30)
+        check(r.returncode == 0 and "'host'" in r.stdout,
+              "host's Kind: %s %s" % (r.stdout, r.stderr))
+        for m in ("Pause", "Shutdown", "ForceOff", "Resume"):
+            ok, name, err = call(s, host, "%s.%s" % (VM, m), user="nobody")
+            check(not ok and name == ERR + "Refused" and "dom0 itself" in err,
+                  "%s of host: %s" % (m, err))
+        check(len(s.calls()) == n, "polkit was asked for host: %r"
+              % s.calls()[n:])
+        s.stop_hostd()
+    finally:
+        s.close()

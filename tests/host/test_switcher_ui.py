@@ -296,8 +296,14 @@ def test_cli_lists_and_switches_through_hostd(app):
     s = Session()
     try:
         out = s.ui("--list").stdout
-        check(out == "work 1 running active\nplay 2 running\nspare 3 running\n",
-              "list: %r" % out)
+        check(out == "work 1 running active\nplay 2 running\nspare 3 running\n"
+              "host 0 running\n", "list: %r" % out)
+        # dom0's entry: SwitchTo host, listed active; next goes to the
+        # first guest, previous from there wraps to the last one
+        s.ui("--switch", "host")
+        check(s.active() == "host", "not switched to host")
+        s.ui("--next")
+        check(s.active() == "work", "next from host did not go to work")
         s.ui("--switch", "play")
         check(s.active() == "play", "not switched to play")
         s.ui("--next")
@@ -310,7 +316,15 @@ def test_cli_lists_and_switches_through_hostd(app):
         check(r.returncode == 1 and "no VM nosuch" in r.stderr,
               "unknown VM: %d %r" % (r.returncode, r.stderr))
         times = re.findall(r"switched from \w+ to \w+", s.hostd_log())
-        check(len(times) == 4, "hostd logged %r" % times)
+        check(len(times) == 6, "hostd logged %r" % times)
+        # host has no lifecycle
+        r = subprocess.run(["gdbus", "call", "--address", s.address, "--dest",
+                            "org.paradice.Switcher1", "--object-path",
+                            "/org/paradice/Switcher1/vm/0", "--method",
+                            "org.paradice.Switcher1.Vm.Pause"],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode != 0 and "Error.Refused" in r.stderr and
+              "dom0 itself" in r.stderr, "Pause of host: %r" % r.stderr)
         # without hostd: a clear error, not a hang or a GDBus message
         s.stop_hostd()
         for args in (["--list"], ["--switch", "play"]):
@@ -394,7 +408,7 @@ def test_tray_menu_over_dbusmenu_lists_switches_and_survives_hostd(app):
         ui = s.start_app()
         item = s.tray_item()
         want = {"work": ("running", True), "play": ("running", False),
-                "spare": ("running", False)}
+                "spare": ("running", False), "Host": ("dom0", False)}
 
         def menu_shows(states):
             def ok():
@@ -438,6 +452,24 @@ def test_tray_menu_over_dbusmenu_lists_switches_and_survives_hostd(app):
         s.wait_for(lambda: any(n["summary"] == "Switched to spare"
                                for n in s.notifications()),
                    "a notification of the switch made elsewhere")
+        # dom0's entry: last, "_Host (dom0)" with its mnemonic, no
+        # "Manage" submenu; a click hands dom0 the screen
+        menu = s.menu(item)
+        radios = [i["label"] for i in menu if i["toggle-type"] == "radio"]
+        check(radios[-1] == "_Host (dom0)", "the host item: %r" % radios)
+        check(not any(unmnemonic(i["label"]) == "Manage host" and i["visible"]
+                      for i in menu), "a Manage submenu for host")
+        s.click(item, vm_items(menu)["Host"][2])
+        s.wait_for(lambda: s.active() == "host", "the Host click to switch")
+        s.wait_for(menu_shows(dict(want, work=("running", False),
+                                   Host=("dom0", True))),
+                   "the menu to mark Host")
+        s.wait_for(lambda: unmnemonic(s.menu(item)[0]["label"]) ==
+                   "dom0 has the screen and keyboard", "the status line "
+                   "to say dom0 has the screen")
+        time.sleep(0.5)
+        s.screenshot("switcher-ui-tray-1b-host.png")
+        s.ui("--switch", "spare")
 
         # hostd stops: "not running", no VMs
         s.stop_hostd()
@@ -461,6 +493,49 @@ def test_tray_menu_over_dbusmenu_lists_switches_and_survives_hostd(app):
         s.wait_for(lambda: s.active() == "spare",
                    "a menu click to switch after hostd's restart")
         s.check_alive(ui)
+    finally:
+        s.close()
+
+
+def test_window_shows_each_guests_thumbnail(app):
+    """In dom0 the window shows each running guest's thumbnail on its
+    button (hostd's Thumbnails.GetThumbnail, XRGB8888 made a GdkPixbuf):
+    with a service whose thumbnails are solid red (work) and blue (play),
+    both colours are in the window, in blocks of the thumbnail's size;
+    dom0's entry has none. Saved as build/test-artifacts/
+    switcher-ui-thumbnails.png."""
+    s = Session(fake_hostd="fake-thumbs")
+    try:
+        out = s.ui("--list").stdout
+        check(out == "work 1 running active\nplay 2 running\n"
+              "host 0 running\n", "list: %r" % out)
+        s.start_x()
+        s.start_app("--window")
+        s.wait_for(lambda: s.visible_window(), "the switcher window",
+                   timeout=90)
+        ppm = os.path.join(s.dir, "thumbs.ppm")
+
+        def colours():
+            subprocess.run(["import", "-window", "root", "-depth", "8",
+                            "ppm:" + ppm], env=s.xenv(), check=True)
+            w, h, _ = shot = read_ppm(ppm)
+            n = {"red": 0, "blue": 0}
+            for y in range(0, h, 2):
+                for x in range(0, w, 2):
+                    p = pixel(shot, x, y)
+                    if p == (255, 0, 0):
+                        n["red"] += 1
+                    elif p == (0, 0, 255):
+                        n["blue"] += 1
+            return n
+        # 96 x 72 each, every other pixel counted: 1728
+        s.wait_for(lambda: min(colours().values()) >= 1700,
+                   "both thumbnails in the window", timeout=30)
+        subprocess.run(["import", "-window", "root",
+                        artifact("switcher-ui-thumbnails.png")], env=s.xenv())
+        n = colours()
+        check(n["red"] <= 1800 and n["blue"] <= 1800,
+              "more of the colours than two thumbnails: %r" % n)
     finally:
         s.close()
 

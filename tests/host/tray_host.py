@@ -25,6 +25,12 @@ Debian's /usr/bin/python3 (python3-gi), on the test's private bus
                              other lifecycle call is refused as polkit
                              would refuse it (Error.Refused). Each call is
                              printed as a line "CALL NAME METHOD".
+  tray_host.py fake-thumbs   org.paradice.Switcher1 with "work" (domain 1,
+                             active) and "play" (2) running and dom0's
+                             entry "host", and the Thumbnails interface:
+                             work's thumbnail solid red, play's solid
+                             blue (XRGB8888, 96 x 72), host's NotAvailable.
+                             Each GetThumbnail is printed as "THUMB NAME".
   tray_host.py menu ITEM     the item's menu (com.canonical.dbusmenu
                              GetLayout), as JSON: [{id, label, enabled,
                              toggle-type, toggle-state, type, children}],
@@ -289,6 +295,84 @@ def fake_lifecycle():
     GLib.MainLoop().run()
 
 
+FAKE_THUMBS = """
+<node>
+  <interface name="org.paradice.Switcher1.Thumbnails">
+    <method name="GetThumbnail">
+      <arg name="name" type="s" direction="in"/>
+      <arg name="max_width" type="u" direction="in"/>
+      <arg name="max_height" type="u" direction="in"/>
+      <arg name="width" type="u" direction="out"/>
+      <arg name="height" type="u" direction="out"/>
+      <arg name="stride" type="u" direction="out"/>
+      <arg name="format" type="s" direction="out"/>
+      <arg name="pixels" type="ay" direction="out"/>
+    </method>
+  </interface>
+</node>"""
+
+FAKE_KIND_VM = FAKE_VM.replace(
+    "</interface>", '<property name="Kind" type="s" access="read"/>'
+    '</interface>')
+
+
+def fake_thumbs():
+    bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+    root = "/org/paradice/Switcher1"
+    vms = {}
+    for dom, name, kind in ((1, "work", "guest"), (2, "play", "guest"),
+                            (0, "host", "host")):
+        vms["%s/vm/%d" % (root, dom)] = {
+            "Name": GLib.Variant("s", name), "DomainId": GLib.Variant("u", dom),
+            "State": GLib.Variant("s", "running"),
+            "Active": GLib.Variant("b", dom == 1),
+            "Kind": GLib.Variant("s", kind)}
+    mgr = {"ActiveVm": GLib.Variant("o", root + "/vm/1"),
+           "Vms": GLib.Variant("ao", [root + "/vm/1", root + "/vm/2",
+                                      root + "/vm/0"]),
+           "Guests": GLib.Variant("as", ["work", "play"]),
+           "Version": GLib.Variant("u", 1)}
+    colours = {"work": b"\x00\x00\xff\x00", "play": b"\xff\x00\x00\x00"}
+
+    def call(conn, sender, path, iface, method, params, inv):
+        name, _w, _h = params.unpack()
+        print("THUMB %s" % name, flush=True)
+        if name not in colours:
+            inv.return_dbus_error("org.paradice.Switcher1.Error.NotAvailable",
+                                  "no frame of %s" % name)
+            return
+        w, h = 96, 72
+        inv.return_value(GLib.Variant("(uuusay)", (
+            w, h, w * 4, "XRGB8888", colours[name] * (w * h))))
+
+    def no_call(conn, sender, path, iface, method, params, inv):
+        inv.return_dbus_error("org.paradice.Switcher1.Error.Busy", "busy")
+
+    def prop(conn, sender, path, iface, name):
+        return (mgr if path == root else vms[path]).get(name)
+
+    info = Gio.DBusNodeInfo.new_for_xml(FAKE_MANAGER.replace(
+        '<property name="Version"',
+        '<property name="Guests" type="as" access="read"/>'
+        '<property name="Version"')).interfaces[0]
+    bus.register_object(root, info, no_call, prop, None)
+    info = Gio.DBusNodeInfo.new_for_xml(FAKE_THUMBS).interfaces[0]
+    bus.register_object(root, info, call, None, None)
+    for path in vms:
+        info = Gio.DBusNodeInfo.new_for_xml(FAKE_KIND_VM).interfaces[0]
+        bus.register_object(path, info, None, prop, None)
+
+    def owned(*_):
+        print("ready", flush=True)
+
+    def lost(_conn, name):
+        sys.exit("tray_host: could not own %s" % name)
+
+    Gio.bus_own_name_on_connection(bus, "org.paradice.Switcher1",
+                                   Gio.BusNameOwnerFlags.NONE, owned, lost)
+    GLib.MainLoop().run()
+
+
 def _menu_path(bus, item):
     name, path = item.split()
     r = bus.call_sync(name, path, "org.freedesktop.DBus.Properties", "Get",
@@ -339,6 +423,8 @@ if __name__ == "__main__":
         fake_hostd()
     elif len(sys.argv) == 2 and sys.argv[1] == "fake-lifecycle":
         fake_lifecycle()
+    elif len(sys.argv) == 2 and sys.argv[1] == "fake-thumbs":
+        fake_thumbs()
     elif len(sys.argv) == 3 and sys.argv[1] == "menu":
         menu(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "click":

@@ -178,7 +178,8 @@ static void test_limits(void)
 }
 
 /* What a guest may ask hostd (guestctl.c): list and switch by default,
- * any of them, or none; a word that is none of those is refused. */
+ * any of them, host (dom0's entry) only when said, or none; a word that
+ * is none of those is refused. */
 static void test_allow(void)
 {
 	struct hostd_config cfg;
@@ -186,14 +187,19 @@ static void test_allow(void)
 	CHECK_EQ(parse(&cfg, "[guest a]\ndevices = /dev/x\nallow = list\n"
 		       "[guest b]\ndevices = /dev/x\nallow = none\n"
 		       "[guest c]\ndevices = /dev/x\n"
-		       "[guest d]\ndevices = /dev/x\nallow = switch, list\n"),
+		       "[guest d]\ndevices = /dev/x\nallow = switch, list\n"
+		       "[guest e]\ndevices = /dev/x\nallow = list,switch,host\n"),
 		 0);
 	CHECK_EQ(cfg.guests[0].allow, HOSTD_ALLOW_LIST);
 	CHECK_EQ(cfg.guests[1].allow, 0);
 	CHECK_EQ(cfg.guests[2].allow, HOSTD_DEFAULT_ALLOW);
 	CHECK_EQ(HOSTD_DEFAULT_ALLOW, HOSTD_ALLOW_LIST | HOSTD_ALLOW_SWITCH);
 	CHECK_EQ(cfg.guests[3].allow, HOSTD_ALLOW_LIST | HOSTD_ALLOW_SWITCH);
+	CHECK_EQ(cfg.guests[4].allow, HOSTD_ALLOW_LIST | HOSTD_ALLOW_SWITCH |
+				      HOSTD_ALLOW_HOST);
+	CHECK(!(HOSTD_DEFAULT_ALLOW & HOSTD_ALLOW_HOST));
 	hostd_config_finish(&cfg);
+	CHECK_EQ(parse(&cfg, "[guest a]\nallow = host,none\n"), -1);
 
 	CHECK_EQ(parse(&cfg, "[guest a]\nallow = thumbnails\n"), -1);
 	CHECK(strstr(err, "t.conf:2: 'allow': unknown 'thumbnails'") != NULL);

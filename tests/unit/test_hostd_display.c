@@ -38,9 +38,11 @@
 #endif
 #include <drm/drm.h>
 #include <drm/drm_mode.h>
+#include <paradice/pd_control.h>
 #include <paradice/pd_display.h>
 
 #include "display.h"
+#include "guestctl.h"
 #include "input.h"
 #include "log.h"
 #include "poller.h"
@@ -542,9 +544,17 @@ static void test_reattach_checks_the_hello(void)
 		{ "fds not as said", "g1", 2, PD_DISP_HELLO_REATTACH, 2, 1, 0, true },
 		{ "too many fds", "g1", 2, PD_DISP_HELLO_REATTACH, 3, 3, 0, true },
 		{ "not devices", "g1", 2, PD_DISP_HELLO_REATTACH, 1, 1, 0, false },
+		{ "control without its fd", "g1", 2, PD_DISP_HELLO_REATTACH |
+		  PD_DISP_HELLO_CONTROL, 0, 0, 0, true },
+		{ "control flag alone", "g1", 2, PD_DISP_HELLO_CONTROL, 0, 1, 0,
+		  true },
+		{ "unknown flag", "g1", 2, PD_DISP_HELLO_REATTACH | 4, 0, 0, 0,
+		  true },
+		{ "fds beyond control", "g1", 2, PD_DISP_HELLO_REATTACH |
+		  PD_DISP_HELLO_CONTROL, 0, 2, 0, true },
 	};
 
-	r = hostd_reattach_create(&sw, poller, d, NULL,
+	r = hostd_reattach_create(&sw, poller, d, NULL, NULL,
 				  sock_path(), false);
 	CHECK(r != NULL);
 	adopted = 0;
@@ -585,7 +595,7 @@ static void test_reattach_keeps_state_and_flips(void)
 	} done;
 	int s, s2, fds[2], p[2];
 
-	r = hostd_reattach_create(&sw, poller, d, NULL,
+	r = hostd_reattach_create(&sw, poller, d, NULL, NULL,
 				  sock_path(), false);
 	CHECK(r != NULL);
 	adopted = 0;
@@ -621,6 +631,64 @@ static void test_reattach_keeps_state_and_flips(void)
 	CHECK_EQ(done.m.cookie, 10);
 	close(s);
 	hostd_reattach_destroy(r);
+	hostd_display_destroy(d);
+}
+
+/* A reattaching backend brings a new control channel with its HELLO
+ * (PD_DISP_HELLO_CONTROL): its guest's control files come over it to
+ * guestctl.c again, as that guest's. */
+static void test_reattach_brings_a_control_channel(void)
+{
+	struct hostd_display *d = setup();
+	struct hostd_guestctl *gc = hostd_guestctl_create(&sw, poller);
+	struct hostd_reattach *r;
+	struct pd_ctl_open open_msg = { .type = PD_CTL_OPEN };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl = { 0 };
+	struct iovec iov = { &open_msg, sizeof(open_msg) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *c;
+	char reply[256] = "";
+	int s, chan[2], file[2];
+	ssize_t n;
+
+	cfg.guests[1].allow = HOSTD_DEFAULT_ALLOW;
+	r = hostd_reattach_create(&sw, poller, d, NULL, gc, sock_path(),
+				  false);
+	CHECK(r != NULL && gc != NULL);
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, chan) == 0);
+	s = connect_to(sock_path());
+	reattach_hello(s, "g1", 2, PD_DISP_HELLO_REATTACH |
+		       PD_DISP_HELLO_CONTROL, 0, &chan[1], 1, 0);
+	close(chan[1]);
+	pump_all(d, r, s, 200);
+	CHECK(!closed(s));
+	/* the guest opens its control file: the backend sends it */
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, file) == 0);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &file[1], sizeof(int));
+	CHECK(sendmsg(chan[0], &mh, 0) == (ssize_t)sizeof(open_msg));
+	close(file[1]);
+	pump_poller(file[0], 200);
+	CHECK(write(file[0], "LIST", 4) == 4);
+	pump_poller(file[0], 500);
+	n = recv(file[0], reply, sizeof(reply) - 1, MSG_DONTWAIT);
+	CHECK(n > 0);
+	if (n > 0)
+		reply[n] = '\0';
+	CHECK(!strncmp(reply, "OK\nSELF g1\n", 11));
+	close(file[0]);
+	close(chan[0]);
+	close(s);
+	hostd_reattach_destroy(r);
+	hostd_guestctl_destroy(gc);
 	hostd_display_destroy(d);
 }
 
@@ -880,6 +948,7 @@ int main(void)
 	RUN(test_a_second_flip_in_flight_drops_the_connection);
 	RUN(test_reattach_checks_the_hello);
 	RUN(test_reattach_keeps_state_and_flips);
+	RUN(test_reattach_brings_a_control_channel);
 	RUN(test_card_probed);
 	RUN(test_gamma_dpms_dirty_follow_the_foreground);
 	RUN(test_bad_gamma_dpms_dirty_drop_the_connection);

@@ -4,11 +4,15 @@
  * The request parser refuses everything that is not exactly a request;
  * each guest's `allow` decides (list and switch by default); another
  * guest's frames are never served; a switch goes through the switcher.
+ * dom0's entry ("host") is listed and reached only with allow host.
  * Then the channel as a backend uses it, on socketpairs: a control file
  * arrives with its descriptor, its requests are answered, a malformed
  * message or a descriptor that is no seqpacket socket is dropped, a
  * guest gets at most PD_CONTROL_MAX_FILES files, and a guest that never
- * reads its replies loses its file without hostd ever blocking.
+ * reads its replies loses its file without hostd ever blocking. A channel
+ * a reattached backend brings replaces the old one. A file that asked
+ * WATCH gets an EVENT on every switch and change, and one that does not
+ * read gets them coalesced, hostd never blocking.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +34,8 @@ static const char *const conf_text =
 	"[guest guest1]\n"
 	"[guest guest2]\nallow = list\n"
 	"[guest guest3]\nallow = none\n"
-	"[guest guest4]\nallow = switch\n";
+	"[guest guest4]\nallow = switch\n"
+	"[guest guest5]\nallow = list,host\n";
 
 static struct hostd_config cfg;
 static struct hostd_switcher sw;
@@ -101,8 +106,9 @@ static void test_list_says_who_asks_and_what_runs(void)
 	CHECK(!strcmp(ask(1, "LIST\n"),
 		      "OK\nSELF guest2\nGUEST guest1\nGUEST guest2\n"
 		      "GUEST guest3\nGUEST guest4\n"
+		      "GUEST guest5\n"
 		      "VM guest1 1 running 1\nVM guest2 2 running 0\n"
-		      "VM guest3 3 running 0\n"));
+		      "VM guest3 3 running 0\nVM host 0 running 0\n"));
 	/* allow = switch: no list; none: nothing */
 	CHECK(starts(ask(3, "LIST"), "ERR Refused guest4 may not list"));
 	CHECK(starts(ask(2, "LIST"), "ERR Refused guest3 may not list"));
@@ -135,10 +141,41 @@ static void test_switches_follow_each_guests_allow(void)
 	CHECK_EQ(sw.router.active, 2);
 }
 
+/* allow = switch does not reach dom0's entry; allow host does, alone */
+static void test_host_needs_its_own_allow(void)
+{
+	setup();
+	CHECK(starts(ask(0, "SWITCH host"),
+		     "ERR Refused guest1 may not hand dom0 the screen"));
+	CHECK(starts(ask(3, "SWITCH host"), "ERR Refused guest4 may not hand"));
+	CHECK(starts(ask(1, "SWITCH host"), "ERR Refused guest2 may not hand"));
+	CHECK_EQ(sw.router.active, 0);
+	/* NEXT and PREVIOUS cycle through the guests only */
+	CHECK(!strcmp(ask(0, "NEXT"), "OK\n"));
+	CHECK(!strcmp(ask(0, "NEXT"), "OK\n"));
+	CHECK(!strcmp(ask(0, "NEXT"), "OK\n"));
+	CHECK(!hostd_is_host(&sw, sw.router.active));
+	/* guest5 (allow = list,host) is off, which does not matter here */
+	CHECK(!strcmp(ask(4, "SWITCH host"), "OK\n"));
+	CHECK(hostd_is_host(&sw, sw.router.active));
+	CHECK(strstr(ask(0, "LIST"), "\nVM host 0 running 1\n") != NULL);
+	CHECK(strstr(reply, "VM guest1 1 running 0\n") != NULL);
+	/* but not another guest: its allow has no switch */
+	CHECK(starts(ask(4, "SWITCH guest1"), "ERR Refused guest5 may not "
+		     "switch"));
+	/* from host back to a guest, as a guest with switch may: NEXT
+	 * from dom0's entry is the first running guest, PREVIOUS the last */
+	CHECK(!strcmp(ask(0, "PREVIOUS"), "OK\n"));
+	CHECK_EQ(sw.router.active, 2);
+	CHECK(!strcmp(ask(4, "SWITCH host"), "OK\n"));
+	CHECK(!strcmp(ask(0, "NEXT"), "OK\n"));
+	CHECK_EQ(sw.router.active, 0);
+}
+
 static void test_frames_are_never_served(void)
 {
 	setup();
-	for (unsigned int g = 0; g < 4; g++) {
+	for (unsigned int g = 0; g < 5; g++) {
 		CHECK(starts(ask(g, "THUMBNAIL guest2"),
 			     "ERR Refused a guest never sees another guest's"));
 		CHECK(starts(ask(g, "SCREENSHOT guest1"), "ERR Refused "));
@@ -307,15 +344,135 @@ static void test_a_guest_that_does_not_read_loses_its_file(void)
 	hostd_poller_destroy(p);
 }
 
+/* A backend that outlived hostd brings a new channel: it replaces the
+ * guest's old one; anything but a seqpacket socket is refused. */
+static void test_a_reattached_channel_replaces_the_old_one(void)
+{
+	struct hostd_poller *p = hostd_poller_create();
+	struct hostd_guestctl *gc;
+	int old, sv[2], pipefd[2], f;
+
+	setup();
+	gc = hostd_guestctl_create(&sw, p);
+	old = hostd_guestctl_backend_fd(gc, 0);
+	CHECK(old >= 0);
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	CHECK_EQ(hostd_guestctl_adopt(gc, 0, sv[1]), 0);
+	CHECK_EQ(open_file(old), -1);	/* hostd dropped its end */
+	f = open_file(sv[0]);
+	spin(p);
+	CHECK_EQ(write(f, "LIST", 4), 4);
+	spin(p);
+	CHECK(starts(reply_on(f), "OK\nSELF guest1\n"));
+	close(f);
+	/* a pipe, a guest hostd has not, no hostd: refused (and closed) */
+	CHECK_EQ(pipe(pipefd), 0);
+	CHECK_EQ(hostd_guestctl_adopt(gc, 0, pipefd[0]), -1);
+	CHECK_EQ(hostd_guestctl_adopt(gc, 9, dup(pipefd[1])), -1);
+	CHECK_EQ(hostd_guestctl_adopt(NULL, 0, pipefd[1]), -1);
+	CHECK_EQ(fcntl(pipefd[0], F_GETFD), -1);
+	/* the channel stays the adopted one */
+	f = open_file(sv[0]);
+	spin(p);
+	CHECK_EQ(write(f, "LIST", 4), 4);
+	spin(p);
+	CHECK(starts(reply_on(f), "OK\n"));
+	close(f);
+	close(old);
+	close(sv[0]);
+	hostd_guestctl_destroy(gc);
+	hostd_poller_destroy(p);
+}
+
+/* WATCH: EVENTs after each switch and change, to the files that asked,
+ * of guests whose allow has list; a file that does not read gets them
+ * coalesced into one when it has room, and hostd never blocks. */
+static void test_watching_files_get_events(void)
+{
+	struct hostd_poller *p = hostd_poller_create();
+	struct hostd_guestctl *gc;
+	int chan1, chan2, chan4, w, quiet, g2, g4, n = 0;
+	static char last[PD_CONTROL_MAX_REPLY];
+
+	setup();
+	gc = hostd_guestctl_create(&sw, p);
+	chan1 = hostd_guestctl_backend_fd(gc, 0);
+	chan2 = hostd_guestctl_backend_fd(gc, 1);
+	chan4 = hostd_guestctl_backend_fd(gc, 3);
+	w = open_file(chan1);
+	quiet = open_file(chan1);
+	g2 = open_file(chan2);
+	g4 = open_file(chan4);
+	spin(p);
+	CHECK_EQ(write(w, "WATCH\n", 6), 6);
+	CHECK_EQ(write(g2, "WATCH", 5), 5);
+	CHECK_EQ(write(g4, "WATCH", 5), 5);	/* allow = switch: no list */
+	spin(p);
+	CHECK(!strcmp(reply_on(w), "OK\n"));
+	CHECK(!strcmp(reply_on(g2), "OK\n"));
+	CHECK(starts(reply_on(g4), "ERR Refused guest4 may not list"));
+
+	/* a switch (here from guest4's file: any source) */
+	CHECK_EQ(write(g4, "SWITCH guest3", 13), 13);
+	spin(p);
+	CHECK(!strcmp(reply_on(g4), "OK\n"));
+	CHECK(!strcmp(reply_on(w),
+		      "EVENT\nSELF guest1\nGUEST guest1\nGUEST guest2\n"
+		      "GUEST guest3\nGUEST guest4\nGUEST guest5\n"
+		      "VM guest1 1 running 0\nVM guest2 2 running 0\n"
+		      "VM guest3 3 running 1\nVM host 0 running 0\n"));
+	CHECK(starts(reply_on(g2), "EVENT\nSELF guest2\n"));
+	CHECK(!strcmp(reply_on(quiet), ""));	/* did not ask */
+	CHECK(!strcmp(reply_on(g4), ""));
+	/* a change hostd.c reports (a domain came) */
+	hostd_switcher_set_domain(&sw, 3, 4);
+	hostd_guestctl_notify(gc);
+	CHECK(strstr(reply_on(w), "VM guest4 4 running 0\n") != NULL);
+	CHECK(starts(reply_on(g2), "EVENT\n"));
+	hostd_guestctl_notify(NULL);
+
+	/* w stops reading: events until its buffer is full, never a
+	 * block; then one event, the state of then, when it has room */
+	for (int i = 0; i < 5000; i++)
+		hostd_guestctl_notify(gc);
+	CHECK_EQ(hostd_switch_to(&sw, 0), 0);	/* notifies too */
+	for (int round = 0; round < 3; round++) {
+		spin(p);	/* room: the one event that waited */
+		for (;;) {
+			const char *r = reply_on(w);
+
+			if (!*r)
+				break;
+			n++;
+			snprintf(last, sizeof(last), "%s", r);
+		}
+	}
+	printf("# %d of 5001 events read\n", n);
+	CHECK(n > 0 && n < 5000);
+	CHECK(strstr(last, "VM guest1 1 running 1\n") != NULL);
+	close(w);
+	close(quiet);
+	close(g2);
+	close(g4);
+	close(chan1);
+	close(chan2);
+	close(chan4);
+	hostd_guestctl_destroy(gc);
+	hostd_poller_destroy(p);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	RUN(test_parser_refuses_what_is_no_request);
 	RUN(test_list_says_who_asks_and_what_runs);
 	RUN(test_switches_follow_each_guests_allow);
+	RUN(test_host_needs_its_own_allow);
 	RUN(test_frames_are_never_served);
 	RUN(test_channel_carries_files_and_drops_bad_ones);
 	RUN(test_a_guest_that_does_not_read_loses_its_file);
+	RUN(test_a_reattached_channel_replaces_the_old_one);
+	RUN(test_watching_files_get_events);
 	hostd_config_finish(&cfg);
 	return tap_done();
 }

@@ -9,7 +9,8 @@
  * Its flips complete here at 60 Hz (nothing is shown), and the thread
  * connects to the socket path until a new hostd answers, then sends HELLO
  * with the guest's uinput descriptors (held here so that its virtual
- * keyboard and pointer outlive hostd), its DPMS and the state and gamma of
+ * keyboard and pointer outlive hostd) and a new control channel (when the
+ * guest has a control file: control.c), its DPMS and the state and gamma of
  * every CRTC, so that the new hostd shows the guest's latest frame if it
  * is in front. If none answers within the reattach time, the thread tells
  * the backend's main (vkms_gone_fd() becomes readable) and ends: main
@@ -97,7 +98,12 @@ static void complete_here(struct vkms *v)
 		vkms_notify(v, handles[i]);
 }
 
-/* Under lock: HELLO on sock, with the input descriptors if reattaching. */
+/*
+ * Under lock: HELLO on sock, with the input descriptors if reattaching,
+ * and then, if the guest has a control file, a new control channel too
+ * (pd_display.h): its old one died with the old hostd, and the guest's
+ * opens of the control file would get ENOTCONN until the backend ends.
+ */
 int vkms_send_hello(struct vkms *v, int sock, bool reattach)
 {
 	struct {
@@ -112,25 +118,43 @@ int vkms_send_hello(struct vkms *v, int sock, bool reattach)
 	};
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * PD_DISPLAY_MAX_INPUT)];
+		char buf[CMSG_SPACE(sizeof(int) * PD_DISPLAY_MAX_FDS)];
 	} ctl;
 	struct iovec iov = { &b, sizeof(b) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int fds[PD_DISPLAY_MAX_FDS], chan[2] = { -1, -1 };
+	unsigned int nfds = b.m.ninput;
+	int r;
 
 	snprintf(b.m.guest, sizeof(b.m.guest), "%s", v->be->name);
-	if (b.m.ninput) {
+	memcpy(fds, v->input, sizeof(int) * b.m.ninput);
+	if (reattach && be_has_control(v->be) &&
+	    !socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan)) {
+		b.m.flags |= PD_DISP_HELLO_CONTROL;
+		fds[nfds++] = chan[1];
+	}
+	if (nfds) {
 		struct cmsghdr *c;
 
 		memset(&ctl, 0, sizeof(ctl));
 		msg.msg_control = ctl.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * b.m.ninput);
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
 		c = CMSG_FIRSTHDR(&msg);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * b.m.ninput);
-		memcpy(CMSG_DATA(c), v->input, sizeof(int) * b.m.ninput);
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(b) ? 0 : -1;
+	r = sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(b) ? 0 : -1;
+	if (chan[1] >= 0)
+		close(chan[1]);
+	if (chan[0] >= 0) {
+		if (!r)
+			be_control_set_channel(v->be, chan[0]);
+		else
+			close(chan[0]);
+	}
+	return r;
 }
 
 /* Try the new hostd's socket once: 0 and v->sock set, or -1. */
