@@ -3,7 +3,9 @@
 devices, all on one boot of the xen appliance (the guests' image carries
 the desktop layer, tests/vm/profiles/desktop.txt): Weston 10 (DRM
 backend, pixman renderer, desktop shell) in guest1 and Xorg 21.1 (xinit,
-modesetting and libinput drivers) in guest2 at once, each with a client
+modesetting and libinput drivers) in guest2 at once, each started by a
+console login of the unprivileged user pd and given its card and input
+devices by elogind through its session on seat0, each with a client
 that draws a known picture, typed text reaching a client in each, and
 switches between them by hotkey and over D-Bus with the background
 session still running; then cage (wlroots) in guest1 as a user through
@@ -17,10 +19,11 @@ from pdvm.desktop import (
     GDBUS, PATTERN, PATTERN_W, PATTERN_H, CAGE_PATTERN, X_ROOT,
     pattern_png, count, side_by_side, shot, weston_in_front, xorg_in_front,
     log as _log, hostd_log as _hostd_log, asked as _asked,
-    alive as _alive, start_sessions as _start_sessions)
+    alive as _alive, start_sessions as _start_sessions, session as _session,
+    wayland as _wayland)
 from pdvm.machine import write_png
 from pdvm.testlib import (wait_for as _wait, check, artifact,
-                          keys_left_down, run_ok, indent)
+                          keys_left_down, run_ok, indent, evdev_node)
 
 MODE = "xen"
 GUESTS = 2
@@ -44,13 +47,45 @@ def _xorg_in_front(app, name, root=X_ROOT):
     return xorg_in_front(app, artifact(name), root)
 
 
+def _check_session(app, g, prog):
+    """prog in guest g runs as pd, in pd's active session on seat0 (tty1),
+    and holds the forwarded card and keyboard, which the session took from
+    elogind (TakeDevice: the session's DEVICES)."""
+    s = _session(app, g, prog)
+    kbd = evdev_node(app, g, "Paradice %s keyboard" % g)
+    card = run_ok(app, g, "stat -L -c '%t:%T' /dev/dri/card0 " + kbd)
+    card, kbd_dev = ["%d:%d" % tuple(int(x, 16) for x in d.split(":"))
+                     for d in card.split()]
+    sess = s["session"]
+    print("    %s: %s uid %s, session %s %s, took %s, open %s" % (
+        g, prog, s["uid"], s["session_id"], " ".join(
+            "%s=%s" % (k, sess.get(k)) for k in ("USER", "SEAT", "TTY",
+                                                 "ACTIVE", "TYPE")),
+        sess.get("DEVICES"), " ".join(sorted(s["open"].values()))))
+    check(s["uid"] == 1000, "%s: %s runs as uid %s, not pd's 1000"
+          % (g, prog, s["uid"]))
+    check(sess.get("USER") == "pd" and sess.get("SEAT") == "seat0" and
+          sess.get("ACTIVE") == "1", "%s: %s is not in pd's active session "
+          "on seat0: cgroup %r, sessions %r" % (g, prog, s["cgroup"],
+                                                s["sessions"]))
+    took = (sess.get("DEVICES") or "").split()
+    for dev, what in ((card, "/dev/dri/card0"), (kbd_dev, kbd)):
+        check(dev in took and dev in s["open"], "%s: %s (%s) not taken "
+              "through the session (DEVICES %r) and held by %s (%r)" % (
+                  g, what, dev, took, prog, s["open"]))
+
+
 def test_weston_and_xorg_at_once(app):
     """Weston (DRM backend, pixman) starts in guest1 and Xorg (xinit,
     modesetting, libinput) in guest2 at the same time on their forwarded
-    cards; guest1 in front shows Weston's desktop with weston-image's four
-    colour blocks on its background colour; ctrl+alt+right shows Xorg's
-    root window colour and xterm's background."""
+    cards, each in user pd's session, holding the card and keyboard it
+    took from elogind; guest1 in front shows Weston's desktop with
+    weston-image's four colour blocks on its background colour;
+    ctrl+alt+right shows Xorg's root window colour and xterm's
+    background."""
     _start_sessions(app)
+    _check_session(app, "guest1", "weston")
+    _check_session(app, "guest2", "Xorg")
     _wait("Weston's desktop with the picture on the screen", lambda:
           _weston_in_front(app, "desktop-weston.png")[0], timeout=90)
     weston = app.screendump(None)
@@ -72,12 +107,6 @@ def test_weston_and_xorg_at_once(app):
                          re.I))[:600]))
     for g, what in (("guest1", "Weston"), ("guest2", "Xorg")):
         print("    %s asked:\n%s" % (what, _lines(_asked(app, g))))
-
-
-def _wayland(cmd):
-    """cmd as a client of guest1's Weston."""
-    return ("cd /run/user/0; export XDG_RUNTIME_DIR=/run/user/0 "
-            "WAYLAND_DISPLAY=$(ls wayland-? | head -1); " + cmd)
 
 
 def _xev_keys(app):
@@ -113,9 +142,9 @@ def test_typed_text_reaches_each_sessions_client(app):
     _wait("Weston's desktop on the screen", lambda: _weston_in_front(
         app, "desktop-weston-typing.png")[0], timeout=60)
     app.copy_in("guest1", b"#!/bin/sh\nexec cat >/tmp/typed.txt\n",
-                "/tmp/typed.sh")
+                "/tmp/typed.sh", 0o755)
     run_ok(app, "guest1", _wayland(
-        "chmod +x /tmp/typed.sh; (weston-terminal --shell=/tmp/typed.sh "
+        "(weston-terminal --shell=/tmp/typed.sh "
         ">/tmp/terminal.log 2>&1 &); true"))
     # Weston focuses the terminal once it is mapped: type a line until
     # one arrives (a line typed before that went to the desktop)
@@ -221,7 +250,9 @@ def test_cage_through_seatd_as_a_user(app):
            "weston-terminal weston 2>/dev/null; t=0; while pidof weston "
            ">/dev/null && [ $t -lt 30 ]; do sleep 1; t=$((t+1)); done; "
            "(seatd -g video -l debug >/tmp/seatd.log 2>&1 &); sleep 1; "
-           "(su pd -c 'export XDG_RUNTIME_DIR=/run/user/1000 "
+           "mkdir -p /tmp/pd-cage; chown pd /tmp/pd-cage; "
+           "chmod 700 /tmp/pd-cage; "
+           "(su pd -c 'export XDG_RUNTIME_DIR=/tmp/pd-cage "
            "LIBSEAT_BACKEND=seatd WLR_RENDERER=pixman "
            "LD_PRELOAD=/usr/lib/pd-wlrdebug.so; exec cage -- "
            "weston-image /tmp/cage.png' >/tmp/cage.log 2>&1 &); true",

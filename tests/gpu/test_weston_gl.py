@@ -3,7 +3,9 @@
 DRM master of dom0's virtio-gpu (virgl 3D), guest1 is given its card and
 render node, and Weston 10 (DRM backend, GL renderer: GBM and EGL through
 Mesa's virgl driver on the forwarded card, atomic commits to the virtual
-display) runs in guest1 with weston-presentation-shm animating, until
+display) runs in guest1, started by user pd's login in pd's elogind
+session as tests/desktop starts it (tests/vm/pdvm/desktop.py), with
+weston-presentation-shm animating, until
 1000 frames were presented. Weston must survive them: its
 `timespec_sub_to_nsec(stamp, &output->frame_time) >= 0` assertion in
 weston_output_finish_frame() fired when a flip's time came before the
@@ -13,12 +15,18 @@ PD_WESTON_GL_RUNS (default 1) runs it that many times in a row, each
 with a new Weston; PD_WESTON_GL_BUDGET (seconds) starts no new run that
 would end (as long as the last one took) past that long after the first
 (the count reached is printed). A screen grab of the virtio-gpu's scanout (VNC):
-build/test-artifacts/gpu-weston-gl.png."""
+build/test-artifacts/gpu-weston-gl.png.
+
+Then Xorg with glamor on the same card, in user pd's session as
+tests/desktop starts it (tests/vm/pdvm/desktop.py): the modesetting
+driver's glamor renders through Mesa's virgl driver on the card the
+session took from elogind; build/test-artifacts/gpu-xorg-glamor.png."""
 
 import os
 import re
 import time
 
+from pdvm import desktop
 from pdvm.desktop import WESTON_INI  # the desktop sessions' Weston config
 from pdvm.testlib import artifact, check, run_ok, wait_for, indent
 
@@ -40,8 +48,10 @@ next = ctrl+alt+right
 devices = %(card)s %(render)s
 hotkey = ctrl+alt+f1
 """
-WAYLAND = ("cd /run/user/0; export XDG_RUNTIME_DIR=/run/user/0 "
-           "WAYLAND_DISPLAY=$(ls wayland-? | head -1); ")
+# Weston as tests/desktop starts it, from user pd's login on tty1 in pd's
+# elogind session (tests/vm/pdvm/desktop.py), with its GL renderer
+WESTON_GL = ("exec weston --log=/tmp/weston-gl.log >/tmp/weston-gl.out "
+             "2>&1")
 
 
 def _virtio_nodes(app):
@@ -95,19 +105,26 @@ def _weston_alive(app):
     return app.run("guest1", "pidof weston >/dev/null")[0] == 0
 
 
+def _session_ended(app):
+    """Wait until the last session's Weston and login have ended (the
+    next login starts on the same VT)."""
+    run_ok(app, "guest1", "killall weston-presentation-shm weston "
+           "2>/dev/null; t=0; while { pidof weston || pidof login; } "
+           ">/dev/null && [ $t -lt 30 ]; do sleep 1; t=$((t+1)); done; true",
+           timeout=60)
+
+
 def _one_run(app, n):
     run_ok(app, "guest1", "rm -f /tmp/pres.log /tmp/weston-gl.log "
-           "/tmp/weston-gl.out /run/user/0/wayland-*; export "
-           "XDG_RUNTIME_DIR=/run/user/0; (weston --tty=2 "
-           "--log=/tmp/weston-gl.log </dev/null >/tmp/weston-gl.out 2>&1 &);"
-           " true")
+           "/tmp/weston-gl.out; chvt 1; " + desktop.LOGIN)
     try:
-        wait_for("Weston's socket in guest1", lambda: app.run(
-            "guest1", "ls /run/user/0/wayland-? >/dev/null 2>&1")[0] == 0
-            or not _weston_alive(app), timeout=180)
+        wait_for("Weston's socket in guest1 (or Weston ending)", lambda:
+                 app.run("guest1", "ls %s/wayland-? >/dev/null 2>&1 || { "
+                         "[ -s /tmp/weston-gl.log ] && ! pidof weston; }"
+                         % desktop.RUNTIME)[0] == 0, timeout=180)
         check(_weston_alive(app), "Weston ended at start")
-        run_ok(app, "guest1", WAYLAND + "(weston-presentation-shm "
-               ">/tmp/pres.log 2>&1 &); true")
+        run_ok(app, "guest1", desktop.wayland(
+            "(weston-presentation-shm >/tmp/pres.log 2>&1 &); true"))
         t0 = time.monotonic()
         wait_for("%d frames presented (or Weston ending)" % FRAMES,
                  lambda: _frames(app) >= FRAMES or not _weston_alive(app),
@@ -120,10 +137,14 @@ def _one_run(app, n):
     finally:
         log = run_ok(app, "guest1", "cat /tmp/weston-gl.log "
                      "/tmp/weston-gl.out 2>/dev/null; true")
-        run_ok(app, "guest1", "killall weston-presentation-shm weston "
-               "2>/dev/null; t=0; while pidof weston >/dev/null && "
-               "[ $t -lt 30 ]; do sleep 1; t=$((t+1)); done; true",
-               timeout=60)
+        if n == 0 and _weston_alive(app):
+            s = desktop.session(app, "guest1", "weston")
+            print("    Weston: uid %s, session %s of %s, took %s" % (
+                s["uid"], s["session_id"], s["session"].get("USER"),
+                s["session"].get("DEVICES")))
+            check(s["uid"] == 1000 and s["session"].get("USER") == "pd",
+                  "Weston does not run in pd's session: %r" % s)
+        _session_ended(app)
     renderer = re.search(r"GL renderer: (.*)", log)
     check(alive and frames >= FRAMES and "Assertion" not in log,
           "run %d: Weston %s after %d frames:\n%s" % (
@@ -141,7 +162,9 @@ def test_weston_gl_survives_1000_frames(app):
     as many times in a row as PD_WESTON_GL_RUNS says."""
     _hostd_on_virgl(app)
     app.copy_in("guest1", WESTON_INI.encode(), "/etc/xdg/weston/weston.ini")
-    run_ok(app, "guest1", "mkdir -p /run/user/0; chmod 700 /run/user/0")
+    run_ok(app, "guest1", desktop.SETUP, timeout=120)
+    app.copy_in("guest1", (desktop.PROFILE % WESTON_GL).encode(),
+                "/home/pd/.profile")
     t0 = time.monotonic()
     done, last = 0, 0.0
     for n in range(RUNS):
@@ -159,3 +182,56 @@ def test_weston_gl_survives_1000_frames(app):
         "    | %s\n" % line.split("display: asked ", 1)[1]
         for line in run_ok(app, "dom0", "cat /var/log/hostd.log")
         .splitlines() if "pd-backend[guest1]: display: asked " in line))
+
+
+def test_xorg_glamor_on_virgl(app):
+    """Xorg 21.1 (xinit from pd's login on tty1, in pd's elogind session,
+    as tests/desktop starts it) on guest1's forwarded virgl card with the
+    modesetting driver's glamor (GL through Mesa's virgl driver): glamor
+    initialised on virgl's renderer, and the session's root window colour
+    and xterm on the virtio-gpu's scanout."""
+    _hostd_on_virgl(app)
+    _session_ended(app)
+    run_ok(app, "guest1", desktop.SETUP, timeout=120)
+    app.copy_in("guest1", desktop.XSESSION.encode(), "/home/pd/.xsession",
+                0o755)
+    app.copy_in("guest1", (desktop.PROFILE % desktop.XORG_SESSION).encode(),
+                "/home/pd/.profile")
+    run_ok(app, "guest1", "rm -f /tmp/Xorg.log /tmp/xinit.log; chvt 1; " +
+           desktop.LOGIN)
+    try:
+        wait_for("Xorg's session in guest1 (or Xorg ending)", lambda:
+                 "KeyPress" in desktop.log(app, "guest1", "/tmp/xinit.log")
+                 or desktop.alive(app, "guest1", "xev") or (
+                     "Server terminated" in desktop.log(
+                         app, "guest1", "/tmp/Xorg.log")), timeout=180)
+        shown = wait_for("Xorg's root window and xterm on the scanout",
+                         lambda: _x_shown(app), timeout=90, step=3)
+    finally:
+        xlog = desktop.log(app, "guest1", "/tmp/Xorg.log")
+        print("    Xorg's log of glamor and its card:\n" + "".join(
+            "    | %s\n" % line for line in xlog.splitlines()
+            if re.search(r"glamor|systemd-logind|modeset\(0\): "
+                         r"(using|Depth)|\(EE\)|GL_RENDERER|EGL",
+                         line, re.I))[-4000:])
+    s = desktop.session(app, "guest1", "Xorg")
+    print("    Xorg: uid %s, session %s (%s), took %s" % (
+        s["uid"], s["session_id"], s["session"].get("USER"),
+        s["session"].get("DEVICES")))
+    check(s["uid"] == 1000 and s["session"].get("USER") == "pd",
+          "Xorg does not run in pd's session: %r" % s)
+    check(re.search(r"glamor.*(virgl|initialized)", xlog, re.I) and
+          "glamor initialization failed" not in xlog.lower() and
+          "Failed to load glamor" not in xlog,
+          "glamor did not come up:\n%s" % indent(xlog))
+    print("    on the scanout: root %d px, xterm %d px" % shown)
+
+
+def _x_shown(app):
+    """(pixels of the X root colour, of the xterm's) on the virtio-gpu's
+    scanout when both show (glamor's rendering through virgl may blend
+    nothing: the colours are exact)."""
+    shot = app.vnc_grab(artifact("gpu-xorg-glamor.png"))
+    n = (desktop.count(shot, desktop.X_ROOT), desktop.count(shot,
+                                                            desktop.X_TERM))
+    return n if n[0] > 100000 and n[1] > 10000 else None

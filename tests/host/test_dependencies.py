@@ -75,6 +75,12 @@ FILES = {
 MADE_BY_THE_SYSTEM = {
     "/etc/passwd": "base-passwd's postinst",
     "/etc/group": "base-passwd's postinst",
+    # pam-auth-update, from libpam-runtime's postinst
+    "/etc/pam.d/common-auth": "libpam-runtime's postinst",
+    "/etc/pam.d/common-account": "libpam-runtime's postinst",
+    "/etc/pam.d/common-session": "libpam-runtime's postinst",
+    "/etc/pam.d/common-session-noninteractive": "libpam-runtime's postinst",
+    "/etc/pam.d/common-password": "libpam-runtime's postinst",
 }
 
 

@@ -103,6 +103,22 @@ start_dbus() {
 		echo "pd-init: dbus-daemon failed" >/dev/console
 }
 
+# The session manager, where the image has one (the guests' desktop layer,
+# tests/vm/profiles/desktop.txt): elogind, started as Debian's init
+# script starts it on a system whose init is not systemd (after the system
+# bus it serves on). It makes seat0 from udev's tagged devices and opens a
+# session for each PAM login (pam_elogind).
+start_logind() {
+	[ -x /usr/lib/elogind/elogind ] || return 0
+	# the cgroup hierarchy elogind puts each session's processes in (it
+	# finds a process's session from its cgroup)
+	mountpoint -q /sys/fs/cgroup ||
+		mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
+	/usr/lib/elogind/elogind --daemon ||
+		echo "pd-init: elogind failed" >/dev/console
+	mark "elogind started"
+}
+
 drivers="bochs vgem vivid snd-dummy snd-aloop uinput evdev psmouse"
 # virtio-gpu is probed through virtio_pci; loaded after bochs and vgem, it
 # gets the next card and render node numbers.
@@ -182,6 +198,7 @@ guest)
 	# a guest's own system bus, where its image has one (the switcher
 	# layer: tests/vm/profiles/switcher.txt)
 	start_dbus
+	start_logind
 	start_udev
 	(while true; do pd-vmagent serve-vchan; sleep 1; done) \
 		>>/var/log/pd-vmagent.log 2>&1 &

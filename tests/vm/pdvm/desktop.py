@@ -7,15 +7,22 @@ weston-image showing a picture of four colour blocks in guest1, Xorg 21.1
 root window in guest2. The guests' image must carry the desktop layer
 (tests/vm/profiles/desktop.txt).
 
-How they start, as far as a busybox guest allows: pd-guest-tools' udev
-rules (guest-tools/70-paradice.rules, in the guests' image from the
-package) tag the forwarded card and input devices for seat0; there is no
-systemd PID 1, so no logind. Weston (Debian builds it without libseat and ships no
-weston-launch) starts as root with its direct launcher on a VT, as it does
-on a system without logind; Xorg is started by xinit as root, as Debian's
-setuid wrapper (xserver-xorg-legacy) would start it."""
+How they start: as on a Debian 12 desktop whose init is not systemd.
+pd-guest-tools' udev rules (guest-tools/70-paradice.rules, in the guests'
+image from the package) tag the forwarded card and input devices for
+seat0; elogind (the desktop layer, started by tests/vm/init.sh) makes
+seat0 of them. agetty logs the user pd in on tty1 (--autologin, as a
+getty set up for autologin does), login's PAM stack opens pd's session
+on seat0 (pam_elogind), and pd's ~/.profile starts the desktop on that
+VT, as people start one without a display manager: Weston 10 (Debian
+builds it without libseat; its logind launcher takes the card and input
+devices from elogind with TakeDevice) in guest1, xinit with Xorg (its
+systemd-logind support does the same: no root, no Xorg.wrap) in guest2.
+Neither runs as root: session() says who runs it and what its session
+holds."""
 
 import re
+import shlex
 import struct
 import zlib
 
@@ -38,35 +45,64 @@ GDBUS = ("gdbus call --system --dest org.paradice.Switcher1 "
          "--object-path /org/paradice/Switcher1 "
          "--method org.paradice.Switcher1.Manager.")
 
-# What a guest's /etc holds for a desktop user: pd (uid 1000) in the
-# groups that own the devices on Debian (video, input, render).
+# What a guest's /etc holds for a desktop user (as adduser and
+# pam-auth-update leave it): pd (uid 1000; the image's /etc/passwd is this
+# machine's, whose uid 1000 goes) in the group that owns the card (video:
+# seatd's socket, for cage) and the render node, not in input: the input
+# devices reach a compositor through the session only. pam_elogind in
+# the common session stack, where this machine's has pam_systemd.
 SETUP = r"""
 set -e
-cat >/etc/passwd <<EOF
-root:x:0:0:root:/root:/bin/sh
-pd:x:1000:1000:Paradice user:/home/pd:/bin/sh
-EOF
-cat >/etc/group <<EOF
-root:x:0:
-video:x:44:pd
-input:x:104:pd
-render:x:105:pd
-pd:x:1000:
-EOF
-mkdir -p /home/pd /run/user/0 /run/user/1000 /var/lib/xkb /tmp/.X11-unix
-chmod 1777 /tmp/.X11-unix
-chown 1000:1000 /home/pd /run/user/1000
-chmod 700 /run/user/0 /run/user/1000
+sed -i -e '/^[^:]*:[^:]*:1000:/d' -e '/^pd:/d' /etc/passwd /etc/group
+echo 'pd:x:1000:1000:Paradice user:/home/pd:/bin/sh' >>/etc/passwd
+echo 'pd:x:1000:' >>/etc/group
+sed -i -E -e 's/^(video|render):([^:]*):([0-9]+):$/\1:\2:\3:pd/' \
+    -e 's/^(video|render):([^:]*):([0-9]+):(.+)$/\1:\2:\3:\4,pd/' /etc/group
+printf 'root:*:20000:0:99999:7:::\npd:*:20000:0:99999:7:::\n' >/etc/shadow
+chmod 640 /etc/shadow
+sed -i 's/pam_systemd\.so/pam_elogind.so/' /etc/pam.d/common-session
+mkdir -p /home/pd /var/lib/xkb /tmp/.X11-unix
+chmod 1777 /tmp/.X11-unix /var/lib/xkb
+chown 1000:1000 /home/pd
 udevadm control --reload
 udevadm trigger --action=add --subsystem-match=drm --subsystem-match=input
 udevadm settle --timeout=60
-# udevd started before /etc/group was written (and runs with
-# --resolve-names=never): the group and mode that systemd's
-# 50-udev-default.rules give, by hand. wlroots opens the card a second
-# time itself (its allocator), as the user.
+# udevd runs with --resolve-names=never: the group and mode that
+# systemd's 50-udev-default.rules give, by hand. wlroots opens the card a
+# second time itself (its allocator), as the user.
 chgrp video /dev/dri/card*; chmod 660 /dev/dri/card*
 chgrp input /dev/input/event*; chmod 660 /dev/input/event*
 """
+
+# pd's ~/.profile: the desktop on the VT of the login (what a person
+# without a display manager writes there).
+PROFILE = """\
+if [ "$(tty)" = /dev/tty1 ]; then
+	%s
+fi
+"""
+WESTON_SESSION = ("exec weston --use-pixman --log=/tmp/weston.log "
+                  ">/tmp/weston.out 2>&1")
+XORG_SESSION = ("exec xinit $HOME/.xsession -- /usr/bin/Xorg :0 "
+                "vt$XDG_VTNR -keeptty -nolisten tcp -logfile /tmp/Xorg.log "
+                ">/tmp/xinit.log 2>&1")
+# the autologin on tty1, started once the guest's devices are set up
+LOGIN = ("(setsid agetty --autologin pd --noclear tty1 linux </dev/null "
+         ">/dev/null 2>&1 &); true")
+# pd's runtime directory, which elogind makes at the login
+RUNTIME = "/run/user/1000"
+
+
+def as_pd(cmd):
+    """cmd run by pd (in no session: a client of pd's desktop)."""
+    return "su pd -c %s" % shlex.quote(cmd)
+
+
+def wayland(cmd):
+    """cmd run by pd as a client of guest1's Weston."""
+    return as_pd("cd %s && export XDG_RUNTIME_DIR=%s WAYLAND_DISPLAY=$(ls "
+                 "wayland-? | head -1) && %s" % (RUNTIME, RUNTIME, cmd))
+
 
 # Weston's configuration: no screen lock or blanking (the test types into
 # clients minutes later), a known background colour, no animations.
@@ -201,29 +237,71 @@ def start_hostd(app):
 
 
 def start_sessions(app):
-    """hostd in dom0, Weston in guest1 with weston-image showing the
-    pattern, Xorg in guest2 with its X session; once per boot."""
+    """hostd in dom0, pd's Weston session in guest1 with weston-image
+    showing the pattern, pd's Xorg session in guest2; once per boot."""
     if started(app):
         return
     start_hostd(app)
     app.copy_in("guest1", WESTON_INI.encode(), "/etc/xdg/weston/weston.ini")
     app.copy_in("guest1", pattern_png(), "/tmp/pattern.png")
-    run_ok(app, "guest1", "export XDG_RUNTIME_DIR=/run/user/0; "
-           "(weston --tty=2 --use-pixman --log=/tmp/weston.log </dev/null "
-           ">/tmp/weston.out 2>&1 &); true")
-    app.copy_in("guest2", XSESSION.encode(), "/tmp/xsession")
-    run_ok(app, "guest2", "chmod +x /tmp/xsession; (xinit /tmp/xsession -- "
-           "/usr/bin/Xorg :0 vt2 -nolisten tcp -logfile /tmp/Xorg.log "
-           ">/tmp/xinit.log 2>&1 &); true")
+    app.copy_in("guest1", (PROFILE % WESTON_SESSION).encode(),
+                "/home/pd/.profile")
+    app.copy_in("guest2", XSESSION.encode(), "/home/pd/.xsession", 0o755)
+    app.copy_in("guest2", (PROFILE % XORG_SESSION).encode(),
+                "/home/pd/.profile")
+    for g in ("guest1", "guest2"):
+        run_ok(app, g, LOGIN)
     wait_for("Weston's socket in guest1", lambda: app.run(
-        "guest1", "[ -S /run/user/0/wayland-1 ] || [ -S /run/user/0/"
-        "wayland-0 ]")[0] == 0, timeout=90)
-    run_ok(app, "guest1", "cd /run/user/0; export XDG_RUNTIME_DIR=/run/"
-           "user/0 WAYLAND_DISPLAY=$(ls wayland-? | head -1); "
-           "(weston-image /tmp/pattern.png >/tmp/image.log 2>&1 &); true")
+        "guest1", "ls %s/wayland-? >/dev/null 2>&1" % RUNTIME)[0] == 0,
+        timeout=90)
+    run_ok(app, "guest1", wayland(
+        "(weston-image /tmp/pattern.png >/tmp/image.log 2>&1 &); true"))
     wait_for("Xorg's session in guest2", lambda: "KeyPress" in log(
         app, "guest2", "/tmp/xinit.log") or alive(app, "guest2", "xev"),
         timeout=90)
+
+
+def session(app, g, prog):
+    """Who runs prog in guest g and what its logind session holds: a dict
+    with uid (of the process), session (elogind's record of the session
+    the process is in: USER, SEAT, VTNR, ACTIVE, DEVICES the compositor
+    took, as major:minor), open (the device nodes the process has open:
+    major:minor -> path)."""
+    out = run_ok(app, g, r"""
+p=$(pidof %s | cut -d" " -f1)
+echo "uid $(stat -c %%u /proc/$p)"
+cg=$(sed -n 's/^0::\(.*\)/\1/p' /proc/$p/cgroup)
+echo "cgroup $cg"
+for f in /run/systemd/sessions/*; do
+    case $f in *.ref) continue ;; esac
+    [ -f $f ] && sed "s|^|${f##*/} |" $f
+done
+for l in /proc/$p/fd/*; do
+    t=$(readlink $l)
+    case $t in /dev/dri/*|/dev/input/*)
+        echo "fd $(stat -L -c '%%t:%%T' $t) $t" ;; esac
+done
+""" % prog)
+    info = {"uid": None, "cgroup": "", "sessions": {}, "open": {}}
+    for line in out.splitlines():
+        w = line.split(" ", 1)
+        if w[0] == "uid":
+            info["uid"] = int(w[1])
+        elif w[0] == "cgroup":
+            info["cgroup"] = w[1]
+        elif w[0] == "fd":
+            dev, path = w[1].split()
+            info["open"]["%d:%d" % tuple(int(x, 16) for x in dev.split(
+                ":"))] = path
+        elif "=" in w[1]:
+            k, v = w[1].split("=", 1)
+            info["sessions"].setdefault(w[0], {})[k] = v
+    # the session the process is in: the one whose id its cgroup names
+    ids = [i for i in info["sessions"]
+           if re.search(r"(^|/)%s(/|$)" % re.escape(i), info["cgroup"])]
+    info["session"] = info["sessions"][ids[0]] if ids else {}
+    info["session_id"] = ids[0] if ids else None
+    return info
 
 
 def shot(app, png):

@@ -41,6 +41,47 @@ def kernel_version():
     return out.stdout.strip()
 
 
+# Debian packages that `deb` lines name: fetched once with apt-get download
+# (the version this machine's apt sources offer) and unpacked here; the
+# parts of them an image does not need; where their own libraries are.
+DEB_CACHE = os.path.join(TOP, "build", "vm", "cache", "debian")
+DEB_SKIP = ("usr/share/doc", "usr/share/man", "usr/share/locale",
+            "usr/share/lintian", "usr/share/bash-completion",
+            "usr/share/zsh", "usr/share/metainfo")
+DEB_LIB_DIRS = ("lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu",
+                "lib/elogind", "usr/lib/elogind")
+
+
+def debian_package(name, where="?"):
+    """The directory where Debian package name is unpacked (dpkg-deb -x):
+    for a package that conflicts with what this machine runs (elogind
+    and systemd), so that it is not installed here. The .deb is fetched
+    once; delete build/vm/cache/debian to fetch newer ones."""
+    os.makedirs(DEB_CACHE, exist_ok=True)
+    have = sorted(f for f in os.listdir(DEB_CACHE)
+                  if f.startswith(name + "_") and f.endswith(".deb"))
+    if not have:
+        r = subprocess.run(["apt-get", "download", name], cwd=DEB_CACHE,
+                           capture_output=True, text=True)
+        have = sorted(f for f in os.listdir(DEB_CACHE)
+                      if f.startswith(name + "_") and f.endswith(".deb"))
+        if r.returncode != 0 or not have:
+            raise ImageError("%s: apt-get download %s failed: %s"
+                             % (where, name, r.stderr.strip()[-500:]))
+    deb = os.path.join(DEB_CACHE, have[-1])
+    dest = deb[:-len(".deb")]
+    if not os.path.isdir(dest):
+        tmp = dest + ".tmp"
+        subprocess.run(["rm", "-rf", tmp], check=True)
+        r = subprocess.run(["dpkg-deb", "-x", deb, tmp],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise ImageError("%s: dpkg-deb -x %s: %s"
+                             % (where, deb, r.stderr.strip()))
+        os.rename(tmp, dest)
+    return dest
+
+
 class Cpio:
     """A newc archive written in one go; entries keep insertion order."""
 
@@ -109,7 +150,8 @@ class Profile:
     Lines: `bin PATH` (a program and the libraries ldd lists), `file PATH`,
     `tree DIR` (every file below DIR), `mod NAME` (a kernel module and the
     modules it needs), `busybox` (busybox and its applets where no real
-    program of that name was taken). `#` starts a comment.
+    program of that name was taken), `deb NAME` (a Debian package that is
+    not installed on this machine: debian_package()). `#` starts a comment.
     """
 
     def __init__(self, name, kver):
@@ -122,7 +164,8 @@ class Profile:
                                     comments=True)
                 if not words:
                     continue
-                if words[0] not in ("bin", "file", "tree", "mod", "busybox"):
+                if words[0] not in ("bin", "file", "tree", "mod", "busybox",
+                                    "deb"):
                     raise ImageError("%s:%d: unknown kind %r" %
                                      (self.path, lineno, words[0]))
                 self.lines.append((lineno, words))
@@ -132,7 +175,9 @@ class BaseBuilder:
     def __init__(self, profile, kver):
         self.profile = profile
         self.kver = kver
-        self.files = {}     # image path -> host path (regular files)
+        # image path -> host path (regular files): the same path for this
+        # machine's files, a path in an unpacked package for a `deb` line's
+        self.files = {}
         self.links = {}     # image path -> symlink target
         self.modules = set()
 
@@ -216,6 +261,12 @@ class BaseBuilder:
                     self.add_module(a, where)
             if kind == "busybox":
                 busybox = True
+        # last: a package's files take the place of this machine's where
+        # both have one (libelogind0's libsystemd.so.0)
+        for lineno, words in self.profile.lines:
+            if words[0] == "deb":
+                for name in words[1:]:
+                    self.add_deb(name, "%s:%d" % (self.profile.path, lineno))
         if self.modules:
             moddir = "/lib/modules/%s" % self.kver
             for f in ("modules.builtin", "modules.builtin.modinfo",
@@ -224,6 +275,45 @@ class BaseBuilder:
         if busybox:
             self.add_path("/bin/busybox", "busybox")
 
+    def add_deb(self, name, where):
+        """Every file of Debian package name as dpkg would install it on
+        a merged-/usr system (less its documentation), taking the place of
+        this machine's file of the same path; the libraries its programs
+        need from this machine, where the package has none of its own."""
+        root = debian_package(name, where)
+        own = [os.path.join(root, d) for d in DEB_LIB_DIRS]
+        for dirpath, dirnames, names in os.walk(root):
+            rel_dir = os.path.relpath(dirpath, root)
+            if rel_dir.startswith(DEB_SKIP):
+                dirnames[:] = []
+                continue
+            for n in names + [d for d in dirnames
+                              if os.path.islink(os.path.join(dirpath, d))]:
+                src = os.path.join(dirpath, n)
+                rel = os.path.normpath(os.path.join(rel_dir, n))
+                top, _, rest = rel.partition("/")
+                if top in MERGED_USR and rest:
+                    rel = MERGED_USR[top] + "/" + rest
+                path = "/" + rel
+                self.files.pop(path, None)
+                self.links.pop(path, None)
+                if os.path.islink(src):
+                    self.links[path] = os.readlink(src)
+                    continue
+                self.files[path] = src
+                with open(src, "rb") as f:
+                    if f.read(4) != b"\x7fELF":
+                        continue
+                out = subprocess.run(
+                    ["ldd", src], capture_output=True, text=True,
+                    env=dict(os.environ, LD_LIBRARY_PATH=":".join(own)))
+                for line in out.stdout.splitlines():
+                    words = line.split()
+                    lib = words[words.index("=>") + 1] if "=>" in words \
+                        else words[0] if words else ""
+                    if lib.startswith("/") and not lib.startswith(root):
+                        self.add_path(lib, where)
+
     def key(self):
         h = hashlib.sha256()
         for p in (self.profile.path, os.path.abspath(__file__)):
@@ -231,7 +321,7 @@ class BaseBuilder:
                 h.update(f.read())
         h.update(self.kver.encode())
         for p in sorted(self.files):
-            st = os.stat(p)
+            st = os.stat(self.files[p])
             h.update(("%s %d %d\n" % (p, st.st_size, st.st_mtime_ns)).encode())
         for p in sorted(self.links):
             h.update(("%s -> %s\n" % (p, self.links[p])).encode())
@@ -255,8 +345,9 @@ class BaseBuilder:
         # and /etc/group): dbus-daemon-launch-helper is setuid root and
         # runs for group messagebus only.
         for p in sorted(self.files):
-            st = os.stat(p)
-            c.file(p, p, stat.S_IMODE(st.st_mode), (st.st_uid, st.st_gid))
+            st = os.stat(self.files[p])
+            c.file(p, self.files[p], stat.S_IMODE(st.st_mode),
+                   (st.st_uid, st.st_gid))
         if self.modules:
             dep = self._moddep()[1]
             lines = ["%s: %s\n" % (m, " ".join(dep.get(m, [])))
