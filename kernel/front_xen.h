@@ -61,6 +61,13 @@ DEFINE_RING_TYPES(pdx, struct pd_wire_xen_slot, struct pd_wire_xen_slot);
 
 #define PDX_RING_SIZE	__CONST_RING_SIZE(pdx, XEN_PAGE_SIZE)
 #define PDX_DATA_PAGES	2048u			/* 8 MiB */
+/*
+ * Ring slots and data pages other requests leave free for PD_OP_CANCEL:
+ * requests that wait in dom0's driver (reads nobody answers) could
+ * otherwise fill the ring, and the CANCEL that would end them, when their
+ * program is killed, would wait behind them for good.
+ */
+#define PDX_CTL_RESERVE	4u
 #define PDX_EVT_BUF	128u			/* bytes per event buffer */
 #define PDX_EVT_AREA	(PDX_RING_SIZE * PDX_EVT_BUF)
 #define PDX_EVT_PAGES	DIV_ROUND_UP(PDX_EVT_AREA, PAGE_SIZE)

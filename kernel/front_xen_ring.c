@@ -94,8 +94,9 @@ static void pdx_complete_error(struct pdx *px, u64 id, u16 op, int err)
 
 /*
  * Move queued requests onto the ring while there are ring slots and room
- * in the data area. Requests leave the queue in order: one that does not
- * fit holds back the ones behind it, so a large ioctl is not starved by
+ * in the data area. Requests leave the queue in order (a CANCEL is put
+ * first, and only it may take the last PDX_CTL_RESERVE slots and pages):
+ * one that does not fit holds back the ones behind it, so a large ioctl is not starved by
  * small ones; it marks the transport starved, and the reply that frees
  * room has rsp_work call this again. Caller holds io_lock.
  *
@@ -113,11 +114,15 @@ static void pdx_pump(struct pdx *px)
 	while ((req = list_first_entry_or_null(&px->queue, struct pd_req,
 					       queue))) {
 		u32 n = pdx_req_pages(req);
+		/* the last slots and pages are CANCEL's alone (see PDX_CTL_RESERVE) */
+		bool ctl = req->msg->op == PD_OP_CANCEL;
+		u32 slots = ctl ? PDX_RING_SIZE : PDX_RING_SIZE - PDX_CTL_RESERVE;
+		u32 room = ctl ? avail : avail - PDX_CTL_RESERVE;
 		struct pd_wire_xen_slot *slot;
 		unsigned long start;
 		unsigned int i;
 
-		if (n > avail) {
+		if (n > room) {
 			/* can never fit: fail it rather than wait forever */
 			list_del_init(&req->queue);
 			pdx_complete_error(px, req->id, req->msg->op, -E2BIG);
@@ -128,11 +133,11 @@ static void pdx_pump(struct pdx *px)
 			spin_unlock_irq(&px->rsp_lock);
 			break;
 		}
-		start = avail;
-		if (px->ninflight < PDX_RING_SIZE)
-			start = bitmap_find_next_zero_area(px->used, avail, 0,
+		start = room;
+		if (px->ninflight < slots)
+			start = bitmap_find_next_zero_area(px->used, room, 0,
 							   n, 0);
-		if (start >= avail) {
+		if (start >= room) {
 			px->starved = true;
 			spin_unlock_irq(&px->rsp_lock);
 			break;
@@ -174,7 +179,12 @@ int pdx_send(struct pd_conn *conn, struct pd_req *req)
 		mutex_unlock(&px->io_lock);
 		return -EIO;
 	}
-	list_add_tail(&req->queue, &px->queue);
+	/* a CANCEL goes first: the requests it ends may be what holds the
+	 * ring (a program killed in a hundred blocking reads) */
+	if (req->msg->op == PD_OP_CANCEL)
+		list_add(&req->queue, &px->queue);
+	else
+		list_add_tail(&req->queue, &px->queue);
 	pdx_pump(px);
 	mutex_unlock(&px->io_lock);
 	return 0;

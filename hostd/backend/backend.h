@@ -343,6 +343,9 @@ void be_maps_finish(struct be *be);
 /* pool.c */
 int be_pool_start(struct be *be);
 void be_pool_submit(struct be *be, struct be_job *job);
+/* PD_OP_CANCEL: mark request target (queued or running) and interrupt
+ * its worker; true if found. */
+bool be_pool_cancel(struct be *be, uint64_t target);
 void be_job_free(struct be_job *job);
 /* Request bodies held, against max.inflight: false (logged) if len more
  * would pass it; be_job_free() gives a job's charge back. */

@@ -62,18 +62,9 @@ static bool kick_cancelled(struct be *be)
 
 void be_cancel(struct be *be, uint64_t target, int64_t *result)
 {
-	struct be_job *j;
 	uint64_t one = 1;
 
-	*result = -ENOENT;
-	pthread_mutex_lock(&be->lock);
-	for (j = be->running; j; j = j->next)
-		if (j->hdr.id == target && atomic_load(&j->running)) {
-			atomic_store(&j->cancel, true);
-			pthread_kill(j->thread, BE_SIG_CANCEL);
-			*result = 0;
-		}
-	pthread_mutex_unlock(&be->lock);
+	*result = be_pool_cancel(be, target) ? 0 : -ENOENT;
 	if (!*result && write(be->wakefd, &one, sizeof(one)) < 0)
 		be_log(be, "cannot wake the event thread: %s", strerror(errno));
 }

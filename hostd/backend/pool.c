@@ -8,6 +8,7 @@
  * BE_POOL_KEEP.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -131,11 +132,19 @@ static void *worker(void *arg)
 		if (!queue_head)
 			queue_tail = NULL;
 		nqueued--;
-		pthread_mutex_unlock(&pool_lock);
-
+		/* queued or running, never neither while pool_lock is free:
+		 * so be_pool_cancel() finds every request not answered yet */
 		job->next = NULL;
 		running_add(be, job);
-		be_run_job(be, job);
+		pthread_mutex_unlock(&pool_lock);
+
+		if (atomic_load(&job->cancel))
+			/* cancelled before it ran: as if interrupted at once
+			 * (its caller in the guest may be gone: a request run
+			 * now could wait in the driver for good) */
+			be_reply(be, &job->hdr, -EINTR, NULL, 0);
+		else
+			be_run_job(be, job);
 		running_del(be, job);
 		be_job_free(job);
 
@@ -169,6 +178,35 @@ int be_pool_start(struct be *be)
 		ret = spawn(be);
 	pthread_mutex_unlock(&pool_lock);
 	return ret;
+}
+
+/*
+ * PD_OP_CANCEL of request target: a queued one is marked (the worker that
+ * takes it answers -EINTR instead of running it), a running one is marked
+ * and its worker signalled (BE_SIG_CANCEL interrupts its call; events.c
+ * signals it again while it still runs). True if target was found.
+ */
+bool be_pool_cancel(struct be *be, uint64_t target)
+{
+	struct be_job *j;
+	bool found = false;
+
+	pthread_mutex_lock(&pool_lock);
+	for (j = queue_head; j; j = j->next)
+		if (j->hdr.id == target) {
+			atomic_store(&j->cancel, true);
+			found = true;
+		}
+	pthread_mutex_lock(&be->lock);
+	for (j = be->running; j; j = j->next)
+		if (j->hdr.id == target && atomic_load(&j->running)) {
+			atomic_store(&j->cancel, true);
+			pthread_kill(j->thread, BE_SIG_CANCEL);
+			found = true;
+		}
+	pthread_mutex_unlock(&be->lock);
+	pthread_mutex_unlock(&pool_lock);
+	return found;
 }
 
 void be_pool_submit(struct be *be, struct be_job *job)

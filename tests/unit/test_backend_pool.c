@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,13 +21,60 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static unsigned int running, want, stuck;
 
+/* Jobs with ids from HOLD_ID wait for `released` instead (at most 10 s). */
+#define HOLD_ID		1000
+static bool released;
+static uint64_t ran_id, replied_id;
+static int64_t replied;
+
+static void hold(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 10;
+	pthread_mutex_lock(&lock);
+	running++;
+	pthread_cond_broadcast(&cond);
+	while (!released)
+		if (pthread_cond_timedwait(&cond, &lock, &ts) == ETIMEDOUT) {
+			stuck++;
+			break;
+		}
+	pthread_mutex_unlock(&lock);
+}
+
+/* The pool's answer to a request it does not run. */
+int be_reply(struct be *be, const struct pd_wire_hdr *req, int64_t result,
+	     const void *body, size_t len)
+{
+	(void)be;
+	(void)body;
+	(void)len;
+	pthread_mutex_lock(&lock);
+	replied_id = req->id;
+	replied = result;
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&lock);
+	return 0;
+}
+
 /* The pool's runner: wait (at most 5 s) until the whole round runs. */
 void be_run_job(struct be *be, struct be_job *job)
 {
 	struct timespec ts;
 
 	(void)be;
-	(void)job;
+	if (job->hdr.id >= HOLD_ID) {
+		if (job->hdr.id == HOLD_ID + 5000) {
+			pthread_mutex_lock(&lock);
+			ran_id = job->hdr.id;
+			pthread_cond_broadcast(&cond);
+			pthread_mutex_unlock(&lock);
+		} else
+			hold();
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += 5;
 	pthread_mutex_lock(&lock);
@@ -74,9 +122,58 @@ static void test_burst_never_waits_for_a_busy_worker(void)
 	CHECK_EQ(stuck, 0);
 }
 
+static void submit_id(uint64_t id)
+{
+	struct be_job *job = calloc(1, sizeof(*job));
+
+	job->owner = &be;
+	job->hdr.id = id;
+	be_pool_submit(&be, job);
+}
+
+/* Every worker the pool may start (512) waits in the driver; a request
+ * then waits in the queue, and its caller in the guest gives up
+ * (CANCEL): once a worker is free the request is answered -EINTR and
+ * never run (run, a read could wait for good for a caller long gone). */
+static void test_cancel_reaches_a_queued_request(void)
+{
+	const unsigned int max = 512;
+	uint64_t late = HOLD_ID + 5000;
+	struct timespec ts;
+
+	pthread_mutex_lock(&lock);
+	running = 0;
+	released = false;
+	pthread_mutex_unlock(&lock);
+	for (unsigned int i = 0; i < max; i++)
+		submit_id(HOLD_ID + i);
+	pthread_mutex_lock(&lock);
+	while (running < max && !stuck)
+		pthread_cond_wait(&cond, &lock);
+	pthread_mutex_unlock(&lock);
+	CHECK_EQ(running, max);
+	submit_id(late);
+	CHECK(!be_pool_cancel(&be, 77));	/* nothing by that id */
+	CHECK(be_pool_cancel(&be, late));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 5;
+	pthread_mutex_lock(&lock);
+	released = true;
+	pthread_cond_broadcast(&cond);
+	while (replied_id != late && !ran_id && !stuck)
+		if (pthread_cond_timedwait(&cond, &lock, &ts) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&lock);
+	CHECK_EQ(replied_id, late);
+	CHECK_EQ(replied, -EINTR);
+	CHECK_EQ(ran_id, 0);
+	CHECK_EQ(stuck, 0);
+}
+
 int main(void)
 {
 	pthread_mutex_init(&be.lock, NULL);
 	RUN(test_burst_never_waits_for_a_busy_worker);
+	RUN(test_cancel_reaches_a_queued_request);
 	return tap_done();
 }

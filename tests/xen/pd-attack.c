@@ -20,9 +20,21 @@
  *   gem-flood PATH N             N 64x64 dumb buffers: "created K" and the
  *                                errno of the first refusal
  *   churn PATH N                 open and close PATH N times: "churned N"
+ *   flink-hold PATH N SECONDS    (dom0, natively) N dumb buffers with
+ *                                global names ("name K" each), held
+ *   flink-guess PATH N           GEM_OPEN of names 1..N: "opened K of N
+ *                                names, first refusal: ERRNO"
+ *   off-list PATH                GEM_FLINK, GETFB of framebuffer ids
+ *                                1..256, an unknown DRM ioctl, a V4L2
+ *                                ioctl on a card: one line each, its
+ *                                errno or "allowed"
+ *   read-flood PATH N SECONDS    N threads each in a read of PATH (an
+ *                                input device nobody types on): "waiting
+ *                                in K reads", then sleep
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -169,6 +181,111 @@ static int churn(const char *path, unsigned int n)
 	return 0;
 }
 
+/* dom0, natively: n dumb buffers given global names (the premise of
+ * flink-guess), the names printed, then held for seconds */
+static int flink_hold(const char *path, unsigned int n, unsigned int secs)
+{
+	int fd = open_card(path);
+
+	for (unsigned int k = 0; k < n; k++) {
+		struct drm_mode_create_dumb c;
+		struct drm_gem_flink f = { 0 };
+
+		if (create_dumb(fd, 64, 64, &c))
+			die("CREATE_DUMB");
+		f.handle = c.handle;
+		if (ioctl(fd, DRM_IOCTL_GEM_FLINK, &f))
+			die("GEM_FLINK");
+		printf("name %u\n", f.name);
+	}
+	printf("holding\n");
+	sleep(secs);
+	return 0;
+}
+
+/* GEM_OPEN of the global names 1..n, as a guest guessing another one's
+ * (or dom0's) buffers would: how many opened, and the first errno */
+static int flink_guess(const char *path, unsigned int n)
+{
+	int fd = open_card(path), err = 0;
+	unsigned int opened = 0;
+
+	for (unsigned int name = 1; name <= n; name++) {
+		struct drm_gem_open o = { .name = name };
+
+		if (!ioctl(fd, DRM_IOCTL_GEM_OPEN, &o))
+			opened++;
+		else if (!err)
+			err = errno;
+	}
+	printf("opened %u of %u names, first refusal: %s\n", opened, n,
+	       err ? strerror(err) : "none");
+	return 0;
+}
+
+/* ioctls a guest must not get through: each one's errno, one line */
+static int off_list(const char *path)
+{
+	int fd = open_card(path);
+	struct drm_mode_create_dumb c;
+	struct drm_gem_flink f = { 0 };
+	struct drm_mode_fb_cmd fb = { 0 };
+	uint8_t junk[64] = { 0 };
+	int r;
+
+	if (create_dumb(fd, 64, 64, &c))
+		die("CREATE_DUMB");
+	f.handle = c.handle;
+	r = ioctl(fd, DRM_IOCTL_GEM_FLINK, &f);
+	printf("GEM_FLINK: %s\n", r ? strerror(errno) : "allowed");
+	/* framebuffer ids it never made: another guest's or dom0's */
+	for (uint32_t id = 1; id <= 256; id++) {
+		fb.fb_id = id;
+		if (!ioctl(fd, DRM_IOCTL_MODE_GETFB, &fb)) {
+			printf("GETFB %u: allowed (handle %u)\n", id,
+			       fb.handle);
+			break;
+		}
+		if (id == 256)
+			printf("GETFB 1-256: %s\n", strerror(errno));
+	}
+	r = ioctl(fd, _IOWR('d', 0xee, uint8_t[64]), junk);
+	printf("unknown DRM ioctl: %s\n", r ? strerror(errno) : "allowed");
+	r = ioctl(fd, _IOWR('V', 0x77, uint8_t[64]), junk);
+	printf("V4L2 ioctl on a card: %s\n", r ? strerror(errno) : "allowed");
+	return 0;
+}
+
+static void *block_read(void *arg)
+{
+	char buf[24 * 16];
+
+	return (void *)(intptr_t)read(*(int *)arg, buf, sizeof(buf));
+}
+
+/* n threads, each in a read of path that waits for input that never
+ * comes: as many requests the backend must keep waiting at once */
+static int read_flood(const char *path, unsigned int n, unsigned int secs)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	unsigned int k;
+	pthread_attr_t a;
+
+	if (fd < 0)
+		die(path);
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 64 * 1024);
+	for (k = 0; k < n; k++) {
+		pthread_t t;
+
+		if (pthread_create(&t, &a, block_read, &fd))
+			break;
+	}
+	printf("waiting in %u reads\n", k);
+	sleep(secs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -181,6 +298,16 @@ int main(int argc, char **argv)
 		return gem_flood(argv[2], (unsigned int)atoi(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "churn"))
 		return churn(argv[2], (unsigned int)atoi(argv[3]));
+	if (argc == 5 && !strcmp(argv[1], "flink-hold"))
+		return flink_hold(argv[2], (unsigned int)atoi(argv[3]),
+				  (unsigned int)atoi(argv[4]));
+	if (argc == 4 && !strcmp(argv[1], "flink-guess"))
+		return flink_guess(argv[2], (unsigned int)atoi(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "off-list"))
+		return off_list(argv[2]);
+	if (argc == 5 && !strcmp(argv[1], "read-flood"))
+		return read_flood(argv[2], (unsigned int)atoi(argv[3]),
+				  (unsigned int)atoi(argv[4]));
 	fprintf(stderr, "usage: see the comment at the top of pd-attack.c\n");
 	return 2;
 }

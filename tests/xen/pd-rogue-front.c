@@ -6,7 +6,10 @@
  * paradice backend as a frontend does (pd_wire.h, "XenStore layout" and
  * "Transports and framing of messages"): ring pages and a data area shared
  * with dom0 through gntalloc, two unbound event channels, its nodes in
- * XenStore, state Initialised. Then it writes what a hostile kernel could:
+ * XenStore, state Initialised. First directories the backend must refuse
+ * (bad-data-pages: more than it maps; bad-ring-ref, bad-dir-ref: grants
+ * that do not exist): "refused", a new server waits for the next try.
+ * Then, connected, it writes what a hostile kernel could:
  *
  *   before-connect   a request before CONNECT           reply -ENOTCONN
  *   connect          CONNECT                            reply >= 0
@@ -17,6 +20,11 @@
  *   header-len-lies  hdr.len longer than the slot       reply -EINVAL
  *   forged-handle    IOCTL on a handle never opened     reply < 0
  *   unknown-op       an opcode that does not exist      reply < 0
+ *   open, mmap-no-object, mmap-huge, fault-forged-map, handle-stale,
+ *   handle-unused, release-again: a real file opened, then an MMAP where
+ *                    it has no object, one of 2^32 pages, a FAULT of a
+ *                    map never made, requests on a stale and an unused
+ *                    handle, a second RELEASE        each an errno
  *   overlapping      two requests in overlapping runs   both answered
  *   ring-overrun     producer index a ring ahead        connection ends
  *
@@ -129,6 +137,37 @@ static void *share(unsigned int npages, uint32_t *refs, int writable)
 	return p;
 }
 
+/*
+ * Our directory, then Initialised. For a step (a directory the backend
+ * must refuse): wait for it to close (Closing), say so, close too and
+ * wait for the next server's InitWait.
+ */
+static void publish(const char *step, const uint32_t ring_ref[2],
+		    uint32_t dir_ref, uint32_t pages)
+{
+	int s;
+
+	write_node("version", PD_WIRE_VERSION_MAJOR);
+	write_node("req-ring-ref", ring_ref[0]);
+	write_node("req-event-channel", req_port);
+	write_node("evt-ring-ref", ring_ref[1]);
+	write_node("evt-event-channel", evt_port);
+	write_node("data-dir-ref", dir_ref);
+	write_node("data-pages", pages);
+	write_node("state", 3 /* Initialised */);
+	if (!step)
+		return;
+	s = wait_backend_state(5 /* Closing */, 20);
+	printf("%s: %s\n", step, s ? "accepted" : "refused");
+	write_node("state", 6 /* Closed */);
+	s = wait_backend_state(2 /* InitWait */, 30);
+	if (s) {
+		printf("error: backend state %d after %s, not InitWait\n", s,
+		       step);
+		exit(1);
+	}
+}
+
 static void setup(void)
 {
 	char *domid, *bpath;
@@ -179,14 +218,14 @@ static void setup(void)
 			xce, 0)) < 0)
 		die("event channels");
 
-	write_node("version", PD_WIRE_VERSION_MAJOR);
-	write_node("req-ring-ref", ring_ref[0]);
-	write_node("req-event-channel", req_port);
-	write_node("evt-ring-ref", ring_ref[1]);
-	write_node("evt-event-channel", evt_port);
-	write_node("data-dir-ref", dir_ref);
-	write_node("data-pages", DATA_PAGES);
-	write_node("state", 3 /* Initialised */);
+	/* directories the backend must refuse: it closes, a new server
+	 * waits for us again */
+	publish("bad-data-pages", ring_ref, dir_ref, 16385);
+	publish("bad-ring-ref", (uint32_t[]){ 0x7ffffff0u, ring_ref[1] },
+		dir_ref, DATA_PAGES);
+	publish("bad-dir-ref", ring_ref, 0x7ffffff0u, DATA_PAGES);
+
+	publish(NULL, ring_ref, dir_ref, DATA_PAGES);
 	s = wait_backend_state(4 /* Connected */, 30);
 	if (s) {
 		printf("error: backend state %d, not Connected\n", s);
@@ -236,6 +275,9 @@ struct early {
 static struct early early[16];
 static unsigned int nearly;
 
+/* The body of the last reply reply() returned (up to its size). */
+static uint8_t last_body[64];
+
 /* Wait for the reply to id: its result, or NO_REPLY after secs. */
 static int64_t reply(uint64_t id, double secs)
 {
@@ -260,8 +302,17 @@ static int64_t reply(uint64_t id, double secs)
 			if (r.offset > DATA_LEN - sizeof(h))
 				continue;
 			memcpy(&h, data + r.offset, sizeof(h));
-			if (r.id == id)
+			if (r.id == id) {
+				size_t n = r.len > sizeof(h) ? r.len - sizeof(h)
+							     : 0;
+
+				if (n > sizeof(last_body))
+					n = sizeof(last_body);
+				if (r.offset + sizeof(h) + n <= DATA_LEN)
+					memcpy(last_body, data + r.offset +
+					       sizeof(h), n);
 				return h.result;
+			}
 			if (nearly < sizeof(early) / sizeof(early[0]))
 				early[nearly++] = (struct early){
 					r.id, h.result };
@@ -322,6 +373,8 @@ int main(int argc, char **argv)
 	struct pd_wire_connect c = {
 		.major = PD_WIRE_VERSION_MAJOR, .minor = PD_WIRE_VERSION_MINOR,
 		.max_msg = RUN,
+		/* so that MMAP and FAULT reach their checks */
+		.features = PD_WIRE_FEAT_MMAP | PD_WIRE_FEAT_CANCEL,
 	};
 	struct pd_wire_export_req e = { .index = 0 };
 	uint8_t ioc[64] = { 0 };
@@ -363,6 +416,39 @@ int main(int argc, char **argv)
 	alive("forged-handle");
 	say("unknown-op", call(0x7f, PD_WIRE_HANDLE_NONE, NULL, 0));
 	alive("unknown-op");
+
+	/* a real file, then requests about it and about what it is not */
+	{
+		struct pd_wire_open_req o = { .index = 0,
+					      .flags = PD_WIRE_O_RDWR };
+		struct pd_wire_open_rsp orsp;
+		struct pd_wire_mmap_req mm = {
+			.npages = 16, .prot = PD_WIRE_PROT_READ,
+			.flags = PD_WIRE_MAP_SHARED,
+		};
+		struct pd_wire_fault_req f = { .map_id = 0xdeadbeef,
+					       .npages = 1 };
+		uint32_t h;
+
+		r = call(PD_OP_OPEN, PD_WIRE_HANDLE_NONE, &o, sizeof(o));
+		memcpy(&orsp, last_body, sizeof(orsp));
+		h = orsp.handle;
+		printf("open: %s\n", r == 0 ? "ok" : "failed");
+		mm.pgoff = 1ull << 40;	/* no object there */
+		say("mmap-no-object", call(PD_OP_MMAP, h, &mm, sizeof(mm)));
+		mm.pgoff = 0;
+		mm.npages = 0xffffffffu;
+		say("mmap-huge", call(PD_OP_MMAP, h, &mm, sizeof(mm)));
+		say("fault-forged-map", call(PD_OP_FAULT, PD_WIRE_HANDLE_NONE,
+					     &f, sizeof(f)));
+		/* the same slot, another generation; and a slot never used */
+		say("handle-stale", call(PD_OP_IOCTL, h ^ (1u << 24), ioc,
+					 sizeof(ioc)));
+		say("handle-unused", call(PD_OP_RELEASE, h + 7, NULL, 0));
+		say("release", call(PD_OP_RELEASE, h, NULL, 0));
+		say("release-again", call(PD_OP_RELEASE, h, NULL, 0));
+		alive("forged-files");
+	}
 
 	/* two requests whose runs overlap (the second's header lies inside
 	 * the first's run): each is copied out before use, so both get an

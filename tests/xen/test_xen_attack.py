@@ -14,6 +14,8 @@ fails if its defence is removed:
   guest and the limit in dom0) and pdgrant refuses past its global cap;
 - a memory flood: GEM buffers past max_objects get ENOSPC;
 - open/close churn: the handle table does not grow;
+- guessing global GEM names, ioctls off the list, a flood of reads that
+  wait in dom0's driver: refused or contained;
 - a rogue frontend (tests/xen/pd-rogue-front, guest1's pdfront unbound)
   writes forged ring slots and requests: each is dropped or refused."""
 
@@ -175,9 +177,13 @@ def test_xen_attack_rogue_frontend_forged_ring(app):
     tests/xen/pd-rogue-front connects to guest1's backend as a frontend
     does (XenStore nodes, rings and a data area shared through gntalloc,
     two event channels) and writes forged ring slots and requests (its
-    header lists them). A bad slot is dropped with a log line naming the
-    guest and the slot's fields; a lying header, a forged handle and an
-    unknown opcode get an errno; after each the backend still answers a
+    header lists them). Directories with a data area too large or grant
+    references that do not exist are refused (the connection closes, a new
+    server waits). A bad slot is dropped with a log line naming the
+    guest and the slot's fields; a lying header, a forged handle, an
+    unknown opcode, an MMAP where the file has no object or of 2^32 pages,
+    a FAULT of a map never made, stale and unused handles and a second
+    RELEASE get an errno; after each the backend still answers a
     valid request; a producer index a ring ahead ends that connection and
     only it: a new server serves guest1 once pdfront is back, guest2 is
     served, no dom0 thread waits in pdgrant, and dom0's backends hold as
@@ -208,17 +214,27 @@ def test_xen_attack_rogue_frontend_forged_ring(app):
         check(("%s: no reply" % step) in out and ("%s: alive" % step) in out,
               "%s not dropped, or the backend stopped answering:\n%s"
               % (step, out))
+    for step in ("bad-data-pages", "bad-ring-ref", "bad-dir-ref"):
+        check(("%s: refused" % step) in out, "%s not refused:\n%s"
+              % (step, out))
     check("header-len-lies: reply -22" in out, out)
+    check("open: ok" in out and "release: reply 0" in out, out)
+    for step in ("mmap-no-object", "mmap-huge", "fault-forged-map",
+                 "handle-stale", "handle-unused", "release-again"):
+        check(re.search(r"^%s: reply -\d+$" % step, out, re.M),
+              "%s not refused:\n%s" % (step, out))
     for step in ("forged-handle", "unknown-op"):
         check(re.search(r"%s: reply -\d+" % step, out), out)
     for step in ("connect", "header-len-lies", "forged-handle",
-                 "unknown-op", "overlapping"):
+                 "unknown-op", "forged-files", "overlapping"):
         check(("%s: alive" % step) in out, out)
     check("overlapping: first answered, second answered" in out, out)
     check("ring-overrun: connection ended" in out, out)
     for want in ("pd-backend[guest1]: bad slot (id ", "offset 65536, len 64",
                  "len 4294967295", "holds request", "malformed request "
-                 "header", "frontend overran the request ring"):
+                 "header", "frontend overran the request ring",
+                 "frontend directory out of range", "cannot map the rings",
+                 "cannot read the data directory"):
         check(want in log, "dom0's log lacks %r:\n%s" % (want, log[-3000:]))
     stacks = run_ok(app, "dom0", "grep -l pdg_ /proc/[0-9]*/stack "
                     "2>/dev/null; true").strip()
@@ -231,6 +247,78 @@ def test_xen_attack_rogue_frontend_forged_ring(app):
     after = [sum(v[i] for v in procs.values()) for i in (0, 1)]
     check(after == held, "dom0's backends held %s files and guest mappings "
           "before the attack, %s after" % (held, after))
+
+
+def test_xen_attack_flink_guessing_and_ioctls_off_the_list(app):
+    """dom0 gives 4 dumb buffers of its card global names (pd-attack
+    flink-hold, natively) and another native process opens them by
+    guessing the names: the premise, any opener of the real card can.
+    guest1, guessing the same names on its forwarded card, opens none
+    (GEM_OPEN is off the list), cannot make names (GEM_FLINK), gets no
+    handle to a framebuffer it did not make (GETFB of ids 1..256), and an
+    unknown DRM ioctl and a V4L2 ioctl on its card are refused too; its
+    card still works after."""
+    _attack_setup(app)
+    run_ok(app, "dom0", "(pd-attack flink-hold /dev/dri/card0 4 120 "
+           ">/tmp/flink.log 2>&1 &); true")
+    try:
+        names = wait_for("dom0's named buffers", lambda: (
+            lambda t: t if "holding" in t or "error" in t else None)(
+                run_ok(app, "dom0", "cat /tmp/flink.log")), timeout=30)
+        top = max([int(n) for n in re.findall(r"name (\d+)", names)] or [0])
+        check(top, "dom0 could not name its buffers: " + names)
+        native = run_ok(app, "dom0", "pd-attack flink-guess /dev/dri/card0 "
+                        "%d" % top).strip()
+        guest = run_ok(app, "guest1", "pd-attack flink-guess "
+                       "/dev/dri/card0 %d" % top).strip()
+        off = run_ok(app, "guest1", "pd-attack off-list /dev/dri/card0")
+    finally:
+        run_ok(app, "dom0", "killall pd-attack 2>/dev/null; true")
+    print("dom0: %s\nguest1: %s\n%s" % (native, guest, off.strip()))
+    check(re.match(r"opened [1-9]\d* of", native),
+          "premise: dom0 opened none of its own names: " + native)
+    check(guest.startswith("opened 0 of"), "guest1 opened a global name: "
+          + guest)
+    check("allowed" not in off and off.count("\n") >= 4,
+          "an ioctl off the list got through:\n" + off)
+    out = run_ok(app, "guest1", "modetest -M bochs-drm -c 2>&1; true")
+    check("Connectors:" in out, "guest1's card after it:\n" + out)
+
+
+def test_xen_attack_read_flood_contained(app):
+    """guest1 starts 600 reads of its forwarded input device, which
+    nobody types on: they wait in dom0's driver, as many at once as the
+    ring carries (128 requests), the rest in guest1's frontend; guest2 is
+    served meanwhile. When the attacker is killed each read is cancelled
+    (the ones still queued in the backend too): no backend thread is left
+    waiting in the driver and guest1 is served again."""
+    _attack_setup(app)
+    pid = xen.backend_pid(app, "guest1")
+
+    def in_read():
+        return int(run_ok(app, "dom0", "grep -l evdev_read "
+                          "/proc/%s/task/*/stack 2>/dev/null | wc -l" % pid))
+    run_ok(app, "guest1", "(pd-attack read-flood /dev/input/event0 600 300 "
+           ">/tmp/flood.log 2>&1 &); true")
+    try:
+        wait_for("the flood", lambda: "waiting in" in run_ok(
+            app, "guest1", "cat /tmp/flood.log"), timeout=60)
+        peak = wait_for("reads waiting in dom0", lambda: (
+            lambda n: n if n >= 100 else None)(in_read()), timeout=120)
+        tasks = int(run_ok(app, "dom0", "ls /proc/%s/task | wc -l" % pid))
+        out2 = run_ok(app, "guest2", "modetest -M bochs-drm -c 2>&1; true")
+        check("Connectors:" in out2, "guest2 not served during the flood:\n"
+              + out2)
+    finally:
+        run_ok(app, "guest1", "killall -9 pd-attack 2>/dev/null; true")
+    wait_for("no backend thread left in a read", lambda: in_read() == 0,
+             timeout=60)
+    print("%s; %d reads waiting in dom0's driver at once, the backend at %d "
+          "threads" % (run_ok(app, "guest1", "cat /tmp/flood.log").strip(),
+                       peak, tasks))
+    check(tasks < 512, "the backend grew to %d threads" % tasks)
+    wait_for("guest1 served again", lambda: "Connectors:" in run_ok(
+        app, "guest1", "modetest -M bochs-drm -c 2>&1; true"), timeout=60)
 
 
 def test_xen_attack_gem_flood_capped(app):
