@@ -64,6 +64,7 @@
 #include "display.h"
 #include "display_priv.h"
 #include "display_probe.h"
+#include "fdpass.h"
 #include "log.h"
 #include "poller.h"
 #include "switcher.h"
@@ -638,13 +639,6 @@ static bool on_open(struct hostd_display *d, unsigned int g,
 		struct pd_disp_hdr hdr;
 		struct pd_disp_opened r;
 	} a = { .hdr = { .type = PD_DISP_OPENED, .len = sizeof(a.r) } };
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = { &a, sizeof(a) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
 	int fd;
 
 	if (len != sizeof(m))
@@ -653,18 +647,8 @@ static bool on_open(struct hostd_display *d, unsigned int g,
 	fd = d->broker ? d->broker(d->broker_data, g, &m) : -ENOSYS;
 	a.r.id = m.id;
 	a.r.result = fd < 0 ? fd : 0;
-	if (fd >= 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	if (sendmsg(d->g[g].sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) !=
-	    (ssize_t)sizeof(a))
+	if (pd_send_fds(d->g[g].sock, &a, sizeof(a), &fd, fd >= 0,
+			MSG_DONTWAIT) != (ssize_t)sizeof(a))
 		hostd_log("display: %s: cannot answer an OPEN: %s",
 			  d->sw->vms[g].cfg->name, strerror(errno));
 	if (fd >= 0)

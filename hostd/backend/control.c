@@ -30,6 +30,7 @@
 #include <paradice/pd_control.h>
 
 #include "backend.h"
+#include "fdpass.h"
 
 /* be->control_fd: read by the workers' opens, replaced by the display
  * link's thread when it reattaches; the lock keeps an open from sending
@@ -40,25 +41,12 @@ static pthread_mutex_t channel_lock = PTHREAD_MUTEX_INITIALIZER;
 static int send_file(struct be *be, int fd)
 {
 	struct pd_ctl_open m = { .type = PD_CTL_OPEN };
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c;
 	ssize_t n;
 	int err;
 
-	memset(cbuf, 0, sizeof(cbuf));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	/* never wait for hostd: a hostd that does not read refuses the open */
 	pthread_mutex_lock(&channel_lock);
-	n = sendmsg(be->control_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	n = pd_send_fds(be->control_fd, &m, sizeof(m), &fd, 1, MSG_DONTWAIT);
 	err = errno;
 	pthread_mutex_unlock(&channel_lock);
 	errno = err;

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdpass.h"
 #include "priv.h"
 
 #define CONNECT_TICKS	15		/* try the socket every 250 ms */
@@ -116,12 +117,6 @@ int vkms_send_hello(struct vkms *v, int sock, bool reattach)
 		       .domid = v->be->domid,
 		       .ninput = reattach ? v->ninput : 0 },
 	};
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * PD_DISPLAY_MAX_FDS)];
-	} ctl;
-	struct iovec iov = { &b, sizeof(b) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	int fds[PD_DISPLAY_MAX_FDS], chan[2] = { -1, -1 };
 	unsigned int nfds = b.m.ninput;
 	int r;
@@ -133,19 +128,8 @@ int vkms_send_hello(struct vkms *v, int sock, bool reattach)
 		b.m.flags |= PD_DISP_HELLO_CONTROL;
 		fds[nfds++] = chan[1];
 	}
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	r = sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof(b) ? 0 : -1;
+	r = pd_send_fds(sock, &b, sizeof(b), fds, nfds, 0) == (ssize_t)sizeof(b)
+		? 0 : -1;
 	if (chan[1] >= 0)
 		close(chan[1]);
 	if (chan[0] >= 0) {
