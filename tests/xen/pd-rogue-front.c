@@ -48,17 +48,9 @@
 
 #include <paradice/pd_wire.h>
 
-#include <xen/io/ring.h>
-#undef xen_mb
-#undef xen_rmb
-#undef xen_wmb
-#define xen_mb()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define xen_rmb()	__atomic_thread_fence(__ATOMIC_ACQUIRE)
-#define xen_wmb()	__atomic_thread_fence(__ATOMIC_RELEASE)
+/* the rings as the backend sees them (no backend code: the ring types) */
+#include "../../hostd/backend/xen/slot.h"
 
-DEFINE_RING_TYPES(rogue, struct pd_wire_xen_slot, struct pd_wire_xen_slot);
-
-#define PAGE		4096u
 #define DATA_PAGES	16u
 #define DATA_LEN	(DATA_PAGES * PAGE)
 #define RUN		4096u		/* bytes per request and its reply */
@@ -68,7 +60,7 @@ static struct xs_handle *xs;
 static xenevtchn_handle *xce;
 static xengntshr_handle *xgs;
 static char fe[96], be[160];
-static struct rogue_front_ring req, evt;	/* evt: set up, never used */
+static struct pdx_front_ring req, evt;	/* evt: set up, never used */
 static uint8_t *data;
 static evtchn_port_t req_port, evt_port;
 static uint64_t next_id = 1;
@@ -202,10 +194,10 @@ static void setup(void)
 
 	rp = share(1, &ring_ref[0], 1);
 	ep = share(1, &ring_ref[1], 1);
-	SHARED_RING_INIT((struct rogue_sring *)rp);
-	SHARED_RING_INIT((struct rogue_sring *)ep);
-	FRONT_RING_INIT(&req, (struct rogue_sring *)rp, PAGE);
-	FRONT_RING_INIT(&evt, (struct rogue_sring *)ep, PAGE);
+	SHARED_RING_INIT((struct pdx_sring *)rp);
+	SHARED_RING_INIT((struct pdx_sring *)ep);
+	FRONT_RING_INIT(&req, (struct pdx_sring *)rp, PAGE);
+	FRONT_RING_INIT(&evt, (struct pdx_sring *)ep, PAGE);
 	data = share(DATA_PAGES, refs, 1);
 	memset(data, 0, DATA_LEN);
 	dir = share(1, &dir_ref, 0);
