@@ -43,6 +43,7 @@
 #include "guestctl.h"
 #include "log.h"
 #include "poller.h"
+#include "ratelimit.h"
 #include "switcher.h"
 
 struct gc_file {
@@ -59,6 +60,7 @@ struct gc_guest {
 	int chan;			/* -1: no backend's channel */
 	struct hostd_watch *chan_watch;
 	struct gc_file files[PD_CONTROL_MAX_FILES];
+	struct pd_ratelimit log_rl;	/* the lines this guest causes */
 };
 
 struct hostd_guestctl {
@@ -66,6 +68,32 @@ struct hostd_guestctl {
 	struct hostd_poller *poller;
 	struct gc_guest g[HOSTD_MAX_GUESTS];
 };
+
+/*
+ * A line of hostd's log that a guest's request causes, within the guest's
+ * bucket (rl; NULL: none): a guest flooding its control file must not
+ * flood dom0's journal.
+ */
+static void gc_log(struct pd_ratelimit *rl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void gc_log(struct pd_ratelimit *rl, const char *fmt, ...)
+{
+	char line[512];
+	uint64_t held = 0;
+	va_list ap;
+
+	if (rl && !pd_ratelimit_take(rl, hostd_now_us(), &held))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (held)
+		hostd_log("%s (and %llu earlier lines of this guest's held "
+			  "back: more than %u a second)", line,
+			  (unsigned long long)held, rl->per_sec);
+	else
+		hostd_log("%s", line);
+}
 
 /* -- requests (pure: the unit test calls hostd_guestctl_answer) ------------ */
 
@@ -226,7 +254,7 @@ static void list(struct hostd_switcher *sw, unsigned int g, struct out *o,
 /* hostd_guestctl_answer, which also says what was asked (*asked). */
 static size_t answer(struct hostd_switcher *sw, unsigned int g,
 		     const char *untrusted_req, size_t len, char *reply,
-		     size_t cap, enum request *asked)
+		     size_t cap, enum request *asked, struct pd_ratelimit *rl)
 {
 	static const char *const what[] = {
 		[REQ_LIST] = "LIST", [REQ_SWITCH] = "SWITCH",
@@ -246,14 +274,14 @@ static size_t answer(struct hostd_switcher *sw, unsigned int g,
 	reply[0] = '\0';
 	switch (req) {
 	case REQ_INVALID:
-		hostd_log("guestctl: %s: a request that is none (%zu bytes) "
+		gc_log(rl, "guestctl: %s: a request that is none (%zu bytes) "
 			  "refused", guest, len);
 		put(&o, "ERR Invalid not a request (LIST, SWITCH NAME, NEXT, "
 			"PREVIOUS, WATCH; at most %u bytes)\n",
 		    PD_CONTROL_MAX_REQ);
 		return o.len;
 	case REQ_FRAMES:
-		hostd_log("guestctl: %s asks for %s's frames: refused (never "
+		gc_log(rl, "guestctl: %s asks for %s's frames: refused (never "
 			  "served to a guest)", guest, name);
 		put(&o, "ERR Refused a guest never sees another guest's "
 			"frames\n");
@@ -261,7 +289,7 @@ static size_t answer(struct hostd_switcher *sw, unsigned int g,
 	case REQ_LIST:
 	case REQ_WATCH:
 		if (!(allow & HOSTD_ALLOW_LIST)) {
-			hostd_log("guestctl: %s asks %s: refused (its allow "
+			gc_log(rl, "guestctl: %s asks %s: refused (its allow "
 				  "has no list)", guest, what[req]);
 			put(&o, "ERR Refused %s may not list the VMs "
 				"(paradice.conf: allow)\n", guest);
@@ -280,14 +308,14 @@ static size_t answer(struct hostd_switcher *sw, unsigned int g,
 	 * administrator said so) */
 	if (req == REQ_SWITCH && !strcmp(name, HOSTD_HOST_NAME)) {
 		if (!(allow & HOSTD_ALLOW_HOST)) {
-			hostd_log("guestctl: %s asks SWITCH host: refused (its "
+			gc_log(rl, "guestctl: %s asks SWITCH host: refused (its "
 				  "allow has no host)", guest);
 			put(&o, "ERR Refused %s may not hand dom0 the screen "
 				"(paradice.conf: allow has no host)\n", guest);
 			return o.len;
 		}
 	} else if (!(allow & HOSTD_ALLOW_SWITCH)) {
-		hostd_log("guestctl: %s asks %s%s%s: refused (its allow has no "
+		gc_log(rl, "guestctl: %s asks %s%s%s: refused (its allow has no "
 			  "switch)", guest, what[req], name[0] ? " " : "", name);
 		put(&o, "ERR Refused %s may not switch (paradice.conf: allow)\n",
 		    guest);
@@ -298,13 +326,13 @@ static size_t answer(struct hostd_switcher *sw, unsigned int g,
 	else
 		to = step_vm(sw, req == REQ_NEXT ? 1 : -1);
 	if (!to) {
-		hostd_log("guestctl: %s asks %s%s%s: no such VM", guest,
+		gc_log(rl, "guestctl: %s asks %s%s%s: no such VM", guest,
 			  what[req], name[0] ? " " : "", name);
 		put(&o, "ERR UnknownVm %s\n", req == REQ_SWITCH ?
 		    "no such VM" : "no other running VM");
 		return o.len;
 	}
-	hostd_log("guestctl: %s asks to switch to %s", guest, to->cfg->name);
+	gc_log(rl, "guestctl: %s asks to switch to %s", guest, to->cfg->name);
 	r = hostd_switch_to(sw, to->index);
 	if (r == -EAGAIN) {
 		put(&o, "ERR Refused VM %s cannot take the screen now\n",
@@ -325,7 +353,7 @@ size_t hostd_guestctl_answer(struct hostd_switcher *sw, unsigned int g,
 {
 	enum request asked;
 
-	return answer(sw, g, untrusted_req, len, reply, cap, &asked);
+	return answer(sw, g, untrusted_req, len, reply, cap, &asked, NULL);
 }
 
 /* -- control files and channels --------------------------------------------- */
@@ -365,10 +393,11 @@ static void on_file(int fd, short revents, void *data)
 		return;
 	}
 	rlen = answer(gg->gc->sw, gg->index, req, (size_t)n, reply,
-		      sizeof(reply), &asked);
+		      sizeof(reply), &asked, &gg->log_rl);
 	if (!rlen || send(fd, reply, rlen, MSG_DONTWAIT | MSG_NOSIGNAL) !=
 			     (ssize_t)rlen) {
-		hostd_log("guestctl: %s: a control file that does not read its "
+		gc_log(&gg->log_rl, "guestctl: %s: a control file that does "
+		       "not read its "
 			  "replies closed", gg->gc->sw->vms[gg->index].cfg->name);
 		close_file(f);
 		return;
@@ -468,8 +497,8 @@ static void add_file(struct gc_guest *gg, int fd)
 		if (gg->files[i].fd < 0)
 			f = &gg->files[i];
 	if (!f) {
-		hostd_log("guestctl: %s opens more than %u control files: "
-			  "refused", guest, PD_CONTROL_MAX_FILES);
+		gc_log(&gg->log_rl, "guestctl: %s opens more than %u control "
+		       "files: refused", guest, PD_CONTROL_MAX_FILES);
 		close(fd);
 		return;
 	}
@@ -602,6 +631,7 @@ struct hostd_guestctl *hostd_guestctl_create(struct hostd_switcher *sw,
 		gc->g[i].gc = gc;
 		gc->g[i].index = i;
 		gc->g[i].chan = -1;
+		gc->g[i].log_rl = (struct pd_ratelimit)PD_RATELIMIT_GUEST;
 		for (unsigned int j = 0; j < PD_CONTROL_MAX_FILES; j++) {
 			gc->g[i].files[j].guest = &gc->g[i];
 			gc->g[i].files[j].fd = -1;

@@ -26,6 +26,9 @@
  *                    map never made, requests on a stale and an unused
  *                    handle, a second RELEASE        each an errno
  *   overlapping      two requests in overlapping runs   both answered
+ *   log-flood        FLOOD requests that dom0 logs      all answered, the
+ *                    log bounded (the test counts its lines), then 2 s
+ *                    for the log's bucket to refill
  *   ring-overrun     producer index a ring ahead        connection ends
  *
  * After each forged step a valid EXPORT_INFO must still be answered
@@ -55,6 +58,8 @@
 #define DATA_LEN	(DATA_PAGES * PAGE)
 #define RUN		4096u		/* bytes per request and its reply */
 #define NO_REPLY	1		/* reply(): nothing came */
+#define FLOOD		3000u		/* log-flood's requests */
+#define BATCH		16u		/* of them in the ring at once */
 
 static struct xs_handle *xs;
 static xenevtchn_handle *xce;
@@ -459,6 +464,34 @@ int main(int argc, char **argv)
 	       r == NO_REPLY ? "no reply" : "answered",
 	       reply(b, 3) == NO_REPLY ? "no reply" : "answered");
 	alive("overlapping");
+
+	/* requests each of which costs dom0 a log line (a header that lies),
+	 * BATCH at a time: all answered, the log keeps its bound */
+	{
+		unsigned int answered = 0;
+		double t0 = now();
+		uint64_t ids[BATCH];
+
+		for (unsigned int i = 0; i < FLOOD; i += BATCH) {
+			for (unsigned int j = 0; j < BATCH; j++) {
+				uint32_t off = 9 * RUN + j * (RUN / BATCH);
+
+				ids[j] = next_id++;
+				put_msg(off, ids[j], PD_OP_EXPORT_INFO,
+					PD_WIRE_HANDLE_NONE, &e, sizeof(e));
+				((struct pd_wire_hdr *)(data + off))->len =
+					RUN / BATCH;
+				post_slot(ids[j], off, RUN / BATCH);
+			}
+			push();
+			for (unsigned int j = 0; j < BATCH; j++)
+				answered += reply(ids[j], 10) != NO_REPLY;
+		}
+		printf("log-flood: %u of %u answered in %.1f s\n", answered,
+		       FLOOD, now() - t0);
+		sleep(2);
+		alive("log-flood");
+	}
 
 	/* the producer index a whole ring and more ahead */
 	req.sring->req_prod = req.req_prod_pvt + RING_SIZE(&req) + 5;

@@ -184,7 +184,10 @@ def test_xen_attack_rogue_frontend_forged_ring(app):
     unknown opcode, an MMAP where the file has no object or of 2^32 pages,
     a FAULT of a map never made, stale and unused handles and a second
     RELEASE get an errno; after each the backend still answers a
-    valid request; a producer index a ring ahead ends that connection and
+    valid request; 3000 requests each costing dom0 a log line are all
+    answered but leave at most the guest's bound in dom0's log (200 lines,
+    then 10 a second; the line after them says how many were held back);
+    a producer index a ring ahead ends that connection and
     only it: a new server serves guest1 once pdfront is back, guest2 is
     served, no dom0 thread waits in pdgrant, and dom0's backends hold as
     many files and guest mappings as before."""
@@ -197,6 +200,7 @@ def test_xen_attack_rogue_frontend_forged_ring(app):
     dev = run_ok(app, "guest1", "ls -d /sys/bus/xen/drivers/*/paradice-0"
                  ).strip()
     run_ok(app, "guest1", "echo paradice-0 > %s/unbind" % dev.rsplit("/", 1)[0])
+    t0 = time.monotonic()
     try:
         out = run_ok(app, "guest1", "pd-rogue-front 60", timeout=240)
     finally:
@@ -229,6 +233,20 @@ def test_xen_attack_rogue_frontend_forged_ring(app):
                  "unknown-op", "forged-files", "overlapping"):
         check(("%s: alive" % step) in out, out)
     check("overlapping: first answered, second answered" in out, out)
+    flood = re.search(r"^log-flood: (\d+) of (\d+) answered", out, re.M)
+    check(flood and flood.group(1) == flood.group(2) and
+          "log-flood: alive" in out, "the log flood was not all answered:\n"
+          + out)
+    secs = time.monotonic() - t0
+    logged = log.count("malformed request header")
+    print("log flood: %s requests, %d lines of them in dom0's log over "
+          "%.0f s" % (flood.group(2), logged, secs))
+    check(logged <= 200 + 10 * secs + 1 and logged < int(flood.group(2)),
+          "the guest's flood reached dom0's log: %d lines in %.0f s"
+          % (logged, secs))
+    check(re.search(r"earlier lines held back: more than 10 a second",
+                    log), "no line says how many were held back:\n%s"
+          % log[-3000:])
     check("ring-overrun: connection ended" in out, out)
     for want in ("pd-backend[guest1]: bad slot (id ", "offset 65536, len 64",
                  "len 4294967295", "holds request", "malformed request "
