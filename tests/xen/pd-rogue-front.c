@@ -58,7 +58,7 @@
 #define DATA_LEN	(DATA_PAGES * PAGE)
 #define RUN		4096u		/* bytes per request and its reply */
 #define NO_REPLY	1		/* reply(): nothing came */
-#define FLOOD		3000u		/* log-flood's requests */
+#define FLOOD		3200u		/* log-flood's requests (whole BATCHes) */
 #define BATCH		16u		/* of them in the ring at once */
 
 static struct xs_handle *xs;

@@ -184,7 +184,7 @@ def test_xen_attack_rogue_frontend_forged_ring(app):
     unknown opcode, an MMAP where the file has no object or of 2^32 pages,
     a FAULT of a map never made, stale and unused handles and a second
     RELEASE get an errno; after each the backend still answers a
-    valid request; 3000 requests each costing dom0 a log line are all
+    valid request; 3200 requests each costing dom0 a log line are all
     answered but leave at most the guest's bound in dom0's log (200 lines,
     then 10 a second; the line after them says how many were held back);
     a producer index a ring ahead ends that connection and
