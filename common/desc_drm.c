@@ -21,9 +21,10 @@
  * which is what libdrm's drmIsMaster() (AUTH_MAGIC(0): EACCES for a file
  * that is not master, EINVAL for the master) and Mesa's DRI2 and Wayland
  * EGL on a primary node ask. Without a virtual display they are refused.
- *  - MODE_GETFB/GETFB2: hand out a handle to whatever framebuffer is on a
- *    CRTC, possibly another guest's; hostd answers them from the guest's
- *    virtual display.
+ *  - MODE_GETFB/GETFB2: hand out a handle to whatever framebuffer an id
+ *    names, possibly another guest's or dom0's; in no table, so refused
+ *    in the guest, and a forged one in the backend's decoder, with hostd
+ *    or without (tests/xen/test_xen_attack.py tries ids 1-256).
  *  - leases (CREATE_LEASE is screened: the guest's virtual display
  *    answers it as a card that leases nothing, vkms/prime.c), legacy
  *    DRI1 maps/contexts/buffers/AGP/SG.
