@@ -9,14 +9,16 @@ refused with its reason before polkit is asked. The mix itself:
 tests/hostd/test_hostd_audio.py."""
 
 import os
+import re
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_hostd_lifecycle import VM, call  # noqa: E402
 from test_hostd_polkit import ERR, Session  # noqa: E402
 
-from pdvm.testlib import check  # noqa: E402
+from pdvm.testlib import artifact, check  # noqa: E402
 
 MODE = "host"
 
@@ -124,5 +126,63 @@ def test_another_user_sets_a_volume_when_polkit_says_so(app):
         check(call_out(s, WORK, "Volume") == "(<uint32 20>,)",
               "Volume after a granted Set: %s" % call_out(s, WORK, "Volume"))
         s.stop_hostd()
+    finally:
+        s.close()
+
+
+def test_switcher_window_shows_and_sets_a_guests_mute(app):
+    """switcher-ui's window shows a volume button and a mute toggle in the
+    row of a guest hostd mixes (work), none in the others' (play, dom0's
+    entry); clicking work's mute toggle sets its Muted (hostd logs it),
+    and a Volume set elsewhere is followed by the window (the app does
+    not set it back)."""
+    from test_switcher_ui import Session as UiSession
+    s = UiSession(conf=CONF)
+    try:
+        s.start_x()
+        ui = s.start_app("--window")
+        wid = []
+        s.wait_for(lambda: wid.extend(subprocess.run(
+            ["xdotool", "search", "--name", "^Paradice$"], env=s.xenv(),
+            capture_output=True, text=True).stdout.split()) or wid,
+            "the switcher window", timeout=90)
+        time.sleep(2)
+        geo = subprocess.run(["xdotool", "getwindowgeometry", wid[0]],
+                             env=s.xenv(), capture_output=True,
+                             text=True).stdout
+        m = re.search(r"Position: (\d+),(\d+).*Geometry: (\d+)x(\d+)", geo,
+                      re.S)
+        check(m, "window geometry: %r" % geo)
+        x, y, w, _ = map(int, m.groups())
+        subprocess.run(["import", "-window", "root",
+                        artifact("switcher-ui-volume.png")], env=s.xenv())
+        # the rows are stacked from the top (12 px margin, 34 px buttons,
+        # 6 apart): work's mute toggle is the last widget of the first row
+        subprocess.run(["xdotool", "mousemove", str(x + w - 30),
+                        str(y + 12 + 17), "click", "1"], env=s.xenv())
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=s.address)
+
+        def prop(path, name):
+            return subprocess.run(
+                ["gdbus", "call", "--system", "--dest",
+                 "org.paradice.Switcher1", "--object-path", path, "--method",
+                 PROPS + ".Get", VM, name], env=env, capture_output=True,
+                text=True, timeout=30).stdout.strip()
+        s.wait_for(lambda: prop(WORK, "Muted") == "(<true>,)",
+                   "work muted by a click in the window", timeout=30)
+        check("audio: work muted" in s.hostd_log(), s.hostd_log())
+        check(prop(PLAY, "Muted") == "(<false>,)", "play muted too")
+        r = subprocess.run(["gdbus", "call", "--system", "--dest",
+                            "org.paradice.Switcher1", "--object-path", WORK,
+                            "--method", PROPS + ".Set", VM, "Volume",
+                            "<uint32 30>"], env=env, capture_output=True,
+                           text=True, timeout=30)
+        check(r.returncode == 0, "Set Volume 30: %s" % r.stderr)
+        time.sleep(2)
+        check(prop(WORK, "Volume") == "(<uint32 30>,)",
+              "the window set work's Volume back: %s" % prop(WORK, "Volume"))
+        check("(was 30)" not in s.hostd_log(), "the window set the volume "
+              "after hostd's change:\n%s" % s.hostd_log())
+        s.check_alive(ui)
     finally:
         s.close()
