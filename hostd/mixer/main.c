@@ -14,7 +14,8 @@
  * plays on 1 (the microphone, or silence) is the guest's capture. Every
  * 20 ms period, paced by the output card: each guest's period read
  * (silence for what is missing), scaled by its gain, summed and clipped,
- * written to the output card's device 0; the input card's device 0
+ * written to the output card's device 0 (as many periods as it has room
+ * for at each wake-up); the input card's device 0
  * capture written to the guests whose capture bit is set, silence to the
  * others. A stream that fails is closed and opened again a second later
  * (a guest's card opened by it first, in another format, waits so); an
@@ -39,8 +40,12 @@
 #define SAMPLES (PD_MIX_PERIOD * PD_MIX_CHANNELS)
 #define RETRY_MS 1000
 /* a guest's backlog past this many periods is dropped: its latency stays
- * bounded after pd-mixer was held up */
-#define MAX_BACKLOG 3
+ * bounded after pd-mixer was held up (more than a late wake-up's worth:
+ * the periods that wake-up catches up on use it) */
+#define MAX_BACKLOG 10
+#define CAPTURE_PERIODS 16
+/* the output's buffer: 160 ms, room for a late wake-up */
+#define OUT_PERIODS 8
 
 /* One stream and when to try it again. */
 struct stream {
@@ -247,8 +252,8 @@ static int add_guest(const char *arg, int out_card, int in_card)
 		}
 	e->index = index;
 	snprintf(e->name, sizeof(e->name), "%s", name);
-	stream_init(&e->from_guest, c, 1, true, 8);
-	stream_init(&e->to_guest, c, 1, false, 4);
+	stream_init(&e->from_guest, c, 1, true, CAPTURE_PERIODS);
+	stream_init(&e->to_guest, c, 1, false, OUT_PERIODS);
 	neps++;
 	say("%s: card %s (%d): the guest has device 0, the mix device 1",
 	    name, card, c);
@@ -301,14 +306,14 @@ int main(int argc, char **argv)
 		say("no output card %s: %s", output, strerror(-out_card));
 		return 1;
 	}
-	stream_init(&out, out_card, 0, false, 4);
+	stream_init(&out, out_card, 0, false, OUT_PERIODS);
 	if (input) {
 		in_card = pd_pcm_card(input);
 		if (in_card < 0)
 			say("no input card %s: %s; no microphone", input,
 			    strerror(-in_card));
 		else
-			stream_init(&in, in_card, 0, true, 8);
+			stream_init(&in, in_card, 0, true, CAPTURE_PERIODS);
 		have_in = in_card >= 0;
 	}
 	for (unsigned int i = 0; i < nguests; i++)
@@ -341,13 +346,22 @@ int main(int argc, char **argv)
 			stream_failed(&out, "output", -EIO);
 			continue;
 		}
-		/* POLLERR: an underrun, which the write recovers */
+		/* POLLERR: an underrun, which the write recovers. Every
+		 * period there is room for: wake-ups may come late and
+		 * coarse (under load, or a coarse timer in the card), and
+		 * one period per wake-up would underrun at once */
 		if ((open && (p[1].revents & (POLLOUT | POLLERR))) ||
 		    (!open && n == 0)) {
-			tick();
-			/* a line a minute while it plays */
-			if (++ticks % 3000 == 0)
-				say("output xruns so far: %u", out.pcm.xruns);
+			unsigned int k = 0;
+
+			do {
+				tick();
+				/* a line a minute while it plays */
+				if (++ticks % 3000 == 0)
+					say("output xruns so far: %u",
+					    out.pcm.xruns);
+			} while (open && out.pcm.fd >= 0 && ++k < OUT_PERIODS &&
+				 pd_pcm_avail(&out.pcm) >= (long)PD_MIX_PERIOD);
 		}
 	}
 }
