@@ -27,6 +27,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "poller.h"
+#include "bus_audio.h"
 #include "polkit.h"
 #include "switcher.h"
 #include "introspect.h"
@@ -48,6 +49,8 @@
  * operation (its hostd_vm_op) */
 #define REQ_SWITCH (-1)
 #define REQ_THUMBNAIL (-2)
+#define REQ_AUDIO (-3)		/* a Set of Volume or Muted */
+#define AUDIO_ACTION "org.paradice.switcher.volume"
 #define THUMBNAIL_ACTION "org.paradice.switcher.thumbnail"
 #define THUMBNAIL_MAX_W 640u	/* the largest thumbnail hostd hands out */
 #define THUMBNAIL_MAX_H 480u
@@ -210,13 +213,15 @@ static bool append_property(struct hostd_switcher *sw, struct hostd_vm *vm,
 		s = hostd_is_host(sw, vm->index) ? "host" : "guest";
 		return append_variant(it, DBUS_TYPE_STRING, "s", &s);
 	}
-	return false;
+	return hostd_bus_audio_property(sw->hooks.audio_data,
+					hostd_is_host(sw, vm->index), vm->index,
+					name, it);
 }
 
 static const char *const manager_props[] = { "ActiveVm", "Vms", "Guests",
 					     "Version", NULL };
 static const char *const vm_props[] = { "Name", "DomainId", "State", "Active",
-					"Kind", NULL };
+					"Kind", "Audio", "Volume", "Muted", NULL };
 
 static DBusMessage *get_all(struct hostd_switcher *sw, struct hostd_vm *vm, DBusMessage *msg)
 {
@@ -478,6 +483,30 @@ static DBusMessage *thumbnail_now(struct hostd_bus *b, DBusMessage *msg,
 	return r;
 }
 
+/* Set Volume or Muted of guest index (of domain domid) for the caller of
+ * msg (polkit said yes): applied (audio.c), PropertiesChanged. */
+static DBusMessage *audio_set(struct hostd_bus *b, DBusMessage *msg,
+			      unsigned int index, int domid)
+{
+	static const char *const names[] = { "Volume", "Muted", NULL };
+	struct hostd_vm *vm = index <= b->sw->nvms ? &b->sw->vms[index] : NULL;
+	DBusMessage *r;
+	int volume, muted;
+	char buf[96];
+
+	if (!vm || vm->state == HOSTD_VM_ABSENT || vm->domid != domid)
+		return error(msg, ERR_UNKNOWN_VM, "%s",
+			     "the VM went away while polkit was asked");
+	r = hostd_bus_audio_args(msg, hostd_is_host(b->sw, index), &volume,
+				 &muted);
+	if (r)
+		return r;
+	hostd_audio_set(b->sw->hooks.audio_data, index, volume, muted);
+	vm_path(vm, buf, sizeof(buf));
+	emit_changed(b, buf, HOSTD_XML_VM_NAME, vm, names);
+	return dbus_message_new_method_return(msg);
+}
+
 static DBusMessage *act_now(struct hostd_bus *b, DBusMessage *msg, int req,
 			    unsigned int index, int domid)
 {
@@ -485,6 +514,8 @@ static DBusMessage *act_now(struct hostd_bus *b, DBusMessage *msg, int req,
 		return switch_now(b, msg, index, domid);
 	if (req == REQ_THUMBNAIL)
 		return thumbnail_now(b, msg, index, domid);
+	if (req == REQ_AUDIO)
+		return audio_set(b, msg, index, domid);
 	return op_now(b, msg, (enum hostd_vm_op)req, index, domid);
 }
 
@@ -506,7 +537,8 @@ static DBusMessage *authorize(struct hostd_bus *b, DBusMessage *msg,
 {
 	DBusMessage *r = hostd_polkit_authorize(
 		b->polkit, msg, req == REQ_SWITCH ? POLKIT_ACTION :
-		req == REQ_THUMBNAIL ? THUMBNAIL_ACTION : op_actions[req],
+		req == REQ_THUMBNAIL ? THUMBNAIL_ACTION :
+		req == REQ_AUDIO ? AUDIO_ACTION : op_actions[req],
 		req, vm->index, vm->domid);
 
 	if (!r)
@@ -706,8 +738,14 @@ static DBusHandlerResult on_message(DBusConnection *conn, DBusMessage *msg,
 					  "no property %s", name);
 			}
 		} else if (strcmp(member, "Set") == 0) {
-			r = error(msg, DBUS_ERROR_PROPERTY_READ_ONLY, "%s",
-				  "the properties are read-only");
+			int volume, muted;
+
+			r = vm ? hostd_bus_audio_args(msg, hostd_is_host(
+					b->sw, vm->index), &volume, &muted) :
+				 error(msg, DBUS_ERROR_PROPERTY_READ_ONLY, "%s",
+				       "the Manager's properties are read-only");
+			if (!r)
+				r = authorize(b, msg, vm, REQ_AUDIO);
 		} else {
 			r = error(msg, DBUS_ERROR_INVALID_ARGS, "%s", "bad arguments");
 		}

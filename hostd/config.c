@@ -30,6 +30,11 @@ struct parser {
 	bool in_switch;
 	struct hostd_guest_config *guest;
 	unsigned int seen; /* bit per key already set in this section */
+	/* [audio]: its lists of guest names, resolved at the end (a guest
+	 * may be defined after the section), and their lines */
+	bool in_audio;
+	char audible_names[LINE_MAX_LEN + 1], capture_names[LINE_MAX_LEN + 1];
+	unsigned int audible_line, capture_line;
 };
 
 static int fail(struct parser *p, const char *fmt, ...)
@@ -251,6 +256,190 @@ static int set_allow(struct parser *p, const char *value)
 	return 0;
 }
 
+/* -- [audio] (docs/audio.md) ------------------------------------------------ */
+
+/* The bit of `seen` for a guest's `audio` (its other keys' table uses the
+ * low bits). */
+#define SEEN_GUEST_AUDIO	(1u << 31)
+
+static int audio_section(struct parser *p)
+{
+	struct hostd_audio_config *a = &p->cfg->audio;
+
+	if (a->present)
+		return fail(p, "[audio] defined twice (first on line %u)",
+			    a->line);
+	a->present = true;
+	a->line = p->line;
+	a->audible = HOSTD_AUDIO_ALL;
+	a->capture = HOSTD_AUDIO_FOREGROUND;
+	p->in_audio = true;
+	return 0;
+}
+
+/* An ALSA card as pd-mixer opens it: a number (0-31) or a card id
+ * (/proc/asound/cards' [ID]: letters, digits, '_' and '-', from a
+ * letter). */
+static int set_card(struct parser *p, const char *key, const char *value,
+		    char *out)
+{
+	size_t n = strlen(value);
+	bool number = isdigit((unsigned char)value[0]);
+
+	if (n >= HOSTD_AUDIO_CARD_MAX)
+		goto bad;
+	for (size_t i = 0; i < n; i++)
+		if (number ? !isdigit((unsigned char)value[i]) :
+			     !isalnum((unsigned char)value[i]) &&
+			     !strchr("_-", value[i]))
+			goto bad;
+	if (number && (n > 2 || atoi(value) > 31))
+		goto bad;
+	if (!number && !isalpha((unsigned char)value[0]))
+		goto bad;
+	snprintf(out, HOSTD_AUDIO_CARD_MAX, "%s", value);
+	return 0;
+bad:
+	return fail(p, "'%s = %s': want an ALSA card id (letters, digits, "
+		    "'_', '-', from a letter, under %d) or number (0-31)",
+		    key, value, HOSTD_AUDIO_CARD_MAX);
+}
+
+/* all | foreground | none | NAME...: the names kept for check_audio(). */
+static int set_who(struct parser *p, const char *value,
+		   enum hostd_audio_who *who, char *names, unsigned int *line)
+{
+	if (!strcmp(value, "all"))
+		*who = HOSTD_AUDIO_ALL;
+	else if (!strcmp(value, "foreground"))
+		*who = HOSTD_AUDIO_FOREGROUND;
+	else if (!strcmp(value, "none"))
+		*who = HOSTD_AUDIO_NONE;
+	else {
+		*who = HOSTD_AUDIO_LIST;
+		snprintf(names, LINE_MAX_LEN + 1, "%s", value);
+		*line = p->line;
+	}
+	return 0;
+}
+
+static int audio_assignment(struct parser *p, const char *key,
+			    const char *value)
+{
+	static const char *const keys[] = { "output", "input", "audible",
+					    "capture" };
+	struct hostd_audio_config *a = &p->cfg->audio;
+	unsigned int which = 0;
+
+	while (which < 4 && strcmp(keys[which], key) != 0)
+		which++;
+	if (which == 4)
+		return fail(p, "unknown key '%s' in [audio] (want output, "
+			    "input, audible or capture)", key);
+	if (p->seen & (1u << which))
+		return fail(p, "'%s' set twice in this section", key);
+	p->seen |= 1u << which;
+	if (!*value)
+		return fail(p, "'%s' has no value", key);
+	switch (which) {
+	case 0:
+		return set_card(p, key, value, a->output);
+	case 1:
+		if (!strcmp(value, "none")) {
+			a->input[0] = '\0';
+			return 0;
+		}
+		return set_card(p, key, value, a->input);
+	case 2:
+		return set_who(p, value, &a->audible, p->audible_names,
+			       &p->audible_line);
+	default:
+		return set_who(p, value, &a->capture, p->capture_names,
+			       &p->capture_line);
+	}
+}
+
+/* A guest's `audio = CARD`: its own endpoint. */
+static int guest_audio(struct parser *p, const char *value)
+{
+	if (p->seen & SEEN_GUEST_AUDIO)
+		return fail(p, "'audio' set twice in this section");
+	p->seen |= SEEN_GUEST_AUDIO;
+	if (!*value)
+		return fail(p, "'audio' has no value");
+	return set_card(p, "audio", value, p->guest->audio);
+}
+
+/* A list of guest names into bits by guest index. */
+static int resolve_who(struct parser *p, const char *key, char *names,
+		       unsigned int line, unsigned int *bits)
+{
+	char *save = NULL;
+
+	p->line = line;
+	*bits = 0;
+	for (char *w = strtok_r(names, ", \t", &save); w;
+	     w = strtok_r(NULL, ", \t", &save)) {
+		const struct hostd_guest_config *g = hostd_config_guest(p->cfg, w);
+
+		if (!g)
+			return fail(p, "'%s': '%s' is not a guest of this file "
+				    "(want all, foreground, none or guest "
+				    "names)", key, w);
+		*bits |= 1u << (g - p->cfg->guests);
+	}
+	return 0;
+}
+
+/*
+ * The section as a whole: an output when any guest has audio; every
+ * endpoint a card of its own, never the output's or the microphone's (a
+ * guest would hear the mix, or another guest, on it).
+ */
+static int check_audio(struct parser *p)
+{
+	struct hostd_config *cfg = p->cfg;
+	struct hostd_audio_config *a = &cfg->audio;
+	unsigned int end = p->line;
+
+	if (a->audible == HOSTD_AUDIO_LIST &&
+	    resolve_who(p, "audible", p->audible_names, p->audible_line,
+			&a->audible_guests) < 0)
+		return -1;
+	if (a->capture == HOSTD_AUDIO_LIST &&
+	    resolve_who(p, "capture", p->capture_names, p->capture_line,
+			&a->capture_guests) < 0)
+		return -1;
+	if (a->present && !a->output[0]) {
+		p->line = a->line;
+		return fail(p, "[audio] has no 'output' (the card the guests' "
+			    "sound is played on)");
+	}
+	for (unsigned int i = 0; i < cfg->nguests; i++) {
+		const struct hostd_guest_config *g = &cfg->guests[i];
+
+		if (!g->audio[0])
+			continue;
+		p->line = g->line;
+		if (!a->present)
+			return fail(p, "guest %s has 'audio' but the file has no "
+				    "[audio] section to mix it into", g->name);
+		if (!strcmp(g->audio, a->output) || !strcmp(g->audio, a->input))
+			return fail(p, "guest %s's audio card %s is [audio]'s "
+				    "%s card", g->name, g->audio,
+				    strcmp(g->audio, a->output) ? "input" :
+				    "output");
+		for (unsigned int j = 0; j < i; j++)
+			if (!strcmp(cfg->guests[j].audio, g->audio))
+				return fail(p, "guests %s and %s have the same "
+					    "audio card %s: each needs its own",
+					    cfg->guests[j].name, g->name,
+					    g->audio);
+	}
+	p->line = end;
+	return 0;
+}
+
 static int section(struct parser *p, char *s)
 {
 	struct hostd_config *cfg = p->cfg;
@@ -264,12 +453,16 @@ static int section(struct parser *p, char *s)
 	p->seen = 0;
 	p->guest = NULL;
 	p->in_switch = false;
+	p->in_audio = false;
 	if (strcmp(s, "switch") == 0) {
 		p->in_switch = true;
 		return 0;
 	}
+	if (strcmp(s, "audio") == 0)
+		return audio_section(p);
 	if (strncmp(s, "guest", 5) != 0 || !isspace((unsigned char)s[5]))
-		return fail(p, "unknown section [%s] (want [switch] or [guest NAME])", s);
+		return fail(p, "unknown section [%s] (want [switch], [audio] or "
+			    "[guest NAME])", s);
 	name = trim(s + 5);
 	if (!valid_name(name))
 		return fail(p, "bad guest name '%s' (letters, digits, '_', '.', '-'; under %d)",
@@ -381,6 +574,10 @@ static int assignment(struct parser *p, char *s)
 	*eq = '\0';
 	key = trim(s);
 	value = trim(eq + 1);
+	if (p->in_audio)
+		return audio_assignment(p, key, value);
+	if (p->guest && strcmp(key, "audio") == 0)
+		return guest_audio(p, value);
 	if (!p->in_switch && !p->guest)
 		return fail(p, "'%s' outside any section", key);
 	keys = p->in_switch ? switch_keys : guest_keys;
@@ -498,6 +695,8 @@ int hostd_config_parse(struct hostd_config *cfg, const char *path,
 		goto bad;
 	}
 	if (check_hotkeys(&p) < 0)
+		goto bad;
+	if (check_audio(&p) < 0)
 		goto bad;
 	/* two guests' backends of one user could signal each other */
 	for (unsigned int i = 0; i < cfg->nguests; i++)

@@ -59,6 +59,31 @@ struct hostd_guest_limits {
  */
 #define HOSTD_BACKEND_UID_BASE	0x50440000u
 
+/*
+ * [audio] (docs/audio.md): every guest with an `audio` card gets its
+ * sound mixed by pd-mixer into `output`. Who is heard and who gets the
+ * microphone: everyone, the foreground guest only, nobody, or the guests
+ * named (a bit per guest index).
+ */
+#define HOSTD_AUDIO_CARD_MAX 32
+enum hostd_audio_who {
+	HOSTD_AUDIO_ALL,
+	HOSTD_AUDIO_FOREGROUND,
+	HOSTD_AUDIO_NONE,
+	HOSTD_AUDIO_LIST,
+};
+
+struct hostd_audio_config {
+	bool present;			/* the file has an [audio] section */
+	char output[HOSTD_AUDIO_CARD_MAX];	/* the mix's card (device 0) */
+	char input[HOSTD_AUDIO_CARD_MAX];	/* the microphone's; "" none */
+	enum hostd_audio_who audible;	/* default: all */
+	enum hostd_audio_who capture;	/* default: foreground */
+	unsigned int audible_guests;	/* HOSTD_AUDIO_LIST: bit per guest */
+	unsigned int capture_guests;
+	unsigned int line;		/* where the section starts */
+};
+
 struct hostd_guest_config {
 	char name[HOSTD_NAME_MAX];
 	unsigned int backend_uid;	/* its backend's uid and gid, never 0 */
@@ -70,6 +95,9 @@ struct hostd_guest_config {
 	/* xl-config: the guest's xl config file, which hostd's Start creates
 	 * it from (`xl create FILE`); "" when not set */
 	char xl_config[HOSTD_PATH_MAX];
+	/* audio: the dom0 sound card that is this guest's own endpoint
+	 * (docs/audio.md), an ALSA card id or number; "" when not set */
+	char audio[HOSTD_AUDIO_CARD_MAX];
 	unsigned int line; /* where its section starts, for messages */
 };
 
@@ -84,6 +112,7 @@ struct hostd_config {
 	struct hostd_hotkey overlay, host;
 	unsigned int nguests;
 	struct hostd_guest_config guests[HOSTD_MAX_GUESTS];
+	struct hostd_audio_config audio;
 };
 
 /*

@@ -41,6 +41,9 @@
  *   backends.c  one pd-backend process per running guest
  *   guestctl.c  the switcher inside the guests: their control files'
  *               requests, checked against each guest's allow
+ *   audio.c     every guest's sound mixed into dom0's card: volumes,
+ *               mutes, [audio]'s policy, pd-mixer (hostd/mixer/) started
+ *               and restarted (bus_audio.c: its D-Bus properties)
  *   lifecycle.c each guest's Xen state (running, paused, ...); start,
  *               shut down, pause, resume, force off in a child process
  *               (libxl, or `xl create` for a start)
@@ -61,6 +64,7 @@
 
 #include <paradice/pd_display.h>
 
+#include "audio.h"
 #include "backends.h"
 #include "broker.h"
 #include "bus.h"
@@ -88,6 +92,7 @@ struct hostd {
 	struct hostd_reattach *reattach;
 	struct hostd_lifecycle *lifecycle;
 	struct hostd_guestctl *guestctl;
+	struct hostd_audio *audio;
 	struct xs_handle *xs;	/* NULL with --no-xen */
 	struct hostd_watch *xs_watch, *signal_watch;
 	int sfd;		/* signalfd of SIGCHLD */
@@ -343,6 +348,12 @@ int main(int argc, char **argv)
 	if (!h.guestctl)
 		goto out;
 	hostd_backends_set_guestctl(h.backends, h.guestctl);
+	/* pd-mixer only where Xen runs guests, like the backends: a test
+	 * hostd (--no-xen) keeps the volumes but leaves the machine's sound
+	 * cards alone */
+	h.audio = hostd_audio_create(&h.sw, h.poller, xen);
+	if (!h.audio)
+		goto out;
 	if (strcmp(bus, "none") != 0) {
 		h.bus = hostd_bus_create(&h.sw, h.lifecycle, h.poller, bus,
 					 polkit_timeout_ms, &h.quit);
@@ -410,6 +421,7 @@ out:
 	h.lifecycle = NULL;
 	hostd_bus_destroy(h.bus);
 	hostd_input_destroy(h.input);
+	hostd_audio_destroy(h.audio);
 	hostd_guestctl_destroy(h.guestctl);
 	hostd_backends_destroy(h.backends);
 	hostd_watch_remove(h.xs_watch);

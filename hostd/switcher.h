@@ -80,6 +80,11 @@ struct hostd_switch_hooks {
 	/* guestctl.c: tell the guests that watch (after the bus) */
 	void (*guests_changed)(void *data);
 	void *guests_data;
+	/* audio.c: entry `to` is in front (who is heard and gets the
+	 * microphone may follow it); audio_data is also what bus.c asks
+	 * for the guests' volumes (a struct hostd_audio) */
+	void (*audio_switched)(void *data, unsigned int to);
+	void *audio_data;
 };
 
 struct hostd_switcher {

@@ -49,6 +49,7 @@
 #include "client.h"
 #include "thumbs.h"
 #include "tray.h"
+#include "volume.h"
 
 struct app {
 	GDBusConnection *bus;
@@ -409,8 +410,7 @@ static void on_op_item(GtkWidget *w, gpointer data)
 	update(a);
 }
 
-/* A menu of the lifecycle actions for the guest `name` (all made; update()
- * shows those that fit the state). */
+/* Guest `name`'s lifecycle menu (update() shows the actions that fit). */
 static GtkWidget *make_op_menu(struct app *a, const char *name)
 {
 	GtkWidget *menu = gtk_menu_new();
@@ -502,6 +502,7 @@ static void remake_vm_widgets(struct app *a, GArray *r)
 						  make_op_menu(a, vm.name));
 			g_object_set_data(G_OBJECT(w), "ops-button", mb);
 			gtk_box_pack_start(GTK_BOX(row), mb, FALSE, FALSE, 0);
+			volume_attach(a->bus, row, vm.host ? NULL : vm.path);
 			gtk_box_pack_start(GTK_BOX(a->vmbox), row, FALSE, FALSE, 0);
 			gtk_widget_show_all(row);
 			g_ptr_array_add(a->buttons, w);
@@ -644,8 +645,7 @@ static void on_infobar_response(GtkInfoBar *bar, gint response, gpointer data)
 	update(a);
 }
 
-/* Closing the window ends the app unless a tray icon remains to open it
- * again. */
+/* Closing the window ends the app unless a tray icon remains to reopen it. */
 static gboolean on_delete(GtkWidget *w, GdkEvent *ev, gpointer data)
 {
 	struct app *a = data;

@@ -37,9 +37,10 @@ ERR = "org.paradice.Switcher1.Error."
 class Session:
     """A private bus that any user may join, the fake polkit, and hostd."""
 
-    def __init__(self, timeout=None):
+    def __init__(self, timeout=None, conf=CONF):
         self.hostd = self.polkit = self.bus = self.log = None
         self.clients = []
+        self.conf = conf
         try:
             self.start(timeout)
         except BaseException:
@@ -51,7 +52,7 @@ class Session:
         os.chmod(self.dir, 0o755)
         conf = os.path.join(self.dir, "paradice.conf")
         with open(conf, "w") as f:
-            f.write(CONF)
+            f.write(self.conf)
         bus_conf = os.path.join(self.dir, "bus.conf")
         with open(bus_conf, "w") as f:
             f.write(ANY_USER_BUS % self.dir)

@@ -50,11 +50,11 @@ class Session:
     """A private bus, hostd on it, and (for GUI tests) an X display and a
     tray host."""
 
-    def __init__(self, any_user=False, fake_hostd=False):
+    def __init__(self, any_user=False, fake_hostd=False, conf=CONF):
         self.dir = tempfile.mkdtemp(prefix="pd-ui-")
         self.conf = os.path.join(self.dir, "paradice.conf")
         with open(self.conf, "w") as f:
-            f.write(CONF)
+            f.write(conf)
         cmd = ["dbus-daemon", "--session", "--nofork", "--print-address"]
         if any_user:
             os.chmod(self.dir, 0o755)

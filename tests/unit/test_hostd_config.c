@@ -244,8 +244,100 @@ static void test_backend_uid(void)
 	CHECK_EQ(parse(&cfg, "[switch]\nbackend_uid = 7\n"), -1);
 }
 
+/* [audio] and a guest's audio card (docs/audio.md): the defaults, the
+ * lists resolved by name wherever the guests are, each bad line's
+ * message. */
+static void test_audio(void)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{ "[audio]\nspeakers = x\n[guest a]\n",
+		  "t.conf:2: unknown key 'speakers' in [audio]" },
+		{ "[audio]\noutput = 1\noutput = 2\n[guest a]\n",
+		  "t.conf:3: 'output' set twice" },
+		{ "[audio]\noutput = a b\n[guest a]\n",
+		  "t.conf:2: 'output = a b': want an ALSA card id" },
+		{ "[audio]\noutput = 32\n[guest a]\n",
+		  "t.conf:2: 'output = 32': want" },
+		{ "[audio]\noutput = _x\n[guest a]\n", "'output = _x': want" },
+		{ "[audio]\noutput = 1x\n[guest a]\n", "'output = 1x': want" },
+		{ "[audio]\noutput = Abcdefghijklmnopqrstuvwxyz0123456\n"
+		  "[guest a]\n", "t.conf:2: 'output = Abcdef" },
+		{ "[audio]\n[audio]\n", "t.conf:2: [audio] defined twice "
+		  "(first on line 1)" },
+		{ "[audio]\ninput = Mic\n[guest a]\n",
+		  "t.conf:1: [audio] has no 'output'" },
+		{ "[guest a]\naudio = G1\n",
+		  "t.conf:1: guest a has 'audio' but the file has no [audio]" },
+		{ "[guest a]\naudio = G1\naudio = G2\n",
+		  "t.conf:3: 'audio' set twice" },
+		{ "[guest a]\naudio =\n", "t.conf:2: 'audio' has no value" },
+		{ "[audio]\noutput = Spk\n[guest a]\naudio = Spk\n",
+		  "t.conf:3: guest a's audio card Spk is [audio]'s output" },
+		{ "[audio]\noutput = Spk\ninput = Mic\n[guest a]\n"
+		  "audio = Mic\n", "guest a's audio card Mic is [audio]'s input" },
+		{ "[audio]\noutput = Spk\n[guest a]\naudio = G\n[guest b]\n"
+		  "audio = G\n", "t.conf:5: guests a and b have the same audio "
+		  "card G" },
+		{ "[audio]\noutput = Spk\naudible = a c\n[guest a]\n",
+		  "t.conf:3: 'audible': 'c' is not a guest of this file" },
+		{ "[audio]\noutput = Spk\ncapture = x\n[guest a]\n",
+		  "t.conf:3: 'capture': 'x' is not a guest" },
+	};
+	struct hostd_config cfg;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_EQ(parse(&cfg, bad[i].text), -1);
+		if (!strstr(err, bad[i].want)) {
+			CHECK(!"message");
+			printf("#   case %zu: got '%s', want '%s'\n", i, err,
+			       bad[i].want);
+		}
+		CHECK_EQ(cfg.nguests, 0);
+	}
+
+	/* no [audio]: nothing mixed */
+	CHECK_EQ(parse(&cfg, "[guest a]\n"), 0);
+	CHECK(!cfg.audio.present && !cfg.guests[0].audio[0]);
+	hostd_config_finish(&cfg);
+
+	/* the defaults: all heard, the microphone to the foreground guest */
+	CHECK_EQ(parse(&cfg, "[guest a]\naudio = PdGuest1\n[audio]\n"
+		       "output = 2 # the speakers\n[guest b]\naudio = 4\n"
+		       "[guest c]\n"), 0);
+	CHECK(cfg.audio.present);
+	CHECK(strcmp(cfg.audio.output, "2") == 0 && !cfg.audio.input[0]);
+	CHECK_EQ(cfg.audio.audible, HOSTD_AUDIO_ALL);
+	CHECK_EQ(cfg.audio.capture, HOSTD_AUDIO_FOREGROUND);
+	CHECK(strcmp(cfg.guests[0].audio, "PdGuest1") == 0);
+	CHECK(strcmp(cfg.guests[1].audio, "4") == 0);
+	CHECK(!cfg.guests[2].audio[0]);
+	hostd_config_finish(&cfg);
+
+	/* lists name guests defined before and after the section */
+	CHECK_EQ(parse(&cfg, "[guest a]\n[audio]\noutput = Spk\n"
+		       "input = none\naudible = c, a\ncapture = b\n"
+		       "[guest b]\n[guest c]\n"), 0);
+	CHECK_EQ(cfg.audio.audible, HOSTD_AUDIO_LIST);
+	CHECK_EQ(cfg.audio.audible_guests, (1u << 0) | (1u << 2));
+	CHECK_EQ(cfg.audio.capture, HOSTD_AUDIO_LIST);
+	CHECK_EQ(cfg.audio.capture_guests, 1u << 1);
+	CHECK(!cfg.audio.input[0]);
+	hostd_config_finish(&cfg);
+
+	CHECK_EQ(parse(&cfg, "[audio]\noutput = Spk\ninput = Mic\n"
+		       "audible = foreground\ncapture = none\n[guest a]\n"),
+		 0);
+	CHECK_EQ(cfg.audio.audible, HOSTD_AUDIO_FOREGROUND);
+	CHECK_EQ(cfg.audio.capture, HOSTD_AUDIO_NONE);
+	CHECK(strcmp(cfg.audio.input, "Mic") == 0);
+	hostd_config_finish(&cfg);
+}
+
 int main(void)
 {
+	RUN(test_audio);
 	RUN(test_backend_uid);
 	RUN(test_allow);
 	RUN(test_limits);

@@ -43,9 +43,19 @@ mark() {
 	echo "pd-init: [$up] $*" >/dev/console
 }
 
+# snd-aloop's cards: 1 (id Loopback, 8 substreams), the card the tests
+# without hostd forward whole; 2-4 for dom0's mix (docs/audio.md), one
+# substream each: PdSpeakers stands for the physical card (pd-mixer plays
+# on its device 0, a test records its device 1, and plays the microphone
+# on device 1 for pd-mixer to capture on 0), PdGuest1 and PdGuest2 are
+# guest1's and guest2's own cards.
+ALOOP_OPTS="enable=1,1,1,1 index=1,2,3,4 id=Loopback,PdSpeakers,PdGuest1,PdGuest2 pcm_substreams=8,1,1,1"
+
 load() {
 	for m in "$@"; do
-		modprobe "$m" >/dev/null 2>&1 || echo "pd-init: modprobe $m failed" >/dev/console
+		opts=""
+		[ "$m" = snd-aloop ] && opts=$ALOOP_OPTS
+		modprobe "$m" $opts >/dev/null 2>&1 || echo "pd-init: modprobe $m failed" >/dev/console
 	done
 }
 
