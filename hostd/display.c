@@ -656,6 +656,26 @@ static bool on_open(struct hostd_display *d, unsigned int g,
 	return true;
 }
 
+int hostd_display_revoke(struct hostd_display *d, unsigned int g,
+			 const char *path, int reason)
+{
+	struct {
+		struct pd_disp_hdr hdr;
+		struct pd_disp_revoke r;
+	} m = { .hdr = { .type = PD_DISP_REVOKE, .len = sizeof(m.r) } };
+
+	if (!d || g >= HOSTD_MAX_GUESTS || d->g[g].sock < 0 || !d->g[g].hello)
+		return -ENOTCONN;
+	if (strlen(path) >= sizeof(m.r.path))
+		return -ENAMETOOLONG;
+	m.r.reason = reason;
+	memcpy(m.r.path, path, strlen(path));
+	if (send(d->g[g].sock, &m, sizeof(m), MSG_DONTWAIT | MSG_NOSIGNAL) !=
+	    (ssize_t)sizeof(m))
+		return -errno;
+	return 0;
+}
+
 /* One message from guest g's backend; false: drop the connection. */
 static bool handle_msg(struct hostd_display *d, unsigned int g,
 		       const uint8_t *untrusted, size_t n)

@@ -63,6 +63,7 @@
 
 #include "backends.h"
 #include "broker.h"
+#include "camera.h"
 #include "bus.h"
 #include "config.h"
 #include "display.h"
@@ -88,6 +89,7 @@ struct hostd {
 	struct hostd_reattach *reattach;
 	struct hostd_lifecycle *lifecycle;
 	struct hostd_guestctl *guestctl;
+	struct hostd_camera camera;	/* who may use the capture devices */
 	struct xs_handle *xs;	/* NULL with --no-xen */
 	struct hostd_watch *xs_watch, *signal_watch;
 	int sfd;		/* signalfd of SIGCHLD */
@@ -104,6 +106,7 @@ static int open_for_backend(void *data, unsigned int g,
 {
 	struct hostd *h = data;
 	const char *extra[2] = { NULL, NULL };
+	int fd;
 
 	if (g >= h->sw.nvms)
 		return -EINVAL;
@@ -111,8 +114,14 @@ static int open_for_backend(void *data, unsigned int g,
 		extra[0] = hostd_input_guest_node(h->input, g, false);
 		extra[1] = hostd_input_guest_node(h->input, g, true);
 	}
-	return hostd_broker_open(h->sw.vms[g].cfg, extra, 2, m->path,
-				 sizeof(m->path), m->flags);
+	fd = hostd_broker_open(h->sw.vms[g].cfg, extra, 2, m->path,
+			       sizeof(m->path), m->flags);
+	/* a camera only for its owner (camera.c); the path was checked */
+	if (fd >= 0 && hostd_camera_check_open(&h->camera, g, m->path, fd)) {
+		close(fd);
+		return -EBUSY;
+	}
+	return fd;
 }
 
 /* -- the VM list follows Xen ------------------------------------------------ */
@@ -338,6 +347,10 @@ int main(int argc, char **argv)
 	}
 	hostd_backends_set_peers(h.backends, h.input, h.display);
 	hostd_display_set_broker(h.display, open_for_backend, &h);
+	/* the camera follows the foreground guest, or its pinned owner */
+	hostd_camera_init(&h.camera, &h.sw, h.display);
+	h.sw.hooks.camera = hostd_camera_switched;
+	h.sw.hooks.camera_data = &h.camera;
 	/* the switcher inside the guests (guestctl.c) */
 	h.guestctl = hostd_guestctl_create(&h.sw, h.poller);
 	if (!h.guestctl)
@@ -400,6 +413,8 @@ out:
 	hostd_reattach_destroy(h.reattach);
 	/* first: the backends complete their guests' flips themselves from
 	 * the moment their connection closes */
+	h.sw.hooks.camera = NULL;
+	h.camera.display = NULL;
 	hostd_display_destroy(h.display);
 	h.display = NULL;
 	hostd_watch_remove(h.signal_watch);

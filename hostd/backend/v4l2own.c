@@ -14,11 +14,23 @@
  * file gets EBUSY, as vb2 answers a file that does not own the queue.
  * Unlike natively, a second file of the same guest cannot map the
  * owner's buffers either (no capture program we know does).
+ *
+ * Taking a camera away (be_v4l2own_revoke(), hostd's REVOKE when the
+ * camera goes to another guest: hostd/camera.c) is an unplug as the guest
+ * sees it: its files of the device get PD_EV_REVOKE, every later request
+ * on them ENODEV (ops.c), a DQBUF waiting in the driver ENODEV too; the
+ * real stream is stopped and the queue's buffers freed (vb2 orphans those
+ * the guest still maps: they hold its own last frames, and no frame of
+ * the next owner ever lands in them), and the real file closed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 #include <linux/videodev2.h>
 
 #include "backend.h"
@@ -43,6 +55,8 @@ static bool v4l2own_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 		struct v4l2_requestbuffers *r = arg;
 
 		*ret = ioctl(h->fd, cmd, arg);
+		if (*ret == 0 && r->count > 0)
+			h->buf_type = r->type;
 		if (*ret == 0)
 			atomic_store(&h->buf_owner, r->count > 0);
 		return true;
@@ -53,11 +67,19 @@ static bool v4l2own_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 
 		*ret = ioctl(h->fd, cmd, arg);
 		e = errno;
-		if (*ret == 0 && c->count > 0)
+		if (*ret == 0 && c->count > 0) {
+			h->buf_type = c->format.type;
 			atomic_store(&h->buf_owner, true);
+		}
 		errno = e;
 		return true;
 	}
+	case VIDIOC_DQBUF:
+		/* woken by be_v4l2own_revoke()'s STREAMOFF: as unplugged */
+		*ret = ioctl(h->fd, cmd, arg);
+		if (*ret < 0 && atomic_load(&h->revoked))
+			errno = ENODEV;
+		return true;
 	case VIDIOC_QUERYBUF:
 	case VIDIOC_EXPBUF:
 		if (atomic_load(&h->buf_owner))
@@ -78,6 +100,74 @@ static int v4l2own_mmap(void *data, struct be_handle *h)
 		return 0;
 	not_owner(data, h, "mmap");
 	return -EBUSY;
+}
+
+/* One file taken away: the guest told, the stream stopped, its buffers
+ * freed, the real file closed (an inert descriptor takes its number, so
+ * that a request still running on it touches nothing else). */
+static void revoke_one(struct be *be, struct be_handle *h, int reason)
+{
+	struct pd_wire_revoke_ev ev = { .reason = reason };
+	int inert;
+
+	atomic_store(&h->revoked, true);
+	if (be->features & PD_WIRE_FEAT_REVOKE)
+		be_send_event(be, PD_EV_REVOKE, h->handle, &ev, sizeof(ev));
+	if (atomic_load(&h->buf_owner)) {
+		struct v4l2_requestbuffers rb = {
+			.count = 0,
+			.type = h->buf_type,
+			.memory = V4L2_MEMORY_MMAP,
+		};
+		int type = (int)h->buf_type;
+
+		if (ioctl(h->fd, VIDIOC_STREAMOFF, &type) && errno != EINVAL)
+			be_log(be, "handle %u: STREAMOFF: %s", h->handle,
+			       strerror(errno));
+		if (ioctl(h->fd, VIDIOC_REQBUFS, &rb))
+			be_log(be, "handle %u: REQBUFS 0: %s", h->handle,
+			       strerror(errno));
+		atomic_store(&h->buf_owner, false);
+	}
+	inert = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (inert < 0 || dup3(inert, h->fd, O_CLOEXEC) < 0)
+		be_log(be, "handle %u: the real file stays open: %s",
+		       h->handle, strerror(errno));
+	if (inert >= 0)
+		close(inert);
+}
+
+void be_v4l2own_revoke(struct be *be, const char *path, int reason)
+{
+	struct be_handle **hs;
+	unsigned int n = 0;
+
+	if (reason >= 0 || reason < -4095)
+		reason = -ENODEV;
+	pthread_mutex_lock(&be->lock);
+	hs = calloc(be->next_handle ? be->next_handle : 1, sizeof(*hs));
+	for (uint32_t i = 0; hs && i < be->next_handle; i++) {
+		struct be_handle *h = be->handles[i];
+
+		if (h && !h->gone && h->path && !strcmp(h->path, path) &&
+		    !atomic_load(&h->revoked)) {
+			h->refs++;
+			hs[n++] = h;
+		}
+	}
+	pthread_mutex_unlock(&be->lock);
+	if (!hs) {
+		be_log(be, "cannot take %s away: out of memory", path);
+		return;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		revoke_one(be, hs[i], reason);
+		be_handle_put(be, hs[i]);
+	}
+	be_log(be, "%s taken away from the guest (%u file%s, %s): the "
+	       "camera went to another guest", path, n, n == 1 ? "" : "s",
+	       strerror(-reason));
+	free(hs);
 }
 
 const struct be_class_hooks be_v4l2own_hooks = {

@@ -10,4 +10,13 @@
 
 extern const struct be_class_hooks be_v4l2own_hooks;
 
+/*
+ * Take every guest file of path away (hostd's PD_DISP_REVOKE: the camera
+ * went to another guest), as an unplug: the guest gets PD_EV_REVOKE with
+ * reason (a negative errno; -ENODEV if not one), its requests on them
+ * ENODEV; the real stream stops, its buffers are freed, the real file is
+ * closed. Any thread.
+ */
+void be_v4l2own_revoke(struct be *be, const char *path, int reason);
+
 #endif

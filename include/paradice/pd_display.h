@@ -104,6 +104,18 @@
  * there is none now), then its guest's open fails with EAGAIN (no hostd)
  * or EIO (no answer).
  *
+ * The camera (hostd/camera.c, docs/camera.md). A V4L2 capture device
+ * belongs to one guest at a time; when it moves to another (a switch),
+ * hostd tells the guest that loses it:
+ *
+ *                            <------------   REVOKE(reason, path)
+ *
+ * and that guest's backend takes every file of path away from its guest
+ * as an unplug would: the guest's files of it get PD_EV_REVOKE (reason,
+ * -ENODEV) and every later request on them `reason`, the real stream is
+ * stopped and its buffers freed, the real file closed. Nothing comes back.
+ * A backend with no file of path does nothing.
+ *
  * Version history:
  *   1  HELLO, SET_CRTC, FLIP, FLIP_DONE (legacy KMS, primary plane only)
  *   2  HELLO names the guest (domid, name) and may reattach a backend to a
@@ -113,7 +125,9 @@
  *      later, without a new number: the reattach HELLO's
  *      PD_DISP_HELLO_CONTROL and the control channel's descriptor (a
  *      hostd that predates it refuses such a HELLO: going back to an
- *      older hostd under running backends costs them their reattach)
+ *      older hostd under running backends costs them their reattach);
+ *      REVOKE (a backend that predates it logs a bad message and keeps
+ *      the files: hostd's broker still refuses its new opens)
  */
 #ifndef PARADICE_PD_DISPLAY_H
 #define PARADICE_PD_DISPLAY_H
@@ -154,6 +168,7 @@ enum pd_disp_type {
 	PD_DISP_DIRTY = 7,	/* backend -> hostd: struct pd_disp_dirty */
 	PD_DISP_OPEN = 8,	/* backend -> hostd: struct pd_disp_open */
 	PD_DISP_OPENED = 9,	/* hostd -> backend: struct pd_disp_opened */
+	PD_DISP_REVOKE = 10,	/* hostd -> backend: struct pd_disp_revoke */
 };
 
 struct pd_disp_hdr {
@@ -264,6 +279,13 @@ struct pd_disp_opened {
 	int32_t result;		/* 0 (one descriptor attached) or -errno */
 };
 
+/* Take the guest's files of path away (the camera moved to another). */
+struct pd_disp_revoke {
+	int32_t reason;		/* negative errno the guest gets: -ENODEV */
+	uint32_t reserved;	/* 0 */
+	char path[PD_DISPLAY_PATH_MAX];	/* NUL-terminated, NUL-padded */
+};
+
 /* The largest message either side sends or accepts (GAMMA). */
 #define PD_DISP_MAX_MSG	(sizeof(struct pd_disp_hdr) + sizeof(struct pd_disp_gamma))
 
@@ -279,6 +301,7 @@ _Static_assert(sizeof(struct pd_disp_clip) == 8, "pd_disp_clip");
 _Static_assert(sizeof(struct pd_disp_dirty) == 144, "pd_disp_dirty");
 _Static_assert(sizeof(struct pd_disp_open) == 264, "pd_disp_open");
 _Static_assert(sizeof(struct pd_disp_opened) == 8, "pd_disp_opened");
+_Static_assert(sizeof(struct pd_disp_revoke) == 264, "pd_disp_revoke");
 _Static_assert(PD_DISP_MAX_MSG <= UINT16_MAX, "hdr.len holds every body");
 
 #endif /* PARADICE_PD_DISPLAY_H */

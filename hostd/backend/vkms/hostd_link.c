@@ -34,6 +34,7 @@
 
 #include "fdpass.h"
 #include "priv.h"
+#include "v4l2own.h"
 
 #define CONNECT_TICKS	15		/* try the socket every 250 ms */
 
@@ -370,6 +371,19 @@ int vkms_open_file(void *vkms, const char *path, int flags)
 	return fd;
 }
 
+/* REVOKE: the camera went to another guest (v4l2own.c takes it away). */
+static void on_revoke(struct vkms *v, const uint8_t *body)
+{
+	struct pd_disp_revoke r;
+
+	memcpy(&r, body, sizeof(r));
+	if (r.reserved || !memchr(r.path, '\0', sizeof(r.path))) {
+		be_log(v->be, "display: bad REVOKE from hostd");
+		return;
+	}
+	be_v4l2own_revoke(v->be, r.path, r.reason);
+}
+
 /* hostd's messages; hostd is trusted, but its messages are still checked. */
 static void *link_thread(void *arg)
 {
@@ -429,6 +443,13 @@ static void *link_thread(void *arg)
 
 			memcpy(&o, buf + sizeof(hdr), sizeof(o));
 			opened(v, &o, fd);
+			continue;
+		}
+		if ((size_t)n == sizeof(hdr) + sizeof(struct pd_disp_revoke) &&
+		    hdr.type == PD_DISP_REVOKE && hdr.len == n - sizeof(hdr)) {
+			if (fd >= 0)
+				close(fd);
+			on_revoke(v, buf + sizeof(hdr));
 			continue;
 		}
 		if (fd >= 0)
