@@ -10,20 +10,25 @@
  * files, an output or a radio, are left alone).
  *
  * What must hold:
- *   - a guest that does not own the camera cannot open it: the broker's
- *     open of a capture device for it is refused with EBUSY (as a device
- *     in use), and logged;
- *   - when a switch moves the camera away from a guest, that guest's
- *     backend is told (REVOKE, include/paradice/pd_display.h) to take its
- *     files of each capture device away as an unplug does: the guest's
- *     programs get ENODEV, their poll EPOLLERR | EPOLLHUP; the backend
- *     stops the real stream and frees its buffers before the new owner's
- *     program can open the device, so no guest reaches another's frames;
- *   - nothing comes back by itself: when the guest is in front again it
- *     may open the camera again (a program reopens it, as after an
- *     unplug);
- *   - backends started by hand (no hostd) are not concerned: nobody
- *     revokes their files.
+ *   - every guest may open the camera (its frontend does at once, to make
+ *     its node: the name and capabilities come from a QUERYCAP), and ask
+ *     it what it is (QUERYCAP, formats, controls); only the owner gets
+ *     buffers: its backend answers REQBUFS, CREATE_BUFS and read of any
+ *     other guest EBUSY, as the driver answers a second program while
+ *     one streams (vb2, uvcvideo), which camera programs report as "device
+ *     busy";
+ *   - each backend is told who owns each of its guest's capture devices
+ *     (PD_DISP_CAMERA, include/paradice/pd_display.h) right after its
+ *     HELLO, and again when a switch changes the owner;
+ *   - when the camera leaves a guest, its backend takes that guest's
+ *     files of the device away as an unplug does: its programs get
+ *     ENODEV, their poll EPOLLERR | EPOLLHUP; the backend stops the real
+ *     stream and frees its buffers, and the guest that gets the camera
+ *     is told only after that, so no guest reaches another's frames;
+ *   - nothing comes back by itself: when the guest owns the camera again
+ *     a program opens it again (as after an unplug);
+ *   - backends started by hand (no hostd) are not concerned: their
+ *     guests own every device they were given, as before.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +63,14 @@ int hostd_camera_loser(const struct hostd_config *cfg, unsigned int from,
 	return before != hostd_camera_owner(cfg, to) ? before : -1;
 }
 
+int hostd_camera_winner(const struct hostd_config *cfg, unsigned int from,
+			unsigned int to)
+{
+	int after = hostd_camera_owner(cfg, to);
+
+	return after != hostd_camera_owner(cfg, from) ? after : -1;
+}
+
 bool hostd_camera_is_capture(int fd)
 {
 	struct v4l2_capability cap;
@@ -83,43 +96,6 @@ void hostd_camera_init(struct hostd_camera *c, struct hostd_switcher *sw,
 	c->display = display;
 }
 
-/* Guest g's device index of path, or -1. */
-static int device_index(const struct hostd_guest_config *g, const char *path)
-{
-	for (unsigned int i = 0; i < g->ndevices; i++)
-		if (!strcmp(g->devices[i], path))
-			return (int)i;
-	return -1;
-}
-
-static const char *vm_name(const struct hostd_camera *c, int i)
-{
-	if (i < 0)
-		return "nobody (dom0 is in front)";
-	return c->sw->vms[i].cfg->name;
-}
-
-int hostd_camera_check_open(struct hostd_camera *c, unsigned int g,
-			    const char *path, int fd)
-{
-	const struct hostd_config *cfg = c->sw->cfg;
-	int i = g < cfg->nguests ? device_index(&cfg->guests[g], path) : -1;
-	bool capture = hostd_camera_is_capture(fd);
-	int owner;
-
-	if (i >= 0)
-		c->kind[g][i] = capture ? 1 : 2;
-	if (!capture)
-		return 0;
-	owner = hostd_camera_owner(cfg, c->sw->router.active);
-	if (owner == (int)g)
-		return 0;
-	hostd_log("camera: %s asked for %s, which %s uses now: refused "
-		  "(EBUSY)%s", cfg->guests[g].name, path, vm_name(c, owner),
-		  cfg->camera.pinned ? " ([camera] owner pins it)" : "");
-	return -EBUSY;
-}
-
 /* Is guest g's device i a capture device? Looked at once. */
 static bool is_camera(struct hostd_camera *c, unsigned int g, unsigned int i)
 {
@@ -141,24 +117,51 @@ static bool is_camera(struct hostd_camera *c, unsigned int g, unsigned int i)
 	return c->kind[g][i] == 1;
 }
 
+/* Tell guest g's backend, for each of its capture devices, whether g
+ * owns it (why is for the log). */
+static void tell(struct hostd_camera *c, unsigned int g, bool owned,
+		 const char *why)
+{
+	const struct hostd_guest_config *gc = &c->sw->cfg->guests[g];
+	int r;
+
+	for (unsigned int i = 0; i < gc->ndevices; i++) {
+		if (!is_camera(c, g, i))
+			continue;
+		r = hostd_display_camera(c->display, g, gc->devices[i], owned,
+					 -ENODEV);
+		hostd_log("camera: %s %s %s (%s)%s%s", gc->devices[i],
+			  owned ? "goes to" : "is taken from", gc->name, why,
+			  r ? ": " : "", r ? strerror(-r) : "");
+	}
+}
+
+void hostd_camera_hello(void *data, unsigned int g)
+{
+	struct hostd_camera *c = data;
+	const struct hostd_config *cfg = c->sw->cfg;
+	int owner = hostd_camera_owner(cfg, c->sw->router.active);
+
+	if (g >= cfg->nguests)
+		return;
+	tell(c, g, owner == (int)g, owner == (int)g ? "its backend came" :
+	     cfg->camera.pinned ? "pinned to another guest" :
+	     "not in front");
+}
+
 void hostd_camera_switched(void *data, unsigned int from, unsigned int to)
 {
 	struct hostd_camera *c = data;
 	const struct hostd_config *cfg = c->sw->cfg;
 	int loser = hostd_camera_loser(cfg, from, to);
-	const struct hostd_guest_config *g;
-	int r;
+	int winner = hostd_camera_winner(cfg, from, to);
 
-	if (loser < 0)
-		return;
-	g = &cfg->guests[loser];
-	for (unsigned int i = 0; i < g->ndevices; i++) {
-		if (!is_camera(c, (unsigned int)loser, i))
-			continue;
-		r = hostd_display_revoke(c->display, (unsigned int)loser,
-					 g->devices[i], -ENODEV);
-		hostd_log("camera: %s goes to %s; %s's files of it revoked%s%s",
-			  g->devices[i], vm_name(c, hostd_camera_owner(cfg, to)),
-			  g->name, r ? ": " : "", r ? strerror(-r) : "");
-	}
+	/* the loser first. Its backend frees the real queue soon after;
+	 * a program of the winner's that asks before that gets EBUSY from
+	 * the driver (the queue is still the loser's file's), as natively
+	 * while another program still streams: never its buffers */
+	if (loser >= 0)
+		tell(c, (unsigned int)loser, false, "a switch");
+	if (winner >= 0)
+		tell(c, (unsigned int)winner, true, "a switch");
 }

@@ -24,10 +24,13 @@ int hostd_camera_owner(const struct hostd_config *cfg, unsigned int active);
 
 /*
  * A switch from VM `from` to VM `to`: the guest whose camera files it
- * takes away (it owned the camera and no longer does), or -1. Pure.
+ * takes away (it owned the camera and no longer does), or -1; and the
+ * guest that gets it, or -1. Pure.
  */
 int hostd_camera_loser(const struct hostd_config *cfg, unsigned int from,
 		       unsigned int to);
+int hostd_camera_winner(const struct hostd_config *cfg, unsigned int from,
+			unsigned int to);
 
 /* Is fd a V4L2 capture device (character major 81, QUERYCAP says video
  * capture, single- or multi-planar)? */
@@ -35,7 +38,7 @@ bool hostd_camera_is_capture(int fd);
 
 struct hostd_camera {
 	struct hostd_switcher *sw;
-	struct hostd_display *display;	/* where REVOKEs go; NULL: none */
+	struct hostd_display *display;	/* where CAMERA goes; NULL: none */
 	/* per guest and device index: 0 not looked at, 1 a capture
 	 * device, 2 something else (looked at once) */
 	unsigned char kind[HOSTD_MAX_GUESTS][HOSTD_MAX_DEVICES];
@@ -44,16 +47,13 @@ struct hostd_camera {
 void hostd_camera_init(struct hostd_camera *c, struct hostd_switcher *sw,
 		       struct hostd_display *display);
 
-/*
- * The broker opened path (fd) for guest g's backend: 0, or -EBUSY (the
- * file is a capture device and another guest owns the camera, or none
- * does; logged with both names). The caller closes fd on -EBUSY.
- */
-int hostd_camera_check_open(struct hostd_camera *c, unsigned int g,
-			    const char *path, int fd);
+/* display.c's hello hook: guest g's backend (new or reattached) is told
+ * whether its guest owns each of its capture devices. */
+void hostd_camera_hello(void *data, unsigned int g);
 
 /* The switch hook (struct hostd_switch_hooks.camera): the guest that
- * loses the camera gets a REVOKE of each of its capture devices. */
+ * loses the camera is told so (its files of each capture device taken
+ * away), then the guest that gets it. */
 void hostd_camera_switched(void *data, unsigned int from, unsigned int to);
 
 #endif /* HOSTD_CAMERA_H */

@@ -106,7 +106,6 @@ static int open_for_backend(void *data, unsigned int g,
 {
 	struct hostd *h = data;
 	const char *extra[2] = { NULL, NULL };
-	int fd;
 
 	if (g >= h->sw.nvms)
 		return -EINVAL;
@@ -114,14 +113,8 @@ static int open_for_backend(void *data, unsigned int g,
 		extra[0] = hostd_input_guest_node(h->input, g, false);
 		extra[1] = hostd_input_guest_node(h->input, g, true);
 	}
-	fd = hostd_broker_open(h->sw.vms[g].cfg, extra, 2, m->path,
-			       sizeof(m->path), m->flags);
-	/* a camera only for its owner (camera.c); the path was checked */
-	if (fd >= 0 && hostd_camera_check_open(&h->camera, g, m->path, fd)) {
-		close(fd);
-		return -EBUSY;
-	}
-	return fd;
+	return hostd_broker_open(h->sw.vms[g].cfg, extra, 2, m->path,
+				 sizeof(m->path), m->flags);
 }
 
 /* -- the VM list follows Xen ------------------------------------------------ */
@@ -351,6 +344,7 @@ int main(int argc, char **argv)
 	hostd_camera_init(&h.camera, &h.sw, h.display);
 	h.sw.hooks.camera = hostd_camera_switched;
 	h.sw.hooks.camera_data = &h.camera;
+	hostd_display_set_hello_hook(h.display, hostd_camera_hello, &h.camera);
 	/* the switcher inside the guests (guestctl.c) */
 	h.guestctl = hostd_guestctl_create(&h.sw, h.poller);
 	if (!h.guestctl)

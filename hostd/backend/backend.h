@@ -115,6 +115,9 @@ struct be_export {
 	/* a file that is none of dom0's (the control file): made by this
 	 * instead of open(path); a descriptor, or -1 with errno */
 	int (*open)(struct be *be, int flags);
+	/* a camera another guest owns now (hostd's PD_DISP_CAMERA,
+	 * v4l2own.c): no buffers for this guest's files of it */
+	atomic_bool camera_away;
 };
 
 int be_export_describe(const char *path, struct be_export *e);

@@ -15,13 +15,16 @@
  * Unlike natively, a second file of the same guest cannot map the
  * owner's buffers either (no capture program we know does).
  *
- * Taking a camera away (be_v4l2own_revoke(), hostd's REVOKE when the
- * camera goes to another guest: hostd/camera.c) is an unplug as the guest
- * sees it: its files of the device get PD_EV_REVOKE, every later request
- * on them ENODEV (ops.c), a DQBUF waiting in the driver ENODEV too; the
- * real stream is stopped and the queue's buffers freed (vb2 orphans those
- * the guest still maps: they hold its own last frames, and no frame of
- * the next owner ever lands in them), and the real file closed.
+ * The camera under hostd (be_v4l2own_camera(), hostd's PD_DISP_CAMERA:
+ * hostd/camera.c): while another guest owns a capture device, this
+ * guest's files of it get EBUSY for REQBUFS, CREATE_BUFS and read, as a
+ * driver answers a program while another streams; they may still query
+ * it. When the camera leaves this guest, its open files of the device are
+ * taken away as an unplug: PD_EV_REVOKE, every later request ENODEV
+ * (ops.c), a DQBUF waiting in the driver ENODEV too; the real stream is
+ * stopped and the queue's buffers freed (vb2 orphans those the guest
+ * still maps: they hold its own last frames, and no frame of the next
+ * owner ever lands in them), and the real file closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +48,30 @@ static void not_owner(struct be *be, struct be_handle *h, const char *what)
 	       "video queue's buffers", h->handle, what);
 }
 
+/* The export h was opened from, if it is one of be's. */
+static struct be_export *export_of(struct be *be, const struct be_handle *h)
+{
+	for (uint32_t i = 0; h->path && i < be->nexports; i++)
+		if (be->exports[i].path == h->path)
+			return &be->exports[i];
+	return NULL;
+}
+
+/* Is h's device a camera another guest owns now? Logged once per file. */
+static bool camera_away(struct be *be, struct be_handle *h, const char *what)
+{
+	struct be_export *e = export_of(be, h);
+
+	if (!e || !atomic_load(&e->camera_away))
+		return false;
+	if (!h->owner_logged) {
+		h->owner_logged = true;
+		be_log(be, "handle %u: %s of %s refused (EBUSY): another guest "
+		       "has the camera", h->handle, what, h->path);
+	}
+	return true;
+}
+
 static bool v4l2own_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 			  void *arg, int *ret)
 {
@@ -54,6 +81,11 @@ static bool v4l2own_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 	case VIDIOC_REQBUFS: {
 		struct v4l2_requestbuffers *r = arg;
 
+		if (r->count && camera_away(be, h, "REQBUFS")) {
+			errno = EBUSY;
+			*ret = -1;
+			return true;
+		}
 		*ret = ioctl(h->fd, cmd, arg);
 		if (*ret == 0 && r->count > 0)
 			h->buf_type = r->type;
@@ -65,6 +97,11 @@ static bool v4l2own_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 		struct v4l2_create_buffers *c = arg;
 		int e;
 
+		if (camera_away(be, h, "CREATE_BUFS")) {
+			errno = EBUSY;
+			*ret = -1;
+			return true;
+		}
 		*ret = ioctl(h->fd, cmd, arg);
 		e = errno;
 		if (*ret == 0 && c->count > 0) {
@@ -75,7 +112,7 @@ static bool v4l2own_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 		return true;
 	}
 	case VIDIOC_DQBUF:
-		/* woken by be_v4l2own_revoke()'s STREAMOFF: as unplugged */
+		/* woken by be_v4l2own_camera()'s STREAMOFF: as unplugged */
 		*ret = ioctl(h->fd, cmd, arg);
 		if (*ret < 0 && atomic_load(&h->revoked))
 			errno = ENODEV;
@@ -92,6 +129,20 @@ static bool v4l2own_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 	default:
 		return false;
 	}
+}
+
+/* read() I/O: vb2 makes the queue's buffers at the first read */
+static bool v4l2own_read(void *data, struct be_handle *h, void *buf,
+			 size_t count, bool nonblock, ssize_t *n)
+{
+	(void)buf;
+	(void)count;
+	(void)nonblock;
+	if (!camera_away(data, h, "read"))
+		return false;
+	errno = EBUSY;
+	*n = -1;
+	return true;
 }
 
 static int v4l2own_mmap(void *data, struct be_handle *h)
@@ -137,11 +188,26 @@ static void revoke_one(struct be *be, struct be_handle *h, int reason)
 		close(inert);
 }
 
-void be_v4l2own_revoke(struct be *be, const char *path, int reason)
+void be_v4l2own_camera(struct be *be, const char *path, bool owned,
+		       int reason)
 {
+	struct be_export *e = NULL;
 	struct be_handle **hs;
 	unsigned int n = 0;
 
+	for (uint32_t i = 0; i < be->nexports && !e; i++)
+		if (!strcmp(be->exports[i].path, path))
+			e = &be->exports[i];
+	if (!e) {
+		be_log(be, "hostd says whose camera %s is: not one of ours",
+		       path);
+		return;
+	}
+	atomic_store(&e->camera_away, !owned);
+	if (owned) {
+		be_log(be, "%s: the camera is this guest's now", path);
+		return;
+	}
 	if (reason >= 0 || reason < -4095)
 		reason = -ENODEV;
 	pthread_mutex_lock(&be->lock);
@@ -164,13 +230,13 @@ void be_v4l2own_revoke(struct be *be, const char *path, int reason)
 		revoke_one(be, hs[i], reason);
 		be_handle_put(be, hs[i]);
 	}
-	be_log(be, "%s taken away from the guest (%u file%s, %s): the "
-	       "camera went to another guest", path, n, n == 1 ? "" : "s",
-	       strerror(-reason));
+	be_log(be, "%s: another guest has the camera: %u open file%s taken "
+	       "away (%s)", path, n, n == 1 ? "" : "s", strerror(-reason));
 	free(hs);
 }
 
 const struct be_class_hooks be_v4l2own_hooks = {
 	.ioctl = v4l2own_ioctl,
+	.read = v4l2own_read,
 	.mmap = v4l2own_mmap,
 };

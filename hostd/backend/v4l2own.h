@@ -11,12 +11,14 @@
 extern const struct be_class_hooks be_v4l2own_hooks;
 
 /*
- * Take every guest file of path away (hostd's PD_DISP_REVOKE: the camera
- * went to another guest), as an unplug: the guest gets PD_EV_REVOKE with
- * reason (a negative errno; -ENODEV if not one), its requests on them
- * ENODEV; the real stream stops, its buffers are freed, the real file is
- * closed. Any thread.
+ * hostd's PD_DISP_CAMERA: does the guest own the capture device path now?
+ * If not, its files of path get no buffers (REQBUFS, CREATE_BUFS and read:
+ * EBUSY), and every file of path it has open is taken away as an unplug:
+ * PD_EV_REVOKE with reason (a negative errno; -ENODEV if not one), ENODEV
+ * for its requests; the real stream stops, its buffers are freed, the
+ * real file is closed. Any thread.
  */
-void be_v4l2own_revoke(struct be *be, const char *path, int reason);
+void be_v4l2own_camera(struct be *be, const char *path, bool owned,
+		       int reason);
 
 #endif

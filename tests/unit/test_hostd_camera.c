@@ -2,10 +2,12 @@
 /*
  * Who may use the camera (hostd/camera.c) and its configuration: by
  * default the guest in front owns it and nobody while dom0's entry is; a
- * switch takes it from the guest that loses it; [camera] owner pins it
- * to one guest, whom no switch takes it from; a non-owner's open is
- * refused with EBUSY; bad [camera] lines are refused with the line and
- * the reason. display.c's REVOKE is replaced by a recorder here.
+ * switch takes it from the guest that loses it first, then gives it to
+ * the one that gets it; [camera] owner pins it to one guest, whom no
+ * switch takes it from; a backend that says HELLO is told whether its
+ * guest owns each capture device (and of nothing that is none); bad
+ * [camera] lines are refused with the line and the reason. display.c's
+ * CAMERA message is replaced by a recorder here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,21 +29,34 @@ static int parse(struct hostd_config *cfg, const char *text)
 }
 
 /* display.c's, recorded */
-static struct {
-	unsigned int n, g;
+static struct told {
+	unsigned int g;
 	char path[256];
+	bool owned;
 	int reason;
-} revoked;
+} told[8];
+static unsigned int ntold;
 
-int hostd_display_revoke(struct hostd_display *d, unsigned int g,
-			 const char *path, int reason)
+int hostd_display_camera(struct hostd_display *d, unsigned int g,
+			 const char *path, bool owned, int reason)
 {
 	(void)d;
-	revoked.n++;
-	revoked.g = g;
-	snprintf(revoked.path, sizeof(revoked.path), "%s", path);
-	revoked.reason = reason;
+	if (ntold < 8) {
+		told[ntold].g = g;
+		snprintf(told[ntold].path, sizeof(told[ntold].path), "%s",
+			 path);
+		told[ntold].owned = owned;
+		told[ntold].reason = reason;
+	}
+	ntold++;
 	return 0;
+}
+
+static bool was_told(unsigned int i, unsigned int g, const char *path,
+		     bool owned)
+{
+	return i < ntold && told[i].g == g && !strcmp(told[i].path, path) &&
+	       told[i].owned == owned && (owned || told[i].reason == -ENODEV);
 }
 
 static const char two[] =
@@ -65,6 +80,10 @@ static void test_foreground_owns_it_by_default(void)
 	CHECK_EQ(hostd_camera_loser(&cfg, 1, 2), 1);
 	CHECK_EQ(hostd_camera_loser(&cfg, 2, 0), -1);
 	CHECK_EQ(hostd_camera_loser(&cfg, 0, 0), -1);
+	CHECK_EQ(hostd_camera_winner(&cfg, 0, 1), 1);
+	CHECK_EQ(hostd_camera_winner(&cfg, 1, 2), -1);
+	CHECK_EQ(hostd_camera_winner(&cfg, 2, 0), 0);
+	CHECK_EQ(hostd_camera_winner(&cfg, 1, 1), -1);
 	hostd_config_finish(&cfg);
 
 	/* said explicitly, the same */
@@ -87,8 +106,10 @@ static void test_pinned_owner_keeps_it(void)
 	for (unsigned int active = 0; active <= 2; active++)
 		CHECK_EQ(hostd_camera_owner(&cfg, active), 1);
 	for (unsigned int from = 0; from <= 2; from++)
-		for (unsigned int to = 0; to <= 2; to++)
+		for (unsigned int to = 0; to <= 2; to++) {
 			CHECK_EQ(hostd_camera_loser(&cfg, from, to), -1);
+			CHECK_EQ(hostd_camera_winner(&cfg, from, to), -1);
+		}
 	hostd_config_finish(&cfg);
 	/* a zeroed config (no parser) is the default */
 	memset(&cfg, 0, sizeof(cfg));
@@ -146,7 +167,7 @@ static void setup(struct hostd_switcher *sw, struct hostd_config *cfg,
 	hostd_camera_init(c, sw, NULL);
 }
 
-static void test_a_switch_revokes_the_losers_camera(void)
+static void test_a_switch_tells_the_loser_then_the_winner(void)
 {
 	struct hostd_switcher sw;
 	struct hostd_config cfg;
@@ -154,43 +175,76 @@ static void test_a_switch_revokes_the_losers_camera(void)
 
 	CHECK_EQ(parse(&cfg, two), 0);
 	setup(&sw, &cfg, &c, 0);
-	/* a's /dev/video0 was found to be a capture device at its open;
-	 * its /dev/null is none */
-	c.kind[0][0] = 1;
+	/* /dev/video0 was found to be a capture device (looked at once);
+	 * a's /dev/null is none */
+	c.kind[0][0] = c.kind[1][0] = 1;
 	c.kind[0][1] = 2;
-	memset(&revoked, 0, sizeof(revoked));
+	ntold = 0;
 	hostd_camera_switched(&c, 0, 1);
-	CHECK_EQ(revoked.n, 1);
-	CHECK_EQ(revoked.g, 0);
-	CHECK(!strcmp(revoked.path, "/dev/video0"));
-	CHECK_EQ(revoked.reason, -ENODEV);
-	/* b to dom0: b loses it, but b's device was never looked at and
-	 * is no V4L2 file here: nothing to revoke */
-	memset(&revoked, 0, sizeof(revoked));
+	CHECK_EQ(ntold, 2);
+	CHECK(was_told(0, 0, "/dev/video0", false));
+	CHECK(was_told(1, 1, "/dev/video0", true));
+	/* b to dom0: b loses it, nobody gets it */
+	ntold = 0;
 	hostd_camera_switched(&c, 1, 2);
-	CHECK_EQ(revoked.n, 0);
-	/* dom0 to a: nobody loses it */
+	CHECK_EQ(ntold, 1);
+	CHECK(was_told(0, 1, "/dev/video0", false));
+	/* dom0 to a: nobody loses it, a gets it */
+	ntold = 0;
 	hostd_camera_switched(&c, 2, 0);
-	CHECK_EQ(revoked.n, 0);
+	CHECK_EQ(ntold, 1);
+	CHECK(was_told(0, 0, "/dev/video0", true));
 	hostd_config_finish(&cfg);
 }
 
-static void test_only_capture_devices_are_refused(void)
+static void test_a_backend_is_told_at_its_hello(void)
 {
 	struct hostd_switcher sw;
 	struct hostd_config cfg;
 	struct hostd_camera c;
-	int fd = open("/dev/null", O_RDONLY);
 
 	CHECK_EQ(parse(&cfg, two), 0);
 	setup(&sw, &cfg, &c, 1);
-	/* a, in the background, may open what is no camera */
+	c.kind[0][0] = c.kind[1][0] = 1;
+	c.kind[0][1] = 2;
+	ntold = 0;
+	hostd_camera_hello(&c, 0);
+	hostd_camera_hello(&c, 1);
+	CHECK_EQ(ntold, 2);
+	CHECK(was_told(0, 0, "/dev/video0", false));
+	CHECK(was_told(1, 1, "/dev/video0", true));
+	/* a device not looked at yet that is no V4L2 file: nothing */
+	c.kind[0][0] = 0;
+	ntold = 0;
+	hostd_camera_hello(&c, 0);
+	CHECK_EQ(ntold, 0);
+	CHECK_EQ(c.kind[0][0], 0);
+	hostd_config_finish(&cfg);
+
+	/* pinned to b: a is never told it has it, whoever is in front */
+	CHECK_EQ(parse(&cfg, "[camera]\nowner = b\n" "[guest a]\n"
+		       "devices = /dev/video0\n[guest b]\n"
+		       "devices = /dev/video0\n"), 0);
+	setup(&sw, &cfg, &c, 0);
+	c.kind[0][0] = c.kind[1][0] = 1;
+	ntold = 0;
+	hostd_camera_hello(&c, 0);
+	hostd_camera_hello(&c, 1);
+	hostd_camera_switched(&c, 0, 1);
+	hostd_camera_switched(&c, 1, 0);
+	CHECK_EQ(ntold, 2);
+	CHECK(was_told(0, 0, "/dev/video0", false));
+	CHECK(was_told(1, 1, "/dev/video0", true));
+	hostd_config_finish(&cfg);
+}
+
+static void test_only_capture_devices_count(void)
+{
+	int fd = open("/dev/null", O_RDONLY);
+
 	CHECK(fd >= 0);
 	CHECK(!hostd_camera_is_capture(fd));
-	CHECK_EQ(hostd_camera_check_open(&c, 0, "/dev/null", fd), 0);
-	CHECK_EQ(c.kind[0][1], 2);
 	close(fd);
-	hostd_config_finish(&cfg);
 }
 
 int main(void)
@@ -198,7 +252,8 @@ int main(void)
 	RUN(test_foreground_owns_it_by_default);
 	RUN(test_pinned_owner_keeps_it);
 	RUN(test_bad_camera_lines_are_refused);
-	RUN(test_a_switch_revokes_the_losers_camera);
-	RUN(test_only_capture_devices_are_refused);
+	RUN(test_a_switch_tells_the_loser_then_the_winner);
+	RUN(test_a_backend_is_told_at_its_hello);
+	RUN(test_only_capture_devices_count);
 	return tap_done();
 }

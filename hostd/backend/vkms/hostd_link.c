@@ -22,6 +22,9 @@
  * OPEN goes on the connection there is, its OPENED comes back to this
  * thread with the descriptor; an OPEN lost with its connection is sent
  * again on the next, all within PD_DISPLAY_OPEN_WAIT_S.
+ *
+ * The camera: hostd's CAMERA messages (who owns a capture device) go to
+ * v4l2own.c from this thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -371,17 +374,17 @@ int vkms_open_file(void *vkms, const char *path, int flags)
 	return fd;
 }
 
-/* REVOKE: the camera went to another guest (v4l2own.c takes it away). */
-static void on_revoke(struct vkms *v, const uint8_t *body)
+/* CAMERA: whose the camera is (v4l2own.c takes it away from a loser). */
+static void on_camera(struct vkms *v, const uint8_t *body)
 {
-	struct pd_disp_revoke r;
+	struct pd_disp_camera c;
 
-	memcpy(&r, body, sizeof(r));
-	if (r.reserved || !memchr(r.path, '\0', sizeof(r.path))) {
-		be_log(v->be, "display: bad REVOKE from hostd");
+	memcpy(&c, body, sizeof(c));
+	if (c.owned > 1 || !memchr(c.path, '\0', sizeof(c.path))) {
+		be_log(v->be, "display: bad CAMERA from hostd");
 		return;
 	}
-	be_v4l2own_revoke(v->be, r.path, r.reason);
+	be_v4l2own_camera(v->be, c.path, c.owned, c.reason);
 }
 
 /* hostd's messages; hostd is trusted, but its messages are still checked. */
@@ -445,11 +448,11 @@ static void *link_thread(void *arg)
 			opened(v, &o, fd);
 			continue;
 		}
-		if ((size_t)n == sizeof(hdr) + sizeof(struct pd_disp_revoke) &&
-		    hdr.type == PD_DISP_REVOKE && hdr.len == n - sizeof(hdr)) {
+		if ((size_t)n == sizeof(hdr) + sizeof(struct pd_disp_camera) &&
+		    hdr.type == PD_DISP_CAMERA && hdr.len == n - sizeof(hdr)) {
 			if (fd >= 0)
 				close(fd);
-			on_revoke(v, buf + sizeof(hdr));
+			on_camera(v, buf + sizeof(hdr));
 			continue;
 		}
 		if (fd >= 0)
