@@ -72,6 +72,29 @@ static bool camera_away(struct be *be, struct be_handle *h, const char *what)
 	return true;
 }
 
+/*
+ * A dequeued buffer's time (CLOCK_MONOTONIC, as vb2 stamps it unless the
+ * driver copies an output's) made the guest's same clock, as clock.c does
+ * for vblanks and evdev events: programs compare it with their own
+ * clock_gettime() (GStreamer's v4l2src times its buffers by it).
+ */
+static void timestamp_to_guest(struct be *be, struct v4l2_buffer *b)
+{
+	int64_t t;
+
+	if ((b->flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) !=
+	    V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC ||
+	    !atomic_load(&be->clock_off[PD_WIRE_CLOCK_MONOTONIC]))
+		return;
+	t = (int64_t)b->timestamp.tv_sec * 1000000000 +
+	    (int64_t)b->timestamp.tv_usec * 1000;
+	t = be_clock_to_guest(be, PD_WIRE_CLOCK_MONOTONIC, t);
+	if (t < 0)
+		t = 0;	/* before the guest's clock began */
+	b->timestamp.tv_sec = t / 1000000000;
+	b->timestamp.tv_usec = t % 1000000000 / 1000;
+}
+
 static bool v4l2own_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 			  void *arg, int *ret)
 {
@@ -116,6 +139,8 @@ static bool v4l2own_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 		*ret = ioctl(h->fd, cmd, arg);
 		if (*ret < 0 && atomic_load(&h->revoked))
 			errno = ENODEV;
+		if (*ret == 0)
+			timestamp_to_guest(be, arg);
 		return true;
 	case VIDIOC_QUERYBUF:
 	case VIDIOC_EXPBUF:
