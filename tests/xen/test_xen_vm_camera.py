@@ -51,6 +51,17 @@ BUSY = "Device or resource busy"
 _saved = {}
 
 
+def _start(app, conf):
+    """hostd with conf; each guest's camera node answers (the nodes of
+    the backends before may still be there for a moment)."""
+    xen.hostd_start(app, conf, NODES)
+    for g in ("guest1", "guest2"):
+        wait_for("%s's camera node served" % g, lambda: app.run(
+            g, "v4l2-ctl -d /dev/video0 -D >/dev/null 2>&1")[0] == 0,
+            timeout=60)
+    xen.switch_to(app, "guest1")
+
+
 def _native_setup(app):
     """vivid's picture made still (no on-screen text: its counters and
     time would differ from frame to frame) and a 320x240 YUYV format, the
@@ -74,11 +85,11 @@ def _native_restore(app):
                    _saved["pix"]))
 
 
-def _hashes(app, vm, path, n=FRAMES):
-    """md5 of each of the n frames in path."""
-    out = run_ok(app, vm, "for i in %s; do dd if=%s bs=%d skip=$i count=1 "
-                 "2>/dev/null | md5sum; done" % (
-                     " ".join(str(i) for i in range(n)), path, FRAME))
+def _hashes(app, vm, path):
+    """md5 of each whole frame in path."""
+    out = run_ok(app, vm, "n=$(( $(wc -c <%s) / %d )); i=0; while [ $i -lt "
+                 "$n ]; do dd if=%s bs=%d skip=$i count=1 2>/dev/null | "
+                 "md5sum; i=$((i+1)); done" % (path, FRAME, path, FRAME))
     return [line.split()[0] for line in out.splitlines()]
 
 
@@ -89,7 +100,8 @@ def _native_frame(app):
            " --stream-mmap --stream-count=%d --stream-to=/tmp/cam-native.raw"
            % FRAMES, timeout=120)
     hs = _hashes(app, "dom0", "/tmp/cam-native.raw")
-    check(len(hs) == FRAMES and len(set(hs)) == 1,
+    # (v4l2-ctl wrote one frame fewer than it counted in the first run)
+    check(len(hs) >= 2 and len(set(hs)) == 1,
           "dom0's native frames differ (vivid's picture is not still): %r"
           % hs)
     return hs[0]
@@ -162,8 +174,7 @@ def test_camera_follows_the_foreground_guest(app):
     refused, and guest2 captures the native frame. Back in front, a
     v4l2-ctl stream running in guest2 ends with ENODEV (No such device)
     and guest1 opens the camera again and captures."""
-    xen.hostd_start(app, CONF, NODES)
-    xen.switch_to(app, "guest1")
+    _start(app, CONF)
     _native_setup(app)
     native = _native_frame(app)
     _captures_native_frames(app, "guest1", "mmap", native)
@@ -248,8 +259,7 @@ def test_a_pinned_camera_stays_with_its_guest(app):
     refused (EBUSY) and guest2, behind, captures the native frame; a
     v4l2-ctl stream in guest2 goes on across switches to guest2 and back
     (no file of it is taken away)."""
-    xen.hostd_start(app, PINNED, NODES)
-    xen.switch_to(app, "guest1")
+    _start(app, PINNED)
     native = _native_frame(app)
     _stream_refused(app, "guest1")
     _captures_native_frames(app, "guest2", "mmap", native)
@@ -268,7 +278,13 @@ def test_a_pinned_camera_stays_with_its_guest(app):
 
 def test_camera_cleanup(app):
     """Stop the clients, hostd and its backends; vivid's format and text
-    as they were; the suite's config back."""
+    as they were; the suite's config back. Prints when each guest's kernel
+    began and ended unpacking its image (what the camera layer's share of
+    it costs)."""
+    for g in ("guest1", "guest2"):
+        print("%s: %s" % (g, " | ".join(l.strip() for l in run_ok(
+            app, g, "dmesg | grep -E 'unpack rootfs|Freeing initrd'; "
+            "true").splitlines())))
     for g in ("guest1", "guest2"):
         app.run(g, "killall gst-launch-1.0 v4l2-ctl 2>/dev/null; true")
     xen.hostd_stop(app)
