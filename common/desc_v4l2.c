@@ -151,13 +151,14 @@ static const struct pd_ioc_entry v4l2_entries[] = {
 	PD_IOC(VIDIOC_S_FMT, 0, fmt_desc),
 	PD_IOC(VIDIOC_TRY_FMT, 0, fmt_desc),
 	/* OWNER: the backend ties a queue's buffers to the file that made
-	 * them (hostd/backend/v4l2own.c) */
+	 * them (hostd/backend/v4l2own.c); a DQBUF waiting on a file the
+	 * backend takes away (the camera went to another guest) ends ENODEV */
 	PD_IOC(VIDIOC_REQBUFS, PD_IOC_F_OWNER, reqbufs_desc),
 	PD_IOC(VIDIOC_CREATE_BUFS, PD_IOC_F_OWNER, create_bufs_desc),
 	PD_IOC(VIDIOC_QUERYBUF, ARRAYS | PD_IOC_F_OWNER, dqbuf_desc),
 	PD_IOC(VIDIOC_QBUF, ARRAYS, qbuf_desc),
 	PD_IOC(VIDIOC_PREPARE_BUF, ARRAYS, qbuf_desc),
-	PD_IOC(VIDIOC_DQBUF, ARRAYS, dqbuf_desc),
+	PD_IOC(VIDIOC_DQBUF, ARRAYS | PD_IOC_F_OWNER, dqbuf_desc),
 	PD_IOC(VIDIOC_EXPBUF, PD_IOC_F_OWNER, expbuf_desc),
 	PD_IOC(VIDIOC_G_FBUF, 0, g_fbuf_desc),
 	PD_IOC0(VIDIOC_OVERLAY, 0),

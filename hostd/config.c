@@ -26,8 +26,10 @@ struct parser {
 	unsigned int line;
 	char *err;
 	size_t errlen;
-	/* the section being read: NULL guest means [switch] */
+	/* the section being read: NULL guest means [switch] or [camera] */
 	bool in_switch;
+	bool in_camera;
+	bool camera_seen;	/* a [camera] section was read */
 	struct hostd_guest_config *guest;
 	unsigned int seen; /* bit per key already set in this section */
 	/* [audio]: its lists of guest names, resolved at the end (a guest
@@ -438,6 +440,55 @@ static int check_audio(struct parser *p)
 	}
 	p->line = end;
 	return 0;
+/* [camera]: once per file. */
+static int camera_section(struct parser *p)
+{
+	if (p->camera_seen)
+		return fail(p, "a second [camera] section");
+	p->camera_seen = true;
+	p->in_camera = true;
+	return 0;
+}
+
+/* [camera] owner = foreground | NAME; NAME is checked against the guests
+ * once the whole file is read (camera_resolve()). */
+static int camera_assignment(struct parser *p, const char *key,
+			     const char *value)
+{
+	struct hostd_camera_config *c = &p->cfg->camera;
+
+	if (strcmp(key, "owner") != 0)
+		return fail(p, "unknown key '%s' in [camera] (want owner)",
+			    key);
+	if (c->owner[0])
+		return fail(p, "'owner' set twice in this section");
+	if (!*value)
+		return fail(p, "'owner' has no value (want foreground or a "
+			    "guest's name)");
+	if (strcmp(value, "foreground") != 0 && !valid_name(value))
+		return fail(p, "[camera] owner '%s' is neither foreground nor "
+			    "a guest name", value);
+	snprintf(c->owner, sizeof(c->owner), "%s", value);
+	c->line = p->line;
+	return 0;
+}
+
+/* After the guests: a pinned camera's guest must be one of them. */
+static int camera_resolve(struct parser *p)
+{
+	struct hostd_camera_config *c = &p->cfg->camera;
+
+	c->pinned = 0;
+	if (!c->owner[0] || !strcmp(c->owner, "foreground"))
+		return 0;
+	for (unsigned int i = 0; i < p->cfg->nguests; i++)
+		if (!strcmp(p->cfg->guests[i].name, c->owner)) {
+			c->pinned = i + 1;
+			return 0;
+		}
+	p->line = c->line;
+	return fail(p, "[camera] owner '%s' is no guest of this file (want "
+		    "foreground or a [guest NAME]'s name)", c->owner);
 }
 
 static int section(struct parser *p, char *s)
@@ -454,15 +505,18 @@ static int section(struct parser *p, char *s)
 	p->guest = NULL;
 	p->in_switch = false;
 	p->in_audio = false;
+	p->in_camera = false;
 	if (strcmp(s, "switch") == 0) {
 		p->in_switch = true;
 		return 0;
 	}
 	if (strcmp(s, "audio") == 0)
 		return audio_section(p);
+	if (strcmp(s, "camera") == 0)
+		return camera_section(p);
 	if (strncmp(s, "guest", 5) != 0 || !isspace((unsigned char)s[5]))
-		return fail(p, "unknown section [%s] (want [switch], [audio] or "
-			    "[guest NAME])", s);
+		return fail(p, "unknown section [%s] (want [switch], [audio], "
+			    "[camera] or [guest NAME])", s);
 	name = trim(s + 5);
 	if (!valid_name(name))
 		return fail(p, "bad guest name '%s' (letters, digits, '_', '.', '-'; under %d)",
@@ -578,6 +632,8 @@ static int assignment(struct parser *p, char *s)
 		return audio_assignment(p, key, value);
 	if (p->guest && strcmp(key, "audio") == 0)
 		return guest_audio(p, value);
+	if (p->in_camera)
+		return camera_assignment(p, key, value);
 	if (!p->in_switch && !p->guest)
 		return fail(p, "'%s' outside any section", key);
 	keys = p->in_switch ? switch_keys : guest_keys;
@@ -694,7 +750,7 @@ int hostd_config_parse(struct hostd_config *cfg, const char *path,
 		fail(&p, "no [guest NAME] section: nothing to run");
 		goto bad;
 	}
-	if (check_hotkeys(&p) < 0)
+	if (check_hotkeys(&p) < 0 || camera_resolve(&p) < 0)
 		goto bad;
 	if (check_audio(&p) < 0)
 		goto bad;

@@ -104,8 +104,23 @@ struct hostd_guest_config {
 /* dom0's entry in the VM list (switcher.h); no guest may take the name */
 #define HOSTD_HOST_NAME "host"
 
+/*
+ * [camera]: who may use the guests' capture devices (V4L2 capture files
+ * named in their `devices`; hostd/camera.c). owner = foreground (the
+ * default): the guest in front, and none while dom0 is; owner = NAME:
+ * that guest always. Resolved to `pinned` once every guest is read.
+ */
+struct hostd_camera_config {
+	/* 1 + the owner's guest index; 0 (a zeroed config too): the
+	 * foreground guest */
+	unsigned int pinned;
+	char owner[HOSTD_NAME_MAX];	/* as written ("" : not set) */
+	unsigned int line;		/* of the owner key, for messages */
+};
+
 struct hostd_config {
 	char *path;
+	struct hostd_camera_config camera;
 	struct hostd_hotkey next, previous;
 	/* overlay: shows the on-screen switcher while its modifiers are
 	 * held (router.h); host: straight to dom0's entry. nkeys 0: none */

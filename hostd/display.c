@@ -285,6 +285,20 @@ static int set_sock(struct hostd_display *d, unsigned int g, int sock)
 	return 0;
 }
 
+void hostd_display_set_hello_hook(struct hostd_display *d,
+				  void (*fn)(void *data, unsigned int g),
+				  void *data)
+{
+	d->hello_hook = fn;
+	d->hello_data = data;
+}
+
+static void hello_taken(struct hostd_display *d, unsigned int g)
+{
+	if (d->hello_hook)
+		d->hello_hook(d->hello_data, g);
+}
+
 int hostd_display_attach(struct hostd_display *d, unsigned int g, int sock)
 {
 	if (!d || g >= HOSTD_MAX_GUESTS || d->g[g].sock >= 0)
@@ -296,6 +310,7 @@ int hostd_display_attach(struct hostd_display *d, unsigned int g, int sock)
 		return 0;	/* sock closed, as if it closed at once */
 	d->g[g].hello = true;
 	d->g[g].reattached = true;
+	hello_taken(d, g);
 	return 0;
 }
 
@@ -656,6 +671,27 @@ static bool on_open(struct hostd_display *d, unsigned int g,
 	return true;
 }
 
+int hostd_display_camera(struct hostd_display *d, unsigned int g,
+			 const char *path, bool owned, int reason)
+{
+	struct {
+		struct pd_disp_hdr hdr;
+		struct pd_disp_camera r;
+	} m = { .hdr = { .type = PD_DISP_CAMERA, .len = sizeof(m.r) } };
+
+	if (!d || g >= HOSTD_MAX_GUESTS || d->g[g].sock < 0 || !d->g[g].hello)
+		return -ENOTCONN;
+	if (strlen(path) >= sizeof(m.r.path))
+		return -ENAMETOOLONG;
+	m.r.owned = owned;
+	m.r.reason = owned ? 0 : reason;
+	memcpy(m.r.path, path, strlen(path));
+	if (send(d->g[g].sock, &m, sizeof(m), MSG_DONTWAIT | MSG_NOSIGNAL) !=
+	    (ssize_t)sizeof(m))
+		return -errno;
+	return 0;
+}
+
 /* One message from guest g's backend; false: drop the connection. */
 static bool handle_msg(struct hostd_display *d, unsigned int g,
 		       const uint8_t *untrusted, size_t n)
@@ -692,6 +728,7 @@ static bool handle_msg(struct hostd_display *d, unsigned int g,
 			goto bad;
 		forget_state(gd);
 		gd->hello = true;
+		hello_taken(d, g);
 		return true;
 	}
 	case PD_DISP_SET_CRTC: {

@@ -38,6 +38,16 @@ void hostd_display_set_broker(struct hostd_display *d,
 			      int (*fn)(void *data, unsigned int g,
 					const struct pd_disp_open *m),
 			      void *data);
+/* Tell guest g's backend whether its guest owns the capture device path
+ * (PD_DISP_CAMERA, camera.c; reason: what its files get when not): 0,
+ * -ENOTCONN (no backend connected) or -errno of the send; never waits. */
+int hostd_display_camera(struct hostd_display *d, unsigned int g,
+			 const char *path, bool owned, int reason);
+/* Called with guest g once its backend's HELLO is taken (a new backend,
+ * its next server, or a reattached one): camera.c's state goes to it. */
+void hostd_display_set_hello_hook(struct hostd_display *d,
+				  void (*fn)(void *data, unsigned int g),
+				  void *data);
 /* Does a HELLO name guest g (its name, NUL-padded, and its domain)? */
 bool hostd_display_hello_names(const struct hostd_switcher *sw,
 			       const struct pd_disp_hello *m, unsigned int g);

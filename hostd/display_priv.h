@@ -63,6 +63,9 @@ struct hostd_display {
 	 * a descriptor or -errno; NULL: every OPEN is -ENOSYS */
 	int (*broker)(void *data, unsigned int g, const struct pd_disp_open *m);
 	void *broker_data;
+	/* a backend's HELLO taken: camera.c tells it who has the camera */
+	void (*hello_hook)(void *data, unsigned int g);
+	void *hello_data;
 	/* the on-screen switcher: hostd's own dumb buffer on CRTC 0
 	 * (display_overlay.c) */
 	struct {

@@ -67,6 +67,7 @@
 #include "audio.h"
 #include "backends.h"
 #include "broker.h"
+#include "camera.h"
 #include "bus.h"
 #include "config.h"
 #include "display.h"
@@ -93,6 +94,7 @@ struct hostd {
 	struct hostd_lifecycle *lifecycle;
 	struct hostd_guestctl *guestctl;
 	struct hostd_audio *audio;
+	struct hostd_camera camera;	/* who may use the capture devices */
 	struct xs_handle *xs;	/* NULL with --no-xen */
 	struct hostd_watch *xs_watch, *signal_watch;
 	int sfd;		/* signalfd of SIGCHLD */
@@ -343,6 +345,11 @@ int main(int argc, char **argv)
 	}
 	hostd_backends_set_peers(h.backends, h.input, h.display);
 	hostd_display_set_broker(h.display, open_for_backend, &h);
+	/* the camera follows the foreground guest, or its pinned owner */
+	hostd_camera_init(&h.camera, &h.sw, h.display);
+	h.sw.hooks.camera = hostd_camera_switched;
+	h.sw.hooks.camera_data = &h.camera;
+	hostd_display_set_hello_hook(h.display, hostd_camera_hello, &h.camera);
 	/* the switcher inside the guests (guestctl.c) */
 	h.guestctl = hostd_guestctl_create(&h.sw, h.poller);
 	if (!h.guestctl)
@@ -411,6 +418,8 @@ out:
 	hostd_reattach_destroy(h.reattach);
 	/* first: the backends complete their guests' flips themselves from
 	 * the moment their connection closes */
+	h.sw.hooks.camera = NULL;
+	h.camera.display = NULL;
 	hostd_display_destroy(h.display);
 	h.display = NULL;
 	hostd_watch_remove(h.signal_watch);

@@ -115,6 +115,8 @@ static void router_activate(void *data, unsigned int from, unsigned int to)
 		k->input_switched(k->input_data, from, to);
 	if (k->audio_switched)
 		k->audio_switched(k->audio_data, to);
+	if (k->camera)
+		k->camera(k->camera_data, from, to);
 	took = hostd_now_us() - t0;
 	sw->switch_started_us = 0;
 	hostd_log("switched from %s to %s in %llu us", sw->vms[from].cfg->name,

@@ -73,6 +73,9 @@ struct hostd_switch_hooks {
 	/* display.c: the on-screen switcher shown with entry `selected`
 	 * chosen, or hidden (selected: the entry about to be in front) */
 	void (*overlay)(void *data, bool shown, unsigned int selected);
+	/* camera.c: the camera's owner may change (docs/camera.md) */
+	void (*camera)(void *data, unsigned int from, unsigned int to);
+	void *camera_data;
 	/* bus.c: tell the bus (took_us: from the request to the end) */
 	void (*switched)(void *data, unsigned int from, unsigned int to,
 			 uint64_t took_us);

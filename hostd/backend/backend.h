@@ -115,6 +115,9 @@ struct be_export {
 	/* a file that is none of dom0's (the control file): made by this
 	 * instead of open(path); a descriptor, or -1 with errno */
 	int (*open)(struct be *be, int flags);
+	/* a camera another guest owns now (hostd's PD_DISP_CAMERA,
+	 * v4l2own.c): no buffers for this guest's files of it */
+	atomic_bool camera_away;
 };
 
 int be_export_describe(const char *path, struct be_export *e);
@@ -171,6 +174,10 @@ struct be_handle {
 	atomic_bool buf_owner;		/* V4L2: this file made its queue's
 					 * buffers (v4l2own.c) */
 	bool owner_logged;		/* v4l2own.c said it once */
+	uint32_t buf_type;		/* V4L2: the type of those buffers */
+	/* taken away from the guest (the camera went to another guest:
+	 * v4l2own.c): every request but RELEASE and FLUSH gets ENODEV */
+	atomic_bool revoked;
 	/* Serialises stateful ioctls and the file's O_NONBLOCK flag. */
 	pthread_mutex_t lock;
 	struct pd_ioc_state st;

@@ -80,7 +80,7 @@ static void op_connect(struct be *be, struct be_job *job)
 	/* the clock offsets and the control file need nothing of the
 	 * transport */
 	be->features = c.features & (be_transport_features(be->tp) |
-				     PD_WIRE_FEAT_CLOCK |
+				     PD_WIRE_FEAT_CLOCK | PD_WIRE_FEAT_REVOKE |
 				     (be_has_control(be) ?
 				      PD_WIRE_FEAT_CONTROL : 0));
 	c.major = PD_WIRE_VERSION_MAJOR;
@@ -583,6 +583,12 @@ void be_run_job(struct be *be, struct be_job *job)
 	h = be_handle_get(be, job->hdr.handle);
 	if (!h) {
 		be_reply(be, &job->hdr, -EBADF, NULL, 0);
+		return;
+	}
+	/* taken away (v4l2own.c): as an unplugged device answers */
+	if (atomic_load(&h->revoked) && job->hdr.op != PD_OP_FLUSH) {
+		be_reply(be, &job->hdr, -ENODEV, NULL, 0);
+		be_handle_put(be, h);
 		return;
 	}
 	switch (job->hdr.op) {

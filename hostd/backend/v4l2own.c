@@ -14,11 +14,26 @@
  * file gets EBUSY, as vb2 answers a file that does not own the queue.
  * Unlike natively, a second file of the same guest cannot map the
  * owner's buffers either (no capture program we know does).
+ *
+ * The camera under hostd (be_v4l2own_camera(), hostd's PD_DISP_CAMERA:
+ * hostd/camera.c): while another guest owns a capture device, this
+ * guest's files of it get EBUSY for REQBUFS, CREATE_BUFS and read, as a
+ * driver answers a program while another streams; they may still query
+ * it. When the camera leaves this guest, its open files of the device are
+ * taken away as an unplug: PD_EV_REVOKE, every later request ENODEV
+ * (ops.c), a DQBUF waiting in the driver ENODEV too; the real stream is
+ * stopped and the queue's buffers freed (vb2 orphans those the guest
+ * still maps: they hold its own last frames, and no frame of the next
+ * owner ever lands in them), and the real file closed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 #include <linux/videodev2.h>
 
 #include "backend.h"
@@ -33,6 +48,53 @@ static void not_owner(struct be *be, struct be_handle *h, const char *what)
 	       "video queue's buffers", h->handle, what);
 }
 
+/* The export h was opened from, if it is one of be's. */
+static struct be_export *export_of(struct be *be, const struct be_handle *h)
+{
+	for (uint32_t i = 0; h->path && i < be->nexports; i++)
+		if (be->exports[i].path == h->path)
+			return &be->exports[i];
+	return NULL;
+}
+
+/* Is h's device a camera another guest owns now? Logged once per file. */
+static bool camera_away(struct be *be, struct be_handle *h, const char *what)
+{
+	struct be_export *e = export_of(be, h);
+
+	if (!e || !atomic_load(&e->camera_away))
+		return false;
+	if (!h->owner_logged) {
+		h->owner_logged = true;
+		be_log(be, "handle %u: %s of %s refused (EBUSY): another guest "
+		       "has the camera", h->handle, what, h->path);
+	}
+	return true;
+}
+
+/*
+ * A dequeued buffer's time (CLOCK_MONOTONIC, as vb2 stamps it unless the
+ * driver copies an output's) made the guest's same clock, as clock.c does
+ * for vblanks and evdev events: programs compare it with their own
+ * clock_gettime() (GStreamer's v4l2src times its buffers by it).
+ */
+static void timestamp_to_guest(struct be *be, struct v4l2_buffer *b)
+{
+	int64_t t;
+
+	if ((b->flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) !=
+	    V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC ||
+	    !atomic_load(&be->clock_off[PD_WIRE_CLOCK_MONOTONIC]))
+		return;
+	t = (int64_t)b->timestamp.tv_sec * 1000000000 +
+	    (int64_t)b->timestamp.tv_usec * 1000;
+	t = be_clock_to_guest(be, PD_WIRE_CLOCK_MONOTONIC, t);
+	if (t < 0)
+		t = 0;	/* before the guest's clock began */
+	b->timestamp.tv_sec = t / 1000000000;
+	b->timestamp.tv_usec = t % 1000000000 / 1000;
+}
+
 static bool v4l2own_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 			  void *arg, int *ret)
 {
@@ -42,7 +104,14 @@ static bool v4l2own_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 	case VIDIOC_REQBUFS: {
 		struct v4l2_requestbuffers *r = arg;
 
+		if (r->count && camera_away(be, h, "REQBUFS")) {
+			errno = EBUSY;
+			*ret = -1;
+			return true;
+		}
 		*ret = ioctl(h->fd, cmd, arg);
+		if (*ret == 0 && r->count > 0)
+			h->buf_type = r->type;
 		if (*ret == 0)
 			atomic_store(&h->buf_owner, r->count > 0);
 		return true;
@@ -51,13 +120,28 @@ static bool v4l2own_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 		struct v4l2_create_buffers *c = arg;
 		int e;
 
+		if (camera_away(be, h, "CREATE_BUFS")) {
+			errno = EBUSY;
+			*ret = -1;
+			return true;
+		}
 		*ret = ioctl(h->fd, cmd, arg);
 		e = errno;
-		if (*ret == 0 && c->count > 0)
+		if (*ret == 0 && c->count > 0) {
+			h->buf_type = c->format.type;
 			atomic_store(&h->buf_owner, true);
+		}
 		errno = e;
 		return true;
 	}
+	case VIDIOC_DQBUF:
+		/* woken by be_v4l2own_camera()'s STREAMOFF: as unplugged */
+		*ret = ioctl(h->fd, cmd, arg);
+		if (*ret < 0 && atomic_load(&h->revoked))
+			errno = ENODEV;
+		if (*ret == 0)
+			timestamp_to_guest(be, arg);
+		return true;
 	case VIDIOC_QUERYBUF:
 	case VIDIOC_EXPBUF:
 		if (atomic_load(&h->buf_owner))
@@ -72,6 +156,20 @@ static bool v4l2own_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 	}
 }
 
+/* read() I/O: vb2 makes the queue's buffers at the first read */
+static bool v4l2own_read(void *data, struct be_handle *h, void *buf,
+			 size_t count, bool nonblock, ssize_t *n)
+{
+	(void)buf;
+	(void)count;
+	(void)nonblock;
+	if (!camera_away(data, h, "read"))
+		return false;
+	errno = EBUSY;
+	*n = -1;
+	return true;
+}
+
 static int v4l2own_mmap(void *data, struct be_handle *h)
 {
 	if (atomic_load(&h->buf_owner))
@@ -80,7 +178,90 @@ static int v4l2own_mmap(void *data, struct be_handle *h)
 	return -EBUSY;
 }
 
+/* One file taken away: the guest told, the stream stopped, its buffers
+ * freed, the real file closed (an inert descriptor takes its number, so
+ * that a request still running on it touches nothing else). */
+static void revoke_one(struct be *be, struct be_handle *h, int reason)
+{
+	struct pd_wire_revoke_ev ev = { .reason = reason };
+	int inert;
+
+	atomic_store(&h->revoked, true);
+	if (be->features & PD_WIRE_FEAT_REVOKE)
+		be_send_event(be, PD_EV_REVOKE, h->handle, &ev, sizeof(ev));
+	if (atomic_load(&h->buf_owner)) {
+		struct v4l2_requestbuffers rb = {
+			.count = 0,
+			.type = h->buf_type,
+			.memory = V4L2_MEMORY_MMAP,
+		};
+		int type = (int)h->buf_type;
+
+		if (ioctl(h->fd, VIDIOC_STREAMOFF, &type) && errno != EINVAL)
+			be_log(be, "handle %u: STREAMOFF: %s", h->handle,
+			       strerror(errno));
+		if (ioctl(h->fd, VIDIOC_REQBUFS, &rb))
+			be_log(be, "handle %u: REQBUFS 0: %s", h->handle,
+			       strerror(errno));
+		atomic_store(&h->buf_owner, false);
+	}
+	inert = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (inert < 0 || dup3(inert, h->fd, O_CLOEXEC) < 0)
+		be_log(be, "handle %u: the real file stays open: %s",
+		       h->handle, strerror(errno));
+	if (inert >= 0)
+		close(inert);
+}
+
+void be_v4l2own_camera(struct be *be, const char *path, bool owned,
+		       int reason)
+{
+	struct be_export *e = NULL;
+	struct be_handle **hs;
+	unsigned int n = 0;
+
+	for (uint32_t i = 0; i < be->nexports && !e; i++)
+		if (!strcmp(be->exports[i].path, path))
+			e = &be->exports[i];
+	if (!e) {
+		be_log(be, "hostd says whose camera %s is: not one of ours",
+		       path);
+		return;
+	}
+	atomic_store(&e->camera_away, !owned);
+	if (owned) {
+		be_log(be, "%s: the camera is this guest's now", path);
+		return;
+	}
+	if (reason >= 0 || reason < -4095)
+		reason = -ENODEV;
+	pthread_mutex_lock(&be->lock);
+	hs = calloc(be->next_handle ? be->next_handle : 1, sizeof(*hs));
+	for (uint32_t i = 0; hs && i < be->next_handle; i++) {
+		struct be_handle *h = be->handles[i];
+
+		if (h && !h->gone && h->path && !strcmp(h->path, path) &&
+		    !atomic_load(&h->revoked)) {
+			h->refs++;
+			hs[n++] = h;
+		}
+	}
+	pthread_mutex_unlock(&be->lock);
+	if (!hs) {
+		be_log(be, "cannot take %s away: out of memory", path);
+		return;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		revoke_one(be, hs[i], reason);
+		be_handle_put(be, hs[i]);
+	}
+	be_log(be, "%s: another guest has the camera: %u open file%s taken "
+	       "away (%s)", path, n, n == 1 ? "" : "s", strerror(-reason));
+	free(hs);
+}
+
 const struct be_class_hooks be_v4l2own_hooks = {
 	.ioctl = v4l2own_ioctl,
+	.read = v4l2own_read,
 	.mmap = v4l2own_mmap,
 };

@@ -10,4 +10,15 @@
 
 extern const struct be_class_hooks be_v4l2own_hooks;
 
+/*
+ * hostd's PD_DISP_CAMERA: does the guest own the capture device path now?
+ * If not, its files of path get no buffers (REQBUFS, CREATE_BUFS and read:
+ * EBUSY), and every file of path it has open is taken away as an unplug:
+ * PD_EV_REVOKE with reason (a negative errno; -ENODEV if not one), ENODEV
+ * for its requests; the real stream stops, its buffers are freed, the
+ * real file is closed. Any thread.
+ */
+void be_v4l2own_camera(struct be *be, const char *path, bool owned,
+		       int reason);
+
 #endif

@@ -104,6 +104,23 @@
  * there is none now), then its guest's open fails with EAGAIN (no hostd)
  * or EIO (no answer).
  *
+ * The camera (hostd/camera.c, docs/camera.md). A V4L2 capture device is
+ * used by one guest at a time. Every guest may open it (its frontend does,
+ * to make its node), but only the owner may take its buffers; hostd tells
+ * a backend whether its guest owns each capture device right after its
+ * HELLO (a new backend or a reattached one) and whenever that changes (a
+ * switch):
+ *
+ *                            <------------   CAMERA(owned, reason, path)
+ *
+ * owned 1: the guest may stream from path. owned 0: it may not (REQBUFS,
+ * CREATE_BUFS and read get EBUSY, as from a device another program
+ * streams), and the backend takes its files of path away as an unplug
+ * would: they get PD_EV_REVOKE (reason, -ENODEV) and every later request
+ * `reason`, the real stream is stopped, its buffers freed, the real file
+ * closed. The guest's new opens work (and are refused the stream while
+ * it does not own the device). A backend with no such export ignores it.
+ *
  * Version history:
  *   1  HELLO, SET_CRTC, FLIP, FLIP_DONE (legacy KMS, primary plane only)
  *   2  HELLO names the guest (domid, name) and may reattach a backend to a
@@ -113,7 +130,9 @@
  *      later, without a new number: the reattach HELLO's
  *      PD_DISP_HELLO_CONTROL and the control channel's descriptor (a
  *      hostd that predates it refuses such a HELLO: going back to an
- *      older hostd under running backends costs them their reattach)
+ *      older hostd under running backends costs them their reattach);
+ *      CAMERA (a backend that predates it logs a bad message: its guest
+ *      keeps the camera)
  */
 #ifndef PARADICE_PD_DISPLAY_H
 #define PARADICE_PD_DISPLAY_H
@@ -154,6 +173,7 @@ enum pd_disp_type {
 	PD_DISP_DIRTY = 7,	/* backend -> hostd: struct pd_disp_dirty */
 	PD_DISP_OPEN = 8,	/* backend -> hostd: struct pd_disp_open */
 	PD_DISP_OPENED = 9,	/* hostd -> backend: struct pd_disp_opened */
+	PD_DISP_CAMERA = 10,	/* hostd -> backend: struct pd_disp_camera */
 };
 
 struct pd_disp_hdr {
@@ -264,6 +284,13 @@ struct pd_disp_opened {
 	int32_t result;		/* 0 (one descriptor attached) or -errno */
 };
 
+/* Does the guest own the capture device path now (the camera)? */
+struct pd_disp_camera {
+	uint32_t owned;		/* 1: yes; 0: no, its files taken away */
+	int32_t reason;		/* owned 0: what they get, -ENODEV; else 0 */
+	char path[PD_DISPLAY_PATH_MAX];	/* NUL-terminated, NUL-padded */
+};
+
 /* The largest message either side sends or accepts (GAMMA). */
 #define PD_DISP_MAX_MSG	(sizeof(struct pd_disp_hdr) + sizeof(struct pd_disp_gamma))
 
@@ -279,6 +306,7 @@ _Static_assert(sizeof(struct pd_disp_clip) == 8, "pd_disp_clip");
 _Static_assert(sizeof(struct pd_disp_dirty) == 144, "pd_disp_dirty");
 _Static_assert(sizeof(struct pd_disp_open) == 264, "pd_disp_open");
 _Static_assert(sizeof(struct pd_disp_opened) == 8, "pd_disp_opened");
+_Static_assert(sizeof(struct pd_disp_camera) == 264, "pd_disp_camera");
 _Static_assert(PD_DISP_MAX_MSG <= UINT16_MAX, "hdr.len holds every body");
 
 #endif /* PARADICE_PD_DISPLAY_H */

@@ -8,7 +8,8 @@
  * the text stops there). What is checked besides the sanitizers: a parse
  * that fails leaves the config zeroed and says why; one that succeeds
  * gives at least one guest, each with a valid name and at most
- * HOSTD_MAX_DEVICES device paths, every one of them findable by name.
+ * HOSTD_MAX_DEVICES device paths, every one of them findable by name,
+ * and a [camera] owner that is one of them.
  * The hotkey parser is fed the first line on its own as well.
  */
 #include <stdint.h>
@@ -45,6 +46,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();	/* an error without its reason */
 	} else {
 		if (!cfg.nguests || cfg.nguests > HOSTD_MAX_GUESTS)
+			abort();
+		/* a pinned camera names one of the guests */
+		if (cfg.camera.pinned > cfg.nguests)
 			abort();
 		for (unsigned int i = 0; i < cfg.nguests; i++) {
 			const struct hostd_guest_config *g = &cfg.guests[i];

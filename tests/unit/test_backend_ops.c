@@ -174,8 +174,9 @@ static void test_connect_checks(void)
 	memcpy(&r, last + sizeof(struct pd_wire_hdr), sizeof(r));
 	CHECK_EQ(r.nexports, 2);
 	/* only what both the guest and the transport have, and the clock
-	 * offsets, which need nothing of the transport */
-	CHECK_EQ(r.features, mem_impl.features | PD_WIRE_FEAT_CLOCK);
+	 * offsets and revocations, which need nothing of the transport */
+	CHECK_EQ(r.features, mem_impl.features | PD_WIRE_FEAT_CLOCK |
+		 PD_WIRE_FEAT_REVOKE);
 }
 
 static void test_export_info(void)
@@ -624,6 +625,65 @@ static void test_v4l2_buffers_are_their_owners(void)
 	CHECK_EQ(buf_ioctl(h, VIDIOC_QUERYBUF, &qb), -ENOTTY);
 }
 
+/* hostd's CAMERA (the camera went to another guest): every guest file of
+ * that path gets PD_EV_REVOKE with the reason and then ENODEV for all but
+ * FLUSH and RELEASE, as an unplugged device answers; the guest's other
+ * files are untouched; a new open works but gets no buffers (REQBUFS,
+ * read: EBUSY) until hostd says the camera is the guest's again (then
+ * REQBUFS reaches the file: /dev/null says ENOTTY). */
+static void test_v4l2_camera_taken_away(void)
+{
+	struct v4l2_requestbuffers rb = { .count = 4,
+					  .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+					  .memory = V4L2_MEMORY_MMAP };
+	struct pd_wire_read_req r = { .count = 8 };
+	struct pd_wire_write_req wr = { .count = 1 };
+	struct pd_wire_revoke_ev ev;
+	struct pd_wire_hdr eh;
+	uint8_t w[sizeof(wr) + 1];
+	uint32_t zero, v1, v2, v3;
+
+	setup();
+	be.hooks[PD_WIRE_CLASS_V4L2] = &be_v4l2own_hooks;
+	be.hooks_data[PD_WIRE_CLASS_V4L2] = &be;
+	connect_ok();
+	zero = open_ok(0, PD_WIRE_O_RDONLY);
+	v1 = open_ok(1, PD_WIRE_O_RDWR);
+	v2 = open_ok(1, PD_WIRE_O_RDWR);
+	memcpy(w, &wr, sizeof(wr));
+	w[sizeof(wr)] = 'x';
+	CHECK_EQ(call(PD_OP_WRITE, v1, w, sizeof(w)), 1);
+	sent = 0;
+	be_v4l2own_camera(&be, "/dev/null", false, -ENODEV);
+	CHECK_EQ(sent, 2);
+	memcpy(&eh, last, sizeof(eh));
+	CHECK_EQ(eh.op, PD_EV_REVOKE);
+	CHECK(eh.handle == v1 || eh.handle == v2);
+	CHECK_EQ(eh.len, sizeof(ev));
+	memcpy(&ev, last + sizeof(eh), sizeof(ev));
+	CHECK_EQ(ev.reason, -ENODEV);
+	CHECK_EQ(call(PD_OP_WRITE, v1, w, sizeof(w)), -ENODEV);
+	CHECK_EQ(call(PD_OP_READ, v2, &r, sizeof(r)), -ENODEV);
+	CHECK_EQ(call(PD_OP_IOCTL, v2, NULL, 0), -ENODEV);
+	CHECK_EQ(call(PD_OP_FLUSH, v1, NULL, 0), 0);
+	CHECK_EQ(call(PD_OP_READ, zero, &r, sizeof(r)), 8);
+	/* once only: a second one finds nothing left to take */
+	sent = 0;
+	be_v4l2own_camera(&be, "/dev/null", false, 5);
+	CHECK_EQ(sent, 0);
+	CHECK_EQ(call(PD_OP_RELEASE, v1, NULL, 0), 0);
+	CHECK_EQ(call(PD_OP_RELEASE, v2, NULL, 0), 0);
+	v3 = open_ok(1, PD_WIRE_O_RDWR);
+	CHECK_EQ(call(PD_OP_WRITE, v3, w, sizeof(w)), 1);
+	CHECK_EQ(buf_ioctl(v3, VIDIOC_REQBUFS, &rb), -EBUSY);
+	CHECK_EQ(call(PD_OP_READ, v3, &r, sizeof(r)), -EBUSY);
+	/* not one of its exports: nothing happens */
+	be_v4l2own_camera(&be, "/dev/video9", false, -ENODEV);
+	be_v4l2own_camera(&be, "/dev/null", true, 0);
+	CHECK_EQ(buf_ioctl(v3, VIDIOC_REQBUFS, &rb), -ENOTTY);
+	CHECK_EQ(call(PD_OP_READ, v3, &r, sizeof(r)), 0);
+}
+
 static void test_unknown_op(void)
 {
 	uint32_t h;
@@ -653,6 +713,7 @@ int main(void)
 	RUN(test_class_hooks);
 	RUN(test_card_without_display_keeps_master_ioctls);
 	RUN(test_v4l2_buffers_are_their_owners);
+	RUN(test_v4l2_camera_taken_away);
 	be_maps_finish(&be);
 	be_handles_finish(&be);
 	return tap_done();

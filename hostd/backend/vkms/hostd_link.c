@@ -22,6 +22,9 @@
  * OPEN goes on the connection there is, its OPENED comes back to this
  * thread with the descriptor; an OPEN lost with its connection is sent
  * again on the next, all within PD_DISPLAY_OPEN_WAIT_S.
+ *
+ * The camera: hostd's CAMERA messages (who owns a capture device) go to
+ * v4l2own.c from this thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +37,7 @@
 
 #include "fdpass.h"
 #include "priv.h"
+#include "v4l2own.h"
 
 #define CONNECT_TICKS	15		/* try the socket every 250 ms */
 
@@ -370,6 +374,19 @@ int vkms_open_file(void *vkms, const char *path, int flags)
 	return fd;
 }
 
+/* CAMERA: whose the camera is (v4l2own.c takes it away from a loser). */
+static void on_camera(struct vkms *v, const uint8_t *body)
+{
+	struct pd_disp_camera c;
+
+	memcpy(&c, body, sizeof(c));
+	if (c.owned > 1 || !memchr(c.path, '\0', sizeof(c.path))) {
+		be_log(v->be, "display: bad CAMERA from hostd");
+		return;
+	}
+	be_v4l2own_camera(v->be, c.path, c.owned, c.reason);
+}
+
 /* hostd's messages; hostd is trusted, but its messages are still checked. */
 static void *link_thread(void *arg)
 {
@@ -429,6 +446,13 @@ static void *link_thread(void *arg)
 
 			memcpy(&o, buf + sizeof(hdr), sizeof(o));
 			opened(v, &o, fd);
+			continue;
+		}
+		if ((size_t)n == sizeof(hdr) + sizeof(struct pd_disp_camera) &&
+		    hdr.type == PD_DISP_CAMERA && hdr.len == n - sizeof(hdr)) {
+			if (fd >= 0)
+				close(fd);
+			on_camera(v, buf + sizeof(hdr));
 			continue;
 		}
 		if (fd >= 0)

@@ -196,3 +196,53 @@ def aplay_loopback(app, guest):
     cap = app.copy_out("dom0", "/tmp/xt-cap.wav")[44:]
     check(cap.find(payload) >= 0, "the samples did not arrive whole "
           "(%d bytes captured); aplay said:\n%s" % (len(cap), out))
+
+
+# -- hostd in dom0 with its own (confined) backends --------------------------
+
+GDBUS = ("gdbus call --system --dest org.paradice.Switcher1 "
+         "--object-path /org/paradice/Switcher1 "
+         "--method org.paradice.Switcher1.Manager.")
+
+
+def hostd_log(app):
+    return run_ok(app, "dom0", "cat /var/log/hostd.log 2>/dev/null; true")
+
+
+def no_backends(app):
+    return not run_ok(app, "dom0", "pidof pd-backend; true").strip()
+
+
+def hostd_start(app, conf, nodes=("/dev/dri/card0",)):
+    """hostd with conf and its own backends (every backend running before
+    ended first), its log in /var/log/hostd.log (a new one); each guest's
+    frontend loaded and the guest's paths of nodes there."""
+    run_ok(app, "dom0", "killall hostd pd-backend 2>/dev/null; true")
+    wait_for("the earlier backends to end", lambda: no_backends(app),
+             timeout=30)
+    app.copy_in("dom0", conf.encode(), "/etc/paradice/paradice.conf")
+    run_ok(app, "dom0", "rm -f /var/log/hostd.log; t=0; while [ ! -e "
+           "/run/pd-udev-settled ] && [ $t -lt 90 ]; do sleep 1; "
+           "t=$((t+1)); done; (hostd >/var/log/hostd.log 2>&1 &); true",
+           timeout=120)
+    wait_for("hostd ready", lambda: "ready:" in hostd_log(app), timeout=90)
+    for g in ("guest1", "guest2"):
+        run_ok(app, g, "lsmod | grep -q '^pdfront ' || { modprobe -a drm "
+               "videodev snd && insmod /lib/modules/$(uname -r)/updates/"
+               "dkms/pdfront.ko; }", timeout=180)
+    for g in ("guest1", "guest2"):
+        wait_for("the forwarded nodes in %s" % g,
+                 lambda: nodes_up(app, g, nodes), timeout=90)
+
+
+def hostd_stop(app):
+    """hostd and its backends stopped; the suite's config (CONF) back."""
+    run_ok(app, "dom0", "killall hostd; sleep 2; killall pd-backend; true")
+    wait_for("hostd's backends to end", lambda: no_backends(app),
+             timeout=30)
+    app.copy_in("dom0", CONF.encode(), "/etc/paradice/paradice.conf")
+
+
+def switch_to(app, vm):
+    """SwitchTo vm over D-Bus in dom0 (as root: polkit not asked)."""
+    run_ok(app, "dom0", GDBUS + "SwitchTo %s" % vm)
