@@ -31,10 +31,10 @@ def _op_count(stats, op):
     return int(m.group(1)) if m else 0
 
 
-def _server_modes(log, what):
+def _server_modes(log, what, mmap=True):
     """The server's own words for mmap and timer-based scheduling on the
     forwarded device (alsa-sink.c/alsa-source.c log them at open)."""
-    check("Successfully enabled mmap() mode." in log,
+    check(not mmap or "Successfully enabled mmap() mode." in log,
           "%s: the server did not use mmap:\n%s" % (what, log[-4000:]))
     check("Successfully enabled timer-based scheduling mode." in log,
           "%s: the server did not use timer-based scheduling:\n%s"
@@ -85,10 +85,11 @@ def test_xen_pulseaudio_plays_through_forwarded_card(app):
 
 
 def test_xen_pulseaudio_records_through_forwarded_card(app):
-    """PulseAudio in guest1 opens the forwarded capture device with mmap
-    and timer-based scheduling; while dom0 plays a 1.5 kHz tone into the
-    loopback's other side, parec records through the server, and what it
-    recorded is a 1.5 kHz tone."""
+    """PulseAudio in guest1 opens the forwarded capture device with
+    timer-based scheduling (reads, not mmap: snd-aloop's capture through
+    mmap records silence natively too, pdvm/audio.py); while dom0 plays a
+    1.5 kHz tone into the loopback's other side, parec records through
+    the server, and what it recorded is a 1.5 kHz tone."""
     xen.setup(app)
     g = "guest1"
     app.copy_in("dom0", audio.wav(audio.tone(1500, 4)), "/tmp/tone15.wav")
@@ -105,7 +106,7 @@ def test_xen_pulseaudio_records_through_forwarded_card(app):
         log = audio.pulseaudio_log(app, g)
     finally:
         audio.stop_pulseaudio(app, g)
-    _server_modes(log, "capture")
+    _server_modes(log, "capture", mmap=False)
     rec = app.copy_out(g, "/tmp/pa-rec.raw")
     print("server: %d overruns logged" % _xruns(log))
     print(audio.check_tone(audio.pcm_samples(rec), 1500,

@@ -6,8 +6,12 @@ device 1's capture, and the other way round).
 
 The guest's forwarded card is its only one (hw:0). PulseAudio runs as root
 without a default script (`pulseaudio -n`): only the modules named here,
-module-alsa-sink/source on hw:0,0 with timer-based scheduling and mmap,
-and module-native-protocol-unix on SOCKET for paplay and parec."""
+module-alsa-sink/source on hw:0,0 with timer-based scheduling (forced in
+a VM by the preloaded tests/xen/pd-pa-novm.c, PRELOAD), and
+module-native-protocol-unix on SOCKET for paplay and parec. The sink uses
+mmap; the source reads (mmap=0): snd-aloop's capture read through mmap
+records silence, natively in dom0 too (arecord -M; READI gets the
+samples), so an mmap source would test the loopback, not the forwarding."""
 
 import math
 import struct
@@ -23,6 +27,7 @@ LOG = "/tmp/pa.log"
 # at the guest's capture hw:0,0 (dom0's pcmC1D0c)
 DOM0_CAPTURE = "hw:1,1,0"
 DOM0_PLAYBACK = "hw:1,1,0"
+PRELOAD = "/usr/lib/pd-pa-novm.so"
 SPEC = "format=s16le rate=%d channels=%d" % (RATE, CHANNELS)
 
 
@@ -104,16 +109,17 @@ def start_pulseaudio(app, guest, sink=True, source=False):
                     "mmap=1 %s" % SPEC)
     if source:
         mods.append("module-alsa-source device=hw:0,0 source_name=fwdin "
-                    "tsched=1 mmap=1 %s" % SPEC)
+                    "tsched=1 mmap=0 %s" % SPEC)
     mods.append("module-native-protocol-unix auth-anonymous=1 socket=%s"
                 % SOCKET)
     args = " ".join("-L '%s'" % m for m in mods)
     run_ok(app, guest, "mkdir -p /tmp/pa /tmp/pa-home; rm -f %s; "
-           "(HOME=/tmp/pa-home XDG_RUNTIME_DIR=/tmp/pa pulseaudio -n "
+           "(LD_PRELOAD=%s HOME=/tmp/pa-home XDG_RUNTIME_DIR=/tmp/pa "
+           "pulseaudio -n "
            "--daemonize=no --system=no --exit-idle-time=-1 --use-pid-file=no "
            "--realtime=no --high-priority=no --disallow-exit=yes "
            "--log-target=stderr --log-level=debug --log-time=yes %s "
-           ">%s 2>&1 </dev/null &); true" % (LOG, args, LOG))
+           ">%s 2>&1 </dev/null &); true" % (LOG, PRELOAD, args, LOG))
     try:
         return wait_for("pulseaudio in %s" % guest, lambda: (
             lambda o: o if "fwd" in o else None)(run_ok(
@@ -121,8 +127,9 @@ def start_pulseaudio(app, guest, sink=True, source=False):
                 "short sources 2>&1; true" % (env(), env()))), timeout=90,
             step=2)
     except Exception as e:
-        raise AssertionError("%s\n--- pulseaudio's log\n%s" % (
-            e, run_ok(app, guest, "tail -60 %s; true" % LOG)))
+        raise AssertionError("%s\n--- pulseaudio's log (ALSA and errors)\n%s"
+                             % (e, run_ok(app, guest, "grep -E 'alsa|E: |W: '"
+                                          " %s | head -60; true" % LOG)))
 
 
 def env():
