@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """A real audio server in a guest: PulseAudio in guest1 on its forwarded
 snd-aloop card (pdvm.xen.SOUND, backends without hostd), with timer-based
-scheduling and mmap of the PCM's data, status and control pages, which
-aplay and arecord do not exercise the way a server does. A tone played
-through the server arrives in dom0 on the loopback's other side; a tone
-dom0 plays arrives through the server's capture.
+scheduling and mmap of the PCM's data area and control page (its status
+read with SYNC_PTR), which aplay and arecord do not exercise the way a
+server does. A tone played through the server arrives in dom0 on the
+loopback's other side. (Capture through the server is not tested yet:
+docs/audio-guest.md.)
 
 The tones are recognised here by frequency (pdvm.audio.check_tone): the
 server mixes and may resample, so bytes are not the criterion."""
@@ -31,10 +32,10 @@ def _op_count(stats, op):
     return int(m.group(1)) if m else 0
 
 
-def _server_modes(log, what, mmap=True):
+def _server_modes(log, what):
     """The server's own words for mmap and timer-based scheduling on the
-    forwarded device (alsa-sink.c/alsa-source.c log them at open)."""
-    check(not mmap or "Successfully enabled mmap() mode." in log,
+    forwarded device (alsa-sink.c logs them at open)."""
+    check("Successfully enabled mmap() mode." in log,
           "%s: the server did not use mmap:\n%s" % (what, log[-4000:]))
     check("Successfully enabled timer-based scheduling mode." in log,
           "%s: the server did not use timer-based scheduling:\n%s"
@@ -42,7 +43,7 @@ def _server_modes(log, what, mmap=True):
 
 
 def _xruns(log):
-    return len(re.findall(r"(?:Underrun|Overrun)!", log))
+    return len(re.findall(r"Underrun!", log))
 
 
 def test_xen_pulseaudio_plays_through_forwarded_card(app):
@@ -91,32 +92,3 @@ def test_xen_pulseaudio_plays_through_forwarded_card(app):
                            "dom0's capture of the guest's server") +
           "; paplay said: %r" % out.strip())
 
-
-def test_xen_pulseaudio_records_through_forwarded_card(app):
-    """PulseAudio in guest1 opens the forwarded capture device with
-    timer-based scheduling (reads, not mmap: snd-aloop's capture through
-    mmap records silence natively too, pdvm/audio.py); while dom0 plays a
-    1.5 kHz tone into the loopback's other side, parec records through
-    the server, and what it recorded is a 1.5 kHz tone."""
-    xen.setup(app)
-    g = "guest1"
-    app.copy_in("dom0", audio.wav(audio.tone(1500, 4)), "/tmp/tone15.wav")
-    try:
-        audio.start_pulseaudio(app, g, sink=False, source=True)
-        run_ok(app, g, "rm -f /tmp/pa-rec.raw; (%s timeout 25 parec "
-               "--device=fwdin --raw --format=s16le --rate=%d --channels=%d "
-               ">/tmp/pa-rec.raw 2>/tmp/parec.log &); sleep 2"
-               % (audio.env(), audio.RATE, audio.CHANNELS))
-        out = run_ok(app, "dom0", "aplay -D %s /tmp/tone15.wav 2>&1"
-                     % audio.DOM0_PLAYBACK, timeout=60)
-        wait_for("parec to end", lambda: not run_ok(
-            app, g, "pidof parec; true").strip(), timeout=60, step=1)
-        log = audio.pulseaudio_log(app, g)
-    finally:
-        audio.stop_pulseaudio(app, g)
-    _server_modes(log, "capture", mmap=False)
-    rec = app.copy_out(g, "/tmp/pa-rec.raw")
-    print("server: %d overruns logged" % _xruns(log))
-    print(audio.check_tone(audio.pcm_samples(rec), 1500,
-                           "the guest server's recording of dom0's tone") +
-          "; aplay said: %r" % out.strip())

@@ -6,12 +6,9 @@ device 1's capture, and the other way round).
 
 The guest's forwarded card is its only one (hw:0). PulseAudio runs as root
 without a default script (`pulseaudio -n`): only the modules named here,
-module-alsa-sink/source on hw:0,0 with timer-based scheduling (forced in
-a VM by the preloaded tests/xen/pd-pa-novm.c, PRELOAD), and
-module-native-protocol-unix on SOCKET for paplay and parec. The sink uses
-mmap; the source reads (mmap=0): snd-aloop's capture read through mmap
-records silence, natively in dom0 too (arecord -M; READI gets the
-samples), so an mmap source would test the loopback, not the forwarding."""
+module-alsa-sink on hw:0,0 with mmap and timer-based scheduling (forced
+in a VM by the preloaded tests/xen/pd-pa-novm.c, PRELOAD), and
+module-native-protocol-unix on SOCKET for paplay."""
 
 import math
 import struct
@@ -23,10 +20,8 @@ CHANNELS = 2
 SOCKET = "/tmp/pa/native"
 LOG = "/tmp/pa.log"
 # dom0's side of the loopback: what the guest plays on its hw:0,0 (dom0's
-# pcmC1D0p) is captured on hw:1,1,0; what dom0 plays on hw:1,1,0 arrives
-# at the guest's capture hw:0,0 (dom0's pcmC1D0c)
+# pcmC1D0p) is captured on hw:1,1,0
 DOM0_CAPTURE = "hw:1,1,0"
-DOM0_PLAYBACK = "hw:1,1,0"
 PRELOAD = "/usr/lib/pd-pa-novm.so"
 SPEC = "format=s16le rate=%d channels=%d" % (RATE, CHANNELS)
 
@@ -99,17 +94,12 @@ def check_tone(samples, freq, what, rate=RATE):
     return line
 
 
-def start_pulseaudio(app, guest, sink=True, source=False):
-    """PulseAudio in guest on the forwarded card, at debug level into
-    LOG; waits until its socket answers (pactl info). Returns pactl's
-    list of sinks and sources."""
-    mods = []
-    if sink:
-        mods.append("module-alsa-sink device=hw:0,0 sink_name=fwd tsched=1 "
-                    "mmap=1 %s" % SPEC)
-    if source:
-        mods.append("module-alsa-source device=hw:0,0 source_name=fwdin "
-                    "tsched=1 mmap=0 %s" % SPEC)
+def start_pulseaudio(app, guest):
+    """PulseAudio in guest with a sink "fwd" on the forwarded card, at
+    debug level into LOG; waits until its socket answers with the sink.
+    Returns pactl's list of sinks and sources."""
+    mods = ["module-alsa-sink device=hw:0,0 sink_name=fwd tsched=1 "
+            "mmap=1 %s" % SPEC]
     mods.append("module-native-protocol-unix auth-anonymous=1 socket=%s"
                 % SOCKET)
     args = " ".join("-L '%s'" % m for m in mods)
@@ -139,7 +129,7 @@ def env():
 def stop_pulseaudio(app, guest):
     run_ok(app, guest, "for t in /proc/[0-9]*; do [ \"$(cat $t/comm "
            "2>/dev/null)\" = pulseaudio ] && kill ${t#/proc/}; done; "
-           "killall paplay parec 2>/dev/null; true")
+           "killall paplay 2>/dev/null; true")
 
 
 def pulseaudio_log(app, guest):
