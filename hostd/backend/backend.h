@@ -187,6 +187,9 @@ struct be_handle {
 	/* evdev: the clock the guest chose (EVIOCSCLOCKID), as a Linux
 	 * clockid; 0, CLOCK_REALTIME, until it chose one */
 	atomic_int evdev_clock;
+	/* ALSA PCM: the stamp type the guest chose (SNDRV_PCM_TSTAMP_TYPE_*,
+	 * TTSTAMP or SW_PARAMS); 0, gettimeofday, until it chose one */
+	atomic_int snd_tstamp_type;
 };
 
 struct be_job {
@@ -334,6 +337,13 @@ int be_clock_of(int linux_clockid);
  * evdev file on linux_clockid) made the guest's. */
 void be_clock_evdev_fix(struct be *be, int linux_clockid, void *buf,
 			size_t n);
+/* An ALSA PCM ioctl cmd that succeeded on the real file, its argument
+ * arg as the reply carries it: the stamp type chosen kept in
+ * *tstamp_type, the status's stamps made the guest's. */
+void be_clock_snd_fix(struct be *be, atomic_int *tstamp_type,
+		      unsigned int cmd, void *arg);
+/* Does any of the guest's clocks differ from ours? */
+bool be_clock_offset_set(struct be *be);
 
 /* maps.c: PD_OP_MMAP (on a handle the caller holds), PD_OP_FAULT and
  * PD_OP_MUNMAP (by map id: they outlive the handle's RELEASE). */

@@ -6,7 +6,8 @@
  *
  * Why here and not in the guest: the backend makes or reads every time a
  * guest gets (the virtual display's vblank timeline, evdev events read
- * from the real file), so one addition at one place covers them; the
+ * from the real file, ALSA PCM status), so one addition at one place
+ * covers them; the
  * frontend only measures (it is the side that can time a round trip with
  * the guest's clock). Before a SET, or with a frontend without
  * PD_WIRE_FEAT_CLOCK, the offsets are 0: times stay ours, as before 1.2.
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <linux/input.h>
+#include <sound/asound.h>
 
 #include "backend.h"
 
@@ -140,4 +142,90 @@ void be_clock_evdev_fix(struct be *be, int linux_clockid, void *buf, size_t n)
 		ev.input_event_usec = t % 1000000000 / 1000;
 		memcpy((uint8_t *)buf + i, &ev, sizeof(ev));
 	}
+}
+
+/*
+ * ALSA PCM (a real pcmC*D* file): the driver stamps its status with the
+ * clock the program chose (TTSTAMP, or SW_PARAMS' tstamp_type from
+ * protocol 2.0.12; gettimeofday until then), as ours. A timer-driven
+ * server (PulseAudio's tsched) feeds those stamps to its smoother
+ * against its own clock, so a guest must get its own: after a successful
+ * ioctl with argument arg (as the reply will carry it), the choice is
+ * kept in h and the stamps of SYNC_PTR and STATUS/STATUS_EXT made the
+ * guest's. A stamp of 0 (never triggered) stays 0; MONOTONIC_RAW, which
+ * the guest does not measure, takes MONOTONIC's offset (both tick at
+ * Xen's system time rate). The status page holds the same stamps and
+ * cannot be rewritten: maps.c refuses to map it while an offset is set
+ * (be_clock_offset_set), and alsa-lib then asks SYNC_PTR.
+ */
+static void snd_fix_ts(struct be *be, int type, uint8_t *ts)
+{
+	int clock = type == SNDRV_PCM_TSTAMP_TYPE_GETTIMEOFDAY ?
+		    PD_WIRE_CLOCK_REALTIME : PD_WIRE_CLOCK_MONOTONIC;
+	int64_t sec, nsec, t;
+
+	memcpy(&sec, ts, 8);
+	memcpy(&nsec, ts + 8, 8);
+	if (!sec && !nsec)
+		return;
+	if (nsec < 0 || nsec >= 1000000000 || sec < 0 ||
+	    sec > INT64_MAX / 1000000000 - 1)
+		return;		/* not a time the driver makes */
+	t = be_clock_to_guest(be, clock, sec * 1000000000 + nsec);
+	if (t < 0)
+		t = 0;		/* before the guest's clock began */
+	sec = t / 1000000000;
+	nsec = t % 1000000000;
+	memcpy(ts, &sec, 8);
+	memcpy(ts + 8, &nsec, 8);
+}
+
+void be_clock_snd_fix(struct be *be, atomic_int *tstamp_type,
+		      unsigned int cmd, void *arg)
+{
+	uint8_t *a = arg;
+	int type = atomic_load(tstamp_type);
+
+	switch (cmd) {
+	case SNDRV_PCM_IOCTL_TTSTAMP: {
+		int v;
+
+		memcpy(&v, a, sizeof(v));
+		if (v >= 0 && v <= SNDRV_PCM_TSTAMP_TYPE_LAST)
+			atomic_store(tstamp_type, v);
+		return;
+	}
+	case SNDRV_PCM_IOCTL_SW_PARAMS: {
+		struct snd_pcm_sw_params p;
+
+		memcpy(&p, a, sizeof(p));
+		if (p.proto >= SNDRV_PROTOCOL_VERSION(2, 0, 12) &&
+		    p.tstamp_type <= SNDRV_PCM_TSTAMP_TYPE_LAST)
+			atomic_store(tstamp_type, (int)p.tstamp_type);
+		return;
+	}
+	case SNDRV_PCM_IOCTL_SYNC_PTR:
+		snd_fix_ts(be, type, a + offsetof(struct snd_pcm_sync_ptr,
+						   s.status.tstamp));
+		return;
+	case SNDRV_PCM_IOCTL_STATUS:
+	case SNDRV_PCM_IOCTL_STATUS_EXT:
+		snd_fix_ts(be, type, a + offsetof(struct snd_pcm_status,
+						   trigger_tstamp));
+		snd_fix_ts(be, type, a + offsetof(struct snd_pcm_status,
+						   tstamp));
+		snd_fix_ts(be, type, a + offsetof(struct snd_pcm_status,
+						   driver_tstamp));
+		return;
+	default:
+		return;
+	}
+}
+
+bool be_clock_offset_set(struct be *be)
+{
+	for (unsigned int i = 0; i < PD_WIRE_CLOCK_COUNT; i++)
+		if (atomic_load(&be->clock_off[i]))
+			return true;
+	return false;
 }

@@ -55,6 +55,8 @@
 #include <unistd.h>
 
 #include <paradice/pd_grant.h>
+#include <sound/asound.h>
+
 #include "backend.h"
 
 #define PAGE			4096u
@@ -362,6 +364,20 @@ void be_op_mmap(struct be *be, struct be_handle *h, struct be_job *job)
 			       (unsigned long long)r.pgoff, r.npages, r.prot,
 			       r.flags);
 		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
+		return;
+	}
+	/* ALSA's status page carries the driver's stamps in our clocks, which
+	 * cannot be made a guest's in place (clock.c): while its clocks
+	 * differ, alsa-lib gets ENXIO and asks SYNC_PTR instead */
+	if (h->dev_class == PD_WIRE_CLASS_SND_PCM &&
+	    (r.pgoff * PAGE == SNDRV_PCM_MMAP_OFFSET_STATUS_OLD ||
+	     r.pgoff * PAGE == SNDRV_PCM_MMAP_OFFSET_STATUS_NEW) &&
+	    be_clock_offset_set(be)) {
+		if (be->verbose)
+			be_log(be, "MMAP of handle %u's PCM status refused: "
+			       "the guest's clocks differ (SYNC_PTR instead)",
+			       h->handle);
+		be_reply(be, &job->hdr, -ENXIO, NULL, 0);
 		return;
 	}
 	reap_zombies(be);

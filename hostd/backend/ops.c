@@ -519,6 +519,10 @@ static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 	if (ret >= 0 && dc->cmd == EVIOCSCLOCKID &&
 	    h->dev_class == PD_WIRE_CLASS_EVDEV && dc->arg)
 		atomic_store(&h->evdev_clock, *(int *)(uintptr_t)dc->arg);
+	/* and ALSA's status stamps, the clock the guest chose (clock.c) */
+	if (ret >= 0 && h->dev_class == PD_WIRE_CLASS_SND_PCM && dc->arg)
+		be_clock_snd_fix(be, &h->snd_tstamp_type, dc->cmd,
+				 (void *)(uintptr_t)dc->arg);
 	r = pd_dec_after(dc, &h->st, ret < 0 ? neg_errno() : ret);
 	if (delta)
 		object_settle(be, h, delta, ret >= 0);

@@ -23,6 +23,7 @@
 #include <drm/drm.h>
 #include <drm/drm_mode.h>
 #include <linux/videodev2.h>
+#include <sound/asound.h>
 
 #include "backend.h"
 #include "nodisplay.h"
@@ -357,6 +358,113 @@ static void test_clock_offsets(void)
 	CHECK_EQ(ev[0].input_event_sec, 92);
 	be_clock_evdev_fix(&be, CLOCK_TAI, ev, sizeof(ev[0]));	/* not evdev's */
 	CHECK_EQ(ev[0].input_event_sec, 92);
+}
+
+static void set_ts(void *at, int64_t sec, int64_t nsec)
+{
+	memcpy(at, &sec, 8);
+	memcpy((uint8_t *)at + 8, &nsec, 8);
+}
+
+static int ts_is(const void *at, int64_t sec, int64_t nsec)
+{
+	int64_t s, n;
+
+	memcpy(&s, at, 8);
+	memcpy(&n, (const uint8_t *)at + 8, 8);
+	return s == sec && n == nsec;
+}
+
+/*
+ * ALSA PCM status stamps (be_clock_snd_fix): in the clock the guest
+ * chose, gettimeofday until TTSTAMP or SW_PARAMS (protocol 2.0.12 or
+ * later) chose another; SYNC_PTR's and STATUS's system times made the
+ * guest's, 0 and what is not a time left alone, the audio time (not a
+ * system clock) untouched; be_clock_offset_set says whether a guest's
+ * clock differs (maps.c then refuses the status page).
+ */
+static void test_clock_snd_status(void)
+{
+	struct pd_wire_clock_req q = { .flags = PD_WIRE_CLOCK_SET };
+	struct snd_pcm_sync_ptr sp;
+	struct snd_pcm_status st;
+	struct snd_pcm_sw_params sw;
+	atomic_int type = 0;
+	int v;
+
+	setup();
+	connect_ok();
+	CHECK(!be_clock_offset_set(&be));
+	q.offset_ns[PD_WIRE_CLOCK_MONOTONIC] = -INT64_C(60000000000);
+	q.offset_ns[PD_WIRE_CLOCK_REALTIME] = INT64_C(1500000000);
+	CHECK_EQ(call(PD_OP_CLOCK, PD_WIRE_HANDLE_NONE, &q, sizeof(q)), 0);
+	CHECK(be_clock_offset_set(&be));
+	/* gettimeofday: the wall clock, 1.5 s ahead */
+	memset(&sp, 0, sizeof(sp));
+	set_ts(&sp.s.status.tstamp, 213, 750000000);
+	set_ts(&sp.s.status.audio_tstamp, 5, 0);
+	be_clock_snd_fix(&be, &type, SNDRV_PCM_IOCTL_SYNC_PTR, &sp);
+	CHECK(ts_is(&sp.s.status.tstamp, 215, 250000000));
+	CHECK(ts_is(&sp.s.status.audio_tstamp, 5, 0));
+	/* TTSTAMP(MONOTONIC): 60 s behind */
+	v = SNDRV_PCM_TSTAMP_TYPE_MONOTONIC;
+	be_clock_snd_fix(&be, &type, SNDRV_PCM_IOCTL_TTSTAMP, &v);
+	CHECK_EQ(atomic_load(&type), SNDRV_PCM_TSTAMP_TYPE_MONOTONIC);
+	set_ts(&sp.s.status.tstamp, 213, 750000000);
+	be_clock_snd_fix(&be, &type, SNDRV_PCM_IOCTL_SYNC_PTR, &sp);
+	CHECK(ts_is(&sp.s.status.tstamp, 153, 750000000));
+	/* no stamp yet, a stamp before the guest's clock began, not a time */
+	set_ts(&sp.s.status.tstamp, 0, 0);
+	be_clock_snd_fix(&be, &type, SNDRV_PCM_IOCTL_SYNC_PTR, &sp);
+	CHECK(ts_is(&sp.s.status.tstamp, 0, 0));
+	set_ts(&sp.s.status.tstamp, 59, 0);
+	be_clock_snd_fix(&be, &type, SNDRV_PCM_IOCTL_SYNC_PTR, &sp);
+	CHECK(ts_is(&sp.s.status.tstamp, 0, 0));
+	set_ts(&sp.s.status.tstamp, 100, 1000000000);
+	be_clock_snd_fix(&be, &type, SNDRV_PCM_IOCTL_SYNC_PTR, &sp);
+	CHECK(ts_is(&sp.s.status.tstamp, 100, 1000000000));
+	set_ts(&sp.s.status.tstamp, INT64_MAX, 0);
+	be_clock_snd_fix(&be, &type, SNDRV_PCM_IOCTL_SYNC_PTR, &sp);
+	CHECK(ts_is(&sp.s.status.tstamp, INT64_MAX, 0));
+	/* STATUS and STATUS_EXT: trigger, now and driver stamps */
+	memset(&st, 0, sizeof(st));
+	set_ts(&st.trigger_tstamp, 100, 0);
+	set_ts(&st.tstamp, 101, 5);
+	set_ts(&st.driver_tstamp, 102, 0);
+	set_ts(&st.audio_tstamp, 1, 0);
+	be_clock_snd_fix(&be, &type, SNDRV_PCM_IOCTL_STATUS, &st);
+	CHECK(ts_is(&st.trigger_tstamp, 40, 0));
+	CHECK(ts_is(&st.tstamp, 41, 5));
+	CHECK(ts_is(&st.driver_tstamp, 42, 0));
+	CHECK(ts_is(&st.audio_tstamp, 1, 0));
+	be_clock_snd_fix(&be, &type, SNDRV_PCM_IOCTL_STATUS_EXT, &st);
+	CHECK(ts_is(&st.tstamp, 0, 0));	/* 41 s before its clock began */
+	/* MONOTONIC_RAW takes the monotonic offset */
+	v = SNDRV_PCM_TSTAMP_TYPE_MONOTONIC_RAW;
+	be_clock_snd_fix(&be, &type, SNDRV_PCM_IOCTL_TTSTAMP, &v);
+	set_ts(&sp.s.status.tstamp, 70, 0);
+	be_clock_snd_fix(&be, &type, SNDRV_PCM_IOCTL_SYNC_PTR, &sp);
+	CHECK(ts_is(&sp.s.status.tstamp, 10, 0));
+	/* an unknown type is not kept */
+	v = SNDRV_PCM_TSTAMP_TYPE_LAST + 1;
+	be_clock_snd_fix(&be, &type, SNDRV_PCM_IOCTL_TTSTAMP, &v);
+	CHECK_EQ(atomic_load(&type), SNDRV_PCM_TSTAMP_TYPE_MONOTONIC_RAW);
+	/* SW_PARAMS chooses from protocol 2.0.12 on */
+	memset(&sw, 0, sizeof(sw));
+	sw.proto = SNDRV_PROTOCOL_VERSION(2, 0, 11);
+	sw.tstamp_type = SNDRV_PCM_TSTAMP_TYPE_GETTIMEOFDAY;
+	be_clock_snd_fix(&be, &type, SNDRV_PCM_IOCTL_SW_PARAMS, &sw);
+	CHECK_EQ(atomic_load(&type), SNDRV_PCM_TSTAMP_TYPE_MONOTONIC_RAW);
+	sw.proto = SNDRV_PROTOCOL_VERSION(2, 0, 12);
+	be_clock_snd_fix(&be, &type, SNDRV_PCM_IOCTL_SW_PARAMS, &sw);
+	CHECK_EQ(atomic_load(&type), SNDRV_PCM_TSTAMP_TYPE_GETTIMEOFDAY);
+	sw.tstamp_type = 9;
+	be_clock_snd_fix(&be, &type, SNDRV_PCM_IOCTL_SW_PARAMS, &sw);
+	CHECK_EQ(atomic_load(&type), SNDRV_PCM_TSTAMP_TYPE_GETTIMEOFDAY);
+	/* other commands: nothing */
+	set_ts(&st.tstamp, 101, 0);
+	be_clock_snd_fix(&be, &type, SNDRV_PCM_IOCTL_HWSYNC, &st);
+	CHECK(ts_is(&st.tstamp, 101, 0));
 }
 
 static void test_handles_are_checked(void)
@@ -703,6 +811,7 @@ int main(void)
 	RUN(test_connect_checks);
 	RUN(test_export_info);
 	RUN(test_clock_offsets);
+	RUN(test_clock_snd_status);
 	RUN(test_open_checks);
 	RUN(test_read_write_llseek);
 	RUN(test_handles_are_checked);

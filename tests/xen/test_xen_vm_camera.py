@@ -26,7 +26,7 @@ from pdvm.testlib import check, run_ok, wait_for
 MODE = "xen"
 GUESTS = 2
 # one boot for the whole xen suite
-GUEST_LAYERS = ("switcher", "camera")
+GUEST_LAYERS = ("switcher", "camera", "audio")
 
 CONF = """\
 [guest guest1]

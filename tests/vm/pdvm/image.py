@@ -45,9 +45,13 @@ def kernel_version():
 # (the version this machine's apt sources offer) and unpacked here; the
 # parts of them an image does not need; where their own libraries are.
 DEB_CACHE = os.path.join(TOP, "build", "vm", "cache", "debian")
+# alsa-lib's configuration hooks (pulseaudio's alsa.conf.d/pulse.conf):
+# they load a plugin from libasound2-plugins, which no image carries, and
+# alsa-lib then fails every open ("Unknown PCM hw:0,0"), aplay's too.
 DEB_SKIP = ("usr/share/doc", "usr/share/man", "usr/share/locale",
             "usr/share/lintian", "usr/share/bash-completion",
-            "usr/share/zsh", "usr/share/metainfo")
+            "usr/share/zsh", "usr/share/metainfo", "etc/alsa/conf.d",
+            "usr/share/alsa/alsa.conf.d")
 DEB_LIB_DIRS = ("lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu",
                 "lib/elogind", "usr/lib/elogind")
 

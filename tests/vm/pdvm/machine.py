@@ -127,9 +127,11 @@ LAYER_PROGRAMS = {
     "switcher": ["switcher-ui/switcher-ui"],
 }
 # Libraries of the project's tests (under build/meson), put in every image
-# when the build made them: wlroots' debug log for cage (tests/desktop).
+# when the build made them: wlroots' debug log for cage (tests/desktop);
+# PulseAudio's timer-based scheduling in a guest (tests/xen).
 PROJECT_LIBS = [
     ("tests/desktop/libpd-wlrdebug.so", "usr/lib/pd-wlrdebug.so"),
+    ("tests/xen/libpd-pa-novm.so", "usr/lib/pd-pa-novm.so"),
 ]
 # "Triple fault": Xen's word for a PVH/HVM guest that died; the guest is
 # then restarted under a new domain id, and tests that load the frontend

@@ -11,8 +11,9 @@ from .testlib import artifact, check, pixel, wait_for, run_ok
 
 DEVICES = "/dev/dri/card0 /dev/video0 /dev/input/event0"
 # both guests also get snd-aloop's card (card 1 in dom0: snd-dummy is 0),
-# used by one guest at a time
-SOUND = "/dev/snd/controlC1 /dev/snd/pcmC1D0p"
+# used by one guest at a time: its device 0's playback (arrives on dom0's
+# hw:1,1,0 capture) and capture (what dom0 plays on hw:1,1,0)
+SOUND = "/dev/snd/controlC1 /dev/snd/pcmC1D0p /dev/snd/pcmC1D0c"
 CONF = """\
 [guest guest1]
 devices = %s %s
