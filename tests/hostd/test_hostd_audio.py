@@ -122,7 +122,7 @@ def _start(app):
 
 def test_two_guests_mixed_with_volume_and_mute_over_dbus(app):
     """guest1 plays 440 Hz and guest2 1250 Hz on their own cards at once:
-    both are in dom0's mix at about their amplitude (9830); guest2's
+    both are in dom0's mix (the files' amplitude is 9830); guest2's
     Volume 50 over D-Bus brings its tone to about 1/8 (the cube curve,
     -18 dB) and leaves guest1's; Muted removes guest2's (below 1% of
     before); Volume and Muted read back and guests' Audio is true."""
