@@ -119,7 +119,8 @@ static int pd_conn_handshake(struct pd_conn *conn)
 		/* the clock offsets and the control file need nothing of
 		 * the transport */
 		.features = conn->tp->features | PD_WIRE_FEAT_CLOCK |
-			    PD_WIRE_FEAT_CONTROL,
+			    PD_WIRE_FEAT_CONTROL | PD_WIRE_FEAT_ASYNC |
+			    PD_WIRE_FEAT_POLL_SEQ,
 		.max_inflight = 1024,
 	}, r;
 	struct pd_wire_export_req er = { 0 };
@@ -138,7 +139,8 @@ static int pd_conn_handshake(struct pd_conn *conn)
 		return -EPROTO;
 	conn->features = r.features &
 			 (conn->tp->features | PD_WIRE_FEAT_CLOCK |
-			  PD_WIRE_FEAT_CONTROL);
+			  PD_WIRE_FEAT_CONTROL | PD_WIRE_FEAT_ASYNC |
+			  PD_WIRE_FEAT_POLL_SEQ);
 	conn->max_msg = min_t(u32, r.max_msg, PD_WIRE_MAX_MSG);
 	conn->exports = kcalloc(r.nexports ?: 1, sizeof(*conn->exports),
 				GFP_KERNEL);
