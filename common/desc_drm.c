@@ -233,7 +233,7 @@ static const struct pd_ioc_entry drm_core_entries[] = {
 	PD_IOC0(DRM_IOCTL_GET_CAP, KMS),
 	PD_IOC0(DRM_IOCTL_SET_CLIENT_CAP, KMS),	/* ATOMIC: noted by hostd's backend */
 	PD_IOC0(DRM_IOCTL_SET_VERSION, 0),
-	PD_IOC0(DRM_IOCTL_GEM_CLOSE, 0),
+	PD_IOC0(DRM_IOCTL_GEM_CLOSE, PD_IOC_F_ASYNC),
 	PD_IOC(DRM_IOCTL_PRIME_HANDLE_TO_FD, KMS, prime_to_fd_desc),
 	PD_IOC(DRM_IOCTL_PRIME_FD_TO_HANDLE, KMS, prime_from_fd_desc),
 	PD_IOC0(DRM_IOCTL_SET_MASTER, KMS),
@@ -275,7 +275,7 @@ static const struct pd_ioc_entry drm_core_entries[] = {
 	PD_IOC0(DRM_IOCTL_MODE_DESTROY_DUMB, 0),
 	PD_IOC(DRM_IOCTL_MODE_ATOMIC, KMS | PD_IOC_F_SCREEN, atomic_desc),
 	PD_IOC0(DRM_IOCTL_SYNCOBJ_CREATE, 0),
-	PD_IOC0(DRM_IOCTL_SYNCOBJ_DESTROY, 0),
+	PD_IOC0(DRM_IOCTL_SYNCOBJ_DESTROY, PD_IOC_F_ASYNC),
 	PD_IOC(DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, 0, syncobj_to_fd_desc),
 	PD_IOC(DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, 0, syncobj_from_fd_desc),
 	PD_IOC(DRM_IOCTL_SYNCOBJ_WAIT, 0, syncobj_wait_desc),

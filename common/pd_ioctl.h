@@ -236,6 +236,10 @@ struct pd_ioc_desc {
 #define PD_IOC_F_SCREEN		(1u << 12) /* carries values no table checks */
 #define PD_IOC_F_OWNER		(1u << 13) /* buffer ownership: the class hooks
 					    * see it first (V4L2 queues) */
+#define PD_IOC_F_ASYNC		(1u << 14) /* may go without waiting for the
+					    * reply (PD_WIRE_FEAT_ASYNC): frees
+					    * or queues, gives back nothing but
+					    * its result, never blocks long */
 
 struct pd_ioc_entry {
 	__u32 cmd;

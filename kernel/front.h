@@ -60,6 +60,7 @@
 #include <linux/xarray.h>
 
 #include <paradice/pd_wire.h>
+#include "pd_async.h"
 #include "pd_ioctl.h"
 
 #define PD_FRONT_NAME "paradice"
@@ -128,6 +129,12 @@ struct pd_req {
 	u32 rsp_len;			/* bytes of body after the header */
 	s64 result;
 	u64 reply_ns;			/* when the reply arrived (stats) */
+	/* An orphan's reply (or failure, result -EIO) is told to this, in
+	 * the completer's context (maybe an interrupt, under conn->reqs'
+	 * lock), before the request is freed: front_file.c's async file
+	 * requests. */
+	void (*on_reply)(struct pd_req *req);
+	void *priv;
 };
 
 struct pd_req *pd_req_alloc(u16 op, u32 handle, u32 body_len);
@@ -169,6 +176,8 @@ void pd_stats_trip(u16 op, u32 cmd, u64 ns, u64 wake_ns);
 void pd_stats_file_trip(struct pd_conn *conn, u32 handle, u64 ns);
 void pd_stats_cached(u32 cmd);
 void pd_stats_spin(bool done);
+void pd_stats_async(u16 op, u32 cmd);
+void pd_stats_poll_cached(void);
 
 /* ------------------------------------------------------------------ */
 /* Connections and exports (front_conn.c)                              */
@@ -312,6 +321,22 @@ struct pd_export *pd_node_get(dev_t devt);	/* takes a conn reference */
 /* ------------------------------------------------------------------ */
 /* Forwarded files (front_file.c, front_ioctl.c, front_fops.c)         */
 
+/*
+ * What a file keeps of the requests it does not wait for (pd_wire.h,
+ * "Requests nobody waits for"): the first error of an asynchronous
+ * request, for its next synchronous call, and the poll readiness it
+ * believes (common/pd_async.h). Reference counted apart from the file:
+ * an asynchronous RELEASE outlives it. lock is taken with interrupts
+ * off (replies complete in the Xen event channel's interrupt).
+ */
+struct pd_file_async {
+	refcount_t ref;
+	spinlock_t lock;
+	u32 handle;
+	struct pd_async_err err;
+	struct pd_pollc pc;
+};
+
 struct pd_file {
 	struct pd_conn *conn;		/* reference */
 	struct pd_export *exp;		/* NULL for files made by an ioctl */
@@ -325,6 +350,7 @@ struct pd_file {
 	struct pd_ioc_state st;
 
 	wait_queue_head_t poll_wq;	/* woken by PD_EV_POLL */
+	struct pd_file_async *as;
 	struct fasync_struct *fasync;
 	bool revoked;
 
@@ -341,6 +367,12 @@ struct pd_file *pd_file_adopt(struct pd_conn *conn, u32 handle, int *err);
 void pd_file_close(struct pd_file *pf);
 void pd_file_forget(struct pd_file *pf);
 int pd_file_simple(struct pd_file *pf, u16 op);
+bool pd_file_async_ok(struct pd_file *pf);
+bool pd_file_made(const struct pd_file *pf);
+void pd_file_send_async(struct pd_file *pf, struct pd_req *req);
+int pd_file_async_err(struct pd_file *pf);
+void pd_file_op_begin(struct pd_file *pf);
+void pd_file_op_end(struct pd_file *pf);
 
 /* front_ioctl.c. fops: the file operations of the files an ioctl creates
  * and of the files a descriptor in its argument may name (pd_fops).

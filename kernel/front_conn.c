@@ -15,6 +15,22 @@
 
 static DEFINE_IDA(conn_ida);
 
+/* Requests nobody waits for and poll readiness kept here (pd_wire.h 1.4):
+ * offered to the backend at CONNECT unless turned off (pdfront.async=0,
+ * read at each connection's CONNECT). */
+static bool async = true;
+module_param(async, bool, 0644);
+MODULE_PARM_DESC(async, "offer asynchronous requests and poll sequences (wire 1.4)");
+
+static u64 pd_conn_offer(struct pd_conn *conn)
+{
+	u64 f = conn->tp->features | PD_WIRE_FEAT_CLOCK | PD_WIRE_FEAT_CONTROL;
+
+	if (READ_ONCE(async))
+		f |= PD_WIRE_FEAT_ASYNC | PD_WIRE_FEAT_POLL_SEQ;
+	return f;
+}
+
 struct pd_conn *pd_conn_create(const struct pd_transport_ops *tp,
 			       void *tp_priv)
 {
@@ -118,8 +134,7 @@ static int pd_conn_handshake(struct pd_conn *conn)
 		.max_msg = PD_WIRE_MAX_MSG,
 		/* the clock offsets and the control file need nothing of
 		 * the transport */
-		.features = conn->tp->features | PD_WIRE_FEAT_CLOCK |
-			    PD_WIRE_FEAT_CONTROL,
+		.features = pd_conn_offer(conn),
 		.max_inflight = 1024,
 	}, r;
 	struct pd_wire_export_req er = { 0 };
@@ -136,9 +151,7 @@ static int pd_conn_handshake(struct pd_conn *conn)
 	}
 	if (r.nexports > PD_WIRE_MAX_EXPORTS || r.max_msg < 4096)
 		return -EPROTO;
-	conn->features = r.features &
-			 (conn->tp->features | PD_WIRE_FEAT_CLOCK |
-			  PD_WIRE_FEAT_CONTROL);
+	conn->features = r.features & c.features;
 	conn->max_msg = min_t(u32, r.max_msg, PD_WIRE_MAX_MSG);
 	conn->exports = kcalloc(r.nexports ?: 1, sizeof(*conn->exports),
 				GFP_KERNEL);

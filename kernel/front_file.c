@@ -5,6 +5,14 @@
  * ioctl reply, and releasing or forgetting its handle. An open pd_file is
  * known to its connection by handle (conn->files), for events, and holds
  * a reference on the connection.
+ *
+ * Also what a file does not wait for (pd_wire.h, "Requests nobody waits
+ * for"): asynchronous requests about it, whose errors it keeps for its
+ * next synchronous call, and the poll readiness it believes (struct
+ * pd_file_async, rules in common/pd_async.h). A file an ioctl made (a
+ * fence, a PRIME buffer) is flushed and released without a trip: its
+ * real file (a sync_file, dma-buf or syncobj) has no ->flush, and
+ * close(2) ignores ->release's result natively too.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -32,6 +40,12 @@ static u32 wire_open_flags(unsigned int f_flags)
 	return fl;
 }
 
+static void pd_file_async_put(struct pd_file_async *as)
+{
+	if (as && refcount_dec_and_test(&as->ref))
+		kfree(as);
+}
+
 static struct pd_file *pd_file_new(struct pd_conn *conn, u32 handle,
 				   u16 dev_class, u16 driver)
 {
@@ -39,6 +53,14 @@ static struct pd_file *pd_file_new(struct pd_conn *conn, u32 handle,
 
 	if (!pf)
 		return NULL;
+	pf->as = kzalloc(sizeof(*pf->as), GFP_KERNEL);
+	if (!pf->as) {
+		kfree(pf);
+		return NULL;
+	}
+	refcount_set(&pf->as->ref, 1);
+	spin_lock_init(&pf->as->lock);
+	pf->as->handle = handle;
 	pf->conn = conn;
 	pf->handle = handle;
 	pf->dev_class = dev_class;
@@ -61,6 +83,97 @@ int pd_file_simple(struct pd_file *pf, u16 op)
 		ret = req->result < 0 ? (int)pd_errno(req->result) : 0;
 	pd_req_put(req);
 	return ret;
+}
+
+/* May requests about pf go without waiting (agreed at CONNECT)? */
+bool pd_file_async_ok(struct pd_file *pf)
+{
+	return pf->conn->features & PD_WIRE_FEAT_ASYNC;
+}
+
+/*
+ * The reply of an asynchronous request about a file (in the completer's
+ * context, maybe the interrupt): its error kept for the file's next
+ * synchronous call, the file's poll readiness believed again.
+ */
+static void pd_file_async_done(struct pd_req *req)
+{
+	struct pd_file_async *as = req->priv;
+	u16 op = req->msg->op;
+	unsigned long flags;
+	int err = 0;
+
+	if (req->result < 0) {
+		err = (int)pd_errno(req->result);
+		pr_info_ratelimited("paradice: asynchronous op %u on handle %u: error %d%s\n",
+				    op, as->handle, err,
+				    op == PD_OP_RELEASE ? " (ignored)" :
+				    " (for the file's next call)");
+	}
+	spin_lock_irqsave(&as->lock, flags);
+	if (op != PD_OP_RELEASE)
+		pd_async_err_set(&as->err, err);
+	if (op != PD_OP_POLL)
+		pd_pollc_op_end(&as->pc);
+	spin_unlock_irqrestore(&as->lock, flags);
+	pd_file_async_put(as);
+}
+
+/*
+ * Send req about pf without waiting for its reply (pd_file_async_ok()
+ * must hold). The reply, or the connection's end, goes to
+ * pd_file_async_done(), which may outlive pf.
+ */
+void pd_file_send_async(struct pd_file *pf, struct pd_req *req)
+{
+	u32 cmd = 0;
+
+	if (req->msg->op == PD_OP_IOCTL &&
+	    req->msg_len >= sizeof(*req->msg) + sizeof(struct pd_wire_ioctl_req))
+		cmd = ((struct pd_wire_ioctl_req *)pd_req_body(req))->cmd;
+	if (req->msg->op != PD_OP_POLL)
+		pd_file_op_begin(pf);
+	refcount_inc(&pf->as->ref);
+	req->priv = pf->as;
+	req->on_reply = pd_file_async_done;
+	req->msg->flags |= PD_WIRE_F_ASYNC;
+	pd_stats_async(req->msg->op, cmd);
+	pd_req_send_orphan(pf->conn, req);
+}
+
+/* The error an asynchronous request about pf left, now reported (and
+ * forgotten), or 0. */
+int pd_file_async_err(struct pd_file *pf)
+{
+	unsigned long flags;
+	int err;
+
+	if (!READ_ONCE(pf->as->err.err))
+		return 0;
+	spin_lock_irqsave(&pf->as->lock, flags);
+	err = pd_async_err_take(&pf->as->err);
+	spin_unlock_irqrestore(&pf->as->lock, flags);
+	return err;
+}
+
+/* A request other than a poll about pf goes out (it may change its
+ * readiness), and has come back. */
+void pd_file_op_begin(struct pd_file *pf)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pf->as->lock, flags);
+	pd_pollc_op_begin(&pf->as->pc);
+	spin_unlock_irqrestore(&pf->as->lock, flags);
+}
+
+void pd_file_op_end(struct pd_file *pf)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pf->as->lock, flags);
+	pd_pollc_op_end(&pf->as->pc);
+	spin_unlock_irqrestore(&pf->as->lock, flags);
 }
 
 /*
@@ -164,19 +277,39 @@ void pd_file_forget(struct pd_file *pf)
 	if (pf->real)
 		fput(pf->real);
 	pd_conn_put(conn);
+	pd_file_async_put(pf->as);
 	kfree(pf);
 }
 
-/* Release the handle on the backend and free pf. */
+/* Is pf a file an ioctl made (no export), released without a trip? */
+bool pd_file_made(const struct pd_file *pf)
+{
+	return !pf->exp;
+}
+
+/*
+ * Release the handle on the backend and free pf. A file an ioctl made
+ * goes without waiting (see the top); the backend runs the RELEASE before
+ * any later request.
+ */
 void pd_file_close(struct pd_file *pf)
 {
 	struct pd_conn *conn = pf->conn;
+	struct pd_req *req;
 
 	xa_cmpxchg(&conn->files, pf->handle, pf, NULL, GFP_KERNEL);
-	if (!pd_conn_is_dead(conn))
-		pd_file_simple(pf, PD_OP_RELEASE);
+	if (!pd_conn_is_dead(conn)) {
+		req = NULL;
+		if (pd_file_made(pf) && pd_file_async_ok(pf))
+			req = pd_req_alloc(PD_OP_RELEASE, pf->handle, 0);
+		if (req)
+			pd_file_send_async(pf, req);
+		else
+			pd_file_simple(pf, PD_OP_RELEASE);
+	}
 	if (pf->real)
 		fput(pf->real);
 	pd_conn_put(conn);
+	pd_file_async_put(pf->as);
 	kfree(pf);
 }

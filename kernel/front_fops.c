@@ -66,6 +66,15 @@ static int pd_fop_flush(struct file *file, fl_owner_t id)
 
 	if (pd_conn_is_dead(pf->conn))
 		return 0;
+	/* a file an ioctl made: no ->flush to wait for (front_file.c) */
+	if (pd_file_made(pf) && pd_file_async_ok(pf)) {
+		struct pd_req *req = pd_req_alloc(PD_OP_FLUSH, pf->handle, 0);
+
+		if (req) {
+			pd_file_send_async(pf, req);
+			return 0;
+		}
+	}
 	ret = pd_file_simple(pf, PD_OP_FLUSH);
 	return ret == -EIO ? 0 : ret;
 }
@@ -93,6 +102,9 @@ ssize_t pd_fop_read(struct file *file, char __user *buf, size_t count,
 
 	if (!count)
 		return 0;
+	ret = pd_file_async_err(pf);
+	if (ret)
+		return ret;
 	count = min_t(size_t, count, PD_WIRE_MAX_IO);
 	req = pd_req_alloc(PD_OP_READ, pf->handle, sizeof(*body));
 	if (!req)
@@ -101,7 +113,9 @@ ssize_t pd_fop_read(struct file *file, char __user *buf, size_t count,
 	body = pd_req_body(req);
 	body->pos = ppos ? *ppos : 0;
 	body->count = count;
+	pd_file_op_begin(pf);
 	ret = pd_req_run(pf->conn, req, io_wait_mode(file));
+	pd_file_op_end(pf);
 	if (ret)
 		goto out;
 	ret = req->result;
@@ -136,6 +150,9 @@ ssize_t pd_fop_write(struct file *file, const char __user *buf, size_t count,
 
 	if (!count)
 		return 0;
+	ret = pd_file_async_err(pf);
+	if (ret)
+		return ret;
 	count = min_t(size_t, count, PD_WIRE_MAX_IO);
 	req = pd_req_alloc(PD_OP_WRITE, pf->handle, sizeof(*body) + count);
 	if (!req)
@@ -148,7 +165,9 @@ ssize_t pd_fop_write(struct file *file, const char __user *buf, size_t count,
 		ret = -EFAULT;
 		goto out;
 	}
+	pd_file_op_begin(pf);
 	ret = pd_req_run(pf->conn, req, io_wait_mode(file));
+	pd_file_op_end(pf);
 	if (ret)
 		goto out;
 	ret = req->result;
@@ -181,7 +200,9 @@ static loff_t pd_fop_llseek(struct file *file, loff_t offset, int whence)
 	body = pd_req_body(req);
 	body->offset = offset;
 	body->whence = whence;
+	pd_file_op_begin(pf);
 	ret = pd_req_run(pf->conn, req, PD_WAIT_INTR);
+	pd_file_op_end(pf);
 	if (!ret) {
 		ret = req->result;
 		if (ret >= 0)
@@ -198,18 +219,28 @@ static loff_t pd_fop_llseek(struct file *file, loff_t offset, int whence)
 		      EPOLLMSG | EPOLLRDHUP)
 
 /*
- * poll/select/epoll: every call (re)registers the caller's interest with
- * the backend and returns the real file's mask at that moment, as FUSE
- * does. When one of those events becomes ready later, the backend sends
+ * poll/select/epoll: a call (re)registers the caller's interest with the
+ * backend and returns the real file's mask at that moment, as FUSE does.
+ * When one of those events becomes ready later, the backend sends
  * PD_EV_POLL and pd_conn_event() wakes poll_wq, after which the kernel
- * calls us again.
+ * calls us again. With PD_WIRE_FEAT_POLL_SEQ the backend's registration
+ * stays (events.c) and a call is answered without a trip when the file's
+ * readiness is known fresh (an event or reply newer than everything else
+ * known, no other request sent since: common/pd_async.h) and something
+ * the caller asks for is ready; a "not ready" answer always travels, so
+ * a caller about to sleep has registered.
  */
 __poll_t pd_fop_poll(struct file *file, struct poll_table_struct *wait)
 {
 	struct pd_file *pf = file->private_data;
+	bool seqd = pf->conn->features & PD_WIRE_FEAT_POLL_SEQ;
 	struct pd_wire_poll_req *body;
+	struct pd_wire_poll_ev ev;
+	unsigned long flags;
 	struct pd_req *req;
 	__poll_t mask;
+	u32 events, cached, token = 0;
+	bool hit = false;
 	int ret;
 
 	poll_wait(file, &pf->poll_wq, wait);
@@ -217,17 +248,36 @@ __poll_t pd_fop_poll(struct file *file, struct poll_table_struct *wait)
 		return EPOLLERR | EPOLLHUP;
 	if (!(pf->conn->features & PD_WIRE_FEAT_POLL_EVENTS))
 		return DEFAULT_POLLMASK;
+	events = (__force u32)(poll_requested_events(wait) & PD_POLL_BITS &
+			       ~(EPOLLERR | EPOLLHUP));
+	if (seqd) {
+		spin_lock_irqsave(&pf->as->lock, flags);
+		hit = pd_pollc_answer(&pf->as->pc, events, &cached);
+		token = pd_pollc_poll_begin(&pf->as->pc);
+		spin_unlock_irqrestore(&pf->as->lock, flags);
+		if (hit) {
+			pd_stats_poll_cached();
+			return (__force __poll_t)cached & PD_POLL_BITS;
+		}
+	}
 	req = pd_req_alloc(PD_OP_POLL, pf->handle, sizeof(*body));
 	if (!req)
 		return EPOLLERR;
 	body = pd_req_body(req);
-	body->events = (__force u32)(poll_requested_events(wait) &
-				     PD_POLL_BITS & ~(EPOLLERR | EPOLLHUP));
+	body->events = events;
 	ret = pd_req_run(pf->conn, req, PD_WAIT_UNINTR);
-	if (ret || req->result < 0)
+	if (ret || req->result < 0) {
 		mask = EPOLLERR | EPOLLHUP;
-	else
+	} else {
 		mask = (__force __poll_t)(u32)req->result & PD_POLL_BITS;
+		if (seqd && req->rsp_len == sizeof(ev)) {
+			memcpy(&ev, pd_rsp_body(req), sizeof(ev));
+			spin_lock_irqsave(&pf->as->lock, flags);
+			pd_pollc_poll_reply(&pf->as->pc, token, events, ev.seq,
+					    (__force u32)mask);
+			spin_unlock_irqrestore(&pf->as->lock, flags);
+		}
+	}
 	pd_req_put(req);
 	return mask;
 }
@@ -378,6 +428,15 @@ void pd_conn_event(struct pd_conn *conn, const struct pd_wire_hdr *hdr,
 		if (hdr->len != sizeof(ev))
 			break;
 		memcpy(&ev, body, sizeof(ev));
+		if (conn->features & PD_WIRE_FEAT_POLL_SEQ) {
+			unsigned long flags;
+
+			/* a stale one only wakes (common/pd_async.h) */
+			spin_lock_irqsave(&pf->as->lock, flags);
+			pd_pollc_event(&pf->as->pc, ev.seq,
+				       ev.revents & (u32)(__force u32)PD_POLL_BITS);
+			spin_unlock_irqrestore(&pf->as->lock, flags);
+		}
 		wake_up_poll(&pf->poll_wq,
 			     (__force __poll_t)ev.revents & PD_POLL_BITS);
 		break;

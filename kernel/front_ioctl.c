@@ -215,6 +215,12 @@ static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 
 	if (READ_ONCE(pf->revoked))
 		return -ENODEV;
+	if (!kernel) {
+		/* an asynchronous request's error is this call's (front_file.c) */
+		ret = pd_file_async_err(pf);
+		if (ret)
+			return ret;
+	}
 	e = pd_ioc_lookup(pf->dev_class, pf->driver, cmd, &flags);
 	if (!e) {
 		if (!xa_load(&logged, cmd) &&
@@ -263,7 +269,17 @@ static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 	msg.buf = NULL;		/* the request owns it now */
 	if (nonblock)
 		req->msg->flags |= PD_WIRE_F_NONBLOCK;
+	if ((flags & PD_IOC_F_ASYNC) && !kernel && pd_file_async_ok(pf)) {
+		/* nothing comes back but its result, which a later call of
+		 * the file reports if it is an error (pd_wire.h) */
+		pd_file_send_async(pf, req);
+		req = NULL;
+		ret = 0;
+		goto out;
+	}
+	pd_file_op_begin(pf);
 	ret = pd_req_run(pf->conn, req, kernel ? PD_WAIT_UNINTR : PD_WAIT_INTR);
+	pd_file_op_end(pf);
 	if (ret)
 		goto out;
 	if (!req->rsp_len) {

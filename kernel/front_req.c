@@ -109,16 +109,26 @@ static void pd_req_send_cancel(struct pd_conn *conn, u64 target)
 	pd_req_send_orphan(conn, req);
 }
 
-/* Send req and do not wait: its reply (or the connection's end) frees it. */
+/* An orphan that never went: its on_reply hears -EIO, then it is freed. */
+static void pd_req_orphan_failed(struct pd_req *req)
+{
+	req->result = -EIO;
+	if (req->on_reply)
+		req->on_reply(req);
+	pd_req_put(req);
+}
+
+/* Send req and do not wait: its reply (or the connection's end) frees it,
+ * after telling req->on_reply, if set. */
 void pd_req_send_orphan(struct pd_conn *conn, struct pd_req *req)
 {
 	req->orphan = true;
 	if (pd_req_enter(conn, req)) {
-		pd_req_put(req);
+		pd_req_orphan_failed(req);
 		return;
 	}
 	if (conn->tp->send(conn, req) && pd_req_leave(conn, req))
-		pd_req_put(req);
+		pd_req_orphan_failed(req);
 }
 
 /*
@@ -267,6 +277,8 @@ void pd_conn_complete(struct pd_conn *conn, void *msg, u32 len)
 				    hdr->op, req->msg->op);
 		req->result = -EIO;
 		complete(&req->done);
+		if (req->orphan && req->on_reply)
+			req->on_reply(req);
 		xa_unlock_irqrestore(&conn->reqs, flags);
 		kvfree(msg);
 		if (req->orphan)
@@ -280,6 +292,8 @@ void pd_conn_complete(struct pd_conn *conn, void *msg, u32 len)
 		req->result = hdr->result;
 		complete(&req->done);
 		msg = NULL;
+		if (req->orphan && req->on_reply)
+			req->on_reply(req);
 	}
 	xa_unlock_irqrestore(&conn->reqs, flags);
 	kvfree(msg);
@@ -301,6 +315,8 @@ void pd_conn_fail_all(struct pd_conn *conn)
 		__xa_erase(&conn->reqs, id);
 		req->result = -EIO;
 		complete(&req->done);
+		if (req->orphan && req->on_reply)
+			req->on_reply(req);
 		/* an orphan's reference is the table's */
 		if (req->orphan && refcount_dec_and_test(&req->ref)) {
 			kvfree(req->msg);

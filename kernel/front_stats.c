@@ -29,12 +29,14 @@ struct pd_stat {
 	u64 total_ns;
 	u64 max_ns;
 	u64 cached;			/* answered without a trip */
+	u64 async;			/* sent, reply not waited for */
 };
 
 static DEFINE_SPINLOCK(stats_lock);	/* every counter below */
 static struct pd_stat op_stats[PD_STATS_NOPS];
 static struct pd_stat wake_stats;	/* reply arrived -> caller runs */
 static u64 spin_done, spin_slept;
+static u64 poll_cached;			/* polls answered from events */
 static DEFINE_XARRAY(ioctl_stats);	/* by command; entries never freed
 					 * before module exit */
 static struct dentry *stats_dir;
@@ -124,6 +126,28 @@ void pd_stats_cached(u32 cmd)
 	spin_unlock(&stats_lock);
 }
 
+/* A request sent asynchronously (no trip): op, and cmd for an ioctl. */
+void pd_stats_async(u16 op, u32 cmd)
+{
+	struct pd_stat *is = op == PD_OP_IOCTL ? ioctl_stat(cmd) : NULL;
+
+	spin_lock(&stats_lock);
+	if (op < PD_STATS_NOPS)
+		op_stats[op].async++;
+	if (is)
+		is->async++;
+	spin_unlock(&stats_lock);
+}
+
+/* A poll answered from the readiness the backend's events told. */
+void pd_stats_poll_cached(void)
+{
+	spin_lock(&stats_lock);
+	op_stats[PD_OP_POLL].cached++;
+	poll_cached++;
+	spin_unlock(&stats_lock);
+}
+
 /* A wait that spun first: did the reply come during the spin? */
 void pd_stats_spin(bool done)
 {
@@ -137,8 +161,8 @@ void pd_stats_spin(bool done)
 
 static void show_stat(struct seq_file *m, const struct pd_stat *s)
 {
-	seq_printf(m, " count %llu total_ns %llu max_ns %llu cached %llu\n",
-		   s->count, s->total_ns, s->max_ns, s->cached);
+	seq_printf(m, " count %llu total_ns %llu max_ns %llu cached %llu async %llu\n",
+		   s->count, s->total_ns, s->max_ns, s->cached, s->async);
 }
 
 static int stats_show(struct seq_file *m, void *unused)
@@ -154,15 +178,17 @@ static int stats_show(struct seq_file *m, void *unused)
 		total.total_ns += s->total_ns;
 		total.max_ns = max(total.max_ns, s->max_ns);
 		total.cached += s->cached;
+		total.async += s->async;
 	}
 	seq_puts(m, "trips");
 	show_stat(m, &total);
 	seq_puts(m, "wake");
 	show_stat(m, &wake_stats);
 	seq_printf(m, "spin done %llu slept %llu\n", spin_done, spin_slept);
+	seq_printf(m, "poll cached %llu\n", poll_cached);
 	for (op = 0; op < PD_STATS_NOPS; op++) {
 		s = &op_stats[op];
-		if (!s->count && !s->cached)
+		if (!s->count && !s->cached && !s->async)
 			continue;
 		if (op_names[op])
 			seq_printf(m, "op %s", op_names[op]);
@@ -195,7 +221,7 @@ static ssize_t stats_write(struct file *file, const char __user *buf,
 	spin_lock(&stats_lock);
 	memset(op_stats, 0, sizeof(op_stats));
 	memset(&wake_stats, 0, sizeof(wake_stats));
-	spin_done = spin_slept = 0;
+	spin_done = spin_slept = poll_cached = 0;
 	xa_for_each(&ioctl_stats, cmd, s)
 		memset(s, 0, sizeof(*s));
 	spin_unlock(&stats_lock);

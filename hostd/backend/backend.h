@@ -183,7 +183,10 @@ struct be_handle {
 	struct pd_ioc_state st;
 	bool nonblock;			/* current O_NONBLOCK of fd */
 	uint32_t objects;		/* counted in be.objects, under be.lock */
-	uint32_t poll_seq;
+	/* PD_EV_POLL sequence (events.c bumps it, PD_OP_POLL replies
+	 * carry it with PD_WIRE_FEAT_POLL_SEQ) */
+	atomic_uint poll_seq;
+	atomic_uint poll_events;	/* what the guest last registered */
 	/* evdev: the clock the guest chose (EVIOCSCLOCKID), as a Linux
 	 * clockid; 0, CLOCK_REALTIME, until it chose one */
 	atomic_int evdev_clock;
@@ -321,6 +324,8 @@ int be_send_event(struct be *be, uint16_t op, uint32_t handle,
 /* request.c: one message the transport read (n bytes, the guest's):
  * checked, answered (CANCEL, a bad header) or handed to the pool. */
 void be_take_request(struct be *be, const uint8_t *buf, size_t n);
+/* May a request of op carry PD_WIRE_F_ASYNC (agreed and allowed)? */
+bool be_async_allowed(const struct be *be, uint16_t op);
 
 /* ops.c */
 void be_run_job(struct be *be, struct be_job *job);
@@ -372,6 +377,7 @@ void be_inflight_uncharge(struct be *be, uint32_t len);
 /* events.c */
 int be_events_start(struct be *be);
 int be_poll_arm(struct be *be, struct be_handle *h, uint32_t events);
+uint32_t be_poll_look(struct be_handle *h);
 void be_cancel(struct be *be, uint64_t target, int64_t *result);
 
 #endif /* PD_BACKEND_H */

@@ -4,7 +4,12 @@
  *   - poll readiness: PD_OP_POLL arms the real descriptor in an epoll set
  *     with EPOLLONESHOT for the events the guest waits for; when one comes
  *     the guest gets PD_EV_POLL, and the next PD_OP_POLL (the guest's
- *     poll() calls again once woken) arms it again;
+ *     poll() calls again once woken) arms it again. With
+ *     PD_WIRE_FEAT_POLL_SEQ the frontend answers some polls itself, from
+ *     the events (pd_wire.h), so no PD_OP_POLL may come to arm it again:
+ *     then the registration stays, edge-triggered (an event at each
+ *     registration while ready, and at each wake-up of the real file),
+ *     until the next PD_OP_POLL replaces it;
  *   - SIGIO of files in fasync mode (F_SETSIG with BE_SIG_IO, read from
  *     a signalfd): PD_EV_SIGIO for the file's handle;
  *   - cancels: a worker blocked in the real driver for a cancelled request
@@ -18,6 +23,7 @@
  *     ioctls nor unmaps anything itself.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -34,10 +40,12 @@
 int be_poll_arm(struct be *be, struct be_handle *h, uint32_t events)
 {
 	struct epoll_event ev = {
-		.events = events | EPOLLONESHOT,
+		.events = events | ((be->features & PD_WIRE_FEAT_POLL_SEQ) ?
+				    EPOLLET : EPOLLONESHOT),
 		.data.u64 = h->handle,
 	};
 
+	atomic_store(&h->poll_events, events);
 	if (epoll_ctl(be->epfd, EPOLL_CTL_MOD, h->fd, &ev) && errno == ENOENT)
 		return epoll_ctl(be->epfd, EPOLL_CTL_ADD, h->fd, &ev);
 	return 0;
@@ -58,6 +66,28 @@ static bool kick_cancelled(struct be *be)
 		}
 	pthread_mutex_unlock(&be->lock);
 	return any;
+}
+
+/*
+ * The readiness of h for the events it is armed for, looked at now. With
+ * PD_WIRE_FEAT_POLL_SEQ the frontend believes an event newer than its
+ * latest PD_OP_POLL reply: so an event's mask is looked at after its
+ * sequence was taken (what epoll_wait() saw may have been read by the
+ * guest since, and its poll reply may carry the sequence before ours).
+ */
+uint32_t be_poll_look(struct be_handle *h)
+{
+	/* never registered (a display event of vkms): what a reader wants */
+	uint32_t events = atomic_load(&h->poll_events) ?: POLLIN | POLLRDNORM;
+	struct pollfd p = { .fd = h->fd, .events = (short)events };
+	uint32_t mask = 0;
+
+	if (poll(&p, 1, 0) > 0)
+		mask = (uint16_t)p.revents;
+	if (h->hooks && h->hooks->poll)
+		mask |= h->hooks->poll(h->hooks_data, h) &
+			(events | POLLERR | POLLHUP);
+	return mask;
 }
 
 void be_cancel(struct be *be, uint64_t target, int64_t *result)
@@ -121,8 +151,11 @@ static void *event_thread(void *arg)
 			h = be_handle_get(be, (uint32_t)evs[i].data.u64);
 			if (!h)
 				continue;
-			pe.revents = evs[i].events & ~(uint32_t)EPOLLONESHOT;
-			pe.seq = ++h->poll_seq;
+			pe.revents = evs[i].events &
+				     ~(uint32_t)(EPOLLONESHOT | EPOLLET);
+			pe.seq = atomic_fetch_add(&h->poll_seq, 1) + 1;
+			if (be->features & PD_WIRE_FEAT_POLL_SEQ)
+				pe.revents = be_poll_look(h);
 			be_send_event(be, PD_EV_POLL, h->handle, &pe, sizeof(pe));
 			be_handle_put(be, h);
 		}

@@ -81,6 +81,8 @@ static void op_connect(struct be *be, struct be_job *job)
 	 * transport */
 	be->features = c.features & (be_transport_features(be->tp) |
 				     PD_WIRE_FEAT_CLOCK | PD_WIRE_FEAT_REVOKE |
+				     PD_WIRE_FEAT_ASYNC |
+				     PD_WIRE_FEAT_POLL_SEQ |
 				     (be_has_control(be) ?
 				      PD_WIRE_FEAT_CONTROL : 0));
 	c.major = PD_WIRE_VERSION_MAJOR;
@@ -272,6 +274,7 @@ static void op_llseek(struct be *be, struct be_handle *h, struct be_job *job)
 static void op_poll(struct be *be, struct be_handle *h, struct be_job *job)
 {
 	struct pd_wire_poll_req r;
+	struct pd_wire_poll_ev rsp = { 0 };
 	struct pollfd p;
 	int n;
 
@@ -283,6 +286,8 @@ static void op_poll(struct be *be, struct be_handle *h, struct be_job *job)
 	p.fd = h->fd;
 	p.events = (short)r.events;
 	p.revents = 0;
+	/* the sequence as we look: events after the look are newer */
+	rsp.seq = atomic_load(&h->poll_seq);
 	n = poll(&p, 1, 0);
 	if (n < 0) {
 		be_reply(be, &job->hdr, neg_errno(), NULL, 0);
@@ -297,7 +302,11 @@ static void op_poll(struct be *be, struct be_handle *h, struct be_job *job)
 	 * program has read everything (it calls poll no more until woken). */
 	if (r.events && (be->features & PD_WIRE_FEAT_POLL_EVENTS))
 		be_poll_arm(be, h, r.events);
-	be_reply(be, &job->hdr, (uint16_t)p.revents, NULL, 0);
+	rsp.revents = (uint16_t)p.revents;
+	if (be->features & PD_WIRE_FEAT_POLL_SEQ)
+		be_reply(be, &job->hdr, rsp.revents, &rsp, sizeof(rsp));
+	else
+		be_reply(be, &job->hdr, rsp.revents, NULL, 0);
 }
 
 static void op_fasync(struct be *be, struct be_handle *h, struct be_job *job)
@@ -485,6 +494,12 @@ static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 			   screens ? PD_DEC_ALLOW_SCREENED : 0);
 	stateful = dc->flags & (PD_IOC_F_USES_STATE | PD_IOC_F_LEARN |
 				PD_IOC_F_FORGET);
+	if (!ret && (job->hdr.flags & PD_WIRE_F_ASYNC) &&
+	    !(dc->flags & PD_IOC_F_ASYNC)) {
+		/* it would run on the reader, which must never block */
+		dc->why = "not a command that may be asynchronous";
+		ret = -EINVAL;
+	}
 	if (ret) {
 		pthread_mutex_unlock(&h->lock);
 		be_log(be, "ioctl 0x%08x (%s) refused: %s", dc->cmd,

@@ -6,9 +6,15 @@
  * bytes and handed to the pool as a job.
  *
  * Owns: the rules of a request's header (pd_wire.h): the length it gives
- * is the body's, its id is not 0, no flag but NONBLOCK, no result, no
- * reserved bits. A bad one gets -EINVAL if it has an id to reply to, and
- * is dropped otherwise.
+ * is the body's, its id is not 0, no flag but NONBLOCK and ASYNC, no
+ * result, no reserved bits. A bad one gets -EINVAL if it has an id to
+ * reply to, and is dropped otherwise. And the order of asynchronous
+ * requests (PD_WIRE_F_ASYNC, pd_wire.h): nobody in the guest waits for
+ * them, so they run here, on the reader, reply sent, before the next
+ * request is taken off the transport: every later request, on any
+ * worker, sees their effect. Only requests that cannot block for long
+ * may be asynchronous (be_async_allowed(); ops.c refuses an ioctl whose
+ * table entry is not PD_IOC_F_ASYNC).
  *
  * Trusts: nothing in buf, the guest's; n is what the transport read. The
  * job owns a copy of the body (ops.c checks it).
@@ -18,6 +24,36 @@
 #include <string.h>
 
 #include "backend.h"
+
+/* May a request of op be run asynchronously, on the reader? */
+bool be_async_allowed(const struct be *be, uint16_t op)
+{
+	if (!(be->features & PD_WIRE_FEAT_ASYNC))
+		return false;
+	return op == PD_OP_RELEASE || op == PD_OP_FLUSH || op == PD_OP_POLL ||
+	       op == PD_OP_IOCTL;
+}
+
+/* An asynchronous request, run now on the reader (see above). */
+static void run_async(struct be *be, const struct pd_wire_hdr *hdr,
+		      const uint8_t *body)
+{
+	struct be_job job = { .hdr = *hdr, .owner = be };
+
+	if (!be_async_allowed(be, hdr->op)) {
+		be_log(be, "op %u may not be asynchronous", hdr->op);
+		be_reply(be, hdr, -EINVAL, NULL, 0);
+		return;
+	}
+	job.body = malloc(hdr->len ? hdr->len : 1);
+	if (!job.body) {
+		be_reply(be, hdr, -ENOMEM, NULL, 0);
+		return;
+	}
+	memcpy(job.body, body, hdr->len);
+	be_run_job(be, &job);
+	free(job.body);
+}
 
 void be_take_request(struct be *be, const uint8_t *buf, size_t n)
 {
@@ -30,7 +66,8 @@ void be_take_request(struct be *be, const uint8_t *buf, size_t n)
 	}
 	memcpy(&hdr, buf, sizeof(hdr));
 	if (hdr.len != n - sizeof(hdr) || !hdr.id ||
-	    hdr.flags & ~(uint16_t)PD_WIRE_F_NONBLOCK || hdr.result ||
+	    hdr.flags & ~(uint16_t)(PD_WIRE_F_NONBLOCK | PD_WIRE_F_ASYNC) ||
+	    hdr.result ||
 	    hdr.reserved) {
 		be_log(be, "malformed request header (op %u)", hdr.op);
 		if (hdr.id)
@@ -46,6 +83,10 @@ void be_take_request(struct be *be, const uint8_t *buf, size_t n)
 			be_cancel(be, cr.target, &r);
 		}
 		be_reply(be, &hdr, r, NULL, 0);
+		return;
+	}
+	if (hdr.flags & PD_WIRE_F_ASYNC) {
+		run_async(be, &hdr, buf + sizeof(hdr));
 		return;
 	}
 	if (!be_inflight_charge(be, hdr.len)) {

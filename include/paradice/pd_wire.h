@@ -26,6 +26,13 @@
  *        replies, evdev events) are in the guest's clocks. A peer without
  *        the bit: times stay in the driver domain's clocks, as in 1.1.
  *
+ *   1.4  PD_WIRE_FEAT_ASYNC: requests the frontend does not wait for
+ *        (PD_WIRE_F_ASYNC), run in order before any later request;
+ *        PD_WIRE_FEAT_POLL_SEQ: PD_OP_POLL replies carry the handle's
+ *        event sequence, so the frontend can tell a stale PD_EV_POLL.
+ *        See "Requests nobody waits for" below. A peer without the bits:
+ *        every request waits for its reply, as in 1.3.
+ *
  * Compatibility rule: a change of PD_WIRE_VERSION_MAJOR breaks the layout of
  * something below; peers with different majors refuse to connect. A minor
  * bump only adds opcodes, feature bits or fields carved out of "reserved"
@@ -244,7 +251,7 @@
 #include <linux/types.h>
 
 #define PD_WIRE_VERSION_MAJOR 1
-#define PD_WIRE_VERSION_MINOR 3
+#define PD_WIRE_VERSION_MINOR 4
 
 #define PD_WIRE_XENBUS_DEVICE_TYPE "paradice"
 
@@ -299,7 +306,11 @@
 #define PD_WIRE_FEAT_CLOCK		(1ull << 6)
 /* The frontend makes a node for a PD_WIRE_CLASS_CONTROL export (1.3). */
 #define PD_WIRE_FEAT_CONTROL		(1ull << 7)
-#define PD_WIRE_FEAT_ALL		((1ull << 8) - 1)
+/* PD_WIRE_F_ASYNC requests (1.4, see PD_OP_* "Requests nobody waits for"). */
+#define PD_WIRE_FEAT_ASYNC		(1ull << 8)
+/* PD_OP_POLL replies carry struct pd_wire_poll_ev (1.4). */
+#define PD_WIRE_FEAT_POLL_SEQ		(1ull << 9)
+#define PD_WIRE_FEAT_ALL		((1ull << 10) - 1)
 
 /*
  * ===========================================================================
@@ -372,6 +383,44 @@ enum pd_wire_op {
 #define PD_WIRE_F_REPLY		(1u << 0)	/* this is a reply */
 #define PD_WIRE_F_EVENT		(1u << 1)	/* this is an event */
 #define PD_WIRE_F_NONBLOCK	(1u << 2)	/* the guest file is O_NONBLOCK now */
+#define PD_WIRE_F_ASYNC		(1u << 3)	/* nobody waits for the reply (FEAT_ASYNC) */
+
+/*
+ * Requests nobody waits for (PD_WIRE_FEAT_ASYNC). A request with
+ * PD_WIRE_F_ASYNC still gets its reply (which frees its ring slot and
+ * carries its result), but no guest thread waits for it. Allowed only
+ * for requests that cannot block for long and give a program nothing
+ * back but their result: PD_OP_RELEASE, PD_OP_FLUSH, PD_OP_POLL (a
+ * re-registration) and PD_OP_IOCTL of a command whose descriptor table
+ * entry has PD_IOC_F_ASYNC (GEM_CLOSE, SYNCOBJ_DESTROY, virtio-gpu
+ * TRANSFER_TO_HOST); anything else gets -EINVAL. Order: the backend runs
+ * an asynchronous request completely, reply sent, before it takes the
+ * next request off the transport, so every later request, on any handle,
+ * sees its effect (a RELEASE is done before the next OPEN of the same
+ * device, a GEM_CLOSE before the next ioctl of that file), and its reply
+ * comes before theirs. An error in the reply is the frontend's to report:
+ * on the next synchronous call of the same file (or -EIO), never dropped;
+ * a RELEASE's is only logged (close(2) of the last descriptor ignores it
+ * natively too). When the connection dies, outstanding asynchronous
+ * requests fail like every other.
+ *
+ * Poll readiness kept by the frontend (PD_WIRE_FEAT_POLL_SEQ). Each
+ * handle has an event sequence, bumped by one per PD_EV_POLL (the seq of
+ * struct pd_wire_poll_ev). A PD_OP_POLL reply then has a body, struct
+ * pd_wire_poll_ev: the current mask (also in result) and the sequence as
+ * the backend looked at the real file, before it armed the new
+ * registration. An event with a sequence not after that of the frontend's
+ * latest knowledge is stale and only wakes pollers; a newer one is the
+ * readiness of the file after everything the guest did before it (the
+ * frontend stops believing events once it sends another request on the
+ * file, until its next PD_OP_POLL reply).
+ *
+ *   POLL {events IN} -> result 0, {revents 0, seq 6}      armed
+ *   EV_POLL {revents IN, seq 7}                            believed: IN
+ *   (poll() again: IN, no trip; POLL {events IN} ASYNC re-arms)
+ *   READ ...                                               not believed
+ *   EV_POLL {revents IN, seq 8}   (fired before the READ ran: stale)
+ */
 
 /*
  * The header of every message.

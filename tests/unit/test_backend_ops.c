@@ -175,9 +175,11 @@ static void test_connect_checks(void)
 	memcpy(&r, last + sizeof(struct pd_wire_hdr), sizeof(r));
 	CHECK_EQ(r.nexports, 2);
 	/* only what both the guest and the transport have, and the clock
-	 * offsets and revocations, which need nothing of the transport */
+	 * offsets, revocations, asynchronous requests and poll sequences,
+	 * which need nothing of the transport */
 	CHECK_EQ(r.features, mem_impl.features | PD_WIRE_FEAT_CLOCK |
-		 PD_WIRE_FEAT_REVOKE);
+		 PD_WIRE_FEAT_REVOKE | PD_WIRE_FEAT_ASYNC |
+		 PD_WIRE_FEAT_POLL_SEQ);
 }
 
 static void test_export_info(void)
@@ -805,6 +807,112 @@ static void test_unknown_op(void)
 	CHECK_EQ(call(PD_OP_FLUSH, h, NULL, 0), 0);
 }
 
+/* One message as the reader hands it over (request.c); replies sent
+ * before it returns counted in `sent`. */
+static void take(uint64_t id, uint16_t op, uint16_t flags, uint32_t handle,
+		 const void *body, uint32_t len)
+{
+	uint8_t msg[256];
+	struct pd_wire_hdr h = { .id = id, .op = op, .flags = flags,
+				 .handle = handle, .len = len };
+
+	memcpy(msg, &h, sizeof(h));
+	if (len)
+		memcpy(msg + sizeof(h), body, len);
+	sent = 0;
+	be_take_request(&be, msg, sizeof(h) + len);
+}
+
+static int64_t last_result(void)
+{
+	struct pd_wire_hdr rh;
+
+	memcpy(&rh, last, sizeof(rh));
+	return rh.result;
+}
+
+/*
+ * Asynchronous requests (PD_WIRE_F_ASYNC) run on the reader: done and
+ * answered before the next message is taken, so a later request on the
+ * same handle (or any) sees their effect; only the allowed ones, and
+ * their errors come back in their reply for the guest to report.
+ */
+static void test_async_requests_in_order(void)
+{
+	struct pd_wire_read_req rd = { .count = 4 };
+	struct pd_wire_poll_req pr = { .events = POLLIN };
+	struct pd_wire_poll_ev pe;
+	uint32_t h;
+
+	setup();
+	connect_ok();
+	CHECK(be.features & PD_WIRE_FEAT_ASYNC);
+	h = open_ok(0, PD_WIRE_O_RDONLY);
+	take(9001, PD_OP_FLUSH, PD_WIRE_F_ASYNC, h, NULL, 0);
+	CHECK_EQ(sent, 1);			/* ran before take() returned */
+	CHECK_EQ(last_result(), 0);
+	/* a blocking one may not: it would stall the reader */
+	take(9002, PD_OP_READ, PD_WIRE_F_ASYNC, h, &rd, sizeof(rd));
+	CHECK_EQ(sent, 1);
+	CHECK_EQ(last_result(), -EINVAL);
+	/* a poll re-registration may; its reply has the event sequence */
+	take(9003, PD_OP_POLL, PD_WIRE_F_ASYNC, h, &pr, sizeof(pr));
+	CHECK_EQ(sent, 1);
+	CHECK_EQ(last_result(), POLLIN);
+	CHECK_EQ(last_len, sizeof(struct pd_wire_hdr) + sizeof(pe));
+	memcpy(&pe, last + sizeof(struct pd_wire_hdr), sizeof(pe));
+	CHECK_EQ(pe.revents, POLLIN);
+	CHECK_EQ(pe.seq, 0);
+	/* the release is done before the next request is taken */
+	take(9004, PD_OP_RELEASE, PD_WIRE_F_ASYNC, h, NULL, 0);
+	CHECK_EQ(sent, 1);
+	CHECK_EQ(last_result(), 0);
+	CHECK_EQ(call(PD_OP_FLUSH, h, NULL, 0), -EBADF);
+	/* an error goes back in the reply (the guest reports it later) */
+	take(9005, PD_OP_RELEASE, PD_WIRE_F_ASYNC, h, NULL, 0);
+	CHECK_EQ(sent, 1);
+	CHECK_EQ(last_result(), -EBADF);
+}
+
+/* An ioctl may be asynchronous only if its table entry says so. */
+static void test_async_ioctl_must_be_allowed(void)
+{
+	struct {
+		struct pd_wire_ioctl_req r;
+		uint8_t data[8];
+		struct pd_wire_buf b;
+	} m = { 0 };
+	uint32_t h;
+
+	setup();
+	connect_ok();
+	h = open_ok(0, PD_WIRE_O_RDONLY);	/* an evdev export */
+	m.r.cmd = EVIOCGVERSION;
+	m.r.nbufs = 1;
+	m.b.len = sizeof(int);
+	m.b.flags = PD_WIRE_BUF_OUT;
+	take(9101, PD_OP_IOCTL, PD_WIRE_F_ASYNC, h, &m.r,
+	     sizeof(m.r) + sizeof(m.b));
+	CHECK_EQ(sent, 1);
+	CHECK_EQ(last_result(), -EINVAL);
+	/* without the feature nothing may be */
+	setup();
+	{
+		struct pd_wire_connect c = {
+			.major = PD_WIRE_VERSION_MAJOR,
+			.max_msg = PD_WIRE_MAX_MSG,
+			.features = PD_WIRE_FEAT_POLL_EVENTS,
+		};
+
+		CHECK_EQ(call(PD_OP_CONNECT, PD_WIRE_HANDLE_NONE, &c,
+			      sizeof(c)), 0);
+	}
+	h = open_ok(0, PD_WIRE_O_RDONLY);
+	take(9102, PD_OP_FLUSH, PD_WIRE_F_ASYNC, h, NULL, 0);
+	CHECK_EQ(sent, 1);
+	CHECK_EQ(last_result(), -EINVAL);
+}
+
 int main(void)
 {
 	RUN(test_nothing_before_connect);
@@ -823,6 +931,8 @@ int main(void)
 	RUN(test_card_without_display_keeps_master_ioctls);
 	RUN(test_v4l2_buffers_are_their_owners);
 	RUN(test_v4l2_camera_taken_away);
+	RUN(test_async_requests_in_order);
+	RUN(test_async_ioctl_must_be_allowed);
 	be_maps_finish(&be);
 	be_handles_finish(&be);
 	return tap_done();

@@ -551,8 +551,12 @@ void vkms_notify(struct vkms *v, uint32_t handle)
 	if (h) {
 		struct pd_wire_poll_ev pe = {
 			.revents = POLLIN | POLLRDNORM,
-			.seq = ++h->poll_seq,
+			.seq = atomic_fetch_add(&h->poll_seq, 1) + 1,
 		};
+
+		/* looked at after the sequence was taken (events.c) */
+		if (v->be->features & PD_WIRE_FEAT_POLL_SEQ)
+			pe.revents = be_poll_look(h);
 
 		be_send_event(v->be, PD_EV_POLL, h->handle, &pe, sizeof(pe));
 		be_handle_put(v->be, h);
