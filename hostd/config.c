@@ -440,6 +440,8 @@ static int check_audio(struct parser *p)
 	}
 	p->line = end;
 	return 0;
+}
+
 /* [camera]: once per file. */
 static int camera_section(struct parser *p)
 {
