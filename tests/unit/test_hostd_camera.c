@@ -148,7 +148,7 @@ static void test_bad_camera_lines_are_refused(void)
 	expect_error("[camera]\nowner = host\n[guest a]\ndevices = /dev/x\n",
 		     "t.conf:2: [camera] owner 'host' is no guest");
 	expect_error("[cameras]\n", "unknown section [cameras] (want "
-		     "[switch], [camera] or [guest NAME])");
+		     "[switch], [audio], [camera] or [guest NAME])");
 }
 
 static void setup(struct hostd_switcher *sw, struct hostd_config *cfg,
