@@ -288,7 +288,7 @@ def test_a_pinned_camera_stays_with_its_guest(app):
     _start(app, PINNED)
     native = _native_frame(app)
     _stream_refused(app, "guest1")
-    _captures_native_frames(app, "guest2", "mmap", native)
+    _v4l2ctl_native_frames(app, "guest2", native)
     _background(app, "guest2", "v4l2-ctl -d /dev/video0 --stream-mmap "
                 "--stream-count=1000000", "/tmp/vs.log")
     _wait_streaming(app, "guest2")
