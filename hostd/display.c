@@ -285,20 +285,6 @@ static int set_sock(struct hostd_display *d, unsigned int g, int sock)
 	return 0;
 }
 
-void hostd_display_set_hello_hook(struct hostd_display *d,
-				  void (*fn)(void *data, unsigned int g),
-				  void *data)
-{
-	d->hello_hook = fn;
-	d->hello_data = data;
-}
-
-static void hello_taken(struct hostd_display *d, unsigned int g)
-{
-	if (d->hello_hook)
-		d->hello_hook(d->hello_data, g);
-}
-
 int hostd_display_attach(struct hostd_display *d, unsigned int g, int sock)
 {
 	if (!d || g >= HOSTD_MAX_GUESTS || d->g[g].sock >= 0)
@@ -310,7 +296,7 @@ int hostd_display_attach(struct hostd_display *d, unsigned int g, int sock)
 		return 0;	/* sock closed, as if it closed at once */
 	d->g[g].hello = true;
 	d->g[g].reattached = true;
-	hello_taken(d, g);
+	hostd_display_hello_taken(d, g);
 	return 0;
 }
 
@@ -634,15 +620,6 @@ static bool on_dirty(struct hostd_display *d, unsigned int g,
 	return true;
 }
 
-void hostd_display_set_broker(struct hostd_display *d,
-			      int (*fn)(void *data, unsigned int g,
-					const struct pd_disp_open *m),
-			      void *data)
-{
-	d->broker = fn;
-	d->broker_data = data;
-}
-
 /* OPEN: the broker opens the file (or says why not); OPENED goes back on
  * the connection, with the descriptor. Never waits: an answer the socket
  * has no room for is dropped (the backend's wait is bounded). */
@@ -669,27 +646,6 @@ static bool on_open(struct hostd_display *d, unsigned int g,
 	if (fd >= 0)
 		close(fd);
 	return true;
-}
-
-int hostd_display_camera(struct hostd_display *d, unsigned int g,
-			 const char *path, bool owned, int reason)
-{
-	struct {
-		struct pd_disp_hdr hdr;
-		struct pd_disp_camera r;
-	} m = { .hdr = { .type = PD_DISP_CAMERA, .len = sizeof(m.r) } };
-
-	if (!d || g >= HOSTD_MAX_GUESTS || d->g[g].sock < 0 || !d->g[g].hello)
-		return -ENOTCONN;
-	if (strlen(path) >= sizeof(m.r.path))
-		return -ENAMETOOLONG;
-	m.r.owned = owned;
-	m.r.reason = owned ? 0 : reason;
-	memcpy(m.r.path, path, strlen(path));
-	if (send(d->g[g].sock, &m, sizeof(m), MSG_DONTWAIT | MSG_NOSIGNAL) !=
-	    (ssize_t)sizeof(m))
-		return -errno;
-	return 0;
 }
 
 /* One message from guest g's backend; false: drop the connection. */
@@ -728,7 +684,7 @@ static bool handle_msg(struct hostd_display *d, unsigned int g,
 			goto bad;
 		forget_state(gd);
 		gd->hello = true;
-		hello_taken(d, g);
+		hostd_display_hello_taken(d, g);
 		return true;
 	}
 	case PD_DISP_SET_CRTC: {

@@ -103,4 +103,7 @@ int hostd_display_take_master(struct hostd_display *d);
 /* dom0's entry in front: drop the master, dom0's console back. */
 int hostd_display_give_master(struct hostd_display *d);
 
+/* display_link.c: guest g's backend's HELLO was taken (the hook). */
+void hostd_display_hello_taken(struct hostd_display *d, unsigned int g);
+
 #endif /* HOSTD_DISPLAY_PRIV_H */
