@@ -97,11 +97,14 @@ def start_hostd(app, conf, args="--no-grab"):
 
 def stop_hostd(app):
     """hostd, its pd-mixer and every backend ended (hostd leaves backends
-    running for the next hostd: the next test's config is another)."""
+    running for the next hostd: the next test's config is another), and
+    the foreground guest hostd keeps for its next start forgotten (the
+    next test's hostd starts with its first guest in front)."""
     run_ok(app, "dom0", "killall hostd pd-backend pd-mixer 2>/dev/null; t=0; "
            "while pidof hostd pd-backend pd-mixer >/dev/null && [ $t -lt 60 ];"
            " do sleep 0.5; t=$((t+1)); done; killall -9 hostd pd-backend "
-           "pd-mixer 2>/dev/null; true", timeout=90)
+           "pd-mixer 2>/dev/null; rm -f /run/paradice/active; true",
+           timeout=90)
     check(wait_until(lambda: not run_ok(
         app, "dom0", "pidof hostd pd-backend pd-mixer; true").strip(), 30),
         "hostd, pd-mixer or a backend still runs")
