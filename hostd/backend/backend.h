@@ -336,6 +336,10 @@ void be_op_clock(struct be *be, struct be_job *job);
 int64_t be_clock_now(unsigned int clock);
 /* ns of our clock `clock` as the guest's same clock (be may be NULL). */
 int64_t be_clock_to_guest(struct be *be, unsigned int clock, int64_t ns);
+/* The same for a time in seconds and ns (0 <= *nsec < 1e9), in place;
+ * false, left alone, for one no clock reaches (negative, or 146 years). */
+bool be_clock_time_to_guest(struct be *be, unsigned int clock,
+			    int64_t *sec, int64_t *nsec);
 /* PD_WIRE_CLOCK_* of a Linux clockid evdev accepts, -1 for others. */
 int be_clock_of(int linux_clockid);
 /* Times of the struct input_events in buf (n bytes, read from a real

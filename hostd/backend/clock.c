@@ -50,6 +50,24 @@ int64_t be_clock_to_guest(struct be *be, unsigned int clock, int64_t ns)
 	return ns + atomic_load(&be->clock_off[clock]);
 }
 
+bool be_clock_time_to_guest(struct be *be, unsigned int clock,
+			    int64_t *sec, int64_t *nsec)
+{
+	int64_t t;
+
+	/* below 2^62 ns, so that adding an offset (at most as much) never
+	 * overflows */
+	if (*sec < 0 || *sec >= MAX_OFFSET_NS / 1000000000 ||
+	    *nsec < 0 || *nsec >= 1000000000)
+		return false;
+	t = be_clock_to_guest(be, clock, *sec * 1000000000 + *nsec);
+	if (t < 0)
+		t = 0;		/* before the guest's clock began */
+	*sec = t / 1000000000;
+	*nsec = t % 1000000000;
+	return true;
+}
+
 int be_clock_of(int linux_clockid)
 {
 	switch (linux_clockid) {
@@ -131,15 +149,18 @@ void be_clock_evdev_fix(struct be *be, int linux_clockid, void *buf, size_t n)
 	for (size_t i = 0; i + sizeof(struct input_event) <= n;
 	     i += sizeof(struct input_event)) {
 		struct input_event ev;
-		int64_t t;
+		int64_t sec, nsec;
 
 		memcpy(&ev, (uint8_t *)buf + i, sizeof(ev));
-		t = (int64_t)ev.input_event_sec * 1000000000 +
-		    (int64_t)ev.input_event_usec * 1000 + off;
-		if (t < 0)
-			t = 0;	/* before the guest's clock began */
-		ev.input_event_sec = t / 1000000000;
-		ev.input_event_usec = t % 1000000000 / 1000;
+		sec = ev.input_event_sec;
+		nsec = (int64_t)ev.input_event_usec;
+		if (nsec < 0 || nsec >= 1000000)
+			continue;	/* not a time evdev makes */
+		nsec *= 1000;
+		if (!be_clock_time_to_guest(be, clock, &sec, &nsec))
+			continue;	/* not a time evdev makes */
+		ev.input_event_sec = sec;
+		ev.input_event_usec = nsec / 1000;
 		memcpy((uint8_t *)buf + i, &ev, sizeof(ev));
 	}
 }
@@ -162,20 +183,14 @@ static void snd_fix_ts(struct be *be, int type, uint8_t *ts)
 {
 	int clock = type == SNDRV_PCM_TSTAMP_TYPE_GETTIMEOFDAY ?
 		    PD_WIRE_CLOCK_REALTIME : PD_WIRE_CLOCK_MONOTONIC;
-	int64_t sec, nsec, t;
+	int64_t sec, nsec;
 
 	memcpy(&sec, ts, 8);
 	memcpy(&nsec, ts + 8, 8);
 	if (!sec && !nsec)
 		return;
-	if (nsec < 0 || nsec >= 1000000000 || sec < 0 ||
-	    sec > INT64_MAX / 1000000000 - 1)
+	if (!be_clock_time_to_guest(be, clock, &sec, &nsec))
 		return;		/* not a time the driver makes */
-	t = be_clock_to_guest(be, clock, sec * 1000000000 + nsec);
-	if (t < 0)
-		t = 0;		/* before the guest's clock began */
-	sec = t / 1000000000;
-	nsec = t % 1000000000;
 	memcpy(ts, &sec, 8);
 	memcpy(ts + 8, &nsec, 8);
 }

@@ -80,19 +80,21 @@ static bool camera_away(struct be *be, struct be_handle *h, const char *what)
  */
 static void timestamp_to_guest(struct be *be, struct v4l2_buffer *b)
 {
-	int64_t t;
+	int64_t sec, nsec;
 
 	if ((b->flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) !=
 	    V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC ||
 	    !atomic_load(&be->clock_off[PD_WIRE_CLOCK_MONOTONIC]))
 		return;
-	t = (int64_t)b->timestamp.tv_sec * 1000000000 +
-	    (int64_t)b->timestamp.tv_usec * 1000;
-	t = be_clock_to_guest(be, PD_WIRE_CLOCK_MONOTONIC, t);
-	if (t < 0)
-		t = 0;	/* before the guest's clock began */
-	b->timestamp.tv_sec = t / 1000000000;
-	b->timestamp.tv_usec = t % 1000000000 / 1000;
+	sec = b->timestamp.tv_sec;
+	nsec = b->timestamp.tv_usec;
+	if (nsec < 0 || nsec >= 1000000)
+		return;		/* not a time vb2 makes */
+	nsec *= 1000;
+	if (!be_clock_time_to_guest(be, PD_WIRE_CLOCK_MONOTONIC, &sec, &nsec))
+		return;		/* not a time vb2 makes */
+	b->timestamp.tv_sec = sec;
+	b->timestamp.tv_usec = nsec / 1000;
 }
 
 static bool v4l2own_ioctl(void *data, struct be_handle *h, unsigned int cmd,

@@ -10,6 +10,7 @@
  * make evdev event times the guest's.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,6 +361,15 @@ static void test_clock_offsets(void)
 	CHECK_EQ(ev[0].input_event_sec, 92);
 	be_clock_evdev_fix(&be, CLOCK_TAI, ev, sizeof(ev[0]));	/* not evdev's */
 	CHECK_EQ(ev[0].input_event_sec, 92);
+	/* what is not a time is left alone, never overflowing */
+	ev[0].input_event_sec = INT64_MAX / 1000;
+	be_clock_evdev_fix(&be, CLOCK_MONOTONIC, ev, sizeof(ev[0]));
+	CHECK_EQ(ev[0].input_event_sec, INT64_MAX / 1000);
+	ev[0].input_event_sec = 213;
+	ev[0].input_event_usec = LONG_MAX;
+	be_clock_evdev_fix(&be, CLOCK_MONOTONIC, ev, sizeof(ev[0]));
+	CHECK_EQ(ev[0].input_event_sec, 213);
+	CHECK_EQ(ev[0].input_event_usec, LONG_MAX);
 }
 
 static void set_ts(void *at, int64_t sec, int64_t nsec)
