@@ -106,15 +106,49 @@ def glmark2(b, vm, card, duration):
 STATS = "/sys/kernel/debug/pdfront/stats"
 
 
-def guest_trips(b, vm):
-    """The frontend's count of synchronous trips so far in vm (debugfs,
-    kernel/front_stats.c)."""
+# names of the ioctls a glmark2 frame makes (DRM core, then virtio-gpu's)
+IOCTL_NAMES = {
+    (0x64, 0x09): "GEM_CLOSE", (0x64, 0x2d): "PRIME_HANDLE_TO_FD",
+    (0x64, 0x2e): "PRIME_FD_TO_HANDLE", (0x64, 0x3a): "WAIT_VBLANK",
+    (0x64, 0xa1): "MODE_GETCRTC", (0x64, 0xa2): "MODE_SETCRTC",
+    (0x64, 0xae): "MODE_ADDFB", (0x64, 0xaf): "MODE_RMFB",
+    (0x64, 0xb0): "MODE_PAGE_FLIP", (0x64, 0xb8): "MODE_ADDFB2",
+    (0x64, 0x41): "VIRTGPU_MAP", (0x64, 0x42): "VIRTGPU_EXECBUFFER",
+    (0x64, 0x43): "VIRTGPU_GETPARAM", (0x64, 0x44): "VIRTGPU_RESOURCE_CREATE",
+    (0x64, 0x45): "VIRTGPU_RESOURCE_INFO",
+    (0x64, 0x46): "VIRTGPU_TRANSFER_FROM_HOST",
+    (0x64, 0x47): "VIRTGPU_TRANSFER_TO_HOST", (0x64, 0x48): "VIRTGPU_WAIT",
+}
+
+
+def guest_stats(b, vm):
+    """The frontend's counts of synchronous trips so far in vm (debugfs,
+    kernel/front_stats.c): {"trips": all, "op NAME": n, "ioctl NAME": n}."""
     out = b.sh("mountpoint -q /sys/kernel/debug || mount -t debugfs none "
                "/sys/kernel/debug; cat %s" % STATS, vm=vm)
     m = re.search(r"^trips count (\d+)", out, re.M)
     if not m:
         raise VmError("%s: no trip count in %s: %s" % (vm, STATS, out[:300]))
-    return int(m.group(1))
+    res = {"trips": int(m.group(1))}
+    for line in out.splitlines():
+        o = re.match(r"op (\S+) count (\d+)", line)
+        i = re.match(r"ioctl \S+ type 0x(\w+) nr 0x(\w+) count (\d+)", line)
+        if o and o.group(1) != "ioctl":
+            res["op " + o.group(1)] = int(o.group(2))
+        elif i:
+            t, n = int(i.group(1), 16), int(i.group(2), 16)
+            res["ioctl " + IOCTL_NAMES.get((t, n), "0x%02x/0x%02x" % (t, n))] \
+                = int(i.group(3))
+    return res
+
+
+def trips_by_call(before, after, nframes):
+    """The calls that travelled per frame between two guest_stats, most
+    first: "VIRTGPU_EXECBUFFER 1.02, op POLL 0.98, ..."."""
+    per = sorted(((after[k] - before.get(k, 0)) / max(1.0, nframes), k)
+                 for k in after if k != "trips")
+    return ", ".join("%s %.2f" % (k.replace("ioctl ", ""), v)
+                     for v, k in reversed(per) if v >= 0.05)
 
 
 def frames(res, duration):
@@ -166,11 +200,14 @@ def run_gpu(b, quick, glmark2_only=False):
     size = "?"
     for _ in range(b.repeat):
         for vm, node, into in (("dom0", card, nat), ("guest1", fcard, fwd)):
-            before = guest_trips(b, vm) if vm == "guest1" else 0
+            before = guest_stats(b, vm) if vm == "guest1" else {}
             r = glmark2(b, vm, node, duration)
             if vm == "guest1":
-                per_frame.append((guest_trips(b, vm) - before) /
-                                 max(1.0, frames(r, duration)))
+                after = guest_stats(b, vm)
+                n = frames(r, duration)
+                per_frame.append((after["trips"] - before["trips"]) /
+                                 max(1.0, n))
+                calls = trips_by_call(before, after, n)
             into.append(r["glmark2"][0])
             size = r["size"][1]
             for k, v in r.items():
@@ -193,6 +230,7 @@ def run_gpu(b, quick, glmark2_only=False):
         "goal": ("<=", 1.0), "met": t <= 1.0})
     print("  %-34s forwarded %.3g trips per frame (start-up included)" % (
         "glmark2 synchronous trips", t), flush=True)
+    print("    by call, last run: %s" % calls, flush=True)
     for scene in GLMARK2_SCENES:
         k = "fps " + scene.split(":")[0]
         if (k, "dom0") in scenes and (k, "guest1") in scenes:
