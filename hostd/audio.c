@@ -7,6 +7,12 @@
  * change without blocking; one that does not fit waits for the socket to
  * have room and goes then, with the state of then. pd-mixer that exits is
  * started again 2 s later (10 s after five quick exits in a row).
+ *
+ * Across a restart of hostd the sound goes on: pd-mixer outlives hostd
+ * (--listen), mixing with the last state, and the next hostd takes it
+ * over through MIXER_SOCK if it runs the configuration hostd would start
+ * it with (its command line), or stops it and starts its own. The
+ * volumes and mutes are kept in VOLUMES_FILE, by guest name.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,12 +39,16 @@
 #define RESTART_S	2
 #define RESTART_SLOW_S	10
 #define QUICK_EXIT_US	5000000ull	/* an exit this soon is a quick one */
+#define MIXER_SOCK	"/run/paradice/mixer.sock"
+#define VOLUMES_DIR	"/var/lib/paradice"
+#define VOLUMES_FILE	VOLUMES_DIR "/volumes"
+#define MIXER_ARGS	(10 + 2 * HOSTD_MAX_GUESTS)
 
 struct hostd_audio {
 	struct hostd_switcher *sw;
 	struct hostd_poller *poller;
 	struct pd_mix_guest guests[HOSTD_MAX_GUESTS];
-	bool spawn;
+	bool spawn;		/* ours to run (and VOLUMES_FILE to keep) */
 	pid_t pid;		/* pd-mixer; 0: none */
 	int pidfd, sock, timer;	/* -1: none */
 	struct hostd_watch *pid_watch, *sock_watch, *timer_watch;
@@ -106,42 +118,146 @@ static void mixer_path(char *buf, size_t len)
 	snprintf(buf, len, "pd-mixer");
 }
 
-static void on_exit_of_mixer(int fd, short revents, void *data);
+/* pd-mixer's command line for this configuration, the control
+ * descriptor's number aside (argv[2]); its arguments live in args. */
+struct mixer_cmd {
+	char prog[PATH_MAX + 32], ctl[16];
+	char guest[HOSTD_MAX_GUESTS][HOSTD_NAME_MAX + HOSTD_AUDIO_CARD_MAX + 16];
+	const char *argv[MIXER_ARGS];
+	unsigned int argc;
+};
 
-static void start_mixer(struct hostd_audio *a)
+static void mixer_cmd(const struct hostd_audio *a, struct mixer_cmd *c)
 {
 	const struct hostd_config *cfg = a->sw->cfg;
-	char prog[PATH_MAX + 32], ctl[16];
-	char guest_args[HOSTD_MAX_GUESTS][HOSTD_NAME_MAX + HOSTD_AUDIO_CARD_MAX + 16];
-	const char *argv[8 + 2 * HOSTD_MAX_GUESTS];
 	unsigned int n = 0;
-	int sv[2];
-	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		hostd_log("audio: socketpair: %s", strerror(errno));
-		return;
-	}
-	mixer_path(prog, sizeof(prog));
-	snprintf(ctl, sizeof(ctl), "%d", sv[1]);
-	argv[n++] = prog;
-	argv[n++] = "--control";
-	argv[n++] = ctl;
-	argv[n++] = "--output";
-	argv[n++] = cfg->audio.output;
+	mixer_path(c->prog, sizeof(c->prog));
+	c->argv[n++] = c->prog;
+	c->argv[n++] = "--control";
+	c->argv[n++] = c->ctl;
+	c->argv[n++] = "--output";
+	c->argv[n++] = cfg->audio.output;
 	if (cfg->audio.input[0]) {
-		argv[n++] = "--input";
-		argv[n++] = cfg->audio.input;
+		c->argv[n++] = "--input";
+		c->argv[n++] = cfg->audio.input;
 	}
 	for (unsigned int i = 0; i < cfg->nguests; i++) {
 		if (!cfg->guests[i].audio[0])
 			continue;
-		snprintf(guest_args[i], sizeof(guest_args[i]), "%u:%s:%s", i,
+		snprintf(c->guest[i], sizeof(c->guest[i]), "%u:%s:%s", i,
 			 cfg->guests[i].name, cfg->guests[i].audio);
-		argv[n++] = "--guest";
-		argv[n++] = guest_args[i];
+		c->argv[n++] = "--guest";
+		c->argv[n++] = c->guest[i];
 	}
-	argv[n] = NULL;
+	c->argv[n++] = "--listen";
+	c->argv[n++] = MIXER_SOCK;
+	c->argv[n] = NULL;
+	c->argc = n;
+}
+
+/* Does process pid run command c (its control descriptor aside)? */
+static bool runs_cmd(pid_t pid, const struct mixer_cmd *c)
+{
+	char path[64], buf[4096];
+	size_t len = 0, at = 0;
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	while (len < sizeof(buf) &&
+	       (r = read(fd, buf + len, sizeof(buf) - len)) > 0)
+		len += (size_t)r;
+	close(fd);
+	if (len == sizeof(buf))
+		return false;
+	for (unsigned int i = 0; i < c->argc; i++) {
+		const char *arg = buf + at;
+		size_t l;
+
+		if (at >= len)
+			return false;
+		l = strnlen(arg, len - at);
+		if (at + l == len)
+			return false;	/* not NUL-terminated */
+		if (i != 2 && strcmp(arg, c->argv[i]))
+			return false;
+		at += l + 1;
+	}
+	return at == len;
+}
+
+static void on_exit_of_mixer(int fd, short revents, void *data);
+
+/* pd-mixer (this process's child, or an earlier hostd's) is ours now. */
+static void own_mixer(struct hostd_audio *a, pid_t pid, int sock)
+{
+	a->sock = sock;
+	fcntl(a->sock, F_SETFL, O_NONBLOCK);
+	a->pid = pid;
+	a->started_us = hostd_now_us();
+	a->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (a->pidfd >= 0)
+		a->pid_watch = hostd_poller_add(a->poller, a->pidfd, POLLIN,
+						on_exit_of_mixer, a);
+	send_state(a);
+}
+
+/*
+ * An earlier hostd's pd-mixer, still mixing: taken over if it runs c
+ * (want), else stopped. true if taken over.
+ */
+static bool adopt_mixer(struct hostd_audio *a, const struct mixer_cmd *c,
+			bool want)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX,
+				  .sun_path = MIXER_SOCK };
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return false;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);	/* none runs: the usual case */
+		return false;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
+	    cr.uid != 0 || cr.pid <= 0) {
+		hostd_log("audio: %s is not a root pd-mixer's: ignored",
+			  MIXER_SOCK);
+		close(fd);
+		return false;
+	}
+	if (want && runs_cmd(cr.pid, c)) {
+		hostd_log("audio: pd-mixer %d (an earlier hostd's) taken over",
+			  (int)cr.pid);
+		own_mixer(a, cr.pid, fd);
+		return true;
+	}
+	hostd_log("audio: pd-mixer %d (an earlier hostd's) %s: stopped",
+		  (int)cr.pid, want ? "mixes another configuration" :
+		  "is not needed");
+	close(fd);	/* it goes on waiting for a hostd, so: */
+	kill(cr.pid, SIGTERM);
+	return false;
+}
+
+static void start_mixer(struct hostd_audio *a)
+{
+	struct mixer_cmd c;
+	int sv[2];
+	pid_t pid;
+
+	mixer_cmd(a, &c);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		hostd_log("audio: socketpair: %s", strerror(errno));
+		return;
+	}
+	snprintf(c.ctl, sizeof(c.ctl), "%d", sv[1]);
 	pid = fork();
 	if (pid < 0) {
 		hostd_log("audio: cannot start pd-mixer: %s", strerror(errno));
@@ -155,21 +271,13 @@ static void start_mixer(struct hostd_audio *a)
 		fcntl(sv[1], F_SETFD, 0);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		execvp(prog, (char *const *)argv);
-		fprintf(stderr, "hostd: exec %s: %s\n", prog, strerror(errno));
+		execvp(c.prog, (char *const *)c.argv);
+		fprintf(stderr, "hostd: exec %s: %s\n", c.prog, strerror(errno));
 		_exit(127);
 	}
 	close(sv[1]);
-	a->sock = sv[0];
-	fcntl(a->sock, F_SETFL, O_NONBLOCK);
-	a->pid = pid;
-	a->started_us = hostd_now_us();
-	a->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (a->pidfd >= 0)
-		a->pid_watch = hostd_poller_add(a->poller, a->pidfd, POLLIN,
-						on_exit_of_mixer, a);
 	hostd_log("audio: pd-mixer %d started", pid);
-	send_state(a);
+	own_mixer(a, pid, sv[0]);
 }
 
 static void on_timer(int fd, short revents, void *data)
@@ -207,12 +315,18 @@ static void on_exit_of_mixer(int fd, short revents, void *data)
 
 	(void)fd;
 	(void)revents;
-	if (waitpid(a->pid, &status, WNOHANG) == 0)
+	switch (waitpid(a->pid, &status, WNOHANG)) {
+	case 0:
 		return;
-	hostd_log("audio: pd-mixer %d %s %d", a->pid,
-		  WIFSIGNALED(status) ? "killed by signal" : "exited with",
-		  WIFSIGNALED(status) ? WTERMSIG(status) :
-		  WEXITSTATUS(status));
+	case -1:	/* an earlier hostd's child: its status is not ours */
+		hostd_log("audio: pd-mixer %d ended", a->pid);
+		break;
+	default:
+		hostd_log("audio: pd-mixer %d %s %d", a->pid,
+			  WIFSIGNALED(status) ? "killed by signal" :
+			  "exited with", WIFSIGNALED(status) ?
+			  WTERMSIG(status) : WEXITSTATUS(status));
+	}
 	if (hostd_now_us() - a->started_us < QUICK_EXIT_US)
 		a->quick_exits++;
 	else
@@ -221,6 +335,90 @@ static void on_exit_of_mixer(int fd, short revents, void *data)
 	t.it_value.tv_sec = a->quick_exits >= 5 ? RESTART_SLOW_S : RESTART_S;
 	if (a->timer >= 0)
 		timerfd_settime(a->timer, 0, &t, NULL);
+}
+
+/* Is line a valid "NAME VOLUME muted|on" line? Its parts in the rest. */
+static bool volume_line(const char *line, char *name, unsigned int *volume,
+			bool *muted)
+{
+	char state[8];
+
+	if (sscanf(line, "%63s %u %7s", name, volume, state) != 3 ||
+	    *volume > PD_MIX_VOLUME_MAX ||
+	    (strcmp(state, "muted") && strcmp(state, "on")))
+		return false;
+	*muted = !strcmp(state, "muted");
+	return true;
+}
+
+static int guest_named(const struct hostd_audio *a, const char *name)
+{
+	for (unsigned int i = 0; i < a->sw->nvms && i < HOSTD_MAX_GUESTS; i++)
+		if (a->guests[i].has_audio &&
+		    !strcmp(a->sw->cfg->guests[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* The volumes and mutes kept from before (VOLUMES_FILE), by name. */
+static void load_volumes(struct hostd_audio *a)
+{
+	char line[HOSTD_NAME_MAX + 32], name[HOSTD_NAME_MAX];
+	unsigned int volume, n = 0;
+	FILE *f = fopen(VOLUMES_FILE, "re");
+	bool muted;
+	int g;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		n++;
+		if (!volume_line(line, name, &volume, &muted)) {
+			hostd_log("audio: %s:%u: not \"NAME VOLUME muted|on\": "
+				  "ignored", VOLUMES_FILE, n);
+			continue;
+		}
+		g = guest_named(a, name);
+		if (g < 0)
+			continue;	/* kept for when it is back */
+		a->guests[g].volume = volume;
+		a->guests[g].muted = muted;
+	}
+	fclose(f);
+}
+
+/* Every mixed guest's volume and mute into VOLUMES_FILE (whole, by a
+ * rename), with the lines of guests the configuration has no more. */
+static void save_volumes(const struct hostd_audio *a)
+{
+	char line[HOSTD_NAME_MAX + 32], name[HOSTD_NAME_MAX];
+	unsigned int volume;
+	FILE *old, *f;
+	bool muted;
+
+	mkdir(VOLUMES_DIR, 0755);
+	f = fopen(VOLUMES_FILE ".new", "we");
+	if (!f) {
+		hostd_log("audio: %s: %s; volumes not kept", VOLUMES_FILE ".new",
+			  strerror(errno));
+		return;
+	}
+	for (unsigned int i = 0; i < a->sw->nvms && i < HOSTD_MAX_GUESTS; i++)
+		if (a->guests[i].has_audio)
+			fprintf(f, "%s %u %s\n", a->sw->cfg->guests[i].name,
+				a->guests[i].volume,
+				a->guests[i].muted ? "muted" : "on");
+	old = fopen(VOLUMES_FILE, "re");
+	while (old && fgets(line, sizeof(line), old))
+		if (volume_line(line, name, &volume, &muted) &&
+		    guest_named(a, name) < 0)
+			fprintf(f, "%s %u %s\n", name, volume,
+				muted ? "muted" : "on");
+	if (old)
+		fclose(old);
+	if (fclose(f) != 0 || rename(VOLUMES_FILE ".new", VOLUMES_FILE) < 0)
+		hostd_log("audio: %s: %s; volumes not kept", VOLUMES_FILE,
+			  strerror(errno));
 }
 
 /* The switcher's audio hook. */
@@ -236,6 +434,7 @@ struct hostd_audio *hostd_audio_create(struct hostd_switcher *sw,
 				       struct hostd_poller *p, bool spawn)
 {
 	struct hostd_audio *a = calloc(1, sizeof(*a));
+	struct mixer_cmd c;
 	bool any = false;
 
 	if (!a)
@@ -251,13 +450,21 @@ struct hostd_audio *hostd_audio_create(struct hostd_switcher *sw,
 	}
 	sw->hooks.audio_switched = audio_switched;
 	sw->hooks.audio_data = a;
-	if (!spawn || !any)
+	a->spawn = spawn;
+	if (!spawn)
 		return a;
+	load_volumes(a);
+	mixer_cmd(a, &c);
+	if (!any) {
+		adopt_mixer(a, &c, false);
+		return a;
+	}
 	a->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (a->timer >= 0)
 		a->timer_watch = hostd_poller_add(p, a->timer, POLLIN,
 						  on_timer, a);
-	start_mixer(a);
+	if (!adopt_mixer(a, &c, true))
+		start_mixer(a);
 	return a;
 }
 
@@ -269,13 +476,8 @@ void hostd_audio_destroy(struct hostd_audio *a)
 		a->sw->hooks.audio_switched = NULL;
 		a->sw->hooks.audio_data = NULL;
 	}
-	if (a->pid > 0) {
-		pid_t pid = a->pid;
-
-		kill(pid, SIGTERM);
-		forget_mixer(a);
-		waitpid(pid, NULL, 0);
-	}
+	/* pd-mixer mixes on for the next hostd (or ends by itself) */
+	forget_mixer(a);
 	hostd_watch_remove(a->timer_watch);
 	if (a->timer >= 0)
 		close(a->timer);
@@ -318,5 +520,7 @@ int hostd_audio_set(struct hostd_audio *a, unsigned int g, int volume,
 			  x->muted ? "muted" : "unmuted");
 	}
 	send_state(a);
+	if (a->spawn)
+		save_volumes(a);
 	return 0;
 }

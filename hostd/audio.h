@@ -16,12 +16,15 @@ struct hostd_switcher;
 
 /*
  * The guests' audio state (every volume 100, none muted) and, when spawn
- * is true and the config mixes any guest, pd-mixer. Sets the switcher's
- * audio hook. NULL only when out of memory.
+ * is true, the volumes kept from before and, if the config mixes any
+ * guest, pd-mixer: an earlier hostd's taken over when it mixes the same
+ * configuration, else ours. Sets the switcher's audio hook. NULL only
+ * when out of memory.
  */
 struct hostd_audio *hostd_audio_create(struct hostd_switcher *sw,
 				       struct hostd_poller *p, bool spawn);
-/* pd-mixer stopped (it would stop by itself once our end closes). */
+/* Our end of pd-mixer closed: it mixes on for the next hostd, or ends by
+ * itself a minute later. */
 void hostd_audio_destroy(struct hostd_audio *a);
 
 /* Guest g has an audio card that pd-mixer mixes (paradice.conf). */

@@ -3,11 +3,14 @@
  * pd-mixer: every guest's sound mixed into dom0's card (docs/audio.md).
  *
  *   pd-mixer --control FD --output CARD [--input CARD]
- *            [--guest INDEX:NAME:CARD]...
+ *            [--guest INDEX:NAME:CARD]... [--listen PATH]
  *
  * hostd starts it (hostd/audio.c) and tells it, over the SOCK_SEQPACKET
  * descriptor FD, each guest's gain and who gets the microphone
- * (struct pd_mix_msg); it exits when hostd's end closes. A guest's CARD is
+ * (struct pd_mix_msg); it exits when hostd's end closes. With --listen it
+ * outlives hostd instead, as the backends do: it mixes on with the last
+ * state, and the next hostd connects to PATH (a root process only) and
+ * takes it over; with no hostd for LINGER_S seconds it exits. A guest's CARD is
  * an snd-aloop card that is that guest's alone: the guest has device 0
  * (its backend forwards it), pd-mixer device 1, the other end of both
  * cables: what the guest plays is read from 1's capture, what pd-mixer
@@ -31,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +51,8 @@
 #define CAPTURE_PERIODS 16
 /* the output's buffer: 160 ms, room for a late wake-up */
 #define OUT_PERIODS 8
+/* with no hostd this long, exit (as a backend gives up on hostd) */
+#define LINGER_S 60
 
 /* One stream and when to try it again. */
 struct stream {
@@ -260,6 +267,69 @@ static int add_guest(const char *arg, int out_card, int in_card)
 	return 0;
 }
 
+/* The socket the next hostd connects to; -1 on failure (logged). */
+static int listen_at(const char *path, struct stat *st)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t mask;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		say("--listen %s: path too long", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		say("socket: %s", strerror(errno));
+		return -1;
+	}
+	unlink(path);	/* an earlier pd-mixer's, gone or being replaced */
+	mask = umask(077);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 2) < 0 || stat(path, st) < 0) {
+		say("listen on %s: %s; ending with hostd", path,
+		    strerror(errno));
+		umask(mask);
+		close(fd);
+		return -1;
+	}
+	umask(mask);
+	return fd;
+}
+
+/* Our socket's path removed, unless a newer pd-mixer's took its place. */
+static void unlisten(const char *path, const struct stat *mine)
+{
+	struct stat st;
+
+	if (path && stat(path, &st) == 0 && st.st_ino == mine->st_ino &&
+	    st.st_dev == mine->st_dev)
+		unlink(path);
+}
+
+/* A hostd connecting: root only; it replaces the control we had. */
+static void take_hostd(int lfd, int *ctl)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
+	    cr.uid != 0) {
+		say("a connection from uid %d refused: only hostd (root)",
+		    len == sizeof(cr) ? (int)cr.uid : -1);
+		close(fd);
+		return;
+	}
+	if (*ctl >= 0)
+		close(*ctl);
+	*ctl = fd;
+	say("hostd %d took over", (int)cr.pid);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -267,9 +337,13 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "input", required_argument, NULL, 'i' },
 		{ "guest", required_argument, NULL, 'g' },
+		{ "listen", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *output = NULL, *input = NULL;
+	const char *output = NULL, *input = NULL, *listen_path = NULL;
+	struct stat listen_st = { 0 };
+	uint64_t alone_since = 0;	/* ms; 0: hostd is there */
+	int lfd = -1;
 	const char *guests[HOSTD_MAX_GUESTS];
 	unsigned int nguests = 0;
 	int ctl = -1, c, out_card, in_card = -1;
@@ -291,13 +365,16 @@ int main(int argc, char **argv)
 				return 2;
 			guests[nguests++] = optarg;
 			break;
+		case 'l':
+			listen_path = optarg;
+			break;
 		default:
 			return 2;
 		}
 	}
 	if (ctl < 0 || !output) {
 		say("usage: pd-mixer --control FD --output CARD [--input CARD] "
-		    "[--guest INDEX:NAME:CARD]...");
+		    "[--guest INDEX:NAME:CARD]... [--listen PATH]");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -319,27 +396,53 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < nguests; i++)
 		if (add_guest(guests[i], out_card, in_card) < 0)
 			return 2;
+	if (listen_path) {
+		lfd = listen_at(listen_path, &listen_st);
+		if (lfd < 0)
+			listen_path = NULL;
+	}
 	say("mixing %u guests into card %s (%d), %u Hz, %u channels, %u-frame "
 	    "periods", neps, output, out_card, PD_MIX_RATE, PD_MIX_CHANNELS,
 	    PD_MIX_PERIOD);
 	for (;;) {
-		struct pollfd p[2] = { { .fd = ctl, .events = POLLIN },
-				       { .fd = -1, .events = POLLOUT } };
+		struct pollfd p[3] = { { .fd = ctl, .events = POLLIN },
+				       { .fd = -1, .events = POLLOUT },
+				       { .fd = lfd, .events = POLLIN } };
 		bool open = stream_ready(&out, "output");
 		int n;
 
 		p[1].fd = open ? out.pcm.fd : -1;
 		/* without an output the guests are still read at the mix's
 		 * pace, so that they never stall */
-		n = poll(p, 2, open ? RETRY_MS : (int)(PD_MIX_PERIOD * 1000 /
+		n = poll(p, 3, open ? RETRY_MS : (int)(PD_MIX_PERIOD * 1000 /
 						       PD_MIX_RATE));
 		if (n < 0 && errno != EINTR) {
 			say("poll: %s", strerror(errno));
+			unlisten(listen_path, &listen_st);
 			return 1;
 		}
-		if (p[0].revents && !read_control(ctl)) {
-			say("hostd closed its end: exiting (output xruns %u)",
-			    out.pcm.xruns);
+		if (p[2].revents & POLLIN) {
+			take_hostd(lfd, &ctl);
+			if (ctl >= 0)
+				alone_since = 0;
+		}
+		if (ctl >= 0 && p[0].revents && !read_control(ctl)) {
+			close(ctl);
+			ctl = -1;
+			if (!listen_path) {
+				say("hostd closed its end: exiting (output "
+				    "xruns %u)", out.pcm.xruns);
+				return 0;
+			}
+			say("hostd closed its end: mixing on, waiting %d s for "
+			    "the next hostd", LINGER_S);
+			alone_since = now_ms();
+		}
+		if (alone_since &&
+		    now_ms() - alone_since >= (uint64_t)LINGER_S * 1000) {
+			say("no hostd came back in %d s: exiting (output xruns "
+			    "%u)", LINGER_S, out.pcm.xruns);
+			unlisten(listen_path, &listen_st);
 			return 0;
 		}
 		if (open && (p[1].revents & POLLNVAL)) {

@@ -9,6 +9,8 @@ set over D-Bus lowers its tone in the mix by the curve's factor, Muted
 removes it, while guest1's stays. The microphone (what the test plays
 into PdSpeakers' other side) reaches the foreground guest's capture only,
 follows a switch, and no guest's capture carries any guest's tone.
+A restart of hostd is not heard: pd-mixer mixes on, and the next hostd
+takes it over with the volumes it had.
 
 Runs after test_hostd_activation.py and stops hostd, pd-mixer and the
 backends at the end (test_hostd_input.py starts its own)."""
@@ -169,6 +171,64 @@ def test_two_guests_mixed_with_volume_and_mute_over_dbus(app):
     log = audio.hostd_log(app)
     check("audio: guest2's volume 50 (was 100)" in log and
           "audio: guest2 muted" in log, "hostd's log:\n%s" % log[-2000:])
+
+
+def _mixer_pid(app):
+    return run_ok(app, "dom0", "pidof pd-mixer; true").strip()
+
+
+def test_the_mix_goes_on_across_a_hostd_restart_with_its_volumes(app):
+    """hostd stopped while both guests play, guest2 at Volume 50: pd-mixer
+    mixes on without it (both tones in dom0's mix meanwhile, guest2's
+    still lowered); the next hostd takes the same pd-mixer over (same
+    process, "taken over" in its log) and has guest2's Volume 50 back
+    (kept in /var/lib/paradice/volumes), heard in the mix as before."""
+    if "ready:" not in audio.hostd_log(app):
+        _start(app)  # the test before failed early
+    try:
+        _play(app, {"guest1": audio.tone_wav(F1, 10),
+                    "guest2": audio.tone_wav(F2, 10)})
+        check(wait_until(lambda: min(_record_mix(app, "rs-start", 3)[f]
+                                     for f in (F1, F2)) > 1000, 60),
+              "the tones never reached the mix; hostd's log:\n%s" %
+              audio.hostd_log(app)[-3000:])
+        _set(app, "guest2", "Volume", "<uint32 50>")
+        before = _record_mix(app, "rs-before")
+        mixer = _mixer_pid(app)
+        run_ok(app, "dom0", "kill $(pidof hostd); t=0; while pidof hostd "
+               ">/dev/null && [ $t -lt 60 ]; do sleep 0.5; t=$((t+1)); "
+               "done; ! pidof hostd")
+        alone = _record_mix(app, "rs-without-hostd")
+        check(_mixer_pid(app) == mixer, "pd-mixer %s did not outlive hostd:"
+              " %r now" % (mixer, _mixer_pid(app)))
+        run_ok(app, "dom0", "(hostd --no-grab >>/var/log/hostd.log 2>&1 &);"
+               " true")
+        check(wait_until(lambda: audio.hostd_log(app).count("ready:") >= 2,
+                         90), "hostd did not start again:\n%s"
+              % audio.hostd_log(app)[-3000:])
+        log = audio.hostd_log(app)
+        check("audio: pd-mixer %s (an earlier hostd's) taken over" % mixer
+              in log, "the new hostd did not take pd-mixer %s over:\n%s"
+              % (mixer, log[-3000:]))
+        check(_mixer_pid(app) == mixer, "pd-mixer %s replaced by %r"
+              % (mixer, _mixer_pid(app)))
+        vol = _get(app, "guest2", "Volume")
+        check(vol == "(<uint32 50>,)", "guest2's Volume after the restart: "
+              "%s" % vol)
+        after = _record_mix(app, "rs-after")
+        _set(app, "guest2", "Volume", "<uint32 100>")
+    finally:
+        _stop_playing(app, ("guest1", "guest2"))
+    for name, got in (("before", before), ("without hostd", alone),
+                      ("after", after)):
+        check(got[F1] > 1000 and got[F1] > 20 * got[NONE] and
+              got[F2] > 20 * got[NONE], "%s the restart: a tone is missing "
+              "from the mix: %s" % (name, got))
+    r0, r1 = before[F2] / before[F1], after[F2] / after[F1]
+    print("    guest2/guest1 in the mix at volume 50: %.3f before, %.3f "
+          "without hostd, %.3f after" % (r0, alone[F2] / alone[F1], r1))
+    check(0.5 < r1 / r0 < 2, "guest2's level changed across the restart: "
+          "%.3f -> %.3f of guest1's" % (r0, r1))
 
 
 def test_microphone_reaches_the_foreground_guest_only(app):

@@ -85,12 +85,15 @@ def hostd_log(app):
 
 def start_hostd(app, conf, args="--no-grab"):
     """hostd (log /var/log/hostd.log) with conf as paradice.conf, once no
-    hostd or backend of an earlier test runs; waits for its ready line."""
+    hostd or backend of an earlier test runs; waits for its ready line.
+    The log is opened to append: pd-mixer shares it and may outlive
+    hostd, and the next hostd appends to it too."""
     stop_hostd(app)
     app.copy_in("dom0", conf.encode(), "/etc/paradice/paradice.conf")
     run_ok(app, "dom0", "t=0; while [ ! -e /run/pd-udev-settled ] && "
            "[ $t -lt 90 ]; do sleep 1; t=$((t+1)); done; "
-           "(hostd %s >/var/log/hostd.log 2>&1 &); true" % args, timeout=120)
+           ": >/var/log/hostd.log; (hostd %s >>/var/log/hostd.log 2>&1 &); "
+           "true" % args, timeout=120)
     check(wait_until(lambda: "ready:" in hostd_log(app), 90),
           "hostd did not start:\n%s" % hostd_log(app))
 
@@ -98,12 +101,14 @@ def start_hostd(app, conf, args="--no-grab"):
 def stop_hostd(app):
     """hostd, its pd-mixer and every backend ended (hostd leaves backends
     running for the next hostd: the next test's config is another), and
-    the foreground guest hostd keeps for its next start forgotten (the
-    next test's hostd starts with its first guest in front)."""
+    the foreground guest and the volumes hostd keeps for its next start
+    forgotten (the next test's hostd starts with its first guest in
+    front, every volume at 100)."""
     run_ok(app, "dom0", "killall hostd pd-backend pd-mixer 2>/dev/null; t=0; "
            "while pidof hostd pd-backend pd-mixer >/dev/null && [ $t -lt 60 ];"
            " do sleep 0.5; t=$((t+1)); done; killall -9 hostd pd-backend "
-           "pd-mixer 2>/dev/null; rm -f /run/paradice/active; true",
+           "pd-mixer 2>/dev/null; rm -f /run/paradice/active "
+           "/var/lib/paradice/volumes; true",
            timeout=90)
     check(wait_until(lambda: not run_ok(
         app, "dom0", "pidof hostd pd-backend pd-mixer; true").strip(), 30),
