@@ -95,6 +95,16 @@ def _record_mix(app, name, secs=4):
     return got
 
 
+def _play_both(app, name):
+    """guest1 and guest2 play their tones; both reach the mix."""
+    _play(app, {"guest1": audio.tone_wav(F1, 10),
+                "guest2": audio.tone_wav(F2, 10)})
+    check(wait_until(lambda: min(_record_mix(app, name, 3)[f]
+                                 for f in (F1, F2)) > 1000, 60),
+          "the tones never reached the mix; hostd's log:\n%s" %
+          audio.hostd_log(app)[-3000:])
+
+
 def _record_capture(app, g, name, secs=4):
     """secs of guest g's own capture (its forwarded card): levels."""
     run_ok(app, g, "arecord -q -D plughw:0,0 -f S16_LE -c 1 -r 8000 -d %d "
@@ -130,13 +140,7 @@ def test_two_guests_mixed_with_volume_and_mute_over_dbus(app):
     before); Volume and Muted read back and guests' Audio is true."""
     _start(app)
     try:
-        _play(app, {"guest1": audio.tone_wav(F1, 10),
-                    "guest2": audio.tone_wav(F2, 10)})
-        # both playing: their tones in the mix
-        check(wait_until(lambda: min(_record_mix(app, "mix-start", 3)[f]
-                                     for f in (F1, F2)) > 1000, 60),
-              "the tones never reached the mix; hostd's log:\n%s" %
-              audio.hostd_log(app)[-3000:])
+        _play_both(app, "mix-start")
         full = _record_mix(app, "mix-full")
         check(_get(app, "guest2", "Audio") == "(<true>,)",
               "guest2's Audio: %s" % _get(app, "guest2", "Audio"))
@@ -186,12 +190,7 @@ def test_the_mix_goes_on_across_a_hostd_restart_with_its_volumes(app):
     if "ready:" not in audio.hostd_log(app):
         _start(app)  # the test before failed early
     try:
-        _play(app, {"guest1": audio.tone_wav(F1, 10),
-                    "guest2": audio.tone_wav(F2, 10)})
-        check(wait_until(lambda: min(_record_mix(app, "rs-start", 3)[f]
-                                     for f in (F1, F2)) > 1000, 60),
-              "the tones never reached the mix; hostd's log:\n%s" %
-              audio.hostd_log(app)[-3000:])
+        _play_both(app, "rs-start")
         _set(app, "guest2", "Volume", "<uint32 50>")
         before = _record_mix(app, "rs-before")
         mixer = _mixer_pid(app)
