@@ -30,6 +30,9 @@ RATE = 48000
 # the echo's own target latency (alsaloop -t, us): the same both ways
 ECHO_US = 20000
 PERIOD_US, BUFFER_US = 5000, 20000
+# alsabat's own buffer and period (frames): without them its round trip
+# mode asks for a period as long as its buffer, which ALSA refuses
+BAT_BUFFER, BAT_PERIOD = 3840, 960
 PLAY_S = 60
 CONF = """\
 [guest guest1]
@@ -63,7 +66,8 @@ def roundtrip(b, vm, dev):
          % (dev, dev, RATE, ECHO_US), vm=vm)
     try:
         out = b.sh("alsabat -P hw:1,1,0 -C hw:1,1,0 -f S16_LE -c 2 -r %d "
-                   "--roundtriplatency 2>&1; true" % RATE, vm="dom0",
+                   "-B %d -E %d --roundtriplatency 2>&1; true" % (
+                       RATE, BAT_BUFFER, BAT_PERIOD), vm="dom0",
                    timeout=180)
     finally:
         log = b.sh("kill $(cat /tmp/alsaloop.pid) 2>/dev/null; sleep 1; "
@@ -90,7 +94,10 @@ def latency(b):
             nat.append(n)
             fwd.append(f)
     if not nat:
-        raise VmError("no round trip measured natively and forwarded")
+        # the underrun row still runs; the table lacks this one
+        print("  audio round trip (echo): not measured (see above)",
+              flush=True)
+        return
     n, f = statistics.median(nat), statistics.median(fwd)
     b.rows.append({
         "transport": "xen", "measure": "audio round trip through an echo",
