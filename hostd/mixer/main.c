@@ -279,6 +279,16 @@ static int listen_at(const char *path, struct stat *st)
 		return -1;
 	}
 	strcpy(sa.sun_path, path);
+	{	/* its directory (/run/paradice), as hostd and backends make it */
+		char dir[sizeof(sa.sun_path)], *slash;
+
+		strcpy(dir, path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			mkdir(dir, 0755);
+		}
+	}
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		say("socket: %s", strerror(errno));
