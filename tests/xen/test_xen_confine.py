@@ -249,16 +249,22 @@ def _pdgrant_waiters(app):
 def test_destroyed_attacker_leaves_nothing_in_dom0(app):
     """guest1 attacks its confined backend and holds what it got: 64 dumb
     buffers of 64 pages mapped and written (4096 pages granted to it),
-    every grant it can guess mapped through gntdev (never unmapped), 200
-    reads of its input device waiting (a ring of them in dom0's driver). Then `xl destroy guest1`: its backend
-    (monitor and server) ends, no dom0 thread waits in pdgrant, Xen
-    forgets the domain (no zombie), dom0's grant count is back to what it
-    was before the attack, dom0's open files and available memory are at
-    most what they were (the attacker's backend held some: 64 files, 8 MiB
-    of slack for memory). guest1 is created again as the appliance does
-    (xl create of its config): hostd starts its backend, it is served, and
-    hostd holds the same descriptors as before the attack (by kind: the
-    numbers of sockets and devices may change)."""
+    every grant it can guess mapped through gntdev (never unmapped),
+    200 reads of its input device waiting (a ring of them in dom0's
+    driver). Then `xl destroy guest1`: its backend (monitor and
+    server) ends, no dom0 thread waits in pdgrant, Xen forgets the
+    domain (no zombie), dom0's grant count is back to what it was
+    before the attack, dom0's open files and available memory are no
+    worse than before (64 files and 8 MiB of slack). guest1 is created
+    again as the appliance does (xl create of its config): hostd starts
+    its backend, it is served, and hostd holds the same descriptors as
+    before the attack (by kind: the numbers of sockets and devices may
+    change)."""
+    # hostd anew, as the backends' parent: after a restart of hostd it
+    # keeps a pidfd for each backend it adopted, which guest1's new
+    # backend (its child) would not need
+    run_ok(app, "dom0", "killall hostd pd-backend 2>/dev/null; true")
+    wait_for("the backends to end", lambda: _no_backends(app), timeout=30)
     _start(app)
     # the earlier tests' clients end: their mappings would leave with
     # guest1 and make the baseline meaningless
