@@ -11,23 +11,32 @@
  *                                hostile kernel could) and never unmap
  *                                them, whatever PD_EV_UNMAP or Closing
  *                                say; print "held N", then sleep
- *   grant-flood PATH NBUF        NBUF 256x256 dumb buffers on PATH (64
+ *   grant-flood PATH NBUF [HOLD] NBUF 256x256 dumb buffers on PATH (64
  *                                pages each), each mapped and every page
  *                                written; a refused mmap (ENOSPC) or
  *                                fault (SIGBUS) ends it: "mapped P pages,
  *                                refused at buffer B ..." or "mapped P
- *                                pages, none refused"
- *   gem-flood PATH N             N 64x64 dumb buffers: "created K" and the
- *                                errno of the first refusal
+ *                                pages, none refused"; then, with HOLD,
+ *                                keeps them HOLD seconds ("holding")
+ *   gem-flood PATH N [HOLD]      N 64x64 dumb buffers: "created K" and the
+ *                                errno of the first refusal; with HOLD,
+ *                                keeps them HOLD seconds ("holding")
  *   churn PATH N                 open and close PATH N times: "churned N"
  *   flink-hold PATH N SECONDS    (dom0, natively) N dumb buffers with
  *                                global names ("name K" each), held
  *   flink-guess PATH N           GEM_OPEN of names 1..N: "opened K of N
  *                                names, first refusal: ERRNO"
- *   off-list PATH                GEM_FLINK, GETFB of framebuffer ids
- *                                1..256, an unknown DRM ioctl, a V4L2
- *                                ioctl on a card: one line each, its
- *                                errno or "allowed"
+ *   off-list PATH                GEM_FLINK, GETFB and GETFB2 of
+ *                                framebuffer ids 1..256, an unknown DRM
+ *                                ioctl, a V4L2 ioctl on a card: one line
+ *                                each, its errno or "allowed"
+ *   getfb PATH FB_ID             GETFB and GETFB2 of someone's framebuffer
+ *                                FB_ID: "GETFB handle H" or "GETFB
+ *                                ERRNO", the same for GETFB2 (natively,
+ *                                root gets a handle to any framebuffer)
+ *   make-fb PATH SECONDS         (the other guest) a 64x64 dumb buffer
+ *                                made a framebuffer (ADDFB): "fb ID",
+ *                                then held SECONDS
  *   read-flood PATH N SECONDS    N threads each in a read of PATH (an
  *                                input device nobody types on): "waiting
  *                                in K reads", then sleep
@@ -115,7 +124,19 @@ static void on_sigbus(int sig)
 	siglongjmp(bus_jmp, 1);
 }
 
-static int grant_flood(const char *path, unsigned int nbuf)
+/* with hold seconds: what the attack made stays (the test destroys the
+ * guest meanwhile) */
+static int hold_on(unsigned int hold)
+{
+	if (hold) {
+		printf("holding\n");
+		fflush(stdout);
+		sleep(hold);
+	}
+	return 0;
+}
+
+static int grant_flood(const char *path, unsigned int nbuf, unsigned int hold)
 {
 	int fd = open_card(path);
 	volatile unsigned long pages = 0;
@@ -140,14 +161,14 @@ static int grant_flood(const char *path, unsigned int nbuf)
 		if (p == MAP_FAILED && errno == ENOSPC) {
 			printf("mapped %lu pages, refused at buffer %u (mmap)\n",
 			       pages, b);
-			return 0;
+			return hold_on(hold);
 		}
 		if (p == MAP_FAILED)
 			die("mmap");
 		if (sigsetjmp(bus_jmp, 1)) {
 			printf("mapped %lu pages, refused at buffer %u\n",
 			       pages, b);
-			return 0;
+			return hold_on(hold);
 		}
 		for (size_t off = 0; off < c.size; off += 4096) {
 			p[off / 4] = 0xa5a5a5a5;
@@ -156,10 +177,10 @@ static int grant_flood(const char *path, unsigned int nbuf)
 		/* the mapping stays: its grants stay */
 	}
 	printf("mapped %lu pages, none refused\n", pages);
-	return 0;
+	return hold_on(hold);
 }
 
-static int gem_flood(const char *path, unsigned int n)
+static int gem_flood(const char *path, unsigned int n, unsigned int hold)
 {
 	int fd = open_card(path);
 	struct drm_mode_create_dumb c;
@@ -170,7 +191,7 @@ static int gem_flood(const char *path, unsigned int n)
 			break;
 	printf("created %u, then %s\n", k, k < n ? strerror(errno) :
 	       "nothing refused");
-	return 0;
+	return hold_on(hold);
 }
 
 static int churn(const char *path, unsigned int n)
@@ -223,13 +244,56 @@ static int flink_guess(const char *path, unsigned int n)
 	return 0;
 }
 
+/* GETFB and GETFB2 of framebuffer id: "GETFB handle H" or its errno,
+ * the same for GETFB2; 0 if either gave a handle */
+static int getfb(int fd, uint32_t id, int quiet)
+{
+	struct drm_mode_fb_cmd fb = { .fb_id = id };
+	struct drm_mode_fb_cmd2 fb2 = { .fb_id = id };
+	int r1 = ioctl(fd, DRM_IOCTL_MODE_GETFB, &fb), e1 = errno;
+	int r2 = ioctl(fd, DRM_IOCTL_MODE_GETFB2, &fb2), e2 = errno;
+
+	if (!quiet || !r1 || !r2) {
+		if (r1)
+			printf("GETFB %u: %s\n", id, strerror(e1));
+		else
+			printf("GETFB %u: allowed (handle %u)\n", id, fb.handle);
+		if (r2)
+			printf("GETFB2 %u: %s\n", id, strerror(e2));
+		else
+			printf("GETFB2 %u: allowed (handle %u)\n", id,
+			       fb2.handles[0]);
+	}
+	errno = r1 ? e1 : e2;
+	return r1 && r2 ? -1 : 0;
+}
+
+/* a framebuffer of this file's, for another guest to guess */
+static int make_fb(const char *path, unsigned int secs)
+{
+	int fd = open_card(path);
+	struct drm_mode_create_dumb c;
+	struct drm_mode_fb_cmd fb = { .width = 64, .height = 64, .bpp = 32,
+				      .depth = 24 };
+
+	if (create_dumb(fd, 64, 64, &c))
+		die("CREATE_DUMB");
+	fb.pitch = c.pitch;
+	fb.handle = c.handle;
+	if (ioctl(fd, DRM_IOCTL_MODE_ADDFB, &fb))
+		die("ADDFB");
+	printf("fb %u\n", fb.fb_id);
+	fflush(stdout);
+	sleep(secs);
+	return 0;
+}
+
 /* ioctls a guest must not get through: each one's errno, one line */
 static int off_list(const char *path)
 {
 	int fd = open_card(path);
 	struct drm_mode_create_dumb c;
 	struct drm_gem_flink f = { 0 };
-	struct drm_mode_fb_cmd fb = { 0 };
 	uint8_t junk[64] = { 0 };
 	int r;
 
@@ -240,14 +304,10 @@ static int off_list(const char *path)
 	printf("GEM_FLINK: %s\n", r ? strerror(errno) : "allowed");
 	/* framebuffer ids it never made: another guest's or dom0's */
 	for (uint32_t id = 1; id <= 256; id++) {
-		fb.fb_id = id;
-		if (!ioctl(fd, DRM_IOCTL_MODE_GETFB, &fb)) {
-			printf("GETFB %u: allowed (handle %u)\n", id,
-			       fb.handle);
+		if (!getfb(fd, id, 1))
 			break;
-		}
 		if (id == 256)
-			printf("GETFB 1-256: %s\n", strerror(errno));
+			printf("GETFB/GETFB2 1-256: %s\n", strerror(errno));
 	}
 	r = ioctl(fd, _IOWR('d', 0xee, uint8_t[64]), junk);
 	printf("unknown DRM ioctl: %s\n", r ? strerror(errno) : "allowed");
@@ -292,10 +352,19 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "hold-grants"))
 		return hold_grants((uint32_t)strtoul(argv[2], NULL, 0),
 				   (unsigned int)atoi(argv[3]));
-	if (argc == 4 && !strcmp(argv[1], "grant-flood"))
-		return grant_flood(argv[2], (unsigned int)atoi(argv[3]));
-	if (argc == 4 && !strcmp(argv[1], "gem-flood"))
-		return gem_flood(argv[2], (unsigned int)atoi(argv[3]));
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "grant-flood"))
+		return grant_flood(argv[2], (unsigned int)atoi(argv[3]),
+				   argc == 5 ? (unsigned int)atoi(argv[4]) : 0);
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "gem-flood"))
+		return gem_flood(argv[2], (unsigned int)atoi(argv[3]),
+				 argc == 5 ? (unsigned int)atoi(argv[4]) : 0);
+	if (argc == 4 && !strcmp(argv[1], "make-fb"))
+		return make_fb(argv[2], (unsigned int)atoi(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "getfb")) {
+		getfb(open_card(argv[2]), (uint32_t)strtoul(argv[3], NULL, 0),
+		      0);
+		return 0;
+	}
 	if (argc == 4 && !strcmp(argv[1], "churn"))
 		return churn(argv[2], (unsigned int)atoi(argv[3]));
 	if (argc == 5 && !strcmp(argv[1], "flink-hold"))

@@ -17,8 +17,16 @@ fails if its defence is removed:
 - guessing global GEM names, ioctls off the list, a flood of reads that
   wait in dom0's driver: refused or contained;
 - a rogue frontend (tests/xen/pd-rogue-front, guest1's pdfront unbound)
-  writes forged ring slots and requests: each is dropped or refused."""
+  writes forged ring slots and requests: each is dropped or refused.
 
+During the attacks that load dom0 (never unmapping, grant exhaustion, the
+rogue frontend's floods, the read flood, the GEM flood, churn) guest2
+plays a stream into its own forwarded sound card, and each test checks
+it was not stalled (_guest2_streams). Nothing left in dom0 once the
+attacker is destroyed: test_xen_confine.py (under hostd, whose
+descriptors it counts too)."""
+
+import contextlib
 import re
 import time
 
@@ -73,6 +81,82 @@ def _log_since(app, n):
     return run_ok(app, "dom0", "tail -n +%d %s" % (n + 1, LOG))
 
 
+RATE = 8000
+# dom0's snd-aloop (card 1) playback substreams: guest2's hw:0,0,0
+PCM_STATUS = "/proc/asound/card1/pcm0p/sub*/status"
+
+
+def _play_pos(app):
+    """dom0's view of the playback substream a guest's backend holds open:
+    (uptime, state, hw_ptr), or None if none is open."""
+    out = run_ok(app, "dom0", "cut -d' ' -f1 /proc/uptime; for f in %s; do "
+                 "grep -q owner_pid $f && grep -E '^(state|hw_ptr)' $f; "
+                 "done; true" % PCM_STATUS).split("\n")
+    state = re.search(r"^state: (\w+)", "\n".join(out), re.M)
+    ptr = re.search(r"^hw_ptr\s*: (\d+)", "\n".join(out), re.M)
+    if not state or not ptr:
+        return None
+    return float(out[0]), state.group(1), int(ptr.group(1))
+
+
+def _underruns(app):
+    """aplay's underruns in guest2 so far: (how many, their ms in all)."""
+    ms = [float(x) for x in re.findall(
+        r"underrun!!! \(at least ([\d.]+) ms long\)",
+        run_ok(app, "guest2", "cat /tmp/g2play.log 2>/dev/null; true"))]
+    return len(ms), sum(ms)
+
+
+@contextlib.contextmanager
+def _guest2_streams(app, what):
+    """guest2 plays a stream (silence, 8 kHz, a 2 s buffer) into its
+    forwarded snd-aloop card while the body attacks from guest1, and the
+    stream must not stall: dom0's device takes its samples at 3 s before
+    the attack (the baseline, at least half the rate); during the attack
+    aplay's underruns add up to at most a quarter of the attack's time
+    (or 2 s: TCG), without one the device took at least half as many
+    samples a second as at the baseline, and at the end the stream still
+    runs. A stalled backend of guest2 (or a dom0 thread it waits on) would
+    leave dom0's substream in XRUN and aplay blocked."""
+    run_ok(app, "guest2", "killall aplay 2>/dev/null; rm -f /tmp/g2play.log;"
+           " (aplay -D hw:0,0,0 -t raw -f S16_LE -c 1 -r %d "
+           "--buffer-time=2000000 /dev/zero >/tmp/g2play.log 2>&1 &); true"
+           % RATE)
+
+    def running():
+        p = _play_pos(app)
+        return p if p and p[1] == "RUNNING" else None
+    try:
+        p0 = wait_for("guest2's stream running in dom0", running, timeout=60)
+        time.sleep(3)
+        p1 = wait_for("guest2's stream at its baseline", running, timeout=15)
+        u1 = _underruns(app)
+        base = (p1[2] - p0[2]) / (p1[0] - p0[0])
+        check(base >= RATE / 2, "premise: guest2's stream ran at %.0f "
+              "samples/s before the attack (%s; %s)" % (
+                  base, u1, run_ok(app, "guest2", "cat /tmp/g2play.log")))
+        yield
+        p2 = wait_for("guest2's stream still running after %s" % what,
+                      running, timeout=15)
+        u2 = _underruns(app)
+        alive = run_ok(app, "guest2", "pidof aplay; true").strip()
+    finally:
+        log = run_ok(app, "guest2", "killall aplay 2>/dev/null; "
+                     "cat /tmp/g2play.log 2>/dev/null; true")
+    secs = p2[0] - p1[0]
+    stalls, stalled = u2[0] - u1[0], u2[1] - u1[1]
+    rate = (p2[2] - p1[2]) / secs if not stalls else None
+    print("guest2's stream during %s: %.1f s, %d underruns (%.0f ms), %s "
+          "samples/s (baseline %.0f)" % (
+              what, secs, stalls, stalled,
+              "%.0f" % rate if rate is not None else "-", base))
+    check(alive, "guest2's aplay ended during %s:\n%s" % (what, log))
+    check(stalled <= max(2000, 250 * secs), "guest2's stream stalled %.0f "
+          "ms of %.1f s during %s:\n%s" % (stalled, secs, what, log))
+    check(rate is None or rate >= base / 2, "guest2's stream slowed to "
+          "%.0f samples/s (baseline %.0f) during %s" % (rate, base, what))
+
+
 def test_xen_attack_never_unmapping_does_not_hold_dom0(app):
     """guest1 streams from vivid (its capture buffers granted to it), and
     pd-attack maps every grant dom0 gave guest1 through gntdev and never
@@ -95,34 +179,35 @@ def test_xen_attack_never_unmapping_does_not_hold_dom0(app):
             run_ok(app, "guest1", "cat /tmp/hold.log")), timeout=180)
     n = int(re.search(r"held (\d+)", held).group(1)) if "held" in held else 0
     check(n > 0, "pd-attack mapped none of guest1's grants: %s" % held)
-    try:
-        old = xen.backend_pid(app, "guest1")
-        t0 = time.monotonic()
-        run_ok(app, "dom0", "kill -9 %s" % old)
-        gone = wait_until(lambda: run_ok(
-            app, "dom0", "[ -d /proc/%s ] || echo gone; true" % old).strip()
-            == "gone", timeout=20)
-        took = time.monotonic() - t0
-        stacks = run_ok(app, "dom0", "grep -l pdg_ /proc/[0-9]*/stack "
-                        "2>/dev/null; true").strip()
-        check(gone, "guest1's killed backend %s still exists after 20 s "
-              "(stack: %s)" % (old, run_ok(app, "dom0", "cat /proc/%s/stack "
-                                           "2>/dev/null; true" % old)))
-        check(not stacks, "dom0 threads in pdgrant: %s" % stacks)
-        msg = run_ok(app, "dom0", "dmesg | grep pdgrant | tail -4")
-        check("revoked" in msg, "no revocation in dom0's log:\n" + msg)
-        wait_for("a new backend for guest1", lambda: (
-            lambda p: p and p != old)(xen.backend_pid(app, "guest1")),
-            timeout=60)
-        out = run_ok(app, "guest2", "modetest -M bochs-drm -c 2>&1; true")
-        check("Connectors:" in out, "guest2 not served:\n" + out)
-        deferred = xen.grants(app)
-        print("grants: %d before, %d streaming, %d mapped by pd-attack; "
-              "killed backend gone after %.1f s; %d grants kept (pages held) "
-              "while pd-attack maps them\n%s" % (before, streaming, n, took,
-                                                 deferred, msg.strip()))
-    finally:
-        run_ok(app, "guest1", "killall pd-attack v4l2-ctl 2>/dev/null; true")
+    with _guest2_streams(app, "the never-unmapping attack"):
+        try:
+            old = xen.backend_pid(app, "guest1")
+            t0 = time.monotonic()
+            run_ok(app, "dom0", "kill -9 %s" % old)
+            gone = wait_until(lambda: run_ok(
+                app, "dom0", "[ -d /proc/%s ] || echo gone; true" % old).strip()
+                == "gone", timeout=20)
+            took = time.monotonic() - t0
+            stacks = run_ok(app, "dom0", "grep -l pdg_ /proc/[0-9]*/stack "
+                            "2>/dev/null; true").strip()
+            check(gone, "guest1's killed backend %s still exists after 20 s "
+                  "(stack: %s)" % (old, run_ok(app, "dom0", "cat /proc/%s/stack "
+                                               "2>/dev/null; true" % old)))
+            check(not stacks, "dom0 threads in pdgrant: %s" % stacks)
+            msg = run_ok(app, "dom0", "dmesg | grep pdgrant | tail -4")
+            check("revoked" in msg, "no revocation in dom0's log:\n" + msg)
+            wait_for("a new backend for guest1", lambda: (
+                lambda p: p and p != old)(xen.backend_pid(app, "guest1")),
+                timeout=60)
+            out = run_ok(app, "guest2", "modetest -M bochs-drm -c 2>&1; true")
+            check("Connectors:" in out, "guest2 not served:\n" + out)
+            deferred = xen.grants(app)
+            print("grants: %d before, %d streaming, %d mapped by pd-attack; "
+                  "killed backend gone after %.1f s; %d grants kept (pages held) "
+                  "while pd-attack maps them\n%s" % (before, streaming, n, took,
+                                                     deferred, msg.strip()))
+        finally:
+            run_ok(app, "guest1", "killall pd-attack v4l2-ctl 2>/dev/null; true")
     xen.wait_grants(app, before, "the revoked grants to end", timeout=60)
     wait_for("guest1 served again", lambda: "Connectors:" in run_ok(
         app, "guest1", "modetest -M bochs-drm -c 2>&1; true"), timeout=60)
@@ -138,38 +223,39 @@ def test_xen_attack_grant_exhaustion_refused(app):
     own global cap (max_grants parameter) set just above what is granted
     refuses the next map with a log line naming the domain."""
     _attack_setup(app)
-    before = xen.grants(app)
-    n0 = _log_lines(app)
-    out = run_ok(app, "guest1", "pd-attack grant-flood /dev/dri/card0 32",
-                 timeout=300)
-    log = _log_since(app, n0)
-    dmesg = run_ok(app, "guest1", "dmesg | grep 'refused by the backend' "
-                   "| tail -2; true")
-    print("%s\n%s" % (out.strip(), dmesg.strip()))
-    m = re.search(r"mapped (\d+) pages, refused at buffer (\d+)", out)
-    check(m, "guest1 was never refused: " + out)
-    check(int(m.group(1)) <= MAX_GRANTS, out)
-    check("pd-backend[guest1]" in log and "the limit is %d (max_grants)"
-          % MAX_GRANTS in log, "no refusal in dom0's log:\n" + log[-2000:])
-    check("-28" in dmesg, "the guest did not see ENOSPC: " + dmesg)
-    xen.wait_grants(app, before, "guest1's grants to end")
-
-    # the global cap, in dom0's helper
-    run_ok(app, "dom0", "echo %d > /sys/module/pdgrant/parameters/max_grants"
-           % (before + 200))
-    try:
-        out = run_ok(app, "guest1", "pd-attack grant-flood /dev/dri/card0 8",
+    with _guest2_streams(app, "grant exhaustion"):
+        before = xen.grants(app)
+        n0 = _log_lines(app)
+        out = run_ok(app, "guest1", "pd-attack grant-flood /dev/dri/card0 32",
                      timeout=300)
-        msg = run_ok(app, "dom0", "dmesg | grep 'grants refused' | tail -2")
-    finally:
-        run_ok(app, "dom0", "echo 0 > /sys/module/pdgrant/parameters/"
-               "max_grants")
-    print("%s\n%s" % (out.strip(), msg.strip()))
-    m = re.search(r"mapped (\d+) pages, refused at buffer (\d+)", out)
-    check(m and int(m.group(1)) <= 200, "the global cap did not hold: " + out)
-    check("the limit is %d (max_grants)" % (before + 200) in msg,
-          "no refusal in pdgrant's log:\n" + msg)
-    xen.wait_grants(app, before, "guest1's grants to end")
+        log = _log_since(app, n0)
+        dmesg = run_ok(app, "guest1", "dmesg | grep 'refused by the backend' "
+                       "| tail -2; true")
+        print("%s\n%s" % (out.strip(), dmesg.strip()))
+        m = re.search(r"mapped (\d+) pages, refused at buffer (\d+)", out)
+        check(m, "guest1 was never refused: " + out)
+        check(int(m.group(1)) <= MAX_GRANTS, out)
+        check("pd-backend[guest1]" in log and "the limit is %d (max_grants)"
+              % MAX_GRANTS in log, "no refusal in dom0's log:\n" + log[-2000:])
+        check("-28" in dmesg, "the guest did not see ENOSPC: " + dmesg)
+        xen.wait_grants(app, before, "guest1's grants to end")
+
+        # the global cap, in dom0's helper
+        run_ok(app, "dom0", "echo %d > /sys/module/pdgrant/parameters/max_grants"
+               % (before + 200))
+        try:
+            out = run_ok(app, "guest1", "pd-attack grant-flood /dev/dri/card0 8",
+                         timeout=300)
+            msg = run_ok(app, "dom0", "dmesg | grep 'grants refused' | tail -2")
+        finally:
+            run_ok(app, "dom0", "echo 0 > /sys/module/pdgrant/parameters/"
+                   "max_grants")
+        print("%s\n%s" % (out.strip(), msg.strip()))
+        m = re.search(r"mapped (\d+) pages, refused at buffer (\d+)", out)
+        check(m and int(m.group(1)) <= 200, "the global cap did not hold: " + out)
+        check("the limit is %d (max_grants)" % (before + 200) in msg,
+              "no refusal in pdgrant's log:\n" + msg)
+        xen.wait_grants(app, before, "guest1's grants to end")
 
 
 def test_xen_attack_rogue_frontend_forged_ring(app):
@@ -201,12 +287,13 @@ def test_xen_attack_rogue_frontend_forged_ring(app):
                  ).strip()
     run_ok(app, "guest1", "echo paradice-0 > %s/unbind" % dev.rsplit("/", 1)[0])
     t0 = time.monotonic()
-    try:
-        out = run_ok(app, "guest1", "pd-rogue-front 60", timeout=240)
-    finally:
-        run_ok(app, "guest1", "echo paradice-0 > %s/bind"
-               % dev.rsplit("/", 1)[0])
-        xen.setup(app, conf=ATTACK_CONF)
+    with _guest2_streams(app, "the rogue frontend"):
+        try:
+            out = run_ok(app, "guest1", "pd-rogue-front 60", timeout=240)
+        finally:
+            run_ok(app, "guest1", "echo paradice-0 > %s/bind"
+                   % dev.rsplit("/", 1)[0])
+            xen.setup(app, conf=ATTACK_CONF)
     log = _log_since(app, n0)
     print(out)
     check("done" in out.splitlines(), "pd-rogue-front did not finish:\n"
@@ -273,13 +360,26 @@ def test_xen_attack_flink_guessing_and_ioctls_off_the_list(app):
     guessing the names: the premise, any opener of the real card can.
     guest1, guessing the same names on its forwarded card, opens none
     (GEM_OPEN is off the list), cannot make names (GEM_FLINK), gets no
-    handle to a framebuffer it did not make (GETFB of ids 1..256), and an
-    unknown DRM ioctl and a V4L2 ioctl on its card are refused too; its
-    card still works after."""
+    handle to a framebuffer it did not make: guest2 holds one (ADDFB on
+    dom0's card through its backend), which dom0's root natively gets a
+    handle to by its id (GETFB and GETFB2: the premise), guest1 gets an
+    errno for both, and for ids 1..256; an unknown DRM ioctl and a V4L2
+    ioctl on its card are refused too; its card still works after."""
     _attack_setup(app)
     run_ok(app, "dom0", "(pd-attack flink-hold /dev/dri/card0 4 120 "
            ">/tmp/flink.log 2>&1 &); true")
+    run_ok(app, "guest2", "(pd-attack make-fb /dev/dri/card0 120 "
+           ">/tmp/fb.log 2>&1 &); true")
     try:
+        made = wait_for("guest2's framebuffer", lambda: (
+            lambda t: t if "fb " in t or "error" in t else None)(
+                run_ok(app, "guest2", "cat /tmp/fb.log")), timeout=30)
+        m = re.search(r"^fb (\d+)$", made, re.M)
+        check(m, "guest2 could not make a framebuffer: " + made)
+        fb_native = run_ok(app, "dom0", "pd-attack getfb /dev/dri/card0 %s"
+                           % m.group(1)).strip()
+        fb_guest = run_ok(app, "guest1", "pd-attack getfb /dev/dri/card0 %s"
+                          % m.group(1)).strip()
         names = wait_for("dom0's named buffers", lambda: (
             lambda t: t if "holding" in t or "error" in t else None)(
                 run_ok(app, "dom0", "cat /tmp/flink.log")), timeout=30)
@@ -292,7 +392,16 @@ def test_xen_attack_flink_guessing_and_ioctls_off_the_list(app):
         off = run_ok(app, "guest1", "pd-attack off-list /dev/dri/card0")
     finally:
         run_ok(app, "dom0", "killall pd-attack 2>/dev/null; true")
+        run_ok(app, "guest2", "killall pd-attack 2>/dev/null; true")
     print("dom0: %s\nguest1: %s\n%s" % (native, guest, off.strip()))
+    print("guest2's framebuffer %s: dom0 natively: %s; guest1: %s" % (
+        m.group(1), fb_native.replace("\n", ", "),
+        fb_guest.replace("\n", ", ")))
+    check(fb_native.count("allowed (handle") == 2 and
+          "(handle 0)" not in fb_native, "premise: dom0's root got no "
+          "handle to guest2's framebuffer: " + fb_native)
+    check("allowed" not in fb_guest and fb_guest.count("\n") == 1,
+          "guest1 reached guest2's framebuffer: " + fb_guest)
     check(re.match(r"opened [1-9]\d* of", native),
           "premise: dom0 opened none of its own names: " + native)
     check(guest.startswith("opened 0 of"), "guest1 opened a global name: "
@@ -307,28 +416,44 @@ def test_xen_attack_read_flood_contained(app):
     """guest1 starts 600 reads of its forwarded input device, which
     nobody types on: they wait in dom0's driver, as many at once as the
     ring carries (128 requests), the rest in guest1's frontend; guest2 is
-    served meanwhile. When the attacker is killed each read is cancelled
-    (the ones still queued in the backend too): no backend thread is left
-    waiting in the driver and guest1 is served again."""
+    served meanwhile: its card answers, its stream plays, and keys typed
+    during the flood reach evtest in guest2. When the attacker is killed
+    each read is cancelled (the ones still queued in the backend too): no
+    backend thread is left waiting in the driver and guest1 is served
+    again."""
     _attack_setup(app)
     pid = xen.backend_pid(app, "guest1")
 
     def in_read():
         return int(run_ok(app, "dom0", "grep -l evdev_read "
                           "/proc/%s/task/*/stack 2>/dev/null | wc -l" % pid))
-    run_ok(app, "guest1", "(pd-attack read-flood /dev/input/event0 600 300 "
-           ">/tmp/flood.log 2>&1 &); true")
-    try:
-        wait_for("the flood", lambda: "waiting in" in run_ok(
-            app, "guest1", "cat /tmp/flood.log"), timeout=60)
-        peak = wait_for("reads waiting in dom0", lambda: (
-            lambda n: n if n >= 100 else None)(in_read()), timeout=120)
-        tasks = int(run_ok(app, "dom0", "ls /proc/%s/task | wc -l" % pid))
-        out2 = run_ok(app, "guest2", "modetest -M bochs-drm -c 2>&1; true")
-        check("Connectors:" in out2, "guest2 not served during the flood:\n"
-              + out2)
-    finally:
-        run_ok(app, "guest1", "killall -9 pd-attack 2>/dev/null; true")
+    run_ok(app, "guest2", "rm -f /tmp/kbd.log; (evtest /dev/input/event0 "
+           ">/tmp/kbd.log 2>&1 &); true")
+    with _guest2_streams(app, "the read flood"):
+        run_ok(app, "guest1", "(pd-attack read-flood /dev/input/event0 600 "
+               "300 >/tmp/flood.log 2>&1 &); true")
+        try:
+            wait_for("the flood", lambda: "waiting in" in run_ok(
+                app, "guest1", "cat /tmp/flood.log"), timeout=60)
+            peak = wait_for("reads waiting in dom0", lambda: (
+                lambda n: n if n >= 100 else None)(in_read()), timeout=120)
+            tasks = int(run_ok(app, "dom0", "ls /proc/%s/task | wc -l"
+                               % pid))
+            out2 = run_ok(app, "guest2", "modetest -M bochs-drm -c 2>&1; "
+                          "true")
+            check("Connectors:" in out2, "guest2 not served during the "
+                  "flood:\n" + out2)
+            wait_for("evtest in guest2", lambda: "Testing" in run_ok(
+                app, "guest2", "cat /tmp/kbd.log"))
+            app.keys(["h", "i"])
+            keys = wait_for("the keys in guest2 during the flood", lambda: (
+                lambda k: k if len(k) >= 2 else None)(re.findall(
+                    r"\((KEY_\w+)\), value 1", run_ok(
+                        app, "guest2", "cat /tmp/kbd.log"))), timeout=30)
+            check(keys == ["KEY_H", "KEY_I"], "guest2 saw %r" % keys)
+        finally:
+            run_ok(app, "guest1", "killall -9 pd-attack 2>/dev/null; true")
+            run_ok(app, "guest2", "killall evtest 2>/dev/null; true")
     wait_for("no backend thread left in a read", lambda: in_read() == 0,
              timeout=60)
     print("%s; %d reads waiting in dom0's driver at once, the backend at %d "
@@ -345,10 +470,11 @@ def test_xen_attack_gem_flood_capped(app):
     file gives them back (a second flood gets as many again)."""
     _attack_setup(app)
     n0 = _log_lines(app)
-    first = run_ok(app, "guest1", "pd-attack gem-flood /dev/dri/card0 300",
-                   timeout=300).strip()
-    second = run_ok(app, "guest1", "pd-attack gem-flood /dev/dri/card0 300",
-                    timeout=300).strip()
+    with _guest2_streams(app, "the GEM flood"):
+        first = run_ok(app, "guest1", "pd-attack gem-flood /dev/dri/card0 "
+                       "300", timeout=300).strip()
+        second = run_ok(app, "guest1", "pd-attack gem-flood /dev/dri/card0 "
+                        "300", timeout=300).strip()
     log = _log_since(app, n0)
     print("%s\n%s" % (first, second))
     want = "created %d, then No space left on device" % MAX_OBJECTS
@@ -366,8 +492,9 @@ def test_xen_attack_open_close_churn_reuses_handles(app):
     _attack_setup(app)
     n0 = _log_lines(app)
     try:
-        out = run_ok(app, "guest1", "pd-attack churn /dev/dri/card0 3000",
-                     timeout=600).strip()
+        with _guest2_streams(app, "the churn"):
+            out = run_ok(app, "guest1", "pd-attack churn /dev/dri/card0 "
+                         "3000", timeout=600).strip()
         log = _log_since(app, n0)
         sizes = [int(s) for s in re.findall(r"handle table: (\d+) slots",
                                             log)]

@@ -7,7 +7,9 @@ and no_new_privs are per thread), as /proc/PID/status shows; and with that
 its guest's devices still work, opened by hostd for it (PD_DISP_OPEN):
 the card (a client paints, the screen shows it), a V4L2 capture stream,
 sound byte for byte, across a restart of hostd too (the backend
-reattaches as its own user and asks the new hostd).
+reattaches as its own user and asks the new hostd). And nothing of an
+attacking guest stays in dom0 once it is destroyed (grants, processes,
+descriptors, memory); it is then created again for the modules after.
 
 hostd runs with the suite's own configuration (pdvm.xen.CONF: card,
 vivid, uinput event0, snd-aloop for both guests); the module shares the
@@ -15,9 +17,11 @@ boot of test_xen_attack.py and test_xen_vm_switcher.py (which stops these
 backends at its start) and stops hostd and its backends at its end."""
 
 import re
+import time
 
 from pdvm import xen
-from pdvm.testlib import artifact, check, pixel, run_ok, wait_for
+from pdvm.testlib import (artifact, check, pixel, run_ok, wait_for,
+                           wait_until)
 
 MODE = "xen"
 GUESTS = 2
@@ -206,6 +210,163 @@ def test_confined_backend_opens_through_a_new_hostd(app):
         pid = xen.backend_pid(app, g)
         check(pid and _status(app, pid)[pid]["Uid"].split()[0] ==
               str(UIDS[g]), "%s's backend after the restart" % g)
+
+
+def _dom0_state(app):
+    """What dom0 holds, for the leak check: {grants, hostd's descriptors,
+    the system's open files (file-nr), MemAvailable in KiB, pd-backend
+    processes by their --xen argument (hostd gives the domain id)}."""
+    out = run_ok(app, "dom0", "cat /sys/module/pdgrant/parameters/grants; "
+                 "ls /proc/$(pidof hostd)/fd | wc -l; cut -f1 "
+                 "/proc/sys/fs/file-nr; grep MemAvailable /proc/meminfo; "
+                 "for p in $(pidof pd-backend); do echo \"backend $p $(tr "
+                 "'\\0' ' ' </proc/$p/cmdline)\"; done").splitlines()
+    procs = {}
+    for line in out[4:]:
+        f = line.split()
+        if "--xen" in f[:-1]:
+            procs.setdefault(f[f.index("--xen") + 1], []).append(f[1])
+    return {"grants": int(out[0]), "hostd_fds": int(out[1]),
+            "files": int(out[2]), "avail": int(out[3].split()[1]),
+            "procs": procs}
+
+
+def _hostd_fds(app):
+    """What hostd's descriptors are, sorted, without inode and device
+    numbers ("socket:", "/dev/input/event", "anon_inode:[pidfd]": a
+    guest created again may get input devices of other numbers)."""
+    out = run_ok(app, "dom0", "for f in /proc/$(pidof hostd)/fd/*; do "
+                 "readlink $f; done")
+    return sorted(re.sub(r"\[\d+\]$|\d+$", "", line)
+                  for line in out.split())
+
+
+def _pdgrant_waiters(app):
+    return run_ok(app, "dom0", "grep -l pdg_ /proc/[0-9]*/stack "
+                  "2>/dev/null; true").strip()
+
+
+def test_destroyed_attacker_leaves_nothing_in_dom0(app):
+    """guest1 attacks its confined backend and holds what it got: 64 dumb
+    buffers of 64 pages mapped and written (4096 pages granted to it),
+    every grant it can guess mapped through gntdev (never unmapped),
+    200 reads of its input device waiting (a ring of them in dom0's
+    driver). Then `xl destroy guest1`: its backend (monitor and
+    server) ends, no dom0 thread waits in pdgrant, Xen forgets the
+    domain (no zombie), dom0's grant count is back to what it was
+    before the attack, dom0's open files and available memory are no
+    worse than before (64 files and 8 MiB of slack). guest1 is created
+    again as the appliance does (xl create of its config): hostd starts
+    its backend, it is served, and hostd holds the same descriptors as
+    before the attack (by kind: the numbers of sockets and devices may
+    change)."""
+    # hostd anew, as the backends' parent: after a restart of hostd it
+    # keeps a pidfd for each backend it adopted, which guest1's new
+    # backend (its child) would not need
+    run_ok(app, "dom0", "killall hostd pd-backend 2>/dev/null; true")
+    wait_for("the backends to end", lambda: _no_backends(app), timeout=30)
+    _start(app)
+    # the earlier tests' clients end: their mappings would leave with
+    # guest1 and make the baseline meaningless
+    for g in ("guest1", "guest2"):
+        run_ok(app, g, "killall pd-kmsclient v4l2-ctl aplay 2>/dev/null; "
+               "true")
+    wait_for("the earlier clients' grants to end", lambda: xen.grants(
+        app) == 0, timeout=60)
+    wait_for("guest1 served", lambda: "Connectors:" in run_ok(
+        app, "guest1", "modetest -M bochs-drm -c 2>&1; true"), timeout=60)
+    dom1 = run_ok(app, "dom0", "xl domid guest1").strip()
+    dom2 = run_ok(app, "dom0", "xl domid guest2").strip()
+    before = _dom0_state(app)
+    fds = _hostd_fds(app)
+    check(before["procs"].get(dom1), "no backend for guest1 (domain %s): "
+          "%r" % (dom1, before))
+    doms = run_ok(app, "dom0", "xl list | tail -n +2 | wc -l").strip()
+    destroyed = False
+    try:
+        run_ok(app, "guest1", "(pd-attack grant-flood /dev/dri/card0 64 600 "
+               ">/tmp/leak-flood.log 2>&1 &); true")
+        flood = wait_for("guest1's buffers mapped", lambda: (
+            lambda t: t if "holding" in t or "error" in t else None)(
+                run_ok(app, "guest1", "cat /tmp/leak-flood.log")),
+            timeout=300)
+        check("none refused" in flood, "guest1's flood: " + flood)
+        held = run_ok(app, "guest1", "(pd-attack hold-grants 8192 600 "
+                      ">/tmp/leak-hold.log 2>&1 &); t=0; while ! grep -q "
+                      "'held\\|error' /tmp/leak-hold.log && [ $t -lt 170 ];"
+                      " do sleep 1; t=$((t+1)); done; cat /tmp/leak-hold.log",
+                      timeout=200)
+        check("held" in held and "held 0" not in held,
+              "pd-attack mapped none of guest1's grants: " + held)
+        # last: the waiting reads fill guest1's ring (its own requests
+        # would wait behind them)
+        run_ok(app, "guest1", "(pd-attack read-flood /dev/input/event0 200 "
+               "600 >/tmp/leak-read.log 2>&1 &); true")
+        wait_for("guest1's reads waiting", lambda: "waiting in" in run_ok(
+            app, "guest1", "cat /tmp/leak-read.log"), timeout=60)
+        during = _dom0_state(app)
+        check(during["grants"] >= before["grants"] + 4096,
+              "premise: guest1's 4096 pages not granted: %r" % during)
+        run_ok(app, "dom0", "xl destroy guest1", timeout=120)
+        destroyed = True
+        wait_for("guest1's backend to end", lambda: not _dom0_state(
+            app)["procs"].get(dom1) and not xen.backend_pid(app, "guest1"),
+            timeout=60)
+        wait_for("Xen to forget guest1", lambda: run_ok(
+            app, "dom0", "xl list | tail -n +2 | wc -l").strip() ==
+            str(int(doms) - 1), timeout=60)
+        wait_until(lambda: _dom0_state(app)["grants"] == before["grants"],
+                   timeout=60)
+        after = _dom0_state(app)
+        waiters = _pdgrant_waiters(app)
+        print("%s; %s\nbefore:  %r\nduring:  %r\nafter:   %r" % (
+            flood.strip().replace("\n", ", "), held.strip(), before,
+            during, after))
+        check(after["grants"] == before["grants"], "dom0's grants to "
+              "guests: %d before the attack, %d 60 s after guest1's "
+              "destruction" % (before["grants"], after["grants"]))
+        check(not waiters, "dom0 threads in pdgrant: " + waiters)
+        check(after["procs"].get(dom2) == before["procs"].get(dom2),
+              "guest2's backend changed: %r -> %r" % (before["procs"],
+                                                     after["procs"]))
+        check(after["files"] <= before["files"] + 64, "dom0's open files: "
+              "%d before the attack, %d after guest1's destruction"
+              % (before["files"], after["files"]))
+        check(after["avail"] >= before["avail"] - 8192, "dom0's available "
+              "memory: %d KiB before the attack, %d after guest1's "
+              "destruction" % (before["avail"], after["avail"]))
+        zombies = run_ok(app, "dom0", "xl list | grep -c null; true").strip()
+        check(zombies == "0", "a zombie domain remains:\n%s"
+              % run_ok(app, "dom0", "xl list"))
+    finally:
+        # whatever happened, a fresh guest1 for the tests after this one
+        if not destroyed:
+            app.run("dom0", "xl destroy guest1", 120)
+        _recreate_guest1(app)
+        fds_again = wait_until(lambda: (lambda f: f if f == fds else None)(
+            _hostd_fds(app)), timeout=30) or _hostd_fds(app)
+        print("guest1 created again: %r\nhostd's descriptors: %d before, "
+              "%d now; only before: %r; only now: %r" % (
+                  _dom0_state(app), len(fds), len(fds_again),
+                  [f for f in fds if f not in fds_again],
+                  [f for f in fds_again if f not in fds]))
+    check(fds_again == fds, "hostd's descriptors before the attack:\n%s\n"
+          "once guest1 is served again:\n%s" % (fds, fds_again))
+
+
+def _recreate_guest1(app):
+    """guest1 created as the appliance's init does, its frontend loaded;
+    hostd starts its backend; waits until it is served."""
+    run_ok(app, "dom0", "xl create /etc/xen/guest1.cfg "
+           ">/var/log/xen/create-guest1.log 2>&1", timeout=120)
+    app.wait_guest("guest1", time.monotonic() + 180)
+    run_ok(app, "guest1", "lsmod | grep -q '^pdfront ' || { modprobe -a drm "
+           "videodev snd && insmod /lib/modules/$(uname -r)/updates/"
+           "dkms/pdfront.ko; }", timeout=180)
+    wait_for("the forwarded nodes in guest1", lambda: xen.nodes_up(
+        app, "guest1"), timeout=90)
+    wait_for("guest1 served again", lambda: "Connectors:" in run_ok(
+        app, "guest1", "modetest -M bochs-drm -c 2>&1; true"), timeout=60)
 
 
 def test_confine_cleanup(app):
