@@ -101,8 +101,20 @@ def main():
                        timeout=10)
     deaths = []
     begin = time.time()
+    crashed = False
     while time.time() - begin < a.secs:
         time.sleep(5)
+        # a guest that panics (on_crash = "preserve") is no triple fault
+        _, out, _ = app.agent.exec("xl list guest1 | awk 'NR==2{print $5}'",
+                                   timeout=20)
+        if "c" in out.decode():
+            say("guest1 crashed (xl list state %s); its console: %s.guest1"
+                % (out.decode().strip(), a.save))
+            os.makedirs(os.path.dirname(a.save), exist_ok=True)
+            with open(a.save + ".guest1", "w") as f:
+                f.write(app.log("guest1"))
+            crashed = True
+            break
         n = faults()
         if n > seen:
             deaths.append(time.time() - begin)
@@ -114,9 +126,9 @@ def main():
                 say("guest1 did not come back: %s" % e)
                 break
     ran = time.time() - begin
-    say("%d deaths in %.0f s (%.2f a minute), at %s s"
+    say("%d deaths in %.0f s (%.2f a minute), at %s s%s"
         % (len(deaths), ran, len(deaths) * 60 / ran,
-           [int(d) for d in deaths]))
+           [int(d) for d in deaths], "; then a crash" if crashed else ""))
     app.down()
     os.makedirs(os.path.dirname(a.save), exist_ok=True)
     shutil.copy(os.path.join(STATE, "console.log"), a.save)
