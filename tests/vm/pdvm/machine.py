@@ -89,6 +89,13 @@ BOOT_TIMEOUT = 150      # from QEMU start to the first agent answer
 # is asked for: PVH is opt-in while its guests still die at random here.
 QEMU_CPU = "qemu64"
 QEMU_CPU_PVH = "qemu64,+npt"
+# For experiments by hand: PD_VM_CPU replaces the -cpu argument,
+# PD_VM_ACCEL replaces -accel, PD_VM_QEMU_ARGS adds QEMU arguments,
+# PD_VM_XEN_ARGS adds to Xen's command line.
+ENV_ACCEL = os.environ.get("PD_VM_ACCEL")
+ENV_CPU = os.environ.get("PD_VM_CPU")
+ENV_QEMU_ARGS = shlex.split(os.environ.get("PD_VM_QEMU_ARGS") or "")
+ENV_XEN_ARGS = os.environ.get("PD_VM_XEN_ARGS") or ""
 # What a Xen test guest can be (xen-config/pd-test-guest.cfg's `type`):
 # pv, or pvh (the same kernel and initramfs, paging auto-translated by
 # Xen with nested paging). hvm needs a device model in dom0 (QEMU), which
@@ -384,8 +391,9 @@ class Appliance:
         for f in os.listdir(STATE):
             os.unlink(os.path.join(STATE, f))
         vmlinuz = "/boot/vmlinuz-%s" % kver
-        qemu = ["qemu-system-x86_64", "-accel", "tcg,thread=multi",
-                "-cpu", QEMU_CPU_PVH if "pvh" in types else QEMU_CPU,
+        qemu = ["qemu-system-x86_64", "-accel", ENV_ACCEL or "tcg,thread=multi",
+                "-cpu", ENV_CPU or (QEMU_CPU_PVH if "pvh" in types
+                                    else QEMU_CPU),
                 "-smp", "2", "-vga", "std",
                 "-nic", "none", "-no-reboot",
                 "-chardev", "file,id=con,path=%s/console.log" % STATE,
@@ -430,10 +438,12 @@ class Appliance:
             mem = dom0_mem + (guest_mem + 16) * (guests + 1) + 256
             qemu += ["-m", str(mem), "-kernel", self.xen_elf(),
                      "-append", "dom0_mem=%dM,max:%dM console=com1 "
-                     "com1=115200,8n1 bootscrub=0 loglvl=all guest_loglvl=all"
-                     % (dom0_mem, dom0_mem),
+                     "com1=115200,8n1 bootscrub=0 loglvl=all guest_loglvl=all%s"
+                     % (dom0_mem, dom0_mem,
+                        " " + ENV_XEN_ARGS if ENV_XEN_ARGS else ""),
                      "-initrd", "%s console=hvc0 pd.role=dom0 %s%s,%s" % (
                          vmlinuz, linux_args, extra, host)]
+        qemu += ENV_QEMU_ARGS
         with open(os.path.join(STATE, "info.json"), "w") as f:
             json.dump({"mode": mode, "guests": guests if mode == "xen" else 0,
                        "guest_types": types if mode == "xen" else [],
