@@ -306,7 +306,7 @@ def test_ffmpeg_from_a_xen_disk_captures(app):
     dev = xen.disk_attach(app, "guest1", "ffmpeg", FFMPEG_MNT)
     t1 = time.monotonic()
     try:
-        out = run_ok(app, "guest1", "%s -version | head -1" % FFMPEG,
+        out = run_ok(app, "guest1", "%s -version 2>&1 | head -3" % FFMPEG,
                      timeout=180)
         t2 = time.monotonic()
         print("dom0's %s attached to guest1 and mounted in %.1f s; `ffmpeg "
@@ -352,9 +352,9 @@ def test_camera_frame_latency_added(app):
         nat.append(_v4l2lat(app, "dom0"))
         fwd.append(_v4l2lat(app, "guest1"))
     added = sorted(f - n for n, f in zip(nat, fwd))
-    print("V4L2 frame -> DQBUF, 320x240 YUYV: dom0 native %r us, guest1 "
+    print("V4L2 frame -> DQBUF, %dx%d YUYV: dom0 native %r us, guest1 "
           "(xen) %r us; forwarding adds %.0f us (median; %.0f..%.0f)"
-          % (nat, fwd, added[1], added[0], added[-1]))
+          % (WIDTH, HEIGHT, nat, fwd, added[1], added[0], added[-1]))
 
 
 def test_a_pinned_camera_stays_with_its_guest(app):

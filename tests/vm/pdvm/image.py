@@ -408,8 +408,9 @@ def build_disk(profile_name, cache_dir, kver=None, log=print):
     subprocess.run(["rm", "-rf", tree], check=True)
     os.makedirs(tree)
     with open(layer, "rb") as f:
-        r = subprocess.run(["cpio", "-idm", "--quiet", "--no-absolute-filenames"],
-                           stdin=f, cwd=tree, capture_output=True, text=True)
+        r = subprocess.run(["cpio", "-idm", "--quiet",
+                            "--no-absolute-filenames"], stdin=f, cwd=tree,
+                           capture_output=True, text=True)
     if r.returncode != 0:
         raise ImageError("%s: cpio -i: %s" % (layer, r.stderr.strip()[-500:]))
     used = 0

@@ -422,7 +422,8 @@ class Appliance:
             mem = dom0_mem + (guest_mem + 16) * (guests + 1) + 256
             # iommu_platform=on: as for the virtio-gpu (VIRGL_QEMU_ARGS),
             # a PV dom0's driver must hand QEMU addresses from Xen's
-            # swiotlb, not pseudo-physical ones
+            # swiotlb, not pseudo-physical ones; QEMU offers it on a
+            # modern-only device (disable-legacy=on)
             for name in sorted({d for g in guest_layers
                                 for d in LAYER_DISKS.get(g, ())}):
                 try:
@@ -432,7 +433,7 @@ class Appliance:
                 qemu += ["-drive", "file=%s,if=none,id=disk-%s,format=raw,"
                          "readonly=on" % (disk, name),
                          "-device", "virtio-blk-pci,drive=disk-%s,serial=%s,"
-                         "iommu_platform=on" % (name, name)]
+                         "disable-legacy=on,iommu_platform=on" % (name, name)]
             qemu += ["-m", str(mem), "-kernel", self.xen_elf(),
                      "-append", "dom0_mem=%dM,max:%dM console=com1 "
                      "com1=115200,8n1 bootscrub=0 loglvl=all guest_loglvl=all"

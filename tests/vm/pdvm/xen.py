@@ -256,9 +256,14 @@ def disk_attach(app, guest, name, mnt, vdev="xvdb"):
     LAYER_DISKS) attached to guest as a Xen virtual disk (xl block-attach:
     xl's hotplug script /etc/xen/scripts/block, blkback in dom0,
     xen-blkfront in the guest) and mounted read-only at mnt there (ext2,
-    through the ext4 driver). The guest layer carries the modules (the
-    camera layer): loaded here in modules.dep's order."""
-    run_ok(app, "dom0", "modprobe -a virtio_blk xen-blkback")
+    through the ext4 driver, which asks for crc32c at every mount). The
+    guest layer carries the modules (the camera layer): loaded here in
+    modules.dep's order."""
+    # locking.sh in xl's block script stats /dev/stdin, which a system
+    # has and devtmpfs does not: without it the script waits forever
+    run_ok(app, "dom0", "modprobe -a virtio_blk xen-blkback; for i in 0 1 2;"
+           " do n=$(echo stdin stdout stderr | cut -d' ' -f$((i+1))); [ -e "
+           "/dev/$n ] || ln -s /proc/self/fd/$i /dev/$n; done")
     dev = wait_for("dom0's disk %s" % name, lambda: run_ok(
         app, "dom0", "for d in /sys/block/vd*; do [ \"$(cat $d/serial "
         "2>/dev/null)\" = %s ] && echo /dev/${d##*/}; done; true"
@@ -266,7 +271,8 @@ def disk_attach(app, guest, name, mnt, vdev="xvdb"):
     run_ok(app, "dom0", "xl block-attach %s 'format=raw,vdev=%s,access=ro,"
            "target=%s'" % (guest, vdev, dev), timeout=120)
     mods = "/lib/modules/$(uname -r)/kernel"
-    run_ok(app, guest, "for m in drivers/block/xen-blkfront lib/crc16 "
+    run_ok(app, guest, "for m in drivers/block/xen-blkfront "
+           "crypto/crc32c_generic lib/crc16 "
            "fs/mbcache fs/jbd2/jbd2 fs/ext4/ext4; do n=${m##*/}; lsmod | "
            "grep -q \"^$(echo $n | tr - _) \" || insmod %s/$m.ko || exit 1; "
            "done" % mods, timeout=60)
