@@ -58,9 +58,13 @@ GST = "HOME=/tmp gst-launch-1.0"
 CAPS = "video/x-raw,format=YUY2,width=%d,height=%d,framerate=%d/1" % (
     WIDTH, HEIGHT, FPS)
 # ffmpeg from its disk (pdvm.xen.disk_attach()), with the disk's libraries
+# (libblas and liblapack are reached through Debian's alternatives, whose
+# absolute links would lead out of the disk: their own directories)
 FFMPEG_MNT = "/opt/ffmpeg"
-FFMPEG = ("LD_LIBRARY_PATH=%s/usr/lib/x86_64-linux-gnu %s/usr/bin/ffmpeg "
-          "-nostdin -hide_banner" % (FFMPEG_MNT, FFMPEG_MNT))
+FFMPEG = ("LD_LIBRARY_PATH=%s/usr/lib/x86_64-linux-gnu:%s/usr/lib/"
+          "x86_64-linux-gnu/blas:%s/usr/lib/x86_64-linux-gnu/lapack "
+          "%s/usr/bin/ffmpeg -nostdin -hide_banner"
+          % ((FFMPEG_MNT,) * 4))
 STATS = "/sys/kernel/debug/pdfront/stats"
 BUSY = "Device or resource busy"
 
