@@ -32,6 +32,11 @@
 #include "pd_ioctl.h"
 #include <drm/drm.h>
 #include <drm/drm_mode.h>
+#ifdef __KERNEL__
+#include <uapi/linux/dma-buf.h>
+#else
+#include <linux/dma-buf.h>
+#endif
 
 /* Layouts with size_t or pointers: the same in the kernel and userspace. */
 PD_ASSERT_SIZE(struct drm_version, 64);
@@ -294,4 +299,25 @@ const struct pd_ioc_table pd_ioc_drm_core = {
 	.entries = drm_core_entries,
 	.count = PD_ARRAY_SIZE(drm_core_entries),
 	.flags = PD_IOC_F_ARG_ON_ERR,
+};
+
+/*
+ * Files an ioctl made (PD_IOC_D_FD_NEW: the dma-bufs of PRIME and of
+ * V4L2's EXPBUF, sync_files, syncobj files) are of no device class; the
+ * one call programs make on them is the dma-buf's own: DMA_BUF_IOCTL_SYNC
+ * brackets CPU access through a mapping (GStreamer's dmabuf memory at
+ * every map and unmap, Mesa, Wayland compositors). The exporter's cache
+ * maintenance then runs on the real dma-buf, whose pages the guest maps,
+ * and the program gets the driver's answer (0 from vivid's vb2-vmalloc
+ * buffers) instead of -ENOTTY. A sync_file or syncobj file answers it
+ * -ENOTTY, as natively.
+ */
+static const struct pd_ioc_entry adopted_entries[] = {
+	PD_IOC0(DMA_BUF_IOCTL_SYNC, 0),
+};
+
+const struct pd_ioc_table pd_ioc_adopted = {
+	.name = "dma-buf",
+	.entries = adopted_entries,
+	.count = PD_ARRAY_SIZE(adopted_entries),
 };

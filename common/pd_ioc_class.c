@@ -39,6 +39,9 @@ static const struct pd_ioc_table *const snd_pcm_tables[] = {
 static const struct pd_ioc_table *const snd_timer_tables[] = {
 	&pd_ioc_snd_timer, NULL,
 };
+static const struct pd_ioc_table *const adopted_tables[] = {
+	&pd_ioc_adopted, NULL,
+};
 
 #define DRM(drv, t) { .dev_class = PD_WIRE_CLASS_DRM, \
 		      .driver = PD_WIRE_DRIVER_DRM_##drv, .tables = (t) }
@@ -57,6 +60,8 @@ const struct pd_ioc_class pd_ioc_classes[] = {
 	CLASS(SND_CTL, snd_ctl_tables),
 	CLASS(SND_PCM, snd_pcm_tables),
 	CLASS(SND_TIMER, snd_timer_tables),
+	/* files made by an ioctl (PRIME, EXPBUF, fences): dma-buf's SYNC */
+	CLASS(NONE, adopted_tables),
 };
 const unsigned int pd_ioc_nclasses = PD_ARRAY_SIZE(pd_ioc_classes);
 

@@ -452,6 +452,8 @@ extern const struct pd_ioc_table pd_ioc_v4l2;
 extern const struct pd_ioc_table pd_ioc_snd_ctl;
 extern const struct pd_ioc_table pd_ioc_snd_pcm;
 extern const struct pd_ioc_table pd_ioc_snd_timer;
+/* files an ioctl made (class NONE): the dma-buf's own ioctl */
+extern const struct pd_ioc_table pd_ioc_adopted;
 
 /*
  * ===========================================================================

@@ -21,6 +21,7 @@
 #include <drm/virtgpu_drm.h>
 #include <linux/input.h>
 #include <linux/videodev2.h>
+#include <linux/dma-buf.h>
 #include <sound/asound.h>
 
 #define PTR(p) ((__u64)(uintptr_t)(p))
@@ -352,6 +353,24 @@ static void test_unknown_commands_and_handles(void)
 	CHECK_EQ(decode(&r), -ENOTTY);
 	start(PD_WIRE_CLASS_NONE, 0);
 	CHECK_EQ(decode(&r), -ENOTTY);
+	/* a file an ioctl made (a dma-buf) takes the dma-buf's SYNC, its
+	 * flags as the program wrote them; no device class does */
+	{
+		struct dma_buf_sync sync = {
+			.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ,
+		};
+
+		req_begin(&r, DMA_BUF_IOCTL_SYNC, 0);
+		req_buf(&r, &sync, sizeof(sync), IN);
+		CHECK_EQ(decode(&r), 0);
+		CHECK(rt.dc->arg != 0);
+		CHECK_EQ(((struct dma_buf_sync *)rt.dc->arg)->flags,
+			 (__u64)(DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+		start(PD_WIRE_CLASS_V4L2, 0);
+		req_begin(&r, DMA_BUF_IOCTL_SYNC, 0);
+		req_buf(&r, &sync, sizeof(sync), IN);
+		CHECK_EQ(decode(&r), -ENOTTY);
+	}
 
 	/* a handle this guest does not have */
 	start(PD_WIRE_CLASS_DRM, PD_WIRE_DRIVER_DRM_GENERIC);

@@ -36,7 +36,7 @@ from pdvm.testlib import check, run_ok, wait_for, wait_until
 MODE = "xen"
 GUESTS = 2
 # one boot for the suite: test_xen_vm_switcher.py's guests need it
-GUEST_LAYERS = ("switcher", "audio")
+GUEST_LAYERS = ("switcher", "camera", "audio")
 
 MAX_GRANTS = 1024
 MAX_OBJECTS = 100

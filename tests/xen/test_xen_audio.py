@@ -18,7 +18,7 @@ from pdvm.testlib import check, run_ok, wait_for
 MODE = "xen"
 GUESTS = 2
 # the suite's one boot: every tests/xen module names the same layers
-GUEST_LAYERS = ("switcher", "audio")
+GUEST_LAYERS = ("switcher", "camera", "audio")
 
 STATS = "/sys/kernel/debug/pdfront/stats"
 

@@ -26,7 +26,7 @@ from pdvm.testlib import (artifact, check, pixel, run_ok, wait_for,
 MODE = "xen"
 GUESTS = 2
 # one boot with test_xen_attack.py and test_xen_vm_switcher.py
-GUEST_LAYERS = ("switcher", "audio")
+GUEST_LAYERS = ("switcher", "camera", "audio")
 
 UID_BASE = 0x50440000	# HOSTD_BACKEND_UID_BASE (hostd/config.h)
 UIDS = {"guest1": UID_BASE, "guest2": UID_BASE + 1}

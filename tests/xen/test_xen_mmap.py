@@ -20,7 +20,7 @@ from pdvm.testlib import check, run_ok, wait_for
 MODE = "xen"
 GUESTS = 2
 # one boot for the suite: test_xen_vm_switcher.py's guests need it
-GUEST_LAYERS = ("switcher", "audio")
+GUEST_LAYERS = ("switcher", "camera", "audio")
 
 def test_xen_dumb_buffer_mapped_in_guest_shows_on_screen(app):
     """guest1 maps a 1024x768 dumb buffer of dom0's bochs card (TTM system

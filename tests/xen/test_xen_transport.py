@@ -20,7 +20,7 @@ from pdvm.testlib import wait_for as _wait, v4l2_comparable, TestFailure, check,
 MODE = "xen"
 GUESTS = 2
 # one boot for the suite: test_xen_vm_switcher.py's guests need it
-GUEST_LAYERS = ("switcher", "audio")
+GUEST_LAYERS = ("switcher", "camera", "audio")
 
 def test_xen_modetest_and_v4l2_identical_in_both_guests_at_once(app):
     """Both guests, at the same time, run modetest -M bochs-drm and

@@ -27,7 +27,7 @@ from pdvm.testlib import (wait_for as _wait, artifact, check, pixel,
 MODE = "xen"
 GUESTS = 2
 # the guests' system bus, switcher-ui's libraries (tests/vm/profiles)
-GUEST_LAYERS = ("switcher", "audio")
+GUEST_LAYERS = ("switcher", "camera", "audio")
 
 CONF = """\
 [guest guest1]

@@ -18,6 +18,7 @@ import os
 import shlex
 import stat
 import subprocess
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VMDIR = os.path.dirname(HERE)
@@ -386,6 +387,50 @@ def build_base(profile_name, cache_dir, kver=None, log=print):
             if old.startswith("base-%s-" % profile_name):
                 os.unlink(os.path.join(cache_dir, old))
         b.archive().write(out)
+    return out
+
+
+def build_disk(profile_name, cache_dir, kver=None, log=print):
+    """Return the path of a read-only disk image (ext2, which the guest
+    kernel's ext4 driver mounts: no journal, no checksums that would need
+    another module) holding a profile's files, for what is too big for an
+    initramfs (ffmpeg's libraries: a guest's memory would hold them three
+    times, docs/testing.md). Built from the profile's cached base layer
+    (build_base()) with mke2fs -d, which needs no root and no loop device;
+    rebuilt when that layer is. Sparse: only the files take space."""
+    kver = kver or kernel_version()
+    layer = build_base(profile_name, cache_dir, kver, log)
+    out = layer[:-len(".cpio")] + ".ext2"
+    if os.path.exists(out):
+        return out
+    t0 = time.monotonic()
+    tree = out + ".d"
+    subprocess.run(["rm", "-rf", tree], check=True)
+    os.makedirs(tree)
+    with open(layer, "rb") as f:
+        r = subprocess.run(["cpio", "-idm", "--quiet",
+                            "--no-absolute-filenames"], stdin=f, cwd=tree,
+                           capture_output=True, text=True)
+    if r.returncode != 0:
+        raise ImageError("%s: cpio -i: %s" % (layer, r.stderr.strip()[-500:]))
+    used = 0
+    for root, _, names in os.walk(tree):
+        for n in names:
+            p = os.path.join(root, n)
+            if not os.path.islink(p):
+                used += os.lstat(p).st_size
+    # room for the metadata, block rounding and the inode tables
+    size_kib = used // 1024 * 11 // 10 + 16384
+    r = subprocess.run(["mke2fs", "-q", "-F", "-t", "ext2", "-m", "0",
+                        "-L", profile_name, "-d", tree, out + ".tmp",
+                        "%dk" % size_kib], capture_output=True, text=True)
+    subprocess.run(["rm", "-rf", tree], check=True)
+    if r.returncode != 0:
+        raise ImageError("mke2fs -d for %s: %s" % (profile_name,
+                                                   r.stderr.strip()[-500:]))
+    os.replace(out + ".tmp", out)
+    log("image: disk %s, %d MiB of files, built in %.1fs"
+        % (os.path.basename(out), used >> 20, time.monotonic() - t0))
     return out
 
 

@@ -133,6 +133,15 @@ PROJECT_PROGRAMS = [
 LAYER_PROGRAMS = {
     "switcher": ["switcher-ui/switcher-ui"],
 }
+# Read-only disks (tests/vm/profiles/NAME.txt made an ext2 image by
+# image.build_disk()) that a xen appliance whose guests carry a layer
+# gets as virtio disks in dom0 (serial NAME: /sys/block/vdX/serial), for
+# programs too big for the guests' initramfs; a test hands one to a guest
+# as a Xen virtual disk (pdvm.xen.disk_attach()). Nothing reads them
+# unless a test does: QEMU reads the file lazily.
+LAYER_DISKS = {
+    "camera": ("ffmpeg",),
+}
 # Libraries of the project's tests (under build/meson), put in every image
 # when the build made them: wlroots' debug log for cage (tests/desktop);
 # PulseAudio's timer-based scheduling in a guest (tests/xen).
@@ -436,6 +445,20 @@ class Appliance:
             # Room for every guest, one spare (tests create extra guests),
             # and Xen itself. QEMU only backs what is touched.
             mem = dom0_mem + (guest_mem + 16) * (guests + 1) + 256
+            # iommu_platform=on: as for the virtio-gpu (VIRGL_QEMU_ARGS),
+            # a PV dom0's driver must hand QEMU addresses from Xen's
+            # swiotlb, not pseudo-physical ones; QEMU offers it on a
+            # modern-only device (disable-legacy=on)
+            for name in sorted({d for g in guest_layers
+                                for d in LAYER_DISKS.get(g, ())}):
+                try:
+                    disk = image.build_disk(name, CACHE, kver, self.say)
+                except image.ImageError as e:
+                    raise VmError(str(e)) from e
+                qemu += ["-drive", "file=%s,if=none,id=disk-%s,format=raw,"
+                         "readonly=on" % (disk, name),
+                         "-device", "virtio-blk-pci,drive=disk-%s,serial=%s,"
+                         "disable-legacy=on,iommu_platform=on" % (name, name)]
             qemu += ["-m", str(mem), "-kernel", self.xen_elf(),
                      "-append", "dom0_mem=%dM,max:%dM console=com1 "
                      "com1=115200,8n1 bootscrub=0 loglvl=all guest_loglvl=all%s"

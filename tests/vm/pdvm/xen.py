@@ -247,3 +247,43 @@ def hostd_stop(app):
 def switch_to(app, vm):
     """SwitchTo vm over D-Bus in dom0 (as root: polkit not asked)."""
     run_ok(app, "dom0", GDBUS + "SwitchTo %s" % vm)
+
+
+# -- a read-only disk of dom0 handed to a guest ------------------------------
+
+def disk_attach(app, guest, name, mnt, vdev="xvdb"):
+    """Dom0's read-only virtio disk with serial name (machine.py's
+    LAYER_DISKS) attached to guest as a Xen virtual disk (xl block-attach:
+    xl's hotplug script /etc/xen/scripts/block, blkback in dom0,
+    xen-blkfront in the guest) and mounted read-only at mnt there (ext2,
+    through the ext4 driver, which asks for crc32c at every mount). The
+    guest layer carries the modules (the camera layer): loaded here in
+    modules.dep's order."""
+    # locking.sh in xl's block script stats /dev/stdin, which a system
+    # has and devtmpfs does not: without it the script waits forever
+    run_ok(app, "dom0", "modprobe -a virtio_blk xen-blkback; for i in 0 1 2;"
+           " do n=$(echo stdin stdout stderr | cut -d' ' -f$((i+1))); [ -e "
+           "/dev/$n ] || ln -s /proc/self/fd/$i /dev/$n; done")
+    dev = wait_for("dom0's disk %s" % name, lambda: run_ok(
+        app, "dom0", "for d in /sys/block/vd*; do [ \"$(cat $d/serial "
+        "2>/dev/null)\" = %s ] && echo /dev/${d##*/}; done; true"
+        % name).strip() or None, timeout=30)
+    run_ok(app, "dom0", "xl block-attach %s 'format=raw,vdev=%s,access=ro,"
+           "target=%s'" % (guest, vdev, dev), timeout=120)
+    mods = "/lib/modules/$(uname -r)/kernel"
+    run_ok(app, guest, "for m in drivers/block/xen-blkfront "
+           "crypto/crc32c_generic lib/crc16 "
+           "fs/mbcache fs/jbd2/jbd2 fs/ext4/ext4; do n=${m##*/}; lsmod | "
+           "grep -q \"^$(echo $n | tr - _) \" || insmod %s/$m.ko || exit 1; "
+           "done" % mods, timeout=60)
+    wait_for("%s's /dev/%s" % (guest, vdev), lambda: app.run(
+        guest, "test -b /dev/%s" % vdev)[0] == 0, timeout=60)
+    run_ok(app, guest, "mkdir -p %s && mount -t ext4 -o ro /dev/%s %s"
+           % (mnt, vdev, mnt))
+    return dev
+
+
+def disk_detach(app, guest, mnt, vdev="xvdb"):
+    """Undo disk_attach(): unmounted in the guest, detached in dom0."""
+    app.run(guest, "umount %s" % mnt)
+    app.run("dom0", "xl block-detach %s %s" % (guest, vdev), timeout=120)
