@@ -337,6 +337,8 @@ static void on_exit_of_mixer(int fd, short revents, void *data)
 		timerfd_settime(a->timer, 0, &t, NULL);
 }
 
+_Static_assert(HOSTD_NAME_MAX == 64, "volume_line() reads names with %63s");
+
 /* Is line a valid "NAME VOLUME muted|on" line? Its parts in the rest. */
 static bool volume_line(const char *line, char *name, unsigned int *volume,
 			bool *muted)
