@@ -61,6 +61,7 @@
 
 #include <paradice/pd_wire.h>
 #include "pd_async.h"
+#include "pd_evbuf.h"
 #include "pd_ioctl.h"
 
 #define PD_FRONT_NAME "paradice"
@@ -178,6 +179,7 @@ void pd_stats_cached(u32 cmd);
 void pd_stats_spin(bool done);
 void pd_stats_async(u16 op, u32 cmd);
 void pd_stats_poll_cached(void);
+void pd_stats_read_pushed(void);
 
 /* ------------------------------------------------------------------ */
 /* Connections and exports (front_conn.c)                              */
@@ -349,8 +351,12 @@ struct pd_file {
 	struct mutex state_lock;	/* serialises stateful ioctls */
 	struct pd_ioc_state st;
 
-	wait_queue_head_t poll_wq;	/* woken by PD_EV_POLL */
+	wait_queue_head_t poll_wq;	/* woken by PD_EV_POLL, PD_EV_DATA */
 	struct pd_file_async *as;
+	/* a DRM file's events its backend pushed (FEAT_EVENT_PUSH), under
+	 * as->lock; NULL for other files. Its readers take turns. */
+	struct pd_evbuf *evbuf;
+	struct mutex ev_read_lock;
 	struct fasync_struct *fasync;
 	bool revoked;
 

@@ -22,12 +22,21 @@ static bool async = true;
 module_param(async, bool, 0644);
 MODULE_PARM_DESC(async, "offer asynchronous requests and poll sequences (wire 1.4)");
 
+/* A DRM file's events pushed into the guest (pd_wire.h 1.5): offered
+ * unless turned off (pdfront.push=0, or async=0: the 1.3 behaviour). */
+static bool push = true;
+module_param(push, bool, 0644);
+MODULE_PARM_DESC(push, "offer DRM events pushed into the guest (wire 1.5)");
+
 static u64 pd_conn_offer(struct pd_conn *conn)
 {
 	u64 f = conn->tp->features | PD_WIRE_FEAT_CLOCK | PD_WIRE_FEAT_CONTROL;
 
-	if (READ_ONCE(async))
+	if (READ_ONCE(async)) {
 		f |= PD_WIRE_FEAT_ASYNC | PD_WIRE_FEAT_POLL_SEQ;
+		if (READ_ONCE(push))
+			f |= PD_WIRE_FEAT_EVENT_PUSH;
+	}
 	return f;
 }
 

@@ -66,6 +66,7 @@ static struct pd_file *pd_file_new(struct pd_conn *conn, u32 handle,
 	pf->dev_class = dev_class;
 	pf->driver = driver;
 	mutex_init(&pf->state_lock);
+	mutex_init(&pf->ev_read_lock);
 	init_waitqueue_head(&pf->poll_wq);
 	return pf;
 }
@@ -240,6 +241,16 @@ struct pd_file *pd_file_open(struct pd_export *exp, unsigned int f_flags,
 		goto fail;
 	}
 	pf->exp = exp;
+	/* its backend pushes a DRM file's events (pd_wire.h 1.5) */
+	if (rsp.class == PD_WIRE_CLASS_DRM &&
+	    (conn->features & PD_WIRE_FEAT_EVENT_PUSH)) {
+		pf->evbuf = kzalloc(sizeof(*pf->evbuf), GFP_KERNEL);
+		if (!pf->evbuf) {
+			pd_file_close(pf);
+			*err = -ENOMEM;
+			return NULL;
+		}
+	}
 	ret = pd_file_publish(pf);
 	if (ret) {
 		*err = ret;
@@ -278,6 +289,7 @@ void pd_file_forget(struct pd_file *pf)
 		fput(pf->real);
 	pd_conn_put(conn);
 	pd_file_async_put(pf->as);
+	kfree(pf->evbuf);
 	kfree(pf);
 }
 
@@ -311,5 +323,6 @@ void pd_file_close(struct pd_file *pf)
 		fput(pf->real);
 	pd_conn_put(conn);
 	pd_file_async_put(pf->as);
+	kfree(pf->evbuf);
 	kfree(pf);
 }

@@ -91,20 +91,16 @@ static int io_wait_mode(const struct file *file)
 	return file->f_flags & O_NONBLOCK ? PD_WAIT_UNINTR : PD_WAIT_INTR;
 }
 
-ssize_t pd_fop_read(struct file *file, char __user *buf, size_t count,
-		    loff_t *ppos)
+/* One PD_OP_READ trip; seen: the pushed total the file has (0 without a
+ * push buffer). */
+static ssize_t read_trip(struct file *file, struct pd_file *pf,
+			 char __user *buf, size_t count, loff_t *ppos, u32 seen)
 {
-	struct pd_file *pf = file->private_data;
 	struct pd_wire_read_req *body;
 	struct pd_wire_io_rsp io;
 	struct pd_req *req;
 	ssize_t ret;
 
-	if (!count)
-		return 0;
-	ret = pd_file_async_err(pf);
-	if (ret)
-		return ret;
 	count = min_t(size_t, count, PD_WIRE_MAX_IO);
 	req = pd_req_alloc(PD_OP_READ, pf->handle, sizeof(*body));
 	if (!req)
@@ -113,6 +109,7 @@ ssize_t pd_fop_read(struct file *file, char __user *buf, size_t count,
 	body = pd_req_body(req);
 	body->pos = ppos ? *ppos : 0;
 	body->count = count;
+	body->seen = seen;
 	pd_file_op_begin(pf);
 	ret = pd_req_run(pf->conn, req, io_wait_mode(file));
 	pd_file_op_end(pf);
@@ -137,6 +134,100 @@ ssize_t pd_fop_read(struct file *file, char __user *buf, size_t count,
 out:
 	pd_req_put(req);
 	return ret;
+}
+
+/* Bytes of pushed events pf holds (its spinlock orders them). */
+static u32 evbuf_held(struct pd_file *pf)
+{
+	unsigned long flags;
+	u32 n;
+
+	spin_lock_irqsave(&pf->as->lock, flags);
+	n = pf->evbuf->len;
+	spin_unlock_irqrestore(&pf->as->lock, flags);
+	return n;
+}
+
+/*
+ * read() of a DRM file whose backend pushes its events (pd_wire.h "Events
+ * pushed into the guest"): the pushed ones first, taken here whole as
+ * drm_read() takes them; a trip only when none is held, saying how many
+ * this file has seen. A trip that crossed a push (-ESTALE) waits for it
+ * here (or says -EAGAIN on an O_NONBLOCK file: poll() will say when).
+ * Readers take turns, as on a DRM file: the first bytes held stay put
+ * while one copies them out, since a push only appends.
+ */
+static ssize_t read_pushed(struct file *file, struct pd_file *pf,
+			   char __user *buf, size_t count, loff_t *ppos)
+{
+	struct pd_evbuf *b = pf->evbuf;
+	unsigned long flags;
+	ssize_t ret;
+	u32 n, seen;
+
+	if (mutex_lock_interruptible(&pf->ev_read_lock))
+		return -ERESTARTSYS;
+	for (;;) {
+		spin_lock_irqsave(&pf->as->lock, flags);
+		n = pd_evbuf_peek(b, min_t(size_t, count, U32_MAX));
+		ret = b->len;
+		seen = b->pushed;
+		spin_unlock_irqrestore(&pf->as->lock, flags);
+		if (ret) {
+			/* held, but the first is larger than count: as the
+			 * backend answers (vkms/events.c) */
+			ret = -EINVAL;
+			if (n && copy_to_user(buf, b->data, n))
+				ret = -EFAULT;
+			else if (n)
+				ret = n;
+			if (ret > 0) {
+				spin_lock_irqsave(&pf->as->lock, flags);
+				pd_evbuf_drop(b, n);
+				spin_unlock_irqrestore(&pf->as->lock, flags);
+				pd_stats_read_pushed();
+			}
+			break;
+		}
+		ret = read_trip(file, pf, buf, count, ppos, seen);
+		if (ret != -ESTALE)
+			break;
+		/* what crossed our trip is on its way */
+		if (file->f_flags & O_NONBLOCK) {
+			if (evbuf_held(pf))
+				continue;
+			ret = -EAGAIN;
+			break;
+		}
+		ret = wait_event_interruptible(pf->poll_wq,
+					       evbuf_held(pf) ||
+					       READ_ONCE(pf->revoked) ||
+					       pd_conn_is_dead(pf->conn));
+		if (ret)
+			break;
+		if (!evbuf_held(pf)) {
+			ret = -EIO;
+			break;
+		}
+	}
+	mutex_unlock(&pf->ev_read_lock);
+	return ret;
+}
+
+ssize_t pd_fop_read(struct file *file, char __user *buf, size_t count,
+		    loff_t *ppos)
+{
+	struct pd_file *pf = file->private_data;
+	ssize_t ret;
+
+	if (!count)
+		return 0;
+	ret = pd_file_async_err(pf);
+	if (ret)
+		return ret;
+	if (pf->evbuf)
+		return read_pushed(file, pf, buf, count, ppos);
+	return read_trip(file, pf, buf, count, ppos, 0);
 }
 
 ssize_t pd_fop_write(struct file *file, const char __user *buf, size_t count,
@@ -250,6 +341,13 @@ __poll_t pd_fop_poll(struct file *file, struct poll_table_struct *wait)
 		return DEFAULT_POLLMASK;
 	events = (__force u32)(poll_requested_events(wait) & PD_POLL_BITS &
 			       ~(EPOLLERR | EPOLLHUP));
+	/* pushed events held: what a DRM file's poll says (it says no
+	 * more than EPOLLIN | EPOLLRDNORM) */
+	if (pf->evbuf && (events & (EPOLLIN | EPOLLRDNORM)) &&
+	    evbuf_held(pf)) {
+		pd_stats_poll_cached();
+		return (EPOLLIN | EPOLLRDNORM) & ((__force __poll_t)events);
+	}
 	if (seqd) {
 		spin_lock_irqsave(&pf->as->lock, flags);
 		hit = pd_pollc_answer(&pf->as->pc, events, &cached);
@@ -439,6 +537,31 @@ void pd_conn_event(struct pd_conn *conn, const struct pd_wire_hdr *hdr,
 		}
 		wake_up_poll(&pf->poll_wq,
 			     (__force __poll_t)ev.revents & PD_POLL_BITS);
+		break;
+	}
+	case PD_EV_DATA: {
+		struct pd_wire_data_ev ev;
+		unsigned long flags;
+		int err;
+
+		if (hdr->len <= sizeof(ev) ||
+		    hdr->len > sizeof(ev) + PD_WIRE_EV_DATA_MAX || !pf->evbuf) {
+			pr_warn_ratelimited("paradice: conn %u: handle %u: bad pushed events (%u bytes)\n",
+					    conn->id, hdr->handle, hdr->len);
+			break;
+		}
+		memcpy(&ev, body, sizeof(ev));
+		spin_lock_irqsave(&pf->as->lock, flags);
+		if (conn->features & PD_WIRE_FEAT_POLL_SEQ)
+			pd_pollc_event(&pf->as->pc, ev.seq,
+				       ev.revents & (u32)(__force u32)PD_POLL_BITS);
+		err = pd_evbuf_put(pf->evbuf, (const u8 *)body + sizeof(ev),
+				   hdr->len - sizeof(ev), ev.pushed);
+		spin_unlock_irqrestore(&pf->as->lock, flags);
+		if (err)
+			pr_warn_ratelimited("paradice: conn %u: handle %u: pushed events lost (%d)\n",
+					    conn->id, hdr->handle, err);
+		wake_up_poll(&pf->poll_wq, EPOLLIN | EPOLLRDNORM);
 		break;
 	}
 	case PD_EV_SIGIO: {

@@ -148,6 +148,14 @@ void pd_stats_poll_cached(void)
 	spin_unlock(&stats_lock);
 }
 
+/* A read() of a DRM file answered from the events pushed into it. */
+void pd_stats_read_pushed(void)
+{
+	spin_lock(&stats_lock);
+	op_stats[PD_OP_READ].cached++;
+	spin_unlock(&stats_lock);
+}
+
 /* A wait that spun first: did the reply come during the spin? */
 void pd_stats_spin(bool done)
 {

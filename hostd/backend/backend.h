@@ -150,8 +150,9 @@ struct be_class_hooks {
 	bool (*ioctl)(void *data, struct be_handle *h, unsigned int cmd,
 		      void *arg, int *ret);
 	/* a read answered (true, *n and errno as from read(2)) or not */
+	/* seen: PD_OP_READ's (the pushed total the guest had) */
 	bool (*read)(void *data, struct be_handle *h, void *buf,
-		     size_t count, bool nonblock, ssize_t *n);
+		     size_t count, bool nonblock, uint32_t seen, ssize_t *n);
 	/* poll bits to add to the real file's */
 	uint32_t (*poll)(void *data, struct be_handle *h);
 	/* before the guest's last close of h */
@@ -187,6 +188,10 @@ struct be_handle {
 	 * carry it with PD_WIRE_FEAT_POLL_SEQ) */
 	atomic_uint poll_seq;
 	atomic_uint poll_events;	/* what the guest last registered */
+	/* PD_WIRE_FEAT_EVENT_PUSH (vkms/events.c): bytes of events pushed
+	 * into the guest, and the total its last PD_OP_READ said it had */
+	atomic_uint ev_pushed;
+	atomic_uint ev_acked;
 	/* evdev: the clock the guest chose (EVIOCSCLOCKID), as a Linux
 	 * clockid; 0, CLOCK_REALTIME, until it chose one */
 	atomic_int evdev_clock;

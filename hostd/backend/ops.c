@@ -83,6 +83,7 @@ static void op_connect(struct be *be, struct be_job *job)
 				     PD_WIRE_FEAT_CLOCK | PD_WIRE_FEAT_REVOKE |
 				     PD_WIRE_FEAT_ASYNC |
 				     PD_WIRE_FEAT_POLL_SEQ |
+				     PD_WIRE_FEAT_EVENT_PUSH |
 				     (be_has_control(be) ?
 				      PD_WIRE_FEAT_CONTROL : 0));
 	c.major = PD_WIRE_VERSION_MAJOR;
@@ -200,8 +201,8 @@ static void op_read(struct be *be, struct be_handle *h, struct be_job *job)
 	uint8_t *buf;
 	ssize_t n;
 
-	if (take_body(job, &r, sizeof(r)) || r.reserved ||
-	    r.count > PD_WIRE_MAX_IO) {
+	if (take_body(job, &r, sizeof(r)) || r.count > PD_WIRE_MAX_IO ||
+	    (r.seen && !(be->features & PD_WIRE_FEAT_EVENT_PUSH))) {
 		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
 		return;
 	}
@@ -213,7 +214,7 @@ static void op_read(struct be *be, struct be_handle *h, struct be_job *job)
 	prepare_io(h, job);
 	if (!h->hooks || !h->hooks->read ||
 	    !h->hooks->read(h->hooks_data, h, buf + sizeof(*io), r.count,
-			    job->hdr.flags & PD_WIRE_F_NONBLOCK, &n))
+			    job->hdr.flags & PD_WIRE_F_NONBLOCK, r.seen, &n))
 		n = read(h->fd, buf + sizeof(*io), r.count);
 	if (n > 0 && h->dev_class == PD_WIRE_CLASS_EVDEV)
 		be_clock_evdev_fix(be, atomic_load(&h->evdev_clock),

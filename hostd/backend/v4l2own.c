@@ -160,8 +160,9 @@ static bool v4l2own_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 
 /* read() I/O: vb2 makes the queue's buffers at the first read */
 static bool v4l2own_read(void *data, struct be_handle *h, void *buf,
-			 size_t count, bool nonblock, ssize_t *n)
+			 size_t count, bool nonblock, uint32_t seen, ssize_t *n)
 {
+	(void)seen;
 	(void)buf;
 	(void)count;
 	(void)nonblock;

@@ -32,6 +32,12 @@
  *        event sequence, so the frontend can tell a stale PD_EV_POLL.
  *        See "Requests nobody waits for" below. A peer without the bits:
  *        every request waits for its reply, as in 1.3.
+ *   1.5  PD_WIRE_FEAT_EVENT_PUSH: the events the backend makes for a DRM
+ *        file (flip completions, vblank events of its virtual display) are
+ *        pushed into the guest (PD_EV_DATA) and read there without a trip;
+ *        PD_OP_READ carries how much of them the guest has seen. See
+ *        "Events pushed into the guest" below. A peer without the bit:
+ *        such events wait in the backend for a PD_OP_READ, as in 1.4.
  *
  * Compatibility rule: a change of PD_WIRE_VERSION_MAJOR breaks the layout of
  * something below; peers with different majors refuse to connect. A minor
@@ -251,7 +257,7 @@
 #include <linux/types.h>
 
 #define PD_WIRE_VERSION_MAJOR 1
-#define PD_WIRE_VERSION_MINOR 4
+#define PD_WIRE_VERSION_MINOR 5
 
 #define PD_WIRE_XENBUS_DEVICE_TYPE "paradice"
 
@@ -310,7 +316,9 @@
 #define PD_WIRE_FEAT_ASYNC		(1ull << 8)
 /* PD_OP_POLL replies carry struct pd_wire_poll_ev (1.4). */
 #define PD_WIRE_FEAT_POLL_SEQ		(1ull << 9)
-#define PD_WIRE_FEAT_ALL		((1ull << 10) - 1)
+/* PD_EV_DATA and PD_OP_READ's seen (1.5). */
+#define PD_WIRE_FEAT_EVENT_PUSH		(1ull << 10)
+#define PD_WIRE_FEAT_ALL		((1ull << 11) - 1)
 
 /*
  * ===========================================================================
@@ -377,6 +385,7 @@ enum pd_wire_op {
 	PD_EV_SIGIO		= 0x82,	/* fasync notification */
 	PD_EV_REVOKE		= 0x83,	/* the real file is gone */
 	PD_EV_UNMAP		= 0x84,	/* a mapping's pages are taken back */
+	PD_EV_DATA		= 0x85,	/* a DRM file's events (FEAT_EVENT_PUSH) */
 };
 
 /* pd_wire_hdr.flags */
@@ -509,7 +518,8 @@ struct pd_wire_open_rsp {
 struct pd_wire_read_req {
 	__s64 pos;		/* file position for positioned files */
 	__u32 count;		/* <= PD_WIRE_MAX_IO */
-	__u32 reserved;
+	__u32 seen;		/* FEAT_EVENT_PUSH: the pushed total the guest
+				 * had when it sent this (else 0) */
 };
 
 /* PD_OP_WRITE request, followed by count bytes; the reply has the pos. */
@@ -547,6 +557,39 @@ struct pd_wire_poll_req {
 struct pd_wire_poll_ev {
 	__u32 revents;
 	__u32 seq;
+};
+
+/*
+ * Events pushed into the guest (PD_WIRE_FEAT_EVENT_PUSH). The events the
+ * backend itself makes for a DRM file (its virtual display's flip
+ * completions and vblank events: whole struct drm_event records) go to
+ * the guest as PD_EV_DATA as soon as they are due, and the guest's read()
+ * takes them there; only the real file's own events travel as PD_OP_READ.
+ *
+ *   - Order: the records of one handle arrive in the order the file
+ *     would have returned them; `pushed` is the backend's running total
+ *     of bytes pushed for the handle (32-bit, wrapping), after this one.
+ *   - Bound: at most PD_WIRE_PUSH_MAX bytes are pushed beyond what the
+ *     guest has acknowledged; the rest wait in the backend. The guest
+ *     acknowledges with `seen` in PD_OP_READ, which it sends only when it
+ *     holds none of the pushed records: `seen` is then its total.
+ *   - A PD_OP_READ whose `seen` is not the backend's total crossed a push
+ *     on its way: it fails with -ESTALE at once (also while it waits in
+ *     a blocking read), and the guest reads what is on its way to it.
+ *   - revents and seq are the handle's readiness after the push, as in
+ *     PD_EV_POLL (the records pushed are no longer part of it).
+ *   - One message carries at most PD_WIRE_EV_DATA_MAX bytes of records,
+ *     so that it fits every transport's event buffer.
+ */
+#define PD_WIRE_PUSH_MAX		4096u
+#define PD_WIRE_EV_DATA_MAX		64u
+
+/* PD_EV_DATA body, followed by whole struct drm_event records. */
+struct pd_wire_data_ev {
+	__u32 revents;
+	__u32 seq;
+	__u32 pushed;
+	__u32 reserved;
 };
 
 /* PD_OP_FASYNC request: turn SIGIO delivery for the handle on or off. */
@@ -800,6 +843,7 @@ PD_WIRE_ASSERT_SIZE(pd_wire_io_rsp, 8);
 PD_WIRE_ASSERT_SIZE(pd_wire_llseek_req, 16);
 PD_WIRE_ASSERT_SIZE(pd_wire_poll_req, 8);
 PD_WIRE_ASSERT_SIZE(pd_wire_poll_ev, 8);
+PD_WIRE_ASSERT_SIZE(pd_wire_data_ev, 16);
 PD_WIRE_ASSERT_SIZE(pd_wire_fasync_req, 8);
 PD_WIRE_ASSERT_SIZE(pd_wire_sigio_ev, 8);
 PD_WIRE_ASSERT_SIZE(pd_wire_revoke_ev, 8);

@@ -602,7 +602,7 @@ static void run(struct in *in)
 		ssize_t n = 0;
 
 		answering = true;
-		if (vkms_card_hooks.read(v, h, buf, count, true, &n) &&
+		if (vkms_card_hooks.read(v, h, buf, count, true, 0, &n) &&
 		    n > (ssize_t)count)
 			abort();
 		answering = false;

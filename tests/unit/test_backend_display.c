@@ -427,7 +427,7 @@ static ssize_t read_event(struct be_handle *h, void *ev, size_t len, int ms)
 
 	while (mono_us() < end) {
 		if (vkms_card_hooks.poll(vk, h) & POLLIN) {
-			CHECK(vkms_card_hooks.read(vk, h, ev, len, true, &n));
+			CHECK(vkms_card_hooks.read(vk, h, ev, len, true, 0, &n));
 			return n;
 		}
 		usleep(2000);

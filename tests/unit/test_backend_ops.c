@@ -176,11 +176,11 @@ static void test_connect_checks(void)
 	memcpy(&r, last + sizeof(struct pd_wire_hdr), sizeof(r));
 	CHECK_EQ(r.nexports, 2);
 	/* only what both the guest and the transport have, and the clock
-	 * offsets, revocations, asynchronous requests and poll sequences,
-	 * which need nothing of the transport */
+	 * offsets, revocations, asynchronous requests, poll sequences and
+	 * pushed events, which need nothing of the transport */
 	CHECK_EQ(r.features, mem_impl.features | PD_WIRE_FEAT_CLOCK |
 		 PD_WIRE_FEAT_REVOKE | PD_WIRE_FEAT_ASYNC |
-		 PD_WIRE_FEAT_POLL_SEQ);
+		 PD_WIRE_FEAT_POLL_SEQ | PD_WIRE_FEAT_EVENT_PUSH);
 }
 
 static void test_export_info(void)
@@ -244,8 +244,10 @@ static void test_read_write_llseek(void)
 	r.count = PD_WIRE_MAX_IO + 1;
 	CHECK_EQ(call(PD_OP_READ, zero, &r, sizeof(r)), -EINVAL);
 	r.count = 1;
-	r.reserved = 5;
-	CHECK_EQ(call(PD_OP_READ, zero, &r, sizeof(r)), -EINVAL);
+	/* pushed events agreed: seen is the guest's to say (a file with no
+	 * pushed events does not look at it) */
+	r.seen = 5;
+	CHECK_EQ(call(PD_OP_READ, zero, &r, sizeof(r)), 1);
 	CHECK_EQ(call(PD_OP_READ, zero, &r, sizeof(r) - 1), -EINVAL);
 	memcpy(w, &wr, sizeof(wr));
 	memcpy(w + sizeof(wr), "abcde", 5);
@@ -591,8 +593,9 @@ static void hk_opened(void *data, struct be_handle *h)
 }
 
 static bool hk_read(void *data, struct be_handle *h, void *buf,
-		    size_t count, bool nonblock, ssize_t *n)
+		    size_t count, bool nonblock, uint32_t seen, ssize_t *n)
 {
+	(void)seen;
 	(void)data;
 	(void)h;
 	(void)nonblock;

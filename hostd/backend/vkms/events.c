@@ -296,20 +296,25 @@ static bool has_event(struct vkms *v, uint32_t handle)
 	return false;
 }
 
-/* Under lock: move up to count bytes of whole events of handle to buf. */
+/* Under lock: move up to count bytes of whole events of handle to buf,
+ * oldest first (none after the first that does not fit). */
 static ssize_t take_events(struct vkms *v, uint32_t handle, uint8_t *buf,
 			   size_t count)
 {
 	size_t n = 0;
 	unsigned int i = 0, kept = 0;
+	bool full = false;
 
 	for (i = 0; i < v->nevents; i++) {
 		struct vevent *e = &v->events[i];
 
-		if (e->handle == handle && n + e->ev.base.length <= count) {
+		if (e->handle == handle && !full &&
+		    n + e->ev.base.length <= count) {
 			memcpy(buf + n, &e->ev, e->ev.base.length);
 			n += e->ev.base.length;
 		} else {
+			if (e->handle == handle)
+				full = true;
 			v->events[kept++] = *e;
 		}
 	}
@@ -322,10 +327,20 @@ static ssize_t take_events(struct vkms *v, uint32_t handle, uint8_t *buf,
  * the real file's (none the guest asked for through us; e.g. of a
  * driver-private ioctl). A blocking read waits for either. Returns true
  * if it answered (*n as from read(2)); false: read the real file.
+ *
+ * With PD_WIRE_FEAT_EVENT_PUSH the guest holds none of what we pushed
+ * when it sends a read, and seen is its total: that much it has read
+ * (what is not yet pushed may go now). A read that crossed a push on its
+ * way (seen is not our total), or that waits while one goes, ends with
+ * ESTALE: the guest reads what it was sent (pd_wire.h).
  */
 bool vkms_events_read(struct vkms *v, struct be_handle *h, void *buf,
-		      size_t count, bool nonblock, ssize_t *n)
+		      size_t count, bool nonblock, uint32_t seen, ssize_t *n)
 {
+	bool push = v->be->features & PD_WIRE_FEAT_EVENT_PUSH;
+
+	if (push)
+		atomic_store(&h->ev_acked, seen);
 	for (;;) {
 		struct pollfd p[2] = {
 			{ .fd = h->fd, .events = POLLIN },
@@ -334,6 +349,12 @@ bool vkms_events_read(struct vkms *v, struct be_handle *h, void *buf,
 		uint64_t one;
 
 		pthread_mutex_lock(&v->lock);
+		if (push && atomic_load(&h->ev_pushed) != seen) {
+			pthread_mutex_unlock(&v->lock);
+			errno = ESTALE;
+			*n = -1;
+			return true;
+		}
 		*n = has_event(v, h->handle) ?
 		     take_events(v, h->handle, buf, count) : -1;
 		pthread_mutex_unlock(&v->lock);
@@ -537,6 +558,54 @@ static void *vblank_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Not under lock (v->push_lock): push handle's queued events into the
+ * guest (PD_WIRE_FEAT_EVENT_PUSH), as many as PD_WIRE_PUSH_MAX lets go,
+ * in order. Taken off the queue and counted in ev_pushed under v->lock,
+ * so that a read waiting in vkms_events_read() sees either the events or
+ * the new total; sent in the order taken (push_lock). True if nothing of
+ * handle's is left queued.
+ */
+static bool push_events(struct vkms *v, struct be_handle *h)
+{
+	struct {
+		struct pd_wire_data_ev ev;
+		uint8_t recs[PD_WIRE_EV_DATA_MAX];
+	} msg;
+	bool left = false;
+
+	pthread_mutex_lock(&v->push_lock);
+	for (;;) {
+		uint32_t room;
+		ssize_t n;
+
+		pthread_mutex_lock(&v->lock);
+		room = PD_WIRE_PUSH_MAX - (atomic_load(&h->ev_pushed) -
+					   atomic_load(&h->ev_acked));
+		if (room > PD_WIRE_PUSH_MAX)	/* a guest's seen that lies */
+			room = 0;
+		n = has_event(v, h->handle) ?
+		    take_events(v, h->handle, msg.recs,
+				room < sizeof(msg.recs) ? room : sizeof(msg.recs)) :
+		    0;
+		if (n > 0)
+			atomic_fetch_add(&h->ev_pushed, (uint32_t)n);
+		msg.ev.pushed = atomic_load(&h->ev_pushed);
+		left = has_event(v, h->handle);
+		pthread_mutex_unlock(&v->lock);
+		if (n <= 0)
+			break;
+		msg.ev.seq = atomic_fetch_add(&h->poll_seq, 1) + 1;
+		/* looked at after the sequence was taken (events.c) */
+		msg.ev.revents = be_poll_look(h);
+		msg.ev.reserved = 0;
+		be_send_event(v->be, PD_EV_DATA, h->handle, &msg,
+			      sizeof(msg.ev) + (size_t)n);
+	}
+	pthread_mutex_unlock(&v->push_lock);
+	return !left;
+}
+
 /* Not under lock: wake a read() and the guest's poll on handle. */
 void vkms_notify(struct vkms *v, uint32_t handle)
 {
@@ -545,9 +614,15 @@ void vkms_notify(struct vkms *v, uint32_t handle)
 
 	if (!handle)
 		return;
+	h = be_handle_get(v->be, handle);
+	if (h && (v->be->features & PD_WIRE_FEAT_EVENT_PUSH) &&
+	    push_events(v, h)) {
+		be_handle_put(v->be, h);
+		h = NULL;
+	}
+	/* a read waiting here: the events, or a push it crossed */
 	if (write(v->wake, &one, sizeof(one)) < 0)
 		be_log(v->be, "display: wake: %s", strerror(errno));
-	h = be_handle_get(v->be, handle);
 	if (h) {
 		struct pd_wire_poll_ev pe = {
 			.revents = POLLIN | POLLRDNORM,

@@ -121,6 +121,8 @@ struct vkms {
 	bool open_done;
 	int open_result, open_fd;
 	int wake;		/* eventfd: an event was queued */
+	/* pushes into the guest go one at a time, in order (events.c) */
+	pthread_mutex_t push_lock;
 	int gone;		/* eventfd: no hostd came back (main exits) */
 	bool stopping;		/* vkms_destroy(): the threads end */
 	pthread_t link_thread, vblank_thread;
@@ -227,7 +229,7 @@ int vkms_wait_vblank(struct vkms *v, struct be_handle *h,
 int vkms_crtc_sequence(struct vkms *v, struct be_handle *h, unsigned int cmd,
 		       void *arg);
 bool vkms_events_read(struct vkms *v, struct be_handle *h, void *buf,
-		      size_t count, bool nonblock, ssize_t *n);
+		      size_t count, bool nonblock, uint32_t seen, ssize_t *n);
 uint32_t vkms_events_poll(struct vkms *v, struct be_handle *h);
 void vkms_events_release(struct vkms *v, uint32_t handle);	/* under lock */
 int vkms_events_start(struct vkms *v);

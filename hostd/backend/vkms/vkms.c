@@ -314,9 +314,9 @@ static bool card_screens(void *data, const struct be_handle *h)
 }
 
 static bool card_read(void *data, struct be_handle *h, void *buf,
-		      size_t count, bool nonblock, ssize_t *n)
+		      size_t count, bool nonblock, uint32_t seen, ssize_t *n)
 {
-	return vkms_events_read(data, h, buf, count, nonblock, n);
+	return vkms_events_read(data, h, buf, count, nonblock, seen, n);
 }
 
 static uint32_t card_poll(void *data, struct be_handle *h)
@@ -374,6 +374,7 @@ struct vkms *vkms_create(struct be *be, const struct vkms_config *cfg)
 	     i < PD_DISPLAY_MAX_INPUT; i++)
 		v->input[v->ninput++] = cfg->input[i];
 	pthread_mutex_init(&v->lock, NULL);
+	pthread_mutex_init(&v->push_lock, NULL);
 	pthread_mutex_init(&v->learn_lock, NULL);
 	pthread_mutex_init(&v->asked_lock, NULL);
 	pthread_cond_init(&v->flipped, NULL);
@@ -417,6 +418,7 @@ fail:
 	pthread_mutex_destroy(&v->open_lock);
 	pthread_mutex_destroy(&v->asked_lock);
 	pthread_mutex_destroy(&v->learn_lock);
+	pthread_mutex_destroy(&v->push_lock);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
 	errno = e;
@@ -446,6 +448,7 @@ void vkms_destroy(struct vkms *v)
 	pthread_mutex_destroy(&v->open_lock);
 	pthread_mutex_destroy(&v->asked_lock);
 	pthread_mutex_destroy(&v->learn_lock);
+	pthread_mutex_destroy(&v->push_lock);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
 }

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
+/*
+ * The events a backend pushed for one DRM file (pd_wire.h, "Events pushed
+ * into the guest"), kept in the guest until its read(): whole struct
+ * drm_event records, oldest first, taken whole as a DRM file gives them.
+ * Pure functions over a caller-locked struct, so that a unit test can
+ * drive them (tests/unit/test_evbuf.c).
+ *
+ * Locking in the frontend (kernel/front_fops.c): put under the file's
+ * spinlock (events arrive in the event channel's interrupt); readers are
+ * serialised by a mutex and may copy the first pd_evbuf_peek() bytes out
+ * without the spinlock, since put only appends behind them; drop under
+ * the spinlock again.
+ */
+#ifndef PARADICE_PD_EVBUF_H
+#define PARADICE_PD_EVBUF_H
+
+#include "pd_compat.h"
+#include <paradice/pd_wire.h>
+
+/* A record's header, as struct drm_event: type, then length (both u32). */
+#define PD_EVBUF_HDR	8u
+
+struct pd_evbuf {
+	__u32 len;		/* bytes held, from data[0] */
+	__u32 pushed;		/* the backend's running total, as last told */
+	__u8 data[PD_WIRE_PUSH_MAX];
+};
+
+/* The length of the record at p (n bytes left), or 0 if it is not whole. */
+static inline __u32 pd_evbuf_rec(const __u8 *p, __u32 n)
+{
+	__u32 len;
+
+	if (n < PD_EVBUF_HDR)
+		return 0;
+	pd_memcpy(&len, p + 4, sizeof(len));
+	return len >= PD_EVBUF_HDR && len <= n ? len : 0;
+}
+
+/*
+ * n bytes of records pushed, the backend's total after them being pushed.
+ * The total is taken in any case (a later PD_OP_READ says it, so that the
+ * backend does not take it for a crossed push). Returns 0; -EPROTO if the
+ * bytes are not whole records or the total does not follow the last one;
+ * -ENOSPC if they do not fit (the backend broke PD_WIRE_PUSH_MAX). Nothing
+ * is kept on an error.
+ */
+static inline int pd_evbuf_put(struct pd_evbuf *b, const void *recs, __u32 n,
+			       __u32 pushed)
+{
+	const __u8 *p = (const __u8 *)recs;
+	__u32 left = n, prev = b->pushed;
+
+	b->pushed = pushed;
+	if (!n || pushed - prev != n)
+		return -EPROTO;
+	while (left) {
+		__u32 len = pd_evbuf_rec(p, left);
+
+		if (!len)
+			return -EPROTO;
+		p += len;
+		left -= len;
+	}
+	if (n > sizeof(b->data) - b->len)
+		return -ENOSPC;
+	pd_memcpy(b->data + b->len, recs, n);
+	b->len += n;
+	return 0;
+}
+
+/* How many bytes from the front are whole records that fit in count. */
+static inline __u32 pd_evbuf_peek(const struct pd_evbuf *b, __u32 count)
+{
+	__u32 n = 0;
+
+	while (n < b->len) {
+		__u32 len = pd_evbuf_rec(b->data + n, b->len - n);
+
+		if (!len || len > count - n)
+			break;
+		n += len;
+	}
+	return n;
+}
+
+/* The first n bytes (a pd_evbuf_peek() answer) were read. */
+static inline void pd_evbuf_drop(struct pd_evbuf *b, __u32 n)
+{
+	if (n > b->len)
+		n = b->len;
+	b->len -= n;
+	__builtin_memmove(b->data, b->data + n, b->len);
+}
+
+#endif /* PARADICE_PD_EVBUF_H */
