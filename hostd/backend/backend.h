@@ -188,10 +188,16 @@ struct be_handle {
 	 * carry it with PD_WIRE_FEAT_POLL_SEQ) */
 	atomic_uint poll_seq;
 	atomic_uint poll_events;	/* what the guest last registered */
-	/* PD_WIRE_FEAT_EVENT_PUSH (vkms/events.c): bytes of events pushed
-	 * into the guest, and the total its last PD_OP_READ said it had */
+	/* PD_WIRE_FEAT_EVENT_PUSH (events.c, vkms/events.c): bytes of events
+	 * pushed into the guest, and the total its last PD_OP_READ said it
+	 * had. push_real: a DRM file whose own events go too; its fd is
+	 * then always O_NONBLOCK (ops.c waits for a guest that blocks), and
+	 * read_lock makes a read of it and the count of what it pushed one
+	 * step, for the pusher and a PD_OP_READ alike. */
 	atomic_uint ev_pushed;
 	atomic_uint ev_acked;
+	bool push_real;
+	pthread_mutex_t read_lock;
 	/* evdev: the clock the guest chose (EVIOCSCLOCKID), as a Linux
 	 * clockid; 0, CLOCK_REALTIME, until it chose one */
 	atomic_int evdev_clock;
@@ -234,6 +240,9 @@ struct be {
 	uint32_t nexports;		/* the control file's last, if any */
 	int control_fd;			/* channel to hostd (control.c), -1 */
 	uint64_t features;		/* agreed at CONNECT */
+	/* PD_EV_DATA goes out one at a time, so that the guest sees each
+	 * handle's running total in order (events.c be_push_send()) */
+	pthread_mutex_t push_lock;
 	atomic_bool connected;
 	/* The guest's clocks minus ours, by PD_WIRE_CLOCK_* (clock.c);
 	 * 0 until the frontend says (PD_OP_CLOCK). */
@@ -387,6 +396,12 @@ void be_inflight_uncharge(struct be *be, uint32_t len);
 int be_events_start(struct be *be);
 int be_poll_arm(struct be *be, struct be_handle *h, uint32_t events);
 uint32_t be_poll_look(struct be_handle *h);
+/* Caller holds be->push_lock and has counted n in h->ev_pushed: one
+ * PD_EV_DATA of n bytes of whole records (<= PD_WIRE_EV_DATA_MAX). */
+int be_push_send(struct be *be, struct be_handle *h, const void *recs,
+		 size_t n);
+/* Bytes h may still push (PD_WIRE_PUSH_MAX beyond the guest's seen). */
+uint32_t be_push_room(struct be_handle *h);
 void be_cancel(struct be *be, uint64_t target, int64_t *result);
 
 #endif /* PD_BACKEND_H */

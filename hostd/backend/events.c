@@ -10,6 +10,12 @@
  *     then the registration stays, edge-triggered (an event at each
  *     registration while ready, and at each wake-up of the real file),
  *     until the next PD_OP_POLL replaces it;
+ *   - with PD_WIRE_FEAT_EVENT_PUSH, a DRM file's own events (a flip's on
+ *     a card the guest drives itself, a fence's): when its registration
+ *     fires, read here (the descriptor never blocks: ops.c) and pushed
+ *     into the guest as PD_EV_DATA, as far as PD_WIRE_PUSH_MAX lets them
+ *     (pd_wire.h "Events pushed into the guest"); the virtual display's
+ *     own events are pushed by vkms/events.c through be_push_send();
  *   - SIGIO of files in fasync mode (F_SETSIG with BE_SIG_IO, read from
  *     a signalfd): PD_EV_SIGIO for the file's handle;
  *   - cancels: a worker blocked in the real driver for a cancelled request
@@ -90,6 +96,67 @@ uint32_t be_poll_look(struct be_handle *h)
 	return mask;
 }
 
+int be_push_send(struct be *be, struct be_handle *h, const void *recs,
+		 size_t n)
+{
+	struct {
+		struct pd_wire_data_ev ev;
+		uint8_t recs[PD_WIRE_EV_DATA_MAX];
+	} msg = { 0 };
+
+	if (n > sizeof(msg.recs)) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	memcpy(msg.recs, recs, n);
+	msg.ev.pushed = atomic_load(&h->ev_pushed);
+	msg.ev.seq = atomic_fetch_add(&h->poll_seq, 1) + 1;
+	/* looked at after the sequence was taken (above) */
+	msg.ev.revents = be_poll_look(h);
+	return be_send_event(be, PD_EV_DATA, h->handle, &msg,
+			     sizeof(msg.ev) + n);
+}
+
+uint32_t be_push_room(struct be_handle *h)
+{
+	uint32_t out = atomic_load(&h->ev_pushed) - atomic_load(&h->ev_acked);
+
+	/* a guest's seen that lies gets nothing more */
+	return out > PD_WIRE_PUSH_MAX ? 0 : PD_WIRE_PUSH_MAX - out;
+}
+
+/* h's real file is readable: push what it has. True if it pushed until
+ * the file had no more, so that no PD_EV_POLL is needed. */
+static bool push_real(struct be *be, struct be_handle *h)
+{
+	uint8_t recs[PD_WIRE_EV_DATA_MAX];
+	bool sent = false, drained = false;
+
+	pthread_mutex_lock(&be->push_lock);
+	for (;;) {
+		uint32_t room = be_push_room(h);
+		ssize_t n;
+
+		if (room > sizeof(recs))
+			room = sizeof(recs);
+		pthread_mutex_lock(&h->read_lock);
+		n = read(h->fd, recs, room);
+		if (n > 0)
+			atomic_fetch_add(&h->ev_pushed, (uint32_t)n);
+		pthread_mutex_unlock(&h->read_lock);
+		if (n <= 0) {
+			/* empty; or the next is larger than room: the guest
+			 * reads it (PD_EV_POLL says ready) */
+			drained = n < 0 && errno == EAGAIN;
+			break;
+		}
+		be_push_send(be, h, recs, (size_t)n);
+		sent = true;
+	}
+	pthread_mutex_unlock(&be->push_lock);
+	return sent && drained;
+}
+
 void be_cancel(struct be *be, uint64_t target, int64_t *result)
 {
 	uint64_t one = 1;
@@ -151,6 +218,11 @@ static void *event_thread(void *arg)
 			h = be_handle_get(be, (uint32_t)evs[i].data.u64);
 			if (!h)
 				continue;
+			if (h->push_real && (evs[i].events & EPOLLIN) &&
+			    push_real(be, h)) {
+				be_handle_put(be, h);
+				continue;
+			}
 			pe.revents = evs[i].events &
 				     ~(uint32_t)(EPOLLONESHOT | EPOLLET);
 			pe.seq = atomic_fetch_add(&h->poll_seq, 1) + 1;

@@ -90,12 +90,14 @@ struct be_handle *be_handle_new(struct be *be, int fd, uint16_t dev_class,
 	h->driver = driver;
 	h->refs = 1;
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->read_lock, NULL);
 	pthread_mutex_lock(&be->lock);
 	if (be->open_handles >= max_handles(be)) {
 		pthread_mutex_unlock(&be->lock);
 		be_log(be, "open refused: %u files open, the limit is %u "
 		       "(max_handles)", be->open_handles, max_handles(be));
 		pthread_mutex_destroy(&h->lock);
+		pthread_mutex_destroy(&h->read_lock);
 		free(h);
 		errno = EMFILE;
 		return NULL;
@@ -104,6 +106,7 @@ struct be_handle *be_handle_new(struct be *be, int fd, uint16_t dev_class,
 	if (err) {
 		pthread_mutex_unlock(&be->lock);
 		pthread_mutex_destroy(&h->lock);
+		pthread_mutex_destroy(&h->read_lock);
 		free(h);
 		errno = -err;
 		return NULL;
@@ -175,6 +178,7 @@ void be_handle_put(struct be *be, struct be_handle *h)
 		return;
 	close(h->fd);
 	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->read_lock);
 	free(h);
 }
 

@@ -246,6 +246,7 @@ int main(int argc, char **argv)
 		}
 	}
 	pthread_mutex_init(&be.lock, NULL);
+	pthread_mutex_init(&be.push_lock, NULL);
 	be.revocations = be_maps_revocations;
 	signal(SIGPIPE, SIG_IGN);
 	if (xen) {

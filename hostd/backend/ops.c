@@ -53,6 +53,8 @@ static void set_nonblock(struct be_handle *h, bool nonblock)
 
 static void prepare_io(struct be_handle *h, const struct be_job *job)
 {
+	if (h->push_real)
+		return;		/* always O_NONBLOCK: read_real() */
 	pthread_mutex_lock(&h->lock);
 	set_nonblock(h, job->hdr.flags & PD_WIRE_F_NONBLOCK);
 	pthread_mutex_unlock(&h->lock);
@@ -145,6 +147,13 @@ static void op_open(struct be *be, struct be_job *job)
 	}
 	h->nonblock = fl & O_NONBLOCK;
 	h->path = e->path;
+	/* its events are pushed into the guest (events.c): the descriptor
+	 * never blocks, read_real() waits where the guest would */
+	if (e->info.class == PD_WIRE_CLASS_DRM &&
+	    (be->features & PD_WIRE_FEAT_EVENT_PUSH)) {
+		set_nonblock(h, true);
+		h->push_real = h->nonblock;
+	}
 	if (e->info.class < PD_WIRE_CLASS_COUNT) {
 		h->hooks = be->hooks[e->info.class];
 		h->hooks_data = be->hooks_data[e->info.class];
@@ -194,6 +203,36 @@ static void op_flush(struct be *be, struct be_handle *h, struct be_job *job)
 	be_reply(be, &job->hdr, ret, NULL, 0);
 }
 
+/*
+ * read(2) of a file whose events are pushed (push_real): a read that
+ * crossed a push (seen is not what was pushed) fails with ESTALE, before
+ * it could take a newer event than the guest was sent; the check and the
+ * read are one step against the pusher (read_lock). The descriptor never
+ * blocks: a guest's blocking read waits here, woken by the file or after
+ * 100 ms at most, and ends on a cancel (EINTR).
+ */
+static ssize_t read_real(struct be_handle *h, void *buf, size_t count,
+			 bool nonblock, uint32_t seen)
+{
+	for (;;) {
+		struct pollfd p = { .fd = h->fd, .events = POLLIN };
+		ssize_t n;
+
+		pthread_mutex_lock(&h->read_lock);
+		if (atomic_load(&h->ev_pushed) != seen) {
+			pthread_mutex_unlock(&h->read_lock);
+			errno = ESTALE;
+			return -1;
+		}
+		n = read(h->fd, buf, count);
+		pthread_mutex_unlock(&h->read_lock);
+		if (n >= 0 || errno != EAGAIN || nonblock)
+			return n;
+		if (poll(&p, 1, 100) < 0 && errno == EINTR)
+			return -1;
+	}
+}
+
 static void op_read(struct be *be, struct be_handle *h, struct be_job *job)
 {
 	struct pd_wire_read_req r;
@@ -212,10 +251,15 @@ static void op_read(struct be *be, struct be_handle *h, struct be_job *job)
 		return;
 	}
 	prepare_io(h, job);
+	if (h->push_real)
+		atomic_store(&h->ev_acked, r.seen);
 	if (!h->hooks || !h->hooks->read ||
 	    !h->hooks->read(h->hooks_data, h, buf + sizeof(*io), r.count,
 			    job->hdr.flags & PD_WIRE_F_NONBLOCK, r.seen, &n))
-		n = read(h->fd, buf + sizeof(*io), r.count);
+		n = h->push_real ?
+		    read_real(h, buf + sizeof(*io), r.count,
+			      job->hdr.flags & PD_WIRE_F_NONBLOCK, r.seen) :
+		    read(h->fd, buf + sizeof(*io), r.count);
 	if (n > 0 && h->dev_class == PD_WIRE_CLASS_EVDEV)
 		be_clock_evdev_fix(be, atomic_load(&h->evdev_clock),
 				   buf + sizeof(*io), (size_t)n);

@@ -559,50 +559,37 @@ static void *vblank_thread(void *arg)
 }
 
 /*
- * Not under lock (v->push_lock): push handle's queued events into the
- * guest (PD_WIRE_FEAT_EVENT_PUSH), as many as PD_WIRE_PUSH_MAX lets go,
- * in order. Taken off the queue and counted in ev_pushed under v->lock,
- * so that a read waiting in vkms_events_read() sees either the events or
- * the new total; sent in the order taken (push_lock). True if nothing of
- * handle's is left queued.
+ * Not under lock: push handle's queued events into the guest
+ * (PD_WIRE_FEAT_EVENT_PUSH), as many as PD_WIRE_PUSH_MAX lets go, in
+ * order. Taken off the queue and counted in ev_pushed under v->lock, so
+ * that a read waiting in vkms_events_read() sees either the events or the
+ * new total; sent in the order counted (be->push_lock, events.c). True if
+ * nothing of handle's is left queued.
  */
 static bool push_events(struct vkms *v, struct be_handle *h)
 {
-	struct {
-		struct pd_wire_data_ev ev;
-		uint8_t recs[PD_WIRE_EV_DATA_MAX];
-	} msg;
+	uint8_t recs[PD_WIRE_EV_DATA_MAX];
 	bool left = false;
 
-	pthread_mutex_lock(&v->push_lock);
+	pthread_mutex_lock(&v->be->push_lock);
 	for (;;) {
 		uint32_t room;
 		ssize_t n;
 
 		pthread_mutex_lock(&v->lock);
-		room = PD_WIRE_PUSH_MAX - (atomic_load(&h->ev_pushed) -
-					   atomic_load(&h->ev_acked));
-		if (room > PD_WIRE_PUSH_MAX)	/* a guest's seen that lies */
-			room = 0;
+		room = be_push_room(h);
 		n = has_event(v, h->handle) ?
-		    take_events(v, h->handle, msg.recs,
-				room < sizeof(msg.recs) ? room : sizeof(msg.recs)) :
-		    0;
+		    take_events(v, h->handle, recs,
+				room < sizeof(recs) ? room : sizeof(recs)) : 0;
 		if (n > 0)
 			atomic_fetch_add(&h->ev_pushed, (uint32_t)n);
-		msg.ev.pushed = atomic_load(&h->ev_pushed);
 		left = has_event(v, h->handle);
 		pthread_mutex_unlock(&v->lock);
 		if (n <= 0)
 			break;
-		msg.ev.seq = atomic_fetch_add(&h->poll_seq, 1) + 1;
-		/* looked at after the sequence was taken (events.c) */
-		msg.ev.revents = be_poll_look(h);
-		msg.ev.reserved = 0;
-		be_send_event(v->be, PD_EV_DATA, h->handle, &msg,
-			      sizeof(msg.ev) + (size_t)n);
+		be_push_send(v->be, h, recs, (size_t)n);
 	}
-	pthread_mutex_unlock(&v->push_lock);
+	pthread_mutex_unlock(&v->be->push_lock);
 	return !left;
 }
 

@@ -121,8 +121,6 @@ struct vkms {
 	bool open_done;
 	int open_result, open_fd;
 	int wake;		/* eventfd: an event was queued */
-	/* pushes into the guest go one at a time, in order (events.c) */
-	pthread_mutex_t push_lock;
 	int gone;		/* eventfd: no hostd came back (main exits) */
 	bool stopping;		/* vkms_destroy(): the threads end */
 	pthread_t link_thread, vblank_thread;

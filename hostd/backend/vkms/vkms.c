@@ -374,7 +374,6 @@ struct vkms *vkms_create(struct be *be, const struct vkms_config *cfg)
 	     i < PD_DISPLAY_MAX_INPUT; i++)
 		v->input[v->ninput++] = cfg->input[i];
 	pthread_mutex_init(&v->lock, NULL);
-	pthread_mutex_init(&v->push_lock, NULL);
 	pthread_mutex_init(&v->learn_lock, NULL);
 	pthread_mutex_init(&v->asked_lock, NULL);
 	pthread_cond_init(&v->flipped, NULL);
@@ -418,7 +417,6 @@ fail:
 	pthread_mutex_destroy(&v->open_lock);
 	pthread_mutex_destroy(&v->asked_lock);
 	pthread_mutex_destroy(&v->learn_lock);
-	pthread_mutex_destroy(&v->push_lock);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
 	errno = e;
@@ -448,7 +446,6 @@ void vkms_destroy(struct vkms *v)
 	pthread_mutex_destroy(&v->open_lock);
 	pthread_mutex_destroy(&v->asked_lock);
 	pthread_mutex_destroy(&v->learn_lock);
-	pthread_mutex_destroy(&v->push_lock);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
 }
