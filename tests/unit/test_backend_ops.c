@@ -10,12 +10,16 @@
  * make evdev event times the guest's.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <linux/input.h>
 
 #ifndef __user
@@ -92,16 +96,17 @@ static void setup(void)
 	be.nexports = 2;
 }
 
-/* Run one request; returns the reply's result (checks it is a reply to
- * it) and leaves the body in last + sizeof(hdr). */
-static int64_t call(uint16_t op, uint32_t handle, const void *body,
-		    uint32_t len)
+/* Run one request with flags; returns the reply's result (checks it is
+ * a reply to it) and leaves the body in last + sizeof(hdr). */
+static int64_t call_flags(uint16_t op, uint32_t handle, uint16_t flags,
+			  const void *body, uint32_t len)
 {
 	static uint64_t id;
 	struct be_job job = { 0 };
 	struct pd_wire_hdr rh;
 
 	job.hdr.id = ++id;
+	job.hdr.flags = flags;
 	job.hdr.op = op;
 	job.hdr.handle = handle;
 	job.hdr.len = len;
@@ -118,6 +123,12 @@ static int64_t call(uint16_t op, uint32_t handle, const void *body,
 	CHECK(rh.flags & PD_WIRE_F_REPLY);
 	CHECK_EQ(rh.len, last_len - sizeof(rh));
 	return rh.result;
+}
+
+static int64_t call(uint16_t op, uint32_t handle, const void *body,
+		    uint32_t len)
+{
+	return call_flags(op, handle, 0, body, len);
 }
 
 static size_t body_len(void)
@@ -926,6 +937,102 @@ static void test_async_ioctl_must_be_allowed(void)
 	CHECK_EQ(last_result(), -EINVAL);
 }
 
+/* Writes one 32-byte record into the FIFO after 150 ms. */
+static void *late_record(void *arg)
+{
+	int fd = *(int *)arg;
+	uint32_t rec[8] = { 7, 32 };
+
+	usleep(150000);
+	if (write(fd, rec, sizeof(rec)) != sizeof(rec))
+		abort();
+	return NULL;
+}
+
+/* Pushed events agreed (pd_wire.h "Events pushed into the guest"): a DRM
+ * file's descriptor never blocks; a read that crossed a push says ESTALE
+ * before it takes anything, one that did not takes what is there and
+ * says what the guest has seen; a read the guest blocks in waits here; a
+ * push carries the running total, a fresh sequence and the whole records. */
+static void test_pushed_events(void)
+{
+	char dir[] = "/tmp/pd-push-XXXXXX";
+	uint32_t rec[8] = { 1, 32 };
+	struct pd_wire_read_req r = { .count = 64 };
+	struct pd_wire_data_ev ev;
+	struct pd_wire_hdr eh;
+	struct be_handle *h;
+	struct timespec t0, t1;
+	pthread_t t;
+	uint32_t hd;
+	int w;
+
+	CHECK(mkdtemp(dir) != NULL);
+	setup();
+	snprintf(exports[0].path, sizeof(exports[0].path), "%s/card", dir);
+	CHECK_EQ(mkfifo(exports[0].path, 0600), 0);
+	exports[0].info.class = PD_WIRE_CLASS_DRM;
+	connect_ok();
+	hd = open_ok(0, PD_WIRE_O_RDWR);
+	h = be_handle_get(&be, hd);
+	CHECK(h && h->push_real);
+	CHECK(fcntl(h->fd, F_GETFL) & O_NONBLOCK);
+	w = open(exports[0].path, O_WRONLY | O_NONBLOCK);
+	CHECK(w >= 0);
+
+	/* nothing there, the guest's file non-blocking */
+	CHECK_EQ(call_flags(PD_OP_READ, hd, PD_WIRE_F_NONBLOCK, &r, sizeof(r)),
+		 -EAGAIN);
+	CHECK_EQ(write(w, rec, sizeof(rec)), sizeof(rec));
+	CHECK_EQ(call(PD_OP_READ, hd, &r, sizeof(r)), 32);
+	/* 32 bytes were pushed that the guest had not seen when it sent
+	 * its read: the next record stays for the guest's next read */
+	atomic_store(&h->ev_pushed, 32);
+	CHECK_EQ(write(w, rec, sizeof(rec)), sizeof(rec));
+	CHECK_EQ(call(PD_OP_READ, hd, &r, sizeof(r)), -ESTALE);
+	CHECK_EQ(be_push_room(h), PD_WIRE_PUSH_MAX - 32);
+	r.seen = 32;
+	CHECK_EQ(call(PD_OP_READ, hd, &r, sizeof(r)), 32);
+	CHECK_EQ(atomic_load(&h->ev_acked), 32);
+	CHECK_EQ(be_push_room(h), PD_WIRE_PUSH_MAX);
+	/* a lie about what it has seen gets no more pushed */
+	atomic_store(&h->ev_acked, 100);
+	CHECK_EQ(be_push_room(h), 0);
+	atomic_store(&h->ev_acked, 32);
+
+	/* blocking: waits here until the record comes */
+	CHECK_EQ(pthread_create(&t, NULL, late_record, &w), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(call(PD_OP_READ, hd, &r, sizeof(r)), 32);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(t, NULL);
+	CHECK((t1.tv_sec - t0.tv_sec) * 1000000000L +
+	      (t1.tv_nsec - t0.tv_nsec) >= 100000000L);
+
+	/* a push */
+	sent = 0;
+	atomic_store(&h->ev_pushed, 64);
+	CHECK_EQ(be_push_send(&be, h, rec, sizeof(rec)), 0);
+	CHECK_EQ(sent, 1);
+	CHECK_EQ(last_len, sizeof(eh) + sizeof(ev) + sizeof(rec));
+	memcpy(&eh, last, sizeof(eh));
+	memcpy(&ev, last + sizeof(eh), sizeof(ev));
+	CHECK_EQ(eh.op, PD_EV_DATA);
+	CHECK(eh.flags & PD_WIRE_F_EVENT);
+	CHECK_EQ(eh.handle, hd);
+	CHECK_EQ(ev.pushed, 64);
+	CHECK_EQ(ev.seq, 1);
+	CHECK_EQ(ev.revents, 0);	/* nothing left in the file */
+	CHECK(!memcmp(last + sizeof(eh) + sizeof(ev), rec, sizeof(rec)));
+	CHECK_EQ(be_push_send(&be, h, rec, PD_WIRE_EV_DATA_MAX + 1), -1);
+
+	be_handle_put(&be, h);
+	close(w);
+	unlink(exports[0].path);
+	rmdir(dir);
+	exports[0].info.class = PD_WIRE_CLASS_EVDEV;
+}
+
 int main(void)
 {
 	RUN(test_nothing_before_connect);
@@ -946,6 +1053,7 @@ int main(void)
 	RUN(test_v4l2_camera_taken_away);
 	RUN(test_async_requests_in_order);
 	RUN(test_async_ioctl_must_be_allowed);
+	RUN(test_pushed_events);
 	be_maps_finish(&be);
 	be_handles_finish(&be);
 	return tap_done();
