@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /*
- * The events a backend pushed for one DRM file (pd_wire.h, "Events pushed
- * into the guest"), kept in the guest until its read(): whole struct
- * drm_event records, oldest first, taken whole as a DRM file gives them.
+ * The events a backend pushed for one DRM or evdev file (pd_wire.h,
+ * "Events pushed into the guest"), kept in the guest until its read():
+ * whole records, oldest first, taken whole as the file gives them (a DRM
+ * file's struct drm_event, whose header says its length; an evdev file's
+ * struct input_event, all of one size).
  * Pure functions over a caller-locked struct, so that a unit test can
  * drive them (tests/unit/test_evbuf.c).
  *
@@ -18,20 +20,24 @@
 #include "pd_compat.h"
 #include <paradice/pd_wire.h>
 
-/* A record's header, as struct drm_event: type, then length (both u32). */
+/* A DRM record's header, struct drm_event: type, then length (u32s). */
 #define PD_EVBUF_HDR	8u
 
 struct pd_evbuf {
+	__u32 rec;		/* the size of every record; 0: DRM's */
 	__u32 len;		/* bytes held, from data[0] */
 	__u32 pushed;		/* the backend's running total, as last told */
 	__u8 data[PD_WIRE_PUSH_MAX];
 };
 
 /* The length of the record at p (n bytes left), or 0 if it is not whole. */
-static inline __u32 pd_evbuf_rec(const __u8 *p, __u32 n)
+static inline __u32 pd_evbuf_rec(const struct pd_evbuf *b, const __u8 *p,
+				 __u32 n)
 {
 	__u32 len;
 
+	if (b->rec)
+		return n >= b->rec ? b->rec : 0;
 	if (n < PD_EVBUF_HDR)
 		return 0;
 	pd_memcpy(&len, p + 4, sizeof(len));
@@ -56,7 +62,7 @@ static inline int pd_evbuf_put(struct pd_evbuf *b, const void *recs, __u32 n,
 	if (!n || pushed - prev != n)
 		return -EPROTO;
 	while (left) {
-		__u32 len = pd_evbuf_rec(p, left);
+		__u32 len = pd_evbuf_rec(b, p, left);
 
 		if (!len)
 			return -EPROTO;
@@ -76,7 +82,7 @@ static inline __u32 pd_evbuf_peek(const struct pd_evbuf *b, __u32 count)
 	__u32 n = 0;
 
 	while (n < b->len) {
-		__u32 len = pd_evbuf_rec(b->data + n, b->len - n);
+		__u32 len = pd_evbuf_rec(b, b->data + n, b->len - n);
 
 		if (!len || len > count - n)
 			break;

@@ -32,9 +32,9 @@
  *        event sequence, so the frontend can tell a stale PD_EV_POLL.
  *        See "Requests nobody waits for" below. A peer without the bits:
  *        every request waits for its reply, as in 1.3.
- *   1.5  PD_WIRE_FEAT_EVENT_PUSH: the events the backend makes for a DRM
- *        file (flip completions, vblank events of its virtual display) are
- *        pushed into the guest (PD_EV_DATA) and read there without a trip;
+ *   1.5  PD_WIRE_FEAT_EVENT_PUSH: the events of DRM and evdev files (flip
+ *        completions, vblank events, input events) are pushed into the
+ *        guest (PD_EV_DATA) and read there without a trip;
  *        PD_OP_READ carries how much of them the guest has seen. See
  *        "Events pushed into the guest" below. A peer without the bit:
  *        such events wait in the backend for a PD_OP_READ, as in 1.4.
@@ -560,11 +560,15 @@ struct pd_wire_poll_ev {
 };
 
 /*
- * Events pushed into the guest (PD_WIRE_FEAT_EVENT_PUSH). The events the
- * backend itself makes for a DRM file (its virtual display's flip
- * completions and vblank events: whole struct drm_event records) go to
- * the guest as PD_EV_DATA as soon as they are due, and the guest's read()
- * takes them there; only the real file's own events travel as PD_OP_READ.
+ * Events pushed into the guest (PD_WIRE_FEAT_EVENT_PUSH). The events of a
+ * DRM file (whole struct drm_event records: those the backend's virtual
+ * display makes, flip completions and vblank events, and the real file's
+ * own) and of an evdev file (struct input_event records, times in the
+ * guest's clock as PD_OP_READ gives them) go to the guest as PD_EV_DATA
+ * as soon as they are due, and the guest's read() takes them there. The
+ * real file's events are read by the backend once the guest's poll has
+ * armed its registration (until then reads travel). Only a read that
+ * finds nothing pushed travels as PD_OP_READ.
  *
  *   - Order: the records of one handle arrive in the order the file
  *     would have returned them; `pushed` is the backend's running total
@@ -582,9 +586,9 @@ struct pd_wire_poll_ev {
  *     so that it fits every transport's event buffer.
  */
 #define PD_WIRE_PUSH_MAX		4096u
-#define PD_WIRE_EV_DATA_MAX		64u
+#define PD_WIRE_EV_DATA_MAX		80u
 
-/* PD_EV_DATA body, followed by whole struct drm_event records. */
+/* PD_EV_DATA body, followed by whole records of the file's kind. */
 struct pd_wire_data_ev {
 	__u32 revents;
 	__u32 seq;
