@@ -400,25 +400,27 @@ static void evdev_after_ioctl(struct pd_file *pf, unsigned int cmd,
 	unsigned long flags;
 	int clk;
 
+	if (cmd != EVIOCREVOKE &&
+	    (cmd != EVIOCSCLOCKID || get_user(clk, (int __user *)arg)))
+		return;
+	/* a reader copies the first bytes out without the spinlock */
+	mutex_lock(&pf->ev_read_lock);
 	if (cmd == EVIOCREVOKE) {
 		spin_lock_irqsave(&pf->as->lock, flags);
 		pf->evbuf->len = 0;
 		spin_unlock_irqrestore(&pf->as->lock, flags);
 		WRITE_ONCE(pf->revoked, true);
 		wake_up_poll(&pf->poll_wq, EPOLLERR | EPOLLHUP);
-		return;
+	} else if (clk != pf->ev_clock) {
+		pf->ev_clock = clk;
+		spin_lock_irqsave(&pf->as->lock, flags);
+		if (pf->evbuf->len) {
+			pd_memcpy(pf->evbuf->data, &drop, sizeof(drop));
+			pf->evbuf->len = sizeof(drop);
+		}
+		spin_unlock_irqrestore(&pf->as->lock, flags);
 	}
-	if (cmd != EVIOCSCLOCKID ||
-	    get_user(clk, (int __user *)arg) || clk == pf->ev_clock)
-		return;
-	pf->ev_clock = clk;
-	spin_lock_irqsave(&pf->as->lock, flags);
-	if (pf->evbuf->len) {
-		pf->evbuf->len = 0;
-		pd_memcpy(pf->evbuf->data, &drop, sizeof(drop));
-		pf->evbuf->len = sizeof(drop);
-	}
-	spin_unlock_irqrestore(&pf->as->lock, flags);
+	mutex_unlock(&pf->ev_read_lock);
 }
 
 long pd_fop_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
