@@ -197,6 +197,7 @@ struct be_handle {
 	atomic_uint ev_pushed;
 	atomic_uint ev_acked;
 	bool push_real;
+	atomic_bool push_held;		/* no pushes until the guest reads */
 	pthread_mutex_t read_lock;
 	/* evdev: the clock the guest chose (EVIOCSCLOCKID), as a Linux
 	 * clockid; 0, CLOCK_REALTIME, until it chose one */

@@ -135,20 +135,28 @@ static bool push_real(struct be *be, struct be_handle *h)
 
 	pthread_mutex_lock(&be->push_lock);
 	for (;;) {
-		uint32_t room = be_push_room(h);
 		ssize_t n;
 
-		if (room > sizeof(recs))
-			room = sizeof(recs);
+		/* Not a read with less room than a record may take: DRM puts
+		 * back what does not fit and wakes the file's pollers, which
+		 * is an edge of our registration again, and so on for ever.
+		 * The guest reads what is left (PD_EV_POLL says ready), which
+		 * also gives the room back. */
+		if (be_push_room(h) < sizeof(recs) ||
+		    atomic_load(&h->push_held))
+			break;
 		pthread_mutex_lock(&h->read_lock);
-		n = read(h->fd, recs, room);
+		n = read(h->fd, recs, sizeof(recs));
 		if (n > 0)
 			atomic_fetch_add(&h->ev_pushed, (uint32_t)n);
 		pthread_mutex_unlock(&h->read_lock);
 		if (n <= 0) {
-			/* empty; or the next is larger than room: the guest
-			 * reads it (PD_EV_POLL says ready) */
 			drained = n < 0 && errno == EAGAIN;
+			/* a record larger than a push (put back, the pollers
+			 * woken: see above): the guest's next read takes it,
+			 * none is read here before */
+			if (!drained)
+				atomic_store(&h->push_held, true);
 			break;
 		}
 		if (h->dev_class == PD_WIRE_CLASS_EVDEV)

@@ -252,8 +252,10 @@ static void op_read(struct be *be, struct be_handle *h, struct be_job *job)
 		return;
 	}
 	prepare_io(h, job);
-	if (h->push_real)
+	if (h->push_real) {
 		atomic_store(&h->ev_acked, r.seen);
+		atomic_store(&h->push_held, false);
+	}
 	if (!h->hooks || !h->hooks->read ||
 	    !h->hooks->read(h->hooks_data, h, buf + sizeof(*io), r.count,
 			    job->hdr.flags & PD_WIRE_F_NONBLOCK, r.seen, &n))
