@@ -22,12 +22,21 @@ static bool async = true;
 module_param(async, bool, 0644);
 MODULE_PARM_DESC(async, "offer asynchronous requests and poll sequences (wire 1.4)");
 
+/* Poll states in replies, "not ready" answered here (pd_wire.h 1.5): with
+ * async, unless turned off (pdfront.pollstate=0, read at CONNECT). */
+static bool pollstate = true;
+module_param(pollstate, bool, 0644);
+MODULE_PARM_DESC(pollstate, "offer poll states in replies (wire 1.5; needs async)");
+
 static u64 pd_conn_offer(struct pd_conn *conn)
 {
 	u64 f = conn->tp->features | PD_WIRE_FEAT_CLOCK | PD_WIRE_FEAT_CONTROL;
 
-	if (READ_ONCE(async))
+	if (READ_ONCE(async)) {
 		f |= PD_WIRE_FEAT_ASYNC | PD_WIRE_FEAT_POLL_SEQ;
+		if (READ_ONCE(pollstate))
+			f |= PD_WIRE_FEAT_POLL_STATE;
+	}
 	return f;
 }
 

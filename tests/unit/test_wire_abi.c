@@ -14,7 +14,7 @@
 static void test_version(void)
 {
 	CHECK_EQ(PD_WIRE_VERSION_MAJOR, 1);
-	CHECK_EQ(PD_WIRE_VERSION_MINOR, 4);
+	CHECK_EQ(PD_WIRE_VERSION_MINOR, 5);
 	printf("# wire ABI %d.%d\n", PD_WIRE_VERSION_MAJOR,
 	       PD_WIRE_VERSION_MINOR);
 }
@@ -49,7 +49,7 @@ static void test_opcodes_and_limits(void)
 	/* events and requests never share a number */
 	CHECK(PD_OP_CANCEL < 0x80);
 	CHECK(PD_EV_POLL > 0x80 && PD_EV_REVOKE > 0x80 && PD_EV_UNMAP > 0x80);
-	CHECK_EQ(PD_WIRE_FEAT_ALL, 0x3ff);
+	CHECK_EQ(PD_WIRE_FEAT_ALL, 0x7ff);
 	CHECK(PD_WIRE_IOCTL_MAX_DATA + sizeof(struct pd_wire_hdr) +
 	      sizeof(struct pd_wire_ioctl_req) +
 	      PD_WIRE_IOCTL_MAX_BUFS * sizeof(struct pd_wire_buf) <=
