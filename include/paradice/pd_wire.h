@@ -589,6 +589,9 @@ struct pd_wire_llseek_req {
  * wait for; result is the current mask. While events != 0 the backend sends
  * PD_EV_POLL whenever one of them becomes ready (level: it sends again after
  * every new registration while the condition holds). events == 0 cancels.
+ * With PD_WIRE_FEAT_POLL_STATE the registration is the union of every
+ * events asked on the handle (events == 0 changes nothing), and the reply
+ * has its struct pd_wire_poll_ev body only if it is armed.
  * Mask bits use the Linux POLL* numbering (POLLIN 0x1, POLLOUT 0x4 ...).
  */
 struct pd_wire_poll_req {
