@@ -73,10 +73,14 @@ def forward(b, card, render):
     b.sh("(pd-backend --xen guest1 --direct-display "
          ">/var/log/pd-backend-guest1.log 2>&1 &);"
          " true", vm="dom0")
+    # PD_BENCH_PDFRONT_ARGS: module parameters for guest1's frontend, to
+    # compare a feature off and on in the same session (pollstate=0: the
+    # wire 1.4 behaviour of polls; async=0: 1.3)
     b.sh("modprobe -a drm videodev snd && insmod "
-         "/lib/modules/$(uname -r)/updates/dkms/pdfront.ko; t=0; "
+         "/lib/modules/$(uname -r)/updates/dkms/pdfront.ko %s; t=0; "
          "while [ ! -c /dev/dri/renderD128 ] && [ $t -lt 300 ]; do sleep 0.2; "
-         "t=$((t+1)); done; [ -c /dev/dri/renderD128 ]", vm="guest1")
+         "t=$((t+1)); done; [ -c /dev/dri/renderD128 ]"
+         % os.environ.get("PD_BENCH_PDFRONT_ARGS", ""), vm="guest1")
     return "/dev/dri/card0"
 
 
@@ -131,6 +135,10 @@ def guest_stats(b, vm):
         raise VmError("%s: no trip count in %s: %s" % (vm, STATS, out[:300]))
     res = {"trips": int(m.group(1))}
     for line in out.splitlines():
+        p = re.match(r"poll trips made_files (\d+) nodes (\d+)", line)
+        if p:
+            res["poll on made files"] = int(p.group(1))
+            res["poll on nodes"] = int(p.group(2))
         o = re.match(r"op (\S+) count (\d+)", line)
         i = re.match(r"ioctl \S+ type 0x(\w+) nr 0x(\w+) count (\d+)", line)
         if o and o.group(1) != "ioctl":
@@ -146,9 +154,13 @@ def trips_by_call(before, after, nframes):
     """The calls that travelled per frame between two guest_stats, most
     first: "VIRTGPU_EXECBUFFER 1.02, op POLL 0.98, ..."."""
     per = sorted(((after[k] - before.get(k, 0)) / max(1.0, nframes), k)
-                 for k in after if k != "trips")
-    return ", ".join("%s %.2f" % (k.replace("ioctl ", ""), v)
-                     for v, k in reversed(per) if v >= 0.05)
+                 for k in after if k != "trips" and not k.startswith("poll "))
+    # the poll trips split by file (counted apart: not added to the total)
+    split = ["%s %.2f" % (k, (after[k] - before.get(k, 0)) / max(1.0, nframes))
+             for k in ("poll on nodes", "poll on made files") if k in after]
+    calls = ", ".join("%s %.2f" % (k.replace("ioctl ", ""), v)
+                      for v, k in reversed(per) if v >= 0.05)
+    return calls + (" (%s)" % ", ".join(split) if split else "")
 
 
 def frames(res, duration):

@@ -7,9 +7,12 @@
  *   - the error of an asynchronous request, kept for the file's next
  *     synchronous call (the first one kept, the next call takes it);
  *   - the poll readiness the frontend believes without a trip: from a
- *     PD_OP_POLL reply or a PD_EV_POLL event whose sequence is newer than
- *     everything it knew, and only while no other request on the file was
- *     sent since and none is in flight (any of them may change it).
+ *     PD_OP_POLL reply, the state a request's reply carries
+ *     (PD_WIRE_F_POLL_STATE), or a PD_EV_POLL event, whose sequence is
+ *     not before anything it saw, and only while no other request on the
+ *     file was sent since and none is in flight (any of them may change
+ *     it); "not ready" answered without a trip only while the backend's
+ *     registration is known to stay armed for what is asked.
  *
  * Every function is called with the owner's lock held (kernel/front_file.c:
  * a spinlock taken with interrupts off, since replies complete in the
@@ -52,10 +55,16 @@ static inline bool pd_seq_after(__u32 a, __u32 b)
 
 /*
  * Poll readiness of one file. `gen` counts the requests on the file
- * (other than polls) that were sent; `busy` those in flight. `synced`:
- * a poll reply told the state after every request sent before it, and
- * `seq` is the newest sequence known (reply or believed event); `ready`
- * the bits then ready among `asked` (what the backend was armed for).
+ * (other than polls) that were sent; `busy` those in flight. `synced`: a
+ * poll reply or a request's reply (PD_WIRE_F_POLL_STATE) told the state
+ * after every request sent before it, and `seq` is the sequence of what
+ * is believed now (reply or believed event); `ready` the bits then ready
+ * among `asked` (what the backend's registration is armed for). `armed`:
+ * the registration stays armed for `asked` (PD_WIRE_FEAT_POLL_STATE), so
+ * any later readiness comes as an event and a "not ready" may be answered
+ * without a trip. `newest`/`newest_mask`: the newest event seen (`seen`),
+ * believed or not: a reply whose sequence is before it is older than that
+ * event's look and is never believed over it.
  */
 struct pd_pollc {
 	__u32 gen;
@@ -63,19 +72,37 @@ struct pd_pollc {
 	__u32 seq;
 	__u32 asked;
 	__u32 ready;
+	__u32 newest;
+	__u32 newest_mask;
 	bool synced;
+	bool armed;
+	bool seen;
 };
 
-/* A request other than a poll is about to be sent on the file. */
-static inline void pd_pollc_op_begin(struct pd_pollc *p)
+/*
+ * What a reply must show to be believed: the requests sent when its
+ * request went (gen), and whether none was in flight then (clean).
+ */
+struct pd_pollc_tok {
+	__u32 gen;
+	bool clean;
+};
+
+/* A request other than a poll is about to be sent on the file: its
+ * token, for a state its reply may carry (pd_pollc_op_end_state()). */
+static inline struct pd_pollc_tok pd_pollc_op_begin(struct pd_pollc *p)
 {
+	struct pd_pollc_tok t = { .clean = !p->busy };
+
 	p->gen++;
 	p->busy++;
 	p->synced = false;
 	p->ready = 0;
+	t.gen = p->gen;
+	return t;
 }
 
-/* ... and it has its reply (or failed). */
+/* ... and it has its reply (or failed), with no state. */
 static inline void pd_pollc_op_end(struct pd_pollc *p)
 {
 	if (p->busy)
@@ -83,38 +110,83 @@ static inline void pd_pollc_op_end(struct pd_pollc *p)
 }
 
 /* A poll trip is about to go: the token its reply must show. */
-static inline __u32 pd_pollc_poll_begin(const struct pd_pollc *p)
+static inline struct pd_pollc_tok pd_pollc_poll_begin(const struct pd_pollc *p)
 {
-	return p->gen;
+	struct pd_pollc_tok t = { .gen = p->gen, .clean = !p->busy };
+
+	return t;
 }
 
 /*
- * The reply of a poll trip sent with token: the backend's mask and
- * sequence (as it looked, before it armed `asked`). Believed only if no
- * other request was sent since the poll went and none is in flight, and
- * if it is not older than what is known already.
+ * Believe the state {seq, mask} the backend looked at with its
+ * registration armed for `events`, unless what is known is newer: a
+ * believed state of a later sequence stays; an event seen of a later
+ * sequence (not believed: it came while a request was in flight) was
+ * looked at after this state and after everything the caller checked
+ * was done, so it is taken instead.
  */
-static inline void pd_pollc_poll_reply(struct pd_pollc *p, __u32 token,
-				       __u32 asked, __u32 seq, __u32 mask)
+static inline void pd_pollc_take(struct pd_pollc *p, __u32 events, __u32 seq,
+				 __u32 mask, bool armed)
 {
-	if (p->gen != token || p->busy)
+	if (p->synced && pd_seq_after(p->seq, seq))
 		return;
-	if (p->synced && !pd_seq_after(seq, p->seq) && seq != p->seq)
-		return;
+	if (p->seen && pd_seq_after(p->newest, seq)) {
+		seq = p->newest;
+		mask = p->newest_mask;
+	}
 	p->synced = true;
 	p->seq = seq;
-	p->asked = asked;
-	p->ready = mask & (asked | PD_POLLC_ALWAYS);
+	p->asked = events;
+	p->armed = armed;
+	p->ready = mask & (events | PD_POLLC_ALWAYS);
+}
+
+/*
+ * The reply of a poll trip sent with tok: the backend's mask and sequence
+ * (as it looked, before or after it armed `asked`; `armed`: the
+ * registration stays). Believed only if no other request was in flight
+ * when the poll went, none was sent since and none is in flight, and if it
+ * is not older than what is known already.
+ */
+static inline void pd_pollc_poll_reply(struct pd_pollc *p,
+				       struct pd_pollc_tok tok, __u32 asked,
+				       __u32 seq, __u32 mask, bool armed)
+{
+	if (!tok.clean || p->gen != tok.gen || p->busy)
+		return;
+	pd_pollc_take(p, asked, seq, mask, armed);
+}
+
+/*
+ * A request sent with tok has its reply, which carries the file's state
+ * after it ran (PD_WIRE_F_POLL_STATE): the registration's events, the
+ * sequence, then the mask. Believed under the same rules as a poll reply:
+ * nothing else in flight when it went, nothing sent since.
+ */
+static inline void pd_pollc_op_end_state(struct pd_pollc *p,
+					 struct pd_pollc_tok tok, __u32 events,
+					 __u32 seq, __u32 mask)
+{
+	pd_pollc_op_end(p);
+	if (!tok.clean || p->gen != tok.gen || p->busy)
+		return;
+	pd_pollc_take(p, events, seq, mask, true);
 }
 
 /*
  * A PD_EV_POLL of sequence seq with revents: true if it is believed (it
  * is newer than everything known, and nothing was sent since the state
- * it follows); false if stale, which must still wake pollers.
+ * it follows); false if stale, which must still wake pollers. Either way
+ * it is remembered as the newest seen if it is.
  */
 static inline bool pd_pollc_event(struct pd_pollc *p, __u32 seq,
 				  __u32 revents)
 {
+	if (!p->seen || pd_seq_after(seq, p->newest)) {
+		p->seen = true;
+		p->newest = seq;
+		p->newest_mask = revents;
+	}
 	if (!p->synced || p->busy || !pd_seq_after(seq, p->seq))
 		return false;
 	p->seq = seq;
@@ -124,18 +196,24 @@ static inline bool pd_pollc_event(struct pd_pollc *p, __u32 seq,
 
 /*
  * May poll() for `events` be answered without a trip? Only when the
- * known state is fresh, the backend was armed for at least those events
- * (so the answer has every bit the real file would give), and one of
- * them is ready (a "not ready" answer must register with the backend, so
- * it travels). *mask is then the answer.
+ * known state is fresh and the backend was armed for at least those
+ * events (so the answer has every bit the real file would give); and,
+ * unless the registration is known to stay armed (then any later
+ * readiness comes as an event, which wakes the caller, who must have
+ * registered on the file's wait queue before asking), only when
+ * something is ready: a "not ready" answer must then register with the
+ * backend, so it travels. *mask is then the answer.
  */
 static inline bool pd_pollc_answer(const struct pd_pollc *p, __u32 events,
 				   __u32 *mask)
 {
-	if (!p->synced || p->busy || (events & ~p->asked) ||
-	    !(p->ready & events))
+	__u32 m = p->ready & (events | PD_POLLC_ALWAYS);
+
+	if (!p->synced || p->busy || (events & ~p->asked) || !events)
 		return false;
-	*mask = p->ready & (events | PD_POLLC_ALWAYS);
+	if (!m && !p->armed)
+		return false;
+	*mask = m;
 	return true;
 }
 

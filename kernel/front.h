@@ -128,6 +128,9 @@ struct pd_req {
 	u32 msg_len;
 	void *rsp;			/* whole reply message, kvmalloc */
 	u32 rsp_len;			/* bytes of body after the header */
+	/* Poll state records after those rsp_len bytes (pd_wire.h,
+	 * PD_WIRE_F_POLL_STATE), checked and stripped from rsp_len. */
+	u32 nstates;
 	s64 result;
 	u64 reply_ns;			/* when the reply arrived (stats) */
 	/* An orphan's reply (or failure, result -EIO) is told to this, in
@@ -149,6 +152,9 @@ static inline void *pd_rsp_body(struct pd_req *req)
 {
 	return (u8 *)req->rsp + sizeof(struct pd_wire_hdr);
 }
+/* The poll state its reply carried for handle (copied to *ps), or false. */
+bool pd_req_poll_state(const struct pd_req *req, u32 handle,
+		       struct pd_wire_poll_state *ps);
 
 /* A negative result from the backend as an errno the kernel may return:
  * values outside the errno range (a broken backend) become -EIO.
@@ -178,7 +184,8 @@ void pd_stats_file_trip(struct pd_conn *conn, u32 handle, u64 ns);
 void pd_stats_cached(u32 cmd);
 void pd_stats_spin(bool done);
 void pd_stats_async(u16 op, u32 cmd);
-void pd_stats_poll_cached(void);
+void pd_stats_poll_cached(bool ready);
+void pd_stats_poll_trip(bool made);
 void pd_stats_read_pushed(void);
 
 /* ------------------------------------------------------------------ */
@@ -246,6 +253,10 @@ struct pd_conn {
 
 	/* Open forwarded files by handle, for events. */
 	struct xarray files;
+	/* PD_EV_POLLs for handles not (or no longer) in files, counted under
+	 * files' lock: a new file believes the state its ioctl's reply told
+	 * only if none came since that ioctl went (front_ioctl.c). */
+	u32 unknown_poll_events;
 	/* Mappings served by the backend by map_id (front_xenmap.c). */
 	struct xarray maps;
 
@@ -378,8 +389,12 @@ bool pd_file_async_ok(struct pd_file *pf);
 bool pd_file_made(const struct pd_file *pf);
 void pd_file_send_async(struct pd_file *pf, struct pd_req *req);
 int pd_file_async_err(struct pd_file *pf);
-void pd_file_op_begin(struct pd_file *pf);
-void pd_file_op_end(struct pd_file *pf);
+struct pd_pollc_tok pd_file_op_begin(struct pd_file *pf);
+void pd_file_op_end(struct pd_file *pf, struct pd_pollc_tok tok,
+		    const struct pd_req *req);
+bool pd_file_poll_state_ok(const struct pd_conn *conn);
+void pd_file_new_state(struct pd_file *pf, const struct pd_req *req,
+		       u32 unknown_before);
 
 /* front_ioctl.c. fops: the file operations of the files an ioctl creates
  * and of the files a descriptor in its argument may name (pd_fops).

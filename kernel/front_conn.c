@@ -22,11 +22,16 @@ static bool async = true;
 module_param(async, bool, 0644);
 MODULE_PARM_DESC(async, "offer asynchronous requests and poll sequences (wire 1.4)");
 
-/* A DRM file's events pushed into the guest (pd_wire.h 1.5): offered
+/* Poll states in replies, "not ready" answered here (pd_wire.h 1.5): with
+ * async, unless turned off (pdfront.pollstate=0, read at CONNECT). */
+static bool pollstate = true;
+module_param(pollstate, bool, 0644);
+MODULE_PARM_DESC(pollstate, "offer poll states in replies (wire 1.5; needs async)");
+/* DRM and evdev events pushed into the guest (pd_wire.h 1.6): offered
  * unless turned off (pdfront.push=0, or async=0: the 1.3 behaviour). */
 static bool push = true;
 module_param(push, bool, 0644);
-MODULE_PARM_DESC(push, "offer DRM events pushed into the guest (wire 1.5)");
+MODULE_PARM_DESC(push, "offer DRM and evdev events pushed into the guest (wire 1.6)");
 
 static u64 pd_conn_offer(struct pd_conn *conn)
 {
@@ -34,6 +39,8 @@ static u64 pd_conn_offer(struct pd_conn *conn)
 
 	if (READ_ONCE(async)) {
 		f |= PD_WIRE_FEAT_ASYNC | PD_WIRE_FEAT_POLL_SEQ;
+		if (READ_ONCE(pollstate))
+			f |= PD_WIRE_FEAT_POLL_STATE;
 		if (READ_ONCE(push))
 			f |= PD_WIRE_FEAT_EVENT_PUSH;
 	}

@@ -134,7 +134,7 @@ void pd_file_send_async(struct pd_file *pf, struct pd_req *req)
 	    req->msg_len >= sizeof(*req->msg) + sizeof(struct pd_wire_ioctl_req))
 		cmd = ((struct pd_wire_ioctl_req *)pd_req_body(req))->cmd;
 	if (req->msg->op != PD_OP_POLL)
-		pd_file_op_begin(pf);
+		(void)pd_file_op_begin(pf);
 	refcount_inc(&pf->as->ref);
 	req->priv = pf->as;
 	req->on_reply = pd_file_async_done;
@@ -159,22 +159,78 @@ int pd_file_async_err(struct pd_file *pf)
 }
 
 /* A request other than a poll about pf goes out (it may change its
- * readiness), and has come back. */
-void pd_file_op_begin(struct pd_file *pf)
+ * readiness): the token its reply's poll state must show. */
+struct pd_pollc_tok pd_file_op_begin(struct pd_file *pf)
 {
+	struct pd_pollc_tok tok;
 	unsigned long flags;
 
 	spin_lock_irqsave(&pf->as->lock, flags);
-	pd_pollc_op_begin(&pf->as->pc);
+	tok = pd_pollc_op_begin(&pf->as->pc);
+	spin_unlock_irqrestore(&pf->as->lock, flags);
+	return tok;
+}
+
+/* Do replies carry poll states, registrations stay armed (pd_wire.h)? */
+bool pd_file_poll_state_ok(const struct pd_conn *conn)
+{
+	const u64 need = PD_WIRE_FEAT_POLL_STATE | PD_WIRE_FEAT_POLL_SEQ |
+			 PD_WIRE_FEAT_POLL_EVENTS;
+
+	return (conn->features & need) == need;
+}
+
+/*
+ * ... and has come back: req (NULL if it never went), whose reply may
+ * carry pf's readiness after it ran (PD_WIRE_F_POLL_STATE).
+ */
+void pd_file_op_end(struct pd_file *pf, struct pd_pollc_tok tok,
+		    const struct pd_req *req)
+{
+	struct pd_wire_poll_state ps;
+	unsigned long flags;
+	bool have;
+
+	have = pd_file_poll_state_ok(pf->conn) &&
+	       pd_req_poll_state(req, pf->handle, &ps);
+	spin_lock_irqsave(&pf->as->lock, flags);
+	if (have)
+		pd_pollc_op_end_state(&pf->as->pc, tok, ps.events, ps.seq,
+				      ps.revents);
+	else
+		pd_pollc_op_end(&pf->as->pc);
 	spin_unlock_irqrestore(&pf->as->lock, flags);
 }
 
-void pd_file_op_end(struct pd_file *pf)
+/*
+ * pf was just made by the ioctl of req and is published (events for it
+ * reach it from now on): the state its reply carried for it, if the
+ * backend armed it (a sync_file), is believed unless an event for a
+ * handle the frontend did not know came since the ioctl went
+ * (unknown_before: conn->unknown_poll_events then). Such an event may
+ * have been pf's own, dropped before pf existed, and then its readiness
+ * would never be told again.
+ */
+void pd_file_new_state(struct pd_file *pf, const struct pd_req *req,
+		       u32 unknown_before)
 {
+	struct pd_wire_poll_state ps;
+	struct pd_pollc_tok tok;
 	unsigned long flags;
+	bool lost;
 
+	if (!pd_file_poll_state_ok(pf->conn) ||
+	    !pd_req_poll_state(req, pf->handle, &ps))
+		return;
+	xa_lock(&pf->conn->files);
+	lost = pf->conn->unknown_poll_events != unknown_before;
+	xa_unlock(&pf->conn->files);
+	if (lost)
+		return;
 	spin_lock_irqsave(&pf->as->lock, flags);
-	pd_pollc_op_end(&pf->as->pc);
+	tok = pd_pollc_poll_begin(&pf->as->pc);
+	pd_pollc_poll_reply(&pf->as->pc, tok, ps.events, ps.seq, ps.revents,
+			    true);
 	spin_unlock_irqrestore(&pf->as->lock, flags);
 }
 

@@ -99,6 +99,7 @@ static ssize_t read_trip(struct file *file, struct pd_file *pf,
 {
 	struct pd_wire_read_req *body;
 	struct pd_wire_io_rsp io;
+	struct pd_pollc_tok tok;
 	struct pd_req *req;
 	ssize_t ret;
 
@@ -111,9 +112,9 @@ static ssize_t read_trip(struct file *file, struct pd_file *pf,
 	body->pos = ppos ? *ppos : 0;
 	body->count = count;
 	body->seen = seen;
-	pd_file_op_begin(pf);
+	tok = pd_file_op_begin(pf);
 	ret = pd_req_run(pf->conn, req, io_wait_mode(file));
-	pd_file_op_end(pf);
+	pd_file_op_end(pf, tok, ret ? NULL : req);
 	if (ret)
 		goto out;
 	ret = req->result;
@@ -242,6 +243,7 @@ ssize_t pd_fop_write(struct file *file, const char __user *buf, size_t count,
 	struct pd_file *pf = file->private_data;
 	struct pd_wire_write_req *body;
 	struct pd_wire_io_rsp io;
+	struct pd_pollc_tok tok;
 	struct pd_req *req;
 	ssize_t ret;
 
@@ -262,9 +264,9 @@ ssize_t pd_fop_write(struct file *file, const char __user *buf, size_t count,
 		ret = -EFAULT;
 		goto out;
 	}
-	pd_file_op_begin(pf);
+	tok = pd_file_op_begin(pf);
 	ret = pd_req_run(pf->conn, req, io_wait_mode(file));
-	pd_file_op_end(pf);
+	pd_file_op_end(pf, tok, ret ? NULL : req);
 	if (ret)
 		goto out;
 	ret = req->result;
@@ -288,6 +290,7 @@ static loff_t pd_fop_llseek(struct file *file, loff_t offset, int whence)
 {
 	struct pd_file *pf = file->private_data;
 	struct pd_wire_llseek_req *body;
+	struct pd_pollc_tok tok;
 	struct pd_req *req;
 	loff_t ret;
 
@@ -297,9 +300,9 @@ static loff_t pd_fop_llseek(struct file *file, loff_t offset, int whence)
 	body = pd_req_body(req);
 	body->offset = offset;
 	body->whence = whence;
-	pd_file_op_begin(pf);
+	tok = pd_file_op_begin(pf);
 	ret = pd_req_run(pf->conn, req, PD_WAIT_INTR);
-	pd_file_op_end(pf);
+	pd_file_op_end(pf, tok, ret ? NULL : req);
 	if (!ret) {
 		ret = req->result;
 		if (ret >= 0)
@@ -322,21 +325,28 @@ static loff_t pd_fop_llseek(struct file *file, loff_t offset, int whence)
  * PD_EV_POLL and pd_conn_event() wakes poll_wq, after which the kernel
  * calls us again. With PD_WIRE_FEAT_POLL_SEQ the backend's registration
  * stays (events.c) and a call is answered without a trip when the file's
- * readiness is known fresh (an event or reply newer than everything else
- * known, no other request sent since: common/pd_async.h) and something
- * the caller asks for is ready; a "not ready" answer always travels, so
- * a caller about to sleep has registered.
+ * readiness is known fresh (an event or reply not older than anything
+ * else seen, no other request sent since: common/pd_async.h) and
+ * something the caller asks for is ready. With PD_WIRE_FEAT_POLL_STATE
+ * the registration is known to stay armed (it only grows), replies of
+ * requests carry the state after them, and "not ready" is answered here
+ * too: any later readiness comes as an event, which wakes poll_wq, on
+ * which the caller is registered (poll_wait() below) before we look.
+ * Without it a "not ready" answer travels, so a caller about to sleep
+ * has registered.
  */
 __poll_t pd_fop_poll(struct file *file, struct poll_table_struct *wait)
 {
 	struct pd_file *pf = file->private_data;
 	bool seqd = pf->conn->features & PD_WIRE_FEAT_POLL_SEQ;
+	bool stays = pd_file_poll_state_ok(pf->conn);
 	struct pd_wire_poll_req *body;
 	struct pd_wire_poll_ev ev;
+	struct pd_pollc_tok token = { 0 };
 	unsigned long flags;
 	struct pd_req *req;
 	__poll_t mask;
-	u32 events, cached, token = 0;
+	u32 events, cached;
 	bool hit = false;
 	int ret;
 
@@ -347,12 +357,15 @@ __poll_t pd_fop_poll(struct file *file, struct poll_table_struct *wait)
 		return DEFAULT_POLLMASK;
 	events = (__force u32)(poll_requested_events(wait) & PD_POLL_BITS &
 			       ~(EPOLLERR | EPOLLHUP));
-	/* pushed events held: what a DRM file's poll says (it says no
-	 * more than EPOLLIN | EPOLLRDNORM) */
+	/* pushed events held: what the file's poll says then (a DRM file
+	 * says no more; an evdev file is always writable too) */
 	if (pf->evbuf && (events & (EPOLLIN | EPOLLRDNORM)) &&
 	    evbuf_held(pf)) {
-		pd_stats_poll_cached();
-		return (EPOLLIN | EPOLLRDNORM) & ((__force __poll_t)events);
+		mask = EPOLLIN | EPOLLRDNORM;
+		if (pf->dev_class == PD_WIRE_CLASS_EVDEV)
+			mask |= EPOLLOUT | EPOLLWRNORM;
+		pd_stats_poll_cached(true);
+		return mask & ((__force __poll_t)events);
 	}
 	if (seqd) {
 		spin_lock_irqsave(&pf->as->lock, flags);
@@ -360,7 +373,7 @@ __poll_t pd_fop_poll(struct file *file, struct poll_table_struct *wait)
 		token = pd_pollc_poll_begin(&pf->as->pc);
 		spin_unlock_irqrestore(&pf->as->lock, flags);
 		if (hit) {
-			pd_stats_poll_cached();
+			pd_stats_poll_cached(!!cached);
 			return (__force __poll_t)cached & PD_POLL_BITS;
 		}
 	}
@@ -369,16 +382,19 @@ __poll_t pd_fop_poll(struct file *file, struct poll_table_struct *wait)
 		return EPOLLERR;
 	body = pd_req_body(req);
 	body->events = events;
+	pd_stats_poll_trip(pd_file_made(pf));
 	ret = pd_req_run(pf->conn, req, PD_WAIT_UNINTR);
 	if (ret || req->result < 0) {
 		mask = EPOLLERR | EPOLLHUP;
 	} else {
 		mask = (__force __poll_t)(u32)req->result & PD_POLL_BITS;
+		/* with FEAT_POLL_STATE the body says the registration is
+		 * armed, and it is armed for at least events */
 		if (seqd && req->rsp_len == sizeof(ev)) {
 			memcpy(&ev, pd_rsp_body(req), sizeof(ev));
 			spin_lock_irqsave(&pf->as->lock, flags);
 			pd_pollc_poll_reply(&pf->as->pc, token, events, ev.seq,
-					    (__force u32)mask);
+					    (__force u32)mask, stays);
 			spin_unlock_irqrestore(&pf->as->lock, flags);
 		}
 	}
@@ -564,8 +580,12 @@ void pd_conn_event(struct pd_conn *conn, const struct pd_wire_hdr *hdr,
 	}
 	xa_lock(&conn->files);
 	pf = xa_load(&conn->files, hdr->handle);
-	if (!pf)
+	if (!pf) {
+		/* maybe a file an ioctl is making (pd_file_new_state()) */
+		if (hdr->op == PD_EV_POLL)
+			conn->unknown_poll_events++;
 		goto out;
+	}
 	switch (hdr->op) {
 	case PD_EV_POLL: {
 		struct pd_wire_poll_ev ev;

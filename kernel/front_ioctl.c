@@ -22,6 +22,10 @@ struct pd_front_ctx {
 	bool kernel;			/* arg and buffers are kernel memory */
 	/* of new files and of the files descriptors may name; NULL: none */
 	const struct file_operations *fops;
+	/* the request whose reply is completed (NULL: from the cache), and
+	 * conn->unknown_poll_events before it went, for new files' states */
+	const struct pd_req *req;
+	u32 unknown_before;
 };
 
 static int ctx_copy_from(void *c, void *dst, __u64 uaddr, __u32 len)
@@ -78,6 +82,8 @@ static int ctx_install(void *c, __u32 handle, __u32 flags, __s32 *fdp)
 	pf = pd_file_adopt(ctx->pf->conn, handle, &err);
 	if (!pf)
 		return err;
+	/* a sync_file the backend armed: its readiness came with the reply */
+	pd_file_new_state(pf, ctx->req, ctx->unknown_before);
 	fd = get_unused_fd_flags((flags & PD_WIRE_O_CLOEXEC) ? O_CLOEXEC : 0);
 	if (fd < 0) {
 		pd_file_forget(pf);
@@ -205,6 +211,7 @@ static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 	struct pd_ioc_call *call;
 	struct pd_wire_hdr *hdr;
 	const struct pd_qcache_entry *hit;
+	struct pd_pollc_tok tok;
 	struct pd_req *req = NULL;
 	void *body, *kept = NULL;
 	bool locked = false, immutable;
@@ -277,11 +284,13 @@ static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 		ret = 0;
 		goto out;
 	}
-	pd_file_op_begin(pf);
+	ctx.unknown_before = READ_ONCE(pf->conn->unknown_poll_events);
+	tok = pd_file_op_begin(pf);
 	ret = pd_req_run(pf->conn, req, kernel ? PD_WAIT_UNINTR : PD_WAIT_INTR);
-	pd_file_op_end(pf);
+	pd_file_op_end(pf, tok, ret ? NULL : req);
 	if (ret)
 		goto out;
+	ctx.req = req;
 	if (!req->rsp_len) {
 		/* refused before the call: no body */
 		ret = req->result < 0 ? pd_errno(req->result) : -EIO;

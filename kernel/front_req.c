@@ -259,6 +259,48 @@ static int pd_req_wait(struct pd_conn *conn, struct pd_req *req, int mode)
 }
 
 /*
+ * Take the poll state records off the end of req's reply body
+ * (PD_WIRE_F_POLL_STATE, pd_wire.h): they stay in the buffer after
+ * rsp_len, for pd_req_poll_state(). False if they do not add up: the
+ * backend is broken.
+ */
+static bool strip_poll_states(struct pd_req *req)
+{
+	struct pd_wire_poll_tail tail;
+	u32 n;
+
+	if (req->rsp_len < sizeof(tail))
+		return false;
+	memcpy(&tail, (u8 *)pd_rsp_body(req) + req->rsp_len - sizeof(tail),
+	       sizeof(tail));
+	if (!tail.count || tail.count > 1 + PD_WIRE_IOCTL_MAX_NEWFDS)
+		return false;
+	n = tail.count * sizeof(struct pd_wire_poll_state) + sizeof(tail);
+	if (req->rsp_len < n)
+		return false;
+	req->rsp_len -= n;
+	req->nstates = tail.count;
+	return true;
+}
+
+bool pd_req_poll_state(const struct pd_req *req, u32 handle,
+		       struct pd_wire_poll_state *ps)
+{
+	const u8 *rec;
+	u32 i;
+
+	if (!req || !req->rsp)
+		return false;
+	rec = (const u8 *)req->rsp + sizeof(struct pd_wire_hdr) + req->rsp_len;
+	for (i = 0; i < req->nstates; i++, rec += sizeof(*ps)) {
+		memcpy(ps, rec, sizeof(*ps));
+		if (ps->handle == handle)
+			return true;
+	}
+	return false;
+}
+
+/*
  * A reply arrived from the transport: msg is the whole message (header
  * checked by the transport: a reply, len matching), now ours to keep or
  * free. A reply nobody waits for any more is dropped.
@@ -290,6 +332,14 @@ void pd_conn_complete(struct pd_conn *conn, void *msg, u32 len)
 		req->rsp = msg;
 		req->rsp_len = len - sizeof(*hdr);
 		req->result = hdr->result;
+		if ((hdr->flags & PD_WIRE_F_POLL_STATE) &&
+		    (conn->features & PD_WIRE_FEAT_POLL_STATE) &&
+		    !strip_poll_states(req)) {
+			pr_warn_ratelimited("paradice: reply op %u: bad poll states\n",
+					    hdr->op);
+			req->rsp_len = 0;
+			req->result = -EIO;
+		}
 		complete(&req->done);
 		msg = NULL;
 		if (req->orphan && req->on_reply)

@@ -37,6 +37,9 @@ static struct pd_stat op_stats[PD_STATS_NOPS];
 static struct pd_stat wake_stats;	/* reply arrived -> caller runs */
 static u64 spin_done, spin_slept;
 static u64 poll_cached;			/* polls answered from events */
+static u64 poll_cached_idle;		/* ... of which "not ready" */
+static u64 poll_trips_made, poll_trips_node;	/* poll trips on files an
+						 * ioctl made / on nodes */
 static DEFINE_XARRAY(ioctl_stats);	/* by command; entries never freed
 					 * before module exit */
 static struct dentry *stats_dir;
@@ -139,12 +142,26 @@ void pd_stats_async(u16 op, u32 cmd)
 	spin_unlock(&stats_lock);
 }
 
-/* A poll answered from the readiness the backend's events told. */
-void pd_stats_poll_cached(void)
+/* A poll answered from the readiness the backend told (ready: something
+ * was, else the answer was "not ready"). */
+void pd_stats_poll_cached(bool ready)
 {
 	spin_lock(&stats_lock);
 	op_stats[PD_OP_POLL].cached++;
 	poll_cached++;
+	if (!ready)
+		poll_cached_idle++;
+	spin_unlock(&stats_lock);
+}
+
+/* A poll that travels, on a file an ioctl made (made) or on a node. */
+void pd_stats_poll_trip(bool made)
+{
+	spin_lock(&stats_lock);
+	if (made)
+		poll_trips_made++;
+	else
+		poll_trips_node++;
 	spin_unlock(&stats_lock);
 }
 
@@ -193,7 +210,10 @@ static int stats_show(struct seq_file *m, void *unused)
 	seq_puts(m, "wake");
 	show_stat(m, &wake_stats);
 	seq_printf(m, "spin done %llu slept %llu\n", spin_done, spin_slept);
-	seq_printf(m, "poll cached %llu\n", poll_cached);
+	seq_printf(m, "poll cached %llu not_ready %llu\n", poll_cached,
+		   poll_cached_idle);
+	seq_printf(m, "poll trips made_files %llu nodes %llu\n",
+		   poll_trips_made, poll_trips_node);
 	for (op = 0; op < PD_STATS_NOPS; op++) {
 		s = &op_stats[op];
 		if (!s->count && !s->cached && !s->async)
@@ -229,7 +249,8 @@ static ssize_t stats_write(struct file *file, const char __user *buf,
 	spin_lock(&stats_lock);
 	memset(op_stats, 0, sizeof(op_stats));
 	memset(&wake_stats, 0, sizeof(wake_stats));
-	spin_done = spin_slept = poll_cached = 0;
+	spin_done = spin_slept = poll_cached = poll_cached_idle = 0;
+	poll_trips_made = poll_trips_node = 0;
 	xa_for_each(&ioctl_stats, cmd, s)
 		memset(s, 0, sizeof(*s));
 	spin_unlock(&stats_lock);

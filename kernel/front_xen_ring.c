@@ -16,11 +16,13 @@
 /* Sizes                                                                */
 
 /*
- * The largest reply a request can get, header included. The frontend
- * makes room for it before the request goes out; the backend answers a
- * reply that would not fit with a bare header and -EOVERFLOW.
+ * The largest reply a request can get, header included, before the poll
+ * states a reply may end with (pd_wire.h, 1.5), for which
+ * pdx_reply_bound() adds room. The frontend makes room for it before the
+ * request goes out; the backend answers a reply that would not fit with a
+ * bare header and -EOVERFLOW.
  */
-static u32 pdx_reply_bound(const struct pd_wire_hdr *h)
+static u32 pdx_op_reply_bound(const struct pd_wire_hdr *h)
 {
 	const u8 *body = (const u8 *)(h + 1);
 	u32 hl = sizeof(*h);
@@ -70,6 +72,11 @@ static u32 pdx_reply_bound(const struct pd_wire_hdr *h)
 
 /* ------------------------------------------------------------------ */
 /* Sending                                                              */
+
+static u32 pdx_reply_bound(const struct pd_wire_hdr *h)
+{
+	return pdx_op_reply_bound(h) + PD_WIRE_POLL_STATE_MAX_LEN;
+}
 
 static u32 pdx_req_pages(struct pd_req *req)
 {

@@ -333,6 +333,11 @@ int be_send(struct be *be, struct pd_wire_hdr *hdr, const void *body,
 	    size_t len);
 int be_reply(struct be *be, const struct pd_wire_hdr *req, int64_t result,
 	     const void *body, size_t len);
+/* A reply whose body ends with n poll states (PD_WIRE_F_POLL_STATE,
+ * pd_wire.h); n == 0: as be_reply. */
+int be_reply_states(struct be *be, const struct pd_wire_hdr *req,
+		    int64_t result, const void *body, size_t len,
+		    const struct pd_wire_poll_state *states, uint32_t n);
 int be_send_event(struct be *be, uint16_t op, uint32_t handle,
 		  const void *body, size_t len);
 
@@ -403,6 +408,7 @@ int be_push_send(struct be *be, struct be_handle *h, const void *recs,
 		 size_t n);
 /* Bytes h may still push (PD_WIRE_PUSH_MAX beyond the guest's seen). */
 uint32_t be_push_room(struct be_handle *h);
+bool be_poll_state(struct be_handle *h, struct pd_wire_poll_state *ps);
 void be_cancel(struct be *be, uint64_t target, int64_t *result);
 
 #endif /* PD_BACKEND_H */

@@ -9,7 +9,10 @@
  *     the events (pd_wire.h), so no PD_OP_POLL may come to arm it again:
  *     then the registration stays, edge-triggered (an event at each
  *     registration while ready, and at each wake-up of the real file),
- *     until the next PD_OP_POLL replaces it;
+ *     until the next PD_OP_POLL replaces it; with PD_WIRE_FEAT_POLL_STATE
+ *     it is never replaced but grown (the union of what was asked), and
+ *     replies carry the readiness of armed handles (ops.c), so the
+ *     frontend answers "not ready" too, and counts on our events;
  *   - with PD_WIRE_FEAT_EVENT_PUSH, a DRM file's own events (a flip's on
  *     a card the guest drives itself) and an evdev file's (input events,
  *     their times made the guest's): when its registration fires, read
@@ -31,6 +34,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -44,18 +48,72 @@
 #define TAG_SIG		((uint64_t)1 << 41)
 #define TAG_REVOKE	((uint64_t)1 << 42)
 
-int be_poll_arm(struct be *be, struct be_handle *h, uint32_t events)
+/* Serialises arming under PD_WIRE_FEAT_POLL_STATE, so that the union a
+ * registration grows to is the one epoll has (arming is rare: at most
+ * once per poll trip and per new sync_file). */
+static pthread_mutex_t arm_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int arm(struct be *be, struct be_handle *h, uint32_t events,
+	       uint32_t mode)
 {
 	struct epoll_event ev = {
-		.events = events | ((be->features & PD_WIRE_FEAT_POLL_SEQ) ?
-				    EPOLLET : EPOLLONESHOT),
+		.events = events | mode,
 		.data.u64 = h->handle,
 	};
 
-	atomic_store(&h->poll_events, events);
-	if (epoll_ctl(be->epfd, EPOLL_CTL_MOD, h->fd, &ev) && errno == ENOENT)
-		return epoll_ctl(be->epfd, EPOLL_CTL_ADD, h->fd, &ev);
-	return 0;
+	if (!epoll_ctl(be->epfd, EPOLL_CTL_MOD, h->fd, &ev))
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	return epoll_ctl(be->epfd, EPOLL_CTL_ADD, h->fd, &ev);
+}
+
+/*
+ * Arm h's registration for events. With PD_WIRE_FEAT_POLL_STATE it only
+ * grows (the union of everything armed so far) and stays until h is
+ * released: the frontend then answers "not ready" itself, counting on an
+ * event for any later readiness (pd_wire.h). poll_events is what the
+ * events' looks ask for, set before epoll can fire (and put back if
+ * arming failed). 0, or -1 with errno.
+ */
+int be_poll_arm(struct be *be, struct be_handle *h, uint32_t events)
+{
+	uint32_t old, want;
+	int r;
+
+	if (!(be->features & PD_WIRE_FEAT_POLL_STATE)) {
+		atomic_store(&h->poll_events, events);
+		return arm(be, h, events,
+			   (be->features & PD_WIRE_FEAT_POLL_SEQ) ?
+			   EPOLLET : EPOLLONESHOT);
+	}
+	pthread_mutex_lock(&arm_lock);
+	old = atomic_load(&h->poll_events);
+	want = old | events;
+	atomic_store(&h->poll_events, want);
+	r = arm(be, h, want, EPOLLET);
+	if (r)
+		atomic_store(&h->poll_events, old);
+	pthread_mutex_unlock(&arm_lock);
+	return r;
+}
+
+/*
+ * The state of h a reply carries (PD_WIRE_F_POLL_STATE): false if h is
+ * not armed. The sequence is taken before the look, as in PD_OP_POLL
+ * replies, so that an event after the look has a newer one.
+ */
+bool be_poll_state(struct be_handle *h, struct pd_wire_poll_state *ps)
+{
+	uint32_t events = atomic_load(&h->poll_events);
+
+	if (!events)
+		return false;
+	ps->handle = h->handle;
+	ps->events = events;
+	ps->seq = atomic_load(&h->poll_seq);
+	ps->revents = be_poll_look(h);
+	return true;
 }
 
 /* Signal the workers of every cancelled request still running; true if

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <linux/input.h>
 
@@ -51,6 +52,25 @@ static void set_nonblock(struct be_handle *h, bool nonblock)
 		h->nonblock = nonblock;
 }
 
+/*
+ * The reply of a request that ran on h: with PD_WIRE_FEAT_POLL_STATE,
+ * a synchronous one on an armed handle carries h's readiness after it
+ * ran (pd_wire.h), so the guest need not ask. result is computed before
+ * (the look may change errno).
+ */
+static void reply_state(struct be *be, struct be_handle *h,
+			struct be_job *job, int64_t result, const void *body,
+			size_t len)
+{
+	struct pd_wire_poll_state ps;
+
+	if ((be->features & PD_WIRE_FEAT_POLL_STATE) &&
+	    !(job->hdr.flags & PD_WIRE_F_ASYNC) && be_poll_state(h, &ps))
+		be_reply_states(be, &job->hdr, result, body, len, &ps, 1);
+	else
+		be_reply(be, &job->hdr, result, body, len);
+}
+
 static void prepare_io(struct be_handle *h, const struct be_job *job)
 {
 	if (h->push_real)
@@ -85,9 +105,14 @@ static void op_connect(struct be *be, struct be_job *job)
 				     PD_WIRE_FEAT_CLOCK | PD_WIRE_FEAT_REVOKE |
 				     PD_WIRE_FEAT_ASYNC |
 				     PD_WIRE_FEAT_POLL_SEQ |
+				     PD_WIRE_FEAT_POLL_STATE |
 				     PD_WIRE_FEAT_EVENT_PUSH |
 				     (be_has_control(be) ?
 				      PD_WIRE_FEAT_CONTROL : 0));
+	/* poll states only on top of sequenced poll events */
+	if ((be->features & (PD_WIRE_FEAT_POLL_SEQ | PD_WIRE_FEAT_POLL_EVENTS)) !=
+	    (PD_WIRE_FEAT_POLL_SEQ | PD_WIRE_FEAT_POLL_EVENTS))
+		be->features &= ~PD_WIRE_FEAT_POLL_STATE;
 	c.major = PD_WIRE_VERSION_MAJOR;
 	c.minor = PD_WIRE_VERSION_MINOR;
 	c.max_msg = PD_WIRE_MAX_MSG;
@@ -267,11 +292,11 @@ static void op_read(struct be *be, struct be_handle *h, struct be_job *job)
 		be_clock_evdev_fix(be, atomic_load(&h->evdev_clock),
 				   buf + sizeof(*io), (size_t)n);
 	if (n < 0) {
-		be_reply(be, &job->hdr, neg_errno(), NULL, 0);
+		reply_state(be, h, job, neg_errno(), NULL, 0);
 	} else {
 		io = (struct pd_wire_io_rsp *)buf;
 		io->pos = r.pos + n;
-		be_reply(be, &job->hdr, n, buf, sizeof(*io) + n);
+		reply_state(be, h, job, n, buf, sizeof(*io) + n);
 	}
 	free(buf);
 }
@@ -295,11 +320,11 @@ static void op_write(struct be *be, struct be_handle *h, struct be_job *job)
 	prepare_io(h, job);
 	n = write(h->fd, job->body + sizeof(r), r.count);
 	if (n < 0) {
-		be_reply(be, &job->hdr, neg_errno(), NULL, 0);
+		reply_state(be, h, job, neg_errno(), NULL, 0);
 		return;
 	}
 	io.pos = r.pos + n;
-	be_reply(be, &job->hdr, n, &io, sizeof(io));
+	reply_state(be, h, job, n, &io, sizeof(io));
 }
 
 static void op_llseek(struct be *be, struct be_handle *h, struct be_job *job)
@@ -312,7 +337,7 @@ static void op_llseek(struct be *be, struct be_handle *h, struct be_job *job)
 		return;
 	}
 	off = lseek(h->fd, r.offset, (int)r.whence);
-	be_reply(be, &job->hdr, off < 0 ? neg_errno() : off, NULL, 0);
+	reply_state(be, h, job, off < 0 ? neg_errno() : off, NULL, 0);
 }
 
 #define BE_POLL_BITS (POLLIN | POLLPRI | POLLOUT | POLLERR | POLLHUP | \
@@ -324,6 +349,7 @@ static void op_poll(struct be *be, struct be_handle *h, struct be_job *job)
 	struct pd_wire_poll_req r;
 	struct pd_wire_poll_ev rsp = { 0 };
 	struct pollfd p;
+	bool armed;
 	int n;
 
 	if (take_body(job, &r, sizeof(r)) || r.reserved ||
@@ -347,11 +373,14 @@ static void op_poll(struct be *be, struct be_handle *h, struct be_job *job)
 	/* Armed before the reply: a change after our look is not missed.
 	 * Also when something is ready already: the event that comes at once
 	 * is what wakes an edge-triggered epoll in the guest again once the
-	 * program has read everything (it calls poll no more until woken). */
-	if (r.events && (be->features & PD_WIRE_FEAT_POLL_EVENTS))
-		be_poll_arm(be, h, r.events);
+	 * program has read everything (it calls poll no more until woken).
+	 * With PD_WIRE_FEAT_POLL_STATE the body says it is armed: none if
+	 * arming failed (the guest then believes nothing of it). */
+	armed = r.events && (be->features & PD_WIRE_FEAT_POLL_EVENTS) &&
+		!be_poll_arm(be, h, r.events);
 	rsp.revents = (uint16_t)p.revents;
-	if (be->features & PD_WIRE_FEAT_POLL_SEQ)
+	if ((be->features & PD_WIRE_FEAT_POLL_SEQ) &&
+	    (armed || !(be->features & PD_WIRE_FEAT_POLL_STATE)))
 		be_reply(be, &job->hdr, rsp.revents, &rsp, sizeof(rsp));
 	else
 		be_reply(be, &job->hdr, rsp.revents, NULL, 0);
@@ -515,10 +544,58 @@ static void object_settle(struct be *be, struct be_handle *h, int delta,
 	pthread_mutex_unlock(&be->lock);
 }
 
+/* Is fd an anonymous-inode file (a sync_file, a syncobj file), as our
+ * eventfd is, rather than a dma-buf or a device file? */
+static bool anon_inode_file(struct be *be, int fd)
+{
+	struct stat a, b;
+
+	return !fstat(fd, &a) && !fstat(be->wakefd, &b) &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * The poll states an ioctl's reply carries (PD_WIRE_FEAT_POLL_STATE): h's
+ * after the ioctl ran, if armed, and each new file's that is armed now:
+ * an anonymous-inode file that polls (a sync_file: an out-fence, which
+ * the guest's next call on it is likely a poll of; a syncobj file has no
+ * poll and arming fails) is armed for reading at once, so that its first
+ * poll needs no trip. Dma-bufs are not: their waits would send an event
+ * at every fence of the buffer. The number of states in states[].
+ */
+static uint32_t ioctl_states(struct be *be, struct be_handle *h,
+			     const struct be_job *job,
+			     const struct pd_dec_call *dc,
+			     struct pd_wire_poll_state *states)
+{
+	uint32_t n = 0;
+
+	if (!(be->features & PD_WIRE_FEAT_POLL_STATE) ||
+	    (job->hdr.flags & PD_WIRE_F_ASYNC))
+		return 0;
+	if (be_poll_state(h, &states[n]))
+		n++;
+	for (uint32_t i = 0; i < dc->nnewfd; i++) {
+		struct be_handle *nh = be_handle_get(be, dc->newfd[i].handle);
+
+		if (!nh)
+			continue;
+		if (anon_inode_file(be, nh->fd) &&
+		    !be_poll_arm(be, nh, POLLIN | POLLRDNORM | POLLRDBAND) &&
+		    be_poll_state(nh, &states[n]))
+			n++;
+		be_handle_put(be, nh);
+	}
+	/* the guest finds its own by handle; h's first if it has one */
+	return n;
+}
+
 static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 {
 	struct ioctl_ctx ctx = { .be = be };
 	struct pd_dec_call *dc = thread_dc;
+	struct pd_wire_poll_state states[1 + PD_WIRE_IOCTL_MAX_NEWFDS];
+	uint32_t nstates;
 	bool stateful, screens;
 	int64_t r;
 	size_t n;
@@ -598,7 +675,8 @@ static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 		r = -ENOMEM;
 		goto reply_err;
 	}
-	be_reply(be, &job->hdr, r, out, n);
+	nstates = ioctl_states(be, h, job, dc, states);
+	be_reply_states(be, &job->hdr, r, out, n, states, nstates);
 	free(out);
 	goto out;
 reply_err:

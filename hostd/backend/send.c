@@ -12,29 +12,40 @@
 
 #include "backend.h"
 
-/* hdr->len is set here; 0, or -1 with errno (logged). */
-int be_send(struct be *be, struct pd_wire_hdr *hdr, const void *body,
-	    size_t len)
+/* One message of a header and two pieces of body (the second may be
+ * empty); hdr->len is set here; 0, or -1 with errno (logged). */
+static int send_parts(struct be *be, struct pd_wire_hdr *hdr,
+		      const void *body, size_t len, const void *more,
+		      size_t more_len)
 {
 	uint8_t small[256];
 	uint8_t *msg = small;
+	size_t all = len + more_len;
 	int ret;
 
-	if (sizeof(*hdr) + len > sizeof(small)) {
-		msg = malloc(sizeof(*hdr) + len);
+	if (sizeof(*hdr) + all > sizeof(small)) {
+		msg = malloc(sizeof(*hdr) + all);
 		if (!msg)
 			return -1;
 	}
-	hdr->len = (uint32_t)len;
+	hdr->len = (uint32_t)all;
 	memcpy(msg, hdr, sizeof(*hdr));
 	if (len)
 		memcpy(msg + sizeof(*hdr), body, len);
-	ret = be->tp->impl->send(be->tp, msg, sizeof(*hdr) + len);
+	if (more_len)
+		memcpy(msg + sizeof(*hdr) + len, more, more_len);
+	ret = be->tp->impl->send(be->tp, msg, sizeof(*hdr) + all);
 	if (ret)
 		be_log(be, "cannot send op %u: %s", hdr->op, strerror(errno));
 	if (msg != small)
 		free(msg);
 	return ret;
+}
+
+int be_send(struct be *be, struct pd_wire_hdr *hdr, const void *body,
+	    size_t len)
+{
+	return send_parts(be, hdr, body, len, NULL, 0);
 }
 
 int be_reply(struct be *be, const struct pd_wire_hdr *req, int64_t result,
@@ -49,6 +60,30 @@ int be_reply(struct be *be, const struct pd_wire_hdr *req, int64_t result,
 	};
 
 	return be_send(be, &hdr, body, len);
+}
+
+int be_reply_states(struct be *be, const struct pd_wire_hdr *req,
+		    int64_t result, const void *body, size_t len,
+		    const struct pd_wire_poll_state *states, uint32_t n)
+{
+	struct pd_wire_hdr hdr = {
+		.id = req->id,
+		.op = req->op,
+		.flags = PD_WIRE_F_REPLY | PD_WIRE_F_POLL_STATE,
+		.handle = req->handle,
+		.result = result,
+	};
+	uint8_t tail[(1 + PD_WIRE_IOCTL_MAX_NEWFDS) *
+		     sizeof(struct pd_wire_poll_state) +
+		     sizeof(struct pd_wire_poll_tail)];
+	struct pd_wire_poll_tail t = { .count = n };
+	size_t slen = n * sizeof(*states);
+
+	if (!n || n > 1 + PD_WIRE_IOCTL_MAX_NEWFDS)
+		return be_reply(be, req, result, body, len);
+	memcpy(tail, states, slen);
+	memcpy(tail + slen, &t, sizeof(t));
+	return send_parts(be, &hdr, body, len, tail, slen + sizeof(t));
 }
 
 int be_send_event(struct be *be, uint16_t op, uint32_t handle,

@@ -32,12 +32,19 @@
  *        event sequence, so the frontend can tell a stale PD_EV_POLL.
  *        See "Requests nobody waits for" below. A peer without the bits:
  *        every request waits for its reply, as in 1.3.
- *   1.5  PD_WIRE_FEAT_EVENT_PUSH: the events of DRM and evdev files (flip
+ *   1.5  PD_WIRE_FEAT_POLL_STATE: the backend's poll registration of a
+ *        handle only grows and stays armed; replies of synchronous
+ *        requests on an armed handle carry its readiness after the
+ *        request ran (PD_WIRE_F_POLL_STATE), and a sync_file an ioctl
+ *        makes is armed for POLLIN at once, its readiness in that reply;
+ *        so the frontend also answers "not ready" itself. See "Poll
+ *        readiness kept by the frontend". A peer without the bit: as 1.4.
+ *   1.6  PD_WIRE_FEAT_EVENT_PUSH: the events of DRM and evdev files (flip
  *        completions, vblank events, input events) are pushed into the
  *        guest (PD_EV_DATA) and read there without a trip;
  *        PD_OP_READ carries how much of them the guest has seen. See
  *        "Events pushed into the guest" below. A peer without the bit:
- *        such events wait in the backend for a PD_OP_READ, as in 1.4.
+ *        such events wait in the backend for a PD_OP_READ, as in 1.5.
  *
  * Compatibility rule: a change of PD_WIRE_VERSION_MAJOR breaks the layout of
  * something below; peers with different majors refuse to connect. A minor
@@ -257,7 +264,7 @@
 #include <linux/types.h>
 
 #define PD_WIRE_VERSION_MAJOR 1
-#define PD_WIRE_VERSION_MINOR 5
+#define PD_WIRE_VERSION_MINOR 6
 
 #define PD_WIRE_XENBUS_DEVICE_TYPE "paradice"
 
@@ -283,6 +290,10 @@
 #define PD_WIRE_MAX_MAP_PAGES		16384u
 /* File descriptors one ioctl may return. */
 #define PD_WIRE_IOCTL_MAX_NEWFDS	8u
+/* Bytes of poll state records at the end of a reply (1.5): one per new
+ * file and the request's own handle, then the tail. Room every reply
+ * needs on top of its op's body. */
+#define PD_WIRE_POLL_STATE_MAX_LEN	((1u + PD_WIRE_IOCTL_MAX_NEWFDS) * 16u + 8u)
 /* Exported files per guest. */
 #define PD_WIRE_MAX_EXPORTS		256u
 /* Length of an export's node name, NUL included. */
@@ -316,9 +327,12 @@
 #define PD_WIRE_FEAT_ASYNC		(1ull << 8)
 /* PD_OP_POLL replies carry struct pd_wire_poll_ev (1.4). */
 #define PD_WIRE_FEAT_POLL_SEQ		(1ull << 9)
-/* PD_EV_DATA and PD_OP_READ's seen (1.5). */
-#define PD_WIRE_FEAT_EVENT_PUSH		(1ull << 10)
-#define PD_WIRE_FEAT_ALL		((1ull << 11) - 1)
+/* Registrations stay armed; replies carry PD_WIRE_F_POLL_STATE (1.5;
+ * only with PD_WIRE_FEAT_POLL_SEQ and PD_WIRE_FEAT_POLL_EVENTS). */
+#define PD_WIRE_FEAT_POLL_STATE		(1ull << 10)
+/* PD_EV_DATA and PD_OP_READ's seen (1.6). */
+#define PD_WIRE_FEAT_EVENT_PUSH		(1ull << 11)
+#define PD_WIRE_FEAT_ALL		((1ull << 12) - 1)
 
 /*
  * ===========================================================================
@@ -393,6 +407,8 @@ enum pd_wire_op {
 #define PD_WIRE_F_EVENT		(1u << 1)	/* this is an event */
 #define PD_WIRE_F_NONBLOCK	(1u << 2)	/* the guest file is O_NONBLOCK now */
 #define PD_WIRE_F_ASYNC		(1u << 3)	/* nobody waits for the reply (FEAT_ASYNC) */
+#define PD_WIRE_F_POLL_STATE	(1u << 4)	/* reply: the body ends with poll
+						 * states (FEAT_POLL_STATE) */
 
 /*
  * Requests nobody waits for (PD_WIRE_FEAT_ASYNC). A request with
@@ -426,9 +442,46 @@ enum pd_wire_op {
  *
  *   POLL {events IN} -> result 0, {revents 0, seq 6}      armed
  *   EV_POLL {revents IN, seq 7}                            believed: IN
- *   (poll() again: IN, no trip; POLL {events IN} ASYNC re-arms)
+ *   (poll() again: IN, no trip)
  *   READ ...                                               not believed
  *   EV_POLL {revents IN, seq 8}   (fired before the READ ran: stale)
+ *
+ * The frontend believes a reply or event only if its sequence is not
+ * before the newest it has seen of that handle, in any event (believed or
+ * not): an event with a sequence after a reply's was taken after the
+ * reply's look, so the reply is older. It believes a reply only if no
+ * other request on the file was in flight when the one replied to went,
+ * nor sent since.
+ *
+ * Poll state in replies (PD_WIRE_FEAT_POLL_STATE, 1.5). The backend's
+ * registration of a handle then only grows: each PD_OP_POLL arms the
+ * union of its events and every earlier one's, edge-triggered, until the
+ * handle is released; so once a frontend knows the handle armed for some
+ * events, any later readiness among them comes as a PD_EV_POLL with a
+ * newer sequence (a real driver wakes its wait queue whenever a file
+ * becomes ready, or a native poll() would sleep through it too). A
+ * PD_OP_POLL reply has its body only if the registration is armed. The
+ * reply to a synchronous request (no PD_WIRE_F_ASYNC) READ, WRITE, LLSEEK
+ * or IOCTL on an armed handle has PD_WIRE_F_POLL_STATE set, and its body
+ * ends with that handle's struct pd_wire_poll_state, taken after the
+ * request ran (sequence first, then the look), followed by one for each
+ * new file of the ioctl that the backend armed at once (a sync_file, for
+ * POLLIN), and last a struct pd_wire_poll_tail with their count. The
+ * records are not part of the op's own body: hdr.len covers both, a
+ * frontend strips the records before it reads the body. With the state
+ * known and armed for the events asked, the frontend answers a poll
+ * without a trip, "not ready" included, until its next request.
+ *
+ *   POLL {events IN} -> 0, {revents 0, seq 6}              armed IN
+ *   IOCTL PAGE_FLIP -> 0, F_POLL_STATE, [{card, IN, 0, 6}], {1}
+ *   (poll(): not ready, no trip: the flip's event will wake it)
+ *   EV_POLL {revents IN, seq 7}                            believed: IN
+ *   (poll(): IN, no trip)
+ *   READ -> 32 bytes, F_POLL_STATE, [{card, IN, 0, 7}], {1}
+ *   IOCTL EXECBUFFER (FENCE_FD_OUT) -> 0, new file 41, F_POLL_STATE,
+ *         [{card, IN, 0, 7}, {41, IN, 0, 0}], {2}          fence armed
+ *   (poll() on the fence: not ready, no trip)
+ *   EV_POLL handle 41 {revents IN, seq 1}                  believed: IN
  */
 
 /*
@@ -546,6 +599,9 @@ struct pd_wire_llseek_req {
  * wait for; result is the current mask. While events != 0 the backend sends
  * PD_EV_POLL whenever one of them becomes ready (level: it sends again after
  * every new registration while the condition holds). events == 0 cancels.
+ * With PD_WIRE_FEAT_POLL_STATE the registration is the union of every
+ * events asked on the handle (events == 0 changes nothing), and the reply
+ * has its struct pd_wire_poll_ev body only if it is armed.
  * Mask bits use the Linux POLL* numbering (POLLIN 0x1, POLLOUT 0x4 ...).
  */
 struct pd_wire_poll_req {
@@ -557,6 +613,23 @@ struct pd_wire_poll_req {
 struct pd_wire_poll_ev {
 	__u32 revents;
 	__u32 seq;
+};
+
+/*
+ * Poll state records at the end of a reply with PD_WIRE_F_POLL_STATE:
+ * count x struct pd_wire_poll_state, then struct pd_wire_poll_tail. The
+ * first is the request's own handle; at most 1 + PD_WIRE_IOCTL_MAX_NEWFDS.
+ */
+struct pd_wire_poll_state {
+	__u32 handle;
+	__u32 events;		/* what the registration is armed for */
+	__u32 revents;		/* the mask at the look */
+	__u32 seq;		/* the handle's sequence before the look */
+};
+
+struct pd_wire_poll_tail {
+	__u32 count;
+	__u32 reserved;
 };
 
 /*
@@ -847,6 +920,8 @@ PD_WIRE_ASSERT_SIZE(pd_wire_io_rsp, 8);
 PD_WIRE_ASSERT_SIZE(pd_wire_llseek_req, 16);
 PD_WIRE_ASSERT_SIZE(pd_wire_poll_req, 8);
 PD_WIRE_ASSERT_SIZE(pd_wire_poll_ev, 8);
+PD_WIRE_ASSERT_SIZE(pd_wire_poll_state, 16);
+PD_WIRE_ASSERT_SIZE(pd_wire_poll_tail, 8);
 PD_WIRE_ASSERT_SIZE(pd_wire_data_ev, 16);
 PD_WIRE_ASSERT_SIZE(pd_wire_fasync_req, 8);
 PD_WIRE_ASSERT_SIZE(pd_wire_sigio_ev, 8);

@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -188,10 +191,11 @@ static void test_connect_checks(void)
 	CHECK_EQ(r.nexports, 2);
 	/* only what both the guest and the transport have, and the clock
 	 * offsets, revocations, asynchronous requests, poll sequences and
-	 * pushed events, which need nothing of the transport */
+	 * states and pushed events, which need nothing of the transport */
 	CHECK_EQ(r.features, mem_impl.features | PD_WIRE_FEAT_CLOCK |
 		 PD_WIRE_FEAT_REVOKE | PD_WIRE_FEAT_ASYNC |
-		 PD_WIRE_FEAT_POLL_SEQ | PD_WIRE_FEAT_EVENT_PUSH);
+		 PD_WIRE_FEAT_POLL_SEQ | PD_WIRE_FEAT_POLL_STATE |
+		 PD_WIRE_FEAT_EVENT_PUSH);
 }
 
 static void test_export_info(void)
@@ -858,6 +862,21 @@ static int64_t last_result(void)
 	return rh.result;
 }
 
+/* Make handle h's real file one that polls (/dev/zero does not: epoll
+ * refuses it): an eventfd, readable if count is not 0. */
+static void pollable(uint32_t h, uint64_t count)
+{
+	struct be_handle *bh = be_handle_get(&be, h);
+	int efd = eventfd(0, EFD_CLOEXEC);
+
+	CHECK(bh && efd >= 0);
+	if (count)
+		CHECK_EQ(write(efd, &count, sizeof(count)), sizeof(count));
+	CHECK_EQ(dup2(efd, bh->fd), bh->fd);
+	close(efd);
+	be_handle_put(&be, bh);
+}
+
 /*
  * Asynchronous requests (PD_WIRE_F_ASYNC) run on the reader: done and
  * answered before the next message is taken, so a later request on the
@@ -872,6 +891,7 @@ static void test_async_requests_in_order(void)
 	uint32_t h;
 
 	setup();
+	be.epfd = epoll_create1(EPOLL_CLOEXEC);	/* the poll registers */
 	connect_ok();
 	CHECK(be.features & PD_WIRE_FEAT_ASYNC);
 	h = open_ok(0, PD_WIRE_O_RDONLY);
@@ -883,6 +903,7 @@ static void test_async_requests_in_order(void)
 	CHECK_EQ(sent, 1);
 	CHECK_EQ(last_result(), -EINVAL);
 	/* a poll re-registration may; its reply has the event sequence */
+	pollable(h, 1);
 	take(9003, PD_OP_POLL, PD_WIRE_F_ASYNC, h, &pr, sizeof(pr));
 	CHECK_EQ(sent, 1);
 	CHECK_EQ(last_result(), POLLIN);
@@ -899,6 +920,143 @@ static void test_async_requests_in_order(void)
 	take(9005, PD_OP_RELEASE, PD_WIRE_F_ASYNC, h, NULL, 0);
 	CHECK_EQ(sent, 1);
 	CHECK_EQ(last_result(), -EBADF);
+	close(be.epfd);
+}
+
+/* The poll states at the end of the last reply: their number (0 if the
+ * reply has none), the op's own body length in *body. */
+static uint32_t last_states(struct pd_wire_poll_state *ps, uint32_t max,
+			    size_t *body)
+{
+	struct pd_wire_poll_tail t;
+	struct pd_wire_hdr rh;
+	size_t n;
+
+	memcpy(&rh, last, sizeof(rh));
+	*body = rh.len;
+	if (!(rh.flags & PD_WIRE_F_POLL_STATE))
+		return 0;
+	CHECK(rh.len >= sizeof(t));
+	memcpy(&t, last + sizeof(rh) + rh.len - sizeof(t), sizeof(t));
+	CHECK(t.count >= 1 && t.count <= max);
+	n = t.count * sizeof(*ps);
+	CHECK(rh.len >= n + sizeof(t));
+	*body = rh.len - n - sizeof(t);
+	memcpy(ps, last + sizeof(rh) + *body, n);
+	return t.count;
+}
+
+/*
+ * Poll states in replies (PD_WIRE_FEAT_POLL_STATE, wire 1.5): once a
+ * handle's registration is armed, the reply of a synchronous request on
+ * it ends with its readiness after the request ran, after the op's own
+ * body; the registration only grows (the union of what was asked); a
+ * handle not armed, an asynchronous request, a frontend without the
+ * feature or a failed registration get replies as before.
+ */
+static void test_poll_state_in_replies(void)
+{
+	struct pd_wire_read_req r = { .count = 8 };
+	struct pd_wire_poll_req pr = { .events = POLLIN };
+	struct pd_wire_poll_state ps[2];
+	struct pd_wire_poll_ev pe;
+	uint32_t h;
+	size_t body;
+
+	setup();
+	be.epfd = epoll_create1(EPOLL_CLOEXEC);
+	connect_ok();
+	CHECK(be.features & PD_WIRE_FEAT_POLL_STATE);
+	h = open_ok(0, PD_WIRE_O_RDONLY);
+	pollable(h, 2);				/* readable */
+	CHECK_EQ(call(PD_OP_READ, h, &r, sizeof(r)), 8);
+	CHECK_EQ(last_states(ps, 2, &body), 0);	/* not armed yet */
+	CHECK_EQ(body, sizeof(struct pd_wire_io_rsp) + 8);
+	CHECK_EQ(call(PD_OP_POLL, h, &pr, sizeof(pr)), 0);
+	CHECK_EQ(body_len(), sizeof(pe));	/* armed: the body says so */
+	memcpy(&pe, last + sizeof(struct pd_wire_hdr), sizeof(pe));
+	CHECK_EQ(pe.seq, 0);
+	pollable(h, 3);				/* readable again */
+	CHECK_EQ(call(PD_OP_READ, h, &r, sizeof(r)), 8);
+	CHECK_EQ(last_states(ps, 2, &body), 1);
+	CHECK_EQ(body, sizeof(struct pd_wire_io_rsp) + 8);
+	CHECK_EQ(ps[0].handle, h);
+	CHECK_EQ(ps[0].events, POLLIN);
+	CHECK_EQ(ps[0].revents, 0);		/* after the read ran */
+	CHECK_EQ(ps[0].seq, 0);
+	/* the registration grows, never shrinks */
+	pr.events = POLLOUT;
+	CHECK_EQ(call(PD_OP_POLL, h, &pr, sizeof(pr)), POLLOUT);
+	pollable(h, 4);
+	CHECK_EQ(call(PD_OP_READ, h, &r, sizeof(r)), 8);
+	CHECK_EQ(last_states(ps, 2, &body), 1);
+	CHECK_EQ(ps[0].events, POLLIN | POLLOUT);
+	CHECK_EQ(ps[0].revents, POLLOUT);
+	/* an error reply of a request that ran has it too (a write of 2
+	 * bytes to an eventfd) */
+	{
+		struct {
+			struct pd_wire_write_req w;
+			uint8_t data[2];
+		} wm = { .w = { .count = 2 } };
+
+		CHECK(call(PD_OP_WRITE, h, &wm, sizeof(wm.w) + 2) < 0);
+		CHECK_EQ(last_states(ps, 2, &body), 1);
+		CHECK_EQ(body, 0);
+	}
+	/* asynchronous requests' replies have none */
+	take(9201, PD_OP_FLUSH, PD_WIRE_F_ASYNC, h, NULL, 0);
+	CHECK_EQ(sent, 1);
+	CHECK_EQ(last_states(ps, 2, &body), 0);
+	CHECK_EQ(body, 0);
+	close(be.epfd);
+	/* a frontend without the feature: 1.4 replies */
+	setup();
+	be.epfd = epoll_create1(EPOLL_CLOEXEC);
+	{
+		struct pd_wire_connect c = {
+			.major = PD_WIRE_VERSION_MAJOR,
+			.max_msg = PD_WIRE_MAX_MSG,
+			.features = PD_WIRE_FEAT_ALL & ~PD_WIRE_FEAT_POLL_STATE,
+		};
+
+		CHECK_EQ(call(PD_OP_CONNECT, PD_WIRE_HANDLE_NONE, &c,
+			      sizeof(c)), 0);
+	}
+	CHECK(!(be.features & PD_WIRE_FEAT_POLL_STATE));
+	h = open_ok(0, PD_WIRE_O_RDONLY);
+	pollable(h, 1);
+	pr.events = POLLIN;
+	call(PD_OP_POLL, h, &pr, sizeof(pr));
+	CHECK_EQ(body_len(), sizeof(pe));
+	CHECK_EQ(call(PD_OP_READ, h, &r, sizeof(r)), 8);
+	CHECK_EQ(last_states(ps, 2, &body), 0);
+	close(be.epfd);
+	/* a registration that fails (/dev/zero does not poll): no poll
+	 * body, no states */
+	setup();
+	be.epfd = epoll_create1(EPOLL_CLOEXEC);
+	connect_ok();
+	h = open_ok(0, PD_WIRE_O_RDONLY);
+	CHECK_EQ(call(PD_OP_POLL, h, &pr, sizeof(pr)), POLLIN);
+	CHECK_EQ(body_len(), 0);
+	CHECK_EQ(call(PD_OP_READ, h, &r, sizeof(r)), 8);
+	CHECK_EQ(last_states(ps, 2, &body), 0);
+	close(be.epfd);
+	/* and without POLL_SEQ (nor POLL_EVENTS) no states are agreed */
+	setup();
+	{
+		struct pd_wire_connect c = {
+			.major = PD_WIRE_VERSION_MAJOR,
+			.max_msg = PD_WIRE_MAX_MSG,
+			.features = PD_WIRE_FEAT_POLL_STATE |
+				    PD_WIRE_FEAT_POLL_EVENTS,
+		};
+
+		CHECK_EQ(call(PD_OP_CONNECT, PD_WIRE_HANDLE_NONE, &c,
+			      sizeof(c)), 0);
+	}
+	CHECK(!(be.features & PD_WIRE_FEAT_POLL_STATE));
 }
 
 /* An ioctl may be asynchronous only if its table entry says so. */
@@ -1057,6 +1215,7 @@ int main(void)
 	RUN(test_async_requests_in_order);
 	RUN(test_async_ioctl_must_be_allowed);
 	RUN(test_pushed_events);
+	RUN(test_poll_state_in_replies);
 	be_maps_finish(&be);
 	be_handles_finish(&be);
 	return tap_done();
