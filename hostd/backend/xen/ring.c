@@ -83,27 +83,42 @@ static uint64_t now_ns(void)
  * off the ring to pushing its reply (decoding, the thread handoff, the
  * real call, encoding). The guest counts the whole trip (debugfs
  * pdfront/stats); the difference is the event channels, Xen's scheduling
- * and the guest's own path. Logged every BE_XEN_STATS_EVERY replies.
- * Caller holds x->lock.
+ * and the guest's own path. Logged every BE_XEN_STATS_EVERY replies, and
+ * when the reader's inline requests are switched (SIGUSR2, main.c), so
+ * that each line is of one setting. Caller holds x->lock.
  */
 #define BE_XEN_STATS_EVERY	1000u
 
+static void log_replies(struct xen_transport *x)
+{
+	be_log(x->be, "last %llu replies: %llu us mean, %llu us max from "
+	       "taking a request to its reply (inline %s); spins %llu, "
+	       "caught %llu",
+	       (unsigned long long)x->st_count,
+	       (unsigned long long)(x->st_total_ns / x->st_count / 1000),
+	       (unsigned long long)(x->st_max_ns / 1000),
+	       x->st_inline_off ? "off" : "on",
+	       (unsigned long long)x->st_spins,
+	       (unsigned long long)x->st_caught);
+	x->st_count = x->st_total_ns = x->st_max_ns = 0;
+	x->st_spins = x->st_caught = 0;
+}
+
 static void note_reply(struct xen_transport *x, uint64_t taken_ns)
 {
-	uint64_t d = now_ns() - taken_ns;
+	uint64_t now = now_ns(), d = now - taken_ns;
+	bool off = atomic_load(&x->be->inline_off);
 
+	atomic_store(&x->last_reply_ns, now);
+	if (x->st_count && off != x->st_inline_off)
+		log_replies(x);
+	x->st_inline_off = off;
 	x->st_count++;
 	x->st_total_ns += d;
 	if (d > x->st_max_ns)
 		x->st_max_ns = d;
-	if (x->st_count < BE_XEN_STATS_EVERY)
-		return;
-	be_log(x->be, "last %llu replies: %llu us mean, %llu us max from "
-	       "taking a request to its reply",
-	       (unsigned long long)x->st_count,
-	       (unsigned long long)(x->st_total_ns / x->st_count / 1000),
-	       (unsigned long long)(x->st_max_ns / 1000));
-	x->st_count = x->st_total_ns = x->st_max_ns = 0;
+	if (x->st_count >= BE_XEN_STATS_EVERY)
+		log_replies(x);
 }
 
 /* Take the next request off the ring into buf, if there is one (slot.c
@@ -133,6 +148,33 @@ static ssize_t take_request(struct xen_transport *x, uint8_t *buf, size_t cap)
 		return BE_XEN_SLOT_BAD;
 	}
 	return r;
+}
+
+/*
+ * The experiment of transport.h's spin_ns: look at the request ring until
+ * spin_ns after the last reply. True if a request came.
+ */
+static bool spin_for_request(struct xen_transport *x)
+{
+	uint64_t until = atomic_load(&x->last_reply_ns) + x->spin_ns;
+	bool caught = false;
+
+	if (now_ns() >= until)
+		return false;
+	do {
+		/* the frontend's producer index; slot.c reads it again,
+		 * with its barrier, when it takes the request */
+		if (__atomic_load_n(&x->req.sring->req_prod,
+				    __ATOMIC_ACQUIRE) != x->req.req_cons) {
+			caught = true;
+			break;
+		}
+	} while (now_ns() < until);
+	pthread_mutex_lock(&x->lock);
+	x->st_spins++;
+	x->st_caught += caught;
+	pthread_mutex_unlock(&x->lock);
+	return caught;
 }
 
 /*
@@ -167,6 +209,8 @@ ssize_t be_xen_recv(struct be_transport *t, void *buf, size_t cap)
 					return 0;
 				}
 				if (r == BE_XEN_SLOT_BAD)
+					continue;
+				if (x->spin_ns && spin_for_request(x))
 					continue;
 				RING_FINAL_CHECK_FOR_REQUESTS(&x->req, more);
 				if (more)
