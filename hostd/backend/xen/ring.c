@@ -107,7 +107,7 @@ static void log_replies(struct xen_transport *x)
 static void note_reply(struct xen_transport *x, uint64_t taken_ns)
 {
 	uint64_t now = now_ns(), d = now - taken_ns;
-	bool off = atomic_load(&x->be->inline_off);
+	bool off = x->be && atomic_load(&x->be->inline_off);
 
 	atomic_store(&x->last_reply_ns, now);
 	if (x->st_count && off != x->st_inline_off)
