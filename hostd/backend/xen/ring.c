@@ -92,7 +92,7 @@ static uint64_t now_ns(void)
 static void log_replies(struct xen_transport *x)
 {
 	be_log(x->be, "last %llu replies: %llu us mean, %llu us max from "
-	       "taking a request to its reply (inline %s); spins %llu, "
+	       "taking a request to its reply (SIGUSR2 knob %s); spins %llu, "
 	       "caught %llu",
 	       (unsigned long long)x->st_count,
 	       (unsigned long long)(x->st_total_ns / x->st_count / 1000),
@@ -107,7 +107,8 @@ static void log_replies(struct xen_transport *x)
 static void note_reply(struct xen_transport *x, uint64_t taken_ns)
 {
 	uint64_t now = now_ns(), d = now - taken_ns;
-	bool off = x->be && atomic_load(&x->be->inline_off);
+	bool off = x->be && (atomic_load(&x->be->inline_off) ||
+			     atomic_load(&x->be->spin_off));
 
 	atomic_store(&x->last_reply_ns, now);
 	if (x->st_count && off != x->st_inline_off)
@@ -210,7 +211,8 @@ ssize_t be_xen_recv(struct be_transport *t, void *buf, size_t cap)
 				}
 				if (r == BE_XEN_SLOT_BAD)
 					continue;
-				if (x->spin_ns && spin_for_request(x))
+				if (x->spin_ns && !atomic_load(&x->be->spin_off) &&
+				    spin_for_request(x))
 					continue;
 				RING_FINAL_CHECK_FOR_REQUESTS(&x->req, more);
 				if (more)
