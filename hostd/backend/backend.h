@@ -281,9 +281,6 @@ struct be {
 	 * (request.c, inline.c) unless this is set: PD_BACKEND_INLINE=0 at
 	 * start, SIGUSR2 at run time (main.c). */
 	atomic_bool inline_off;
-	/* Experiment (xen/ring.c, PD_BACKEND_SPIN_US): with it set, SIGUSR2
-	 * switches the reader's spin after a reply instead. */
-	atomic_bool spin_off;
 	/*
 	 * evdev's device mutex: evdev requests that may wait holding it
 	 * (be_inline_evdev_blocker()) run on workers as writers, inline

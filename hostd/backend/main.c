@@ -168,16 +168,13 @@ static void *inline_switch(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR2);
 	for (;;) {
-		bool spin = getenv("PD_BACKEND_SPIN_US") != NULL;
-		atomic_bool *knob = spin ? &be->spin_off : &be->inline_off;
 		bool off;
 
 		if (sigwait(&set, &sig))
 			continue;
-		off = !atomic_load(knob);
-		atomic_store(knob, off);
-		be_log(be, "%s %s (SIGUSR2)", spin ? "spin" : "inline requests",
-		       off ? "off" : "on");
+		off = !atomic_load(&be->inline_off);
+		atomic_store(&be->inline_off, off);
+		be_log(be, "inline requests %s (SIGUSR2)", off ? "off" : "on");
 	}
 	return NULL;
 }

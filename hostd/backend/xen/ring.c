@@ -92,25 +92,19 @@ static uint64_t now_ns(void)
 static void log_replies(struct xen_transport *x)
 {
 	be_log(x->be, "last %llu replies: %llu us mean, %llu us max from "
-	       "taking a request to its reply (SIGUSR2 knob %s); spins %llu, "
-	       "caught %llu",
+	       "taking a request to its reply (inline %s)",
 	       (unsigned long long)x->st_count,
 	       (unsigned long long)(x->st_total_ns / x->st_count / 1000),
 	       (unsigned long long)(x->st_max_ns / 1000),
-	       x->st_inline_off ? "off" : "on",
-	       (unsigned long long)x->st_spins,
-	       (unsigned long long)x->st_caught);
+	       x->st_inline_off ? "off" : "on");
 	x->st_count = x->st_total_ns = x->st_max_ns = 0;
-	x->st_spins = x->st_caught = 0;
 }
 
 static void note_reply(struct xen_transport *x, uint64_t taken_ns)
 {
-	uint64_t now = now_ns(), d = now - taken_ns;
-	bool off = x->be && (atomic_load(&x->be->inline_off) ||
-			     atomic_load(&x->be->spin_off));
+	uint64_t d = now_ns() - taken_ns;
+	bool off = x->be && atomic_load(&x->be->inline_off);
 
-	atomic_store(&x->last_reply_ns, now);
 	if (x->st_count && off != x->st_inline_off)
 		log_replies(x);
 	x->st_inline_off = off;
@@ -152,33 +146,6 @@ static ssize_t take_request(struct xen_transport *x, uint8_t *buf, size_t cap)
 }
 
 /*
- * The experiment of transport.h's spin_ns: look at the request ring until
- * spin_ns after the last reply. True if a request came.
- */
-static bool spin_for_request(struct xen_transport *x)
-{
-	uint64_t until = atomic_load(&x->last_reply_ns) + x->spin_ns;
-	bool caught = false;
-
-	if (now_ns() >= until)
-		return false;
-	do {
-		/* the frontend's producer index; slot.c reads it again,
-		 * with its barrier, when it takes the request */
-		if (__atomic_load_n(&x->req.sring->req_prod,
-				    __ATOMIC_ACQUIRE) != x->req.req_cons) {
-			caught = true;
-			break;
-		}
-	} while (now_ns() < until);
-	pthread_mutex_lock(&x->lock);
-	x->st_spins++;
-	x->st_caught += caught;
-	pthread_mutex_unlock(&x->lock);
-	return caught;
-}
-
-/*
  * One request into buf. The first call waits for the frontend to connect.
  * Returns 0 when the connection ends: the frontend closes, its domain goes
  * away, or it breaks the protocol.
@@ -210,9 +177,6 @@ ssize_t be_xen_recv(struct be_transport *t, void *buf, size_t cap)
 					return 0;
 				}
 				if (r == BE_XEN_SLOT_BAD)
-					continue;
-				if (x->spin_ns && !atomic_load(&x->be->spin_off) &&
-				    spin_for_request(x))
 					continue;
 				RING_FINAL_CHECK_FOR_REQUESTS(&x->req, more);
 				if (more)

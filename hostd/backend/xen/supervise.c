@@ -171,9 +171,6 @@ static struct be_transport *server_create(struct be *be, unsigned int domid)
 	x->grant_fd = -1;
 	x->frontend_changed = check_frontend;
 	x->roomfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (getenv("PD_BACKEND_SPIN_US"))
-		x->spin_ns = 1000 * strtoull(getenv("PD_BACKEND_SPIN_US"),
-					     NULL, 10);
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_mutex_init(&x->evt_lock, NULL);
 	be_xen_paths(domid, x->be_path, sizeof(x->be_path), x->fe_path,

@@ -73,13 +73,6 @@ struct xen_transport {
 	 * under lock: the backend's share of a guest's round trip. */
 	uint64_t st_count, st_total_ns, st_max_ns;
 	bool st_inline_off;		/* be.inline_off over those replies */
-	/* Experiment (PD_BACKEND_SPIN_US): after the ring is found empty
-	 * within spin_ns of the last reply (last_reply_ns, CLOCK_MONOTONIC),
-	 * the reader looks at the ring until then before it sleeps;
-	 * st_spins counts those looks, st_caught the requests they found. */
-	uint64_t spin_ns;
-	_Atomic uint64_t last_reply_ns;
-	uint64_t st_spins, st_caught;
 	/* Protects the event ring. */
 	pthread_mutex_t evt_lock;
 	/* /dev/paradice-grant, or -1: then no mmap for this guest. */
