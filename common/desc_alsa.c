@@ -85,7 +85,7 @@ static const struct pd_ioc_desc tlv_read_desc[] = { TLV_TAIL(PD_IOC_INOUT) };
 static const struct pd_ioc_desc tlv_write_desc[] = { TLV_TAIL(PD_IOC_IN) };
 
 static const struct pd_ioc_entry snd_ctl_entries[] = {
-	PD_IOC0(SNDRV_CTL_IOCTL_PVERSION, 0),
+	PD_IOC0(SNDRV_CTL_IOCTL_PVERSION, PD_IOC_F_INLINE),
 	PD_IOC0(SNDRV_CTL_IOCTL_CARD_INFO, 0),
 	PD_IOC(SNDRV_CTL_IOCTL_ELEM_LIST, 0, elem_list_desc),
 	PD_IOC0(SNDRV_CTL_IOCTL_ELEM_INFO, 0),
@@ -154,9 +154,16 @@ static const struct pd_ioc_desc readn_desc[] = { XFERN(PD_IOC_OUT) };
 #define XFER_FLAGS (PD_IOC_F_ARG_IN | PD_IOC_F_ARG_OUT | \
 		    PD_IOC_F_ARG_ON_ERR | PD_IOC_F_USES_STATE)
 
+/*
+ * Inline (the backend may run them on its reader): the versions and the
+ * PCM's INFO, constants and fields of the substream, no lock (6.1
+ * pcm_native.c). Not SYNC_PTR, HWSYNC, STATUS, DELAY: a nonatomic PCM
+ * takes a mutex there that it holds across its driver's trigger, which
+ * may wait for a DSP.
+ */
 static const struct pd_ioc_entry snd_pcm_entries[] = {
-	PD_IOC0(SNDRV_PCM_IOCTL_PVERSION, 0),
-	PD_IOC0(SNDRV_PCM_IOCTL_INFO, 0),
+	PD_IOC0(SNDRV_PCM_IOCTL_PVERSION, PD_IOC_F_INLINE),
+	PD_IOC0(SNDRV_PCM_IOCTL_INFO, PD_IOC_F_INLINE),
 	PD_IOC0(SNDRV_PCM_IOCTL_TSTAMP, 0),
 	PD_IOC0(SNDRV_PCM_IOCTL_TTSTAMP, 0),
 	PD_IOC0(SNDRV_PCM_IOCTL_USER_PVERSION, 0),

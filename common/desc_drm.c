@@ -46,6 +46,14 @@ PD_ASSERT_SIZE(struct drm_mode_property_enum, 40);
 PD_ASSERT_SIZE(struct drm_clip_rect, 8);
 
 #define KMS PD_IOC_F_DISPLAY
+/*
+ * Inline (the backend may run them on its reader): VERSION (no lock),
+ * GET_UNIQUE (the master's name under dev->master_mutex, which set/drop
+ * master and opens hold for no wait) and GET_CAP (no lock; under hostd
+ * the virtual KMS answers it, and runs it on a worker: hostd/backend/
+ * inline.c). drm_ioctl.c of 6.1.
+ */
+#define INL PD_IOC_F_INLINE
 
 /* Strings the kernel truncates to the given length, then reports. */
 static const struct pd_ioc_desc version_desc[] = {
@@ -232,10 +240,10 @@ static const struct pd_ioc_desc syncobj_timeline_signal_desc[] = {
 };
 
 static const struct pd_ioc_entry drm_core_entries[] = {
-	PD_IOC(DRM_IOCTL_VERSION, 0, version_desc),
-	PD_IOC(DRM_IOCTL_GET_UNIQUE, 0, unique_desc),
+	PD_IOC(DRM_IOCTL_VERSION, INL, version_desc),
+	PD_IOC(DRM_IOCTL_GET_UNIQUE, INL, unique_desc),
 	PD_IOC(DRM_IOCTL_GET_CLIENT, 0, getclient_desc),
-	PD_IOC0(DRM_IOCTL_GET_CAP, KMS),
+	PD_IOC0(DRM_IOCTL_GET_CAP, KMS | INL),
 	PD_IOC0(DRM_IOCTL_SET_CLIENT_CAP, KMS),	/* ATOMIC: noted by hostd's backend */
 	PD_IOC0(DRM_IOCTL_SET_VERSION, 0),
 	PD_IOC0(DRM_IOCTL_GEM_CLOSE, PD_IOC_F_ASYNC),

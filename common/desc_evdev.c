@@ -44,33 +44,45 @@ static const struct pd_ioc_desc sff_desc[] = {
 #define RANGE(c, last, fl) \
 	PD_IOC_VAR(c, last, PD_IOC_MAX_EVDEV_LEN, fl)
 
+/*
+ * Inline (the backend may run them on its reader): the queries (EVIOCG*).
+ * In 6.1 they take evdev->mutex and spinlocks, nothing else; evdev->mutex
+ * is held across waits only by EVIOCSFF/EVIOCRMFF (a uinput device waits
+ * for its owner), by the flush at a close and by open and close (the
+ * device's open/close), and the backend keeps the guest's own such
+ * requests from overlapping an inline query (hostd/backend/inline.c).
+ */
+#define INL PD_IOC_F_INLINE
+
 static const struct pd_ioc_entry evdev_entries[] = {
-	PD_IOC0(EVIOCGVERSION, 0),
-	PD_IOC0(EVIOCGID, 0),
-	PD_IOC0(EVIOCGREP, 0),
+	PD_IOC0(EVIOCGVERSION, INL),
+	PD_IOC0(EVIOCGID, INL),
+	PD_IOC0(EVIOCGREP, INL),
 	PD_IOC0(EVIOCSREP, 0),
-	PD_IOC0(EVIOCGKEYCODE, PD_IOC_F_ARG_IN),
-	PD_IOC0(EVIOCGKEYCODE_V2, PD_IOC_F_ARG_IN),
+	PD_IOC0(EVIOCGKEYCODE, PD_IOC_F_ARG_IN | INL),
+	PD_IOC0(EVIOCGKEYCODE_V2, PD_IOC_F_ARG_IN | INL),
 	PD_IOC0(EVIOCSKEYCODE, 0),
 	PD_IOC0(EVIOCSKEYCODE_V2, 0),
 	/* EVIOCGNAME, EVIOCGPHYS, EVIOCGUNIQ, EVIOCGPROP */
-	RANGE(EVIOCGNAME(0), _IOC_NR(EVIOCGPROP(0)), PD_IOC_F_ARG_RET),
-	RANGE(EVIOCGMTSLOTS(0), _IOC_NR(EVIOCGMTSLOTS(0)), PD_IOC_F_ARG_IN),
+	RANGE(EVIOCGNAME(0), _IOC_NR(EVIOCGPROP(0)),
+	      PD_IOC_F_ARG_RET | INL),
+	RANGE(EVIOCGMTSLOTS(0), _IOC_NR(EVIOCGMTSLOTS(0)),
+	      PD_IOC_F_ARG_IN | INL),
 	/* EVIOCGKEY, EVIOCGLED, EVIOCGSND, EVIOCGSW */
-	RANGE(EVIOCGKEY(0), _IOC_NR(EVIOCGSW(0)), PD_IOC_F_ARG_RET),
+	RANGE(EVIOCGKEY(0), _IOC_NR(EVIOCGSW(0)), PD_IOC_F_ARG_RET | INL),
 	RANGE(EVIOCGBIT(0, 0), _IOC_NR(EVIOCGBIT(EV_MAX, 0)),
-	      PD_IOC_F_ARG_RET),
+	      PD_IOC_F_ARG_RET | INL),
 	/* the driver copies min(size, sizeof(struct input_absinfo)) */
 	PD_IOC_VAR(EVIOCGABS(0), _IOC_NR(EVIOCGABS(ABS_MAX)),
-		   sizeof(struct input_absinfo), 0),
+		   sizeof(struct input_absinfo), INL),
 	PD_IOC_VAR(EVIOCSABS(0), _IOC_NR(EVIOCSABS(ABS_MAX)),
 		   sizeof(struct input_absinfo), 0),
 	PD_IOC(EVIOCSFF, PD_IOC_F_ARG_OUT, sff_desc),
 	PD_IOC0(EVIOCRMFF, PD_IOC_F_ARG_VALUE),
-	PD_IOC0(EVIOCGEFFECTS, 0),
+	PD_IOC0(EVIOCGEFFECTS, INL),
 	PD_IOC0(EVIOCGRAB, PD_IOC_F_ARG_VALUE),
 	PD_IOC0(EVIOCREVOKE, PD_IOC_F_ARG_VALUE),
-	PD_IOC(EVIOCGMASK, PD_IOC_F_ARG_IN, gmask_desc),
+	PD_IOC(EVIOCGMASK, PD_IOC_F_ARG_IN | INL, gmask_desc),
 	PD_IOC(EVIOCSMASK, 0, smask_desc),
 	PD_IOC0(EVIOCSCLOCKID, 0),
 };

@@ -240,6 +240,14 @@ struct pd_ioc_desc {
 					    * reply (PD_WIRE_FEAT_ASYNC): frees
 					    * or queues, gives back nothing but
 					    * its result, never blocks long */
+/*
+ * PD_IOC_F_INLINE: the real driver answers from what it has: no wait for
+ * the device, a fence, an event, another process, nor for a lock anything
+ * holds across such a wait (checked in the 6.1 driver for each entry).
+ * The backend may run such a command on its reader instead of handing it
+ * to a worker (hostd/backend/request.c says when). Ignored by the frontend.
+ */
+#define PD_IOC_F_INLINE		(1u << 15)
 
 struct pd_ioc_entry {
 	__u32 cmd;

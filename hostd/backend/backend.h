@@ -5,7 +5,9 @@
  * fixed bodies are checked in ops.c, ioctl bodies by decode.c.
  *
  *   main.c        command line, environment, setup, the reader
- *   request.c     a request's framing checked, CANCEL, the job handed on
+ *   request.c     a request's framing checked, CANCEL, the job run on the
+ *                 reader (inline.c says which) or handed to the pool
+ *   inline.c      which requests cannot wait (pure)
  *   log.c         be_log (the ground floor)
  *   send.c        replies and events to the guest through the transport
  *   exports.c     what a device file is (class, driver, node name)
@@ -159,6 +161,9 @@ struct be_class_hooks {
 	void (*release)(void *data, struct be_handle *h);
 	/* may h's file be mapped (PD_OP_MMAP)? 0 or -errno */
 	int (*mmap)(void *data, struct be_handle *h);
+	/* ioctl, read and poll above never wait (inline.c: the reader may
+	 * run requests they answer) */
+	bool never_wait;
 };
 
 struct be_handle {
@@ -216,6 +221,9 @@ struct be_job {
 	pthread_t thread;		/* worker running it */
 	atomic_bool running;
 	atomic_bool cancel;
+	/* run by the reader itself (request.c): never wait for a lock a
+	 * worker may hold, give the job back instead (be_run_job) */
+	bool on_reader;
 };
 
 struct be_map;
@@ -284,6 +292,20 @@ struct be {
 	atomic_int cancels;
 	int verbose;
 
+	/* The reader runs the synchronous requests that cannot wait itself
+	 * (request.c, inline.c) unless this is set: PD_BACKEND_INLINE=0 at
+	 * start, SIGUSR2 at run time (main.c). */
+	atomic_bool inline_off;
+	/*
+	 * evdev's device mutex: evdev requests that may wait holding it
+	 * (be_inline_evdev_blocker()) run on workers as writers, inline
+	 * evdev queries as readers that only try (request.c). Writers do
+	 * not exclude each other. gate_lock guards the counts.
+	 */
+	pthread_mutex_t gate_lock;
+	pthread_cond_t gate_cond;
+	unsigned int gate_writers, gate_readers;
+
 	/*
 	 * Opens a device file of the guest's for us (confine.c: a confined
 	 * backend cannot; vkms_open_file() asks hostd): a descriptor or -1
@@ -342,13 +364,20 @@ int be_send_event(struct be *be, uint16_t op, uint32_t handle,
 		  const void *body, size_t len);
 
 /* request.c: one message the transport read (n bytes, the guest's):
- * checked, answered (CANCEL, a bad header) or handed to the pool. */
+ * checked, answered (CANCEL, a bad header, a request run on the reader)
+ * or handed to the pool. */
 void be_take_request(struct be *be, const uint8_t *buf, size_t n);
+/* A worker's evdev request that may wait holding evdev's device mutex
+ * (be_inline_evdev_blocker()): around it, no inline evdev query runs. */
+void be_evdev_gate_enter(struct be *be);
+void be_evdev_gate_leave(struct be *be);
 /* May a request of op carry PD_WIRE_F_ASYNC (agreed and allowed)? */
 bool be_async_allowed(const struct be *be, uint16_t op);
 
-/* ops.c */
-void be_run_job(struct be *be, struct be_job *job);
+/* ops.c: run one request and reply. Returns false only for a job
+ * on_reader that would have to wait for a worker's lock: nothing was
+ * done, nothing replied; the caller hands it to the pool. */
+bool be_run_job(struct be *be, struct be_job *job);
 
 /* clock.c */
 void be_op_clock(struct be *be, struct be_job *job);

@@ -17,6 +17,12 @@
  * frontend has created the forwarded nodes it writes one line per export,
  * "PATH NODE", to the ready descriptor (then closes it) and to the state
  * file; pdctl uses both.
+ *
+ * The reader runs the synchronous requests that cannot wait itself
+ * (request.c); PD_BACKEND_INLINE=0 in the environment starts with every
+ * request handed to a worker instead, and SIGUSR2 switches between the
+ * two while it serves (logged: "inline requests on|off"), for a
+ * comparison in one boot.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -149,6 +155,30 @@ static int display_config(struct be *be, struct vkms_config *cfg, int *input)
 	return 1;
 }
 
+/*
+ * SIGUSR2 (blocked in every thread, main() blocks it before any exists)
+ * turns the reader's inline requests off and on again.
+ */
+static void *inline_switch(void *arg)
+{
+	struct be *be = arg;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	for (;;) {
+		bool off;
+
+		if (sigwait(&set, &sig))
+			continue;
+		off = !atomic_load(&be->inline_off);
+		atomic_store(&be->inline_off, off);
+		be_log(be, "inline requests %s (SIGUSR2)", off ? "off" : "on");
+	}
+	return NULL;
+}
+
 struct reader {
 	struct be *be;
 	int done;		/* eventfd: the transport ended */
@@ -247,8 +277,22 @@ int main(int argc, char **argv)
 	}
 	pthread_mutex_init(&be.lock, NULL);
 	pthread_mutex_init(&be.push_lock, NULL);
+	pthread_mutex_init(&be.gate_lock, NULL);
+	pthread_cond_init(&be.gate_cond, NULL);
 	be.revocations = be_maps_revocations;
 	signal(SIGPIPE, SIG_IGN);
+	{
+		/* before any thread (and the Xen monitor's fork: it keeps
+		 * the signal blocked and pending, without effect) */
+		const char *env = getenv("PD_BACKEND_INLINE");
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR2);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		if (env && !strcmp(env, "0"))
+			atomic_store(&be.inline_off, true);
+	}
 	if (xen) {
 		if (argc - optind > 8) {
 			usage(stderr);
@@ -296,6 +340,10 @@ serve:
 		be_log(&be, "worker threads: %s", strerror(errno));
 		return 1;
 	}
+	if (pthread_create(&t, NULL, inline_switch, &be) == 0)
+		pthread_detach(t);
+	if (atomic_load(&be.inline_off))
+		be_log(&be, "inline requests off (PD_BACKEND_INLINE=0)");
 	disp = display_config(&be, &dcfg, input);
 	if (disp < 0)
 		return 1;

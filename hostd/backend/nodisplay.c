@@ -71,6 +71,8 @@ static bool nodisplay_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 	return true;
 }
 
+/* nodisplay_ioctl only refuses (and logs once): it never waits */
 const struct be_class_hooks be_nodisplay_hooks = {
 	.ioctl = nodisplay_ioctl,
+	.never_wait = true,
 };

@@ -26,6 +26,7 @@
 #include "backend.h"
 #include "config.h"
 #include "decode.h"
+#include "inline.h"
 
 /* Copy a fixed body of exactly `size` bytes out of the request. */
 static int take_body(struct be_job *job, void *out, size_t size)
@@ -71,13 +72,21 @@ static void reply_state(struct be *be, struct be_handle *h,
 		be_reply(be, &job->hdr, result, body, len);
 }
 
-static void prepare_io(struct be_handle *h, const struct be_job *job)
+/* false only on the reader, when a worker holds the file's lock (a
+ * stateful ioctl that may block): then nothing was done */
+static bool prepare_io(struct be_handle *h, const struct be_job *job)
 {
 	if (h->push_real)
-		return;		/* always O_NONBLOCK: read_real() */
-	pthread_mutex_lock(&h->lock);
+		return true;	/* always O_NONBLOCK: read_real() */
+	if (job->on_reader) {
+		if (pthread_mutex_trylock(&h->lock))
+			return false;
+	} else {
+		pthread_mutex_lock(&h->lock);
+	}
 	set_nonblock(h, job->hdr.flags & PD_WIRE_F_NONBLOCK);
 	pthread_mutex_unlock(&h->lock);
+	return true;
 }
 
 static int64_t neg_errno(void)
@@ -142,6 +151,7 @@ static void op_open(struct be *be, struct be_job *job)
 	struct pd_wire_open_rsp rsp;
 	const struct be_export *e;
 	struct be_handle *h;
+	bool gate;
 	int fl, fd;
 
 	if (take_body(job, &r, sizeof(r)) || r.index >= be_exports_visible(be) ||
@@ -157,9 +167,15 @@ static void op_open(struct be *be, struct be_job *job)
 								  O_RDONLY;
 	if (r.flags & PD_WIRE_O_NONBLOCK)
 		fl |= O_NONBLOCK;
+	/* an evdev open opens the device under evdev's mutex (inline.c) */
+	gate = be_inline_evdev_blocker(PD_OP_OPEN, e->info.class, 0);
+	if (gate)
+		be_evdev_gate_enter(be);
 	fd = e->open ? e->open(be, fl) :
 	     be->open_file ? be->open_file(be->open_data, e->path, fl) :
 			     open(e->path, fl);
+	if (gate)
+		be_evdev_gate_leave(be);
 	if (fd < 0) {
 		be_reply(be, &job->hdr, neg_errno(), NULL, 0);
 		return;
@@ -199,6 +215,8 @@ static void op_open(struct be *be, struct be_job *job)
 static void op_release(struct be *be, struct be_job *job)
 {
 	struct be_handle *h;
+	bool gate = false;
+	int r;
 
 	if (job->hdr.len) {
 		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
@@ -207,25 +225,40 @@ static void op_release(struct be *be, struct be_job *job)
 	h = be_handle_get(be, job->hdr.handle);
 	if (h && h->hooks && h->hooks->release)
 		h->hooks->release(h->hooks_data, h);
+	/* evdev's close runs under its device mutex (inline.c) */
+	if (h)
+		gate = be_inline_evdev_blocker(PD_OP_RELEASE, h->dev_class, 0);
+	if (gate)
+		be_evdev_gate_enter(be);
 	if (h)
 		be_handle_put(be, h);
-	be_reply(be, &job->hdr, be_handle_release(be, job->hdr.handle), NULL,
-		 0);
+	r = be_handle_release(be, job->hdr.handle);
+	if (gate)
+		be_evdev_gate_leave(be);
+	be_reply(be, &job->hdr, r, NULL, 0);
 }
 
 /* close(2) of one guest descriptor: the real file's ->flush runs when a
  * descriptor of it is closed, so close a duplicate. */
 static void op_flush(struct be *be, struct be_handle *h, struct be_job *job)
 {
+	bool gate;
 	int fd, ret = 0;
 
 	if (job->hdr.len) {
 		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
 		return;
 	}
+	/* evdev's flush erases the file's force-feedback effects under its
+	 * device mutex, waiting for a uinput owner (inline.c) */
+	gate = be_inline_evdev_blocker(PD_OP_FLUSH, h->dev_class, 0);
+	if (gate)
+		be_evdev_gate_enter(be);
 	fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0 || close(fd))
 		ret = -errno;
+	if (gate)
+		be_evdev_gate_leave(be);
 	be_reply(be, &job->hdr, ret, NULL, 0);
 }
 
@@ -259,7 +292,7 @@ static ssize_t read_real(struct be_handle *h, void *buf, size_t count,
 	}
 }
 
-static void op_read(struct be *be, struct be_handle *h, struct be_job *job)
+static bool op_read(struct be *be, struct be_handle *h, struct be_job *job)
 {
 	struct pd_wire_read_req r;
 	struct pd_wire_io_rsp *io;
@@ -269,14 +302,17 @@ static void op_read(struct be *be, struct be_handle *h, struct be_job *job)
 	if (take_body(job, &r, sizeof(r)) || r.count > PD_WIRE_MAX_IO ||
 	    (r.seen && !(be->features & PD_WIRE_FEAT_EVENT_PUSH))) {
 		be_reply(be, &job->hdr, -EINVAL, NULL, 0);
-		return;
+		return true;
 	}
 	buf = malloc(sizeof(*io) + r.count);
 	if (!buf) {
 		be_reply(be, &job->hdr, -ENOMEM, NULL, 0);
-		return;
+		return true;
 	}
-	prepare_io(h, job);
+	if (!prepare_io(h, job)) {
+		free(buf);
+		return false;
+	}
 	if (h->push_real) {
 		atomic_store(&h->ev_acked, r.seen);
 		atomic_store(&h->push_held, false);
@@ -299,6 +335,7 @@ static void op_read(struct be *be, struct be_handle *h, struct be_job *job)
 		reply_state(be, h, job, n, buf, sizeof(*io) + n);
 	}
 	free(buf);
+	return true;
 }
 
 static void op_write(struct be *be, struct be_handle *h, struct be_job *job)
@@ -590,7 +627,7 @@ static uint32_t ioctl_states(struct be *be, struct be_handle *h,
 	return n;
 }
 
-static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
+static bool op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 {
 	struct ioctl_ctx ctx = { .be = be };
 	struct pd_dec_call *dc = thread_dc;
@@ -601,15 +638,23 @@ static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 	size_t n;
 	uint8_t *out;
 	int ret, delta;
+	bool gate;
 
 	if (!dc)
 		dc = thread_dc = pd_dec_create();
 	if (!dc) {
 		be_reply(be, &job->hdr, -ENOMEM, NULL, 0);
-		return;
+		return true;
 	}
-	/* the state lock also fixes the descriptor's O_NONBLOCK for the call */
-	pthread_mutex_lock(&h->lock);
+	/* the state lock also fixes the descriptor's O_NONBLOCK for the
+	 * call; the reader never waits for it (a worker may hold it across
+	 * a stateful ioctl that blocks) */
+	if (job->on_reader) {
+		if (pthread_mutex_trylock(&h->lock))
+			return false;
+	} else {
+		pthread_mutex_lock(&h->lock);
+	}
 	/* screened commands (atomic, OBJ_SETPROPERTY) only where the
 	 * class hooks answer them all, never on the real card */
 	screens = h->hooks && h->hooks->screens &&
@@ -651,7 +696,15 @@ static void op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 			errno = EPERM;
 			ret = -1;
 		} else {
+			/* one that may wait under evdev's mutex (inline.c) */
+			gate = !job->on_reader &&
+			       be_inline_evdev_blocker(PD_OP_IOCTL,
+						       h->dev_class, dc->flags);
+			if (gate)
+				be_evdev_gate_enter(be);
 			ret = ioctl(h->fd, dc->cmd, dc->arg);
+			if (gate)
+				be_evdev_gate_leave(be);
 		}
 	}
 	/* evdev stamps with the clock the guest chose: its reads are made
@@ -684,64 +737,66 @@ reply_err:
 out:
 	for (unsigned int i = 0; i < ctx.nheld; i++)
 		be_handle_put(be, ctx.held[i]);
+	return true;
 }
 
 /*
- * Run one request (in a worker thread). CONNECT comes first; until then
- * everything else gets -ENOTCONN.
+ * Run one request (in a worker thread, or on the reader: request.c).
+ * CONNECT comes first; until then everything else gets -ENOTCONN.
  */
-void be_run_job(struct be *be, struct be_job *job)
+bool be_run_job(struct be *be, struct be_job *job)
 {
 	struct be_handle *h;
+	bool ran = true;
 
 	if (job->hdr.op == PD_OP_CONNECT) {
 		op_connect(be, job);
-		return;
+		return true;
 	}
 	if (!atomic_load(&be->connected)) {
 		be_reply(be, &job->hdr, -ENOTCONN, NULL, 0);
-		return;
+		return true;
 	}
 	switch (job->hdr.op) {
 	case PD_OP_EXPORT_INFO:
 		op_export_info(be, job);
-		return;
+		return true;
 	case PD_OP_CLOCK:
 		be_op_clock(be, job);
-		return;
+		return true;
 	case PD_OP_OPEN:
 		op_open(be, job);
-		return;
+		return true;
 	case PD_OP_RELEASE:
 		op_release(be, job);
-		return;
+		return true;
 	case PD_OP_FAULT:
 		/* by map id: a mapping outlives its handle's RELEASE */
 		be_op_fault(be, job);
-		return;
+		return true;
 	case PD_OP_MUNMAP:
 		be_op_munmap(be, job);
-		return;
+		return true;
 	default:
 		break;
 	}
 	h = be_handle_get(be, job->hdr.handle);
 	if (!h) {
 		be_reply(be, &job->hdr, -EBADF, NULL, 0);
-		return;
+		return true;
 	}
 	/* taken away (v4l2own.c): as an unplugged device answers */
 	if (atomic_load(&h->revoked) && job->hdr.op != PD_OP_FLUSH) {
 		be_reply(be, &job->hdr, -ENODEV, NULL, 0);
 		be_handle_put(be, h);
-		return;
+		return true;
 	}
 	switch (job->hdr.op) {
 	case PD_OP_FLUSH:
 		op_flush(be, h, job);
 		break;
 	case PD_OP_READ:
-		op_read(be, h, job);
+		ran = op_read(be, h, job);
 		break;
 	case PD_OP_WRITE:
 		op_write(be, h, job);
@@ -753,7 +808,7 @@ void be_run_job(struct be *be, struct be_job *job)
 		op_poll(be, h, job);
 		break;
 	case PD_OP_IOCTL:
-		op_ioctl(be, h, job);
+		ran = op_ioctl(be, h, job);
 		break;
 	case PD_OP_FASYNC:
 		op_fasync(be, h, job);
@@ -775,4 +830,5 @@ void be_run_job(struct be *be, struct be_job *job)
 		break;
 	}
 	be_handle_put(be, h);
+	return ran;
 }

@@ -498,6 +498,8 @@ static void setup(unsigned int drm_driver)
 			abort();
 		fuzz_thread = pthread_self();
 		pthread_mutex_init(&be.lock, NULL);
+		pthread_mutex_init(&be.gate_lock, NULL);
+		pthread_cond_init(&be.gate_cond, NULL);
 		be.wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		be.tp = &fake_tp;
 		be.name = "fuzz";

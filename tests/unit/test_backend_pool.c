@@ -60,7 +60,7 @@ int be_reply(struct be *be, const struct pd_wire_hdr *req, int64_t result,
 }
 
 /* The pool's runner: wait (at most 5 s) until the whole round runs. */
-void be_run_job(struct be *be, struct be_job *job)
+bool be_run_job(struct be *be, struct be_job *job)
 {
 	struct timespec ts;
 
@@ -73,7 +73,7 @@ void be_run_job(struct be *be, struct be_job *job)
 			pthread_mutex_unlock(&lock);
 		} else
 			hold();
-		return;
+		return true;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += 5;
@@ -86,6 +86,7 @@ void be_run_job(struct be *be, struct be_job *job)
 			break;
 		}
 	pthread_mutex_unlock(&lock);
+	return true;
 }
 
 static struct be be = { .name = "pool-test" };

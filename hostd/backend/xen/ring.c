@@ -83,27 +83,37 @@ static uint64_t now_ns(void)
  * off the ring to pushing its reply (decoding, the thread handoff, the
  * real call, encoding). The guest counts the whole trip (debugfs
  * pdfront/stats); the difference is the event channels, Xen's scheduling
- * and the guest's own path. Logged every BE_XEN_STATS_EVERY replies.
- * Caller holds x->lock.
+ * and the guest's own path. Logged every BE_XEN_STATS_EVERY replies, and
+ * when the reader's inline requests are switched (SIGUSR2, main.c), so
+ * that each line is of one setting. Caller holds x->lock.
  */
 #define BE_XEN_STATS_EVERY	1000u
+
+static void log_replies(struct xen_transport *x)
+{
+	be_log(x->be, "last %llu replies: %llu us mean, %llu us max from "
+	       "taking a request to its reply (inline %s)",
+	       (unsigned long long)x->st_count,
+	       (unsigned long long)(x->st_total_ns / x->st_count / 1000),
+	       (unsigned long long)(x->st_max_ns / 1000),
+	       x->st_inline_off ? "off" : "on");
+	x->st_count = x->st_total_ns = x->st_max_ns = 0;
+}
 
 static void note_reply(struct xen_transport *x, uint64_t taken_ns)
 {
 	uint64_t d = now_ns() - taken_ns;
+	bool off = x->be && atomic_load(&x->be->inline_off);
 
+	if (x->st_count && off != x->st_inline_off)
+		log_replies(x);
+	x->st_inline_off = off;
 	x->st_count++;
 	x->st_total_ns += d;
 	if (d > x->st_max_ns)
 		x->st_max_ns = d;
-	if (x->st_count < BE_XEN_STATS_EVERY)
-		return;
-	be_log(x->be, "last %llu replies: %llu us mean, %llu us max from "
-	       "taking a request to its reply",
-	       (unsigned long long)x->st_count,
-	       (unsigned long long)(x->st_total_ns / x->st_count / 1000),
-	       (unsigned long long)(x->st_max_ns / 1000));
-	x->st_count = x->st_total_ns = x->st_max_ns = 0;
+	if (x->st_count >= BE_XEN_STATS_EVERY)
+		log_replies(x);
 }
 
 /* Take the next request off the ring into buf, if there is one (slot.c

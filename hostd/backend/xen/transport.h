@@ -72,6 +72,7 @@ struct xen_transport {
 	 * over the last replies (ring.c logs it every BE_XEN_STATS_EVERY),
 	 * under lock: the backend's share of a guest's round trip. */
 	uint64_t st_count, st_total_ns, st_max_ns;
+	bool st_inline_off;		/* be.inline_off over those replies */
 	/* Protects the event ring. */
 	pthread_mutex_t evt_lock;
 	/* /dev/paradice-grant, or -1: then no mmap for this guest. */
