@@ -9,42 +9,23 @@
  * ===========================================================================
  *
  *   0.1  placeholder: the module and the build exist, no messages.
- *   1.0  first protocol: connect with feature negotiation, export list,
- *        open/release/flush/read/write/llseek, poll registration with
- *        asynchronous readiness events, fasync, ioctl with nested buffers
- *        described by the shared descriptor tables (common/pd_ioctl.h),
- *        new-file records for ioctls that return a file descriptor,
- *        mmap/fault/munmap, cancel.
- *   1.1  PD_EV_UNMAP: the backend takes a mapping's pages back (the real
- *        driver moves them); the frontend unmaps them and faults them in
- *        again. Semantics of MMAP/FAULT/MUNMAP spelled out for Xen.
- *        PD_WIRE_DRIVER_DRM_AMDGPU: a new driver id for amdgpu exports.
- *   1.2  PD_OP_CLOCK behind PD_WIRE_FEAT_CLOCK: the frontend measures the
- *        offset of its clocks (MONOTONIC, BOOTTIME, REALTIME) from the
- *        backend's and tells it, so that the times the backend hands out
- *        (DRM vblank and flip events, WAIT_VBLANK and CRTC sequence
- *        replies, evdev events) are in the guest's clocks. A peer without
- *        the bit: times stay in the driver domain's clocks, as in 1.1.
- *
- *   1.4  PD_WIRE_FEAT_ASYNC: requests the frontend does not wait for
- *        (PD_WIRE_F_ASYNC), run in order before any later request;
- *        PD_WIRE_FEAT_POLL_SEQ: PD_OP_POLL replies carry the handle's
- *        event sequence, so the frontend can tell a stale PD_EV_POLL.
- *        See "Requests nobody waits for" below. A peer without the bits:
- *        every request waits for its reply, as in 1.3.
- *   1.5  PD_WIRE_FEAT_POLL_STATE: the backend's poll registration of a
- *        handle only grows and stays armed; replies of synchronous
- *        requests on an armed handle carry its readiness after the
- *        request ran (PD_WIRE_F_POLL_STATE), and a sync_file an ioctl
- *        makes is armed for POLLIN at once, its readiness in that reply;
- *        so the frontend also answers "not ready" itself. See "Poll
- *        readiness kept by the frontend". A peer without the bit: as 1.4.
- *   1.6  PD_WIRE_FEAT_EVENT_PUSH: the events of DRM and evdev files (flip
- *        completions, vblank events, input events) are pushed into the
- *        guest (PD_EV_DATA) and read there without a trip;
- *        PD_OP_READ carries how much of them the guest has seen. See
- *        "Events pushed into the guest" below. A peer without the bit:
- *        such events wait in the backend for a PD_OP_READ, as in 1.5.
+ *   1.0  connect, exports, open/release/flush/read/write/llseek, poll and
+ *        its events, fasync, ioctl by the descriptor tables (common/
+ *        pd_ioctl.h) with new-file records, mmap/fault/munmap, cancel.
+ *   1.1  PD_EV_UNMAP (the real driver moves a mapping's pages); MMAP/FAULT/
+ *        MUNMAP on Xen spelled out; PD_WIRE_DRIVER_DRM_AMDGPU.
+ *   1.2  PD_OP_CLOCK (PD_WIRE_FEAT_CLOCK): times the backend hands out are
+ *        in the guest's clocks. Without it: dom0's, as in 1.1.
+ *   1.3  PD_WIRE_FEAT_CONTROL: a node for a PD_WIRE_CLASS_CONTROL export.
+ *   1.4  PD_WIRE_FEAT_ASYNC: requests nobody waits for (PD_WIRE_F_ASYNC),
+ *        run in order before any later one; PD_WIRE_FEAT_POLL_SEQ: poll
+ *        replies carry the handle's event sequence (stale events told).
+ *        Without them: every request waits, as in 1.3.
+ *   1.5  PD_WIRE_FEAT_POLL_STATE: registrations stay armed; replies on an
+ *        armed handle carry its readiness (PD_WIRE_F_POLL_STATE), so the
+ *        frontend answers "not ready" too. A peer without it: as 1.4.
+ *   1.6  PD_WIRE_FEAT_EVENT_PUSH: DRM and evdev events pushed into the
+ *        guest (PD_EV_DATA), PD_OP_READ's seen. Without it: as 1.5.
  *
  * Compatibility rule: a change of PD_WIRE_VERSION_MAJOR breaks the layout of
  * something below; peers with different majors refuse to connect. A minor
@@ -456,11 +437,9 @@ enum pd_wire_op {
  * Poll state in replies (PD_WIRE_FEAT_POLL_STATE, 1.5). The backend's
  * registration of a handle then only grows: each PD_OP_POLL arms the
  * union of its events and every earlier one's, edge-triggered, until the
- * handle is released; so once a frontend knows the handle armed for some
- * events, any later readiness among them comes as a PD_EV_POLL with a
- * newer sequence (a real driver wakes its wait queue whenever a file
- * becomes ready, or a native poll() would sleep through it too). A
- * PD_OP_POLL reply has its body only if the registration is armed. The
+ * handle is released; so any later readiness among them comes as a
+ * PD_EV_POLL with a newer sequence (a driver wakes its wait queue when a
+ * file becomes ready). A PD_OP_POLL reply has its body only if armed. The
  * reply to a synchronous request (no PD_WIRE_F_ASYNC) READ, WRITE, LLSEEK
  * or IOCTL on an armed handle has PD_WIRE_F_POLL_STATE set, and its body
  * ends with that handle's struct pd_wire_poll_state, taken after the
@@ -470,18 +449,7 @@ enum pd_wire_op {
  * records are not part of the op's own body: hdr.len covers both, a
  * frontend strips the records before it reads the body. With the state
  * known and armed for the events asked, the frontend answers a poll
- * without a trip, "not ready" included, until its next request.
- *
- *   POLL {events IN} -> 0, {revents 0, seq 6}              armed IN
- *   IOCTL PAGE_FLIP -> 0, F_POLL_STATE, [{card, IN, 0, 6}], {1}
- *   (poll(): not ready, no trip: the flip's event will wake it)
- *   EV_POLL {revents IN, seq 7}                            believed: IN
- *   (poll(): IN, no trip)
- *   READ -> 32 bytes, F_POLL_STATE, [{card, IN, 0, 7}], {1}
- *   IOCTL EXECBUFFER (FENCE_FD_OUT) -> 0, new file 41, F_POLL_STATE,
- *         [{card, IN, 0, 7}, {41, IN, 0, 0}], {2}          fence armed
- *   (poll() on the fence: not ready, no trip)
- *   EV_POLL handle 41 {revents IN, seq 1}                  believed: IN
+ * without a trip, "not ready" included (example: docs/frontend.md).
  */
 
 /*
@@ -633,30 +601,14 @@ struct pd_wire_poll_tail {
 };
 
 /*
- * Events pushed into the guest (PD_WIRE_FEAT_EVENT_PUSH). The events of a
- * DRM file (whole struct drm_event records: those the backend's virtual
- * display makes, flip completions and vblank events, and the real file's
- * own) and of an evdev file (struct input_event records, times in the
- * guest's clock as PD_OP_READ gives them) go to the guest as PD_EV_DATA
- * as soon as they are due, and the guest's read() takes them there. The
- * real file's events are read by the backend once the guest's poll has
- * armed its registration (until then reads travel). Only a read that
- * finds nothing pushed travels as PD_OP_READ.
- *
- *   - Order: the records of one handle arrive in the order the file
- *     would have returned them; `pushed` is the backend's running total
- *     of bytes pushed for the handle (32-bit, wrapping), after this one.
- *   - Bound: at most PD_WIRE_PUSH_MAX bytes are pushed beyond what the
- *     guest has acknowledged; the rest wait in the backend. The guest
- *     acknowledges with `seen` in PD_OP_READ, which it sends only when it
- *     holds none of the pushed records: `seen` is then its total.
- *   - A PD_OP_READ whose `seen` is not the backend's total crossed a push
- *     on its way: it fails with -ESTALE at once (also while it waits in
- *     a blocking read), and the guest reads what is on its way to it.
- *   - revents and seq are the handle's readiness after the push, as in
- *     PD_EV_POLL (the records pushed are no longer part of it).
- *   - One message carries at most PD_WIRE_EV_DATA_MAX bytes of records,
- *     so that it fits every transport's event buffer.
+ * Events pushed into the guest (PD_WIRE_FEAT_EVENT_PUSH, docs/frontend.md):
+ * a DRM file's (struct drm_event) and an evdev file's (struct input_event,
+ * times the guest's) records go as PD_EV_DATA when due, in the file's
+ * order; `pushed` is the handle's running total of bytes (wrapping). At
+ * most PD_WIRE_PUSH_MAX bytes go beyond what the guest acknowledged with
+ * `seen` in PD_OP_READ, sent only when it holds none. A read whose `seen`
+ * is not the total crossed a push: -ESTALE. revents and seq: as PD_EV_POLL,
+ * after the push. At most PD_WIRE_EV_DATA_MAX bytes of records a message.
  */
 #define PD_WIRE_PUSH_MAX		4096u
 #define PD_WIRE_EV_DATA_MAX		80u
