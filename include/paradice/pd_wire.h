@@ -32,9 +32,9 @@
  *        event sequence, so the frontend can tell a stale PD_EV_POLL.
  *        See "Requests nobody waits for" below. A peer without the bits:
  *        every request waits for its reply, as in 1.3.
- *   1.5  PD_WIRE_FEAT_EVENT_PUSH: the events of DRM and evdev files (flip
- *        completions, vblank events, input events) are pushed into the
- *        guest (PD_EV_DATA) and read there without a trip;
+ *   1.5  PD_WIRE_FEAT_EVENT_PUSH: the events of DRM files (flip
+ *        completions, vblank events) are pushed into the guest
+ *        (PD_EV_DATA) and read there without a trip;
  *        PD_OP_READ carries how much of them the guest has seen. See
  *        "Events pushed into the guest" below. A peer without the bit:
  *        such events wait in the backend for a PD_OP_READ, as in 1.4.
@@ -563,8 +563,7 @@ struct pd_wire_poll_ev {
  * Events pushed into the guest (PD_WIRE_FEAT_EVENT_PUSH). The events of a
  * DRM file (whole struct drm_event records: those the backend's virtual
  * display makes, flip completions and vblank events, and the real file's
- * own) and of an evdev file (struct input_event records, times in the
- * guest's clock as PD_OP_READ gives them) go to the guest as PD_EV_DATA
+ * own) go to the guest as PD_EV_DATA
  * as soon as they are due, and the guest's read() takes them there. The
  * real file's events are read by the backend once the guest's poll has
  * armed its registration (until then reads travel). Only a read that
