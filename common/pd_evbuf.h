@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /*
- * The events a backend pushed for one DRM or evdev file (pd_wire.h,
- * "Events pushed into the guest"), kept in the guest until its read():
- * whole records, oldest first, taken whole as the file gives them (a DRM
- * file's struct drm_event, whose header says its length; an evdev file's
- * struct input_event, all of one size).
+ * The events a backend pushed for one DRM file (pd_wire.h, "Events pushed
+ * into the guest"), kept in the guest until its read(): whole records,
+ * oldest first, taken whole as the file gives them (struct drm_event,
+ * whose header says its length; records of one size, rec, are for evdev's
+ * struct input_event, not pushed yet: docs/benchmarks.md).
  * Pure functions over a caller-locked struct, so that a unit test can
  * drive them (tests/unit/test_evbuf.c).
  *

@@ -24,7 +24,7 @@
  *   1.5  PD_WIRE_FEAT_POLL_STATE: registrations stay armed; replies on an
  *        armed handle carry its readiness (PD_WIRE_F_POLL_STATE), so the
  *        frontend answers "not ready" too. A peer without it: as 1.4.
- *   1.6  PD_WIRE_FEAT_EVENT_PUSH: DRM and evdev events pushed into the
+ *   1.6  PD_WIRE_FEAT_EVENT_PUSH: a DRM file's events pushed into the
  *        guest (PD_EV_DATA), PD_OP_READ's seen. Without it: as 1.5.
  *
  * Compatibility rule: a change of PD_WIRE_VERSION_MAJOR breaks the layout of
@@ -602,9 +602,8 @@ struct pd_wire_poll_tail {
 
 /*
  * Events pushed into the guest (PD_WIRE_FEAT_EVENT_PUSH, docs/frontend.md):
- * a DRM file's (struct drm_event) and an evdev file's (struct input_event,
- * times the guest's) records go as PD_EV_DATA when due, in the file's
- * order; `pushed` is the handle's running total of bytes (wrapping). At
+ * a DRM file's records (struct drm_event: the virtual display's and the
+ * real file's own) go as PD_EV_DATA when due, in the file's order; `pushed` is the handle's running total of bytes (wrapping). At
  * most PD_WIRE_PUSH_MAX bytes go beyond what the guest acknowledged with
  * `seen` in PD_OP_READ, sent only when it holds none. A read whose `seen`
  * is not the total crossed a push: -ESTALE. revents and seq: as PD_EV_POLL,
