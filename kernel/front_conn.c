@@ -32,7 +32,7 @@ MODULE_PARM_DESC(pollstate, "offer poll states in replies (wire 1.5; needs async
  * glmark2 with it and poll states together is understood. */
 static bool push;
 module_param(push, bool, 0644);
-MODULE_PARM_DESC(push, "offer DRM and evdev events pushed into the guest (wire 1.6)");
+MODULE_PARM_DESC(push, "offer DRM events pushed into the guest (wire 1.6; off by default)");
 
 static u64 pd_conn_offer(struct pd_conn *conn)
 {
