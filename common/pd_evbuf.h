@@ -3,8 +3,7 @@
  * The events a backend pushed for one DRM file (pd_wire.h, "Events pushed
  * into the guest"), kept in the guest until its read(): whole records,
  * oldest first, taken whole as the file gives them (struct drm_event,
- * whose header says its length; records of one size, rec, are for evdev's
- * struct input_event, not pushed yet: docs/benchmarks.md).
+ * whose header says its length).
  * Pure functions over a caller-locked struct, so that a unit test can
  * drive them (tests/unit/test_evbuf.c).
  *
@@ -24,20 +23,16 @@
 #define PD_EVBUF_HDR	8u
 
 struct pd_evbuf {
-	__u32 rec;		/* the size of every record; 0: DRM's */
 	__u32 len;		/* bytes held, from data[0] */
 	__u32 pushed;		/* the backend's running total, as last told */
 	__u8 data[PD_WIRE_PUSH_MAX];
 };
 
 /* The length of the record at p (n bytes left), or 0 if it is not whole. */
-static inline __u32 pd_evbuf_rec(const struct pd_evbuf *b, const __u8 *p,
-				 __u32 n)
+static inline __u32 pd_evbuf_rec(const __u8 *p, __u32 n)
 {
 	__u32 len;
 
-	if (b->rec)
-		return n >= b->rec ? b->rec : 0;
 	if (n < PD_EVBUF_HDR)
 		return 0;
 	pd_memcpy(&len, p + 4, sizeof(len));
@@ -62,7 +57,7 @@ static inline int pd_evbuf_put(struct pd_evbuf *b, const void *recs, __u32 n,
 	if (!n || pushed - prev != n)
 		return -EPROTO;
 	while (left) {
-		__u32 len = pd_evbuf_rec(b, p, left);
+		__u32 len = pd_evbuf_rec(p, left);
 
 		if (!len)
 			return -EPROTO;
@@ -82,7 +77,7 @@ static inline __u32 pd_evbuf_peek(const struct pd_evbuf *b, __u32 count)
 	__u32 n = 0;
 
 	while (n < b->len) {
-		__u32 len = pd_evbuf_rec(b, b->data + n, b->len - n);
+		__u32 len = pd_evbuf_rec(b->data + n, b->len - n);
 
 		if (!len || len > count - n)
 			break;

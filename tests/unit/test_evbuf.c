@@ -111,26 +111,10 @@ static void test_bound_and_wrap(void)
 	CHECK_EQ(pd_evbuf_put(&b, in, 64, total), 0);
 }
 
-/* evdev: records of one size (struct input_event), a read of less than
- * one gets none */
-static void test_fixed_size_records(void)
-{
-	static struct pd_evbuf b = { .rec = 24 };
-	uint8_t in[72] = { 0 };
-
-	CHECK_EQ(pd_evbuf_put(&b, in, 72, 72), 0);
-	CHECK_EQ(pd_evbuf_put(&b, in, 30, 102), -EPROTO);	/* 1.25 records */
-	CHECK_EQ(b.len, 72u);
-	CHECK_EQ(pd_evbuf_peek(&b, 23), 0u);
-	CHECK_EQ(pd_evbuf_peek(&b, 50), 48u);
-	CHECK_EQ(pd_evbuf_peek(&b, 4096), 72u);
-}
-
 int main(void)
 {
 	RUN(test_whole_records_in_order);
 	RUN(test_bad_pushes_keep_nothing);
 	RUN(test_bound_and_wrap);
-	RUN(test_fixed_size_records);
 	return tap_done();
 }
