@@ -150,6 +150,8 @@
 /* where a new hostd listens for backends that outlived the last one */
 #define PD_DISPLAY_SOCKET	"/run/paradice/display.sock"
 #define PD_DISPLAY_REATTACH_S	60	/* a backend waits that long */
+/* seconds instead of PD_DISPLAY_REATTACH_S, from hostd's environment */
+#define PD_DISPLAY_REATTACH_ENV	"PD_DISPLAY_REATTACH_S"
 #define PD_DISPLAY_EXIT_NO_HOSTD 3	/* ... then exits with this status */
 #define PD_DISPLAY_MAX_INPUT	2	/* keyboard, pointer */
 /* descriptors of a reattach HELLO: the input ones, the control channel */
