@@ -683,7 +683,12 @@ static bool op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 		r = ret;
 		goto reply_err;
 	}
-	set_nonblock(h, job->hdr.flags & PD_WIRE_F_NONBLOCK);
+	/* a pushed file's descriptor stays O_NONBLOCK: the event thread
+	 * reads it until EAGAIN (events.c), and would wait in a blocking
+	 * read for the next event, holding every other event back (DRM's
+	 * ioctls do not look at the flag) */
+	if (!h->push_real)
+		set_nonblock(h, job->hdr.flags & PD_WIRE_F_NONBLOCK);
 	if (!stateful)
 		pthread_mutex_unlock(&h->lock);
 	errno = 0;
@@ -706,6 +711,10 @@ static bool op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 				be_evdev_gate_leave(be);
 		}
 	}
+	/* taken away while it ran (v4l2own.c): a QBUF after the stream was
+	 * stopped says so as an unplugged device would, not EINVAL */
+	if (ret < 0 && atomic_load(&h->revoked))
+		errno = ENODEV;
 	/* evdev stamps with the clock the guest chose: its reads are made
 	 * the guest's same clock (clock.c) */
 	if (ret >= 0 && dc->cmd == EVIOCSCLOCKID &&

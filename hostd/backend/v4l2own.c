@@ -137,10 +137,8 @@ static bool v4l2own_ioctl(void *data, struct be_handle *h, unsigned int cmd,
 		return true;
 	}
 	case VIDIOC_DQBUF:
-		/* woken by be_v4l2own_camera()'s STREAMOFF: as unplugged */
+		/* woken by be_v4l2own_camera()'s STREAMOFF: ENODEV (ops.c) */
 		*ret = ioctl(h->fd, cmd, arg);
-		if (*ret < 0 && atomic_load(&h->revoked))
-			errno = ENODEV;
 		if (*ret == 0)
 			timestamp_to_guest(be, arg);
 		return true;
@@ -181,39 +179,65 @@ static int v4l2own_mmap(void *data, struct be_handle *h)
 	return -EBUSY;
 }
 
-/* One file taken away: the guest told, the stream stopped, its buffers
- * freed, the real file closed (an inert descriptor takes its number, so
- * that a request still running on it touches nothing else). */
+/*
+ * One file taken away: the guest told, the real file out of h's reach
+ * first (an inert descriptor takes its number, so that a request still
+ * running on it touches nothing else and none after reaches the camera),
+ * then the stream stopped and the buffers freed through a copy of it. A
+ * STREAMON of the guest's that was already in the driver may land between
+ * our STREAMOFF and REQBUFS 0 (vb2 then refuses the REQBUFS: streaming);
+ * so again, a few times. Both go whether or not h's REQBUFS was seen to
+ * succeed (one may have been in the driver when the camera left): a file
+ * that does not own the queue gets EBUSY from vb2 and changes nothing.
+ * Left streaming, the queue would stay the backend's as long as a mapping
+ * of the guest's keeps the real file open, and every other program would
+ * get EBUSY.
+ */
 static void revoke_one(struct be *be, struct be_handle *h, int reason)
 {
 	struct pd_wire_revoke_ev ev = { .reason = reason };
-	int inert;
+	struct v4l2_requestbuffers rb = {
+		.count = 0,
+		.type = h->buf_type ? h->buf_type : V4L2_BUF_TYPE_VIDEO_CAPTURE,
+		.memory = V4L2_MEMORY_MMAP,
+	};
+	int type = (int)rb.type, real, inert, tries = 0;
+	bool owner = atomic_load(&h->buf_owner);
 
 	atomic_store(&h->revoked, true);
 	if (be->features & PD_WIRE_FEAT_REVOKE)
 		be_send_event(be, PD_EV_REVOKE, h->handle, &ev, sizeof(ev));
-	if (atomic_load(&h->buf_owner)) {
-		struct v4l2_requestbuffers rb = {
-			.count = 0,
-			.type = h->buf_type,
-			.memory = V4L2_MEMORY_MMAP,
-		};
-		int type = (int)h->buf_type;
-
-		if (ioctl(h->fd, VIDIOC_STREAMOFF, &type) && errno != EINVAL)
-			be_log(be, "handle %u: STREAMOFF: %s", h->handle,
-			       strerror(errno));
-		if (ioctl(h->fd, VIDIOC_REQBUFS, &rb))
-			be_log(be, "handle %u: REQBUFS 0: %s", h->handle,
-			       strerror(errno));
-		atomic_store(&h->buf_owner, false);
-	}
+	real = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
 	inert = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (inert < 0 || dup3(inert, h->fd, O_CLOEXEC) < 0)
 		be_log(be, "handle %u: the real file stays open: %s",
 		       h->handle, strerror(errno));
 	if (inert >= 0)
 		close(inert);
+	if (real < 0) {
+		be_log(be, "handle %u: cannot stop its stream: %s", h->handle,
+		       strerror(errno));
+		return;
+	}
+	for (;;) {
+		if (ioctl(real, VIDIOC_STREAMOFF, &type) && owner &&
+		    errno != EINVAL)
+			be_log(be, "handle %u: STREAMOFF: %s", h->handle,
+			       strerror(errno));
+		if (!ioctl(real, VIDIOC_REQBUFS, &rb) || errno != EBUSY)
+			break;
+		/* not the owner (then owner is false), or a STREAMON that
+		 * came between */
+		if (!owner || ++tries == 5) {
+			if (owner)
+				be_log(be, "handle %u: REQBUFS 0: %s",
+				       h->handle, strerror(errno));
+			break;
+		}
+		usleep(20000);
+	}
+	atomic_store(&h->buf_owner, false);
+	close(real);
 }
 
 void be_v4l2own_camera(struct be *be, const char *path, bool owned,

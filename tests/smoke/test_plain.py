@@ -5,6 +5,8 @@ device files Paradice forwards (the loop transport's tests run here)."""
 from pdvm.testlib import check, run_ok
 
 MODE = "plain"
+# first in the forwarding suite's boot (tests/run-all)
+BOOT_WITH = "forwarding"
 
 
 def test_real_drivers_give_device_files(app):

@@ -1130,10 +1130,15 @@ static void test_pushed_events(void)
 	snprintf(exports[0].path, sizeof(exports[0].path), "%s/card", dir);
 	CHECK_EQ(mkfifo(exports[0].path, 0600), 0);
 	exports[0].info.class = PD_WIRE_CLASS_DRM;
+	exports[0].info.driver = PD_WIRE_DRIVER_DRM_GENERIC;
 	connect_ok();
 	hd = open_ok(0, PD_WIRE_O_RDWR);
 	h = be_handle_get(&be, hd);
 	CHECK(h && h->push_real);
+	CHECK(fcntl(h->fd, F_GETFL) & O_NONBLOCK);
+	/* an ioctl of a blocking guest file leaves it so (the event thread
+	 * would wait in its read) */
+	CHECK(drm_ioctl(hd, DRM_IOCTL_GET_CAP) < 0);
 	CHECK(fcntl(h->fd, F_GETFL) & O_NONBLOCK);
 	w = open(exports[0].path, O_WRONLY | O_NONBLOCK);
 	CHECK(w >= 0);

@@ -164,6 +164,18 @@ def _gst_capture(app, g, io):
     return code, out, (_hashes(app, g, "/tmp/cam.raw") if code == 0 else [])
 
 
+def _diagnosis(app):
+    """What dom0 says about its camera: the backends' and hostd's lines
+    on it, and who holds /dev/video0 open or mapped."""
+    return run_ok(app, "dom0", "grep -E 'video0|camera|REQBUFS|STREAMOFF|"
+                  "revoke|EBUSY' /var/log/hostd.log | tail -n 25; echo "
+                  "'--- holders of /dev/video0 (fd, map):'; for p in "
+                  "/proc/[0-9]*; do ls -l $p/fd 2>/dev/null | grep -q "
+                  "video0 && echo \"fd $p $(cat $p/cmdline | tr '\\0' ' ')"
+                  "\"; grep -q video0 $p/maps 2>/dev/null && echo \"map $p "
+                  "$(grep -c video0 $p/maps)\"; done; true")
+
+
 def _captures_native_frames(app, g, io, native):
     code, out, hs = _gst_capture(app, g, io)
     if code != 0 and "busy" in out.lower():
@@ -171,10 +183,11 @@ def _captures_native_frames(app, g, io, native):
         # queue yet (its program ended at PD_EV_REVOKE, before the
         # backend's REQBUFS 0): as natively, once more a moment later
         print("%s: the camera was still busy; again in 2 s" % g)
+        print(_diagnosis(app))
         time.sleep(2)
         code, out, hs = _gst_capture(app, g, io)
     check(code == 0, "%s: gst-launch-1.0 v4l2src io-mode=%s exited %d:\n%s"
-          % (g, io, code, out[-3000:]))
+          "\n%s" % (g, io, code, out[-3000:], _diagnosis(app)))
     check(hs == [native] * FRAMES, "%s: io-mode=%s frames %r, dom0's "
           "native frame %s" % (g, io, hs, native))
     print("%s: v4l2src io-mode=%s: %d frames, each the same bytes as "
@@ -263,7 +276,8 @@ def test_camera_follows_the_foreground_guest(app):
               % (win, lose, time.monotonic() - t0, "\n".join(
                   "    " + l for l in log.splitlines()[-3:])))
         check("No such device" in log,
-              "%s's stream did not end with ENODEV:\n%s" % (lose, log))
+              "%s's stream did not end with ENODEV:\n%s\n%s"
+              % (lose, log, _diagnosis(app)))
         hl = "\n".join(xen.hostd_log(app).splitlines()[n:])
         check("camera: /dev/video0 is taken from %s (a switch)" % lose in hl
               and "camera: /dev/video0 goes to %s (a switch)" % win in hl

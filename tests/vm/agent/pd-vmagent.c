@@ -5,7 +5,9 @@
  *   pd-vmagent serve-port PATH      serve on a virtio-serial port (plain, dom0)
  *   pd-vmagent serve-vchan          serve on a vchan to dom0 (a Xen guest)
  *   pd-vmagent client DOMID [-t S] ping|exec CMD|put LOCAL REMOTE [MODE]|get REMOTE LOCAL
- *                                   dom0's side of a guest's vchan
+ *                                   dom0's side of a guest's vchan (DOMID:
+ *                                   a domain's id or name, read from
+ *                                   XenStore: cheaper than `xl domid`)
  *
  * The protocol is in vmagent_proto.h. The agent serves one request at a time;
  * commands run under /bin/sh -c with stdin from /dev/null. Output is taken
@@ -482,10 +484,10 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: pd-vmagent serve-port PATH\n"
 		"       pd-vmagent serve-vchan\n"
-		"       pd-vmagent client DOMID [-t SECONDS] ping\n"
-		"       pd-vmagent client DOMID [-t SECONDS] exec COMMAND\n"
-		"       pd-vmagent client DOMID [-t SECONDS] put LOCAL REMOTE [MODE]\n"
-		"       pd-vmagent client DOMID [-t SECONDS] get REMOTE LOCAL\n");
+		"       pd-vmagent client DOMID|NAME [-t SECONDS] ping\n"
+		"       pd-vmagent client DOMID|NAME [-t SECONDS] exec COMMAND\n"
+		"       pd-vmagent client DOMID|NAME [-t SECONDS] put LOCAL REMOTE [MODE]\n"
+		"       pd-vmagent client DOMID|NAME [-t SECONDS] get REMOTE LOCAL\n");
 	return 2;
 }
 
@@ -497,6 +499,34 @@ static void on_alarm(int sig)
 	if (write(2, msg, sizeof(msg) - 1) < 0)
 		_exit(124);
 	_exit(124);
+}
+
+/* A domain's id, given as a number or as its name: -1 if none has it. */
+static int domain_id(const char *s)
+{
+	struct xs_handle *xs;
+	unsigned int n = 0;
+	char **ids;
+	int domid = -1;
+
+	if (*s && strspn(s, "0123456789") == strlen(s))
+		return atoi(s);
+	xs = xs_open(0);
+	if (!xs)
+		return -1;
+	ids = xs_directory(xs, XBT_NULL, "/local/domain", &n);
+	for (unsigned int i = 0; ids && i < n && domid < 0; i++) {
+		char path[64], *name;
+
+		snprintf(path, sizeof(path), "/local/domain/%s/name", ids[i]);
+		name = xs_read(xs, XBT_NULL, path, NULL);
+		if (name && strcmp(name, s) == 0)
+			domid = atoi(ids[i]);
+		free(name);
+	}
+	free(ids);
+	xs_close(xs);
+	return domid;
 }
 
 static struct libxenvchan *client_connect(int domid, int timeout_s)
@@ -626,7 +656,12 @@ static int client_main(int argc, char **argv)
 
 	if (argc < 3)
 		return usage();
-	domid = atoi(argv[i++]);
+	domid = domain_id(argv[i]);
+	if (domid < 0) {
+		logmsg("no domain %s", argv[i]);
+		return 125;
+	}
+	i++;
 	if (i + 1 < argc && strcmp(argv[i], "-t") == 0) {
 		timeout_s = atoi(argv[i + 1]);
 		i += 2;

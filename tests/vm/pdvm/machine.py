@@ -525,7 +525,7 @@ class Appliance:
         while True:
             left = deadline - now()
             code, out, _ = self.agent.exec(
-                "d=$(xl domid %s 2>/dev/null) && pd-vmagent client $d -t 5 ping"
+                "pd-vmagent client %s -t 5 ping 2>/dev/null"
                 % g, timeout=20)
             if code == 0:
                 return
@@ -583,7 +583,7 @@ class Appliance:
         if vm in ("plain", "dom0"):
             return self.agent.exec(cmd, timeout, out, err)
         self._check_guest(vm)
-        wrapped = "pd-vmagent client $(xl domid %s) -t %d exec %s" % (
+        wrapped = "pd-vmagent client %s -t %d exec %s" % (
             vm, timeout, shlex.quote(cmd))
         return self.agent.exec(wrapped, timeout + 10, out, err)
 
@@ -598,7 +598,7 @@ class Appliance:
         tmp = "/tmp/pd-copy-%d" % os.getpid()
         self.agent.put(data, tmp, mode)
         code, out, err = self.agent.exec(
-            "pd-vmagent client $(xl domid %s) put %s %s %o; r=$?; rm -f %s; "
+            "pd-vmagent client %s put %s %s %o; r=$?; rm -f %s; "
             "exit $r" % (vm, tmp, shlex.quote(dest), mode, tmp), timeout=120)
         if code != 0:
             raise VmError("copy to %s:%s failed: %s" % (vm, dest,
@@ -611,7 +611,7 @@ class Appliance:
         self._check_guest(vm)
         tmp = "/tmp/pd-copy-%d" % os.getpid()
         code, _, err = self.agent.exec(
-            "pd-vmagent client $(xl domid %s) get %s %s" %
+            "pd-vmagent client %s get %s %s" %
             (vm, shlex.quote(src), tmp), timeout=120)
         if code != 0:
             raise VmError("copy from %s:%s failed: %s" %
