@@ -573,6 +573,10 @@ class Appliance:
         self.say("down")
 
     # -- commands into the machines ----------------------------------------
+    # commands run in the machines (run()) and the seconds they took, for
+    # tests/run-all's per-test line
+    runs = [0, 0.0]
+
     def run(self, vm, cmd, timeout=60, out=None, err=None):
         """Run a shell command in vm; returns (code, stdout, stderr).
         Exit code 125 means the channel itself failed."""
@@ -580,12 +584,17 @@ class Appliance:
         if vm == "plain" and mode != "plain" or vm != "plain" and mode == "plain":
             raise VmError("no VM %r in %s mode (have: %s)" %
                           (vm, mode, ", ".join(self.vms())))
-        if vm in ("plain", "dom0"):
-            return self.agent.exec(cmd, timeout, out, err)
-        self._check_guest(vm)
-        wrapped = "pd-vmagent client %s -t %d exec %s" % (
-            vm, timeout, shlex.quote(cmd))
-        return self.agent.exec(wrapped, timeout + 10, out, err)
+        t0 = time.monotonic()
+        try:
+            if vm in ("plain", "dom0"):
+                return self.agent.exec(cmd, timeout, out, err)
+            self._check_guest(vm)
+            wrapped = "pd-vmagent client %s -t %d exec %s" % (
+                vm, timeout, shlex.quote(cmd))
+            return self.agent.exec(wrapped, timeout + 10, out, err)
+        finally:
+            Appliance.runs[0] += 1
+            Appliance.runs[1] += time.monotonic() - t0
 
     def _check_guest(self, vm):
         if vm not in self.vms():
