@@ -542,12 +542,14 @@ static struct libxenvchan *client_connect(int domid, int timeout_s)
 	xs_close(xs);
 	if (!path)
 		return NULL;
-	while (!vc) {
+	/* the guest's agent serves again a moment after the last client
+	 * left (a new vchan server): ask again soon, then less often */
+	for (useconds_t wait = 5000; !vc; wait = wait < 100000 ? wait * 2 : 200000) {
 		vc = libxenvchan_client_init(NULL, domid, path);
 		if (!vc) {
 			if (now_ms() > deadline)
 				break;
-			usleep(200000);
+			usleep(wait);
 		}
 	}
 	free(path);
