@@ -224,17 +224,18 @@ static void revoke_one(struct be *be, struct be_handle *h, int reason)
 		    errno != EINVAL)
 			be_log(be, "handle %u: STREAMOFF: %s", h->handle,
 			       strerror(errno));
-		if (!ioctl(real, VIDIOC_REQBUFS, &rb) || errno != EBUSY)
+		if (!ioctl(real, VIDIOC_REQBUFS, &rb))
 			break;
-		/* not the owner (then owner is false), or a STREAMON that
-		 * came between */
-		if (!owner || ++tries == 5) {
-			if (owner)
-				be_log(be, "handle %u: REQBUFS 0: %s",
-				       h->handle, strerror(errno));
-			break;
+		/* EBUSY: not the owner (then owner is false: nothing to
+		 * say), or a STREAMON that came between */
+		if (errno == EBUSY && owner && ++tries < 5) {
+			usleep(20000);
+			continue;
 		}
-		usleep(20000);
+		if (owner)
+			be_log(be, "handle %u: REQBUFS 0: %s", h->handle,
+			       strerror(errno));
+		break;
 	}
 	atomic_store(&h->buf_owner, false);
 	close(real);
