@@ -63,10 +63,19 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Read exactly n bytes; -1 on error or end of stream. */
+/*
+ * Read exactly n bytes; -1 on error or end of stream. A virtio-serial
+ * port says end of stream (read 0, POLLHUP) whenever it holds no data and
+ * the guest believes no host is connected; the guest's driver handles the
+ * host's connects and disconnects apart from the data, so the host's next
+ * connection may send its bytes before the guest knows of it: a request
+ * then looked cut, was dropped, and the host waited for its timeout. So
+ * the end is believed after 2 s of it only.
+ */
 static int chan_read(struct chan *c, void *buf, size_t n)
 {
 	char *p = buf;
+	int ends = 0;
 
 	while (n > 0) {
 		ssize_t r;
@@ -81,12 +90,17 @@ static int chan_read(struct chan *c, void *buf, size_t n)
 				struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 
 				poll(&pfd, 1, 1000);
-				if (pfd.revents & POLLHUP)
+				if (!(pfd.revents & POLLHUP))
+					continue;
+				r = 0;
+			}
+			if (r == 0) {
+				if (++ends > 20)
 					return -1;
+				usleep(100000);
 				continue;
 			}
-			if (r == 0)
-				return -1;
+			ends = 0;
 		}
 		if (r < 0)
 			return -1;
