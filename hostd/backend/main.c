@@ -150,11 +150,16 @@ static int display_config(struct be *be, struct vkms_config *cfg, int *input)
 	env = getenv(PD_DISPLAY_DIRTYFB_ENV);
 	cfg->dirtyfb = env && strtol(env, NULL, 10) == -ENOSYS ? -ENOSYS : 0;
 	env = getenv(PD_DISPLAY_REATTACH_ENV);
-	if (env && (env_long(env, &fd) || fd < 1 || fd > 3600))
-		be_log(be, "display: bad %s=%s (1 to 3600 seconds): %d s",
-		       PD_DISPLAY_REATTACH_ENV, env, PD_DISPLAY_REATTACH_S);
-	else if (env)
-		cfg->reattach_s = (unsigned int)fd;
+	if (env) {
+		long secs;
+
+		if (env_long(env, &secs) || secs < 1 || secs > 3600)
+			be_log(be, "display: bad %s=%s (1 to 3600 seconds): %d s",
+			       PD_DISPLAY_REATTACH_ENV, env,
+			       PD_DISPLAY_REATTACH_S);
+		else
+			cfg->reattach_s = (unsigned int)secs;
+	}
 	unsetenv(PD_DISPLAY_FD_ENV);
 	unsetenv(PD_DISPLAY_INPUT_ENV);
 	unsetenv(PD_DISPLAY_DIRTYFB_ENV);

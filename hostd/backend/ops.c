@@ -38,12 +38,16 @@ static int take_body(struct be_job *job, void *out, size_t size)
 }
 
 /* The file's O_NONBLOCK follows the guest file's, request by request:
- * the real descriptor is shared by all of the guest's requests on it. */
+ * the real descriptor is shared by all of the guest's requests on it.
+ * Not a pushed file's, which stays O_NONBLOCK: the event thread reads it
+ * until EAGAIN (events.c) and would otherwise wait in read() for the next
+ * event, holding every other one back (DRM's ioctls ignore the flag;
+ * read_real() waits where the guest would). */
 static void set_nonblock(struct be_handle *h, bool nonblock)
 {
 	int fl;
 
-	if (h->nonblock == nonblock)
+	if (h->nonblock == nonblock || h->push_real)
 		return;
 	fl = fcntl(h->fd, F_GETFL);
 	if (fl < 0)
@@ -77,7 +81,7 @@ static void reply_state(struct be *be, struct be_handle *h,
 static bool prepare_io(struct be_handle *h, const struct be_job *job)
 {
 	if (h->push_real)
-		return true;	/* always O_NONBLOCK: read_real() */
+		return true;	/* no lock needed: set_nonblock() leaves it */
 	if (job->on_reader) {
 		if (pthread_mutex_trylock(&h->lock))
 			return false;
@@ -683,12 +687,7 @@ static bool op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 		r = ret;
 		goto reply_err;
 	}
-	/* a pushed file's descriptor stays O_NONBLOCK: the event thread
-	 * reads it until EAGAIN (events.c), and would wait in a blocking
-	 * read for the next event, holding every other event back (DRM's
-	 * ioctls do not look at the flag) */
-	if (!h->push_real)
-		set_nonblock(h, job->hdr.flags & PD_WIRE_F_NONBLOCK);
+	set_nonblock(h, job->hdr.flags & PD_WIRE_F_NONBLOCK);
 	if (!stateful)
 		pthread_mutex_unlock(&h->lock);
 	errno = 0;
