@@ -259,9 +259,12 @@ static void test_read_write_llseek(void)
 	r.count = PD_WIRE_MAX_IO + 1;
 	CHECK_EQ(call(PD_OP_READ, zero, &r, sizeof(r)), -EINVAL);
 	r.count = 1;
-	/* pushed events agreed: seen is the guest's to say (a file whose
-	 * events are not pushed, here evdev's, does not look at it) */
+	/* pushed events agreed, an evdev file: a read that says it has seen
+	 * what was never pushed crossed nothing real, but cannot be told
+	 * from one that did */
 	r.seen = 5;
+	CHECK_EQ(call(PD_OP_READ, zero, &r, sizeof(r)), -ESTALE);
+	r.seen = 0;
 	CHECK_EQ(call(PD_OP_READ, zero, &r, sizeof(r)), 1);
 	CHECK_EQ(call(PD_OP_READ, zero, &r, sizeof(r) - 1), -EINVAL);
 	memcpy(w, &wr, sizeof(wr));
