@@ -368,6 +368,7 @@ struct pd_file {
 	 * as->lock; NULL for other files. Its readers take turns. */
 	struct pd_evbuf *evbuf;
 	struct mutex ev_read_lock;
+	int ev_clock;			/* evdev: EVIOCSCLOCKID's, 0 first */
 	struct fasync_struct *fasync;
 	bool revoked;
 

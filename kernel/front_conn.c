@@ -27,11 +27,11 @@ MODULE_PARM_DESC(async, "offer asynchronous requests and poll sequences (wire 1.
 static bool pollstate = true;
 module_param(pollstate, bool, 0644);
 MODULE_PARM_DESC(pollstate, "offer poll states in replies (wire 1.5; needs async)");
-/* A DRM file's events pushed into the guest (pd_wire.h 1.6): with
+/* A DRM or evdev file's events pushed into the guest (pd_wire.h 1.6): with
  * async, unless turned off (pdfront.push=0, read at CONNECT). */
 static bool push = true;
 module_param(push, bool, 0644);
-MODULE_PARM_DESC(push, "offer DRM events pushed into the guest (wire 1.6; needs async)");
+MODULE_PARM_DESC(push, "offer DRM and evdev events pushed into the guest (wire 1.6; needs async)");
 
 static u64 pd_conn_offer(struct pd_conn *conn)
 {

@@ -16,6 +16,7 @@
  */
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/input.h>
 #include <linux/slab.h>
 
 #include "front.h"
@@ -297,9 +298,9 @@ struct pd_file *pd_file_open(struct pd_export *exp, unsigned int f_flags,
 		goto fail;
 	}
 	pf->exp = exp;
-	/* its backend pushes a DRM file's events (pd_wire.h); evdev's not
-	 * yet (docs/benchmarks.md says why) */
-	if (rsp.class == PD_WIRE_CLASS_DRM &&
+	/* its backend pushes a DRM or evdev file's events (pd_wire.h 1.5) */
+	if ((rsp.class == PD_WIRE_CLASS_DRM ||
+	     rsp.class == PD_WIRE_CLASS_EVDEV) &&
 	    (conn->features & PD_WIRE_FEAT_EVENT_PUSH)) {
 		pf->evbuf = kzalloc(sizeof(*pf->evbuf), GFP_KERNEL);
 		if (!pf->evbuf) {
@@ -307,6 +308,8 @@ struct pd_file *pd_file_open(struct pd_export *exp, unsigned int f_flags,
 			*err = -ENOMEM;
 			return NULL;
 		}
+		if (rsp.class == PD_WIRE_CLASS_EVDEV)
+			pf->evbuf->rec = sizeof(struct input_event);
 	}
 	ret = pd_file_publish(pf);
 	if (ret) {

@@ -14,7 +14,8 @@
  *     replies carry the readiness of armed handles (ops.c), so the
  *     frontend answers "not ready" too, and counts on our events;
  *   - with PD_WIRE_FEAT_EVENT_PUSH, a DRM file's own events (a flip's on
- *     a card the guest drives itself): when its registration fires, read
+ *     a card the guest drives itself) and an evdev file's (input events,
+ *     their times made the guest's): when its registration fires, read
  *     here (the descriptor never blocks: ops.c) and pushed
  *     into the guest as PD_EV_DATA, as far as PD_WIRE_PUSH_MAX lets them
  *     (pd_wire.h "Events pushed into the guest"); the virtual display's
@@ -216,6 +217,9 @@ static bool push_real(struct be *be, struct be_handle *h)
 				atomic_store(&h->push_held, true);
 			break;
 		}
+		if (h->dev_class == PD_WIRE_CLASS_EVDEV)
+			be_clock_evdev_fix(be, atomic_load(&h->evdev_clock),
+					   recs, (size_t)n);
 		be_push_send(be, h, recs, (size_t)n);
 		sent = true;
 	}

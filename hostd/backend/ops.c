@@ -194,7 +194,8 @@ static void op_open(struct be *be, struct be_job *job)
 	h->path = e->path;
 	/* its events are pushed into the guest (events.c): the descriptor
 	 * never blocks, read_real() waits where the guest would */
-	if (e->info.class == PD_WIRE_CLASS_DRM &&
+	if ((e->info.class == PD_WIRE_CLASS_DRM ||
+	     e->info.class == PD_WIRE_CLASS_EVDEV) &&
 	    (be->features & PD_WIRE_FEAT_EVENT_PUSH)) {
 		set_nonblock(h, true);
 		h->push_real = h->nonblock;

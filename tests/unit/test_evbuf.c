@@ -111,10 +111,81 @@ static void test_bound_and_wrap(void)
 	CHECK_EQ(pd_evbuf_put(&b, in, 64, total), 0);
 }
 
+/* evdev: records of one size (struct input_event), a read of less than
+ * one gets none */
+static void test_fixed_size_records(void)
+{
+	static struct pd_evbuf b = { .rec = 24 };
+	uint8_t in[72] = { 0 };
+
+	CHECK_EQ(pd_evbuf_put(&b, in, 72, 72), 0);
+	CHECK_EQ(pd_evbuf_put(&b, in, 30, 102), -EPROTO);	/* 1.25 records */
+	CHECK_EQ(b.len, 72u);
+	CHECK_EQ(pd_evbuf_peek(&b, 23), 0u);
+	CHECK_EQ(pd_evbuf_peek(&b, 50), 48u);
+	CHECK_EQ(pd_evbuf_peek(&b, 4096), 72u);
+}
+
+/* An input_event-like record: 16 bytes of time, type, code, value. */
+static uint32_t ev(uint8_t *p, uint16_t type, uint16_t code, int32_t value)
+{
+	memset(p, 0xee, 16);
+	memcpy(p + 16, &type, 2);
+	memcpy(p + 18, &code, 2);
+	memcpy(p + 20, &value, 4);
+	return 24;
+}
+
+static void codes(const struct pd_evbuf *b, char *out)
+{
+	uint32_t i;
+	uint16_t t, c;
+
+	for (i = 0; i + 24 <= b->len; i += 24) {
+		memcpy(&t, b->data + i + 16, 2);
+		memcpy(&c, b->data + i + 18, 2);
+		*out++ = t == 0 ? 'S' : (char)('a' + c);
+	}
+	*out = 0;
+}
+
+/* evdev: EVIOCGKEY drops the held key events, and a report left with no
+ * event before it since the last report; a leading report stays, as in
+ * evdev's own queue (evdev_handle_get_val()) */
+static void test_evdev_flush_of_a_type(void)
+{
+	static struct pd_evbuf b = { .rec = 24 };
+	uint8_t in[24 * 9];
+	uint32_t n = 0;
+	char got[16];
+
+	n += ev(in + n, 0, 0, 0);	/* S: a leading report */
+	n += ev(in + n, 1, 0, 1);	/* a: key */
+	n += ev(in + n, 0, 0, 0);	/* S: empty once a goes */
+	n += ev(in + n, 4, 1, 5);	/* b: msc */
+	n += ev(in + n, 1, 2, 1);	/* c: key */
+	n += ev(in + n, 0, 0, 0);	/* S: kept (b before it) */
+	n += ev(in + n, 1, 3, 0);	/* d: key */
+	n += ev(in + n, 0, 0, 0);	/* S: empty */
+	n += ev(in + n, 2, 4, 1);	/* e: rel, no report yet */
+	CHECK_EQ(pd_evbuf_put(&b, in, n, n), 0);
+	pd_evbuf_flush_type(&b, 1, 16);
+	codes(&b, got);
+	CHECK(!strcmp(got, "SbSe"));
+	CHECK_EQ(b.pushed, n);		/* the total is the backend's */
+	pd_evbuf_flush_type(&b, 0, 16);	/* EV_SYN: never */
+	CHECK_EQ(b.len, 4u * 24);
+	pd_evbuf_flush_type(&b, 7, 16);	/* nothing of it: the same */
+	codes(&b, got);
+	CHECK(!strcmp(got, "SbSe"));
+}
+
 int main(void)
 {
 	RUN(test_whole_records_in_order);
 	RUN(test_bad_pushes_keep_nothing);
 	RUN(test_bound_and_wrap);
+	RUN(test_fixed_size_records);
+	RUN(test_evdev_flush_of_a_type);
 	return tap_done();
 }
