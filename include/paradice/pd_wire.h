@@ -24,9 +24,8 @@
  *   1.5  PD_WIRE_FEAT_POLL_STATE: registrations stay armed; replies on an
  *        armed handle carry its readiness (PD_WIRE_F_POLL_STATE), so the
  *        frontend answers "not ready" too. A peer without it: as 1.4.
- *   1.6  PD_WIRE_FEAT_EVENT_PUSH: a DRM or evdev file's events pushed
- *        into the guest (PD_EV_DATA), PD_OP_READ's seen. Without it: as
- *        1.5.
+ *   1.6  PD_WIRE_FEAT_EVENT_PUSH: DRM and evdev files' events pushed
+ *        into the guest (PD_EV_DATA), READ's seen. Without it: as 1.5.
  *
  * Compatibility rule: a change of PD_WIRE_VERSION_MAJOR breaks the layout of
  * something below; peers with different majors refuse to connect. A minor
@@ -381,7 +380,7 @@ enum pd_wire_op {
 	PD_EV_SIGIO		= 0x82,	/* fasync notification */
 	PD_EV_REVOKE		= 0x83,	/* the real file is gone */
 	PD_EV_UNMAP		= 0x84,	/* a mapping's pages are taken back */
-	PD_EV_DATA		= 0x85,	/* a DRM or evdev file's events (FEAT_EVENT_PUSH) */
+	PD_EV_DATA		= 0x85,	/* a file's events (FEAT_EVENT_PUSH) */
 };
 
 /* pd_wire_hdr.flags */
@@ -603,14 +602,13 @@ struct pd_wire_poll_tail {
 
 /*
  * Events pushed into the guest (PD_WIRE_FEAT_EVENT_PUSH, docs/frontend.md):
- * a DRM file's records (struct drm_event: the virtual display's and the
- * real file's own) and an evdev file's (struct input_event, in the
- * guest's clock) go as PD_EV_DATA when due, in the file's order;
- * `pushed` is the handle's running total of bytes (wrapping). At
- * most PD_WIRE_PUSH_MAX bytes go beyond what the guest acknowledged with
- * `seen` in PD_OP_READ, sent only when it holds none. A read whose `seen`
- * is not the total crossed a push: -ESTALE. revents and seq: as PD_EV_POLL,
- * after the push. At most PD_WIRE_EV_DATA_MAX bytes of records a message.
+ * a DRM file's records (struct drm_event) and an evdev file's (struct
+ * input_event, in the guest's clock) go as PD_EV_DATA when due, in the
+ * file's order; `pushed` is the handle's running total of bytes
+ * (wrapping). At most PD_WIRE_PUSH_MAX bytes go beyond what the guest
+ * acknowledged with `seen` in PD_OP_READ, sent only when it holds none.
+ * A read whose `seen` is not the total crossed a push: -ESTALE. revents,
+ * seq: as PD_EV_POLL, after the push. PD_WIRE_EV_DATA_MAX bytes at most.
  */
 #define PD_WIRE_PUSH_MAX		4096u
 #define PD_WIRE_EV_DATA_MAX		80u
