@@ -319,12 +319,17 @@ static int off_list(const char *path)
 static void *block_read(void *arg)
 {
 	char buf[24 * 16];
+	int fd = open((const char *)arg, O_RDONLY | O_CLOEXEC);
 
-	return (void *)(intptr_t)read(*(int *)arg, buf, sizeof(buf));
+	if (fd < 0)
+		return NULL;
+	return (void *)(intptr_t)read(fd, buf, sizeof(buf));
 }
 
-/* n threads, each in a read of path that waits for input that never
- * comes: as many requests the backend must keep waiting at once */
+/* n threads, each in a read of its own open file of path that waits for
+ * input that never comes: as many requests the backend must keep waiting
+ * at once (one file each, since readers of one file whose events are
+ * pushed take turns in the guest, as on a DRM file) */
 static int read_flood(const char *path, unsigned int n, unsigned int secs)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -333,12 +338,13 @@ static int read_flood(const char *path, unsigned int n, unsigned int secs)
 
 	if (fd < 0)
 		die(path);
+	close(fd);
 	pthread_attr_init(&a);
 	pthread_attr_setstacksize(&a, 64 * 1024);
 	for (k = 0; k < n; k++) {
 		pthread_t t;
 
-		if (pthread_create(&t, &a, block_read, &fd))
+		if (pthread_create(&t, &a, block_read, (void *)path))
 			break;
 	}
 	printf("waiting in %u reads\n", k);
