@@ -21,6 +21,7 @@
 #include <linux/input.h>
 #include <linux/major.h>
 #include <linux/platform_device.h>
+#include <linux/poll.h>
 #include <linux/slab.h>
 
 #include "front.h"
@@ -324,9 +325,79 @@ static void pd_evdev_destroy(struct pd_export *exp)
 	exp->cls_priv = NULL;
 }
 
+/* The event type whose held events an evdev query drops natively
+ * (evdev_handle_get_val()): EVIOCGKEY, LED, SND, SW of any length; else 0. */
+static u16 evdev_query_drops(unsigned int cmd)
+{
+	if (_IOC_TYPE(cmd) != 'E' || _IOC_DIR(cmd) != _IOC_READ)
+		return 0;
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(EVIOCGKEY(0)):
+		return EV_KEY;
+	case _IOC_NR(EVIOCGLED(0)):
+		return EV_LED;
+	case _IOC_NR(EVIOCGSND(0)):
+		return EV_SND;
+	case _IOC_NR(EVIOCGSW(0)):
+		return EV_SW;
+	}
+	return 0;
+}
+
+/*
+ * What an evdev ioctl does to the events a file holds (pushed ones, here)
+ * natively: EVIOCREVOKE ends reading (-ENODEV) and poll says EPOLLERR |
+ * EPOLLHUP at once; EVIOCSCLOCKID with another clock drops what is
+ * queued and, if anything was, queues a SYN_DROPPED (evdev_set_clk_type();
+ * ours has no time); EVIOCGKEY, LED, SND and SW drop the held events of
+ * their type (the state they return has them: pd_evbuf_flush_type()).
+ * The real ioctl did the same to the backend's queue. The class's
+ * ioctl_fixup, so 32-bit programs' calls get it too. An event pushed
+ * after the real ioctl ran but before this runs goes too: the window of
+ * one reply's delivery.
+ */
+static void pd_evdev_ioctl_fixup(struct pd_file *pf, unsigned int cmd,
+				 unsigned long arg, long ret)
+{
+	struct input_event drop = { .type = EV_SYN, .code = SYN_DROPPED };
+	u16 type = evdev_query_drops(cmd);
+	unsigned long flags;
+	int clk;
+
+	if (ret < 0 || !pf->evbuf)
+		return;
+	if (cmd != EVIOCREVOKE && !type &&
+	    (cmd != EVIOCSCLOCKID || get_user(clk, (int __user *)arg)))
+		return;
+	/* a reader copies the first bytes out without the spinlock */
+	mutex_lock(&pf->ev_read_lock);
+	if (type) {
+		spin_lock_irqsave(&pf->as->lock, flags);
+		pd_evbuf_flush_type(pf->evbuf, type,
+				    offsetof(struct input_event, type));
+		spin_unlock_irqrestore(&pf->as->lock, flags);
+	} else if (cmd == EVIOCREVOKE) {
+		spin_lock_irqsave(&pf->as->lock, flags);
+		pf->evbuf->len = 0;
+		spin_unlock_irqrestore(&pf->as->lock, flags);
+		WRITE_ONCE(pf->revoked, true);
+		wake_up_poll(&pf->poll_wq, EPOLLERR | EPOLLHUP);
+	} else if (clk != pf->ev_clock) {
+		pf->ev_clock = clk;
+		spin_lock_irqsave(&pf->as->lock, flags);
+		if (pf->evbuf->len) {
+			pd_memcpy(pf->evbuf->data, &drop, sizeof(drop));
+			pf->evbuf->len = sizeof(drop);
+		}
+		spin_unlock_irqrestore(&pf->as->lock, flags);
+	}
+	mutex_unlock(&pf->ev_read_lock);
+}
+
 const struct pd_class_ops pd_evdev_class = {
 	.name = "evdev",
 	.wire_classes = BIT(PD_WIRE_CLASS_EVDEV),
 	.create = pd_evdev_create,
 	.destroy = pd_evdev_destroy,
+	.ioctl_fixup = pd_evdev_ioctl_fixup,
 };
