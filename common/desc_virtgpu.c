@@ -54,7 +54,7 @@ static const struct pd_ioc_desc context_init_desc[] = {
 
 static const struct pd_ioc_entry virtgpu_entries[] = {
 	PD_IOC0(DRM_IOCTL_VIRTGPU_MAP, 0),
-	PD_IOC(DRM_IOCTL_VIRTGPU_EXECBUFFER, 0, execbuffer_desc),
+	PD_IOC(DRM_IOCTL_VIRTGPU_EXECBUFFER, PD_IOC_F_ORDERED, execbuffer_desc),
 	/* inline (hostd/backend/inline.c): a field of the device, no lock */
 	PD_IOC(DRM_IOCTL_VIRTGPU_GETPARAM, PD_IOC_F_INLINE, getparam_desc),
 	PD_IOC0(DRM_IOCTL_VIRTGPU_RESOURCE_CREATE, 0),

@@ -248,14 +248,22 @@ struct pd_ioc_desc {
  * to a worker (hostd/backend/request.c says when). Ignored by the frontend.
  */
 #define PD_IOC_F_INLINE		(1u << 15)
+/*
+ * PD_IOC_F_ORDERED: may go without waiting for the reply where the
+ * frontend's class says the call's outcome is known (kernel/front_drm.c:
+ * a page flip with an event while none waits, a submission with no fence
+ * descriptors), and then runs on a worker in its file's order
+ * (PD_WIRE_FEAT_ASYNC_ORDERED): it may block, gives back nothing but its
+ * result, and every later request of the file waits for it.
+ */
+#define PD_IOC_F_ORDERED	(1u << 16)
 
 struct pd_ioc_entry {
 	__u32 cmd;
-	__u16 flags;		/* PD_IOC_F_* */
+	__u32 flags;		/* PD_IOC_F_* */
 	__u8 nr_last;		/* VARSIZE: matches _IOC_NR from cmd to this */
 	__u8 ndesc;
 	__u16 max_size;		/* VARSIZE: largest _IOC_SIZE accepted */
-	__u16 reserved;
 	const struct pd_ioc_desc *desc;
 	const char *name;
 };

@@ -213,6 +213,14 @@ struct pd_class_ops {
 	 */
 	void (*ioctl_fixup)(struct pd_file *pf, unsigned int cmd,
 			    unsigned long arg, long ret);
+	/* May this PD_IOC_F_ORDERED ioctl go without waiting, its outcome
+	 * known (pd_wire.h 1.7)? arg: the argument's len bytes as encoded.
+	 * True commits to sending it so. Optional: none does. */
+	bool (*ioctl_async)(struct pd_file *pf, unsigned int cmd,
+			    const void *arg, u32 len);
+	/* Events were pushed for pf (whole records; under pf->as->lock,
+	 * maybe in the interrupt). Optional. */
+	void (*events_pushed)(struct pd_file *pf, const u8 *data, u32 len);
 };
 
 struct pd_export {
@@ -348,6 +356,9 @@ struct pd_file_async {
 	u32 handle;
 	struct pd_async_err err;
 	struct pd_pollc pc;
+	/* DRM: page flips with an event whose event has not come, or -1:
+	 * the file made an atomic commit with events (front_drm.c) */
+	atomic_t flips;
 };
 
 struct pd_file {

@@ -33,6 +33,12 @@ static bool push = true;
 module_param(push, bool, 0644);
 MODULE_PARM_DESC(push, "offer DRM and evdev events pushed into the guest (wire 1.6; needs async)");
 
+/* Page flips and submissions without a wait (pd_wire.h 1.7): with async,
+ * unless turned off (pdfront.ordered=0, read at CONNECT). */
+static bool ordered = true;
+module_param(ordered, bool, 0644);
+MODULE_PARM_DESC(ordered, "offer page flips and submissions nobody waits for (wire 1.7; needs async)");
+
 static u64 pd_conn_offer(struct pd_conn *conn)
 {
 	u64 f = conn->tp->features | PD_WIRE_FEAT_CLOCK | PD_WIRE_FEAT_CONTROL;
@@ -43,6 +49,8 @@ static u64 pd_conn_offer(struct pd_conn *conn)
 			f |= PD_WIRE_FEAT_POLL_STATE;
 		if (READ_ONCE(push))
 			f |= PD_WIRE_FEAT_EVENT_PUSH;
+		if (READ_ONCE(ordered))
+			f |= PD_WIRE_FEAT_ASYNC_ORDERED;
 	}
 	return f;
 }

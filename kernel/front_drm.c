@@ -30,6 +30,8 @@
 #include <drm/drm_debugfs.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
+#include <drm/drm_mode.h>
+#include <drm/virtgpu_drm.h>
 
 #include "front.h"
 
@@ -137,9 +139,89 @@ static void pd_drm_destroy(struct pd_export *exp)
 	exp->cls_priv = NULL;
 }
 
+/*
+ * Ioctls nobody waits for (pd_wire.h 1.7, PD_IOC_F_ORDERED): the backend
+ * runs them in the file's order, and an error comes back for the file's
+ * next call. So only calls whose outcome the guest knows go so:
+ *
+ *   - PAGE_FLIP with an event (and no other flag) while none of the
+ *     file's flips waits for its event. A program's flip loop meets one
+ *     error, EBUSY for a flip still pending, and the guest sees its flips
+ *     end in the events pushed to it (pf->as->flips counts those owed,
+ *     the synchronous flips' too). An atomic commit with events stops
+ *     this for the file (its events cannot be told from the flips').
+ *     Needs the events pushed (pf->evbuf).
+ *   - virtio-gpu EXECBUFFER with no fence descriptor in or out: nothing
+ *     comes back, and it names only this file's objects (a fence file's
+ *     handle would be resolved later, maybe after its close).
+ */
+static bool pd_drm_ioctl_async(struct pd_file *pf, unsigned int cmd,
+			       const void *arg, u32 len)
+{
+	switch (cmd) {
+	case DRM_IOCTL_MODE_PAGE_FLIP: {
+		const struct drm_mode_crtc_page_flip *f = arg;
+
+		return pf->evbuf && len >= sizeof(*f) &&
+		       f->flags == DRM_MODE_PAGE_FLIP_EVENT &&
+		       atomic_cmpxchg(&pf->as->flips, 0, 1) == 0;
+	}
+	case DRM_IOCTL_VIRTGPU_EXECBUFFER: {
+		const struct drm_virtgpu_execbuffer *x = arg;
+
+		return pf->driver == PD_WIRE_DRIVER_DRM_VIRTGPU &&
+		       len >= sizeof(*x) &&
+		       !(x->flags & (VIRTGPU_EXECBUF_FENCE_FD_IN |
+				     VIRTGPU_EXECBUF_FENCE_FD_OUT));
+	}
+	default:
+		return false;
+	}
+}
+
+/* A synchronous flip or commit that will send events (see above). */
+static void pd_drm_ioctl_fixup(struct pd_file *pf, unsigned int cmd,
+			       unsigned long arg, long ret)
+{
+	size_t off = cmd == DRM_IOCTL_MODE_ATOMIC ?
+		     offsetof(struct drm_mode_atomic, flags) :
+		     offsetof(struct drm_mode_crtc_page_flip, flags);
+	u32 flags;
+
+	if (ret || (cmd != DRM_IOCTL_MODE_PAGE_FLIP &&
+		    cmd != DRM_IOCTL_MODE_ATOMIC))
+		return;
+	if (get_user(flags, (u32 __user *)(arg + off)) ||
+	    !(flags & DRM_MODE_PAGE_FLIP_EVENT))
+		return;
+	if (cmd == DRM_IOCTL_MODE_ATOMIC)
+		atomic_set(&pf->as->flips, -1);
+	else
+		atomic_inc_unless_negative(&pf->as->flips);
+}
+
+/* Flips ended: their events were pushed (under pf->as->lock). */
+static void pd_drm_events_pushed(struct pd_file *pf, const u8 *data, u32 len)
+{
+	struct drm_event e;
+
+	while (len >= sizeof(e)) {
+		memcpy(&e, data, sizeof(e));
+		if (e.length < sizeof(e) || e.length > len)
+			break;
+		if (e.type == DRM_EVENT_FLIP_COMPLETE)
+			atomic_dec_if_positive(&pf->as->flips);
+		data += e.length;
+		len -= e.length;
+	}
+}
+
 const struct pd_class_ops pd_drm_class = {
 	.name = "drm",
 	.wire_classes = BIT(PD_WIRE_CLASS_DRM),
 	.create = pd_drm_create,
 	.destroy = pd_drm_destroy,
+	.ioctl_fixup = pd_drm_ioctl_fixup,
+	.ioctl_async = pd_drm_ioctl_async,
+	.events_pushed = pd_drm_events_pushed,
 };

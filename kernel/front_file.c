@@ -18,6 +18,7 @@
 #include <linux/fs.h>
 #include <linux/input.h>
 #include <linux/slab.h>
+#include <drm/drm.h>
 
 #include "front.h"
 
@@ -105,6 +106,12 @@ static void pd_file_async_done(struct pd_req *req)
 	unsigned long flags;
 	int err = 0;
 
+	/* a page flip that failed sends no event (front_drm.c) */
+	if (req->result < 0 && op == PD_OP_IOCTL &&
+	    req->msg_len >= sizeof(*req->msg) + sizeof(struct pd_wire_ioctl_req) &&
+	    ((struct pd_wire_ioctl_req *)pd_req_body(req))->cmd ==
+	    DRM_IOCTL_MODE_PAGE_FLIP)
+		atomic_dec_if_positive(&as->flips);
 	if (req->result < 0) {
 		err = (int)pd_errno(req->result);
 		pr_info_ratelimited("paradice: asynchronous op %u on handle %u: error %d%s\n",

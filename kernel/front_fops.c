@@ -366,6 +366,16 @@ __poll_t pd_fop_poll(struct file *file, struct poll_table_struct *wait)
 		pd_stats_poll_cached(true);
 		return mask & ((__force __poll_t)events);
 	}
+	/* none held: a DRM file is not ready. Its poll says POLLIN while an
+	 * event waits and nothing else, every event of it is pushed, and a
+	 * push wakes poll_wq, on which the caller is (a 1.7 backend pushes
+	 * them from the open on). No trip, even while requests nobody waits
+	 * for (a page flip) are in flight. */
+	if (pf->evbuf && pf->dev_class == PD_WIRE_CLASS_DRM && stays &&
+	    (pf->conn->features & PD_WIRE_FEAT_ASYNC_ORDERED)) {
+		pd_stats_poll_cached(false);
+		return 0;
+	}
 	if (seqd) {
 		spin_lock_irqsave(&pf->as->lock, flags);
 		hit = pd_pollc_answer(&pf->as->pc, events, &cached);
@@ -582,6 +592,10 @@ void pd_conn_event(struct pd_conn *conn, const struct pd_wire_hdr *hdr,
 				       ev.revents & (u32)(__force u32)PD_POLL_BITS);
 		err = pd_evbuf_put(pf->evbuf, (const u8 *)body + sizeof(ev),
 				   hdr->len - sizeof(ev), ev.pushed);
+		if (!err && pf->exp && pf->exp->cls->events_pushed)
+			pf->exp->cls->events_pushed(pf, (const u8 *)body +
+						    sizeof(ev),
+						    hdr->len - sizeof(ev));
 		spin_unlock_irqrestore(&pf->as->lock, flags);
 		if (err)
 			pr_warn_ratelimited("paradice: conn %u: handle %u: pushed events lost (%d)\n",

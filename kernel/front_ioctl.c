@@ -192,6 +192,26 @@ void pd_ioctl_conn_finish(struct pd_conn *conn)
 }
 
 /*
+ * May this PD_IOC_F_ORDERED ioctl go without waiting (pd_wire.h 1.7)?
+ * The class looks at the argument as encoded in req (the walk's buffer 0,
+ * the arg itself).
+ */
+static bool ordered_async(struct pd_file *pf, unsigned int cmd,
+			  const struct pd_ioc_call *call, struct pd_req *req)
+{
+	const struct pd_class_ops *cls = pf->exp ? pf->exp->cls : NULL;
+	const struct pd_wire_ioctl_req *r = pd_req_body(req);
+	const struct pd_ioc_buf *b = &call->buf[0];
+
+	if (!(pf->conn->features & PD_WIRE_FEAT_ASYNC_ORDERED) || !cls ||
+	    !cls->ioctl_async || !call->nbufs || b->desc != PD_IOC_ARG_DESC ||
+	    !(b->flags & PD_WIRE_BUF_IN) || b->off > r->data_len ||
+	    b->len > r->data_len - b->off)
+		return false;
+	return cls->ioctl_async(pf, cmd, (const u8 *)(r + 1) + b->off, b->len);
+}
+
+/*
  * Forward one ioctl. A command in no table of the file's class is
  * refused with -ENOTTY and logged once per command. Stateful commands
  * (ALSA transfers sized by the stream's geometry) hold the file's state
@@ -276,7 +296,10 @@ static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 	msg.buf = NULL;		/* the request owns it now */
 	if (nonblock)
 		req->msg->flags |= PD_WIRE_F_NONBLOCK;
-	if ((flags & PD_IOC_F_ASYNC) && !kernel && pd_file_async_ok(pf)) {
+	if (!kernel && pd_file_async_ok(pf) &&
+	    ((flags & PD_IOC_F_ASYNC) ||
+	     ((flags & PD_IOC_F_ORDERED) &&
+	      ordered_async(pf, cmd, call, req)))) {
 		/* nothing comes back but its result, which a later call of
 		 * the file reports if it is an error (pd_wire.h) */
 		pd_file_send_async(pf, req);

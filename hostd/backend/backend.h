@@ -210,6 +210,11 @@ struct be_handle {
 	/* ALSA PCM: the stamp type the guest chose (SNDRV_PCM_TSTAMP_TYPE_*,
 	 * TTSTAMP or SW_PARAMS); 0, gettimeofday, until it chose one */
 	atomic_int snd_tstamp_type;
+	/* PD_WIRE_FEAT_ASYNC_ORDERED (request.c), under be.lock: an ordered
+	 * request of this file is on a worker (order_busy), and the requests
+	 * about it that came since wait here, in order */
+	bool order_busy;
+	struct be_job *order_head, *order_tail;
 };
 
 struct be_job {
@@ -224,6 +229,11 @@ struct be_job {
 	/* run by the reader itself (request.c): never wait for a lock a
 	 * worker may hold, give the job back instead (be_run_job) */
 	bool on_reader;
+	/* an asynchronous PD_IOC_F_ORDERED ioctl, run in its file's order
+	 * (request.c); ordered: the file whose order this job holds (a
+	 * reference), whose waiting requests its worker goes on with */
+	bool in_order;
+	struct be_handle *ordered;
 };
 
 struct be_map;
@@ -373,6 +383,11 @@ void be_evdev_gate_enter(struct be *be);
 void be_evdev_gate_leave(struct be *be);
 /* May a request of op carry PD_WIRE_F_ASYNC (agreed and allowed)? */
 bool be_async_allowed(const struct be *be, uint16_t op);
+/* An ordered job of h ended (its worker, pool.c): run or hand out what
+ * waited for it, in order; drops the job's reference on h. */
+void be_order_continue(struct be *be, struct be_handle *h);
+/* PD_OP_CANCEL of a request waiting in a file's order: true if found. */
+bool be_order_cancel(struct be *be, uint64_t target);
 
 /* ops.c: run one request and reply. Returns false only for a job
  * on_reader that would have to wait for a worker's lock: nothing was

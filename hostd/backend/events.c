@@ -231,7 +231,8 @@ void be_cancel(struct be *be, uint64_t target, int64_t *result)
 {
 	uint64_t one = 1;
 
-	*result = be_pool_cancel(be, target) ? 0 : -ENOENT;
+	*result = be_pool_cancel(be, target) || be_order_cancel(be, target) ?
+		  0 : -ENOENT;
 	if (!*result && write(be->wakefd, &one, sizeof(one)) < 0)
 		be_log(be, "cannot wake the event thread: %s", strerror(errno));
 }

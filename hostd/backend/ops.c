@@ -117,6 +117,7 @@ static void op_connect(struct be *be, struct be_job *job)
 	be->features = c.features & (be_transport_features(be->tp) |
 				     PD_WIRE_FEAT_CLOCK | PD_WIRE_FEAT_REVOKE |
 				     PD_WIRE_FEAT_ASYNC |
+				     PD_WIRE_FEAT_ASYNC_ORDERED |
 				     PD_WIRE_FEAT_POLL_SEQ |
 				     PD_WIRE_FEAT_POLL_STATE |
 				     PD_WIRE_FEAT_EVENT_PUSH |
@@ -126,6 +127,8 @@ static void op_connect(struct be *be, struct be_job *job)
 	if ((be->features & (PD_WIRE_FEAT_POLL_SEQ | PD_WIRE_FEAT_POLL_EVENTS)) !=
 	    (PD_WIRE_FEAT_POLL_SEQ | PD_WIRE_FEAT_POLL_EVENTS))
 		be->features &= ~PD_WIRE_FEAT_POLL_STATE;
+	if (!(be->features & PD_WIRE_FEAT_ASYNC))
+		be->features &= ~PD_WIRE_FEAT_ASYNC_ORDERED;
 	c.major = PD_WIRE_VERSION_MAJOR;
 	c.minor = PD_WIRE_VERSION_MINOR;
 	c.max_msg = PD_WIRE_MAX_MSG;
@@ -200,6 +203,14 @@ static void op_open(struct be *be, struct be_job *job)
 		set_nonblock(h, true);
 		h->push_real = h->nonblock;
 	}
+	/* a DRM file's poll is answered in the guest from what was pushed
+	 * (kernel/front_fops.c): its own events go from the start, not only
+	 * after a poll armed it */
+	if (h->push_real && e->info.class == PD_WIRE_CLASS_DRM &&
+	    (be->features & PD_WIRE_FEAT_POLL_STATE) &&
+	    be_poll_arm(be, h, POLLIN | POLLRDNORM))
+		be_log(be, "%s: cannot watch its events: %s", e->path,
+		       strerror(errno));
 	if (e->info.class < PD_WIRE_CLASS_COUNT) {
 		h->hooks = be->hooks[e->info.class];
 		h->hooks_data = be->hooks_data[e->info.class];
@@ -669,8 +680,10 @@ static bool op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 	stateful = dc->flags & (PD_IOC_F_USES_STATE | PD_IOC_F_LEARN |
 				PD_IOC_F_FORGET);
 	if (!ret && (job->hdr.flags & PD_WIRE_F_ASYNC) &&
-	    !(dc->flags & PD_IOC_F_ASYNC)) {
-		/* it would run on the reader, which must never block */
+	    !(dc->flags & PD_IOC_F_ASYNC) &&
+	    !((dc->flags & PD_IOC_F_ORDERED) && job->in_order)) {
+		/* it would run on the reader, which must never block; an
+		 * ordered one runs on a worker in its file's order */
 		dc->why = "not a command that may be asynchronous";
 		ret = -EINVAL;
 	}
@@ -725,6 +738,10 @@ static bool op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 		be_clock_snd_fix(be, &h->snd_tstamp_type, dc->cmd,
 				 (void *)(uintptr_t)dc->arg);
 	r = pd_dec_after(dc, &h->st, ret < 0 ? neg_errno() : ret);
+	/* nobody will install what an asynchronous call made (pd_wire.h) */
+	for (uint32_t i = 0; job->hdr.flags & PD_WIRE_F_ASYNC &&
+			     i < dc->nnewfd; i++)
+		be_handle_release(be, dc->newfd[i].handle);
 	if (delta)
 		object_settle(be, h, delta, ret >= 0);
 	if (stateful)

@@ -107,6 +107,7 @@ static void running_del(struct be *be, struct be_job *job)
 static void *worker(void *arg)
 {
 	struct be *be = arg;
+	struct be_handle *ordered;
 	struct be_job *job;
 	struct timespec ts;
 
@@ -146,7 +147,11 @@ static void *worker(void *arg)
 		else
 			be_run_job(be, job);
 		running_del(be, job);
+		ordered = job->ordered;
 		be_job_free(job);
+		/* an ordered ioctl's file: what waited for it (request.c) */
+		if (ordered)
+			be_order_continue(be, ordered);
 
 		pthread_mutex_lock(&pool_lock);
 	}

@@ -31,6 +31,16 @@
  *     reader reads none while one runs (the guest then gets -ENOENT, as
  *     for a worker's request just answered). be.inline_off turns this
  *     off (PD_BACKEND_INLINE=0, SIGUSR2: main.c).
+ *   - asynchronous ioctls whose entry says PD_IOC_F_ORDERED (a page
+ *     flip, a command submission: PD_WIRE_FEAT_ASYNC_ORDERED) may block:
+ *     they go to a worker, and the file is "in order" until it is done:
+ *     every later request about the same handle waits in the file's
+ *     queue (struct be_handle's order_*), in the order it came. The
+ *     worker that ran it goes on with that queue: an asynchronous
+ *     request it runs itself, in turn; a synchronous one it hands to the
+ *     pool (no order holds between it and what the guest sends while its
+ *     caller waits). The file leaves the order when its queue is empty.
+ *     Requests about other handles never wait for it.
  *   - everything else: a worker (pool.c), which may block as long as the
  *     guest's program would.
  *
@@ -164,10 +174,156 @@ static bool run_inline(struct be *be, const struct pd_wire_hdr *hdr,
 	return ran;
 }
 
+/* A job with a copy of the body, charged against max_inflight; NULL after
+ * replying the error. */
+static struct be_job *job_copy(struct be *be, const struct pd_wire_hdr *hdr,
+			       const uint8_t *body)
+{
+	struct be_job *job;
+
+	if (!be_inflight_charge(be, hdr->len)) {
+		be_reply(be, hdr, -ENOBUFS, NULL, 0);
+		return NULL;
+	}
+	job = calloc(1, sizeof(*job));
+	if (!job || !(job->body = malloc(hdr->len ? hdr->len : 1))) {
+		free(job);
+		be_inflight_uncharge(be, hdr->len);
+		be_reply(be, hdr, -ENOMEM, NULL, 0);
+		return NULL;
+	}
+	job->owner = be;
+	job->charged = hdr->len;
+	job->hdr = *hdr;
+	memcpy(job->body, body, hdr->len);
+	return job;
+}
+
+/* Is this asynchronous request an ordered ioctl of h (the command only
+ * peeked at: ops.c checks it all)? */
+static bool async_ordered(struct be *be, struct be_handle *h,
+			  const struct pd_wire_hdr *hdr, const uint8_t *body)
+{
+	struct pd_wire_ioctl_req untrusted_req;
+	unsigned int flags;
+
+	if (!(be->features & PD_WIRE_FEAT_ASYNC_ORDERED) ||
+	    hdr->op != PD_OP_IOCTL || hdr->len < sizeof(untrusted_req))
+		return false;
+	memcpy(&untrusted_req, body, sizeof(untrusted_req));
+	return pd_ioc_lookup(h->dev_class, h->driver, untrusted_req.cmd,
+			     &flags) && (flags & PD_IOC_F_ORDERED);
+}
+
+/*
+ * A request about h while h is in order waits in its queue: true if it
+ * was queued (or refused). It is copied first, and queued only if h is
+ * still in order then (its worker may have just left it).
+ */
+static bool order_wait(struct be *be, struct be_handle *h,
+		       const struct pd_wire_hdr *hdr, const uint8_t *body)
+{
+	struct be_job *job;
+	bool busy;
+
+	pthread_mutex_lock(&be->lock);
+	busy = h->order_busy;
+	pthread_mutex_unlock(&be->lock);
+	if (!busy)
+		return false;
+	job = job_copy(be, hdr, body);
+	if (!job)
+		return true;
+	job->in_order = hdr->flags & PD_WIRE_F_ASYNC;
+	pthread_mutex_lock(&be->lock);
+	busy = h->order_busy;
+	if (busy) {
+		if (h->order_tail)
+			h->order_tail->next = job;
+		else
+			h->order_head = job;
+		h->order_tail = job;
+	}
+	pthread_mutex_unlock(&be->lock);
+	if (!busy)
+		be_job_free(job);
+	return busy;
+}
+
+/* An ordered ioctl of h: h enters its order, a worker runs it. */
+static void order_start(struct be *be, struct be_handle *h,
+			const struct pd_wire_hdr *hdr, const uint8_t *body)
+{
+	struct be_job *job = job_copy(be, hdr, body);
+
+	if (!job)
+		return;
+	job->in_order = true;
+	job->ordered = h;
+	pthread_mutex_lock(&be->lock);
+	h->refs++;		/* the job's */
+	h->order_busy = true;
+	pthread_mutex_unlock(&be->lock);
+	be_pool_submit(be, job);
+}
+
+void be_order_continue(struct be *be, struct be_handle *h)
+{
+	struct be_job *job;
+
+	for (;;) {
+		pthread_mutex_lock(&be->lock);
+		job = h->order_head;
+		if (job) {
+			h->order_head = job->next;
+			if (!h->order_head)
+				h->order_tail = NULL;
+		} else {
+			h->order_busy = false;
+		}
+		pthread_mutex_unlock(&be->lock);
+		if (!job)
+			break;
+		job->next = NULL;
+		if (!(job->hdr.flags & PD_WIRE_F_ASYNC)) {
+			be_pool_submit(be, job);
+			continue;
+		}
+		if (be_async_allowed(be, job->hdr.op))
+			be_run_job(be, job);
+		else
+			be_reply(be, &job->hdr, -EINVAL, NULL, 0);
+		be_job_free(job);
+	}
+	be_handle_put(be, h);
+}
+
+bool be_order_cancel(struct be *be, uint64_t target)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&be->lock);
+	for (uint32_t i = 0; i < be->next_handle; i++) {
+		struct be_handle *h = be->handles[i];
+
+		for (struct be_job *j = h ? h->order_head : NULL; j; j = j->next)
+			if (j->hdr.id == target &&
+			    !(j->hdr.flags & PD_WIRE_F_ASYNC)) {
+				atomic_store(&j->cancel, true);
+				found = true;
+			}
+	}
+	pthread_mutex_unlock(&be->lock);
+	return found;
+}
+
 void be_take_request(struct be *be, const uint8_t *buf, size_t n)
 {
+	const uint8_t *body = buf + sizeof(struct pd_wire_hdr);
 	struct pd_wire_hdr hdr;
+	struct be_handle *h;
 	struct be_job *job;
+	bool done = false;
 
 	if (n < sizeof(hdr)) {
 		be_log(be, "short message (%zu bytes) dropped", n);
@@ -194,26 +350,25 @@ void be_take_request(struct be *be, const uint8_t *buf, size_t n)
 		be_reply(be, &hdr, r, NULL, 0);
 		return;
 	}
+	/* a file in order: after what came before (no handle: no order) */
+	h = atomic_load(&be->connected) ? be_handle_get(be, hdr.handle) : NULL;
+	if (h && order_wait(be, h, &hdr, body)) {
+		done = true;
+	} else if (h && (hdr.flags & PD_WIRE_F_ASYNC) &&
+		   async_ordered(be, h, &hdr, body)) {
+		order_start(be, h, &hdr, body);
+		done = true;
+	}
+	be_handle_put(be, h);
+	if (done)
+		return;
 	if (hdr.flags & PD_WIRE_F_ASYNC) {
-		run_async(be, &hdr, buf + sizeof(hdr));
+		run_async(be, &hdr, body);
 		return;
 	}
-	if (run_inline(be, &hdr, (uint8_t *)buf + sizeof(hdr)))
+	if (run_inline(be, &hdr, (uint8_t *)body))
 		return;
-	if (!be_inflight_charge(be, hdr.len)) {
-		be_reply(be, &hdr, -ENOBUFS, NULL, 0);
-		return;
-	}
-	job = calloc(1, sizeof(*job));
-	if (!job || !(job->body = malloc(hdr.len ? hdr.len : 1))) {
-		free(job);
-		be_inflight_uncharge(be, hdr.len);
-		be_reply(be, &hdr, -ENOMEM, NULL, 0);
-		return;
-	}
-	job->owner = be;
-	job->charged = hdr.len;
-	job->hdr = hdr;
-	memcpy(job->body, buf + sizeof(hdr), hdr.len);
-	be_pool_submit(be, job);
+	job = job_copy(be, &hdr, body);
+	if (job)
+		be_pool_submit(be, job);
 }

@@ -26,6 +26,9 @@
  *        frontend answers "not ready" too. A peer without it: as 1.4.
  *   1.6  PD_WIRE_FEAT_EVENT_PUSH: DRM and evdev files' events pushed
  *        into the guest (PD_EV_DATA), READ's seen. Without it: as 1.5.
+ *   1.7  PD_WIRE_FEAT_ASYNC_ORDERED: asynchronous ioctls that may block
+ *        run on a worker, later requests of their handle after them; a
+ *        DRM file's events are pushed from its OPEN on (not its 1st POLL).
  *
  * Compatibility rule: a change of PD_WIRE_VERSION_MAJOR breaks the layout of
  * something below; peers with different majors refuse to connect. A minor
@@ -146,8 +149,8 @@
  * (backend-id, backend, state), owned by the guest and readable by the
  * backend domain. Permissions are written once the guest's domain exists.
  *
- * Worked example: guest domain 3 is given the host's card0, its keyboard
- * event device and its first capture device, through backend domain 0.
+ * Worked example: guest domain 3 is given the host's card0 and its
+ * keyboard's event device, through backend domain 0.
  *
  *   /local/domain/0/backend/paradice/3/0/frontend-id       = "3"
  *   /local/domain/0/backend/paradice/3/0/frontend          = "/local/domain/3/device/paradice/0"
@@ -163,10 +166,6 @@
  *   /local/domain/0/backend/paradice/3/0/exports/1/driver  = "0"
  *   /local/domain/0/backend/paradice/3/0/exports/1/name    = "event0"
  *   /local/domain/0/backend/paradice/3/0/exports/1/mode    = "0660"
- *   /local/domain/0/backend/paradice/3/0/exports/2/class   = "3"
- *   /local/domain/0/backend/paradice/3/0/exports/2/driver  = "0"
- *   /local/domain/0/backend/paradice/3/0/exports/2/name    = "video0"
- *   /local/domain/0/backend/paradice/3/0/exports/2/mode    = "0660"
  *
  *   /local/domain/3/device/paradice/0/backend-id           = "0"
  *   /local/domain/3/device/paradice/0/backend              = "/local/domain/0/backend/paradice/3/0"
@@ -179,8 +178,8 @@
  *   /local/domain/3/device/paradice/0/data-dir-ref         = "10"
  *   /local/domain/3/device/paradice/0/data-pages           = "1024"
  *
- * Features are negotiated again by PD_OP_CONNECT on the ring, so that the
- * loop transport, which has no XenStore, follows the same path.
+ * Features are negotiated again by PD_OP_CONNECT on the ring, as on the
+ * loop transport, which has no XenStore.
  *
  * ===========================================================================
  *                          State of a connection
@@ -237,15 +236,12 @@
 #ifndef PARADICE_PD_WIRE_H
 #define PARADICE_PD_WIRE_H
 
-/*
- * Compat section: the only system header is <linux/types.h>, which exists
- * with the same name and the same fixed-width types (__u8 ... __s64) in the
- * kernel and in userspace (linux-libc-dev).
- */
+/* The only system header: <linux/types.h>, the same fixed-width types
+ * (__u8 ... __s64) in the kernel and in userspace (linux-libc-dev). */
 #include <linux/types.h>
 
 #define PD_WIRE_VERSION_MAJOR 1
-#define PD_WIRE_VERSION_MINOR 6
+#define PD_WIRE_VERSION_MINOR 7
 
 #define PD_WIRE_XENBUS_DEVICE_TYPE "paradice"
 
@@ -313,7 +309,8 @@
 #define PD_WIRE_FEAT_POLL_STATE		(1ull << 10)
 /* PD_EV_DATA and PD_OP_READ's seen (1.6). */
 #define PD_WIRE_FEAT_EVENT_PUSH		(1ull << 11)
-#define PD_WIRE_FEAT_ALL		((1ull << 12) - 1)
+#define PD_WIRE_FEAT_ASYNC_ORDERED	(1ull << 12)	/* 1.7, needs ASYNC */
+#define PD_WIRE_FEAT_ALL		((1ull << 13) - 1)
 
 /*
  * ===========================================================================
@@ -402,13 +399,16 @@ enum pd_wire_op {
  * TRANSFER_TO_HOST); anything else gets -EINVAL. Order: the backend runs
  * an asynchronous request completely, reply sent, before it takes the
  * next request off the transport, so every later request, on any handle,
- * sees its effect (a RELEASE is done before the next OPEN of the same
- * device, a GEM_CLOSE before the next ioctl of that file), and its reply
- * comes before theirs. An error in the reply is the frontend's to report:
- * on the next synchronous call of the same file (or -EIO), never dropped;
- * a RELEASE's is only logged (close(2) of the last descriptor ignores it
- * natively too). When the connection dies, outstanding asynchronous
+ * sees its effect, and its reply comes before theirs. An error in the
+ * reply is the frontend's to report: on the next synchronous call of the
+ * same file (or -EIO), never dropped; a RELEASE's is only logged (as
+ * close(2) does). When the connection dies, outstanding asynchronous
  * requests fail like every other.
+ * With PD_WIRE_FEAT_ASYNC_ORDERED an ioctl whose entry is PD_IOC_F_ORDERED
+ * may be asynchronous too (a page flip, a submission): it may block, so it
+ * runs on a worker, and every later request about the same handle runs
+ * (and replies) after it; other handles' do not wait. It must make no new
+ * file (one it made is closed at once).
  *
  * Poll readiness kept by the frontend (PD_WIRE_FEAT_POLL_SEQ). Each
  * handle has an event sequence, bumped by one per PD_EV_POLL (the seq of

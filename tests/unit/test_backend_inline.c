@@ -7,14 +7,19 @@
  * other by a worker; a request that would have to wait for a lock a
  * worker holds (the file's lock, evdev's gate) goes to a worker instead
  * of waiting, and is answered once the lock is free; PD_BACKEND_INLINE's
- * switch (be.inline_off) sends everything to the workers. The "device
- * files" are /dev/zero (as evdev) and /dev/null (as V4L2).
+ * switch (be.inline_off) sends everything to the workers. And the order
+ * of a file with an asynchronous ordered ioctl on a worker (a page flip):
+ * later requests about it wait for it and come in order, other files'
+ * do not. The "device files" are /dev/zero (as evdev and as a DRM card)
+ * and /dev/null (as V4L2).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <linux/input.h>
+#include <libdrm/drm.h>
 
 #include "backend.h"
 #include "inline.h"
@@ -102,6 +107,8 @@ static void test_evdev_blockers(void)
 static pthread_mutex_t sent_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sent_cond = PTHREAD_COND_INITIALIZER;
 static uint8_t last[4096];
+static uint64_t sent_ids[64];	/* in the order they were sent */
+static unsigned int nsent_ids;
 static int sent;
 static bool sent_here;		/* by the thread that took the request */
 static pthread_t taker;
@@ -111,6 +118,8 @@ static int mem_send(struct be_transport *t, const void *msg, size_t len)
 	(void)t;
 	pthread_mutex_lock(&sent_lock);
 	memcpy(last, msg, len < sizeof(last) ? len : sizeof(last));
+	if (nsent_ids < PD_ARRAY_SIZE(sent_ids))
+		sent_ids[nsent_ids++] = ((const struct pd_wire_hdr *)msg)->id;
 	sent++;
 	sent_here = pthread_equal(pthread_self(), taker);
 	pthread_cond_broadcast(&sent_cond);
@@ -125,7 +134,7 @@ static const struct be_transport_impl mem_impl = {
 };
 
 static struct be_transport mem_tp = { .impl = &mem_impl, .fd = -1 };
-static struct be_export exports[2];
+static struct be_export exports[3];
 static struct be be;
 
 /* Hand one request to the reader's entry; sent is reset first. */
@@ -205,8 +214,11 @@ static void setup(void)
 	exports[0].info.class = PD_WIRE_CLASS_EVDEV;
 	strcpy(exports[1].path, "/dev/null");
 	exports[1].info.class = PD_WIRE_CLASS_V4L2;
+	strcpy(exports[2].path, "/dev/zero");
+	exports[2].info.class = PD_WIRE_CLASS_DRM;
+	exports[2].info.driver = PD_WIRE_DRIVER_DRM_GENERIC;
 	be.exports = exports;
-	be.nexports = 2;
+	be.nexports = 3;
 	CHECK_EQ(be_pool_start(&be), 0);
 	take(1, PD_OP_CONNECT, 0, PD_WIRE_HANDLE_NONE, &c, sizeof(c));
 	CHECK_EQ(reply(1), 0);
@@ -323,6 +335,69 @@ static void test_busy_locks_go_to_workers(void)
 	CHECK_EQ(reply(24), -ENOTTY);
 }
 
+/* Wait (at most 5 s) until n messages were sent since nsent_ids was 0. */
+static void wait_sent(unsigned int n)
+{
+	for (int i = 0; i < 500 && __atomic_load_n(&nsent_ids, __ATOMIC_SEQ_CST) < n;
+	     i++)
+		usleep(10000);
+}
+
+/*
+ * An asynchronous PAGE_FLIP (PD_IOC_F_ORDERED) runs on a worker, here held
+ * on its file's lock as a flip waiting in the driver would be: a poll of
+ * the same file, which the reader would answer at once, waits and comes
+ * after it, as does a second flip; another file's poll does not wait.
+ */
+static void test_ordered_requests_wait_for_their_file(void)
+{
+	struct {
+		struct pd_wire_ioctl_req r;
+		struct drm_mode_crtc_page_flip f;
+		struct pd_wire_buf b;
+	} m = { 0 };
+	struct pd_wire_poll_req p = { .events = 1 /* POLLIN */ };
+	uint32_t card = open_export(2), ev = open_export(0);
+	struct be_handle *h = be_handle_get(&be, card);
+
+	m.r.cmd = DRM_IOCTL_MODE_PAGE_FLIP;
+	m.r.nbufs = 1;
+	m.r.data_len = sizeof(m.f);
+	m.f.flags = DRM_MODE_PAGE_FLIP_EVENT;
+	m.b.len = sizeof(m.f);
+	m.b.flags = PD_WIRE_BUF_IN | PD_WIRE_BUF_OUT;
+	CHECK(h != NULL);
+	pthread_mutex_lock(&h->lock);
+	pthread_mutex_lock(&sent_lock);
+	nsent_ids = 0;
+	pthread_mutex_unlock(&sent_lock);
+	take(40, PD_OP_IOCTL, PD_WIRE_F_ASYNC, card, &m, sizeof(m));
+	take(41, PD_OP_POLL, 0, card, &p, sizeof(p));
+	take(42, PD_OP_IOCTL, PD_WIRE_F_ASYNC, card, &m, sizeof(m));
+	take(43, PD_OP_POLL, 0, ev, &p, sizeof(p));
+	CHECK(sent_here);		/* the other file's, at once */
+	usleep(200000);
+	pthread_mutex_lock(&sent_lock);
+	CHECK_EQ(nsent_ids, 1);
+	CHECK_EQ(sent_ids[0], 43);
+	pthread_mutex_unlock(&sent_lock);
+	pthread_mutex_unlock(&h->lock);
+	wait_sent(4);
+	pthread_mutex_lock(&sent_lock);
+	CHECK_EQ(nsent_ids, 4);
+	CHECK_EQ(sent_ids[1], 40);	/* the flip ran (ENOTTY on /dev/zero) */
+	/* the poll went to a worker once the flip was done: it may pass the
+	 * second flip, which it came before */
+	CHECK((sent_ids[2] == 41 && sent_ids[3] == 42) ||
+	      (sent_ids[2] == 42 && sent_ids[3] == 41));
+	pthread_mutex_unlock(&sent_lock);
+	/* the file left its order: the reader answers its poll again */
+	take(44, PD_OP_POLL, 0, card, &p, sizeof(p));
+	CHECK(sent_here);
+	reply(44);
+	be_handle_put(&be, h);
+}
+
 int main(void)
 {
 	RUN(test_rule);
@@ -330,5 +405,6 @@ int main(void)
 	setup();
 	RUN(test_where_requests_run);
 	RUN(test_busy_locks_go_to_workers);
+	RUN(test_ordered_requests_wait_for_their_file);
 	return tap_done();
 }

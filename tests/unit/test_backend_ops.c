@@ -190,10 +190,12 @@ static void test_connect_checks(void)
 	memcpy(&r, last + sizeof(struct pd_wire_hdr), sizeof(r));
 	CHECK_EQ(r.nexports, 2);
 	/* only what both the guest and the transport have, and the clock
-	 * offsets, revocations, asynchronous requests, poll sequences and
-	 * states and pushed events, which need nothing of the transport */
+	 * offsets, revocations, asynchronous (and ordered) requests, poll
+	 * sequences and states and pushed events, which need nothing of the
+	 * transport */
 	CHECK_EQ(r.features, mem_impl.features | PD_WIRE_FEAT_CLOCK |
 		 PD_WIRE_FEAT_REVOKE | PD_WIRE_FEAT_ASYNC |
+		 PD_WIRE_FEAT_ASYNC_ORDERED |
 		 PD_WIRE_FEAT_POLL_SEQ | PD_WIRE_FEAT_POLL_STATE |
 		 PD_WIRE_FEAT_EVENT_PUSH);
 }

@@ -59,6 +59,13 @@ int be_reply(struct be *be, const struct pd_wire_hdr *req, int64_t result,
 	return 0;
 }
 
+/* No job of this test holds a file's order (request.c). */
+void be_order_continue(struct be *be, struct be_handle *h)
+{
+	(void)be;
+	(void)h;
+}
+
 /* The pool's runner: wait (at most 5 s) until the whole round runs. */
 bool be_run_job(struct be *be, struct be_job *job)
 {

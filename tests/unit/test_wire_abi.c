@@ -14,7 +14,7 @@
 static void test_version(void)
 {
 	CHECK_EQ(PD_WIRE_VERSION_MAJOR, 1);
-	CHECK_EQ(PD_WIRE_VERSION_MINOR, 6);
+	CHECK_EQ(PD_WIRE_VERSION_MINOR, 7);
 	printf("# wire ABI %d.%d\n", PD_WIRE_VERSION_MAJOR,
 	       PD_WIRE_VERSION_MINOR);
 }
@@ -50,7 +50,7 @@ static void test_opcodes_and_limits(void)
 	CHECK(PD_OP_CANCEL < 0x80);
 	CHECK(PD_EV_POLL > 0x80 && PD_EV_REVOKE > 0x80 && PD_EV_UNMAP > 0x80 &&
 	      PD_EV_DATA > 0x80);
-	CHECK_EQ(PD_WIRE_FEAT_ALL, 0xfff);
+	CHECK_EQ(PD_WIRE_FEAT_ALL, 0x1fff);
 	/* a push fits the smallest event buffer (Xen's, 128 bytes) */
 	CHECK(sizeof(struct pd_wire_hdr) + sizeof(struct pd_wire_data_ev) +
 	      PD_WIRE_EV_DATA_MAX <= 128);
