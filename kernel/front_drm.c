@@ -147,24 +147,37 @@ static void pd_drm_destroy(struct pd_export *exp)
  *   - PAGE_FLIP with an event (and no other flag) while none of the
  *     file's flips waits for its event. A program's flip loop meets one
  *     error, EBUSY for a flip still pending, and the guest sees its flips
- *     end in the events pushed to it (pf->as->flips counts those owed,
- *     the synchronous flips' too). An atomic commit with events stops
- *     this for the file (its events cannot be told from the flips').
- *     Needs the events pushed (pf->evbuf).
+ *     end in the events pushed to it: pf->as->flips counts the events
+ *     owed, each flip with an event counted before it goes (its event
+ *     may come before its reply), given back when it failed. An atomic
+ *     commit with events stops this for the file (its events cannot be
+ *     told from the flips'). Needs the events pushed (pf->evbuf).
  *   - virtio-gpu EXECBUFFER with no fence descriptor in or out: nothing
  *     comes back, and it names only this file's objects (a fence file's
  *     handle would be resolved later, maybe after its close).
  */
+static bool counts_flips(const struct pd_file *pf)
+{
+	return pf->evbuf && (pf->conn->features & PD_WIRE_FEAT_ASYNC_ORDERED);
+}
+
 static bool pd_drm_ioctl_async(struct pd_file *pf, unsigned int cmd,
 			       const void *arg, u32 len)
 {
 	switch (cmd) {
 	case DRM_IOCTL_MODE_PAGE_FLIP: {
 		const struct drm_mode_crtc_page_flip *f = arg;
+		int owed;
 
-		return pf->evbuf && len >= sizeof(*f) &&
-		       f->flags == DRM_MODE_PAGE_FLIP_EVENT &&
-		       atomic_cmpxchg(&pf->as->flips, 0, 1) == 0;
+		if (!counts_flips(pf) || len < sizeof(*f) ||
+		    !(f->flags & DRM_MODE_PAGE_FLIP_EVENT))
+			return false;
+		owed = atomic_read(&pf->as->flips);
+		do {
+			if (owed < 0)
+				return false;
+		} while (!atomic_try_cmpxchg(&pf->as->flips, &owed, owed + 1));
+		return !owed && f->flags == DRM_MODE_PAGE_FLIP_EVENT;
 	}
 	case DRM_IOCTL_VIRTGPU_EXECBUFFER: {
 		const struct drm_virtgpu_execbuffer *x = arg;
@@ -179,7 +192,8 @@ static bool pd_drm_ioctl_async(struct pd_file *pf, unsigned int cmd,
 	}
 }
 
-/* A synchronous flip or commit that will send events (see above). */
+/* A synchronous flip with an event that failed owes none; an atomic
+ * commit with events ends the count (see above). */
 static void pd_drm_ioctl_fixup(struct pd_file *pf, unsigned int cmd,
 			       unsigned long arg, long ret)
 {
@@ -188,16 +202,15 @@ static void pd_drm_ioctl_fixup(struct pd_file *pf, unsigned int cmd,
 		     offsetof(struct drm_mode_crtc_page_flip, flags);
 	u32 flags;
 
-	if (ret || (cmd != DRM_IOCTL_MODE_PAGE_FLIP &&
-		    cmd != DRM_IOCTL_MODE_ATOMIC))
-		return;
-	if (get_user(flags, (u32 __user *)(arg + off)) ||
+	if (!counts_flips(pf) || (cmd != DRM_IOCTL_MODE_PAGE_FLIP &&
+				  cmd != DRM_IOCTL_MODE_ATOMIC) ||
+	    get_user(flags, (u32 __user *)(arg + off)) ||
 	    !(flags & DRM_MODE_PAGE_FLIP_EVENT))
 		return;
-	if (cmd == DRM_IOCTL_MODE_ATOMIC)
+	if (cmd == DRM_IOCTL_MODE_ATOMIC && !ret)
 		atomic_set(&pf->as->flips, -1);
-	else
-		atomic_inc_unless_negative(&pf->as->flips);
+	else if (cmd == DRM_IOCTL_MODE_PAGE_FLIP && ret)
+		atomic_dec_if_positive(&pf->as->flips);
 }
 
 /* Flips ended: their events were pushed (under pf->as->lock). */
