@@ -6,6 +6,8 @@
  *
  *   - the error of an asynchronous request, kept for the file's next
  *     synchronous call (the first one kept, the next call takes it);
+ *   - the page flips with an event a DRM file is owed the events of, so
+ *     that a flip goes without a wait only while none is (pd_wire.h 1.7);
  *   - the poll readiness the frontend believes without a trip: from a
  *     PD_OP_POLL reply, the state a request's reply carries
  *     (PD_WIRE_F_POLL_STATE), or a PD_EV_POLL event, whose sequence is
@@ -215,6 +217,47 @@ static inline bool pd_pollc_answer(const struct pd_pollc *p, __u32 events,
 		return false;
 	*mask = m;
 	return true;
+}
+
+/*
+ * The flip-complete events a DRM file is owed (kernel/front_drm.c). A
+ * flip with an event is counted before it goes, since its event may come
+ * before its reply, and given back if it failed (no event comes then).
+ * It may go without a wait only if none was owed (its one error in a
+ * program's flip loop, EBUSY for a flip pending, cannot happen then) and
+ * it asks nothing but the event. An atomic commit with events ends the
+ * count for good (owed < 0): its events cannot be told from the flips'.
+ */
+struct pd_flips {
+	__s32 owed;
+};
+
+/* A flip with an event goes: true if it may go without a wait. */
+static inline bool pd_flips_send(struct pd_flips *f, bool event_only)
+{
+	if (f->owed < 0)
+		return false;
+	return f->owed++ == 0 && event_only;
+}
+
+/* Its reply (or, without a wait, its asynchronous reply) said it failed. */
+static inline void pd_flips_failed(struct pd_flips *f)
+{
+	if (f->owed > 0)
+		f->owed--;
+}
+
+/* A flip-complete event came. */
+static inline void pd_flips_event(struct pd_flips *f)
+{
+	if (f->owed > 0)
+		f->owed--;
+}
+
+/* An atomic commit with events succeeded. */
+static inline void pd_flips_atomic(struct pd_flips *f)
+{
+	f->owed = -1;
 }
 
 #endif /* PARADICE_PD_ASYNC_H */

@@ -356,9 +356,8 @@ struct pd_file_async {
 	u32 handle;
 	struct pd_async_err err;
 	struct pd_pollc pc;
-	/* DRM: page flips with an event whose event has not come, or -1:
-	 * the file made an atomic commit with events (front_drm.c) */
-	atomic_t flips;
+	/* DRM: the flip-complete events the file is owed (front_drm.c) */
+	struct pd_flips flips;
 };
 
 struct pd_file {

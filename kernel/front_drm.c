@@ -145,13 +145,10 @@ static void pd_drm_destroy(struct pd_export *exp)
  * next call. So only calls whose outcome the guest knows go so:
  *
  *   - PAGE_FLIP with an event (and no other flag) while none of the
- *     file's flips waits for its event. A program's flip loop meets one
- *     error, EBUSY for a flip still pending, and the guest sees its flips
- *     end in the events pushed to it: pf->as->flips counts the events
- *     owed, each flip with an event counted before it goes (its event
- *     may come before its reply), given back when it failed. An atomic
- *     commit with events stops this for the file (its events cannot be
- *     told from the flips'). Needs the events pushed (pf->evbuf).
+ *     file's flips is owed its event: a program's flip loop meets one
+ *     error, EBUSY for a flip pending, and the guest sees its flips end
+ *     in the events pushed to it (struct pd_flips, common/pd_async.h has
+ *     the count's rules). Needs the events pushed (pf->evbuf).
  *   - virtio-gpu EXECBUFFER with no fence descriptor in or out: nothing
  *     comes back, and it names only this file's objects (a fence file's
  *     handle would be resolved later, maybe after its close).
@@ -167,17 +164,17 @@ static bool pd_drm_ioctl_async(struct pd_file *pf, unsigned int cmd,
 	switch (cmd) {
 	case DRM_IOCTL_MODE_PAGE_FLIP: {
 		const struct drm_mode_crtc_page_flip *f = arg;
-		int owed;
+		unsigned long flags;
+		bool ok;
 
 		if (!counts_flips(pf) || len < sizeof(*f) ||
 		    !(f->flags & DRM_MODE_PAGE_FLIP_EVENT))
 			return false;
-		owed = atomic_read(&pf->as->flips);
-		do {
-			if (owed < 0)
-				return false;
-		} while (!atomic_try_cmpxchg(&pf->as->flips, &owed, owed + 1));
-		return !owed && f->flags == DRM_MODE_PAGE_FLIP_EVENT;
+		spin_lock_irqsave(&pf->as->lock, flags);
+		ok = pd_flips_send(&pf->as->flips,
+				   f->flags == DRM_MODE_PAGE_FLIP_EVENT);
+		spin_unlock_irqrestore(&pf->as->lock, flags);
+		return ok;
 	}
 	case DRM_IOCTL_VIRTGPU_EXECBUFFER: {
 		const struct drm_virtgpu_execbuffer *x = arg;
@@ -192,14 +189,15 @@ static bool pd_drm_ioctl_async(struct pd_file *pf, unsigned int cmd,
 	}
 }
 
-/* A synchronous flip with an event that failed owes none; an atomic
- * commit with events ends the count (see above). */
+/* A synchronous flip with an event that failed; an atomic commit with
+ * events (see above). */
 static void pd_drm_ioctl_fixup(struct pd_file *pf, unsigned int cmd,
 			       unsigned long arg, long ret)
 {
 	size_t off = cmd == DRM_IOCTL_MODE_ATOMIC ?
 		     offsetof(struct drm_mode_atomic, flags) :
 		     offsetof(struct drm_mode_crtc_page_flip, flags);
+	unsigned long irq;
 	u32 flags;
 
 	if (!counts_flips(pf) || (cmd != DRM_IOCTL_MODE_PAGE_FLIP &&
@@ -207,10 +205,12 @@ static void pd_drm_ioctl_fixup(struct pd_file *pf, unsigned int cmd,
 	    get_user(flags, (u32 __user *)(arg + off)) ||
 	    !(flags & DRM_MODE_PAGE_FLIP_EVENT))
 		return;
+	spin_lock_irqsave(&pf->as->lock, irq);
 	if (cmd == DRM_IOCTL_MODE_ATOMIC && !ret)
-		atomic_set(&pf->as->flips, -1);
+		pd_flips_atomic(&pf->as->flips);
 	else if (cmd == DRM_IOCTL_MODE_PAGE_FLIP && ret)
-		atomic_dec_if_positive(&pf->as->flips);
+		pd_flips_failed(&pf->as->flips);
+	spin_unlock_irqrestore(&pf->as->lock, irq);
 }
 
 /* Flips ended: their events were pushed (under pf->as->lock). */
@@ -223,7 +223,7 @@ static void pd_drm_events_pushed(struct pd_file *pf, const u8 *data, u32 len)
 		if (e.length < sizeof(e) || e.length > len)
 			break;
 		if (e.type == DRM_EVENT_FLIP_COMPLETE)
-			atomic_dec_if_positive(&pf->as->flips);
+			pd_flips_event(&pf->as->flips);
 		data += e.length;
 		len -= e.length;
 	}

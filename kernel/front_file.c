@@ -106,12 +106,12 @@ static void pd_file_async_done(struct pd_req *req)
 	unsigned long flags;
 	int err = 0;
 
-	/* a page flip that failed sends no event (front_drm.c) */
-	if (req->result < 0 && op == PD_OP_IOCTL &&
-	    req->msg_len >= sizeof(*req->msg) + sizeof(struct pd_wire_ioctl_req) &&
-	    ((struct pd_wire_ioctl_req *)pd_req_body(req))->cmd ==
-	    DRM_IOCTL_MODE_PAGE_FLIP)
-		atomic_dec_if_positive(&as->flips);
+	bool flip = op == PD_OP_IOCTL &&
+		    req->msg_len >= sizeof(*req->msg) +
+				    sizeof(struct pd_wire_ioctl_req) &&
+		    ((struct pd_wire_ioctl_req *)pd_req_body(req))->cmd ==
+		    DRM_IOCTL_MODE_PAGE_FLIP;
+
 	if (req->result < 0) {
 		err = (int)pd_errno(req->result);
 		pr_info_ratelimited("paradice: asynchronous op %u on handle %u: error %d%s\n",
@@ -120,6 +120,8 @@ static void pd_file_async_done(struct pd_req *req)
 				    " (for the file's next call)");
 	}
 	spin_lock_irqsave(&as->lock, flags);
+	if (err && flip)	/* a failed flip sends no event (front_drm.c) */
+		pd_flips_failed(&as->flips);
 	if (op != PD_OP_RELEASE)
 		pd_async_err_set(&as->err, err);
 	if (op != PD_OP_POLL)

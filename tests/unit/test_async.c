@@ -270,6 +270,33 @@ static void test_request_ends_belief(void)
 	CHECK(pd_pollc_answer(&p, IN, &mask));
 }
 
+/* A flip goes without a wait only while no flip's event is owed; an
+ * event that comes before its flip's reply, a failed flip and an atomic
+ * commit with events are all counted right. */
+static void test_flips_owed(void)
+{
+	struct pd_flips f = { 0 };
+
+	CHECK(pd_flips_send(&f, true));		/* none owed: no wait */
+	CHECK(!pd_flips_send(&f, true));	/* one pending: waits (EBUSY) */
+	pd_flips_failed(&f);			/* ... and it failed */
+	CHECK_EQ(f.owed, 1);
+	pd_flips_event(&f);			/* the first one's event */
+	CHECK_EQ(f.owed, 0);
+	CHECK(!pd_flips_send(&f, false));	/* another flag: waits */
+	pd_flips_event(&f);			/* its event before its reply */
+	CHECK_EQ(f.owed, 0);
+	CHECK(pd_flips_send(&f, true));
+	pd_flips_failed(&f);			/* its asynchronous error */
+	CHECK_EQ(f.owed, 0);
+	pd_flips_event(&f);			/* a stray event owes nothing */
+	CHECK_EQ(f.owed, 0);
+	pd_flips_atomic(&f);
+	CHECK(!pd_flips_send(&f, true));
+	pd_flips_event(&f);
+	CHECK(!pd_flips_send(&f, true));	/* for good */
+}
+
 int main(void)
 {
 	RUN(test_async_error_surfaces_once);
@@ -280,5 +307,6 @@ int main(void)
 	RUN(test_state_in_reply);
 	RUN(test_not_ready_local_only_armed);
 	RUN(test_new_file_state);
+	RUN(test_flips_owed);
 	return tap_done();
 }
