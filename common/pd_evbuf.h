@@ -27,6 +27,7 @@ struct pd_evbuf {
 	__u32 rec;		/* the size of every record; 0: DRM's */
 	__u32 len;		/* bytes held, from data[0] */
 	__u32 pushed;		/* the backend's running total, as last told */
+	__u32 acked;		/* the total the last PD_OP_READ said seen */
 	__u8 data[PD_WIRE_PUSH_MAX];
 };
 
@@ -133,6 +134,19 @@ static inline void pd_evbuf_flush_type(struct pd_evbuf *b, __u16 type,
 		kept = report ? 0 : kept + 1;
 	}
 	b->len = out;
+}
+
+/*
+ * May the backend keep events of the file back, for want of room? It
+ * pushes at most PD_WIRE_PUSH_MAX bytes beyond what a read acknowledged,
+ * in pieces of at most PD_WIRE_EV_DATA_MAX, and only a read with none
+ * held (PD_OP_READ's seen) acknowledges. With less than that out, any
+ * event due was pushed; past it, the file's readiness is the backend's
+ * to tell (a poll that travels).
+ */
+static inline bool pd_evbuf_may_hold_back(const struct pd_evbuf *b)
+{
+	return b->pushed - b->acked > PD_WIRE_PUSH_MAX - PD_WIRE_EV_DATA_MAX;
 }
 
 #endif /* PARADICE_PD_EVBUF_H */

@@ -137,6 +137,18 @@ out:
 	return ret;
 }
 
+/* May pf's backend keep events back (common/pd_evbuf.h)? */
+static bool evbuf_held_back(struct pd_file *pf)
+{
+	unsigned long flags;
+	bool back;
+
+	spin_lock_irqsave(&pf->as->lock, flags);
+	back = pd_evbuf_may_hold_back(pf->evbuf);
+	spin_unlock_irqrestore(&pf->as->lock, flags);
+	return back;
+}
+
 /* Bytes of pushed events pf holds (its spinlock orders them). */
 static u32 evbuf_held(struct pd_file *pf)
 {
@@ -178,6 +190,8 @@ static ssize_t read_pushed(struct file *file, struct pd_file *pf,
 		n = pd_evbuf_peek(b, min_t(size_t, count, U32_MAX));
 		ret = b->len;
 		seen = b->pushed;
+		if (!ret)	/* the trip below says it */
+			b->acked = seen;
 		spin_unlock_irqrestore(&pf->as->lock, flags);
 		if (ret) {
 			/* held, but the first is larger than count: as the
@@ -366,13 +380,15 @@ __poll_t pd_fop_poll(struct file *file, struct poll_table_struct *wait)
 		pd_stats_poll_cached(true);
 		return mask & ((__force __poll_t)events);
 	}
-	/* none held: a DRM file is not ready. Its poll says POLLIN while an
-	 * event waits and nothing else, every event of it is pushed, and a
-	 * push wakes poll_wq, on which the caller is (a 1.7 backend pushes
-	 * them from the open on). No trip, even while requests nobody waits
-	 * for (a page flip) are in flight. */
+	/* none held: a DRM file is not ready, unless the backend may keep
+	 * events back for want of room (common/pd_evbuf.h). Its poll says
+	 * POLLIN while an event waits and nothing else, every event of it is
+	 * pushed, and a push wakes poll_wq, on which the caller is (a 1.7
+	 * backend pushes them from the open on). No trip, even while
+	 * requests nobody waits for (a page flip) are in flight. */
 	if (pf->evbuf && pf->dev_class == PD_WIRE_CLASS_DRM && stays &&
-	    (pf->conn->features & PD_WIRE_FEAT_ASYNC_ORDERED)) {
+	    (pf->conn->features & PD_WIRE_FEAT_ASYNC_ORDERED) &&
+	    !evbuf_held_back(pf)) {
 		pd_stats_poll_cached(false);
 		return 0;
 	}

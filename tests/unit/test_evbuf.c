@@ -180,6 +180,33 @@ static void test_evdev_flush_of_a_type(void)
 	CHECK(!strcmp(got, "SbSe"));
 }
 
+/*
+ * 128 flip events (32 bytes each: 4 KiB) pushed and read, no read trip
+ * acknowledging them: the backend may hold the next back, so the file's
+ * readiness is no longer the guest's to tell (the display suite's flip
+ * loops stalled at 128 events when it was). Less out: it is.
+ */
+static void test_held_back_past_the_window(void)
+{
+	static struct pd_evbuf b;
+	uint8_t in[32];
+	uint32_t total = 0xfffff000u;	/* wraps on the way */
+
+	b.pushed = b.acked = total;
+	rec(in, 2 /* DRM_EVENT_FLIP_COMPLETE */, 32);
+	for (int i = 0; i < 128; i++) {
+		total += 32;
+		CHECK_EQ(pd_evbuf_put(&b, in, 32, total), 0);
+		pd_evbuf_drop(&b, pd_evbuf_peek(&b, 32));
+		CHECK_EQ(pd_evbuf_may_hold_back(&b),
+			 (i + 1) * 32 > (int)(PD_WIRE_PUSH_MAX -
+					      PD_WIRE_EV_DATA_MAX));
+	}
+	CHECK(pd_evbuf_may_hold_back(&b));
+	b.acked = b.pushed;		/* a read trip said seen */
+	CHECK(!pd_evbuf_may_hold_back(&b));
+}
+
 int main(void)
 {
 	RUN(test_whole_records_in_order);
@@ -187,5 +214,6 @@ int main(void)
 	RUN(test_bound_and_wrap);
 	RUN(test_fixed_size_records);
 	RUN(test_evdev_flush_of_a_type);
+	RUN(test_held_back_past_the_window);
 	return tap_done();
 }
