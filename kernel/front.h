@@ -218,8 +218,8 @@ struct pd_class_ops {
 	 * True commits to sending it so. Optional: none does. */
 	bool (*ioctl_async)(struct pd_file *pf, unsigned int cmd,
 			    const void *arg, u32 len);
-	/* Events were pushed for pf (whole records; under pf->as->lock,
-	 * maybe in the interrupt). Optional. */
+	/* Events of pf came (whole records; under pf->as->lock, maybe in
+	 * the interrupt): pushed, or in a read trip's reply. Optional. */
 	void (*events_pushed)(struct pd_file *pf, const u8 *data, u32 len);
 };
 

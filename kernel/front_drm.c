@@ -213,7 +213,7 @@ static void pd_drm_ioctl_fixup(struct pd_file *pf, unsigned int cmd,
 	spin_unlock_irqrestore(&pf->as->lock, irq);
 }
 
-/* Flips ended: their events were pushed (under pf->as->lock). */
+/* Flips ended: their events came (under pf->as->lock). */
 static void pd_drm_events_pushed(struct pd_file *pf, const u8 *data, u32 len)
 {
 	struct drm_event e;

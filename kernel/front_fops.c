@@ -132,6 +132,16 @@ static ssize_t read_trip(struct file *file, struct pd_file *pf,
 	}
 	if (ppos)
 		*ppos = io.pos;
+	/* events of a pushed file that came in the reply, not pushed (the
+	 * backend kept them back for want of room): its class sees them too */
+	if (pf->evbuf && ret > 0 && pf->exp && pf->exp->cls->events_pushed) {
+		unsigned long flags;
+
+		spin_lock_irqsave(&pf->as->lock, flags);
+		pf->exp->cls->events_pushed(pf, (const u8 *)pd_rsp_body(req) +
+					    sizeof(io), ret);
+		spin_unlock_irqrestore(&pf->as->lock, flags);
+	}
 out:
 	pd_req_put(req);
 	return ret;
