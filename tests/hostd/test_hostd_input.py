@@ -281,10 +281,16 @@ def _stop_hostd(app):
     the backends it started), so later tests find dom0 as it was."""
     for g in ("guest1", "guest2"):
         app.run(g, "killall evtest 2>/dev/null; true", timeout=30)
-    run_ok(app, "dom0", "killall evtest hostd 2>/dev/null; t=0; while pidof hostd "
+    # The backends outlive hostd (they wait PD_DISPLAY_REATTACH_S for the
+    # next one): SIGTERM them once hostd is gone (else it would start them
+    # again), and their monitors close the guests' connections, so that
+    # the frontends unload at once (a SIGKILL leaves them waiting).
+    run_ok(app, "dom0", "killall evtest hostd 2>/dev/null; t=0; while pidof "
+           "hostd >/dev/null && [ $t -lt 40 ]; do sleep 0.5; t=$((t+1)); "
+           "done; killall pd-backend 2>/dev/null; t=0; while pidof hostd "
            "pd-backend >/dev/null && [ $t -lt 40 ]; do sleep 0.5; "
            "t=$((t+1)); done; killall -9 hostd pd-backend 2>/dev/null; true",
-           timeout=60)
+           timeout=90)
     # the guests' frontends go too, so the next suite connects afresh
     for g in ("guest1", "guest2"):
         app.run(g, "t=0; while lsmod | grep -q '^pdfront ' && ! rmmod pdfront "

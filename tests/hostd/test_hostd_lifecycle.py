@@ -167,10 +167,14 @@ def test_pause_resume_force_off_and_start_guest2(app):
 def _stop_hostd(app):
     """hostd and the backends it started gone, the guests' frontends
     unloaded: as test_hostd_input.py leaves the appliance."""
+    # as test_hostd_input.py's _stop_hostd(): the backends, which wait
+    # for a next hostd, get SIGTERM once hostd is gone
     run_ok(app, "dom0", "killall hostd 2>/dev/null; t=0; while pidof hostd "
+           ">/dev/null && [ $t -lt 40 ]; do sleep 0.5; t=$((t+1)); done; "
+           "killall pd-backend 2>/dev/null; t=0; while pidof hostd "
            "pd-backend >/dev/null && [ $t -lt 40 ]; do sleep 0.5; "
            "t=$((t+1)); done; killall -9 hostd pd-backend 2>/dev/null; true",
-           timeout=60)
+           timeout=90)
     for g in ("guest1", "guest2"):
         app.run(g, "t=0; while lsmod | grep -q '^pdfront ' && ! rmmod pdfront "
                 "2>/dev/null && [ $t -lt 20 ]; do sleep 0.5; t=$((t+1)); "

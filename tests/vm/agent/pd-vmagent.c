@@ -731,7 +731,11 @@ static int client_main(int argc, char **argv)
 		return usage();
 	}
 
-	c.vc = client_connect(domid, 20);
+	/* a ping asks whether the agent is there at all: it waits no longer
+	 * than -t for it (wait_guest() asks again until its own deadline);
+	 * anything else waits up to 20 s for a busy agent's next server */
+	c.vc = client_connect(domid, type == VMA_REQ_PING && timeout_s < 20 ?
+				     timeout_s : 20);
 	if (!c.vc) {
 		logmsg("no agent reachable in domain %d", domid);
 		free(req);

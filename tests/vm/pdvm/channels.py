@@ -15,6 +15,9 @@ REQ_PING, REQ_EXEC, REQ_PUT, REQ_GET = 1, 2, 3, 4
 RESP_OUT, RESP_ERR, RESP_EXIT, RESP_FAIL, RESP_DATA, RESP_DONE = \
     0x81, 0x82, 0x83, 0x84, 0x85, 0x86
 HDR = struct.Struct("<IIII")
+# PD_VM_TRACE_SLOW=SECONDS: print each command into a machine that took at
+# least that long (where a test's time goes)
+TRACE_SLOW = float(os.environ.get("PD_VM_TRACE_SLOW") or 0)
 
 
 class ChannelError(Exception):
@@ -146,7 +149,13 @@ class Agent:
             return None
 
         payload = struct.pack("<I", int(timeout)) + cmd.encode() + b"\0"
-        code = self.request(REQ_EXEC, payload, timeout + 15, frame)
+        t0 = time.monotonic()
+        try:
+            code = self.request(REQ_EXEC, payload, timeout + 15, frame)
+        finally:
+            took = time.monotonic() - t0
+            if TRACE_SLOW and took >= TRACE_SLOW:
+                print("    [%.1fs] %s" % (took, cmd[:200]), flush=True)
         return code, b"".join(chunks[RESP_OUT]), b"".join(chunks[RESP_ERR])
 
     def put(self, data, remote, mode=0o644, timeout=120):

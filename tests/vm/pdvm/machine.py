@@ -521,15 +521,17 @@ class Appliance:
             time.sleep(0.5)
 
     def wait_guest(self, g, deadline):
-        """Wait until guest g's domain exists and its agent answers over vchan."""
+        """Wait until guest g's domain exists and its agent answers over
+        vchan; give up at deadline (a ping waits for the agent for at most
+        what is left, 1 to 20 s)."""
         while True:
-            left = deadline - now()
+            wait = int(min(20, max(1, deadline - now())))
             code, out, _ = self.agent.exec(
-                "pd-vmagent client %s -t 5 ping 2>/dev/null"
-                % g, timeout=20)
+                "pd-vmagent client %s -t %d ping 2>/dev/null"
+                % (g, wait), timeout=wait + 20)
             if code == 0:
                 return
-            if left <= 0:
+            if now() >= deadline:
                 raise VmError("%s did not come up in time: no answer from "
                               "its agent (no PD-READY marker).\n%s" %
                               (g, self.guest_diagnosis(g)))
