@@ -213,7 +213,7 @@ struct be_handle {
 	/* PD_WIRE_FEAT_ASYNC_ORDERED (request.c), under be.lock: an ordered
 	 * request of this file is on a worker (order_busy), and the requests
 	 * about it that came since wait here, in order */
-	bool order_busy;
+	atomic_bool order_busy;		/* set and cleared under be.lock */
 	struct be_job *order_head, *order_tail;
 };
 

@@ -226,17 +226,15 @@ static bool order_wait(struct be *be, struct be_handle *h,
 	struct be_job *job;
 	bool busy;
 
-	pthread_mutex_lock(&be->lock);
-	busy = h->order_busy;
-	pthread_mutex_unlock(&be->lock);
-	if (!busy)
+	/* set only by this thread (order_start), so never missed here */
+	if (!atomic_load(&h->order_busy))
 		return false;
 	job = job_copy(be, hdr, body);
 	if (!job)
 		return true;
 	job->in_order = hdr->flags & PD_WIRE_F_ASYNC;
 	pthread_mutex_lock(&be->lock);
-	busy = h->order_busy;
+	busy = atomic_load(&h->order_busy);
 	if (busy) {
 		if (h->order_tail)
 			h->order_tail->next = job;
@@ -262,7 +260,7 @@ static void order_start(struct be *be, struct be_handle *h,
 	job->ordered = h;
 	pthread_mutex_lock(&be->lock);
 	h->refs++;		/* the job's */
-	h->order_busy = true;
+	atomic_store(&h->order_busy, true);
 	pthread_mutex_unlock(&be->lock);
 	be_pool_submit(be, job);
 }
@@ -279,7 +277,7 @@ void be_order_continue(struct be *be, struct be_handle *h)
 			if (!h->order_head)
 				h->order_tail = NULL;
 		} else {
-			h->order_busy = false;
+			atomic_store(&h->order_busy, false);
 		}
 		pthread_mutex_unlock(&be->lock);
 		if (!job)
