@@ -94,6 +94,15 @@ bool pd_file_async_ok(struct pd_file *pf)
 	return pf->conn->features & PD_WIRE_FEAT_ASYNC;
 }
 
+/* The ioctl command an asynchronous request carries, or 0. */
+static u32 req_ioctl_cmd(struct pd_req *req)
+{
+	if (req->msg->op != PD_OP_IOCTL ||
+	    req->msg_len < sizeof(*req->msg) + sizeof(struct pd_wire_ioctl_req))
+		return 0;
+	return ((struct pd_wire_ioctl_req *)pd_req_body(req))->cmd;
+}
+
 /*
  * The reply of an asynchronous request about a file (in the completer's
  * context, maybe the interrupt): its error kept for the file's next
@@ -102,15 +111,10 @@ bool pd_file_async_ok(struct pd_file *pf)
 static void pd_file_async_done(struct pd_req *req)
 {
 	struct pd_file_async *as = req->priv;
+	bool flip = req_ioctl_cmd(req) == DRM_IOCTL_MODE_PAGE_FLIP;
 	u16 op = req->msg->op;
 	unsigned long flags;
 	int err = 0;
-
-	bool flip = op == PD_OP_IOCTL &&
-		    req->msg_len >= sizeof(*req->msg) +
-				    sizeof(struct pd_wire_ioctl_req) &&
-		    ((struct pd_wire_ioctl_req *)pd_req_body(req))->cmd ==
-		    DRM_IOCTL_MODE_PAGE_FLIP;
 
 	if (req->result < 0) {
 		err = (int)pd_errno(req->result);
@@ -137,11 +141,7 @@ static void pd_file_async_done(struct pd_req *req)
  */
 void pd_file_send_async(struct pd_file *pf, struct pd_req *req)
 {
-	u32 cmd = 0;
-
-	if (req->msg->op == PD_OP_IOCTL &&
-	    req->msg_len >= sizeof(*req->msg) + sizeof(struct pd_wire_ioctl_req))
-		cmd = ((struct pd_wire_ioctl_req *)pd_req_body(req))->cmd;
+	u32 cmd = req_ioctl_cmd(req);
 	if (req->msg->op != PD_OP_POLL)
 		(void)pd_file_op_begin(pf);
 	refcount_inc(&pf->as->ref);
