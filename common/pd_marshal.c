@@ -179,7 +179,7 @@ int pd_ioc_encode(struct pd_ioc_call *call, const struct pd_ioc_entry *ent,
 	req.nbufs = call->nbufs;
 	req.arg = (call->flags & PD_IOC_F_ARG_VALUE) ? call->arg : 0;
 	req.data_len = e.data_len;
-	req.reserved = 0;
+	req.new_handle = 0;	/* the frontend names one (pd_wire.h 1.8) */
 	pd_memcpy(msg->buf + e.data_start - sizeof(req), &req, sizeof(req));
 	msg->len = e.data_start + table + call->nbufs * sizeof(wb);
 	return 0;

@@ -139,6 +139,11 @@ struct pd_req {
 	 * requests. */
 	void (*on_reply)(struct pd_req *req);
 	void *priv;
+	/* front_file.c: the file an asynchronous ioctl makes under a handle
+	 * the guest named (its struct pd_file_async, a reference), and the
+	 * token the state its reply carries must show */
+	struct pd_file_async *made;
+	struct pd_pollc_tok made_tok;
 };
 
 struct pd_req *pd_req_alloc(u16 op, u32 handle, u32 body_len);
@@ -214,8 +219,9 @@ struct pd_class_ops {
 	void (*ioctl_fixup)(struct pd_file *pf, unsigned int cmd,
 			    unsigned long arg, long ret);
 	/* May this PD_IOC_F_ORDERED ioctl go without waiting, its outcome
-	 * known (pd_wire.h 1.7)? arg: the argument's len bytes as encoded.
-	 * True commits to sending it so. Optional: none does. */
+	 * known (pd_wire.h 1.7)? arg: the argument's len bytes as encoded;
+	 * a new file it makes gets a handle the guest names (1.8). True
+	 * commits to sending it so. Optional: none does. */
 	bool (*ioctl_async)(struct pd_file *pf, unsigned int cmd,
 			    const void *arg, u32 len);
 	/* Events of pf came (whole records; under pf->as->lock, maybe in
@@ -265,6 +271,8 @@ struct pd_conn {
 	 * files' lock: a new file believes the state its ioctl's reply told
 	 * only if none came since that ioctl went (front_ioctl.c). */
 	u32 unknown_poll_events;
+	/* The next handle the guest names (pd_wire.h 1.8; files' lock) */
+	u32 next_named;
 	/* Mappings served by the backend by map_id (front_xenmap.c). */
 	struct xarray maps;
 
@@ -392,12 +400,14 @@ struct pd_file {
 struct pd_file *pd_file_open(struct pd_export *exp, unsigned int f_flags,
 			     int *err);
 struct pd_file *pd_file_adopt(struct pd_conn *conn, u32 handle, int *err);
+struct pd_file *pd_file_adopt_named(struct pd_conn *conn, int *err);
 void pd_file_close(struct pd_file *pf);
 void pd_file_forget(struct pd_file *pf);
 int pd_file_simple(struct pd_file *pf, u16 op);
 bool pd_file_async_ok(struct pd_file *pf);
 bool pd_file_made(const struct pd_file *pf);
-void pd_file_send_async(struct pd_file *pf, struct pd_req *req);
+void pd_file_send_async(struct pd_file *pf, struct pd_req *req,
+			struct pd_file *made);
 int pd_file_async_err(struct pd_file *pf);
 struct pd_pollc_tok pd_file_op_begin(struct pd_file *pf);
 void pd_file_op_end(struct pd_file *pf, struct pd_pollc_tok tok,

@@ -39,6 +39,13 @@ static bool ordered = true;
 module_param(ordered, bool, 0644);
 MODULE_PARM_DESC(ordered, "offer page flips and submissions nobody waits for (wire 1.7; needs async)");
 
+/* Submissions that make a fence without a wait, its handle named by the
+ * guest (pd_wire.h 1.8): with ordered, unless turned off (pdfront.named=0,
+ * read at CONNECT). */
+static bool named = true;
+module_param(named, bool, 0644);
+MODULE_PARM_DESC(named, "offer submissions that make their fence without a wait (wire 1.8; needs ordered)");
+
 static u64 pd_conn_offer(struct pd_conn *conn)
 {
 	u64 f = conn->tp->features | PD_WIRE_FEAT_CLOCK | PD_WIRE_FEAT_CONTROL;
@@ -51,6 +58,8 @@ static u64 pd_conn_offer(struct pd_conn *conn)
 			f |= PD_WIRE_FEAT_EVENT_PUSH;
 		if (READ_ONCE(ordered))
 			f |= PD_WIRE_FEAT_ASYNC_ORDERED;
+		if (READ_ONCE(ordered) && READ_ONCE(named))
+			f |= PD_WIRE_FEAT_NEWFD_NAMED;
 	}
 	return f;
 }
@@ -74,7 +83,7 @@ struct pd_conn *pd_conn_create(const struct pd_transport_ops *tp,
 	conn->tp_priv = tp_priv;
 	/* replies complete requests from the transport's interrupt handler */
 	xa_init_flags(&conn->reqs, XA_FLAGS_LOCK_IRQ);
-	xa_init(&conn->files);
+	xa_init_flags(&conn->files, XA_FLAGS_ALLOC);	/* named handles */
 	xa_init(&conn->maps);
 	init_waitqueue_head(&conn->setup_wq);
 	mutex_init(&conn->nodes_lock);

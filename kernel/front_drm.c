@@ -149,9 +149,12 @@ static void pd_drm_destroy(struct pd_export *exp)
  *     error, EBUSY for a flip pending, and the guest sees its flips end
  *     in the events pushed to it (struct pd_flips, common/pd_async.h has
  *     the count's rules). Needs the events pushed (pf->evbuf).
- *   - virtio-gpu EXECBUFFER with no fence descriptor in or out: nothing
- *     comes back, and it names only this file's objects (a fence file's
- *     handle would be resolved later, maybe after its close).
+ *   - virtio-gpu EXECBUFFER with no fence descriptor in: it names only
+ *     this file's objects (a fence file's handle would be resolved
+ *     later, maybe after its close). Nothing comes back but an
+ *     out-fence, if asked: a file under a handle the guest names
+ *     (pd_wire.h 1.8, front_ioctl.c), which Mesa's virgl asks at every
+ *     flush with a fence, a frame's among them.
  */
 static bool counts_flips(const struct pd_file *pf)
 {
@@ -179,10 +182,10 @@ static bool pd_drm_ioctl_async(struct pd_file *pf, unsigned int cmd,
 	case DRM_IOCTL_VIRTGPU_EXECBUFFER: {
 		const struct drm_virtgpu_execbuffer *x = arg;
 
+		/* front_ioctl.c checked that an out-fence can be named */
 		return pf->driver == PD_WIRE_DRIVER_DRM_VIRTGPU &&
 		       len >= sizeof(*x) &&
-		       !(x->flags & (VIRTGPU_EXECBUF_FENCE_FD_IN |
-				     VIRTGPU_EXECBUF_FENCE_FD_OUT));
+		       !(x->flags & VIRTGPU_EXECBUF_FENCE_FD_IN);
 	}
 	default:
 		return false;

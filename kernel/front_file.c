@@ -104,6 +104,30 @@ static u32 req_ioctl_cmd(struct pd_req *req)
 }
 
 /*
+ * The file an asynchronous ioctl made under a handle the guest named
+ * (pd_wire.h 1.8): the readiness its reply carried for it, believed as a
+ * poll reply sent when the ioctl went (and not if the file was used in
+ * between). Its events reach it from before the ioctl went, so none was
+ * lost. Without a state (an error: the handle names nothing) its first
+ * poll travels.
+ */
+static void made_state(struct pd_req *req)
+{
+	struct pd_file_async *made = req->made;
+	struct pd_wire_poll_state ps;
+	unsigned long flags;
+
+	if (req->result >= 0 && pd_req_poll_state(req, made->handle, &ps)) {
+		spin_lock_irqsave(&made->lock, flags);
+		pd_pollc_poll_reply(&made->pc, req->made_tok, ps.events,
+				    ps.seq, ps.revents, true);
+		spin_unlock_irqrestore(&made->lock, flags);
+	}
+	req->made = NULL;
+	pd_file_async_put(made);
+}
+
+/*
  * The reply of an asynchronous request about a file (in the completer's
  * context, maybe the interrupt): its error kept for the file's next
  * synchronous call, the file's poll readiness believed again.
@@ -132,18 +156,31 @@ static void pd_file_async_done(struct pd_req *req)
 		pd_pollc_op_end(&as->pc);
 	spin_unlock_irqrestore(&as->lock, flags);
 	pd_file_async_put(as);
+	if (req->made)
+		made_state(req);
 }
 
 /*
  * Send req about pf without waiting for its reply (pd_file_async_ok()
  * must hold). The reply, or the connection's end, goes to
- * pd_file_async_done(), which may outlive pf.
+ * pd_file_async_done(), which may outlive pf. made: the file the ioctl
+ * will make under the handle it names (pd_file_adopt_named()), or NULL.
  */
-void pd_file_send_async(struct pd_file *pf, struct pd_req *req)
+void pd_file_send_async(struct pd_file *pf, struct pd_req *req,
+			struct pd_file *made)
 {
 	u32 cmd = req_ioctl_cmd(req);
+	unsigned long flags;
+
 	if (req->msg->op != PD_OP_POLL)
 		(void)pd_file_op_begin(pf);
+	if (made) {
+		refcount_inc(&made->as->ref);
+		req->made = made->as;
+		spin_lock_irqsave(&made->as->lock, flags);
+		req->made_tok = pd_pollc_poll_begin(&made->as->pc);
+		spin_unlock_irqrestore(&made->as->lock, flags);
+	}
 	refcount_inc(&pf->as->ref);
 	req->priv = pf->as;
 	req->on_reply = pd_file_async_done;
@@ -348,6 +385,46 @@ struct pd_file *pd_file_adopt(struct pd_conn *conn, u32 handle, int *err)
 	return *err ? NULL : pf;
 }
 
+/*
+ * A file an asynchronous ioctl is about to make (pd_wire.h 1.8), under a
+ * handle the guest names, published before the ioctl goes so that no
+ * event about it is lost. Handles are taken in turn through the whole
+ * named range (about a million), not the lowest free one: a number comes
+ * back only long after its file's RELEASE went, so neither the backend's
+ * reservation (EBUSY while still open) nor a late event of the old file
+ * can meet the new one.
+ */
+struct pd_file *pd_file_adopt_named(struct pd_conn *conn, int *err)
+{
+	struct pd_file *pf;
+	u32 handle;
+	int ret;
+
+	pd_conn_get(conn);
+	pf = pd_file_new(conn, PD_WIRE_HANDLE_NONE, PD_WIRE_CLASS_NONE,
+			 PD_WIRE_DRIVER_NONE);
+	if (!pf) {
+		pd_conn_put(conn);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	ret = xa_alloc_cyclic(&conn->files, &handle, pf,
+			      XA_LIMIT(PD_WIRE_HANDLE_NAMED_MIN,
+				       PD_WIRE_HANDLE_NONE - 1),
+			      &conn->next_named, GFP_KERNEL);
+	if (ret < 0) {
+		pd_conn_put(conn);
+		pd_file_async_put(pf->as);
+		kfree(pf);
+		*err = ret;
+		return NULL;
+	}
+	/* no event names it before its ioctl went */
+	pf->handle = handle;
+	pf->as->handle = handle;
+	return pf;
+}
+
 /* Free pf without telling the backend (who owns the handle decides). */
 void pd_file_forget(struct pd_file *pf)
 {
@@ -384,7 +461,7 @@ void pd_file_close(struct pd_file *pf)
 		if (pd_file_made(pf) && pd_file_async_ok(pf))
 			req = pd_req_alloc(PD_OP_RELEASE, pf->handle, 0);
 		if (req)
-			pd_file_send_async(pf, req);
+			pd_file_send_async(pf, req, NULL);
 		else
 			pd_file_simple(pf, PD_OP_RELEASE);
 	}

@@ -71,7 +71,7 @@ static int pd_fop_flush(struct file *file, fl_owner_t id)
 		struct pd_req *req = pd_req_alloc(PD_OP_FLUSH, pf->handle, 0);
 
 		if (req) {
-			pd_file_send_async(pf, req);
+			pd_file_send_async(pf, req, NULL);
 			return 0;
 		}
 	}

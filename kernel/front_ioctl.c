@@ -192,23 +192,96 @@ void pd_ioctl_conn_finish(struct pd_conn *conn)
 }
 
 /*
+ * The one new-file field of the call (its argument's, a fence's), or NULL
+ * if none; *many if there is more than one or it is elsewhere.
+ */
+static const struct pd_ioc_fix *new_file_field(const struct pd_ioc_call *call,
+					       bool *many)
+{
+	const struct pd_ioc_fix *found = NULL;
+	__u32 i;
+
+	*many = false;
+	for (i = 0; i < call->nfix; i++) {
+		if (call->fix[i].kind != PD_IOC_D_FD_NEW)
+			continue;
+		if (found || call->fix[i].buf != 0)
+			*many = true;
+		found = &call->fix[i];
+	}
+	return found;
+}
+
+/*
  * May this PD_IOC_F_ORDERED ioctl go without waiting (pd_wire.h 1.7)?
  * The class looks at the argument as encoded in req (the walk's buffer 0,
- * the arg itself).
+ * the arg itself). One that makes a file needs a handle the guest names
+ * for it (1.8) and a place to put its descriptor (*made_field).
  */
 static bool ordered_async(struct pd_file *pf, unsigned int cmd,
-			  const struct pd_ioc_call *call, struct pd_req *req)
+			  const struct pd_ioc_call *call, struct pd_req *req,
+			  const struct file_operations *fops,
+			  const struct pd_ioc_fix **made_field)
 {
 	const struct pd_class_ops *cls = pf->exp ? pf->exp->cls : NULL;
 	const struct pd_wire_ioctl_req *r = pd_req_body(req);
 	const struct pd_ioc_buf *b = &call->buf[0];
+	bool many;
 
+	*made_field = new_file_field(call, &many);
+	if (*made_field &&
+	    (many || !fops ||
+	     !(pf->conn->features & PD_WIRE_FEAT_NEWFD_NAMED)))
+		return false;
 	if (!(pf->conn->features & PD_WIRE_FEAT_ASYNC_ORDERED) || !cls ||
 	    !cls->ioctl_async || !call->nbufs || b->desc != PD_IOC_ARG_DESC ||
 	    !(b->flags & PD_WIRE_BUF_IN) || b->off > r->data_len ||
 	    b->len > r->data_len - b->off)
 		return false;
 	return cls->ioctl_async(pf, cmd, (const u8 *)(r + 1) + b->off, b->len);
+}
+
+/*
+ * The file an ioctl sent without a wait will make (pd_wire.h 1.8): a
+ * guest file under a handle named here, published (its events find it),
+ * its descriptor reserved and written into the program's argument now,
+ * as the driver's reply would have. It is installed only once the
+ * request went, so no request about it can overtake the one that makes
+ * it. New descriptors are close-on-exec, as every driver's out-fence.
+ */
+static int made_prepare(struct pd_file *pf, const struct pd_ioc_call *call,
+			const struct pd_ioc_fix *field,
+			const struct file_operations *fops, struct pd_req *req,
+			struct pd_file **made, struct file **file)
+{
+	struct pd_wire_ioctl_req *r = pd_req_body(req);
+	u64 uaddr = call->buf[field->buf].uaddr + field->off;
+	int fd, err;
+
+	*made = pd_file_adopt_named(pf->conn, &err);
+	if (!*made)
+		return err;
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		err = fd;
+		goto forget;
+	}
+	if (put_user(fd, (s32 __user *)u64_to_user_ptr(uaddr))) {
+		err = -EFAULT;
+		goto put_fd;
+	}
+	*file = anon_inode_getfile("[paradice]", fops, *made, O_RDWR);
+	if (IS_ERR(*file)) {
+		err = PTR_ERR(*file);
+		goto put_fd;
+	}
+	r->new_handle = (*made)->handle;
+	return fd;
+put_fd:
+	put_unused_fd(fd);
+forget:
+	pd_file_forget(*made);
+	return err;
 }
 
 /*
@@ -233,6 +306,10 @@ static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 	const struct pd_qcache_entry *hit;
 	struct pd_pollc_tok tok;
 	struct pd_req *req = NULL;
+	const struct pd_ioc_fix *made_field = NULL;
+	struct pd_file *made = NULL;
+	struct file *made_file = NULL;
+	int made_fd = -1;
 	void *body, *kept = NULL;
 	bool locked = false, immutable;
 	unsigned int flags;
@@ -299,11 +376,22 @@ static long pd_ioctl_run(struct pd_file *pf, unsigned int cmd, u64 arg,
 	if (!kernel && pd_file_async_ok(pf) &&
 	    ((flags & PD_IOC_F_ASYNC) ||
 	     ((flags & PD_IOC_F_ORDERED) &&
-	      ordered_async(pf, cmd, call, req)))) {
+	      ordered_async(pf, cmd, call, req, fops, &made_field)))) {
 		/* nothing comes back but its result, which a later call of
-		 * the file reports if it is an error (pd_wire.h) */
-		pd_file_send_async(pf, req);
+		 * the file reports if it is an error (pd_wire.h), and the
+		 * state of the file it makes */
+		if (made_field) {
+			made_fd = made_prepare(pf, call, made_field, fops, req,
+					       &made, &made_file);
+			if (made_fd < 0) {
+				ret = made_fd;
+				goto out;
+			}
+		}
+		pd_file_send_async(pf, req, made);
 		req = NULL;
+		if (made)
+			fd_install(made_fd, made_file);
 		ret = 0;
 		goto out;
 	}

@@ -215,6 +215,10 @@ struct be_handle {
 	 * about it that came since wait here, in order */
 	atomic_bool order_busy;		/* set and cleared under be.lock */
 	struct be_job *order_head, *order_tail;
+	/* a handle the guest named (PD_WIRE_FEAT_NEWFD_NAMED, handles.c),
+	 * under be.lock: until the ordered ioctl of `awaits` gave it its
+	 * file (fd -1 until then), requests about it wait in awaits' order */
+	struct be_handle *awaits;
 };
 
 struct be_job {
@@ -234,6 +238,9 @@ struct be_job {
 	 * reference), whose waiting requests its worker goes on with */
 	bool in_order;
 	struct be_handle *ordered;
+	/* the handle the guest named for the file it makes, reserved at
+	 * its arrival (request.c); 0: none */
+	uint32_t named;
 };
 
 struct be_map;
@@ -276,7 +283,9 @@ struct be {
 	uint32_t nfree;
 	uint32_t nhandles;		/* slots in handles */
 	uint32_t next_handle;		/* slots below were used once */
-	uint32_t open_handles;		/* live in the table */
+	uint32_t open_handles;		/* live in the table and named */
+	struct be_handle **named;	/* handles the guest named, unsorted */
+	uint32_t nnamed, named_cap;
 	uint32_t objects;		/* GEM buffers and syncobjs (ops.c) */
 	uint64_t inflight;		/* bytes of request bodies held */
 
@@ -356,6 +365,13 @@ struct be_handle *be_handle_get(struct be *be, uint32_t handle);
 struct be_handle *be_handle_by_fd(struct be *be, int fd);
 void be_handle_put(struct be *be, struct be_handle *h);
 int be_handle_release(struct be *be, uint32_t handle);
+/* Handles the guest names (PD_WIRE_FEAT_NEWFD_NAMED): reserved for a new
+ * file of `maker`'s ordered ioctl (0 or -errno), given the file, or
+ * dropped if it made none; the maker of one not given its file yet. */
+int be_handle_reserve(struct be *be, uint32_t handle, struct be_handle *maker);
+struct be_handle *be_handle_bind(struct be *be, uint32_t handle, int fd);
+void be_handle_unreserve(struct be *be, uint32_t handle);
+struct be_handle *be_handle_awaited(struct be *be, uint32_t handle);
 /* After be_maps_finish(): handles.c knows nothing of the mappings. */
 void be_handles_finish(struct be *be);
 

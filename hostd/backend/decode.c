@@ -88,8 +88,8 @@ static int check_request(struct pd_dec_call *dc, const __u8 *untrusted_body,
 	if (untrusted_len > PD_WIRE_MAX_MSG)
 		return refuse(dc, -E2BIG, "request over the message limit");
 	memcpy(req, untrusted_body, sizeof(*req));
-	if (req->reserved)
-		return refuse(dc, -EINVAL, "reserved field set");
+	/* ops.c checks it against the handle reserved for the job */
+	dc->new_handle = req->new_handle;
 	if (req->nbufs > PD_WIRE_IOCTL_MAX_BUFS)
 		return refuse(dc, -E2BIG, "too many buffers");
 	if (req->data_len > PD_WIRE_IOCTL_MAX_DATA)

@@ -55,6 +55,7 @@ struct pd_dec_call {
 	const char *name;	/* the command's name, once known */
 	const char *field;	/* the field at fault, when known */
 	__s64 result;
+	__u32 new_handle;	/* the request's (pd_wire.h 1.8), or 0 */
 
 	/* private */
 	const struct pd_dec_ops *ops;

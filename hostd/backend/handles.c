@@ -10,6 +10,15 @@
  * line. Requests hold a reference while they use a handle's descriptor:
  * a RELEASE closes the descriptor only after the last request on it
  * finished.
+ *
+ * Besides the table, handles the guest names itself (pd_wire.h 1.8, at
+ * or above PD_WIRE_HANDLE_NAMED_MIN, a generation no slot handle has):
+ * the file a submission makes without a wait (a fence). Such a handle is
+ * reserved when the submission arrives (request.c), an entry with no
+ * descriptor that only the order it waits in can find (be_handle_get()
+ * does not), given its file when the ioctl made it, and dropped if it made
+ * none. They live in a short unsorted list (the guest's fences in
+ * flight), bounded by max_handles with the table's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -119,12 +128,49 @@ struct be_handle *be_handle_new(struct be *be, int fd, uint16_t dev_class,
 	return h;
 }
 
+static bool handle_named(uint32_t handle)
+{
+	return handle >= PD_WIRE_HANDLE_NAMED_MIN &&
+	       handle != PD_WIRE_HANDLE_NONE;
+}
+
+/* With be->lock: where in be->named this handle is, or -1. */
+static int named_find(const struct be *be, uint32_t handle)
+{
+	for (uint32_t i = 0; i < be->nnamed; i++)
+		if (be->named[i]->handle == handle)
+			return (int)i;
+	return -1;
+}
+
+/* With be->lock: where in be->named this handle waits for its file
+ * (reserved, not made yet), or -1. */
+static int reserved_find(const struct be *be, uint32_t handle)
+{
+	int i = handle_named(handle) ? named_find(be, handle) : -1;
+
+	return i >= 0 && be->named[i]->awaits ? i : -1;
+}
+
+/* With be->lock: out of the list (the caller owns the table's ref). */
+static void named_remove(struct be *be, int i)
+{
+	be->named[i] = be->named[--be->nnamed];
+	be->open_handles--;
+}
+
 /* With be->lock: the live entry this exact handle names, or NULL. */
 static struct be_handle *lookup(struct be *be, uint32_t handle)
 {
 	uint32_t slot = slot_of(handle);
 	struct be_handle *h;
+	int i;
 
+	if (handle_named(handle)) {
+		i = named_find(be, handle);
+		h = i < 0 ? NULL : be->named[i];
+		return h && !h->gone && !h->awaits ? h : NULL;
+	}
 	if (slot >= be->nhandles)
 		return NULL;
 	h = be->handles[slot];
@@ -157,6 +203,11 @@ struct be_handle *be_handle_by_fd(struct be *be, int fd)
 			h = be->handles[i];
 			h->refs++;
 		}
+	for (uint32_t i = 0; i < be->nnamed && !h; i++)
+		if (!be->named[i]->awaits && be->named[i]->fd == fd) {
+			h = be->named[i];
+			h->refs++;
+		}
 	pthread_mutex_unlock(&be->lock);
 	return h;
 }
@@ -176,7 +227,8 @@ void be_handle_put(struct be *be, struct be_handle *h)
 	pthread_mutex_unlock(&be->lock);
 	if (!last)
 		return;
-	close(h->fd);
+	if (h->fd >= 0)
+		close(h->fd);
 	pthread_mutex_destroy(&h->lock);
 	pthread_mutex_destroy(&h->read_lock);
 	free(h);
@@ -190,7 +242,10 @@ int be_handle_release(struct be *be, uint32_t handle)
 
 	pthread_mutex_lock(&be->lock);
 	h = lookup(be, handle);
-	if (h) {
+	if (h && handle_named(handle)) {
+		h->gone = true;
+		named_remove(be, named_find(be, handle));
+	} else if (h) {
 		uint32_t slot = slot_of(handle);
 
 		h->gone = true;
@@ -207,10 +262,136 @@ int be_handle_release(struct be *be, uint32_t handle)
 	return 0;
 }
 
+/* A new entry for a handle the guest named, waiting for maker's file. */
+int be_handle_reserve(struct be *be, uint32_t handle, struct be_handle *maker)
+{
+	struct be_handle *h, **grown;
+	int err = 0;
+
+	if (!handle_named(handle)) {
+		be_log(be, "new_handle 0x%08x refused: not a named handle",
+		       handle);
+		return -EINVAL;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->fd = -1;
+	h->handle = handle;
+	h->dev_class = PD_WIRE_CLASS_NONE;
+	h->driver = PD_WIRE_DRIVER_NONE;
+	h->refs = 1;		/* the list's */
+	h->awaits = maker;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->read_lock, NULL);
+	pthread_mutex_lock(&be->lock);
+	if (named_find(be, handle) >= 0) {
+		err = -EBUSY;
+	} else if (be->open_handles >= max_handles(be)) {
+		err = -EMFILE;
+	} else if (be->nnamed == be->named_cap) {
+		uint32_t cap = be->named_cap ? be->named_cap * 2 : 8;
+
+		grown = realloc(be->named, cap * sizeof(*grown));
+		if (grown) {
+			be->named = grown;
+			be->named_cap = cap;
+		} else {
+			err = -ENOMEM;
+		}
+	}
+	if (!err) {
+		be->named[be->nnamed++] = h;
+		be->open_handles++;
+		maker->refs++;		/* h->awaits' */
+	}
+	pthread_mutex_unlock(&be->lock);
+	if (err) {
+		be_log(be, "named handle 0x%08x refused: %s", handle,
+		       err == -EBUSY ? "still open" :
+		       err == -EMFILE ? "max_handles files open" :
+					"no memory");
+		pthread_mutex_destroy(&h->lock);
+		pthread_mutex_destroy(&h->read_lock);
+		free(h);
+	}
+	return err;
+}
+
+/* The reserved handle gets its file: the entry with a reference, or NULL
+ * (not reserved: the caller closes fd). */
+struct be_handle *be_handle_bind(struct be *be, uint32_t handle, int fd)
+{
+	struct be_handle *h = NULL, *maker = NULL;
+	int i;
+
+	pthread_mutex_lock(&be->lock);
+	i = reserved_find(be, handle);
+	if (i >= 0) {
+		h = be->named[i];
+		h->fd = fd;
+		maker = h->awaits;
+		h->awaits = NULL;
+		h->refs++;
+	}
+	pthread_mutex_unlock(&be->lock);
+	be_handle_put(be, maker);
+	return h;
+}
+
+/* The ordered ioctl that reserved handle is done: if it made no file,
+ * the handle names nothing (requests about it get EBADF). */
+void be_handle_unreserve(struct be *be, uint32_t handle)
+{
+	struct be_handle *h = NULL, *maker = NULL;
+	int i;
+
+	pthread_mutex_lock(&be->lock);
+	i = reserved_find(be, handle);
+	if (i >= 0) {
+		h = be->named[i];
+		maker = h->awaits;
+		h->awaits = NULL;
+		h->gone = true;
+		named_remove(be, i);
+	}
+	pthread_mutex_unlock(&be->lock);
+	be_handle_put(be, h);
+	be_handle_put(be, maker);
+}
+
+/* The file whose ordered ioctl will give handle its file, with a
+ * reference, or NULL. */
+struct be_handle *be_handle_awaited(struct be *be, uint32_t handle)
+{
+	struct be_handle *maker = NULL;
+	int i;
+
+	if (!handle_named(handle))
+		return NULL;	/* no lock for the common case */
+	pthread_mutex_lock(&be->lock);
+	i = reserved_find(be, handle);
+	if (i >= 0) {
+		maker = be->named[i]->awaits;
+		maker->refs++;
+	}
+	pthread_mutex_unlock(&be->lock);
+	return maker;
+}
+
 /* The connection is over: release every handle and free the table.
  * The mappings hold their files: end them first (be_maps_finish()). */
 void be_handles_finish(struct be *be)
 {
+	while (be->nnamed) {
+		uint32_t handle = be->named[be->nnamed - 1]->handle;
+
+		be_handle_unreserve(be, handle);
+		be_handle_release(be, handle);
+	}
+	free(be->named);
+	be->named = NULL;
+	be->named_cap = 0;
 	for (uint32_t i = 0; i < be->next_handle; i++)
 		if (be->handles[i])
 			be_handle_release(be, be->handles[i]->handle);

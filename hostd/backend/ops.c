@@ -118,6 +118,7 @@ static void op_connect(struct be *be, struct be_job *job)
 				     PD_WIRE_FEAT_CLOCK | PD_WIRE_FEAT_REVOKE |
 				     PD_WIRE_FEAT_ASYNC |
 				     PD_WIRE_FEAT_ASYNC_ORDERED |
+				     PD_WIRE_FEAT_NEWFD_NAMED |
 				     PD_WIRE_FEAT_POLL_SEQ |
 				     PD_WIRE_FEAT_POLL_STATE |
 				     PD_WIRE_FEAT_EVENT_PUSH |
@@ -129,6 +130,9 @@ static void op_connect(struct be *be, struct be_job *job)
 		be->features &= ~PD_WIRE_FEAT_POLL_STATE;
 	if (!(be->features & PD_WIRE_FEAT_ASYNC))
 		be->features &= ~PD_WIRE_FEAT_ASYNC_ORDERED;
+	if (!(be->features & PD_WIRE_FEAT_ASYNC_ORDERED) ||
+	    !(be->features & PD_WIRE_FEAT_NEWFD))
+		be->features &= ~PD_WIRE_FEAT_NEWFD_NAMED;
 	c.major = PD_WIRE_VERSION_MAJOR;
 	c.minor = PD_WIRE_VERSION_MINOR;
 	c.max_msg = PD_WIRE_MAX_MSG;
@@ -466,6 +470,7 @@ struct ioctl_ctx {
 	struct be *be;
 	struct be_handle *held[PD_IOC_MAX_FIX];
 	unsigned int nheld;
+	uint32_t named;		/* the handle the first new file takes */
 };
 
 static int ctx_handle_to_fd(void *c, __u32 handle, int *fd)
@@ -488,17 +493,25 @@ static int ctx_adopt(void *c, int fd, __u32 *handle, __u32 *flags)
 	struct ioctl_ctx *ctx = c;
 	struct be *be = ctx->be;
 	struct be_handle *h;
+	uint32_t named;
 	int fl, fdfl;
 
 	fl = fcntl(fd, F_GETFL);
 	fdfl = fcntl(fd, F_GETFD);
-	h = be_handle_new(be, fd, PD_WIRE_CLASS_NONE, PD_WIRE_DRIVER_NONE);
+	/* the handle the guest named for it (a fence: no mapping, so not
+	 * attached), or a new one */
+	named = ctx->named;
+	ctx->named = 0;
+	h = named ? be_handle_bind(be, named, fd) :
+		    be_handle_new(be, fd, PD_WIRE_CLASS_NONE,
+				  PD_WIRE_DRIVER_NONE);
 	if (!h) {
 		close(fd);
-		return -EMFILE;
+		return named ? -EBADF : -EMFILE;
 	}
 	h->nonblock = fl >= 0 && (fl & O_NONBLOCK);
-	if (be->tp->impl->attach && be->tp->impl->attach(be->tp, h->handle, fd))
+	if (!named && be->tp->impl->attach &&
+	    be->tp->impl->attach(be->tp, h->handle, fd))
 		be_log(be, "attach of a new file failed: %s (no mmap)",
 		       strerror(errno));
 	*handle = h->handle;
@@ -613,23 +626,29 @@ static bool anon_inode_file(struct be *be, int fd)
  * the guest's next call on it is likely a poll of; a syncobj file has no
  * poll and arming fails) is armed for reading at once, so that its first
  * poll needs no trip. Dma-bufs are not: their waits would send an event
- * at every fence of the buffer. The number of states in states[].
+ * at every fence of the buffer. An asynchronous call's reply carries only
+ * the state of the file made under the handle the guest named (pd_wire.h
+ * 1.8). The number of states in states[].
  */
 static uint32_t ioctl_states(struct be *be, struct be_handle *h,
 			     const struct be_job *job,
 			     const struct pd_dec_call *dc,
 			     struct pd_wire_poll_state *states)
 {
+	bool async = job->hdr.flags & PD_WIRE_F_ASYNC;
 	uint32_t n = 0;
 
-	if (!(be->features & PD_WIRE_FEAT_POLL_STATE) ||
-	    (job->hdr.flags & PD_WIRE_F_ASYNC))
+	if (!(be->features & PD_WIRE_FEAT_POLL_STATE))
 		return 0;
-	if (be_poll_state(h, &states[n]))
+	if (!async && be_poll_state(h, &states[n]))
 		n++;
 	for (uint32_t i = 0; i < dc->nnewfd; i++) {
-		struct be_handle *nh = be_handle_get(be, dc->newfd[i].handle);
+		struct be_handle *nh;
 
+		/* an asynchronous call's: only the file the guest named */
+		if (async && dc->newfd[i].handle != job->named)
+			continue;
+		nh = be_handle_get(be, dc->newfd[i].handle);
 		if (!nh)
 			continue;
 		if (anon_inode_file(be, nh->fd) &&
@@ -644,7 +663,7 @@ static uint32_t ioctl_states(struct be *be, struct be_handle *h,
 
 static bool op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 {
-	struct ioctl_ctx ctx = { .be = be };
+	struct ioctl_ctx ctx = { .be = be, .named = job->named };
 	struct pd_dec_call *dc = thread_dc;
 	struct pd_wire_poll_state states[1 + PD_WIRE_IOCTL_MAX_NEWFDS];
 	uint32_t nstates;
@@ -685,6 +704,11 @@ static bool op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 		/* it would run on the reader, which must never block; an
 		 * ordered one runs on a worker in its file's order */
 		dc->why = "not a command that may be asynchronous";
+		ret = -EINVAL;
+	}
+	if (!ret && dc->new_handle != job->named) {
+		/* only an ordered ioctl's, reserved as it came (request.c) */
+		dc->why = "new_handle not reserved";
 		ret = -EINVAL;
 	}
 	if (ret) {
@@ -738,10 +762,12 @@ static bool op_ioctl(struct be *be, struct be_handle *h, struct be_job *job)
 		be_clock_snd_fix(be, &h->snd_tstamp_type, dc->cmd,
 				 (void *)(uintptr_t)dc->arg);
 	r = pd_dec_after(dc, &h->st, ret < 0 ? neg_errno() : ret);
-	/* nobody will install what an asynchronous call made (pd_wire.h) */
+	/* nobody will install what an asynchronous call made (pd_wire.h),
+	 * but the file under the handle the guest named */
 	for (uint32_t i = 0; job->hdr.flags & PD_WIRE_F_ASYNC &&
 			     i < dc->nnewfd; i++)
-		be_handle_release(be, dc->newfd[i].handle);
+		if (dc->newfd[i].handle != job->named)
+			be_handle_release(be, dc->newfd[i].handle);
 	if (delta)
 		object_settle(be, h, delta, ret >= 0);
 	if (stateful)
@@ -765,11 +791,24 @@ out:
 	return true;
 }
 
+static bool run_job(struct be *be, struct be_job *job);
+
 /*
  * Run one request (in a worker thread, or on the reader: request.c).
  * CONNECT comes first; until then everything else gets -ENOTCONN.
+ * Then a handle the guest named for what it made names its file, or
+ * nothing (handles.c), before the order it waits in goes on.
  */
 bool be_run_job(struct be *be, struct be_job *job)
+{
+	bool ran = run_job(be, job);
+
+	if (ran && job->named)
+		be_handle_unreserve(be, job->named);
+	return ran;
+}
+
+static bool run_job(struct be *be, struct be_job *job)
 {
 	struct be_handle *h;
 	bool ran = true;

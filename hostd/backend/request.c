@@ -40,7 +40,11 @@
  *     request it runs itself, in turn; a synchronous one it hands to the
  *     pool (no order holds between it and what the guest sends while its
  *     caller waits). The file leaves the order when its queue is empty.
- *     Requests about other handles never wait for it.
+ *     Requests about other handles never wait for it, but for one: the
+ *     handle such an ioctl names for the file it makes (a submission's
+ *     fence, PD_WIRE_FEAT_NEWFD_NAMED) is reserved here as it arrives,
+ *     and requests about that handle wait in the maker's queue until it
+ *     ran (handles.c: be_handle_awaited()).
  *   - everything else: a worker (pool.c), which may block as long as the
  *     guest's program would.
  *
@@ -215,13 +219,32 @@ static bool async_ordered(struct be *be, struct be_handle *h,
 			     &flags) && (flags & PD_IOC_F_ORDERED);
 }
 
+/* The handle an ordered ioctl names for its new file (peeked at), or 0. */
+static uint32_t named_handle(const struct pd_wire_hdr *hdr, const uint8_t *body)
+{
+	struct pd_wire_ioctl_req untrusted_req;
+
+	memcpy(&untrusted_req, body, sizeof(untrusted_req));
+	return untrusted_req.new_handle;
+}
+
+/* A job of an ordered ioctl that could not be queued gives its named
+ * handle back (its error was replied). */
+static void named_drop(struct be *be, uint32_t named)
+{
+	if (named)
+		be_handle_unreserve(be, named);
+}
+
 /*
  * A request about h while h is in order waits in its queue: true if it
  * was queued (or refused). It is copied first, and queued only if h is
- * still in order then (its worker may have just left it).
+ * still in order then (its worker may have just left it). named: the
+ * handle an ordered ioctl reserved for its new file.
  */
 static bool order_wait(struct be *be, struct be_handle *h,
-		       const struct pd_wire_hdr *hdr, const uint8_t *body)
+		       const struct pd_wire_hdr *hdr, const uint8_t *body,
+		       uint32_t named)
 {
 	struct be_job *job;
 	bool busy;
@@ -230,9 +253,12 @@ static bool order_wait(struct be *be, struct be_handle *h,
 	if (!atomic_load(&h->order_busy))
 		return false;
 	job = job_copy(be, hdr, body);
-	if (!job)
+	if (!job) {
+		named_drop(be, named);
 		return true;
+	}
 	job->in_order = hdr->flags & PD_WIRE_F_ASYNC;
+	job->named = named;
 	pthread_mutex_lock(&be->lock);
 	busy = atomic_load(&h->order_busy);
 	if (busy) {
@@ -250,14 +276,18 @@ static bool order_wait(struct be *be, struct be_handle *h,
 
 /* An ordered ioctl of h: h enters its order, a worker runs it. */
 static void order_start(struct be *be, struct be_handle *h,
-			const struct pd_wire_hdr *hdr, const uint8_t *body)
+			const struct pd_wire_hdr *hdr, const uint8_t *body,
+			uint32_t named)
 {
 	struct be_job *job = job_copy(be, hdr, body);
 
-	if (!job)
+	if (!job) {
+		named_drop(be, named);
 		return;
+	}
 	job->in_order = true;
 	job->ordered = h;
+	job->named = named;
 	pthread_mutex_lock(&be->lock);
 	h->refs++;		/* the job's */
 	atomic_store(&h->order_busy, true);
@@ -321,7 +351,8 @@ void be_take_request(struct be *be, const uint8_t *buf, size_t n)
 	struct pd_wire_hdr hdr;
 	struct be_handle *h;
 	struct be_job *job;
-	bool done = false;
+	bool done = false, ordered;
+	uint32_t named = 0;
 
 	if (n < sizeof(hdr)) {
 		be_log(be, "short message (%zu bytes) dropped", n);
@@ -350,15 +381,32 @@ void be_take_request(struct be *be, const uint8_t *buf, size_t n)
 	}
 	/* a file in order: after what came before (no handle: no order) */
 	h = atomic_load(&be->connected) ? be_handle_get(be, hdr.handle) : NULL;
-	if (h && order_wait(be, h, &hdr, body)) {
-		done = true;
-	} else if (h && (hdr.flags & PD_WIRE_F_ASYNC) &&
-		   async_ordered(be, h, &hdr, body)) {
-		order_start(be, h, &hdr, body);
-		done = true;
+	ordered = h && (hdr.flags & PD_WIRE_F_ASYNC) &&
+		  async_ordered(be, h, &hdr, body);
+	if (ordered && (named = named_handle(&hdr, body))) {
+		int err = -EINVAL;
+
+		if (be->features & PD_WIRE_FEAT_NEWFD_NAMED)
+			err = be_handle_reserve(be, named, h);
+		else
+			be_log(be, "new_handle refused: named handles were not agreed");
+		if (err) {
+			be_reply(be, &hdr, err, NULL, 0);
+			be_handle_put(be, h);
+			return;
+		}
 	}
+	if (h && order_wait(be, h, &hdr, body, named))
+		done = true;
+	else if (ordered)
+		order_start(be, h, &hdr, body, named);
+	else if (!h && atomic_load(&be->connected) &&
+		 (h = be_handle_awaited(be, hdr.handle)))
+		/* a named handle whose file is not made yet: after its maker
+		 * (if the maker left its order since, the file is made) */
+		done = order_wait(be, h, &hdr, body, 0);
 	be_handle_put(be, h);
-	if (done)
+	if (done || ordered)
 		return;
 	if (hdr.flags & PD_WIRE_F_ASYNC) {
 		run_async(be, &hdr, body);

@@ -29,6 +29,8 @@
  *   1.7  PD_WIRE_FEAT_ASYNC_ORDERED: asynchronous ioctls that may block
  *        run on a worker, later requests of their handle after them; a
  *        DRM file's events are pushed from its OPEN on (not its 1st POLL).
+ *   1.8  PD_WIRE_FEAT_NEWFD_NAMED: such an ioctl may name the handle of
+ *        the file it makes (pd_wire_ioctl_req.new_handle).
  *
  * Compatibility rule: a change of PD_WIRE_VERSION_MAJOR breaks the layout of
  * something below; peers with different majors refuse to connect. A minor
@@ -48,11 +50,10 @@
  *  o Requests carry an id chosen by the frontend, unique among its requests
  *    in flight. Replies echo it. Replies may come in any order: a blocking
  *    read on one file never holds up an ioctl on another.
- *  o Files are named by handles the backend assigns at OPEN (or when an
- *    ioctl creates a file). A handle is scoped to one guest: the backend
- *    keeps one table per guest and a guest cannot name anything else. No
- *    host pointer, host address or host file descriptor number ever appears
- *    in a message; guest addresses are zeroed before they are sent, too.
+ *  o Files are named by handles the backend assigns at OPEN or when an
+ *    ioctl creates a file (or the frontend names: 1.8), scoped to one
+ *    guest. No host pointer, address or descriptor number ever appears in
+ *    a message; guest addresses are zeroed before they are sent, too.
  *  o Errors are negative errno values (Linux numbering) in hdr.result.
  *  o The guest is hostile: the backend checks every length, count, offset
  *    and handle before use. The frontend checks replies too: a broken
@@ -75,7 +76,7 @@
  *
  * loop: the backend reads whole requests from a character device of the
  *   frontend module and writes whole replies (one message per read(2) or
- *   write(2), as /dev/fuse does). Message size is bounded by PD_WIRE_MAX_MSG.
+ *   write(2), as /dev/fuse does), at most PD_WIRE_MAX_MSG bytes.
  *
  * xen: two rings in granted pages, in the style of the other split drivers:
  *   a request ring (requests down, replies up) and an event ring (events up
@@ -99,12 +100,10 @@
  *   requests are in flight; a frontend that posts more than the ring holds
  *   loses its connection.
  *
- *   Event ring. The frontend's requests are empty buffers (id = buffer
- *   index, [offset, offset + len) inside the data area); the backend
- *   writes one event into a buffer and answers with its id, offset and the
- *   event's length. The frontend reposts a buffer once it has copied the
- *   event out. An event never waits for a reply, so the rings cannot
- *   deadlock each other.
+ *   Event ring. The frontend posts empty buffers (id = index, [offset,
+ *   offset + len) in the data area); the backend writes one event into one
+ *   and answers with its id, offset and the event's length; the frontend
+ *   reposts it once copied. Events never wait for replies: no deadlock.
  *
  * ===========================================================================
  *                     XenStore layout (xen transport)
@@ -149,8 +148,7 @@
  * (backend-id, backend, state), owned by the guest and readable by the
  * backend domain. Permissions are written once the guest's domain exists.
  *
- * Worked example: guest domain 3 is given the host's card0 and its
- * keyboard's event device, through backend domain 0.
+ * Worked example: guest domain 3 is given card0 by backend domain 0.
  *
  *   /local/domain/0/backend/paradice/3/0/frontend-id       = "3"
  *   /local/domain/0/backend/paradice/3/0/frontend          = "/local/domain/3/device/paradice/0"
@@ -162,10 +160,6 @@
  *   /local/domain/0/backend/paradice/3/0/exports/0/driver  = "1"
  *   /local/domain/0/backend/paradice/3/0/exports/0/name    = "card0"
  *   /local/domain/0/backend/paradice/3/0/exports/0/mode    = "0660"
- *   /local/domain/0/backend/paradice/3/0/exports/1/class   = "2"
- *   /local/domain/0/backend/paradice/3/0/exports/1/driver  = "0"
- *   /local/domain/0/backend/paradice/3/0/exports/1/name    = "event0"
- *   /local/domain/0/backend/paradice/3/0/exports/1/mode    = "0660"
  *
  *   /local/domain/3/device/paradice/0/backend-id           = "0"
  *   /local/domain/3/device/paradice/0/backend              = "/local/domain/0/backend/paradice/3/0"
@@ -241,7 +235,7 @@
 #include <linux/types.h>
 
 #define PD_WIRE_VERSION_MAJOR 1
-#define PD_WIRE_VERSION_MINOR 7
+#define PD_WIRE_VERSION_MINOR 8
 
 #define PD_WIRE_XENBUS_DEVICE_TYPE "paradice"
 
@@ -278,6 +272,8 @@
 
 /* The handle that names no file. */
 #define PD_WIRE_HANDLE_NONE		0xffffffffu
+/* From here below NONE: handles only a frontend names (1.8). */
+#define PD_WIRE_HANDLE_NAMED_MIN	0xfff00000u
 
 /*
  * ===========================================================================
@@ -310,7 +306,8 @@
 /* PD_EV_DATA and PD_OP_READ's seen (1.6). */
 #define PD_WIRE_FEAT_EVENT_PUSH		(1ull << 11)
 #define PD_WIRE_FEAT_ASYNC_ORDERED	(1ull << 12)	/* 1.7, needs ASYNC */
-#define PD_WIRE_FEAT_ALL		((1ull << 13) - 1)
+#define PD_WIRE_FEAT_NEWFD_NAMED	(1ull << 13)	/* 1.8, needs ORDERED */
+#define PD_WIRE_FEAT_ALL		((1ull << 14) - 1)
 
 /*
  * ===========================================================================
@@ -407,8 +404,11 @@ enum pd_wire_op {
  * With PD_WIRE_FEAT_ASYNC_ORDERED an ioctl whose entry is PD_IOC_F_ORDERED
  * may be asynchronous too (a page flip, a submission): it may block, so it
  * runs on a worker, and every later request about the same handle runs
- * (and replies) after it; other handles' do not wait. It must make no new
- * file (one it made is closed at once).
+ * (and replies) after it; other handles' do not wait. A new file it makes
+ * is closed at once, unless it names the file's handle (1.8, new_handle,
+ * a NAMED one): reserved when the request arrives (EBUSY if taken),
+ * requests about it wait in the ioctl's order, the file takes it (or it
+ * names nothing: EBADF), and the reply carries its poll state.
  *
  * Poll readiness kept by the frontend (PD_WIRE_FEAT_POLL_SEQ). Each
  * handle has an event sequence, bumped by one per PD_EV_POLL (the seq of
@@ -817,7 +817,7 @@ struct pd_wire_ioctl_req {
 				 * nothing, else 1 + nested buffers */
 	__u64 arg;		/* value argument (tables say when), else 0 */
 	__u32 data_len;
-	__u32 reserved;
+	__u32 new_handle;	/* 1.8: the handle of the file made, or 0 */
 };
 
 struct pd_wire_ioctl_rsp {

@@ -196,7 +196,7 @@ static size_t fix_framing(__u8 *body, size_t size)
 	if (size < sizeof(h))
 		return size;
 	memcpy(&h, body, sizeof(h));
-	h.reserved = 0;
+	h.new_handle = 0;
 	h.nbufs %= 8;
 	if (h.nbufs * 16u > size - sizeof(h))
 		h.nbufs = (__u32)((size - sizeof(h)) / 16);

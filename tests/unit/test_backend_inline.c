@@ -129,7 +129,8 @@ static int mem_send(struct be_transport *t, const void *msg, size_t len)
 
 static const struct be_transport_impl mem_impl = {
 	.name = "memory",
-	.features = PD_WIRE_FEAT_POLL_EVENTS | PD_WIRE_FEAT_CANCEL,
+	.features = PD_WIRE_FEAT_POLL_EVENTS | PD_WIRE_FEAT_CANCEL |
+		    PD_WIRE_FEAT_NEWFD,
 	.send = mem_send,
 };
 
@@ -343,6 +344,28 @@ static void wait_sent(unsigned int n)
 		usleep(10000);
 }
 
+/* A PAGE_FLIP with an event as the frontend sends it; new_handle: the
+ * handle it names for a new file (pd_wire.h 1.8), or 0. */
+struct flip {
+	struct pd_wire_ioctl_req r;
+	struct drm_mode_crtc_page_flip f;
+	struct pd_wire_buf b;
+};
+
+static struct flip flip(uint32_t new_handle)
+{
+	struct flip m = { 0 };
+
+	m.r.cmd = DRM_IOCTL_MODE_PAGE_FLIP;
+	m.r.nbufs = 1;
+	m.r.data_len = sizeof(m.f);
+	m.r.new_handle = new_handle;
+	m.f.flags = DRM_MODE_PAGE_FLIP_EVENT;
+	m.b.len = sizeof(m.f);
+	m.b.flags = PD_WIRE_BUF_IN | PD_WIRE_BUF_OUT;
+	return m;
+}
+
 /*
  * An asynchronous PAGE_FLIP (PD_IOC_F_ORDERED) runs on a worker, here held
  * on its file's lock as a flip waiting in the driver would be: a poll of
@@ -351,21 +374,11 @@ static void wait_sent(unsigned int n)
  */
 static void test_ordered_requests_wait_for_their_file(void)
 {
-	struct {
-		struct pd_wire_ioctl_req r;
-		struct drm_mode_crtc_page_flip f;
-		struct pd_wire_buf b;
-	} m = { 0 };
+	struct flip m = flip(0);
 	struct pd_wire_poll_req p = { .events = 1 /* POLLIN */ };
 	uint32_t card = open_export(2), ev = open_export(0);
 	struct be_handle *h = be_handle_get(&be, card);
 
-	m.r.cmd = DRM_IOCTL_MODE_PAGE_FLIP;
-	m.r.nbufs = 1;
-	m.r.data_len = sizeof(m.f);
-	m.f.flags = DRM_MODE_PAGE_FLIP_EVENT;
-	m.b.len = sizeof(m.f);
-	m.b.flags = PD_WIRE_BUF_IN | PD_WIRE_BUF_OUT;
 	CHECK(h != NULL);
 	pthread_mutex_lock(&h->lock);
 	pthread_mutex_lock(&sent_lock);
@@ -398,6 +411,95 @@ static void test_ordered_requests_wait_for_their_file(void)
 	be_handle_put(&be, h);
 }
 
+/*
+ * A handle the guest names for the file an ordered ioctl makes (pd_wire.h
+ * 1.8) is reserved as the ioctl arrives: a poll of it, which the reader
+ * would answer at once (EBADF, no such handle), waits in the maker's
+ * order instead; naming it again while it is reserved is refused; the
+ * flip made no file (ENOTTY on /dev/zero), so afterwards it names
+ * nothing. A handle outside the named range, or one named by a request
+ * that is not ordered, is refused.
+ */
+static void test_named_handle_waits_for_its_maker(void)
+{
+	const uint32_t named = PD_WIRE_HANDLE_NAMED_MIN + 7;
+	struct flip m = flip(named);
+	struct pd_wire_poll_req p = { .events = 1 /* POLLIN */ };
+	uint32_t card = open_export(2);
+	struct be_handle *h = be_handle_get(&be, card);
+
+	CHECK(h != NULL);
+	pthread_mutex_lock(&h->lock);
+	pthread_mutex_lock(&sent_lock);
+	nsent_ids = 0;
+	pthread_mutex_unlock(&sent_lock);
+	take(50, PD_OP_IOCTL, PD_WIRE_F_ASYNC, card, &m, sizeof(m));
+	CHECK(be_handle_get(&be, named) == NULL);	/* not made yet */
+	take(51, PD_OP_POLL, 0, named, &p, sizeof(p));
+	take(52, PD_OP_IOCTL, PD_WIRE_F_ASYNC, card, &m, sizeof(m));
+	CHECK_EQ(reply(52), -EBUSY);			/* still reserved */
+	CHECK(sent_here);
+	usleep(200000);
+	pthread_mutex_lock(&sent_lock);
+	CHECK_EQ(nsent_ids, 1);				/* 52's only */
+	pthread_mutex_unlock(&sent_lock);
+	pthread_mutex_unlock(&h->lock);
+	wait_sent(3);
+	pthread_mutex_lock(&sent_lock);
+	CHECK_EQ(sent_ids[1], 50);
+	CHECK_EQ(sent_ids[2], 51);
+	pthread_mutex_unlock(&sent_lock);
+	/* the flip made no file: the handle names nothing */
+	CHECK(be_handle_get(&be, named) == NULL);
+	CHECK(be_handle_awaited(&be, named) == NULL);
+	take(53, PD_OP_POLL, 0, named, &p, sizeof(p));
+	CHECK_EQ(reply(53), -EBADF);
+	/* not a named handle */
+	m.r.new_handle = 5;
+	take(54, PD_OP_IOCTL, PD_WIRE_F_ASYNC, card, &m, sizeof(m));
+	CHECK_EQ(reply(54), -EINVAL);
+	/* named by a request that waits: refused when it runs */
+	m.r.new_handle = named;
+	take(55, PD_OP_IOCTL, 0, card, &m, sizeof(m));
+	CHECK_EQ(reply(55), -EINVAL);
+	be_handle_put(&be, h);
+}
+
+/* A named handle's life in the table: reserved (only its maker's order
+ * finds it), given its file, released; its number then free again. */
+static void test_named_handle_life(void)
+{
+	const uint32_t named = PD_WIRE_HANDLE_NAMED_MIN + 9;
+	uint32_t card = open_export(2);
+	struct be_handle *maker = be_handle_get(&be, card), *h, *w;
+	int fd = dup(0);
+
+	CHECK(maker != NULL && fd >= 0);
+	CHECK_EQ(be_handle_reserve(&be, named, maker), 0);
+	CHECK_EQ(be_handle_reserve(&be, named, maker), -EBUSY);
+	CHECK_EQ(be_handle_reserve(&be, card, maker), -EINVAL);
+	CHECK(be_handle_get(&be, named) == NULL);
+	w = be_handle_awaited(&be, named);
+	CHECK(w == maker);
+	be_handle_put(&be, w);
+	h = be_handle_bind(&be, named, fd);
+	CHECK(h != NULL && h->fd == fd);
+	be_handle_put(&be, h);
+	CHECK(be_handle_bind(&be, named, fd) == NULL);	/* given once */
+	be_handle_unreserve(&be, named);		/* made: stays */
+	h = be_handle_get(&be, named);
+	CHECK(h != NULL);
+	be_handle_put(&be, h);
+	CHECK(be_handle_awaited(&be, named) == NULL);
+	CHECK_EQ(be_handle_release(&be, named), 0);
+	CHECK(be_handle_get(&be, named) == NULL);
+	CHECK_EQ(be_handle_release(&be, named), -EBADF);
+	CHECK_EQ(be_handle_reserve(&be, named, maker), 0);
+	be_handle_unreserve(&be, named);
+	CHECK(be_handle_get(&be, named) == NULL);
+	be_handle_put(&be, maker);
+}
+
 int main(void)
 {
 	RUN(test_rule);
@@ -406,5 +508,7 @@ int main(void)
 	RUN(test_where_requests_run);
 	RUN(test_busy_locks_go_to_workers);
 	RUN(test_ordered_requests_wait_for_their_file);
+	RUN(test_named_handle_waits_for_its_maker);
+	RUN(test_named_handle_life);
 	return tap_done();
 }

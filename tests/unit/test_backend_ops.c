@@ -192,10 +192,12 @@ static void test_connect_checks(void)
 	/* only what both the guest and the transport have, and the clock
 	 * offsets, revocations, asynchronous (and ordered) requests, poll
 	 * sequences and states and pushed events, which need nothing of the
-	 * transport */
+	 * transport; named new files need the transport's new files */
 	CHECK_EQ(r.features, mem_impl.features | PD_WIRE_FEAT_CLOCK |
 		 PD_WIRE_FEAT_REVOKE | PD_WIRE_FEAT_ASYNC |
 		 PD_WIRE_FEAT_ASYNC_ORDERED |
+		 (mem_impl.features & PD_WIRE_FEAT_NEWFD ?
+		  PD_WIRE_FEAT_NEWFD_NAMED : 0) |
 		 PD_WIRE_FEAT_POLL_SEQ | PD_WIRE_FEAT_POLL_STATE |
 		 PD_WIRE_FEAT_EVENT_PUSH);
 }

@@ -14,7 +14,7 @@
 static void test_version(void)
 {
 	CHECK_EQ(PD_WIRE_VERSION_MAJOR, 1);
-	CHECK_EQ(PD_WIRE_VERSION_MINOR, 7);
+	CHECK_EQ(PD_WIRE_VERSION_MINOR, 8);
 	printf("# wire ABI %d.%d\n", PD_WIRE_VERSION_MAJOR,
 	       PD_WIRE_VERSION_MINOR);
 }
@@ -50,7 +50,7 @@ static void test_opcodes_and_limits(void)
 	CHECK(PD_OP_CANCEL < 0x80);
 	CHECK(PD_EV_POLL > 0x80 && PD_EV_REVOKE > 0x80 && PD_EV_UNMAP > 0x80 &&
 	      PD_EV_DATA > 0x80);
-	CHECK_EQ(PD_WIRE_FEAT_ALL, 0x1fff);
+	CHECK_EQ(PD_WIRE_FEAT_ALL, 0x3fff);
 	/* a push fits the smallest event buffer (Xen's, 128 bytes) */
 	CHECK(sizeof(struct pd_wire_hdr) + sizeof(struct pd_wire_data_ev) +
 	      PD_WIRE_EV_DATA_MAX <= 128);
@@ -59,6 +59,8 @@ static void test_opcodes_and_limits(void)
 	      PD_WIRE_IOCTL_MAX_BUFS * sizeof(struct pd_wire_buf) <=
 	      PD_WIRE_MAX_MSG);
 	CHECK(PD_WIRE_HANDLE_NONE == (__u32)-1);
+	/* a named handle is never a slot handle (gen 0xfff unused) */
+	CHECK(PD_WIRE_HANDLE_NAMED_MIN == 0xfff00000u);
 }
 
 int main(void)
