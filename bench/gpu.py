@@ -84,15 +84,53 @@ def forward(b, card, render):
     return "/dev/dri/card0"
 
 
+def domain_seconds(b):
+    """CPU seconds each Xen domain has used so far, by name (xl list's
+    Time(s) column; dom0 is "Domain-0")."""
+    res = {}
+    for line in b.sh("xl list", vm="dom0").splitlines()[1:]:
+        f = line.split()
+        try:
+            res[f[0]] = float(f[-1])
+        except (IndexError, ValueError):
+            pass
+    return res
+
+
+def dom0_seconds(b):
+    """dom0's CPU seconds so far: "backend" (every pd-backend process,
+    user + system), and /proc/stat's "user", "system" (with irq and
+    softirq) of the whole domain."""
+    out = b.sh("for p in $(pidof pd-backend); do cut -d')' -f2 /proc/$p/stat"
+               " | cut -d' ' -f13,14; done; head -1 /proc/stat", vm="dom0")
+    res = {"backend": 0.0, "backend user": 0.0}
+    for line in out.splitlines():
+        f = line.split()
+        if f and f[0] == "cpu":
+            v = [int(x) / 100.0 for x in f[1:8]]
+            res["user"] = v[0] + v[1]
+            res["system"] = v[2] + v[5] + v[6]
+        elif len(f) == 2:
+            res["backend"] += (int(f[0]) + int(f[1])) / 100.0
+            res["backend user"] += int(f[0]) / 100.0
+    return res
+
+
 def glmark2(b, vm, card, duration):
     """One glmark2-es2-drm run on card; {"glmark2": (score, "score")}, and
-    each scene's frame rate under its name."""
+    each scene's frame rate under its name; "cpu": glmark2's own CPU
+    seconds (user + system, the shell's reaped children)."""
     cmd = "glmark2-es2-drm %s --winsys-options drm-device=%s %s 2>&1" % (
         GLMARK2_ARGS, card, " ".join(
             "-b '%s:duration=%g'" % (s, duration) for s in GLMARK2_SCENES))
-    out = b.sh(cmd, timeout=120 + 20 * duration * len(GLMARK2_SCENES),
-               vm=vm)
+    out = b.sh(cmd + "; echo; echo \"children $(cut -d')' -f2 /proc/$$/stat"
+               " | cut -d' ' -f15,16)\"",
+               timeout=120 + 20 * duration * len(GLMARK2_SCENES), vm=vm)
     res = {}
+    c = re.search(r"^children (\d+) (\d+)", out, re.M)
+    if c:
+        res["cpu"] = ((int(c.group(1)) + int(c.group(2))) / 100.0, "s")
+        res["cpu user"] = (int(c.group(1)) / 100.0, "s")
     m = re.search(r"glmark2 Score: (\d+)", out)
     if not m or "virgl" not in out or "Error" in out:
         raise VmError("%s: glmark2-es2-drm on %s did not run through: %s"
@@ -209,14 +247,28 @@ def run_gpu(b, quick, glmark2_only=False):
           flush=True)
     duration = 2 if quick else 5
     nat, fwd, scenes, per_frame = [], [], {}, []
+    cpu = {}		# (run, who) -> [ms per frame]
     size = "?"
     for _ in range(b.repeat):
         for vm, node, into in (("dom0", card, nat), ("guest1", fcard, fwd)):
             before = guest_stats(b, vm) if vm == "guest1" else {}
+            t0, d0 = domain_seconds(b), dom0_seconds(b)
             r = glmark2(b, vm, node, duration)
+            t1, d1 = domain_seconds(b), dom0_seconds(b)
+            n = max(1.0, frames(r, duration))
+            for k in d1:
+                cpu.setdefault((vm, "dom0 " + k), []).append(
+                    1000 * (d1[k] - d0.get(k, 0)) / n)
+            for who, dom in (("dom0", "Domain-0"), ("guest1", "guest1")):
+                if dom in t0 and dom in t1:
+                    cpu.setdefault((vm, who), []).append(
+                        1000 * (t1[dom] - t0[dom]) / n)
+            for k in ("cpu", "cpu user"):
+                if k in r:
+                    cpu.setdefault((vm, k.replace("cpu", "glmark2")),
+                                   []).append(1000 * r[k][0] / n)
             if vm == "guest1":
                 after = guest_stats(b, vm)
-                n = frames(r, duration)
                 per_frame.append((after["trips"] - before["trips"]) /
                                  max(1.0, n))
                 calls = trips_by_call(before, after, n)
@@ -243,6 +295,24 @@ def run_gpu(b, quick, glmark2_only=False):
     print("  %-34s forwarded %.3g trips per frame (start-up included)" % (
         "glmark2 synchronous trips", t), flush=True)
     print("    by call, last run: %s" % calls, flush=True)
+    # where a frame's time goes: each domain's CPU (Xen's count, TCG's
+    # emulated CPUs) and glmark2's own, per frame drawn, medians; the
+    # host's QEMU renders virgl's commands outside every domain
+    med = {k: statistics.median(v) for k, v in cpu.items()}
+    print("    CPU ms per frame: in dom0's run dom0 %.1f (glmark2 %.1f, in "
+          "userspace %.1f); in guest1's run guest1 %.1f (glmark2 %.1f, in "
+          "userspace %.1f), dom0 %.1f; frame %.1f ms against %.1f" % (
+              med.get(("dom0", "dom0"), 0), med.get(("dom0", "glmark2"), 0),
+              med.get(("dom0", "glmark2 user"), 0),
+              med.get(("guest1", "guest1"), 0),
+              med.get(("guest1", "glmark2"), 0),
+              med.get(("guest1", "glmark2 user"), 0),
+              med.get(("guest1", "dom0"), 0), 1000 / max(f, 1),
+              1000 / max(n, 1)), flush=True)
+    print("    dom0 in guest1's run: pd-backend %.1f (in userspace %.1f); "
+          "/proc/stat user %.1f, kernel %.1f (tick-sampled)" %
+          tuple(med.get(("guest1", "dom0 " + k), 0) for k in
+                ("backend", "backend user", "user", "system")), flush=True)
     for scene in GLMARK2_SCENES:
         k = "fps " + scene.split(":")[0]
         if (k, "dom0") in scenes and (k, "guest1") in scenes:
