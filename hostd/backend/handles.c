@@ -318,9 +318,13 @@ int be_handle_reserve(struct be *be, uint32_t handle, struct be_handle *maker)
 	return err;
 }
 
-/* The reserved handle gets its file: the entry with a reference, or NULL
- * (not reserved: the caller closes fd). */
-struct be_handle *be_handle_bind(struct be *be, uint32_t handle, int fd)
+/*
+ * The ordered ioctl that reserved handle is done with it: with fd, the
+ * handle names that file (returned with a reference); with -1, nothing
+ * (requests about it get EBADF). NULL if it was not reserved (the caller
+ * of a bind closes fd).
+ */
+static struct be_handle *settle(struct be *be, uint32_t handle, int fd)
 {
 	struct be_handle *h = NULL, *maker = NULL;
 	int i;
@@ -329,35 +333,32 @@ struct be_handle *be_handle_bind(struct be *be, uint32_t handle, int fd)
 	i = reserved_find(be, handle);
 	if (i >= 0) {
 		h = be->named[i];
-		h->fd = fd;
 		maker = h->awaits;
 		h->awaits = NULL;
-		h->refs++;
+		h->fd = fd;
+		if (fd >= 0) {
+			h->refs++;	/* the caller's */
+		} else {
+			h->gone = true;
+			named_remove(be, i);	/* the list's ref is ours */
+		}
 	}
 	pthread_mutex_unlock(&be->lock);
 	be_handle_put(be, maker);
-	return h;
+	if (fd >= 0)
+		return h;
+	be_handle_put(be, h);
+	return NULL;
 }
 
-/* The ordered ioctl that reserved handle is done: if it made no file,
- * the handle names nothing (requests about it get EBADF). */
+struct be_handle *be_handle_bind(struct be *be, uint32_t handle, int fd)
+{
+	return settle(be, handle, fd);
+}
+
 void be_handle_unreserve(struct be *be, uint32_t handle)
 {
-	struct be_handle *h = NULL, *maker = NULL;
-	int i;
-
-	pthread_mutex_lock(&be->lock);
-	i = reserved_find(be, handle);
-	if (i >= 0) {
-		h = be->named[i];
-		maker = h->awaits;
-		h->awaits = NULL;
-		h->gone = true;
-		named_remove(be, i);
-	}
-	pthread_mutex_unlock(&be->lock);
-	be_handle_put(be, h);
-	be_handle_put(be, maker);
+	settle(be, handle, -1);
 }
 
 /* The file whose ordered ioctl will give handle its file, with a

@@ -344,6 +344,17 @@ static void wait_sent(unsigned int n)
 		usleep(10000);
 }
 
+/* The card's ioctls held on its file's lock, as a flip waiting in the
+ * driver would be; the replies' order counted from here. */
+static void hold(struct be_handle *h)
+{
+	CHECK(h != NULL);
+	pthread_mutex_lock(&h->lock);
+	pthread_mutex_lock(&sent_lock);
+	nsent_ids = 0;
+	pthread_mutex_unlock(&sent_lock);
+}
+
 /* A PAGE_FLIP with an event as the frontend sends it; new_handle: the
  * handle it names for a new file (pd_wire.h 1.8), or 0. */
 struct flip {
@@ -379,11 +390,7 @@ static void test_ordered_requests_wait_for_their_file(void)
 	uint32_t card = open_export(2), ev = open_export(0);
 	struct be_handle *h = be_handle_get(&be, card);
 
-	CHECK(h != NULL);
-	pthread_mutex_lock(&h->lock);
-	pthread_mutex_lock(&sent_lock);
-	nsent_ids = 0;
-	pthread_mutex_unlock(&sent_lock);
+	hold(h);
 	take(40, PD_OP_IOCTL, PD_WIRE_F_ASYNC, card, &m, sizeof(m));
 	take(41, PD_OP_POLL, 0, card, &p, sizeof(p));
 	take(42, PD_OP_IOCTL, PD_WIRE_F_ASYNC, card, &m, sizeof(m));
@@ -428,11 +435,7 @@ static void test_named_handle_waits_for_its_maker(void)
 	uint32_t card = open_export(2);
 	struct be_handle *h = be_handle_get(&be, card);
 
-	CHECK(h != NULL);
-	pthread_mutex_lock(&h->lock);
-	pthread_mutex_lock(&sent_lock);
-	nsent_ids = 0;
-	pthread_mutex_unlock(&sent_lock);
+	hold(h);
 	take(50, PD_OP_IOCTL, PD_WIRE_F_ASYNC, card, &m, sizeof(m));
 	CHECK(be_handle_get(&be, named) == NULL);	/* not made yet */
 	take(51, PD_OP_POLL, 0, named, &p, sizeof(p));
