@@ -155,16 +155,30 @@ def _one_run(app, n):
     return frames, secs, renderer.group(1)
 
 
+def _execbuffers(app):
+    """guest1's virtio-gpu EXECBUFFERs so far (debugfs pdfront/stats):
+    (synchronous trips, sent without a wait)."""
+    out = run_ok(app, "guest1", "mountpoint -q /sys/kernel/debug || mount "
+                 "-t debugfs none /sys/kernel/debug; cat "
+                 "/sys/kernel/debug/pdfront/stats")
+    m = re.search(r"^ioctl \S+ type 0x64 nr 0x42 count (\d+) .* async "
+                  r"(\d+)$", out, re.M)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
 def test_weston_gl_survives_1000_frames(app):
     """Weston's GL renderer (virgl, through the forwarded card and
     render node) presents 1000 frames of weston-presentation-shm in
     guest1 on the virtual display hostd shows, and Weston still runs;
-    as many times in a row as PD_WESTON_GL_RUNS says."""
+    as many times in a row as PD_WESTON_GL_RUNS says. Its submissions,
+    out-fenced ones (Mesa's at each flush with a fence) among them, go
+    without a wait (pd_wire.h 1.8): hardly any EXECBUFFER travels."""
     _hostd_on_virgl(app)
     app.copy_in("guest1", WESTON_INI.encode(), "/etc/xdg/weston/weston.ini")
     run_ok(app, "guest1", desktop.SETUP, timeout=120)
     app.copy_in("guest1", (desktop.PROFILE % WESTON_GL).encode(),
                 "/home/pd/.profile")
+    sync0, async0 = _execbuffers(app)
     t0 = time.monotonic()
     done, last = 0, 0.0
     for n in range(RUNS):
@@ -178,6 +192,14 @@ def test_weston_gl_survives_1000_frames(app):
               "GL renderer %s" % (n + 1, RUNS, frames, secs, frames / secs,
                                    renderer), flush=True)
     print("    %d consecutive runs of %d frames passed" % (done, FRAMES))
+    sync1, async1 = _execbuffers(app)
+    print("    EXECBUFFER: %d without a wait, %d synchronous trips" % (
+        async1 - async0, sync1 - sync0))
+    # before wire 1.8 each fenced flush (about one a frame) travelled
+    check(async1 - async0 >= FRAMES and
+          sync1 - sync0 <= (async1 - async0) // 20,
+          "guest1's EXECBUFFERs: %d without a wait, %d synchronous trips"
+          % (async1 - async0, sync1 - sync0))
     print("    Weston (GL) asked of its card:\n" + "".join(
         "    | %s\n" % line.split("display: asked ", 1)[1]
         for line in run_ok(app, "dom0", "cat /var/log/hostd.log")
